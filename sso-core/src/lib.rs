@@ -1,0 +1,40 @@
+//! sso-core: the ticket engine of an ai-sso compatible single sign-on system.
+//!
+//! - [`ticket`]: the v3/v4 content format and the base64url wire form;
+//! - [`keys`]: raw and PEM key files, with secret-key permission checks;
+//! - [`Signer`] mints tickets, [`Verifier`] checks them;
+//! - [`VerifyCache`]: a bounded, sharded cache for servers.
+//!
+//! The wire contract is the protocol page (`shared/design/protocol.md`).
+
+pub mod cache;
+mod error;
+pub mod keys;
+pub mod signer;
+pub mod ticket;
+pub mod verifier;
+
+pub use cache::{VerifyCache, DEFAULT_CACHE_ENTRIES};
+pub use error::Error;
+pub use keys::{KeyError, KeyErrorKind, KeyFormat, PublicKey, SecretKey};
+pub use signer::Signer;
+pub use ticket::{decode_unverified, RawTicket, Ticket, Version, MAX_TICKET_LEN};
+pub use verifier::{Check, ConfigError, KeySet, Verifier};
+
+/// The current Unix time in seconds (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A short identifier of a ticket that is safe to log: the first 8 bytes of
+/// SHA-256 over its encoded form, in hex. Never log the ticket itself.
+pub fn ticket_fingerprint(encoded: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(encoded.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -210,6 +210,11 @@ impl RawTicket {
         if encoded.len() > MAX_TICKET_LEN {
             return Err(Error::TooLong);
         }
+        // Padding is optional, but where present it must be complete.
+        let pad = encoded.len() - encoded.trim_end_matches('=').len();
+        if pad > 2 || (pad > 0 && encoded.len() % 4 != 0) {
+            return Err(Error::BadEncoding);
+        }
         let bytes = BASE64URL
             .decode(encoded.as_bytes())
             .map_err(|_| Error::BadEncoding)?;

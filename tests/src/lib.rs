@@ -1,1 +1,5 @@
+//! Shared harness for the integration tests under `tests/tests/`: paths to
+//! the built artifacts, free ports, throwaway keys. Each real server the
+//! tests start has its own module here.
 
+pub mod util;

@@ -1,0 +1,134 @@
+//! Small helpers every integration test uses.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sso_core::{KeyFormat, SecretKey, Signer, Ticket};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// The cargo profile directory the running test binary was built into
+/// (`target/debug` or `target/release`, honouring CARGO_TARGET_DIR): test
+/// binaries live in its `deps/` folder.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("test binary has a parent");
+    deps.parent().expect("deps has a parent").to_path_buf()
+}
+
+/// A binary built by `cargo build --workspace` (same profile as the tests).
+pub fn bin(name: &str) -> PathBuf {
+    let p = profile_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        p.display()
+    );
+    p
+}
+
+/// A shared library built by `cargo build --workspace`, e.g. `cdylib("mod_sso")`
+/// for `libmod_sso.so`.
+pub fn cdylib(name: &str) -> PathBuf {
+    bin(&format!("lib{name}.so"))
+}
+
+/// Where tests leave artifacts worth keeping (screenshots, logs).
+pub fn artifacts_dir() -> PathBuf {
+    let d = workspace_root().join("test-artifacts");
+    std::fs::create_dir_all(&d).expect("create test-artifacts");
+    d
+}
+
+/// A currently free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A throwaway key pair written to a private temporary directory.
+pub struct TestKeys {
+    pub dir: tempfile::TempDir,
+    pub secret_path: PathBuf,
+    pub public_path: PathBuf,
+    pub signer: Signer,
+}
+
+impl TestKeys {
+    /// Raw ai-sso key files.
+    pub fn new() -> TestKeys {
+        TestKeys::with_format(KeyFormat::Raw)
+    }
+
+    pub fn with_format(format: KeyFormat) -> TestKeys {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret_path = dir.path().join("secret.key");
+        let public_path = dir.path().join("public.key");
+        let sk = SecretKey::generate();
+        sso_core::keys::write_secret_key(&secret_path, &sk, format, false).expect("secret");
+        sso_core::keys::write_public_key(&public_path, &sk.public_key(), format, false)
+            .expect("public");
+        TestKeys {
+            dir,
+            secret_path,
+            public_path,
+            signer: Signer::new(sk),
+        }
+    }
+
+    /// Signs a v4 ticket for `user` with the given claims.
+    pub fn ticket(
+        &self,
+        user: &str,
+        service: &str,
+        domain: &str,
+        ttl: i64,
+        nonce: Option<&str>,
+        groups: &[&str],
+    ) -> String {
+        let expires = (sso_core::unix_now() as i64 + ttl).max(0) as u64;
+        let mut t = Ticket::new(user, service, domain, expires);
+        t.nonce = nonce.map(str::to_owned);
+        t.groups = groups.iter().map(|g| g.to_string()).collect();
+        self.signer.sign(&t).expect("sign")
+    }
+}
+
+impl Default for TestKeys {
+    fn default() -> Self {
+        TestKeys::new()
+    }
+}
+
+/// True when running as root (the test command runs as root; a developer's
+/// unprivileged run skips what needs root and says so).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

@@ -1,0 +1,1 @@
+//! mod_sso: work in progress.

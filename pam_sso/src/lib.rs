@@ -1,0 +1,1 @@
+//! pam_sso: work in progress.

@@ -1,0 +1,1 @@
+//! sso-client: work in progress.

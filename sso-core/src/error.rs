@@ -48,11 +48,14 @@ pub enum Error {
     /// Issuer side: a value to sign is empty where it must not be, or holds a
     /// `|` (any field) or `,` (a group name), which the format cannot escape.
     InvalidField = 18,
+    /// Content holds a NUL byte. It is valid UTF-8, but every C consumer
+    /// (httpd's `r->user`, PAM) would silently cut the value there.
+    NulByte = 19,
 }
 
 impl Error {
     /// Every variant, in numeric order (used by the C ABI and tests).
-    pub const ALL: [Error; 18] = [
+    pub const ALL: [Error; 19] = [
         Error::BadEncoding,
         Error::TooShort,
         Error::TooLong,
@@ -71,6 +74,7 @@ impl Error {
         Error::NonceMismatch,
         Error::MissingGroup,
         Error::InvalidField,
+        Error::NulByte,
     ];
 
     /// A short, stable name of the failed check: used in logs and as the
@@ -95,10 +99,11 @@ impl Error {
             Error::NonceMismatch => "nonce mismatch",
             Error::MissingGroup => "missing group",
             Error::InvalidField => "invalid field",
+            Error::NulByte => "nul byte",
         }
     }
 
-    /// The numeric code (1..=18).
+    /// The numeric code (1..=19).
     pub fn code(self) -> u32 {
         self as u32
     }
@@ -132,6 +137,7 @@ impl fmt::Display for Error {
             Error::InvalidField => {
                 "a ticket field is empty or holds a character the format cannot carry"
             }
+            Error::NulByte => "ticket content holds a NUL byte",
         };
         write!(f, "{} ({})", self.check(), detail)
     }
@@ -150,7 +156,7 @@ mod tests {
             assert_eq!(Error::from_code(e.code()), Some(*e));
         }
         assert_eq!(Error::from_code(0), None);
-        assert_eq!(Error::from_code(19), None);
+        assert_eq!(Error::from_code(20), None);
     }
 
     #[test]

@@ -8,8 +8,10 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
+};
 use ed25519_dalek::{SigningKey, VerifyingKey, PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH};
 use sha2::{Digest, Sha256};
 
@@ -90,10 +92,16 @@ fn read_key_file(path: &Path) -> Result<(Vec<u8>, u32), KeyError> {
         .metadata()
         .map_err(|e| KeyError::new(path, KeyErrorKind::Unreadable(e)))?;
     if !meta.is_file() {
-        return Err(KeyError::new(path, KeyErrorKind::Malformed("not a regular file")));
+        return Err(KeyError::new(
+            path,
+            KeyErrorKind::Malformed("not a regular file"),
+        ));
     }
     if meta.len() > MAX_KEY_FILE_LEN {
-        return Err(KeyError::new(path, KeyErrorKind::Malformed("file is too large")));
+        return Err(KeyError::new(
+            path,
+            KeyErrorKind::Malformed("file is too large"),
+        ));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_KEY_FILE_LEN + 1)
@@ -178,6 +186,12 @@ impl SecretKey {
         SecretKey(SigningKey::generate(&mut rand_core::OsRng))
     }
 
+    /// The key for a 32-byte seed (RFC 8032). For reproducible tests and
+    /// fuzzing; real keys come from [`SecretKey::generate`].
+    pub fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> SecretKey {
+        SecretKey(SigningKey::from_bytes(seed))
+    }
+
     /// Parses raw (64 bytes: seed || public, the public half must match) or
     /// PEM PKCS#8 (`PRIVATE KEY`) data. Does not look at file permissions.
     pub fn from_bytes(data: &[u8]) -> Result<SecretKey, &'static str> {
@@ -205,7 +219,10 @@ impl SecretKey {
         let (mut data, mode) = read_key_file(path)?;
         if mode & 0o077 != 0 {
             data.fill(0);
-            return Err(KeyError::new(path, KeyErrorKind::InsecurePermissions { mode }));
+            return Err(KeyError::new(
+                path,
+                KeyErrorKind::InsecurePermissions { mode },
+            ));
         }
         let key = SecretKey::from_bytes(&data);
         data.fill(0);
@@ -222,12 +239,17 @@ impl SecretKey {
         self.0.to_keypair_bytes()
     }
 
-    /// PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes.
+    /// PKCS#8 v1 PEM (the seed only), exactly as `openssl genpkey -algorithm
+    /// ed25519` writes. ed25519-dalek's own encoding is v2 (with the public
+    /// key), which OpenSSL 3.0 cannot read.
     pub fn to_pem(&self) -> String {
-        self.0
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("encoding a valid Ed25519 key as PKCS#8 cannot fail")
-            .to_string()
+        KeypairBytes {
+            secret_key: self.0.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("encoding a valid Ed25519 key as PKCS#8 cannot fail")
+        .to_string()
     }
 }
 
@@ -334,7 +356,10 @@ mod tests {
     fn malformed_keys_are_refused() {
         assert!(PublicKey::from_bytes(&[1u8; 31]).is_err());
         assert!(PublicKey::from_bytes(&[1u8; 33]).is_err());
-        assert!(PublicKey::from_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(PublicKey::from_bytes(
+            b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+        )
+        .is_err());
         // The identity point is a weak key.
         let mut identity = [0u8; 32];
         identity[0] = 1;
@@ -342,7 +367,10 @@ mod tests {
         let sk = SecretKey::generate();
         let mut raw = sk.to_raw();
         raw[40] ^= 1;
-        assert!(SecretKey::from_bytes(&raw).is_err(), "mismatched public half");
+        assert!(
+            SecretKey::from_bytes(&raw).is_err(),
+            "mismatched public half"
+        );
         assert!(SecretKey::from_bytes(&raw[..32]).is_err());
         // A public PEM is not a secret key.
         assert!(SecretKey::from_bytes(sk.public_key().to_pem().as_bytes()).is_err());
@@ -356,12 +384,18 @@ mod tests {
         write_secret_key(&path, &sk, KeyFormat::Raw, false).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(SecretKey::from_file(&path).unwrap().public_key(), sk.public_key());
+        assert_eq!(
+            SecretKey::from_file(&path).unwrap().public_key(),
+            sk.public_key()
+        );
         let other = SecretKey::generate();
         let err = write_secret_key(&path, &other, KeyFormat::Raw, false).unwrap_err();
         assert!(matches!(err.kind, KeyErrorKind::Exists), "{err}");
         write_secret_key(&path, &other, KeyFormat::Pem, true).unwrap();
-        assert_eq!(SecretKey::from_file(&path).unwrap().public_key(), other.public_key());
+        assert_eq!(
+            SecretKey::from_file(&path).unwrap().public_key(),
+            other.public_key()
+        );
 
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let err = SecretKey::from_file(&path).unwrap_err();

@@ -98,7 +98,7 @@ impl Ticket {
     /// non-empty user, service and domain, no `|` anywhere, no `,` or empty
     /// name among the groups, and no nonce on a v3 ticket.
     pub fn to_content(&self) -> Result<String, Error> {
-        let plain = |s: &str| !s.contains('|');
+        let plain = |s: &str| !s.contains(['|', '\0']);
         let required = |s: &str| !s.is_empty() && plain(s);
         if !required(&self.user) || !required(&self.service) || !required(&self.domain) {
             return Err(Error::InvalidField);
@@ -133,6 +133,9 @@ impl Ticket {
     /// Parses plain content (the bytes after the signature).
     pub fn parse_content(content: &[u8]) -> Result<Ticket, Error> {
         let text = std::str::from_utf8(content).map_err(|_| Error::NotUtf8)?;
+        if content.contains(&0) {
+            return Err(Error::NulByte);
+        }
         let fields: Vec<&str> = text.split('|').collect();
         let version = match fields[0] {
             "3" => Version::V3,
@@ -212,7 +215,7 @@ impl RawTicket {
         }
         // Padding is optional, but where present it must be complete.
         let pad = encoded.len() - encoded.trim_end_matches('=').len();
-        if pad > 2 || (pad > 0 && encoded.len() % 4 != 0) {
+        if pad > 2 || (pad > 0 && !encoded.len().is_multiple_of(4)) {
             return Err(Error::BadEncoding);
         }
         let bytes = BASE64URL
@@ -281,9 +284,11 @@ mod tests {
 
     #[test]
     fn issuer_refuses_uncarriable_values() {
-        let cases: Vec<Box<dyn Fn(&mut Ticket)>> = vec![
+        type Mutation = Box<dyn Fn(&mut Ticket)>;
+        let cases: Vec<Mutation> = vec![
             Box::new(|t| t.user = String::new()),
             Box::new(|t| t.user = "a|b".into()),
+            Box::new(|t| t.user = "a\0b".into()),
             Box::new(|t| t.service = String::new()),
             Box::new(|t| t.domain = "x|y".into()),
             Box::new(|t| t.groups = vec!["a,b".into()]),
@@ -323,6 +328,8 @@ mod tests {
             (b"3|u|s|d|18446744073709551616|", Error::BadExpiry),
             (b"3|u|s|d|10|a,,b", Error::BadGroups),
             (b"3|u|s|d|10|a,", Error::BadGroups),
+            (b"3|u\0x|s|d|10|", Error::NulByte),
+            (b"4|u|s|d|10|n\0|", Error::NulByte),
         ];
         for (content, want) in cases {
             assert_eq!(

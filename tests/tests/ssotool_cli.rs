@@ -1,0 +1,278 @@
+//! ssotool as a user runs it: exit status 0 only on success, secret keys
+//! private and never overwritten, every subcommand with --help.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use sso_integration::util::bin;
+
+fn ssotool(args: &[&str]) -> Output {
+    Command::new(bin("ssotool"))
+        .args(args)
+        .output()
+        .expect("run ssotool")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn gen(dir: &Path, extra: &[&str]) -> Output {
+    let (public, secret) = (dir.join("pub"), dir.join("sec"));
+    let mut args = vec![
+        "gen-keys",
+        "--output",
+        p(&public),
+        "--secret-key",
+        p(&secret),
+    ];
+    args.extend_from_slice(extra);
+    ssotool(&args)
+}
+
+fn sign(dir: &Path, extra: &[&str]) -> Output {
+    let sec = dir.join("sec");
+    let mut args = vec![
+        "sign",
+        "--secret-key",
+        p(&sec),
+        "--user",
+        "alice",
+        "--service",
+        "svc.example.org/",
+        "--domain",
+        "example.org",
+    ];
+    args.extend_from_slice(extra);
+    ssotool(&args)
+}
+
+fn verify(dir: &Path, ticket: &str, extra: &[&str]) -> Output {
+    let public = dir.join("pub");
+    let mut args = vec![
+        "verify",
+        "--public-key",
+        p(&public),
+        "--service",
+        "svc.example.org/",
+        "--domain",
+        "example.org",
+    ];
+    args.extend_from_slice(extra);
+    args.push(ticket);
+    ssotool(&args)
+}
+
+#[test]
+fn gen_keys_writes_private_secret_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = gen(dir.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mode = std::fs::metadata(dir.path().join("sec"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(std::fs::read(dir.path().join("pub")).unwrap().len(), 32);
+    assert_eq!(std::fs::read(dir.path().join("sec")).unwrap().len(), 64);
+    let before = std::fs::read(dir.path().join("sec")).unwrap();
+
+    let o = gen(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.path().join("sec")).unwrap(),
+        before,
+        "untouched"
+    );
+
+    let o = gen(dir.path(), &["--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_ne!(std::fs::read(dir.path().join("sec")).unwrap(), before);
+}
+
+#[test]
+fn ai_sso_spelling_and_pem_keys_readable_by_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = ssotool(&[
+        "--gen-keys",
+        "--output",
+        p(&d.join("pub")),
+        "--secret-key",
+        p(&d.join("sec")),
+        "--pem",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for (file, args) in [
+        ("sec", vec!["pkey", "-noout", "-in"]),
+        ("pub", vec!["pkey", "-pubin", "-noout", "-in"]),
+    ] {
+        let mut args = args.clone();
+        let path = d.join(file);
+        args.push(p(&path));
+        let o = Command::new("openssl").args(&args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "openssl cannot read {file}: {}",
+            text(&o)
+        );
+    }
+    let t = sign(d, &[]);
+    assert!(t.status.success(), "{}", text(&t));
+    let ticket = String::from_utf8(t.stdout).unwrap();
+    assert!(verify(d, ticket.trim(), &[]).status.success());
+}
+
+#[test]
+fn sign_then_verify_prints_fields_and_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let t = sign(
+        dir.path(),
+        &["--groups", "staff,admins", "--nonce", "n1", "--ttl", "600"],
+    );
+    assert!(t.status.success(), "{}", text(&t));
+    let ticket = String::from_utf8(t.stdout).unwrap().trim().to_string();
+    assert_eq!(ticket.lines().count(), 1);
+    let o = verify(
+        dir.path(),
+        &ticket,
+        &["--nonce", "n1", "--groups", "admins"],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("user:    alice") && out.contains("groups:  staff,admins"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("valid"), "{out}");
+
+    // Each failed check: non-zero exit and the check named.
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--nonce", "other"], "nonce mismatch"),
+        (vec!["--groups", "nobody"], "missing group"),
+        (vec!["--now", "4000000000"], "expired"),
+    ];
+    for (extra, check) in cases {
+        let o = verify(dir.path(), &ticket, &extra);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}");
+        assert!(text(&o).contains(check), "{extra:?}: {}", text(&o));
+        assert!(!text(&o).contains("valid\n"), "{}", text(&o));
+    }
+    let o = ssotool(&[
+        "verify",
+        "--public-key",
+        p(&dir.path().join("pub")),
+        "--service",
+        "x/",
+        "--domain",
+        "example.org",
+        &ticket,
+    ]);
+    assert!(text(&o).contains("wrong service") && !o.status.success());
+    let mut forged = ticket.clone().into_bytes();
+    forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+    let o = verify(dir.path(), std::str::from_utf8(&forged).unwrap(), &[]);
+    assert!(text(&o).contains("bad signature") && !o.status.success());
+    let o = verify(dir.path(), "garbage!", &[]);
+    assert!(text(&o).contains("bad encoding") && !o.status.success());
+}
+
+#[test]
+fn verify_accepts_any_of_several_keys() {
+    let old = tempfile::tempdir().unwrap();
+    let new = tempfile::tempdir().unwrap();
+    assert!(gen(old.path(), &[]).status.success());
+    assert!(gen(new.path(), &["--pem"]).status.success());
+    let ticket = String::from_utf8(sign(old.path(), &[]).stdout).unwrap();
+    let o = ssotool(&[
+        "verify",
+        "--public-key",
+        p(&new.path().join("pub")),
+        "--public-key",
+        p(&old.path().join("pub")),
+        "--service",
+        "svc.example.org/",
+        "--domain",
+        "example.org",
+        ticket.trim(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!verify(new.path(), ticket.trim(), &[]).status.success());
+}
+
+#[test]
+fn sign_refuses_what_the_format_cannot_carry_and_insecure_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let o = ssotool(&[
+        "sign",
+        "--secret-key",
+        p(&dir.path().join("sec")),
+        "--user",
+        "a|b",
+        "--service",
+        "s/",
+        "--domain",
+        "d",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("invalid field"), "{}", text(&o));
+    let o = sign(dir.path(), &["--version", "3", "--nonce", "n"]);
+    assert!(!o.status.success());
+    let o = sign(dir.path(), &["--version", "5"]);
+    assert_eq!(o.status.code(), Some(2), "usage error");
+    std::fs::set_permissions(
+        dir.path().join("sec"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let o = sign(dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("chmod 600"), "{}", text(&o));
+    let o = verify(dir.path(), "x", &["--public-key", "/nonexistent"]);
+    assert!(text(&o).contains("/nonexistent") && !o.status.success());
+}
+
+#[test]
+fn inspect_decodes_and_says_it_did_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let ticket = String::from_utf8(sign(dir.path(), &["--groups", "g"]).stdout).unwrap();
+    let o = ssotool(&["inspect", ticket.trim()]);
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stderr.contains("NOT VERIFIED"), "{stderr}");
+    assert!(
+        stdout.contains("UNVERIFIED") && stdout.contains("user:    alice"),
+        "{stdout}"
+    );
+    assert!(!ssotool(&["inspect", "%%%"]).status.success());
+}
+
+#[test]
+fn every_subcommand_has_help_and_usage_errors_exit_2() {
+    let o = ssotool(&["--help"]);
+    assert!(o.status.success());
+    let top = text(&o);
+    for sub in ["gen-keys", "sign", "verify", "inspect"] {
+        assert!(top.contains(sub), "{top}");
+        let o = ssotool(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub} --help");
+        assert!(text(&o).contains("Usage: ssotool"), "{sub}");
+    }
+    assert_eq!(ssotool(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(ssotool(&["verify"]).status.code(), Some(2));
+}

@@ -2,4 +2,5 @@
 //! the built artifacts, free ports, throwaway keys. Each real server the
 //! tests start has its own module here.
 
+pub mod pam;
 pub mod util;

@@ -1,0 +1,407 @@
+//! pam_sso benchmark: in one process, loops of pam_start_confdir /
+//! pam_authenticate / pam_end through real libpam, with pam_permit as the
+//! floor, and prints authentications per second and the time pam_sso adds
+//! per authentication. Prints, never asserts.
+//!
+//! Usage: pam_sso [PATH/TO/libpam_sso.so] [ITERATIONS_PER_ROUND]
+//! (default module: libpam_sso.so next to this binary; run bench/pam_sso.sh)
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::path::PathBuf;
+use std::ptr;
+use std::time::Instant;
+
+use sso_core::{
+    keys::write_public_key, Check, KeyFormat, KeySet, PublicKey, SecretKey, Signer, Ticket,
+    Verifier,
+};
+
+#[repr(C)]
+struct PamHandle {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+struct PamMessage {
+    msg_style: c_int,
+    msg: *const c_char,
+}
+
+#[repr(C)]
+struct PamResponse {
+    resp: *mut c_char,
+    resp_retcode: c_int,
+}
+
+type ConvFn = unsafe extern "C" fn(
+    c_int,
+    *mut *const PamMessage,
+    *mut *mut PamResponse,
+    *mut c_void,
+) -> c_int;
+
+#[repr(C)]
+struct PamConv {
+    conv: Option<ConvFn>,
+    appdata_ptr: *mut c_void,
+}
+
+#[link(name = "pam")]
+extern "C" {
+    fn pam_start_confdir(
+        service: *const c_char,
+        user: *const c_char,
+        conv: *const PamConv,
+        confdir: *const c_char,
+        pamh: *mut *mut PamHandle,
+    ) -> c_int;
+    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
+    fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
+}
+
+extern "C" {
+    fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
+    fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;
+    fn calloc(n: usize, size: usize) -> *mut c_void;
+    fn malloc(size: usize) -> *mut c_void;
+}
+
+const RTLD_NOW: c_int = 2;
+const PAM_SUCCESS: c_int = 0;
+const PAM_AUTH_ERR: c_int = 7;
+const PAM_CONV_ERR: c_int = 19;
+
+/// Answers every prompt with the NUL-terminated password in `appdata`.
+unsafe extern "C" fn answer(
+    num_msg: c_int,
+    _msg: *mut *const PamMessage,
+    resp: *mut *mut PamResponse,
+    appdata: *mut c_void,
+) -> c_int {
+    let password = &*(appdata as *const CString);
+    let n = usize::try_from(num_msg).unwrap_or(0);
+    let replies = calloc(n.max(1), std::mem::size_of::<PamResponse>()) as *mut PamResponse;
+    if replies.is_null() {
+        return PAM_CONV_ERR;
+    }
+    let bytes = password.as_bytes_with_nul();
+    for i in 0..n {
+        let text = malloc(bytes.len()) as *mut u8;
+        if text.is_null() {
+            return PAM_CONV_ERR;
+        }
+        ptr::copy_nonoverlapping(bytes.as_ptr(), text, bytes.len());
+        (*replies.add(i)).resp = text as *mut c_char;
+    }
+    *resp = replies;
+    PAM_SUCCESS
+}
+
+struct Case {
+    name: &'static str,
+    service: &'static str,
+    password: CString,
+    expect: c_int,
+}
+
+/// One pam_start_confdir / pam_authenticate / pam_end; returns the result.
+fn authenticate(confdir: &CString, case: &Case, user: &CString) -> c_int {
+    let conv = PamConv {
+        conv: Some(answer),
+        appdata_ptr: &case.password as *const CString as *mut c_void,
+    };
+    let service = CString::new(case.service).unwrap();
+    let mut pamh: *mut PamHandle = ptr::null_mut();
+    // SAFETY: all pointers outlive the handle, closed by pam_end.
+    unsafe {
+        let rc = pam_start_confdir(
+            service.as_ptr(),
+            user.as_ptr(),
+            &conv,
+            confdir.as_ptr(),
+            &mut pamh,
+        );
+        assert_eq!(rc, PAM_SUCCESS, "pam_start_confdir");
+        let code = pam_authenticate(pamh, 0);
+        pam_end(pamh, code);
+        code
+    }
+}
+
+/// Microseconds per authentication: wall clock and this thread's CPU time.
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Timing {
+    /// The median of each measure over the rounds.
+    fn median(rounds: &[Timing]) -> Timing {
+        let mid = |mut v: Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v[v.len() / 2]
+        };
+        Timing {
+            wall: mid(rounds.iter().map(|t| t.wall).collect()),
+            cpu: mid(rounds.iter().map(|t| t.cpu).collect()),
+        }
+    }
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+const CLOCK_THREAD_CPUTIME_ID: c_int = 3;
+
+/// CPU time this thread has used, in microseconds.
+fn thread_cpu_us() -> f64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e6 + ts.tv_nsec as f64 / 1e3
+}
+
+/// Where Debian and other distributions put pam_permit.so.
+const PERMIT_PATHS: [&str; 4] = [
+    "/usr/lib/x86_64-linux-gnu/security/pam_permit.so",
+    "/lib/x86_64-linux-gnu/security/pam_permit.so",
+    "/usr/lib64/security/pam_permit.so",
+    "/usr/lib/security/pam_permit.so",
+];
+
+fn default_module() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent().expect("exe dir").join("libpam_sso.so")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let module = args
+        .get(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(default_module);
+    let iterations: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    if !module.exists() {
+        eprintln!(
+            "{} not found: build it first (cargo build --release -p pam_sso)",
+            module.display()
+        );
+        std::process::exit(2);
+    }
+    let module = module.canonicalize().expect("module path");
+
+    let dir = std::env::temp_dir().join(format!("pam_sso_bench_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let key = SecretKey::generate();
+    let old_key = SecretKey::generate();
+    let public = dir.join("public.key");
+    let old_public = dir.join("old.key");
+    write_public_key(&public, &key.public_key(), KeyFormat::Raw, true).unwrap();
+    write_public_key(&old_public, &old_key.public_key(), KeyFormat::Raw, true).unwrap();
+
+    let (service, domain, user) = ("imap.example.org/", "example.org", "alice");
+    let sso_args = format!("key={} domain={domain} service={service}", public.display());
+    let m = module.display();
+    // No "other" file: libpam would load its modules in every pam_start
+    // on top of the service's own, for every case alike.
+    let services = [
+        ("permit", "auth required pam_permit.so\n".to_owned()),
+        ("sso", format!("auth required {m} {sso_args}\n")),
+        (
+            "sso2",
+            format!(
+                "auth required {m} {sso_args} key={}\n",
+                old_public.display()
+            ),
+        ),
+    ];
+    for (name, content) in &services {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+    let expires = sso_core::unix_now() + 3600;
+    let sign = |k: &SecretKey| {
+        let t = Ticket::new(user, service, domain, expires);
+        Signer::new(k.clone()).sign(&t).unwrap()
+    };
+    let ticket = sign(&key);
+    let old_ticket = sign(&old_key);
+    let forged = sign(&SecretKey::generate());
+    let cases = [
+        Case {
+            name: "pam_permit, kept loaded",
+            service: "permit",
+            password: CString::new("x").unwrap(),
+            expect: PAM_SUCCESS,
+        },
+        Case {
+            name: "pam_sso valid ticket",
+            service: "sso",
+            password: CString::new(ticket.clone()).unwrap(),
+            expect: PAM_SUCCESS,
+        },
+        Case {
+            name: "pam_sso 2 keys, 2nd key",
+            service: "sso2",
+            password: CString::new(old_ticket).unwrap(),
+            expect: PAM_SUCCESS,
+        },
+        Case {
+            name: "pam_sso forged ticket",
+            service: "sso",
+            password: CString::new(forged).unwrap(),
+            expect: PAM_AUTH_ERR,
+        },
+        Case {
+            name: "pam_sso not a ticket",
+            service: "sso",
+            password: CString::new("hunter2").unwrap(),
+            expect: PAM_AUTH_ERR,
+        },
+    ];
+
+    let confdir = CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    let user_c = CString::new(user).unwrap();
+    // Check every case gives its expected answer before timing anything.
+    for case in &cases {
+        let code = authenticate(&confdir, case, &user_c);
+        if code != case.expect {
+            eprintln!(
+                "{}: pam_authenticate returned {code}, expected {}",
+                case.name, case.expect
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            std::process::exit(1);
+        }
+    }
+
+    // Rounds interleave the cases so drift (other load on the machine)
+    // spreads over all of them; the median round is reported. Wall time
+    // gives the rate; the thread's CPU time gives the cost, which on a
+    // shared machine does not include waiting for a core.
+    const ROUNDS: usize = 9;
+    let run = |f: &mut dyn FnMut()| -> Timing {
+        let wall = Instant::now();
+        let cpu = thread_cpu_us();
+        for _ in 0..iterations {
+            f();
+        }
+        Timing {
+            wall: wall.elapsed().as_secs_f64() * 1e6 / iterations as f64,
+            cpu: (thread_cpu_us() - cpu) / iterations as f64,
+        }
+    };
+    let measure = |cases: &[&Case]| -> Vec<Timing> {
+        let mut rounds: Vec<Vec<Timing>> = vec![Vec::new(); cases.len()];
+        for _ in 0..ROUNDS {
+            for (i, case) in cases.iter().enumerate() {
+                rounds[i].push(run(&mut || {
+                    std::hint::black_box(authenticate(&confdir, case, &user_c));
+                }));
+            }
+        }
+        rounds.iter().map(|r| Timing::median(r)).collect()
+    };
+
+    // Phase 1, pam_permit as shipped: libpam dlopens and unloads it in every
+    // pam_start/pam_end. pam_sso is linked -z nodelete and stays mapped after
+    // its first load, so this floor includes a load that pam_sso skips.
+    let permit_shipped = measure(&[&cases[0]])[0];
+    // Phase 2, the fair floor: this process holds a reference to
+    // pam_permit.so too, so neither module is reloaded per handle.
+    let held = PERMIT_PATHS.iter().find_map(|p| {
+        let c = CString::new(*p).unwrap();
+        // SAFETY: plain dlopen of a PAM module; the handle is never closed.
+        let h = unsafe { dlopen(c.as_ptr(), RTLD_NOW) };
+        (!h.is_null()).then_some(*p)
+    });
+    let all: Vec<&Case> = cases.iter().collect();
+    let results = measure(&all);
+    let floor = results[0];
+
+    // Where pam_sso's time goes, measured in this process without libpam:
+    // the two things it does per call that pam_permit does not.
+    let mut key_rounds = Vec::new();
+    let mut verify_rounds = Vec::new();
+    let verifier = Verifier::new(
+        KeySet::new(&[PublicKey::from_file(&public).unwrap()]).unwrap(),
+        service,
+        domain,
+    )
+    .unwrap();
+    let now = sso_core::unix_now();
+    for _ in 0..ROUNDS {
+        key_rounds.push(run(&mut || {
+            std::hint::black_box(PublicKey::from_file(&public).unwrap());
+        }));
+        verify_rounds.push(run(&mut || {
+            std::hint::black_box(verifier.verify(&ticket, &Check::at(now)).is_ok());
+        }));
+    }
+    let (key, verify) = (Timing::median(&key_rounds), Timing::median(&verify_rounds));
+
+    println!(
+        "pam_sso benchmark: {ROUNDS} rounds x {iterations} pam_start/pam_authenticate/pam_end per case, median round"
+    );
+    println!("module: {}", module.display());
+    println!("ticket: v4, {} bytes encoded", ticket.len());
+    println!(
+        "{:<28} {:>9} {:>9} {:>9} {:>12} {:>12}",
+        "case", "auths/s", "wall us", "cpu us", "cpu us added", "cpu us added"
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>9} {:>12} {:>12}",
+        "", "", "", "", "permit kept", "permit shipd"
+    );
+    let row = |name: &str, t: Timing, kept: String, shipped: String| {
+        println!(
+            "{:<28} {:>9.0} {:>9.1} {:>9.1} {:>12} {:>12}",
+            name,
+            1e6 / t.wall,
+            t.wall,
+            t.cpu,
+            kept,
+            shipped
+        );
+    };
+    row(
+        "pam_permit, reloaded/handle",
+        permit_shipped,
+        String::new(),
+        "-".into(),
+    );
+    for (case, t) in cases.iter().zip(&results) {
+        let kept = if case.service == "permit" {
+            "-".to_owned()
+        } else {
+            format!("{:+.1}", t.cpu - floor.cpu)
+        };
+        row(
+            case.name,
+            *t,
+            kept,
+            format!("{:+.1}", t.cpu - permit_shipped.cpu),
+        );
+    }
+    println!(
+        "of which, in-process (cpu us): read+decode key file {:.1}, sso-core verify {:.1}",
+        key.cpu, verify.cpu
+    );
+    match held {
+        Some(p) => println!("pam_permit kept loaded via dlopen({p})"),
+        None => println!("note: pam_permit.so not found to keep loaded; both floors reload it"),
+    }
+    println!(
+        "target: under 50 us added per authentication; a valid ticket adds {:+.1} us (cpu) over \
+         pam_permit kept loaded, {:+.1} us over pam_permit as shipped",
+        results[1].cpu - floor.cpu,
+        results[1].cpu - permit_shipped.cpu
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,350 @@
+//! The decision of `pam_sm_authenticate`, free of libpam: load the keys the
+//! options name, then judge a (user, password) pair. Unit-tested here, the
+//! FFI layer only fetches the inputs and reports the result.
+
+use sso_core::{Check, KeyErrorKind, KeySet, PublicKey, Verifier, MAX_TICKET_LEN};
+
+use crate::log;
+use crate::options::Options;
+
+/// The result classes of the module, mapped to Linux-PAM codes in `lib.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A valid ticket for this user, service and domain: PAM_SUCCESS.
+    Success,
+    /// The password is not an acceptable ticket: PAM_AUTH_ERR.
+    AuthErr,
+    /// A key file cannot be read: PAM_AUTHINFO_UNAVAIL.
+    AuthinfoUnavail,
+    /// The configuration is unusable: PAM_SERVICE_ERR.
+    ServiceErr,
+}
+
+/// What to return and what to log about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub line: String,
+}
+
+impl Decision {
+    fn new(outcome: Outcome, line: String) -> Decision {
+        Decision { outcome, line }
+    }
+}
+
+/// Reads every configured key (all of them must be readable: a key named on
+/// the line that silently went missing is an outage to report, not to hide)
+/// and builds the verifier.
+pub fn load_verifier(options: &Options) -> Result<Verifier, Decision> {
+    let mut keys = Vec::with_capacity(options.keys.len());
+    for path in &options.keys {
+        match PublicKey::from_file(path) {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                let outcome = match e.kind {
+                    KeyErrorKind::NotFound | KeyErrorKind::Unreadable(_) => {
+                        Outcome::AuthinfoUnavail
+                    }
+                    _ => Outcome::ServiceErr,
+                };
+                let line = match outcome {
+                    Outcome::AuthinfoUnavail => log::key_unavailable(&e.to_string()),
+                    _ => log::config_error(&e.to_string()),
+                };
+                return Err(Decision::new(outcome, line));
+            }
+        }
+    }
+    let set = KeySet::new(&keys)
+        .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))?;
+    Verifier::new(set, &options.service, &options.domain)
+        .map(|v| v.with_clock_skew(options.clock_skew))
+        .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))
+}
+
+/// Judges `password` as a ticket for `user` at time `now`.
+pub fn check_password(
+    verifier: &Verifier,
+    groups: &[String],
+    user: &[u8],
+    password: &[u8],
+    now: u64,
+) -> Decision {
+    let refuse = |check: &str, fp: Option<&str>| {
+        Decision::new(Outcome::AuthErr, log::refused(user, check, fp))
+    };
+    if password.is_empty() {
+        return refuse("empty", None);
+    }
+    if password.len() > MAX_TICKET_LEN {
+        return refuse(sso_core::Error::TooLong.check(), None);
+    }
+    let Ok(encoded) = std::str::from_utf8(password) else {
+        return refuse("password not utf-8", None);
+    };
+    let check = Check {
+        now,
+        nonce: None,
+        groups,
+    };
+    match verifier.verify(encoded, &check) {
+        Ok(ticket) => {
+            let fp = sso_core::ticket_fingerprint(encoded);
+            if ticket.user.as_bytes() == user {
+                Decision::new(Outcome::Success, log::accepted(user, &fp, ticket.expires))
+            } else {
+                Decision::new(
+                    Outcome::AuthErr,
+                    log::user_mismatch(user, &ticket.user, &fp),
+                )
+            }
+        }
+        Err(e) => {
+            // Only something shaped like a ticket gets a fingerprint: for an
+            // ordinary password it would be an unsalted hash of it.
+            let fp = sso_core::decode_unverified(encoded)
+                .ok()
+                .map(|_| sso_core::ticket_fingerprint(encoded));
+            refuse(e.check(), fp.as_deref())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options;
+    use sso_core::{keys::write_public_key, KeyFormat, SecretKey, Signer, Ticket};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        key_path: String,
+        signer: Signer,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let sk = SecretKey::generate();
+        let key_path = dir.path().join("public.key");
+        write_public_key(&key_path, &sk.public_key(), KeyFormat::Raw, false).unwrap();
+        Fixture {
+            key_path: key_path.to_str().unwrap().to_owned(),
+            _dir: dir,
+            signer: Signer::new(sk),
+        }
+    }
+
+    fn opts(f: &Fixture, extra: &[&str]) -> Options {
+        let key = format!("key={}", f.key_path);
+        let mut args = vec![
+            key.as_str(),
+            "domain=example.org",
+            "service=imap.example.org/",
+        ];
+        args.extend_from_slice(extra);
+        options::parse(&args).unwrap()
+    }
+
+    fn ticket(
+        f: &Fixture,
+        user: &str,
+        service: &str,
+        domain: &str,
+        expires: u64,
+        groups: &[&str],
+    ) -> String {
+        let mut t = Ticket::new(user, service, domain, expires);
+        t.groups = groups.iter().map(|g| g.to_string()).collect();
+        f.signer.sign(&t).unwrap()
+    }
+
+    const NOW: u64 = 1_900_000_000;
+
+    fn judge(o: &Options, user: &str, password: &[u8]) -> Decision {
+        let v = load_verifier(o).unwrap();
+        check_password(&v, &o.groups, user.as_bytes(), password, NOW)
+    }
+
+    #[test]
+    fn valid_ticket_is_accepted() {
+        let f = fixture();
+        let o = opts(&f, &[]);
+        let t = ticket(
+            &f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &[],
+        );
+        let d = judge(&o, "alice", t.as_bytes());
+        assert_eq!(d.outcome, Outcome::Success);
+        assert!(!d.line.contains(&t));
+        assert!(d.line.contains(&sso_core::ticket_fingerprint(&t)));
+    }
+
+    #[test]
+    fn refusals_name_the_check() {
+        let f = fixture();
+        let o = opts(&f, &[]);
+        let cases = [
+            (
+                ticket(&f, "bob", "imap.example.org/", "example.org", NOW + 60, &[]),
+                "user mismatch",
+            ),
+            (
+                ticket(
+                    &f,
+                    "alice",
+                    "imap.example.org/",
+                    "example.org",
+                    NOW - 1,
+                    &[],
+                ),
+                "expired",
+            ),
+            (
+                ticket(
+                    &f,
+                    "alice",
+                    "other.example.org/",
+                    "example.org",
+                    NOW + 60,
+                    &[],
+                ),
+                "wrong service",
+            ),
+            (
+                ticket(
+                    &f,
+                    "alice",
+                    "imap.example.org/",
+                    "example.com",
+                    NOW + 60,
+                    &[],
+                ),
+                "wrong domain",
+            ),
+        ];
+        for (t, check) in cases {
+            let d = judge(&o, "alice", t.as_bytes());
+            assert_eq!(d.outcome, Outcome::AuthErr, "{check}");
+            assert!(d.line.contains(&format!("check=\"{check}\"")), "{}", d.line);
+            assert!(d.line.contains(" ticket="), "{}", d.line);
+            assert!(!d.line.contains(&t));
+        }
+    }
+
+    #[test]
+    fn forged_ticket_is_refused() {
+        let f = fixture();
+        let other = fixture();
+        let o = opts(&f, &[]);
+        let t = ticket(
+            &other,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &[],
+        );
+        let d = judge(&o, "alice", t.as_bytes());
+        assert_eq!(d.outcome, Outcome::AuthErr);
+        assert!(d.line.contains("bad signature"), "{}", d.line);
+    }
+
+    #[test]
+    fn second_key_verifies_during_rotation() {
+        let f = fixture();
+        let old = fixture();
+        let o = opts(&f, &[&format!("key={}", old.key_path)]);
+        let t = ticket(
+            &old,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &[],
+        );
+        assert_eq!(judge(&o, "alice", t.as_bytes()).outcome, Outcome::Success);
+    }
+
+    #[test]
+    fn groups_and_clock_skew() {
+        let f = fixture();
+        let o = opts(&f, &["groups=mail,staff", "clock_skew=30"]);
+        let member = ticket(
+            &f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW - 10,
+            &["staff"],
+        );
+        assert_eq!(
+            judge(&o, "alice", member.as_bytes()).outcome,
+            Outcome::Success
+        );
+        let outsider = ticket(
+            &f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &["web"],
+        );
+        let d = judge(&o, "alice", outsider.as_bytes());
+        assert_eq!(d.outcome, Outcome::AuthErr);
+        assert!(d.line.contains("missing group"));
+        let stale = ticket(
+            &f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW - 31,
+            &["staff"],
+        );
+        assert_eq!(
+            judge(&o, "alice", stale.as_bytes()).outcome,
+            Outcome::AuthErr
+        );
+    }
+
+    #[test]
+    fn passwords_that_are_not_tickets_are_not_fingerprinted() {
+        let f = fixture();
+        let o = opts(&f, &[]);
+        for (pw, check) in [
+            (&b""[..], "empty"),
+            (&b"hunter2"[..], "bad encoding"),
+            (&b"\xff\xfe"[..], "password not utf-8"),
+        ] {
+            let d = judge(&o, "alice", pw);
+            assert_eq!(d.outcome, Outcome::AuthErr);
+            assert_eq!(d.line, format!("refused user=\"alice\" check=\"{check}\""));
+        }
+        let big = vec![b'A'; 10 * 1024];
+        let d = judge(&o, "alice", &big);
+        assert_eq!(d.line, "refused user=\"alice\" check=\"too long\"");
+    }
+
+    #[test]
+    fn key_problems() {
+        let f = fixture();
+        let mut o = opts(&f, &[]);
+        o.keys.push("/nonexistent/pam_sso/public.key".into());
+        let e = load_verifier(&o).unwrap_err();
+        assert_eq!(e.outcome, Outcome::AuthinfoUnavail);
+        assert!(
+            e.line.contains("/nonexistent/pam_sso/public.key"),
+            "{}",
+            e.line
+        );
+
+        let bad = f._dir.path().join("bad.key");
+        std::fs::write(&bad, b"not a key").unwrap();
+        o.keys = vec![bad];
+        assert_eq!(load_verifier(&o).unwrap_err().outcome, Outcome::ServiceErr);
+    }
+}

@@ -1,0 +1,433 @@
+//! The module arguments of a `pam_sso.so` line, parsed by a pure function so
+//! that every rule is unit-tested without libpam.
+
+use std::path::PathBuf;
+
+/// The largest clock-skew allowance accepted, in seconds. A larger value is
+/// far more likely a typo (milliseconds?) than a real clock difference, and
+/// would stretch every ticket's lifetime by that much.
+pub const MAX_CLOCK_SKEW: u64 = 3600;
+
+/// Where the password (the ticket) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// Always ask through the conversation, then store the answer as
+    /// `PAM_AUTHTOK` so that a later module with `try_first_pass` reuses it.
+    Prompt,
+    /// `try_first_pass`: use `PAM_AUTHTOK` from an earlier module when set,
+    /// otherwise ask.
+    TryFirstPass,
+    /// `use_first_pass`: use `PAM_AUTHTOK` from an earlier module; never ask.
+    UseFirstPass,
+}
+
+/// A valid configuration: at least one key, a service and a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub keys: Vec<PathBuf>,
+    pub service: String,
+    pub domain: String,
+    /// Accept only tickets holding at least one of these; empty: any ticket.
+    pub groups: Vec<String>,
+    pub clock_skew: u64,
+    pub debug: bool,
+    pub password: PasswordSource,
+    /// Accepted for compatibility with the original module; never contacted
+    /// (verification is offline), only mentioned in debug logs.
+    pub login_server: Option<String>,
+}
+
+/// Why the arguments do not make a usable configuration. Display names the
+/// argument and never echoes more than the argument itself (arguments come
+/// from the administrator's PAM file, not from users).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionError {
+    /// An argument that is not valid UTF-8 (its index on the line).
+    NotUtf8(usize),
+    /// An argument this module does not know.
+    Unknown(String),
+    /// A known argument with a bad value: (argument name, what is wrong).
+    Malformed(&'static str, &'static str),
+    /// A single-valued argument given twice.
+    Duplicate(&'static str),
+    /// A required argument is missing.
+    Missing(&'static str),
+    /// `use_first_pass` and `try_first_pass` together.
+    Conflict(&'static str, &'static str),
+}
+
+impl std::fmt::Display for OptionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionError::NotUtf8(i) => write!(f, "argument #{} is not valid UTF-8", i + 1),
+            OptionError::Unknown(arg) => {
+                write!(f, "unknown argument \"{}\"", crate::log::sanitize(arg))
+            }
+            OptionError::Malformed(name, why) => write!(f, "malformed {name}=: {why}"),
+            OptionError::Duplicate(name) => write!(f, "{name}= given more than once"),
+            OptionError::Missing(name) => write!(f, "missing required argument {name}="),
+            OptionError::Conflict(a, b) => write!(f, "{a} and {b} exclude each other"),
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+/// Sets a single-valued option, refusing a second occurrence.
+fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), OptionError> {
+    if slot.is_some() {
+        return Err(OptionError::Duplicate(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// A ticket field cannot hold `|`, so a configured value with one could
+/// never match: refuse it now instead of refusing every ticket later.
+fn ticket_field(name: &'static str, value: &str) -> Result<String, OptionError> {
+    if value.is_empty() {
+        return Err(OptionError::Malformed(name, "empty value"));
+    }
+    if value.contains('|') {
+        return Err(OptionError::Malformed(
+            name,
+            "a ticket field cannot contain '|'",
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(OptionError::Malformed(name, "control character"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Parses the module arguments (`argv` of `pam_sm_authenticate`).
+pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
+    let mut keys = Vec::new();
+    let mut service = None;
+    let mut domain = None;
+    let mut groups = None;
+    let mut clock_skew = None;
+    let mut login_server = None;
+    let mut debug = false;
+    let mut use_first_pass = false;
+    let mut try_first_pass = false;
+
+    for (index, raw) in args.iter().enumerate() {
+        let arg = std::str::from_utf8(raw.as_ref()).map_err(|_| OptionError::NotUtf8(index))?;
+        let (name, value) = match arg.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (arg, None),
+        };
+        match (name, value) {
+            ("key", Some(v)) => {
+                if v.is_empty() {
+                    return Err(OptionError::Malformed("key", "empty path"));
+                }
+                if !v.starts_with('/') {
+                    // The host's working directory is not ours to rely on.
+                    return Err(OptionError::Malformed("key", "path must be absolute"));
+                }
+                keys.push(PathBuf::from(v));
+            }
+            ("service", Some(v)) => {
+                let v = ticket_field("service", v)?;
+                if !v.ends_with('/') {
+                    return Err(OptionError::Malformed(
+                        "service",
+                        "a service name ends with '/' (e.g. imap.example.org/)",
+                    ));
+                }
+                set_once(&mut service, "service", v)?;
+            }
+            ("domain", Some(v)) => set_once(&mut domain, "domain", ticket_field("domain", v)?)?,
+            ("groups", Some(v)) => {
+                let list: Vec<String> = v.split(',').map(str::to_owned).collect();
+                if list.iter().any(|g| g.is_empty()) {
+                    return Err(OptionError::Malformed("groups", "empty group name"));
+                }
+                if list
+                    .iter()
+                    .any(|g| g.contains('|') || g.chars().any(char::is_control))
+                {
+                    return Err(OptionError::Malformed(
+                        "groups",
+                        "invalid character in a group name",
+                    ));
+                }
+                set_once(&mut groups, "groups", list)?;
+            }
+            ("clock_skew", Some(v)) => {
+                let secs: u64 = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+                    v.parse()
+                        .map_err(|_| OptionError::Malformed("clock_skew", "number too large"))?
+                } else {
+                    return Err(OptionError::Malformed(
+                        "clock_skew",
+                        "expected a number of seconds",
+                    ));
+                };
+                if secs > MAX_CLOCK_SKEW {
+                    return Err(OptionError::Malformed(
+                        "clock_skew",
+                        "more than 3600 seconds",
+                    ));
+                }
+                set_once(&mut clock_skew, "clock_skew", secs)?;
+            }
+            ("login_server", Some(v)) => {
+                if v.is_empty() {
+                    return Err(OptionError::Malformed("login_server", "empty value"));
+                }
+                set_once(&mut login_server, "login_server", v.to_owned())?;
+            }
+            ("debug", None) => debug = true,
+            ("use_first_pass", None) => use_first_pass = true,
+            ("try_first_pass", None) => try_first_pass = true,
+            ("debug" | "use_first_pass" | "try_first_pass", Some(_)) => {
+                return Err(OptionError::Malformed(
+                    match name {
+                        "debug" => "debug",
+                        "use_first_pass" => "use_first_pass",
+                        _ => "try_first_pass",
+                    },
+                    "a flag takes no value",
+                ))
+            }
+            ("key" | "service" | "domain" | "groups" | "clock_skew" | "login_server", None) => {
+                return Err(OptionError::Malformed(
+                    match name {
+                        "key" => "key",
+                        "service" => "service",
+                        "domain" => "domain",
+                        "groups" => "groups",
+                        "clock_skew" => "clock_skew",
+                        _ => "login_server",
+                    },
+                    "needs a value (name=value)",
+                ))
+            }
+            _ => return Err(OptionError::Unknown(arg.to_owned())),
+        }
+    }
+
+    if use_first_pass && try_first_pass {
+        return Err(OptionError::Conflict("use_first_pass", "try_first_pass"));
+    }
+    if keys.is_empty() {
+        return Err(OptionError::Missing("key"));
+    }
+    Ok(Options {
+        keys,
+        service: service.ok_or(OptionError::Missing("service"))?,
+        domain: domain.ok_or(OptionError::Missing("domain"))?,
+        groups: groups.unwrap_or_default(),
+        clock_skew: clock_skew.unwrap_or(0),
+        debug,
+        password: if use_first_pass {
+            PasswordSource::UseFirstPass
+        } else if try_first_pass {
+            PasswordSource::TryFirstPass
+        } else {
+            PasswordSource::Prompt
+        },
+        login_server,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: [&str; 3] = [
+        "key=/etc/sso/public.key",
+        "domain=example.org",
+        "service=imap.example.org/",
+    ];
+
+    fn with(extra: &[&str]) -> Result<Options, OptionError> {
+        let mut args: Vec<&str> = BASE.to_vec();
+        args.extend_from_slice(extra);
+        parse(&args)
+    }
+
+    #[test]
+    fn minimal_configuration() {
+        let o = with(&[]).unwrap();
+        assert_eq!(o.keys, vec![PathBuf::from("/etc/sso/public.key")]);
+        assert_eq!(o.domain, "example.org");
+        assert_eq!(o.service, "imap.example.org/");
+        assert!(o.groups.is_empty());
+        assert_eq!(o.clock_skew, 0);
+        assert!(!o.debug);
+        assert_eq!(o.password, PasswordSource::Prompt);
+        assert_eq!(o.login_server, None);
+    }
+
+    #[test]
+    fn every_option() {
+        let o = with(&[
+            "key=/etc/sso/old.key",
+            "groups=mail,staff",
+            "clock_skew=30",
+            "debug",
+            "try_first_pass",
+            "login_server=https://login.example.org/",
+        ])
+        .unwrap();
+        assert_eq!(o.keys.len(), 2);
+        assert_eq!(o.groups, vec!["mail".to_string(), "staff".to_string()]);
+        assert_eq!(o.clock_skew, 30);
+        assert!(o.debug);
+        assert_eq!(o.password, PasswordSource::TryFirstPass);
+        assert_eq!(
+            o.login_server.as_deref(),
+            Some("https://login.example.org/")
+        );
+        assert_eq!(
+            with(&["use_first_pass"]).unwrap().password,
+            PasswordSource::UseFirstPass
+        );
+    }
+
+    #[test]
+    fn required_arguments() {
+        assert_eq!(
+            parse(&["domain=d", "service=s/"]),
+            Err(OptionError::Missing("key"))
+        );
+        assert_eq!(
+            parse(&["key=/k", "service=s/"]),
+            Err(OptionError::Missing("domain"))
+        );
+        assert_eq!(
+            parse(&["key=/k", "domain=d"]),
+            Err(OptionError::Missing("service"))
+        );
+        assert_eq!(parse::<&str>(&[]), Err(OptionError::Missing("key")));
+    }
+
+    #[test]
+    fn unknown_and_misspelled_arguments() {
+        assert_eq!(
+            with(&["nullok"]),
+            Err(OptionError::Unknown("nullok".into()))
+        );
+        assert_eq!(
+            with(&["Key=/x"]),
+            Err(OptionError::Unknown("Key=/x".into()))
+        );
+        assert_eq!(
+            with(&["keys=/x"]),
+            Err(OptionError::Unknown("keys=/x".into()))
+        );
+        assert_eq!(with(&[""]), Err(OptionError::Unknown(String::new())));
+    }
+
+    #[test]
+    fn malformed_values() {
+        assert!(matches!(
+            with(&["key="]),
+            Err(OptionError::Malformed("key", _))
+        ));
+        assert!(matches!(
+            with(&["key=relative.key"]),
+            Err(OptionError::Malformed("key", _))
+        ));
+        assert!(matches!(
+            with(&["key"]),
+            Err(OptionError::Malformed("key", _))
+        ));
+        assert!(matches!(
+            with(&["groups="]),
+            Err(OptionError::Malformed("groups", _))
+        ));
+        assert!(matches!(
+            with(&["groups=a,,b"]),
+            Err(OptionError::Malformed("groups", _))
+        ));
+        assert!(matches!(
+            with(&["groups=a|b"]),
+            Err(OptionError::Malformed("groups", _))
+        ));
+        for bad in [
+            "clock_skew=",
+            "clock_skew=-1",
+            "clock_skew=1s",
+            "clock_skew=3601",
+            "clock_skew=99999999999999999999999",
+        ] {
+            assert!(
+                matches!(with(&[bad]), Err(OptionError::Malformed("clock_skew", _))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            with(&["debug=1"]),
+            Err(OptionError::Malformed("debug", _))
+        ));
+        assert!(matches!(
+            with(&["try_first_pass=yes"]),
+            Err(OptionError::Malformed("try_first_pass", _))
+        ));
+        assert!(matches!(
+            with(&["login_server="]),
+            Err(OptionError::Malformed("login_server", _))
+        ));
+        assert!(matches!(
+            parse(&["key=/k", "domain=d", "service=imap.example.org"]),
+            Err(OptionError::Malformed("service", _))
+        ));
+        assert!(matches!(
+            parse(&["key=/k", "domain=a|b", "service=s/"]),
+            Err(OptionError::Malformed("domain", _))
+        ));
+        assert!(matches!(
+            parse(&["key=/k", "domain=", "service=s/"]),
+            Err(OptionError::Malformed("domain", _))
+        ));
+    }
+
+    #[test]
+    fn duplicates_and_conflicts() {
+        assert_eq!(
+            with(&["domain=other.org"]),
+            Err(OptionError::Duplicate("domain"))
+        );
+        assert_eq!(
+            with(&["service=x/"]),
+            Err(OptionError::Duplicate("service"))
+        );
+        assert_eq!(
+            with(&["groups=a", "groups=b"]),
+            Err(OptionError::Duplicate("groups"))
+        );
+        assert_eq!(
+            with(&["clock_skew=1", "clock_skew=2"]),
+            Err(OptionError::Duplicate("clock_skew"))
+        );
+        assert_eq!(
+            with(&["use_first_pass", "try_first_pass"]),
+            Err(OptionError::Conflict("use_first_pass", "try_first_pass"))
+        );
+        // Repeating a flag or a key is harmless.
+        assert!(with(&["debug", "debug", "key=/etc/sso/public.key"]).is_ok());
+    }
+
+    #[test]
+    fn non_utf8_argument() {
+        let args: [&[u8]; 4] = [b"key=/k", b"domain=d", b"service=s/", b"groups=\xff"];
+        assert_eq!(parse(&args), Err(OptionError::NotUtf8(3)));
+    }
+
+    #[test]
+    fn errors_name_the_argument() {
+        assert_eq!(
+            with(&["nullok"]).unwrap_err().to_string(),
+            "unknown argument \"nullok\""
+        );
+        assert!(with(&["clock_skew=x"])
+            .unwrap_err()
+            .to_string()
+            .starts_with("malformed clock_skew=:"));
+    }
+}

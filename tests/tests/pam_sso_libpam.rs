@@ -1,0 +1,433 @@
+//! pam_sso loaded by the real libpam (pam_start_confdir on a private service
+//! directory), one test per case of the issue, plus the exported symbols.
+
+use std::process::Command;
+
+use sso_core::{KeyFormat, Ticket, Version};
+use sso_integration::pam::{
+    module_args, module_path, LocalUser, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR,
+    PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+};
+use sso_integration::util::{self, TestKeys};
+
+const USER: &str = "alice";
+
+/// A service directory whose service "sso" is `auth required pam_sso ARGS`.
+fn single(args: &str) -> ServiceDir {
+    let dir = ServiceDir::new();
+    dir.add(
+        "sso",
+        &format!("auth required {} {args}\n", module_path().display()),
+    );
+    dir
+}
+
+fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
+    let keys = TestKeys::new();
+    let dir = single(&module_args(&keys.public_path, extra));
+    (keys, dir)
+}
+
+#[test]
+fn valid_v4_ticket_is_accepted() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+    assert_eq!(r.prompts, 1);
+    assert_eq!(r.setcred, Some(PAM_SUCCESS), "pam_setcred after success");
+}
+
+#[test]
+fn valid_v3_ticket_is_accepted() {
+    let (keys, dir) = keys_and_service("");
+    let mut t = Ticket::new(USER, SERVICE, DOMAIN, sso_core::unix_now() + 120);
+    t.version = Version::V3;
+    let ticket = keys.signer.sign(&t).unwrap();
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+}
+
+#[test]
+fn pem_public_key_file_works() {
+    let keys = TestKeys::with_format(KeyFormat::Pem);
+    let dir = single(&module_args(&keys.public_path, ""));
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+}
+
+#[test]
+fn ticket_for_another_user_is_refused() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket("mallory", SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+    // The same ticket does work for its own user: the refusal was the user.
+    let r = dir.authenticate("sso", "mallory", ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+}
+
+#[test]
+fn expired_ticket_is_refused() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn clock_skew_accepts_a_just_expired_ticket() {
+    let (keys, dir) = keys_and_service("clock_skew=600");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+}
+
+#[test]
+fn ticket_for_another_service_is_refused() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, "webmail.example.org/", DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn ticket_for_another_domain_is_refused() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, "example.com", 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn forged_ticket_is_refused() {
+    let (_keys, dir) = keys_and_service("");
+    let forger = TestKeys::new();
+    let ticket = forger.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn tampered_ticket_is_refused() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    // Flip one character inside the signature part.
+    let mut bytes = ticket.into_bytes();
+    bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
+    let r = dir.authenticate("sso", USER, &bytes);
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn empty_password_is_refused() {
+    let (_keys, dir) = keys_and_service("");
+    let r = dir.authenticate("sso", USER, b"");
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn ten_kilobyte_password_is_refused() {
+    let (_keys, dir) = keys_and_service("");
+    let r = dir.authenticate("sso", USER, &vec![b'A'; 10 * 1024]);
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn non_utf8_password_is_refused() {
+    let (_keys, dir) = keys_and_service("");
+    let r = dir.authenticate("sso", USER, b"\xff\xfe\x80abc");
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+#[test]
+fn groups_option_requires_a_listed_group() {
+    let (keys, dir) = keys_and_service("groups=mail,staff");
+    let member = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &["staff"]);
+    assert_eq!(
+        dir.authenticate("sso", USER, member.as_bytes()).code,
+        PAM_SUCCESS
+    );
+    let outsider = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &["web"]);
+    assert_eq!(
+        dir.authenticate("sso", USER, outsider.as_bytes()).code,
+        PAM_AUTH_ERR
+    );
+    let none = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    assert_eq!(
+        dir.authenticate("sso", USER, none.as_bytes()).code,
+        PAM_AUTH_ERR
+    );
+}
+
+#[test]
+fn second_key_accepts_tickets_during_rotation() {
+    let new = TestKeys::new();
+    let old = TestKeys::new();
+    let dir = single(&module_args(
+        &new.public_path,
+        &format!("key={}", old.public_path.display()),
+    ));
+    for keys in [&new, &old] {
+        let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+        assert_eq!(
+            dir.authenticate("sso", USER, ticket.as_bytes()).code,
+            PAM_SUCCESS
+        );
+    }
+}
+
+#[test]
+fn missing_key_file_is_authinfo_unavail() {
+    let keys = TestKeys::new();
+    let missing = keys.dir.path().join("no-such.key");
+    let dir = single(&module_args(&missing, ""));
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTHINFO_UNAVAIL, "{r:?}");
+    assert_eq!(r.prompts, 0, "no prompt when nothing can be verified");
+}
+
+#[test]
+fn bad_options_are_service_err() {
+    let keys = TestKeys::new();
+    let key = format!("key={}", keys.public_path.display());
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let cases = [
+        format!("{key} domain={DOMAIN} service={SERVICE} nullok"),
+        format!("{key} service={SERVICE}"),
+        format!("{key} domain={DOMAIN}"),
+        format!("domain={DOMAIN} service={SERVICE}"),
+        format!("key=relative.key domain={DOMAIN} service={SERVICE}"),
+        format!("{key} domain={DOMAIN} service={SERVICE} clock_skew=soon"),
+        format!("{key} domain={DOMAIN} service={SERVICE} groups=a,,b"),
+        format!("{key} domain={DOMAIN} service={SERVICE} domain=other.org"),
+        format!("{key} domain={DOMAIN} service={SERVICE} use_first_pass try_first_pass"),
+        format!("{key} domain={DOMAIN} service=imap.example.org"),
+    ];
+    for args in cases {
+        let dir = single(&args);
+        let r = dir.authenticate("sso", USER, ticket.as_bytes());
+        assert_eq!(r.code, PAM_SERVICE_ERR, "{args}: {r:?}");
+        assert_eq!(r.prompts, 0, "{args}");
+    }
+}
+
+#[test]
+fn malformed_key_file_is_service_err() {
+    let keys = TestKeys::new();
+    let bad = keys.dir.path().join("bad.key");
+    std::fs::write(&bad, b"this is not a key").unwrap();
+    let dir = single(&module_args(&bad, ""));
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    assert_eq!(
+        dir.authenticate("sso", USER, ticket.as_bytes()).code,
+        PAM_SERVICE_ERR
+    );
+}
+
+#[test]
+fn login_server_and_debug_are_accepted() {
+    let (keys, dir) = keys_and_service("login_server=https://login.example.org/ debug");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    assert_eq!(
+        dir.authenticate("sso", USER, ticket.as_bytes()).code,
+        PAM_SUCCESS
+    );
+}
+
+#[test]
+fn use_first_pass_without_an_earlier_password_fails_without_asking() {
+    let (keys, dir) = keys_and_service("use_first_pass");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+    assert_eq!(r.prompts, 0);
+}
+
+#[test]
+fn use_first_pass_takes_the_password_of_an_earlier_module() {
+    // The first pam_sso line (wrong service) asks and stores the answer;
+    // the second, with use_first_pass, verifies the same ticket silently.
+    let keys = TestKeys::new();
+    let module = module_path();
+    let dir = ServiceDir::new();
+    dir.add(
+        "sso",
+        &format!(
+            "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\
+             auth required {m} {args}\n",
+            m = module.display(),
+            k = keys.public_path.display(),
+            args = module_args(&keys.public_path, "use_first_pass"),
+        ),
+    );
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+    assert_eq!(r.prompts, 1);
+}
+
+/// `auth sufficient pam_sso` then `auth required pam_unix try_first_pass`
+/// for a throwaway local user: a ticket or the Unix password both work,
+/// the user is asked once, and a wrong password still fails.
+#[test]
+fn try_first_pass_stacking_with_pam_unix() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/shadow)");
+        return;
+    }
+    let keys = TestKeys::new();
+    let unix_password = "correct horse battery staple";
+    let account = LocalUser::new(unix_password);
+    let dir = ServiceDir::new();
+    dir.add(
+        "stack",
+        &format!(
+            "auth sufficient {} {}\n\
+             auth required pam_unix.so try_first_pass nodelay\n\
+             account required pam_permit.so\n",
+            module_path().display(),
+            module_args(&keys.public_path, "")
+        ),
+    );
+    let ticket = keys.ticket(&account.name, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("stack", &account.name, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "ticket: {r:?}");
+    assert_eq!(r.prompts, 1);
+
+    let r = dir.authenticate("stack", &account.name, unix_password.as_bytes());
+    assert_eq!(
+        r.code, PAM_SUCCESS,
+        "unix password after pam_sso declined: {r:?}"
+    );
+    assert_eq!(
+        r.prompts, 1,
+        "pam_unix must reuse the answer pam_sso stored"
+    );
+
+    let r = dir.authenticate("stack", &account.name, b"wrong password");
+    assert_eq!(r.code, PAM_AUTH_ERR, "wrong password: {r:?}");
+
+    let expired = keys.ticket(&account.name, SERVICE, DOMAIN, -120, None, &[]);
+    let r = dir.authenticate("stack", &account.name, expired.as_bytes());
+    assert_eq!(
+        r.code, PAM_AUTH_ERR,
+        "expired ticket is not a Unix password: {r:?}"
+    );
+
+    // A ticket for another user must not let this one in through the stack.
+    let other = keys.ticket("root", SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("stack", &account.name, other.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
+}
+
+/// With its key missing, a `sufficient` pam_sso steps aside and the Unix
+/// password still works (pam_unix then asks for itself).
+#[test]
+fn sufficient_stacking_survives_a_missing_key() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/shadow)");
+        return;
+    }
+    let keys = TestKeys::new();
+    let unix_password = "another throwaway password";
+    let account = LocalUser::new(unix_password);
+    let dir = ServiceDir::new();
+    dir.add(
+        "stack",
+        &format!(
+            "auth sufficient {} {}\n\
+             auth required pam_unix.so try_first_pass nodelay\n",
+            module_path().display(),
+            module_args(&keys.dir.path().join("gone.key"), "")
+        ),
+    );
+    let r = dir.authenticate("stack", &account.name, unix_password.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
+    assert_eq!(r.prompts, 1);
+}
+
+/// The module alone as `sufficient`: a refusal must not turn into success.
+#[test]
+fn sufficient_alone_fails_closed() {
+    let keys = TestKeys::new();
+    let dir = ServiceDir::new();
+    dir.add(
+        "alone",
+        &format!(
+            "auth sufficient {} {}\n",
+            module_path().display(),
+            module_args(&keys.public_path, "")
+        ),
+    );
+    let r = dir.authenticate("alone", USER, b"not a ticket");
+    assert_ne!(r.code, PAM_SUCCESS, "{r:?}");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    assert_eq!(
+        dir.authenticate("alone", USER, ticket.as_bytes()).code,
+        PAM_SUCCESS
+    );
+}
+
+/// Many threads of one process authenticating at once (each with its own
+/// handle, as threaded servers do): every answer is still the right one.
+#[test]
+fn concurrent_authentications_in_threads() {
+    let (keys, dir) = keys_and_service("");
+    let forger = TestKeys::new();
+    let good = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let expired = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
+    let forged = forger.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (dir, good, expired, forged) = (&dir, &good, &expired, &forged);
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let (password, expected) = match (t + i) % 3 {
+                        0 => (good, PAM_SUCCESS),
+                        1 => (expired, PAM_AUTH_ERR),
+                        _ => (forged, PAM_AUTH_ERR),
+                    };
+                    let r = dir.authenticate("sso", USER, password.as_bytes());
+                    assert_eq!(r.code, expected, "thread {t} round {i}: {r:?}");
+                }
+            });
+        }
+    });
+}
+
+/// The module exports exactly the PAM service functions it implements.
+#[test]
+fn exports_only_pam_sm_functions() {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(module_path())
+        .output()
+        .expect("run nm (binutils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect();
+    symbols.sort();
+    assert_eq!(symbols, vec!["pam_sm_authenticate", "pam_sm_setcred"]);
+
+    let out = Command::new("nm")
+        .args(["-D", "--undefined-only"])
+        .arg(module_path())
+        .output()
+        .expect("run nm");
+    let undefined = String::from_utf8_lossy(&out.stdout);
+    for f in ["pam_get_user", "pam_get_item", "pam_set_item", "pam_syslog"] {
+        assert!(
+            undefined.contains(f),
+            "{f} should come from libpam:\n{undefined}"
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! pamtester, a real PAM client, against a service file installed under
+//! /etc/pam.d (unique name, removed afterwards) that loads pam_sso.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use sso_integration::pam::{module_args, module_path, InstalledService, DOMAIN, SERVICE};
+use sso_integration::util::{self, TestKeys};
+
+/// Runs `pamtester SERVICE USER authenticate` with `password` on stdin;
+/// returns (success, combined output).
+fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
+    let mut child = Command::new("pamtester")
+        .args(["-v", service, user, "authenticate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pamtester (apt package pamtester)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn pamtester_authenticates_with_a_ticket() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+        return;
+    }
+    let keys = TestKeys::new();
+    let service = InstalledService::new(&format!(
+        "auth required {} {}\naccount required pam_permit.so\n",
+        module_path().display(),
+        module_args(&keys.public_path, "")
+    ));
+
+    let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
+    let (ok, out) = pamtester(&service.name, "carol", &ticket);
+    assert!(ok, "valid ticket refused:\n{out}");
+    assert!(out.contains("successfully authenticated"), "{out}");
+    assert!(!out.contains(&ticket), "pamtester output echoes no ticket");
+
+    let (ok, out) = pamtester(&service.name, "dave", &ticket);
+    assert!(!ok, "ticket for carol accepted for dave:\n{out}");
+    assert!(out.contains("Authentication failure"), "{out}");
+
+    let expired = keys.ticket("carol", SERVICE, DOMAIN, -60, None, &[]);
+    let (ok, out) = pamtester(&service.name, "carol", &expired);
+    assert!(!ok, "expired ticket accepted:\n{out}");
+
+    let (ok, out) = pamtester(&service.name, "carol", "just a password");
+    assert!(!ok, "plain password accepted:\n{out}");
+}
+
+#[test]
+fn pamtester_reports_a_broken_configuration() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+        return;
+    }
+    let keys = TestKeys::new();
+    let service = InstalledService::new(&format!(
+        "auth required {} {} no_such_option\n",
+        module_path().display(),
+        module_args(&keys.public_path, "")
+    ));
+    let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
+    let (ok, out) = pamtester(&service.name, "carol", &ticket);
+    assert!(!ok, "broken configuration accepted a ticket:\n{out}");
+    // PAM_SERVICE_ERR's text in Linux-PAM.
+    assert!(out.contains("Error in service module"), "{out}");
+}

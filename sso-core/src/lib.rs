@@ -13,6 +13,7 @@ pub mod keys;
 pub mod signer;
 pub mod ticket;
 pub mod verifier;
+pub mod web;
 
 pub use cache::{VerifyCache, DEFAULT_CACHE_ENTRIES};
 pub use error::Error;

@@ -2,5 +2,6 @@
 //! the built artifacts, free ports, throwaway keys. Each real server the
 //! tests start has its own module here.
 
+pub mod apache;
 pub mod pam;
 pub mod util;

@@ -1,0 +1,115 @@
+//! What the mod_sso tests share: a site with protected locations, a CGI
+//! that prints the environment, and ticket helpers.
+#![allow(dead_code)]
+
+use sso_core::{Ticket, Version};
+use sso_integration::apache::{Apache, ApacheConfig, Mpm};
+use sso_integration::util::TestKeys;
+
+pub const DOMAIN: &str = "test.example";
+pub const LOGIN: &str = "https://login.test.example/";
+pub const TICKET_COOKIE: &str = "SSO_ticket";
+pub const NONCE_COOKIE: &str = "SSO_nonce";
+
+/// A CGI printing what the application sees.
+pub const ENV_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REMOTE_USER=$REMOTE_USER\"\necho \"AUTH_TYPE=$AUTH_TYPE\"\necho \"SSO_USER=$SSO_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\necho \"SSO_SERVICE=$SSO_SERVICE\"\necho \"SSO_TICKET=$SSO_TICKET\"\n";
+
+/// The site: `/app/` needs a valid user, with nested locations for
+/// `Require user`, `Require group`, `Require sso-group`, `SSOGroups`, and an
+/// exported ticket; `/open/` has no auth.
+pub fn site_config(key_files: &[&std::path::Path]) -> String {
+    let keys: Vec<String> = key_files
+        .iter()
+        .map(|k| format!("SSOPublicKeyFile {}\n", k.display()))
+        .collect();
+    format!(
+        "SSOLoginServer {LOGIN}\nSSODomain {DOMAIN}\n{}\
+<Location /app/>\n  AuthType SSO\n  SSOService @HOSTPORT@/app/\n  Require valid-user\n</Location>\n\
+<Location /app/alice/>\n  Require user alice\n</Location>\n\
+<Location /app/admins/>\n  Require group admins\n</Location>\n\
+<Location /app/ssogroup/>\n  Require sso-group admins staff\n</Location>\n\
+<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n\
+<Location /app/export/>\n  SSOExportTicket On\n</Location>\n",
+        keys.concat()
+    )
+}
+
+pub fn site_files() -> Vec<(String, String, u32)> {
+    let mut files = vec![(
+        "htdocs/open/index.html".to_owned(),
+        "open\n".to_owned(),
+        0o644,
+    )];
+    for dir in [
+        "app",
+        "app/alice",
+        "app/admins",
+        "app/ssogroup",
+        "app/needgroup",
+        "app/export",
+    ] {
+        files.push((format!("htdocs/{dir}/env.cgi"), ENV_CGI.to_owned(), 0o755));
+        files.push((
+            format!("htdocs/{dir}/index.html"),
+            "protected\n".to_owned(),
+            0o644,
+        ));
+    }
+    files
+}
+
+pub struct Site {
+    pub apache: Apache,
+    pub keys: TestKeys,
+}
+
+impl Site {
+    pub fn start(mpm: Mpm) -> Site {
+        let keys = TestKeys::new();
+        let apache = start_with(mpm, &[&keys.public_path], "");
+        Site { apache, keys }
+    }
+
+    /// `127.0.0.1:PORT/app/`
+    pub fn service(&self) -> String {
+        format!("{}/app/", self.apache.host_port())
+    }
+
+    /// A valid v4 ticket for the service.
+    pub fn ticket(&self, user: &str, groups: &[&str]) -> String {
+        self.keys
+            .ticket(user, &self.service(), DOMAIN, 600, None, groups)
+    }
+}
+
+pub fn start_with(mpm: Mpm, key_files: &[&std::path::Path], extra: &str) -> Apache {
+    Apache::start(ApacheConfig {
+        mpm,
+        config: site_config(key_files) + extra,
+        files: site_files(),
+        ..ApacheConfig::default()
+    })
+}
+
+/// A signed v3 ticket (no nonce field).
+pub fn ticket_v3(keys: &TestKeys, user: &str, service: &str, groups: &[&str]) -> String {
+    let mut t = Ticket::new(user, service, DOMAIN, sso_core::unix_now() + 600);
+    t.version = Version::V3;
+    t.groups = groups.iter().map(|g| g.to_string()).collect();
+    keys.signer.sign(&t).expect("sign v3")
+}
+
+/// Skips a test that needs root (the test command runs as root).
+pub fn need_root() -> bool {
+    if !sso_integration::util::is_root() {
+        eprintln!("skipped: needs root to run apache2 as www-data");
+        return false;
+    }
+    true
+}
+
+/// The body line `KEY=value` of the env CGI.
+pub fn cgi_value<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+}

@@ -1,0 +1,147 @@
+//! Configuration errors stop httpd with a message naming the directive (and
+//! the key file); a location without SSOService answers 500 and says why.
+
+mod mod_sso_common;
+
+use mod_sso_common::*;
+use sso_core::KeyFormat;
+use sso_integration::apache::{Apache, ApacheConfig, Mpm};
+use sso_integration::util::TestKeys;
+
+fn start_err(config: String) -> String {
+    match Apache::try_start(ApacheConfig {
+        tls: false,
+        config,
+        ..ApacheConfig::default()
+    }) {
+        Ok(_) => panic!("apache2 started with a bad configuration"),
+        Err(e) => e,
+    }
+}
+
+fn base(key: &str) -> String {
+    format!("SSOLoginServer {LOGIN}\nSSODomain {DOMAIN}\nSSOPublicKeyFile {key}\n")
+}
+
+#[test]
+fn bad_key_files_stop_httpd_naming_directive_and_file() {
+    if !need_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.key");
+    let e = start_err(base(&missing.display().to_string()));
+    assert!(
+        e.contains("SSOPublicKeyFile") && e.contains(&missing.display().to_string()),
+        "{e}"
+    );
+    assert!(e.contains("does not exist"), "{e}");
+
+    let malformed = dir.path().join("short.key");
+    std::fs::write(&malformed, b"0123456789").unwrap();
+    let e = start_err(base(&malformed.display().to_string()));
+    assert!(
+        e.contains("SSOPublicKeyFile") && e.contains(&malformed.display().to_string()),
+        "{e}"
+    );
+    assert!(e.contains("malformed"), "{e}");
+
+    // A directory cannot be read as a key.
+    let e = start_err(base(&dir.path().display().to_string()));
+    assert!(
+        e.contains("SSOPublicKeyFile") && e.contains(&dir.path().display().to_string()),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_arguments_stop_httpd_naming_the_directive() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let k = keys.public_path.display().to_string();
+    for (directive, line) in [
+        (
+            "SSOService",
+            "<Location /x/>\nSSOService https://host/x/\n</Location>",
+        ),
+        (
+            "SSOService",
+            "<Location /x/>\nSSOService host/x\n</Location>",
+        ),
+        ("SSOLoginServer", "SSOLoginServer ftp://login/"),
+        ("SSOClockSkew", "SSOClockSkew soon"),
+        ("SSOCacheSize", "SSOCacheSize -1"),
+        (
+            "SSOCacheSize",
+            "<VirtualHost 127.0.0.1:1>\nSSOCacheSize 10\n</VirtualHost>",
+        ),
+        ("SSOCookieSecure", "SSOCookieSecure maybe"),
+        ("SSOCookiePrefix", "SSOCookiePrefix a;b"),
+        ("SSOGroups", "SSOGroups a|b"),
+        ("SSODomain", "SSODomain a|b"),
+    ] {
+        let e = start_err(base(&k) + line + "\n");
+        assert!(e.contains(directive), "{line}: {e}");
+    }
+}
+
+#[test]
+fn pem_keys_and_all_directives_are_accepted() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::with_format(KeyFormat::Pem);
+    let apache = Apache::start(ApacheConfig {
+        mpm: Mpm::Event,
+        config: format!(
+            "{}SSOClockSkew 30\nSSOCacheSize 100\n<Location /app/>\nAuthType SSO\nSSOService @HOSTPORT@/app/\n\
+SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On\nRequire valid-user\n</Location>\n",
+            base(&keys.public_path.display().to_string())
+        ),
+        files: site_files(),
+        ..ApacheConfig::default()
+    });
+    let service = format!("{}/app/", apache.host_port());
+    let t = keys.ticket("dora", &service, DOMAIN, 600, None, &["staff"]);
+    let r = apache
+        .request("/app/env.cgi")
+        .cookie("MyApp_ticket", &t)
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(cgi_value(&r.body, "SSO_TICKET"), Some(t.as_str()));
+    // The old cookie name means nothing here.
+    let r = apache.request("/app/").cookie(TICKET_COOKIE, &t).send();
+    assert_eq!(r.status, 302);
+    let nonce = r.set_cookie("MyApp_nonce").expect("prefixed nonce cookie");
+    assert!(!nonce.contains("Secure"), "SSOCookieSecure Off: {nonce}");
+    // SSOClockSkew 30: a ticket expired 10 s ago still passes.
+    let late = keys.ticket("dora", &service, DOMAIN, -10, None, &["staff"]);
+    let r = apache
+        .request("/app/")
+        .header("Authorization", &format!("SSO {late}"))
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[test]
+fn location_without_sso_service_answers_500_naming_it() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let apache = Apache::start(ApacheConfig {
+        tls: false,
+        config: base(&keys.public_path.display().to_string())
+            + "<Location /nosvc/>\nAuthType SSO\nRequire valid-user\n</Location>\n",
+        ..ApacheConfig::default()
+    });
+    let r = apache.get("/nosvc/");
+    assert_eq!(r.status, 500, "{r:?}");
+    assert!(
+        apache.error_log().contains("SSOService is not set"),
+        "{}",
+        apache.error_log()
+    );
+}

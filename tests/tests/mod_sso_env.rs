@@ -1,0 +1,62 @@
+//! The SSO environment reaches SSI (mod_include) and mod_rewrite, not only
+//! CGI and proxied backends.
+
+mod mod_sso_common;
+
+use mod_sso_common::*;
+use sso_integration::apache::{Apache, ApacheConfig, Mpm};
+use sso_integration::util::TestKeys;
+
+#[test]
+fn sso_env_reaches_ssi_and_mod_rewrite() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let extra = "\
+<Directory @DOCROOT@/app/ssi>\n  Options +Includes\n  AddOutputFilter INCLUDES .shtml\n</Directory>\n\
+<Location /app/rw/>\n  RewriteEngine On\n  RewriteCond %{ENV:SSO_USER} ^alice$\n  RewriteRule ^ - [E=REWRITE_SAW:%{ENV:SSO_USER}]\n</Location>\n";
+    let mut files = site_files();
+    files.push((
+        "htdocs/app/ssi/page.shtml".into(),
+        "user=<!--#echo var=\"SSO_USER\" --> groups=<!--#echo var=\"SSO_GROUPS\" -->\n".into(),
+        0o644,
+    ));
+    files.push((
+        "htdocs/app/rw/env.cgi".into(),
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REWRITE_SAW=$REWRITE_SAW\"\n".into(),
+        0o755,
+    ));
+    let apache = Apache::start(ApacheConfig {
+        mpm: Mpm::Event,
+        modules: vec!["include".into(), "rewrite".into()],
+        config: site_config(&[&keys.public_path]) + extra,
+        files,
+        ..ApacheConfig::default()
+    });
+    let service = format!("{}/app/", apache.host_port());
+    let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["a", "b"]);
+    let r = apache
+        .request("/app/ssi/page.shtml")
+        .cookie(TICKET_COOKIE, &alice)
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body.trim(), "user=alice groups=a,b");
+    let r = apache
+        .request("/app/rw/env.cgi")
+        .cookie(TICKET_COOKIE, &alice)
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        cgi_value(&r.body, "REWRITE_SAW"),
+        Some("alice"),
+        "{}",
+        r.body
+    );
+    let bob = keys.ticket("bob", &service, DOMAIN, 600, None, &[]);
+    let r = apache
+        .request("/app/rw/env.cgi")
+        .cookie(TICKET_COOKIE, &bob)
+        .send();
+    assert_eq!(cgi_value(&r.body, "REWRITE_SAW"), Some(""), "{}", r.body);
+}

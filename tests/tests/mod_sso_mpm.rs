@@ -1,0 +1,123 @@
+//! Both MPMs, per-child state across fork, and a graceful restart that
+//! picks up a changed key file.
+
+mod mod_sso_common;
+
+use std::time::{Duration, Instant};
+
+use mod_sso_common::*;
+use sso_integration::apache::{Apache, Mpm};
+use sso_integration::util::TestKeys;
+
+fn flow_works(apache: &Apache, keys: &TestKeys) {
+    let service = format!("{}/app/", apache.host_port());
+    let r = apache.get("/app/env.cgi");
+    assert_eq!(r.status, 302, "{r:?}");
+    let t = keys.ticket("erin", &service, DOMAIN, 600, None, &["admins"]);
+    // Many requests, so several children (prefork) / threads (event) each
+    // verify with their own copy of the per-process state.
+    for i in 0..40 {
+        let r = apache
+            .request("/app/env.cgi")
+            .cookie(TICKET_COOKIE, &t)
+            .send();
+        assert_eq!(r.status, 200, "request {i}: {r:?}");
+        assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("erin"));
+        let r = apache
+            .request("/app/alice/")
+            .cookie(TICKET_COOKIE, &t)
+            .send();
+        assert_eq!(r.status, 403, "request {i}");
+    }
+    let r = apache.get("/app/sso_logout");
+    assert_eq!((r.status, r.body.as_str()), (200, "OK"));
+}
+
+#[test]
+fn event_mpm_flow() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let apache = start_with(Mpm::Event, &[&keys.public_path], "");
+    flow_works(&apache, &keys);
+}
+
+#[test]
+fn prefork_mpm_flow() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let apache = start_with(Mpm::Prefork, &[&keys.public_path], "");
+    assert!(
+        apache.error_log().contains("mpm_prefork:notice"),
+        "{}",
+        apache.error_log()
+    );
+    flow_works(&apache, &keys);
+}
+
+/// Polls until `f` holds (old-generation children may finish a request or
+/// two after the restart); fails after 60 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn graceful_restart_with_changed_key(mpm: Mpm) {
+    let old = TestKeys::new();
+    let new = TestKeys::new();
+    let key_dir = tempfile::tempdir().unwrap();
+    let key_file = key_dir.path().join("sso.pub");
+    std::fs::copy(&old.public_path, &key_file).unwrap();
+    let mut apache = start_with(mpm, &[&key_file], "");
+    let service = format!("{}/app/", apache.host_port());
+    let t_old = old.ticket("olga", &service, DOMAIN, 600, None, &[]);
+    let t_new = new.ticket("nina", &service, DOMAIN, 600, None, &[]);
+    let status = |t: &str| {
+        apache
+            .request("/app/")
+            .header("Authorization", &format!("SSO {t}"))
+            .send()
+            .status
+    };
+    assert_eq!(status(&t_old), 200);
+    assert_eq!(status(&t_new), 401);
+
+    std::fs::copy(&new.public_path, &key_file).unwrap();
+    apache.graceful();
+    let status = |t: &str| {
+        apache
+            .request("/app/")
+            .header("Authorization", &format!("SSO {t}"))
+            .send()
+            .status
+    };
+    eventually("the new key is accepted", || status(&t_new) == 200);
+    eventually("the old key is refused", || status(&t_old) == 401);
+    // And stays so on every child.
+    for _ in 0..20 {
+        assert_eq!(status(&t_new), 200);
+        assert_eq!(status(&t_old), 401);
+    }
+}
+
+#[test]
+fn graceful_restart_reloads_keys_event() {
+    if !need_root() {
+        return;
+    }
+    graceful_restart_with_changed_key(Mpm::Event);
+}
+
+#[test]
+fn graceful_restart_reloads_keys_prefork() {
+    if !need_root() {
+        return;
+    }
+    graceful_restart_with_changed_key(Mpm::Prefork);
+}

@@ -1,0 +1,24 @@
+//! The shared object exports exactly one symbol: the module record.
+
+use std::process::Command;
+
+#[test]
+fn only_sso_module_is_exported() {
+    let so = sso_integration::util::cdylib("mod_sso");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("run nm (binutils)");
+    assert!(
+        out.status.success(),
+        "nm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(names, ["sso_module"], "exported: {text}");
+}

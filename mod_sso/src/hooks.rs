@@ -85,7 +85,8 @@ pub unsafe extern "C" fn pre_config(
     _plog: *mut ffi::apr_pool_t,
     _ptemp: *mut ffi::apr_pool_t,
 ) -> c_int {
-    guard(OK, || {
+    // A panic here aborts startup (non-OK) rather than run half set up.
+    guard(HTTP_SERVER_ERROR, || {
         let existing = ffi::ap_lookup_provider(
             ffi::AUTHZ_PROVIDER_GROUP.as_ptr() as *const c_char,
             cstr!("group"),
@@ -121,7 +122,8 @@ pub unsafe extern "C" fn post_config(
     _ptemp: *mut ffi::apr_pool_t,
     s: *mut ffi::server_rec,
 ) -> c_int {
-    guard(OK, || {
+    // A panic here aborts startup (non-OK) rather than run half set up.
+    guard(HTTP_SERVER_ERROR, || {
         let mut server = s;
         while !server.is_null() {
             if let Some(conf) = server_conf(server) {

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! use sso_integration::apache::{Apache, ApacheConfig, Mpm};
-//! let apache = Apache::start(ApacheConfig {
+//! let mut apache = Apache::start(ApacheConfig {
 //!     mpm: Mpm::Event,
 //!     config: "<Location /app/>\n  AuthType SSO\n  SSOService @HOSTPORT@/app/\n  Require valid-user\n</Location>\n"
 //!         .into(),

@@ -4,4 +4,5 @@
 
 pub mod apache;
 pub mod pam;
+pub mod server;
 pub mod util;

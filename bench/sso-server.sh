@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Login server throughput, printed side by side, never asserted:
+#   - /healthz                 the HTTP stack's ceiling (no crypto)
+#   - silent tickets           valid session cookie -> 302 with a fresh ticket
+#                              (cookie open + Ed25519 signature + log line)
+#   - logins                   POST /login with the default password hash
+# Load generator: wrk on 127.0.0.1, sharing the machine's cores with the
+# server (so the figures are a lower bound on a dedicated host).
+# Usage: bench/sso-server.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+
+secs="${1:-10}"
+conns="${2:-64}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+for tool in wrk curl openssl; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
+done
+
+echo "bench: building sso-server (release)..." >&2
+(cd "$root" && cargo build --release -q -p sso-server)
+server="$target/release/sso-server"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+openssl genpkey -algorithm ed25519 -out "$work/secret.pem" 2>/dev/null
+chmod 600 "$work/secret.pem"
+openssl pkey -in "$work/secret.pem" -pubout -out "$work/public.pem" 2>/dev/null
+echo "bench-password" | "$server" user add --users-file "$work/users" bench --groups staff 2>/dev/null
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+cat >"$work/sso-server.toml" <<EOF
+domain = "bench.example.org"
+listen = "127.0.0.1:$port"
+secret_key_file = "$work/secret.pem"
+public_key_files = ["$work/public.pem"]
+allowed_services = ['[a-z0-9.-]+\.example\.org/']
+[session]
+secrets = ["bench-session-secret-0123456789abcdef"]
+[auth]
+backend = "users_file"
+users_file = "$work/users"
+[throttle]
+max_failures_per_user = 1000000
+max_failures_per_address = 1000000
+EOF
+# The event log (one line per ticket) goes to a file, as in production.
+"$server" --config "$work/sso-server.toml" 2>"$work/server.log" &
+pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+base="http://127.0.0.1:$port"
+ask="/?s=wiki.bench.example.org/&d=https%3A%2F%2Fwiki.bench.example.org%2F&n=benchnonce"
+form="$(curl -fs -c "$work/jar" "$base$ask")"
+csrf="$(printf '%s' "$form" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')"
+csrf_cookie="$(awk '$6=="sso_csrf"{print $7}' "$work/jar")"
+login_body="csrf=$csrf&s=wiki.bench.example.org%2F&d=&n=benchnonce&g=&username=bench&password=bench-password"
+session="$(curl -s -o /dev/null -D - -b "$work/jar" --data "$login_body" "$base/login" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: sso_session=\([^;]*\);.*/\1/p' | tr -d '\r')"
+[ -n "$session" ] || { echo "bench: could not log in" >&2; cat "$work/server.log" >&2; exit 1; }
+
+rps() { awk '/Requests\/sec/{print $2}'; }
+lat() { awk '/Latency/{print $2}'; }
+
+run_wrk() { wrk -t1 -c"$1" -d"${secs}s" "${@:2}"; }
+
+echo "bench: $secs s per run, wrk -t1, 2 cores shared by server and wrk" >&2
+hz="$(run_wrk "$conns" "$base/healthz")"
+silent="$(run_wrk "$conns" -H "Cookie: sso_session=$session" "$base$ask")"
+cat >"$work/login.lua" <<EOF
+wrk.method = "POST"
+wrk.body = "$login_body"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "sso_csrf=$csrf_cookie"
+EOF
+logins="$(run_wrk 4 -s "$work/login.lua" "$base/login")"
+
+# Check that the silent runs really were tickets, not error pages.
+check="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sso_session=$session" "$base$ask")"
+cost="$(grep -c 'event=ticket' "$work/server.log" || true)"
+
+printf '\n%-34s %14s %12s\n' "what (sso-server, release)" "requests/s" "latency avg"
+printf '%-34s %14s %12s\n' "GET /healthz (HTTP ceiling)" "$(echo "$hz" | rps)" "$(echo "$hz" | lat)"
+printf '%-34s %14s %12s\n' "silent ticket (cookie -> 302)" "$(echo "$silent" | rps)" "$(echo "$silent" | lat)"
+printf '%-34s %14s %12s\n' "login (POST /login, 4 conns)" "$(echo "$logins" | rps)" "$(echo "$logins" | lat)"
+printf '\npassword hash: argon2id, crate defaults m=19456 KiB t=2 p=1 (OWASP)\n'
+printf 'target: >= 10000 silent tickets/s on 2 cores; silent answer status: %s; ticket log lines: %s\n' "$check" "$cost"

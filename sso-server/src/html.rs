@@ -1,0 +1,159 @@
+//! The pages. Every value that reaches HTML goes through [`escape`]; there
+//! is no script anywhere, and the style sheet is served from `/style.css`
+//! so the Content-Security-Policy can forbid inline code.
+
+use crate::params::TicketRequest;
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '`' => out.push_str("&#96;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub const STYLE: &str =
+    "body{font-family:sans-serif;max-width:28em;margin:4em auto;padding:0 1em;color:#222}\
+h1{font-size:1.4em}label{display:block;margin-top:1em}\
+input[type=text],input[type=password]{width:100%;padding:.4em;box-sizing:border-box}\
+button{margin-top:1.2em;padding:.5em 1.5em}.error{color:#a00;font-weight:bold}\
+.service{font-family:monospace}img.logout{width:1px;height:1px;border:0}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\">\
+<title>{t}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body>\n{body}\n</body></html>\n",
+        t = escape(title)
+    )
+}
+
+/// The login form, carrying the ticket request in hidden fields.
+pub fn login_form(
+    title: &str,
+    req: &TicketRequest,
+    csrf_token: &str,
+    username: &str,
+    error: Option<&str>,
+) -> String {
+    let hidden = |name: &str, value: &str| {
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+            escape(value)
+        )
+    };
+    let mut body = format!("<h1>{}</h1>\n", escape(title));
+    body.push_str(&format!(
+        "<p>Log in to <span class=\"service\" id=\"service\">{}</span></p>\n",
+        escape(&req.service)
+    ));
+    if let Some(e) = error {
+        body.push_str(&format!(
+            "<p class=\"error\" id=\"error\">{}</p>\n",
+            escape(e)
+        ));
+    }
+    body.push_str("<form method=\"post\" action=\"/login\" id=\"login\">\n");
+    body.push_str(&hidden("csrf", csrf_token));
+    body.push_str(&hidden("s", &req.service));
+    body.push_str(&hidden("d", req.destination.as_deref().unwrap_or("")));
+    body.push_str(&hidden("n", req.nonce.as_deref().unwrap_or("")));
+    body.push_str(&hidden("g", &req.groups.join(",")));
+    body.push_str(&format!(
+        "<label for=\"username\">User name</label>\
+<input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" autofocus required>\n\
+<label for=\"password\">Password</label>\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
+<button type=\"submit\" id=\"submit\">Log in</button>\n</form>",
+        escape(username)
+    ));
+    page(title, &body)
+}
+
+/// A refusal: what went wrong, in words, and nothing else.
+pub fn error_page(title: &str, heading: &str, message: &str) -> String {
+    page(
+        title,
+        &format!(
+            "<h1>{}</h1>\n<p class=\"error\" id=\"error\">{}</p>",
+            escape(heading),
+            escape(message)
+        ),
+    )
+}
+
+/// After logout: one invisible image per service loads its `sso_logout`,
+/// which clears that service's cookies (no JavaScript needed).
+pub fn logout_page(title: &str, user: Option<&str>, services: &[String]) -> String {
+    let mut body = String::from("<h1>Logged out</h1>\n");
+    match user {
+        Some(u) => body.push_str(&format!(
+            "<p id=\"done\">{} has been logged out.</p>\n",
+            escape(u)
+        )),
+        None => body.push_str("<p id=\"done\">You are logged out.</p>\n"),
+    }
+    if !services.is_empty() {
+        body.push_str("<p>Logged out of these services:</p>\n<ul id=\"services\">\n");
+        for s in services {
+            let url = format!("https://{s}sso_logout");
+            body.push_str(&format!(
+                "<li><span class=\"service\">{}</span><img class=\"logout\" alt=\"\" src=\"{}\"></li>\n",
+                escape(s),
+                escape(&url)
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    page(title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_dangerous() {
+        assert_eq!(
+            escape("<a href=\"x\" onclick='y'>&`"),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;"
+        );
+    }
+
+    #[test]
+    fn form_escapes_request_values() {
+        let req = TicketRequest {
+            service: "a.org/".into(),
+            destination: Some("https://a.org/\"><script>alert(1)</script>".into()),
+            nonce: None,
+            groups: vec![],
+        };
+        let html = login_form("T", &req, "tok", "<b>", Some("<i>"));
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<b>"));
+        assert!(!html.contains("<i>"));
+        assert!(html.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn logout_lists_services() {
+        let html = logout_page(
+            "T",
+            Some("alice"),
+            &["a.org/".into(), "b.org:8443/x/".into()],
+        );
+        assert!(html.contains("src=\"https://a.org/sso_logout\""));
+        assert!(html.contains("src=\"https://b.org:8443/x/sso_logout\""));
+        assert!(!html.contains("<script"));
+    }
+}

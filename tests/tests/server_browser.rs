@@ -1,0 +1,175 @@
+//! End to end in a real browser: Debian's chromium (via chromedriver)
+//! against a private apache2 with mod_sso protecting two services and the
+//! login server, all over https on 127.0.0.1.
+
+use std::process::Command;
+
+use sso_integration::apache::{Apache, ApacheConfig};
+use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
+use sso_integration::util::{artifacts_dir, is_root, TestKeys};
+
+const WHOAMI_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n\
+echo \"<!DOCTYPE html><html><body><h1>Protected service</h1><p>Logged in as <b id=\\\"user\\\">$REMOTE_USER</b></p></body></html>\"\n";
+
+#[test]
+fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run apache2 as www-data");
+        return;
+    }
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    add_user(&users, "alice", "browser-password", &["staff"]);
+
+    // The login server over https with a certificate from a throwaway CA.
+    let ca_key = dir.path().join("ca.key");
+    let ca = dir.path().join("ca.pem");
+    let key = dir.path().join("key.pem");
+    let csr = dir.path().join("req.csr");
+    let cert = dir.path().join("cert.pem");
+    let ext = dir.path().join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    openssl(&[
+        &os("req"),
+        &os("-x509"),
+        &os("-newkey"),
+        &os("rsa:2048"),
+        &os("-nodes"),
+        &os("-days"),
+        &os("1"),
+        &os("-subj"),
+        &os("/CN=sso test CA"),
+        &os("-keyout"),
+        ca_key.as_os_str(),
+        &os("-out"),
+        ca.as_os_str(),
+    ]);
+    openssl(&[
+        &os("req"),
+        &os("-newkey"),
+        &os("rsa:2048"),
+        &os("-nodes"),
+        &os("-subj"),
+        &os("/CN=127.0.0.1"),
+        &os("-keyout"),
+        key.as_os_str(),
+        &os("-out"),
+        csr.as_os_str(),
+    ]);
+    openssl(&[
+        &os("x509"),
+        &os("-req"),
+        &os("-in"),
+        csr.as_os_str(),
+        &os("-CA"),
+        ca.as_os_str(),
+        &os("-CAkey"),
+        ca_key.as_os_str(),
+        &os("-CAcreateserial"),
+        &os("-days"),
+        &os("1"),
+        &os("-extfile"),
+        ext.as_os_str(),
+        &os("-out"),
+        cert.as_os_str(),
+    ]);
+    let mut setup = Setup::users_file(&users);
+    setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/(one|two)/".into()]);
+    setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n");
+    let login = SsoServer::start(&keys, &setup);
+    let login_url = format!("https://127.0.0.1:{}/", login.port);
+
+    let mut config = format!(
+        "SSOLoginServer {login_url}\nSSODomain {DOMAIN}\nSSOPublicKeyFile {}\n",
+        keys.public_path.display()
+    );
+    let mut files = Vec::new();
+    for svc in ["one", "two"] {
+        config.push_str(&format!(
+            "<Location /{svc}/>\n  AuthType SSO\n  SSOService @HOSTPORT@/{svc}/\n  Require valid-user\n</Location>\n"
+        ));
+        files.push((
+            format!("htdocs/{svc}/whoami.cgi"),
+            WHOAMI_CGI.to_owned(),
+            0o755,
+        ));
+    }
+    let apache = Apache::start(ApacheConfig {
+        config,
+        files,
+        ..ApacheConfig::default()
+    });
+    let one = apache.https_url("/one/whoami.cgi");
+    let two = apache.https_url("/two/whoami.cgi");
+
+    // The browser trusts the CA and apache's self-signed certificate, and
+    // nothing else beyond the system roots: no certificate errors ignored.
+    let apache_cert = apache.root().join("conf/cert.pem");
+    let browser = Browser::start(&[&ca, &apache_cert]);
+    let shots = artifacts_dir();
+
+    // Service one sends the browser to the login form.
+    browser.goto(&one);
+    browser.wait_for_url(&format!("{login_url}?s="));
+    assert!(browser.source().contains("name=\"password\""));
+    browser.screenshot(&shots.join("server_browser_login_page.png"));
+
+    // Log in; back at service one, which shows the user.
+    browser.type_into("#username", "alice");
+    browser.type_into("#password", "browser-password");
+    browser.click("#submit");
+    browser.wait_for_url(&one);
+    let page = browser.source();
+    assert!(
+        page.contains("<b id=\"user\">alice</b>"),
+        "{page}\n{}",
+        apache.error_log()
+    );
+    browser.screenshot(&shots.join("server_browser_logged_in.png"));
+
+    // Service two: in without a form (the login server's session).
+    browser.goto(&two);
+    browser.wait_for_url(&two);
+    assert!(browser.source().contains("<b id=\"user\">alice</b>"));
+
+    // Log out everywhere: the page loads both services' sso_logout.
+    browser.goto(&format!("{login_url}logout"));
+    let page = browser.source();
+    assert!(
+        page.contains(&format!("{}/one/sso_logout", apache.host_port())),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("{}/two/sso_logout", apache.host_port())),
+        "{page}"
+    );
+
+    // Both services now send the browser to the login form again.
+    for svc in [&one, &two] {
+        browser.goto(svc);
+        browser.wait_for_url(&format!("{login_url}?s="));
+        assert!(
+            browser.source().contains("name=\"password\""),
+            "{svc} still open"
+        );
+    }
+    let log = login.log();
+    assert!(log.contains("event=logout user=\"alice\""), "{log}");
+}

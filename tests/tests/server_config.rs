@@ -1,0 +1,206 @@
+//! The login server's configuration handling, TLS, and the `user`
+//! subcommand, with the real binary.
+
+use std::process::{Command, Stdio};
+
+use sso_integration::server::{add_user, Cookies, Setup, SsoServer};
+use sso_integration::util::{bin, free_port, TestKeys};
+
+fn users(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let p = dir.path().join("users");
+    add_user(&p, "alice", "pw-alice", &["staff"]);
+    p
+}
+
+#[test]
+fn without_allowed_services_the_server_refuses_to_start_and_says_why() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut setup = Setup::users_file(&users(&dir));
+    setup.allowed_services = None;
+    let text = setup.config_text(&keys, free_port());
+    let (ok, out) = SsoServer::try_config(&text);
+    assert!(!ok);
+    assert!(out.contains("allowed_services"), "{out}");
+    assert!(out.contains("allow_any_service"), "{out}");
+    assert!(out.contains("bad.toml"), "names the file: {out}");
+
+    // The real start (not only --check-config) refuses too.
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, &text).unwrap();
+    let status = Command::new(bin("sso-server"))
+        .arg("--config")
+        .arg(&path)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+
+    // With the explicit switch it starts and serves any service.
+    setup.top_level = "allow_any_service = true\n".into();
+    let s = SsoServer::start(&keys, &setup);
+    let r = s.get("/?s=anything.example.net/", &Cookies::new());
+    assert_eq!(r.status, 200);
+    assert!(s.log().contains("allow_any_service"));
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_the_file() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::users_file(&users(&dir));
+    let good = setup.config_text(&keys, free_port());
+    let (ok, out) = SsoServer::try_config(&good);
+    assert!(ok, "{out}");
+    for (broken, key) in [
+        (
+            good.replace("listen = \"127.0.0.1:", "listen = \"nowhere:"),
+            "listen",
+        ),
+        (good.replace("users_file\"", "kerberos\""), "auth.backend"),
+        (format!("typo_key = 1\n{good}"), "typo_key"),
+        (
+            good.replace(sso_integration::server::SECRET, "short"),
+            "session.secrets",
+        ),
+        (
+            good.replace("allowed_services = ['", "allowed_services = ['(unclosed"),
+            "allowed_services",
+        ),
+        (
+            good.replace(
+                &format!("{:?}", keys.secret_path),
+                "\"/nonexistent/secret.key\"",
+            ),
+            "secret_key_file",
+        ),
+        (
+            good.replace(
+                &format!("{:?}", keys.public_path),
+                &format!("{:?}", TestKeys::new().public_path),
+            ),
+            "public_key_files",
+        ),
+    ] {
+        let (ok, out) = SsoServer::try_config(&broken);
+        assert!(!ok, "accepted a config with a bad {key}");
+        assert!(out.contains(key), "{key} not named: {out}");
+        assert!(out.contains("bad.toml"), "file not named: {out}");
+    }
+}
+
+#[test]
+fn tls_serves_https_with_rustls() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut setup = Setup::users_file(&users(&dir));
+    setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n");
+    let s = SsoServer::start(&keys, &setup);
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--cacert"])
+        .arg(&cert)
+        .arg(format!("https://localhost:{}/healthz", s.port))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("strict-transport-security"),
+        "{text}"
+    );
+    assert!(s.log().contains("listening on https://"));
+}
+
+#[test]
+fn user_subcommand_adds_changes_and_deletes_users() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users");
+    add_user(&path, "dave", "first", &["ops"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("dave:$argon2id$"), "{text}");
+    assert!(text.trim_end().ends_with(":ops"), "{text}");
+    assert!(!text.contains("first"), "plain password in the file");
+
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(bin("sso-server"))
+            .arg("user")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().status.success()
+    };
+    let p = path.to_str().unwrap();
+    assert!(
+        !run(&["add", "--users-file", p, "dave"], "again\n"),
+        "duplicate add"
+    );
+    assert!(run(&["passwd", "--users-file", p, "dave"], "second\n"));
+    assert!(!run(&["passwd", "--users-file", p, "nobody"], "x\n"));
+    assert!(!run(&["add", "--users-file", p, "bad:name"], "x\n"));
+
+    let setup = Setup::users_file(&path);
+    let s = SsoServer::start(&keys, &setup);
+    let try_login = |user: &str, pw: &str| {
+        let mut jar = Cookies::new();
+        let form = s.get("/?s=wiki.test.example.org/", &jar);
+        jar.update(&form);
+        s.post(
+            "/login",
+            &jar,
+            &[
+                ("csrf", &form.form_field("csrf").unwrap()),
+                ("s", "wiki.test.example.org/"),
+                ("username", user),
+                ("password", pw),
+            ],
+        )
+        .status
+    };
+    assert_eq!(try_login("dave", "first"), 401);
+    assert_eq!(try_login("dave", "second"), 302);
+    // The running server picks up changes to the file.
+    assert!(run(&["del", "--users-file", p, "dave"], ""));
+    assert_eq!(try_login("dave", "second"), 401);
+}

@@ -1,0 +1,633 @@
+//! The login server over HTTP, started as a real process with a users file:
+//! every endpoint and every refusal.
+
+use sso_core::{Check, KeySet, PublicKey, Ticket, Verifier};
+use sso_integration::server::{
+    add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, DOMAIN, SECRET,
+};
+use sso_integration::util::TestKeys;
+
+const WIKI: &str = "wiki.test.example.org/";
+const MAIL: &str = "mail.test.example.org/";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct World {
+    keys: TestKeys,
+    users: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let keys = TestKeys::new();
+        let users = tempfile::tempdir().unwrap();
+        let path = users.path().join("users");
+        add_user(&path, "alice", PASSWORD, &["staff", "dev"]);
+        add_user(&path, "bob", "bobs password", &[]);
+        World { keys, users }
+    }
+
+    fn setup(&self) -> Setup {
+        Setup::users_file(&self.users.path().join("users"))
+    }
+
+    fn start(&self) -> SsoServer {
+        SsoServer::start(&self.keys, &self.setup())
+    }
+
+    fn verify(&self, ticket: &str, service: &str, nonce: Option<&str>) -> Ticket {
+        let pk = PublicKey::from_file(&self.keys.public_path).unwrap();
+        let v = Verifier::new(KeySet::new(&[pk]).unwrap(), service, DOMAIN).unwrap();
+        v.verify(
+            ticket,
+            &Check {
+                now: sso_core::unix_now(),
+                nonce,
+                groups: &[],
+            },
+        )
+        .unwrap_or_else(|e| panic!("ticket does not verify: {e}"))
+    }
+}
+
+fn ask(service: &str, dest: &str, nonce: &str, groups: &str) -> String {
+    let mut q = format!("/?s={}&d={}", pct(service), pct(dest));
+    if !nonce.is_empty() {
+        q.push_str(&format!("&n={}", pct(nonce)));
+    }
+    if !groups.is_empty() {
+        q.push_str(&format!("&g={}", pct(groups)));
+    }
+    q
+}
+
+/// Loads the form for `path` and submits it with these credentials.
+fn login(
+    server: &SsoServer,
+    jar: &mut Cookies,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> HttpResponse {
+    let form = server.get(path, jar);
+    assert_eq!(form.status, 200, "login form expected: {}", form.body);
+    jar.update(&form);
+    let field = |n: &str| form.form_field(n).unwrap_or_default();
+    let resp = server.post(
+        "/login",
+        jar,
+        &[
+            ("csrf", &field("csrf")),
+            ("s", &field("s")),
+            ("d", &field("d")),
+            ("n", &field("n")),
+            ("g", &field("g")),
+            ("username", user),
+            ("password", password),
+        ],
+    );
+    jar.update(&resp);
+    resp
+}
+
+/// The ticket and destination of a redirect to `https://SERVICE/sso_login`.
+fn redirect_ticket(resp: &HttpResponse, service: &str) -> (String, String) {
+    assert_eq!(resp.status, 302, "redirect expected, got: {}", resp.body);
+    let loc = resp.header("location").expect("Location");
+    let prefix = format!("https://{service}sso_login?");
+    assert!(loc.starts_with(&prefix), "{loc}");
+    let params = query_params(loc);
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} missing in {loc}"))
+    };
+    (get("t"), get("d"))
+}
+
+#[test]
+fn healthz_answers_ok() {
+    let w = World::new();
+    let s = w.start();
+    let r = s.get("/healthz", &Cookies::new());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.trim(), "ok");
+}
+
+#[test]
+fn login_issues_a_ticket_and_the_session_issues_the_next_silently() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    let dest = "https://wiki.test.example.org/page?a=1&b=2";
+    let r = login(
+        &s,
+        &mut jar,
+        &ask(WIKI, dest, "nonce123", ""),
+        "alice",
+        PASSWORD,
+    );
+    let (t, d) = redirect_ticket(&r, WIKI);
+    assert_eq!(d, dest);
+    let ticket = w.verify(&t, WIKI, Some("nonce123"));
+    assert_eq!(ticket.user, "alice");
+    assert!(ticket.groups.is_empty(), "no g, no groups");
+    assert!(ticket.expires > sso_core::unix_now());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let cookie = r.set_cookie_line("sso_session").expect("session cookie");
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing: {cookie}");
+    }
+
+    // A second service: no form, straight to a ticket.
+    let r = s.get(&ask(MAIL, "https://mail.test.example.org/", "n2", ""), &jar);
+    let (t, _) = redirect_ticket(&r, MAIL);
+    assert_eq!(w.verify(&t, MAIL, Some("n2")).user, "alice");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+
+    // Without d the ticket returns to the service root.
+    let r = s.get(&format!("/?s={}", pct(WIKI)), &jar);
+    let (_, d) = redirect_ticket(&r, WIKI);
+    assert_eq!(d, format!("https://{WIKI}"));
+}
+
+#[test]
+fn pages_carry_the_security_headers() {
+    let w = World::new();
+    let s = w.start();
+    let r = s.get(
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        &Cookies::new(),
+    );
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(!r.body.contains("<script"), "no script anywhere");
+    let csrf = r.set_cookie_line("sso_csrf").expect("csrf cookie");
+    assert!(
+        csrf.contains("HttpOnly") && csrf.contains("Secure"),
+        "{csrf}"
+    );
+}
+
+#[test]
+fn csrf_missing_or_wrong_is_refused() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    let form = s.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar);
+    jar.update(&form);
+    let token = form.form_field("csrf").unwrap();
+    let fields = |csrf: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("s".into(), WIKI.into()),
+            ("username".into(), "alice".into()),
+            ("password".into(), PASSWORD.into()),
+        ]
+    };
+    let post = |jar: &Cookies, csrf: &str| {
+        let f = fields(csrf);
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        s.post("/login", jar, &pairs)
+    };
+    // No token at all.
+    let r = post(&jar, "");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.set_cookie_line("sso_session").is_none());
+    // A wrong token.
+    let r = post(&jar, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(r.status, 403);
+    // The right token but no cookie (another browser's form).
+    let r = post(&Cookies::new(), &token);
+    assert_eq!(r.status, 403);
+    // The token of another cookie.
+    let mut other = jar.clone();
+    other.set("sso_csrf", "someothercookievalue");
+    let r = post(&other, &token);
+    assert_eq!(r.status, 403);
+    // And the real pair works.
+    let r = post(&jar, &token);
+    redirect_ticket(&r, WIKI);
+    assert!(s.log().contains("check=\"csrf\""));
+}
+
+#[test]
+fn wrong_user_and_wrong_password_get_the_same_answer() {
+    let w = World::new();
+    let s = w.start();
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let r1 = login(&s, &mut Cookies::new(), &path, "alice", "wrong password");
+    let r2 = login(
+        &s,
+        &mut Cookies::new(),
+        &path,
+        "nosuchuser",
+        "wrong password",
+    );
+    assert_eq!(r1.status, 401);
+    assert_eq!(r2.status, 401);
+    let norm = |r: &HttpResponse, user: &str| {
+        // Differences allowed: the echoed user name and the CSRF token.
+        let token = r.form_field("csrf").unwrap_or_default();
+        r.body.replace(user, "U").replace(&token, "T")
+    };
+    assert_eq!(norm(&r1, "alice"), norm(&r2, "nosuchuser"));
+    assert!(r1.body.contains("Wrong user name or password."));
+    assert!(r1.header("location").is_none() && r2.header("location").is_none());
+}
+
+#[test]
+fn throttling_per_user_kicks_in() {
+    let w = World::new();
+    let mut setup = w.setup();
+    setup.tables = "[throttle]\nmax_failures_per_user = 3\nmax_failures_per_address = 100\n".into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    for _ in 0..3 {
+        let r = login(&s, &mut Cookies::new(), &path, "alice", "guess");
+        assert_eq!(r.status, 401);
+    }
+    // Even the right password is refused now, before it is checked.
+    let r = login(&s, &mut Cookies::new(), &path, "alice", PASSWORD);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.header("retry-after").is_some());
+    assert!(r.body.contains("Too many failed logins"));
+    // Another user from the same address is not affected.
+    let r = login(&s, &mut Cookies::new(), &path, "bob", "bobs password");
+    redirect_ticket(&r, WIKI);
+    assert!(s.log().contains("event=throttled"));
+}
+
+#[test]
+fn throttling_per_address_kicks_in() {
+    let w = World::new();
+    let mut setup = w.setup();
+    setup.tables = "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n".into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    for user in ["u1", "u2", "u3"] {
+        assert_eq!(login(&s, &mut Cookies::new(), &path, user, "x").status, 401);
+    }
+    let r = login(&s, &mut Cookies::new(), &path, "alice", PASSWORD);
+    assert_eq!(r.status, 429);
+}
+
+#[test]
+fn disallowed_service_is_refused_with_or_without_session() {
+    let w = World::new();
+    let s = w.start();
+    let evil = "evil.example.com/";
+    let r = s.get(
+        &ask(evil, "https://evil.example.com/", "", ""),
+        &Cookies::new(),
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        !r.body.contains("name=\"password\""),
+        "no form for a refused service"
+    );
+    // Patterns match whole names: an allowed name inside another is refused.
+    let r = s.get(
+        &format!("/?s={}", pct("evil.com/wiki.test.example.org/")),
+        &Cookies::new(),
+    );
+    assert_eq!(r.status, 403);
+    // With a session: still no ticket.
+    let mut jar = Cookies::new();
+    login(
+        &s,
+        &mut jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        PASSWORD,
+    );
+    let r = s.get(&ask(evil, "https://evil.example.com/", "", ""), &jar);
+    assert_eq!(r.status, 403);
+    assert!(r.header("location").is_none());
+    assert!(s.log().contains("service not allowed"));
+}
+
+#[test]
+fn missing_or_malformed_parameters_are_refused() {
+    let w = World::new();
+    let s = w.start();
+    let jar = Cookies::new();
+    for (path, what) in [
+        ("/".to_string(), "no service"),
+        ("/?s=".to_string(), "empty service"),
+        (
+            format!("/?s={}", pct("wiki.test.example.org")),
+            "no trailing slash",
+        ),
+        (
+            format!("/?s={}", pct("user@wiki.test.example.org/")),
+            "userinfo",
+        ),
+        (
+            format!("/?s={}&d={}", pct(WIKI), pct("javascript:alert(1)")),
+            "non-http destination",
+        ),
+        (
+            format!("/?s={}&n={}", pct(WIKI), pct("a|b")),
+            "nonce with |",
+        ),
+        (
+            format!("/?s={}&g={}", pct(WIKI), pct("a,,b")),
+            "empty group",
+        ),
+        (format!("/?s={}&s={}", pct(WIKI), pct(MAIL)), "duplicate s"),
+    ] {
+        let r = s.get(&path, &jar);
+        assert_eq!(r.status, 400, "{what}: {}", r.body);
+        assert!(r.body.contains("Bad request"), "{what}");
+        assert!(r.header("location").is_none(), "{what}");
+    }
+}
+
+#[test]
+fn group_check_refuses_and_tickets_carry_requested_groups() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    // alice is in staff and dev, not admins.
+    let r = login(
+        &s,
+        &mut jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", "admins"),
+        "alice",
+        PASSWORD,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.body.contains("not in any of the groups"));
+    // The login itself succeeded: the session works for other requests.
+    let r = s.get(
+        &ask(WIKI, "https://wiki.test.example.org/", "", "admins,staff"),
+        &jar,
+    );
+    let (t, _) = redirect_ticket(&r, WIKI);
+    assert_eq!(w.verify(&t, WIKI, None).groups, vec!["staff".to_string()]);
+    let r = s.get(
+        &ask(WIKI, "https://wiki.test.example.org/", "", "admins"),
+        &jar,
+    );
+    assert_eq!(r.status, 403);
+    assert!(s.log().contains("not in groups"));
+}
+
+#[test]
+fn exchange_follows_the_rules() {
+    let w = World::new();
+    let mut setup = w.setup();
+    setup.tables = r#"
+[[exchange]]
+from = 'webmail\.test\.example\.org/'
+to = 'imap\.test\.example\.org/'
+"#
+    .into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let webmail = "webmail.test.example.org/";
+    let imap = "imap.test.example.org/";
+    let exchange = |t: &str, to: &str| s.post("/exchange", &Cookies::new(), &[("t", t), ("s", to)]);
+    let good = w
+        .keys
+        .ticket("carol", webmail, DOMAIN, 600, Some("x"), &["mail"]);
+    let r = exchange(&good, imap);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let out = w.verify(r.body.trim(), imap, None);
+    assert_eq!(out.user, "carol");
+    assert!(out.groups.is_empty());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let input_expiry = sso_core::decode_unverified(&good).unwrap().expires;
+    assert!(
+        out.expires <= input_expiry,
+        "exchange never extends a ticket"
+    );
+
+    // The reverse pair has no rule.
+    let back = w.keys.ticket("carol", imap, DOMAIN, 600, None, &[]);
+    assert_eq!(exchange(&back, webmail).status, 403);
+    // A pair with no rule whose target is allowed.
+    assert_eq!(exchange(&good, WIKI).status, 403);
+    // Wrong domain, expired, foreign key, garbage.
+    let wrong_domain = w.keys.ticket("carol", webmail, "other.org", 600, None, &[]);
+    let r = exchange(&wrong_domain, imap);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body.trim(), "wrong domain");
+    let expired = w.keys.ticket("carol", webmail, DOMAIN, -100, None, &[]);
+    assert_eq!(exchange(&expired, imap).body.trim(), "expired");
+    let foreign = TestKeys::new().ticket("carol", webmail, DOMAIN, 600, None, &[]);
+    let r = exchange(&foreign, imap);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body.trim(), "bad signature");
+    assert_eq!(exchange("garbage!", imap).status, 401);
+    assert_eq!(exchange("", imap).status, 400);
+    // Groups: carried only when asked for, refused when absent.
+    let r = s.post(
+        "/exchange",
+        &Cookies::new(),
+        &[("t", &good), ("s", imap), ("g", "mail,other")],
+    );
+    assert_eq!(
+        w.verify(r.body.trim(), imap, None).groups,
+        vec!["mail".to_string()]
+    );
+    let r = s.post(
+        "/exchange",
+        &Cookies::new(),
+        &[("t", &good), ("s", imap), ("g", "admins")],
+    );
+    assert_eq!(r.status, 403);
+    let log = s.log();
+    assert!(log.contains("event=exchange "), "{log}");
+    assert!(!log.contains(&good), "a ticket in the log");
+}
+
+#[test]
+fn a_session_from_instance_a_is_accepted_by_instance_b() {
+    let w = World::new();
+    let a = w.start();
+    let b = w.start();
+    let mut jar = Cookies::new();
+    let r = login(
+        &a,
+        &mut jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        PASSWORD,
+    );
+    redirect_ticket(&r, WIKI);
+    let r = b.get(&ask(MAIL, "https://mail.test.example.org/", "n", ""), &jar);
+    let (t, _) = redirect_ticket(&r, MAIL);
+    assert_eq!(w.verify(&t, MAIL, Some("n")).user, "alice");
+
+    // Rotation: a new first secret, the old one still opens.
+    let mut rotated = w.setup();
+    rotated.session_secrets = vec![
+        "a-brand-new-session-secret-0123456789".into(),
+        SECRET.into(),
+    ];
+    let c = SsoServer::start(&w.keys, &rotated);
+    redirect_ticket(
+        &c.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar),
+        WIKI,
+    );
+
+    // A server with other secrets does not accept the cookie: it shows the form.
+    let mut other = w.setup();
+    other.session_secrets = vec!["a-completely-different-secret-987654321".into()];
+    let d = SsoServer::start(&w.keys, &other);
+    let r = d.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("name=\"password\""));
+}
+
+#[test]
+fn logout_lists_the_services_and_ends_the_session() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    login(
+        &s,
+        &mut jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        PASSWORD,
+    );
+    let r = s.get(&ask(MAIL, "https://mail.test.example.org/", "", ""), &jar);
+    jar.update(&r);
+    let r = s.get("/logout", &jar);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains("src=\"https://wiki.test.example.org/sso_logout\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("src=\"https://mail.test.example.org/sso_logout\""),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<script"));
+    let clear = r.set_cookie_line("sso_session").expect("cookie cleared");
+    assert!(clear.contains("Max-Age=0"), "{clear}");
+    jar.update(&r);
+    assert!(jar.get("sso_session").is_none());
+    let r = s.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar);
+    assert_eq!(r.status, 200, "the form again after logout");
+    assert!(r.body.contains("name=\"password\""));
+    assert!(s.log().contains("event=logout user=\"alice\""));
+}
+
+#[test]
+fn a_hostile_destination_is_escaped_and_encoded() {
+    let w = World::new();
+    let s = w.start();
+    let hostile = "https://wiki.test.example.org/\"><script>alert(1)</script>";
+    let mut jar = Cookies::new();
+    let r = s.get(&ask(WIKI, hostile, "", ""), &jar);
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("<script>alert(1)"), "{}", r.body);
+    assert!(r
+        .body
+        .contains("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let r = login(&s, &mut jar, &ask(WIKI, hostile, "", ""), "alice", PASSWORD);
+    let loc = r.header("location").unwrap();
+    assert!(!loc.contains('<') && !loc.contains('"'), "{loc}");
+    let (_, d) = redirect_ticket(&r, WIKI);
+    assert_eq!(d, hostile);
+    // A hostile user name is escaped in the form too.
+    let r = login(
+        &s,
+        &mut Cookies::new(),
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "<img src=x>",
+        "x",
+    );
+    assert_eq!(r.status, 401);
+    assert!(!r.body.contains("<img src=x>"));
+}
+
+#[test]
+fn log_lines_name_user_service_address_and_never_secrets() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    let r = login(
+        &s,
+        &mut jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        PASSWORD,
+    );
+    let (t, _) = redirect_ticket(&r, WIKI);
+    login(
+        &s,
+        &mut Cookies::new(),
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        "a wrong password",
+    );
+    s.get("/logout", &jar);
+    let log = s.log();
+    for needle in [
+        "event=login user=\"alice\" service=\"wiki.test.example.org/\"",
+        "event=ticket user=\"alice\" service=\"wiki.test.example.org/\" addr=\"127.0.0.1\"",
+        "event=login-failed user=\"alice\"",
+        "event=logout user=\"alice\"",
+        &sso_core::ticket_fingerprint(&t),
+    ] {
+        assert!(log.contains(needle), "{needle:?} not in:\n{log}");
+    }
+    for secret in [
+        PASSWORD,
+        "a wrong password",
+        t.as_str(),
+        SECRET,
+        jar.get("sso_session").unwrap(),
+    ] {
+        assert!(!log.contains(secret), "secret in the log");
+    }
+}
+
+#[test]
+fn trusted_proxy_addresses_are_used_only_from_trusted_peers() {
+    let w = World::new();
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let xff = vec![("X-Forwarded-For".to_string(), "203.0.113.7".to_string())];
+    // Untrusted peer: the header is ignored.
+    let s = w.start();
+    sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
+    assert!(s.log().contains("addr=\"127.0.0.1\""));
+    assert!(!s.log().contains("203.0.113.7"));
+    // Trusted peer: the forwarded address is the client.
+    let mut setup = w.setup();
+    setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
+    let s = SsoServer::start(&w.keys, &setup);
+    sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
+    assert!(s.log().contains("addr=\"203.0.113.7\""), "{}", s.log());
+}
+
+#[test]
+fn unknown_paths_and_methods_are_refused() {
+    let w = World::new();
+    let s = w.start();
+    assert_eq!(s.get("/nothing-here", &Cookies::new()).status, 404);
+    assert_eq!(s.get("/login", &Cookies::new()).status, 405);
+    assert_eq!(s.get("/exchange", &Cookies::new()).status, 405);
+    let css = s.get("/style.css", &Cookies::new());
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+}

@@ -3,6 +3,10 @@
 //! Exit status: 0 only on success; 1 when the operation failed (a ticket is
 //! invalid, a key cannot be read, ...); 2 for usage errors.
 
+mod fetch;
+mod realm;
+mod token;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +38,12 @@ enum Command {
     Verify(VerifyArgs),
     /// Decode a ticket WITHOUT verifying it (for debugging only).
     Inspect(InspectArgs),
+    /// Token realms over ssh: init, add, remove, list, sync, delete (as root).
+    Realm(realm::RealmArgs),
+    /// Print a ticket from a token realm: NAME@HOST [SERVICE].
+    Token(token::TokenArgs),
+    /// HTTP request with a realm ticket (curl-like), refreshed once if expired.
+    Fetch(fetch::FetchArgs),
 }
 
 #[derive(Args)]
@@ -124,6 +134,9 @@ fn main() -> ExitCode {
         Command::Sign(a) => sign(a),
         Command::Verify(a) => verify(a),
         Command::Inspect(a) => inspect(a),
+        Command::Realm(a) => realm::run(a),
+        Command::Token(a) => token::run(a),
+        Command::Fetch(a) => fetch::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

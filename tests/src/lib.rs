@@ -5,4 +5,5 @@
 pub mod apache;
 pub mod pam;
 pub mod server;
+pub mod ssh;
 pub mod util;

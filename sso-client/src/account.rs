@@ -1,0 +1,158 @@
+//! System accounts: look-up through the C library (so NSS sources count),
+//! creation and removal with `useradd`/`userdel` run from argument vectors
+//! (never a shell).
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What the account database says about one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+    pub shell: PathBuf,
+}
+
+/// The effective user id of this process.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Looks an account up by name; `Ok(None)` if there is none.
+pub fn lookup(name: &str) -> Result<Option<Account>, String> {
+    let cname = CString::new(name).map_err(|_| "account name holds a NUL byte".to_string())?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    loop {
+        // SAFETY: pwd and result are plain out-parameters; buf outlives the
+        // use of the pointers getpwnam_r stores into pwd.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe {
+            libc::getpwnam_r(
+                cname.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1024 * 1024 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 {
+            return Err(format!(
+                "cannot look up account {name}: {}",
+                std::io::Error::from_raw_os_error(rc)
+            ));
+        }
+        if result.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: on success the string pointers point into buf, NUL-terminated.
+        let text = |p: *const libc::c_char| unsafe {
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        return Ok(Some(Account {
+            name: text(pwd.pw_name),
+            uid: pwd.pw_uid,
+            gid: pwd.pw_gid,
+            home: PathBuf::from(text(pwd.pw_dir)),
+            shell: PathBuf::from(text(pwd.pw_shell)),
+        }));
+    }
+}
+
+/// Runs an account tool, retrying a few times while another process holds
+/// the password database lock (exit status 10 of useradd/userdel) or, with
+/// `busy_retry`, while the account still runs a process (exit status 8 of
+/// userdel: a forced command or sshd session that is just ending).
+fn run_account_tool(program: &str, args: &[&str], busy_retry: bool) -> Result<(), String> {
+    let mut last = String::new();
+    for attempt in 0..20 {
+        let out = Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        last = format!(
+            "{program} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        let locked =
+            out.status.code() == Some(10) || String::from_utf8_lossy(&out.stderr).contains("lock");
+        let busy = busy_retry && out.status.code() == Some(8);
+        if !locked && !busy {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100 * (attempt + 1)));
+    }
+    Err(last)
+}
+
+/// The GECOS comment that marks a realm account.
+pub fn realm_gecos(realm: &str) -> String {
+    format!("SSO token realm {realm}")
+}
+
+/// Creates a system account (and its own group) with `home` as its home
+/// directory, which is not created, `/bin/sh` as shell (sshd runs the forced
+/// command through it) and no usable password (`*`: not locked, so sshd
+/// without PAM still accepts public keys, but no password ever matches).
+pub fn create_system_account(name: &str, home: &Path) -> Result<Account, String> {
+    let home = home
+        .to_str()
+        .ok_or_else(|| format!("home directory {} is not UTF-8", home.display()))?;
+    let gecos = realm_gecos(name);
+    run_account_tool(
+        "useradd",
+        &[
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            home,
+            "--shell",
+            "/bin/sh",
+            "--password",
+            "*",
+            "--comment",
+            &gecos,
+            "--",
+            name,
+        ],
+        false,
+    )?;
+    lookup(name)?.ok_or_else(|| format!("useradd succeeded but account {name} is not visible"))
+}
+
+/// Removes an account (not its home, which the caller removes).
+pub fn delete_account(name: &str) -> Result<(), String> {
+    run_account_tool("userdel", &["--", name], true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_root_and_missing_accounts() {
+        let root = lookup("root").unwrap().expect("root exists");
+        assert_eq!(root.uid, 0);
+        assert!(lookup("no-such-account-sso-test").unwrap().is_none());
+        assert!(lookup("a\0b").is_err());
+    }
+}

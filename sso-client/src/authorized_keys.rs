@@ -1,0 +1,328 @@
+//! OpenSSH public keys and the managed `authorized_keys` lines.
+//!
+//! A key given to `ssotool realm add` is never copied through: it is parsed
+//! into type, blob and comment, the type must be on an allowlist, the blob
+//! must decode and its own embedded structure must match that type, and the
+//! comment is limited to a small alphabet. The line written for sshd is then
+//! built from these parts only, with `restrict` and a forced command.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::names::{check_command_path, check_realm_name, check_user_name, shorten};
+
+/// Key types a realm accepts (the public key algorithms of OpenSSH; RSA keys
+/// are `ssh-rsa` whatever signature algorithm they later use).
+pub const ALLOWED_KEY_TYPES: [&str; 7] = [
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/// Longest key blob accepted (a 16384-bit RSA key is about 2 KiB).
+const MAX_BLOB_LEN: usize = 8192;
+/// Longest comment kept.
+const MAX_COMMENT_LEN: usize = 100;
+
+/// A parsed, validated OpenSSH public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeyLine {
+    pub key_type: String,
+    /// The decoded key blob.
+    pub blob: Vec<u8>,
+    /// Empty or a comment of safe characters only.
+    pub comment: String,
+}
+
+fn read_string<'a>(blob: &mut &'a [u8]) -> Option<&'a [u8]> {
+    if blob.len() < 4 {
+        return None;
+    }
+    let len = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
+    let rest = &blob[4..];
+    if rest.len() < len {
+        return None;
+    }
+    let (value, tail) = rest.split_at(len);
+    *blob = tail;
+    Some(value)
+}
+
+/// Checks the wire structure of a key blob (RFC 4253 / 5656 / OpenSSH's
+/// PROTOCOL.u2f): the embedded type equals `key_type`, the fields it must
+/// hold are there with plausible sizes, and nothing trails them.
+fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), &'static str> {
+    let mut rest = blob;
+    let embedded = read_string(&mut rest).ok_or("key data is truncated")?;
+    if embedded != key_type.as_bytes() {
+        return Err("the key type inside the key data differs from the declared type");
+    }
+    let mut field = || read_string(&mut rest).ok_or("key data is truncated");
+    match key_type {
+        "ssh-ed25519" => {
+            if field()?.len() != 32 {
+                return Err("an ed25519 key must hold 32 bytes");
+            }
+        }
+        "sk-ssh-ed25519@openssh.com" => {
+            if field()?.len() != 32 {
+                return Err("an ed25519 key must hold 32 bytes");
+            }
+            field()?; // application
+        }
+        "ssh-rsa" => {
+            let e = field()?;
+            let n = field()?;
+            if e.is_empty() || n.len() < 128 {
+                return Err("RSA keys shorter than 1024 bits are refused");
+            }
+        }
+        t if t.starts_with("ecdsa-sha2-") || t.starts_with("sk-ecdsa-sha2-") => {
+            let curve = t
+                .trim_start_matches("sk-")
+                .trim_start_matches("ecdsa-sha2-")
+                .trim_end_matches("@openssh.com");
+            if field()? != curve.as_bytes() {
+                return Err("the curve inside the key data differs from the key type");
+            }
+            let point = field()?;
+            if point.first() != Some(&4) {
+                return Err("the ECDSA point is not an uncompressed point");
+            }
+            if t.starts_with("sk-") {
+                field()?; // application
+            }
+        }
+        _ => return Err("unsupported key type"),
+    }
+    if !rest.is_empty() {
+        return Err("trailing bytes after the key data");
+    }
+    Ok(())
+}
+
+fn is_comment_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | ':' | '+' | '=' | '/' | '-' | ' ')
+}
+
+impl PublicKeyLine {
+    /// Parses one `TYPE BASE64 [COMMENT]` line (no options allowed).
+    pub fn parse(line: &str) -> Result<PublicKeyLine, String> {
+        let line = line.trim();
+        let mut parts = line.splitn(3, [' ', '\t']);
+        let key_type = parts.next().unwrap_or("");
+        if !ALLOWED_KEY_TYPES.contains(&key_type) {
+            return Err(format!(
+                "malformed key: {:?} is not an allowed key type (allowed: {}); a line with \
+                 options is not a public key",
+                shorten(key_type),
+                ALLOWED_KEY_TYPES.join(", ")
+            ));
+        }
+        let data = parts.next().unwrap_or("").trim();
+        if data.is_empty() {
+            return Err("malformed key: the base64 key data is missing".into());
+        }
+        if data.len() > MAX_BLOB_LEN * 4 / 3 + 4 {
+            return Err("malformed key: the key data is too long".into());
+        }
+        let blob = STANDARD
+            .decode(data)
+            .or_else(|_| STANDARD_NO_PAD.decode(data))
+            .map_err(|_| "malformed key: the key data is not valid base64".to_string())?;
+        check_blob(key_type, &blob).map_err(|e| format!("malformed key: {e}"))?;
+        let comment = parts.next().unwrap_or("").trim();
+        let comment = comment.split_whitespace().collect::<Vec<_>>().join(" ");
+        if comment.len() > MAX_COMMENT_LEN || !comment.chars().all(is_comment_char) {
+            return Err(format!(
+                "malformed key: the comment {:?} may hold at most {MAX_COMMENT_LEN} characters \
+                 of A-Z, a-z, 0-9, space and `@._:+=/-`",
+                shorten(&comment)
+            ));
+        }
+        Ok(PublicKeyLine {
+            key_type: key_type.to_owned(),
+            blob,
+            comment,
+        })
+    }
+
+    /// Parses a public key file: one or more key lines; empty lines and `#`
+    /// comments are skipped. At least one key is required.
+    pub fn parse_file(text: &str) -> Result<Vec<PublicKeyLine>, String> {
+        let mut keys = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            keys.push(PublicKeyLine::parse(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+        }
+        if keys.is_empty() {
+            return Err("malformed key: the file holds no public key".into());
+        }
+        Ok(keys)
+    }
+
+    /// The key data in base64, as in a public key file.
+    pub fn blob_base64(&self) -> String {
+        STANDARD.encode(&self.blob)
+    }
+
+    /// `SHA256:...`, the fingerprint `ssh-keygen -l` shows.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "SHA256:{}",
+            STANDARD_NO_PAD.encode(Sha256::digest(&self.blob))
+        )
+    }
+
+    /// `TYPE BASE64[ COMMENT]`.
+    pub fn to_public_line(&self) -> String {
+        if self.comment.is_empty() {
+            format!("{} {}", self.key_type, self.blob_base64())
+        } else {
+            format!("{} {} {}", self.key_type, self.blob_base64(), self.comment)
+        }
+    }
+}
+
+/// The forced command for `user` of `realm`: `ISSUER realm issue [--root R]
+/// REALM USER`. Every part is validated, so the string needs no quoting
+/// inside `command="..."`, and sshd runs it through the account's shell
+/// without any character the shell would interpret.
+pub fn forced_command(
+    issuer: &str,
+    root: Option<&str>,
+    realm: &str,
+    user: &str,
+) -> Result<String, String> {
+    check_command_path(issuer)?;
+    check_realm_name(realm)?;
+    check_user_name(user)?;
+    Ok(match root {
+        Some(root) => {
+            check_command_path(root)?;
+            format!("{issuer} realm issue --root {root} {realm} {user}")
+        }
+        None => format!("{issuer} realm issue {realm} {user}"),
+    })
+}
+
+/// One managed `authorized_keys` line: `restrict,command="..." KEY`.
+pub fn authorized_line(command: &str, key: &PublicKeyLine) -> String {
+    debug_assert!(!command.contains(['"', '\\', '\n']));
+    format!("restrict,command=\"{command}\" {}", key.to_public_line())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh_string(out: &mut Vec<u8>, s: &[u8]) {
+        out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+        out.extend_from_slice(s);
+    }
+
+    fn ed25519_line(comment: &str) -> String {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ssh-ed25519");
+        ssh_string(&mut blob, &[7u8; 32]);
+        format!("ssh-ed25519 {} {comment}", STANDARD.encode(blob))
+    }
+
+    #[test]
+    fn parses_an_ed25519_key() {
+        let key = PublicKeyLine::parse(&ed25519_line("alice@laptop")).unwrap();
+        assert_eq!(key.key_type, "ssh-ed25519");
+        assert_eq!(key.comment, "alice@laptop");
+        assert!(key.fingerprint().starts_with("SHA256:"));
+        assert_eq!(PublicKeyLine::parse(&key.to_public_line()).unwrap(), key);
+    }
+
+    #[test]
+    fn parses_ecdsa_and_rsa_keys() {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ecdsa-sha2-nistp256");
+        ssh_string(&mut blob, b"nistp256");
+        let mut point = vec![4u8];
+        point.extend_from_slice(&[1u8; 64]);
+        ssh_string(&mut blob, &point);
+        let line = format!("ecdsa-sha2-nistp256 {}", STANDARD.encode(&blob));
+        PublicKeyLine::parse(&line).unwrap();
+        // The same blob declared as another curve is refused.
+        let line = format!("ecdsa-sha2-nistp384 {}", STANDARD.encode(&blob));
+        assert!(PublicKeyLine::parse(&line).is_err());
+
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ssh-rsa");
+        ssh_string(&mut blob, &[1, 0, 1]);
+        ssh_string(&mut blob, &[0xc5; 257]);
+        PublicKeyLine::parse(&format!("ssh-rsa {}", STANDARD.encode(&blob))).unwrap();
+    }
+
+    #[test]
+    fn refuses_malformed_keys() {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, b"ssh-ed25519");
+        ssh_string(&mut blob, &[7u8; 32]);
+        let good = STANDARD.encode(&blob);
+        let mut trailing = blob.clone();
+        trailing.push(0);
+        let mut short = Vec::new();
+        ssh_string(&mut short, b"ssh-ed25519");
+        ssh_string(&mut short, &[7u8; 31]);
+        let cases = [
+            String::new(),
+            "ssh-dss AAAA".into(),
+            format!("command=\"/bin/sh\" ssh-ed25519 {good}"),
+            format!("restrict ssh-ed25519 {good}"),
+            "ssh-ed25519".into(),
+            "ssh-ed25519 !!!notbase64".into(),
+            // The embedded type must match the declared one.
+            format!("ssh-rsa {good}"),
+            format!("ssh-ed25519 {}", STANDARD.encode(trailing)),
+            format!("ssh-ed25519 {}", STANDARD.encode(short)),
+            format!("ssh-ed25519 {good} evil\"comment"),
+            format!("ssh-ed25519 {good} a,command=\"x\""),
+            format!("ssh-ed25519 {good} {}", "c".repeat(101)),
+        ];
+        for line in cases {
+            let err = PublicKeyLine::parse(&line).unwrap_err();
+            assert!(err.starts_with("malformed key"), "{line:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn parses_files_with_comments_and_reports_the_line() {
+        let text = format!("# keys\n\n{}\n{}\n", ed25519_line("a"), ed25519_line("b"));
+        assert_eq!(PublicKeyLine::parse_file(&text).unwrap().len(), 2);
+        assert!(PublicKeyLine::parse_file("# nothing\n").is_err());
+        let err =
+            PublicKeyLine::parse_file(&format!("{}\nbogus\n", ed25519_line("a"))).unwrap_err();
+        assert!(err.starts_with("line 2:"), "{err}");
+    }
+
+    #[test]
+    fn builds_restricted_lines() {
+        let key = PublicKeyLine::parse(&ed25519_line("alice@laptop")).unwrap();
+        let cmd = forced_command("/usr/bin/ssotool", None, "api", "alice").unwrap();
+        assert_eq!(cmd, "/usr/bin/ssotool realm issue api alice");
+        let line = authorized_line(&cmd, &key);
+        assert!(line.starts_with(
+            "restrict,command=\"/usr/bin/ssotool realm issue api alice\" ssh-ed25519 "
+        ));
+        assert!(line.ends_with(" alice@laptop"));
+        let cmd = forced_command("/usr/bin/ssotool", Some("/tmp/t1"), "api", "alice").unwrap();
+        assert_eq!(cmd, "/usr/bin/ssotool realm issue --root /tmp/t1 api alice");
+        assert!(forced_command("/usr/bin/ssotool", None, "api", "a b").is_err());
+        assert!(forced_command("/usr/bin/ssotool", None, "api;id", "a").is_err());
+        assert!(forced_command("ssotool", None, "api", "a").is_err());
+        assert!(forced_command("/x", Some("/tmp/a\"b"), "api", "a").is_err());
+    }
+}

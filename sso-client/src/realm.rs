@@ -1,0 +1,852 @@
+//! Token realms: a system account whose `authorized_keys` forces every key
+//! to run `ssotool realm issue`, plus the realm's own Ed25519 key pair and
+//! settings.
+//!
+//! Layout under a root directory (`/` in production; tests use a private
+//! one, see `SSO_REALM_ROOT`):
+//!
+//! ```text
+//! ROOT/etc/sso/realms/NAME/            root 0755
+//!     realm.conf                        root 0644  settings
+//!     users                             root 0644  user, groups, key per line
+//!     public.key                        root 0644  raw 32-byte ai-sso public key
+//!     .lock                             root 0600  serialises administration
+//! ROOT/var/lib/sso-realm/NAME/          root 0755  the account's home
+//!     secret.key                        NAME 0400  raw 64-byte secret key
+//!     .ssh/                             root 0755
+//!     .ssh/authorized_keys              root 0644  generated, never edited
+//! ```
+//!
+//! Everything the account can reach is owned by root except its secret key,
+//! so the account can neither change its keys nor its settings.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use sso_core::SecretKey;
+
+use crate::account::{self, Account};
+use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
+use crate::fsutil::{ensure_dir, write_atomic};
+use crate::names::{
+    check_command_path, check_domain, check_group_name, check_realm_name, check_service_name,
+    check_user_name,
+};
+
+/// Environment variable that overrides the root directory of realm files.
+pub const ROOT_ENV: &str = "SSO_REALM_ROOT";
+/// Default ticket lifetime of a realm, in seconds.
+pub const DEFAULT_TTL: u64 = 3600;
+/// Longest ticket lifetime a realm may be configured with (one week).
+pub const MAX_TTL: u64 = 7 * 24 * 3600;
+/// Largest public key file `add` reads.
+const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
+/// Largest settings or users file read.
+const MAX_STATE_FILE_LEN: u64 = 4 * 1024 * 1024;
+
+/// Why a realm operation failed. Display is the one-line message for the
+/// administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RealmError {
+    NotRoot,
+    UnknownRealm {
+        realm: String,
+        path: PathBuf,
+    },
+    RealmExists(String),
+    /// The account name exists but is not this realm's account.
+    AccountTaken(String),
+    UserPresent {
+        realm: String,
+        user: String,
+    },
+    UnknownUser {
+        realm: String,
+        user: String,
+    },
+    /// The key is already registered (for this or another user).
+    KeyInUse {
+        realm: String,
+        user: String,
+        fingerprint: String,
+    },
+    MalformedKey(String),
+    /// A name or setting failed validation.
+    Invalid(String),
+    /// A realm file is damaged or has wrong ownership.
+    Damaged(String),
+    Io(String),
+    Account(String),
+}
+
+impl fmt::Display for RealmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RealmError::NotRoot => write!(f, "not root: realm administration must run as root"),
+            RealmError::UnknownRealm { realm, path } => {
+                write!(f, "unknown realm {realm} (no {})", path.display())
+            }
+            RealmError::RealmExists(r) => write!(f, "realm {r} already exists"),
+            RealmError::AccountTaken(r) => write!(
+                f,
+                "account name {r} is taken by an account that is not an SSO realm; choose \
+                 another realm name"
+            ),
+            RealmError::UserPresent { realm, user } => write!(
+                f,
+                "user {user} is already present in realm {realm} (remove it first)"
+            ),
+            RealmError::UnknownUser { realm, user } => {
+                write!(f, "user {user} is not in realm {realm}")
+            }
+            RealmError::KeyInUse {
+                realm,
+                user,
+                fingerprint,
+            } => write!(
+                f,
+                "key {fingerprint} is already registered in realm {realm} for user {user}"
+            ),
+            RealmError::MalformedKey(m) => write!(f, "{m}"),
+            RealmError::Invalid(m) | RealmError::Damaged(m) => write!(f, "{m}"),
+            RealmError::Io(m) | RealmError::Account(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for RealmError {}
+
+fn io_err<'a>(what: &'a str, path: &'a Path) -> impl FnOnce(io::Error) -> RealmError + 'a {
+    move |e| RealmError::Io(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// A realm's settings (`realm.conf`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealmSettings {
+    pub name: String,
+    pub domain: String,
+    /// Allowed services; the first one is the default.
+    pub services: Vec<String>,
+    /// Ticket lifetime in seconds.
+    pub ttl: u64,
+    /// Absolute path of the `ssotool` the forced command runs.
+    pub issuer: String,
+}
+
+impl RealmSettings {
+    /// Checks every value; used both when writing and when reading.
+    pub fn validate(&self) -> Result<(), RealmError> {
+        check_realm_name(&self.name).map_err(RealmError::Invalid)?;
+        check_domain(&self.domain).map_err(RealmError::Invalid)?;
+        if self.services.is_empty() {
+            return Err(RealmError::Invalid(
+                "a realm needs at least one service".into(),
+            ));
+        }
+        for s in &self.services {
+            check_service_name(s).map_err(RealmError::Invalid)?;
+        }
+        if self.ttl == 0 || self.ttl > MAX_TTL {
+            return Err(RealmError::Invalid(format!(
+                "ticket lifetime must be 1 to {MAX_TTL} seconds, not {}",
+                self.ttl
+            )));
+        }
+        check_command_path(&self.issuer).map_err(RealmError::Invalid)?;
+        Ok(())
+    }
+
+    /// The service issued when the client asks for none.
+    pub fn default_service(&self) -> &str {
+        &self.services[0]
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(
+            "# SSO token realm settings, managed by `ssotool realm`.\n\
+             # The first service is the default one.\n",
+        );
+        out.push_str(&format!("name = {}\n", self.name));
+        out.push_str(&format!("domain = {}\n", self.domain));
+        out.push_str(&format!("ttl = {}\n", self.ttl));
+        out.push_str(&format!("issuer = {}\n", self.issuer));
+        for s in &self.services {
+            out.push_str(&format!("service = {s}\n"));
+        }
+        out
+    }
+
+    pub fn parse(text: &str) -> Result<RealmSettings, String> {
+        let (mut name, mut domain, mut ttl, mut issuer) = (None, None, None, None);
+        let mut services = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = line
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim().to_owned()))
+                .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
+            match key {
+                "name" => name = Some(value),
+                "domain" => domain = Some(value),
+                "ttl" => {
+                    ttl = Some(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| format!("line {}: ttl is not a number", n + 1))?,
+                    )
+                }
+                "issuer" => issuer = Some(value),
+                "service" => services.push(value),
+                other => return Err(format!("line {}: unknown setting {other:?}", n + 1)),
+            }
+        }
+        let missing = |what: &str| format!("setting {what} is missing");
+        let settings = RealmSettings {
+            name: name.ok_or_else(|| missing("name"))?,
+            domain: domain.ok_or_else(|| missing("domain"))?,
+            services,
+            ttl: ttl.ok_or_else(|| missing("ttl"))?,
+            issuer: issuer.ok_or_else(|| missing("issuer"))?,
+        };
+        settings.validate().map_err(|e| e.to_string())?;
+        Ok(settings)
+    }
+}
+
+/// One registered key of a realm user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealmUser {
+    pub user: String,
+    pub groups: Vec<String>,
+    pub key: PublicKeyLine,
+}
+
+impl RealmUser {
+    fn to_line(&self) -> String {
+        let groups = if self.groups.is_empty() {
+            "-".to_owned()
+        } else {
+            self.groups.join(",")
+        };
+        format!("{} {} {}", self.user, groups, self.key.to_public_line())
+    }
+
+    fn parse_line(line: &str) -> Result<RealmUser, String> {
+        let mut parts = line.splitn(3, ' ');
+        let user = parts.next().unwrap_or("");
+        let groups = parts.next().unwrap_or("");
+        let key = parts.next().unwrap_or("");
+        check_user_name(user)?;
+        let groups = parse_groups(if groups == "-" { "" } else { groups })?;
+        let key = PublicKeyLine::parse(key)?;
+        Ok(RealmUser {
+            user: user.to_owned(),
+            groups,
+            key,
+        })
+    }
+}
+
+/// Parses a comma-separated group list; empty items are ignored.
+pub fn parse_groups(list: &str) -> Result<Vec<String>, String> {
+    let mut groups: Vec<String> = Vec::new();
+    for g in list.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+        check_group_name(g)?;
+        if !groups.iter().any(|have| have == g) {
+            groups.push(g.to_owned());
+        }
+    }
+    Ok(groups)
+}
+
+fn parse_users(text: &str) -> Result<Vec<RealmUser>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(n, l)| RealmUser::parse_line(l.trim()).map_err(|e| format!("line {}: {e}", n + 1)))
+        .collect()
+}
+
+fn users_text(users: &[RealmUser]) -> String {
+    let mut out = String::from("# SSO token realm users, managed by `ssotool realm add/remove`.\n");
+    for u in users {
+        out.push_str(&u.to_line());
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads a small file, refusing one larger than `limit`.
+fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
+    let file = File::open(path)?;
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "file is too large",
+        ));
+    }
+    Ok(text)
+}
+
+/// Administration of the realms under one root directory.
+#[derive(Debug, Clone)]
+pub struct RealmAdmin {
+    root: PathBuf,
+}
+
+/// A held administration lock (released on drop, when the file closes).
+struct AdminLock(#[allow(dead_code)] File);
+
+impl RealmAdmin {
+    /// Realms under `root` (`/` in production).
+    pub fn new(root: impl Into<PathBuf>) -> RealmAdmin {
+        RealmAdmin { root: root.into() }
+    }
+
+    /// The root from `--root`, else `$SSO_REALM_ROOT`, else `/`.
+    pub fn from_flag_or_env(flag: Option<PathBuf>) -> RealmAdmin {
+        let root = flag
+            .or_else(|| std::env::var_os(ROOT_ENV).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("/"));
+        RealmAdmin::new(root)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Directory of a realm's settings, users and public key.
+    pub fn config_dir(&self, realm: &str) -> PathBuf {
+        self.root.join("etc/sso/realms").join(realm)
+    }
+
+    /// The realm account's home: its secret key and `.ssh/authorized_keys`.
+    pub fn state_dir(&self, realm: &str) -> PathBuf {
+        self.root.join("var/lib/sso-realm").join(realm)
+    }
+
+    pub fn settings_path(&self, realm: &str) -> PathBuf {
+        self.config_dir(realm).join("realm.conf")
+    }
+
+    pub fn users_path(&self, realm: &str) -> PathBuf {
+        self.config_dir(realm).join("users")
+    }
+
+    /// The public key file services add as one more `SSOPublicKeyFile`.
+    pub fn public_key_path(&self, realm: &str) -> PathBuf {
+        self.config_dir(realm).join("public.key")
+    }
+
+    pub fn secret_key_path(&self, realm: &str) -> PathBuf {
+        self.state_dir(realm).join("secret.key")
+    }
+
+    pub fn authorized_keys_path(&self, realm: &str) -> PathBuf {
+        self.state_dir(realm).join(".ssh/authorized_keys")
+    }
+
+    /// `Some(root)` for the forced command when the root is not `/`.
+    fn root_for_command(&self) -> Result<Option<String>, RealmError> {
+        if self.root == Path::new("/") {
+            return Ok(None);
+        }
+        let root = self
+            .root
+            .to_str()
+            .ok_or_else(|| RealmError::Invalid("the realm root is not UTF-8".into()))?
+            .trim_end_matches('/')
+            .to_owned();
+        check_command_path(&root).map_err(RealmError::Invalid)?;
+        Ok(Some(root))
+    }
+
+    fn require_root() -> Result<(), RealmError> {
+        if account::effective_uid() != 0 {
+            return Err(RealmError::NotRoot);
+        }
+        Ok(())
+    }
+
+    fn lock(&self, realm: &str) -> Result<AdminLock, RealmError> {
+        let path = self.config_dir(realm).join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err("open lock file", &path))?;
+        // SAFETY: flock on a file descriptor we own.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(io_err("lock", &path)(io::Error::last_os_error()));
+        }
+        Ok(AdminLock(file))
+    }
+
+    /// Reads a realm's settings; `UnknownRealm` if there are none.
+    pub fn load_settings(&self, realm: &str) -> Result<RealmSettings, RealmError> {
+        check_realm_name(realm).map_err(RealmError::Invalid)?;
+        let path = self.settings_path(realm);
+        let text = match read_limited(&path, MAX_STATE_FILE_LEN) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(RealmError::UnknownRealm {
+                    realm: realm.to_owned(),
+                    path,
+                })
+            }
+            Err(e) => return Err(io_err("read", &path)(e)),
+        };
+        let settings = RealmSettings::parse(&text)
+            .map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))?;
+        if settings.name != realm {
+            return Err(RealmError::Damaged(format!(
+                "{}: names realm {}, not {realm}",
+                path.display(),
+                settings.name
+            )));
+        }
+        Ok(settings)
+    }
+
+    /// Reads a realm's users.
+    pub fn load_users(&self, realm: &str) -> Result<Vec<RealmUser>, RealmError> {
+        let path = self.users_path(realm);
+        let text = read_limited(&path, MAX_STATE_FILE_LEN).map_err(io_err("read", &path))?;
+        parse_users(&text).map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))
+    }
+
+    /// The realm's account, checked to really be this realm's: its home
+    /// must be the realm's state directory.
+    pub fn realm_account(&self, realm: &str) -> Result<Account, RealmError> {
+        let acct = account::lookup(realm)
+            .map_err(RealmError::Account)?
+            .ok_or_else(|| {
+                RealmError::Damaged(format!(
+                    "the system account of realm {realm} is missing; delete and re-create the realm"
+                ))
+            })?;
+        if acct.home != self.state_dir(realm) {
+            return Err(RealmError::AccountTaken(realm.to_owned()));
+        }
+        Ok(acct)
+    }
+
+    /// Creates a realm: the system account, its home, key pair, settings
+    /// and an empty managed `authorized_keys`. Returns the settings; the
+    /// public key is at [`RealmAdmin::public_key_path`].
+    pub fn init(
+        &self,
+        realm: &str,
+        domain: &str,
+        services: &[String],
+        ttl: u64,
+        issuer: &Path,
+    ) -> Result<RealmSettings, RealmError> {
+        let settings = RealmSettings {
+            name: realm.to_owned(),
+            domain: domain.to_owned(),
+            services: services.to_vec(),
+            ttl,
+            issuer: issuer
+                .to_str()
+                .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
+                .to_owned(),
+        };
+        settings.validate()?;
+        Self::require_root()?;
+        self.root_for_command()?;
+        if account::lookup(realm)
+            .map_err(RealmError::Account)?
+            .is_some()
+        {
+            return Err(if self.settings_path(realm).exists() {
+                RealmError::RealmExists(realm.to_owned())
+            } else {
+                RealmError::AccountTaken(realm.to_owned())
+            });
+        }
+        let config = self.config_dir(realm);
+        let state = self.state_dir(realm);
+        for dir in [&config, &state] {
+            if fs::symlink_metadata(dir).is_ok() {
+                return Err(RealmError::RealmExists(format!(
+                    "{realm} (left-over {}; remove it or run `ssotool realm delete {realm}`)",
+                    dir.display()
+                )));
+            }
+            let parent = dir.parent().expect("realm dirs have parents");
+            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        }
+        fs::create_dir(&config).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                RealmError::RealmExists(realm.to_owned())
+            } else {
+                io_err("create", &config)(e)
+            }
+        })?;
+        let result = self.init_inner(&settings);
+        if result.is_err() {
+            // Undo a half-made realm, but never an account we did not make.
+            if let Ok(Some(acct)) = account::lookup(realm) {
+                if acct.home == state {
+                    let _ = account::delete_account(realm);
+                }
+            }
+            let _ = fs::remove_dir_all(&state);
+            let _ = fs::remove_dir_all(&config);
+        }
+        result.map(|()| settings)
+    }
+
+    fn init_inner(&self, settings: &RealmSettings) -> Result<(), RealmError> {
+        let realm = settings.name.as_str();
+        let config = self.config_dir(realm);
+        let state = self.state_dir(realm);
+        ensure_dir(&config, 0o755, Some((0, 0))).map_err(io_err("set up", &config))?;
+        let _lock = self.lock(realm)?;
+        let acct = account::create_system_account(realm, &state).map_err(RealmError::Account)?;
+
+        ensure_dir(&state, 0o755, Some((0, 0))).map_err(io_err("create", &state))?;
+        let ssh_dir = state.join(".ssh");
+        ensure_dir(&ssh_dir, 0o755, Some((0, 0))).map_err(io_err("create", &ssh_dir))?;
+
+        let secret = SecretKey::generate();
+        let mut raw = secret.to_raw();
+        let secret_path = self.secret_key_path(realm);
+        let written = write_atomic(&secret_path, &raw, 0o400, Some((acct.uid, acct.gid)));
+        raw.fill(0);
+        written.map_err(io_err("write", &secret_path))?;
+        let public_path = self.public_key_path(realm);
+        write_atomic(
+            &public_path,
+            &secret.public_key().to_raw(),
+            0o644,
+            Some((0, 0)),
+        )
+        .map_err(io_err("write", &public_path))?;
+
+        let settings_path = self.settings_path(realm);
+        write_atomic(
+            &settings_path,
+            settings.to_text().as_bytes(),
+            0o644,
+            Some((0, 0)),
+        )
+        .map_err(io_err("write", &settings_path))?;
+        self.write_users(realm, &[])?;
+        self.write_authorized_keys(settings, &[])?;
+        Ok(())
+    }
+
+    fn write_users(&self, realm: &str, users: &[RealmUser]) -> Result<(), RealmError> {
+        let path = self.users_path(realm);
+        write_atomic(&path, users_text(users).as_bytes(), 0o644, Some((0, 0)))
+            .map_err(io_err("write", &path))
+    }
+
+    /// The managed `authorized_keys` content for these users.
+    pub fn authorized_keys_text(
+        &self,
+        settings: &RealmSettings,
+        users: &[RealmUser],
+    ) -> Result<String, RealmError> {
+        let root = self.root_for_command()?;
+        let mut out = format!(
+            "# Managed by `ssotool realm` for realm {}; edits are overwritten.\n",
+            settings.name
+        );
+        for u in users {
+            let command =
+                forced_command(&settings.issuer, root.as_deref(), &settings.name, &u.user)
+                    .map_err(RealmError::Invalid)?;
+            out.push_str(&authorized_line(&command, &u.key));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    fn write_authorized_keys(
+        &self,
+        settings: &RealmSettings,
+        users: &[RealmUser],
+    ) -> Result<(), RealmError> {
+        let text = self.authorized_keys_text(settings, users)?;
+        let path = self.authorized_keys_path(&settings.name);
+        write_atomic(&path, text.as_bytes(), 0o644, Some((0, 0))).map_err(io_err("write", &path))
+    }
+
+    /// Registers the keys in `key_text` (a public key file's content) for
+    /// `user` with `groups`.
+    pub fn add(
+        &self,
+        realm: &str,
+        key_text: &str,
+        user: &str,
+        groups: &[String],
+    ) -> Result<Vec<RealmUser>, RealmError> {
+        check_user_name(user).map_err(RealmError::Invalid)?;
+        for g in groups {
+            check_group_name(g).map_err(RealmError::Invalid)?;
+        }
+        let keys = PublicKeyLine::parse_file(key_text).map_err(RealmError::MalformedKey)?;
+        Self::require_root()?;
+        let settings = self.load_settings(realm)?;
+        let _lock = self.lock(realm)?;
+        self.realm_account(realm)?;
+        let mut users = self.load_users(realm)?;
+        if users.iter().any(|u| u.user == user) {
+            return Err(RealmError::UserPresent {
+                realm: realm.to_owned(),
+                user: user.to_owned(),
+            });
+        }
+        let mut added = Vec::new();
+        for key in keys {
+            let holder = users
+                .iter()
+                .chain(added.iter())
+                .find(|u: &&RealmUser| u.key.blob == key.blob);
+            if let Some(holder) = holder {
+                return Err(RealmError::KeyInUse {
+                    realm: realm.to_owned(),
+                    user: holder.user.clone(),
+                    fingerprint: key.fingerprint(),
+                });
+            }
+            added.push(RealmUser {
+                user: user.to_owned(),
+                groups: groups.to_vec(),
+                key,
+            });
+        }
+        users.extend(added.iter().cloned());
+        // The users file first: a user there without an authorized_keys
+        // line cannot log in, and `issue` refuses a line without a user.
+        self.write_users(realm, &users)?;
+        self.write_authorized_keys(&settings, &users)?;
+        Ok(added)
+    }
+
+    /// Reads a public key file for [`RealmAdmin::add`], with a size limit.
+    pub fn read_key_file(path: &Path) -> Result<String, RealmError> {
+        let meta = fs::metadata(path).map_err(io_err("read", path))?;
+        if !meta.is_file() {
+            return Err(RealmError::MalformedKey(format!(
+                "malformed key: {} is not a regular file",
+                path.display()
+            )));
+        }
+        read_limited(path, MAX_KEY_FILE_LEN).map_err(|e| {
+            RealmError::MalformedKey(format!(
+                "malformed key: cannot read {}: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// Removes every key of `user`.
+    pub fn remove(&self, realm: &str, user: &str) -> Result<usize, RealmError> {
+        check_user_name(user).map_err(RealmError::Invalid)?;
+        Self::require_root()?;
+        let settings = self.load_settings(realm)?;
+        let _lock = self.lock(realm)?;
+        let mut users = self.load_users(realm)?;
+        let before = users.len();
+        users.retain(|u| u.user != user);
+        let removed = before - users.len();
+        if removed == 0 {
+            return Err(RealmError::UnknownUser {
+                realm: realm.to_owned(),
+                user: user.to_owned(),
+            });
+        }
+        // authorized_keys first: from then on sshd refuses the key.
+        self.write_authorized_keys(&settings, &users)?;
+        self.write_users(realm, &users)?;
+        Ok(removed)
+    }
+
+    /// The realm's settings and users (needs no root: both files are public).
+    pub fn list(&self, realm: &str) -> Result<(RealmSettings, Vec<RealmUser>), RealmError> {
+        let settings = self.load_settings(realm)?;
+        let users = self.load_users(realm)?;
+        Ok((settings, users))
+    }
+
+    /// Rewrites `authorized_keys` from the users file and restores owners
+    /// and modes; `issuer`, if given, replaces the ssotool path of the
+    /// forced command.
+    pub fn sync(&self, realm: &str, issuer: Option<&Path>) -> Result<RealmSettings, RealmError> {
+        Self::require_root()?;
+        let mut settings = self.load_settings(realm)?;
+        let _lock = self.lock(realm)?;
+        let acct = self.realm_account(realm)?;
+        if let Some(issuer) = issuer {
+            settings.issuer = issuer
+                .to_str()
+                .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
+                .to_owned();
+            settings.validate()?;
+            let path = self.settings_path(realm);
+            write_atomic(&path, settings.to_text().as_bytes(), 0o644, Some((0, 0)))
+                .map_err(io_err("write", &path))?;
+        }
+        let users = self.load_users(realm)?;
+        let state = self.state_dir(realm);
+        ensure_dir(&state, 0o755, Some((0, 0))).map_err(io_err("fix", &state))?;
+        let ssh_dir = state.join(".ssh");
+        ensure_dir(&ssh_dir, 0o755, Some((0, 0))).map_err(io_err("fix", &ssh_dir))?;
+        let secret = self.secret_key_path(realm);
+        std::os::unix::fs::lchown(&secret, Some(acct.uid), Some(acct.gid))
+            .map_err(io_err("fix owner of", &secret))?;
+        fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o400))
+            .map_err(io_err("fix mode of", &secret))?;
+        self.write_authorized_keys(&settings, &users)?;
+        Ok(settings)
+    }
+
+    /// Deletes the realm: its account, home, key pair and settings.
+    pub fn delete(&self, realm: &str) -> Result<(), RealmError> {
+        Self::require_root()?;
+        self.load_settings(realm)?;
+        match account::lookup(realm).map_err(RealmError::Account)? {
+            Some(acct) if acct.home != self.state_dir(realm) => {
+                return Err(RealmError::AccountTaken(realm.to_owned()))
+            }
+            Some(_) => account::delete_account(realm).map_err(RealmError::Account)?,
+            None => {}
+        }
+        let state = self.state_dir(realm);
+        if fs::symlink_metadata(&state).is_ok() {
+            fs::remove_dir_all(&state).map_err(io_err("remove", &state))?;
+        }
+        let config = self.config_dir(realm);
+        fs::remove_dir_all(&config).map_err(io_err("remove", &config))
+    }
+
+    /// Checks the secret key file belongs to the realm account and is not
+    /// readable by anyone else.
+    pub fn check_secret_key_file(&self, realm: &str, acct: &Account) -> Result<(), RealmError> {
+        let path = self.secret_key_path(realm);
+        let meta = fs::symlink_metadata(&path).map_err(io_err("read", &path))?;
+        if !meta.is_file() || meta.uid() != acct.uid || meta.mode() & 0o077 != 0 {
+            return Err(RealmError::Damaged(format!(
+                "{} must be a file owned by {realm} with mode 0400; run `ssotool realm sync {realm}`",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> RealmSettings {
+        RealmSettings {
+            name: "api".into(),
+            domain: "example.org".into(),
+            services: vec!["api.example.org/".into(), "wiki.example.org/".into()],
+            ttl: 600,
+            issuer: "/usr/bin/ssotool".into(),
+        }
+    }
+
+    #[test]
+    fn settings_round_trip() {
+        let s = settings();
+        assert_eq!(RealmSettings::parse(&s.to_text()).unwrap(), s);
+        assert_eq!(s.default_service(), "api.example.org/");
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        for text in [
+            "",
+            "name = api\ndomain = example.org\nttl = 600\nissuer = /usr/bin/ssotool\n",
+            "name = api\ndomain = example.org\nttl = 0\nissuer = /usr/bin/ssotool\nservice = a/\n",
+            "name = api\ndomain = ex|ample\nttl = 60\nissuer = /usr/bin/ssotool\nservice = a/\n",
+            "name = api\ndomain = d\nttl = 60\nissuer = ssotool\nservice = a/\n",
+            "name = api\ndomain = d\nttl = 60\nissuer = /s\nservice = a/\nshell = /bin/sh\n",
+        ] {
+            assert!(RealmSettings::parse(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn users_round_trip_and_reject_bad_lines() {
+        let key = PublicKeyLine::parse(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBERERERERERERERERERERERERERERERERERERERERER c",
+        )
+        .unwrap();
+        let users = vec![
+            RealmUser {
+                user: "alice".into(),
+                groups: vec!["ops".into(), "dev".into()],
+                key: key.clone(),
+            },
+            RealmUser {
+                user: "bob".into(),
+                groups: vec![],
+                key,
+            },
+        ];
+        assert_eq!(parse_users(&users_text(&users)).unwrap(), users);
+        assert!(parse_users("alice|x - ssh-ed25519 AAAA\n").is_err());
+        assert!(parse_users("alice a,,b,c|d ssh-ed25519 AAAA\n").is_err());
+        assert_eq!(parse_groups("a,,b, a").unwrap(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn layout_and_forced_commands() {
+        let admin = RealmAdmin::new("/tmp/realmroot");
+        assert_eq!(
+            admin.authorized_keys_path("api"),
+            Path::new("/tmp/realmroot/var/lib/sso-realm/api/.ssh/authorized_keys")
+        );
+        let key = PublicKeyLine::parse(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBERERERERERERERERERERERERERERERERERERERERER c",
+        )
+        .unwrap();
+        let users = vec![RealmUser {
+            user: "alice".into(),
+            groups: vec![],
+            key,
+        }];
+        let text = admin.authorized_keys_text(&settings(), &users).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert!(line.starts_with(
+            "restrict,command=\"/usr/bin/ssotool realm issue --root /tmp/realmroot api alice\" \
+             ssh-ed25519 "
+        ));
+        let text = RealmAdmin::new("/")
+            .authorized_keys_text(&settings(), &users)
+            .unwrap();
+        assert!(text.contains("command=\"/usr/bin/ssotool realm issue api alice\""));
+    }
+
+    #[test]
+    fn unknown_realm_is_reported_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = RealmAdmin::new(dir.path());
+        let err = admin.load_settings("nope").unwrap_err();
+        assert!(matches!(err, RealmError::UnknownRealm { .. }));
+        assert!(err.to_string().starts_with("unknown realm nope"), "{err}");
+        assert!(matches!(
+            admin.load_settings("No;pe"),
+            Err(RealmError::Invalid(_))
+        ));
+    }
+}

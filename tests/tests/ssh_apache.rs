@@ -1,0 +1,239 @@
+//! Realm tickets at a real apache2 with the built mod_sso: the ticket from
+//! `ssh -T` is accepted in the `Authorization: SSO` header, and `ssotool
+//! fetch` (over https, trusting the test server's throwaway certificate)
+//! refreshes an expired cached ticket exactly once.
+
+use std::process::Command;
+
+use sso_client::TicketCache;
+use sso_core::{Signer, Ticket};
+use sso_integration::apache::{Apache, ApacheConfig};
+use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd};
+use sso_integration::util::{bin, is_root};
+
+const DOMAIN: &str = "example.org";
+const API: &str = "api.example.org/";
+
+const ENV_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n\
+echo \"REMOTE_USER=$REMOTE_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\n\
+echo \"REQUEST_METHOD=$REQUEST_METHOD\"\necho \"HTTP_X_TEST=$HTTP_X_TEST\"\n\
+echo \"BODY=$(cat)\"\n";
+
+struct Setup {
+    realm: Realm,
+    key: ClientKey,
+    sshd: Sshd,
+    apache: Apache,
+    /// The CA that signed apache's certificate (for `--cacert`).
+    ca_cert: std::path::PathBuf,
+    _ca_dir: tempfile::TempDir,
+}
+
+fn setup() -> Option<Setup> {
+    if !is_root() {
+        eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
+        return None;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice@laptop");
+    realm.add(&key, "alice", "ops,dev");
+    let sshd = Sshd::start(&[&realm.name]);
+    // The realm's public key is one more SSOPublicKeyFile of the service.
+    let mut apache = Apache::start(ApacheConfig {
+        config: format!(
+            "SSOLoginServer https://login.example.org/\nSSODomain {DOMAIN}\n\
+             SSOPublicKeyFile {}\n\
+             <Location /app/>\n  AuthType SSO\n  SSOService {API}\n  Require valid-user\n\
+             </Location>\n",
+            realm.public_key_path().display()
+        ),
+        files: vec![("htdocs/app/env.cgi".into(), ENV_CGI.into(), 0o755)],
+        ..ApacheConfig::default()
+    });
+    // The harness's certificate is self-signed; give apache one from a CA,
+    // so that the client checks a real chain.
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_cert = install_ca_signed_certificate(&apache.root().join("conf"), ca_dir.path());
+    apache.graceful();
+    Some(Setup {
+        realm,
+        key,
+        sshd,
+        apache,
+        ca_cert,
+        _ca_dir: ca_dir,
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn ssh_ticket_is_accepted_by_apache_mod_sso() {
+    let Some(s) = setup() else { return };
+    let out = s.sshd.ssh(&s.key, &s.realm.name, None);
+    assert!(out.status.success(), "{out:?}\n{}", s.sshd.log());
+    let ticket = text(&out.stdout).trim().to_owned();
+    let r = s
+        .apache
+        .request("/app/env.cgi")
+        .header("Authorization", &format!("SSO {ticket}"))
+        .send();
+    assert_eq!(r.status, 200, "{r:?}\n{}", s.apache.error_log());
+    assert!(r.body.contains("REMOTE_USER=alice\n"), "{}", r.body);
+    assert!(r.body.contains("SSO_GROUPS=ops,dev\n"), "{}", r.body);
+    // Without the ticket the same request is refused.
+    let r = s.apache.request("/app/env.cgi").method("POST").send();
+    assert_eq!(r.status, 401, "{r:?}");
+}
+
+#[test]
+fn ssh_fetch_through_apache_refreshes_an_expired_ticket_once() {
+    let Some(s) = setup() else { return };
+    let cache_home = tempfile::tempdir().unwrap();
+    let destination = format!("{}@127.0.0.1", s.realm.name);
+    let cache = TicketCache::new(cache_home.path().join("sso"));
+    // An expired ticket of this realm in the cache.
+    let signer = Signer::from_file(s.realm.secret_key_path()).unwrap();
+    let stale = signer
+        .sign(&Ticket::new(
+            "alice",
+            API,
+            DOMAIN,
+            sso_core::unix_now() - 30,
+        ))
+        .unwrap();
+    cache.store(&destination, Some(API), &stale).unwrap();
+    let cert = &s.ca_cert;
+    let fetch = || {
+        Command::new(bin("ssotool"))
+            .args([
+                "fetch",
+                "--ssh",
+                &destination,
+                "--service",
+                API,
+                "--fail",
+                "--cacert",
+            ])
+            .arg(cert)
+            .arg(s.apache.https_url("/app/env.cgi"))
+            .env("XDG_CACHE_HOME", cache_home.path())
+            .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
+            .output()
+            .unwrap()
+    };
+    let out = fetch();
+    assert!(
+        out.status.success(),
+        "{out:?}\n{}\n{}",
+        s.sshd.log(),
+        s.apache.error_log()
+    );
+    assert!(text(&out.stdout).contains("REMOTE_USER=alice\n"), "{out:?}");
+    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1, "one refresh");
+    let fresh = cache
+        .load(&destination, Some(API), sso_core::unix_now())
+        .expect("fresh ticket cached");
+    assert_ne!(fresh, stale);
+    // Reused on the next request: no new ssh login.
+    let out = fetch();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1);
+}
+
+#[test]
+fn ssh_fetch_returns_apache_refusal_without_refreshing() {
+    let Some(s) = setup() else { return };
+    let cache_home = tempfile::tempdir().unwrap();
+    let destination = format!("{}@127.0.0.1", s.realm.name);
+    // Locally valid, but from a key apache does not trust.
+    let foreign = Signer::new(sso_core::SecretKey::generate())
+        .sign(&Ticket::new(
+            "alice",
+            API,
+            DOMAIN,
+            sso_core::unix_now() + 300,
+        ))
+        .unwrap();
+    TicketCache::new(cache_home.path().join("sso"))
+        .store(&destination, Some(API), &foreign)
+        .unwrap();
+    let out = Command::new(bin("ssotool"))
+        .args([
+            "fetch",
+            "--ssh",
+            &destination,
+            "--service",
+            API,
+            "-i",
+            "--cacert",
+        ])
+        .arg(&s.ca_cert)
+        .arg(s.apache.https_url("/app/env.cgi"))
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with("HTTP 401"), "{shown}");
+    assert!(shown.contains("error=\"bad signature\""), "{shown}");
+    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 0);
+}
+
+#[test]
+fn ssh_fetch_sends_method_headers_and_body_and_writes_output() {
+    let Some(s) = setup() else { return };
+    let cache_home = tempfile::tempdir().unwrap();
+    let destination = format!("{}@127.0.0.1", s.realm.name);
+    let out_file = cache_home.path().join("out.txt");
+    let fetch = |extra: &[&str]| {
+        Command::new(bin("ssotool"))
+            .args(["fetch", "--ssh", &destination, "--cacert"])
+            .arg(&s.ca_cert)
+            .args(extra)
+            .arg(s.apache.https_url("/app/env.cgi"))
+            .env("XDG_CACHE_HOME", cache_home.path())
+            .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
+            .output()
+            .unwrap()
+    };
+    // No --service: the realm's default service, which is this one.
+    let out = fetch(&[
+        "-X",
+        "POST",
+        "-H",
+        "X-Test: 1",
+        "-d",
+        "payload",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}\n{}", s.apache.error_log());
+    let body = std::fs::read_to_string(&out_file).unwrap();
+    for line in [
+        "REMOTE_USER=alice",
+        "REQUEST_METHOD=POST",
+        "HTTP_X_TEST=1",
+        "BODY=payload",
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} missing in {body}");
+    }
+    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1);
+    // A caller's own Authorization header is refused, not silently replaced.
+    let out = fetch(&["-H", "Authorization: Basic eDp5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("Authorization"), "{out:?}");
+    // An untrusted certificate is an error, not a silent downgrade.
+    let out = Command::new(bin("ssotool"))
+        .args(["fetch", "--ssh", &destination])
+        .arg(s.apache.https_url("/app/env.cgi"))
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("certificate"), "{out:?}");
+}

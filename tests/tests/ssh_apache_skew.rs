@@ -1,0 +1,153 @@
+//! `ssotool fetch` against a real apache2 + mod_sso whose clock runs 20
+//! minutes ahead (libfaketime preloaded into httpd only): a cached ticket
+//! that still looks valid to the client is refused by mod_sso with `401
+//! WWW-Authenticate: SSO ... error="expired"`, and the client fetches one
+//! fresh ticket over ssh and retries once.
+//!
+//! A second realm whose tickets live only 10 minutes shows the retry
+//! happens at most once: even its fresh ticket is expired for apache.
+//!
+//! One test in its own binary: the faketime variables are set in this
+//! process's environment just for the moment apache is spawned.
+
+use std::path::Path;
+use std::process::Command;
+
+use sso_client::TicketCache;
+use sso_core::{Signer, Ticket};
+use sso_integration::apache::{Apache, ApacheConfig};
+use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd};
+use sso_integration::util::{bin, is_root};
+
+const DOMAIN: &str = "example.org";
+const API: &str = "api.example.org/";
+const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+#[test]
+fn ssh_fetch_retries_once_when_apache_says_expired() {
+    if !is_root() {
+        eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
+        return;
+    }
+    assert!(
+        Path::new(FAKETIME_LIB).exists(),
+        "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
+    );
+    let realm = Realm::init(DOMAIN, &[API], 3600);
+    let key = ClientKey::generate("alice@laptop");
+    realm.add(&key, "alice", "ops");
+    // Tickets of this realm are expired for apache even when fresh.
+    let short = Realm::init(DOMAIN, &[API], 600);
+    short.add(&key, "alice", "ops");
+    let sshd = Sshd::start(&[&realm.name, &short.name]);
+
+    // SAFETY of the environment change: this binary runs this one test, and
+    // no other thread reads the environment meanwhile.
+    std::env::set_var("LD_PRELOAD", FAKETIME_LIB);
+    std::env::set_var("FAKETIME", "+20m");
+    std::env::set_var("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let mut apache = Apache::start(ApacheConfig {
+        config: format!(
+            "SSOLoginServer https://login.example.org/\nSSODomain {DOMAIN}\n\
+             SSOPublicKeyFile {}\nSSOPublicKeyFile {}\n\
+             <Location /app/>\n  AuthType SSO\n  SSOService {API}\n  Require valid-user\n\
+             </Location>\n",
+            realm.public_key_path().display(),
+            short.public_key_path().display()
+        ),
+        files: vec![(
+            "htdocs/app/index.html".into(),
+            "protected page\n".into(),
+            0o644,
+        )],
+        ..ApacheConfig::default()
+    });
+    std::env::remove_var("LD_PRELOAD");
+    std::env::remove_var("FAKETIME");
+    std::env::remove_var("FAKETIME_DONT_FAKE_MONOTONIC");
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca_cert = install_ca_signed_certificate(&apache.root().join("conf"), ca_dir.path());
+    apache.graceful();
+
+    let cache_home = tempfile::tempdir().unwrap();
+    let destination = format!("{}@127.0.0.1", realm.name);
+    let cache = TicketCache::new(cache_home.path().join("sso"));
+    // Ten minutes left by the client's clock: reused, sent to apache.
+    let signer = Signer::from_file(realm.secret_key_path()).unwrap();
+    let mut cached = Ticket::new("alice", API, DOMAIN, sso_core::unix_now() + 600);
+    cached.groups = vec!["ops".into()];
+    let cached = signer.sign(&cached).unwrap();
+    cache.store(&destination, Some(API), &cached).unwrap();
+
+    let out = Command::new(bin("ssotool"))
+        .args([
+            "fetch",
+            "--ssh",
+            &destination,
+            "--service",
+            API,
+            "--fail",
+            "--cacert",
+        ])
+        .arg(&ca_cert)
+        .arg(apache.https_url("/app/"))
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env("SSO_SSH_OPTIONS", sshd.ssh_options(&key).join(" "))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{out:?}\n{}\n{}",
+        sshd.log(),
+        apache.error_log()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "protected page\n");
+    assert!(stderr.contains("refused as expired"), "{stderr}");
+    assert_eq!(sshd.accepted_logins(&realm.name), 1, "exactly one refresh");
+    let fresh = cache
+        .load(&destination, Some(API), sso_core::unix_now())
+        .expect("fresh ticket cached");
+    assert_ne!(fresh, cached);
+    // mod_sso said why it refused the first one.
+    assert!(
+        apache.error_log().contains("expired"),
+        "{}",
+        apache.error_log()
+    );
+
+    // The short-lived realm: one refresh, still 401, no second refresh.
+    let destination = format!("{}@127.0.0.1", short.name);
+    let signer = Signer::from_file(short.secret_key_path()).unwrap();
+    let cached = signer
+        .sign(&Ticket::new(
+            "alice",
+            API,
+            DOMAIN,
+            sso_core::unix_now() + 300,
+        ))
+        .unwrap();
+    cache.store(&destination, Some(API), &cached).unwrap();
+    let out = Command::new(bin("ssotool"))
+        .args([
+            "fetch",
+            "--ssh",
+            &destination,
+            "--service",
+            API,
+            "--fail",
+            "--cacert",
+        ])
+        .arg(&ca_cert)
+        .arg(apache.https_url("/app/"))
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env("SSO_SSH_OPTIONS", sshd.ssh_options(&key).join(" "))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "still expired for apache: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{out:?}"
+    );
+    assert_eq!(sshd.accepted_logins(&short.name), 1, "at most one refresh");
+}

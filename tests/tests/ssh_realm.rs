@@ -1,0 +1,334 @@
+//! Token realms over a real sshd: `ssotool realm init/add/remove`, the
+//! forced command's tickets and refusals.
+
+use std::os::unix::process::CommandExt;
+
+use sso_integration::ssh::{ClientKey, Realm, Sshd};
+use sso_integration::util::{bin, is_root};
+
+const DOMAIN: &str = "example.org";
+const API: &str = "api.example.org/";
+const WIKI: &str = "wiki.example.org/app/";
+
+fn skip_unless_root() -> bool {
+    if !is_root() {
+        eprintln!("skipped: needs root (creates a system account and runs sshd)");
+        return true;
+    }
+    false
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn ssh_ticket_verifies_with_the_realm_public_key() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API, WIKI], 600);
+    let key = ClientKey::generate("alice@laptop");
+    realm.add(&key, "alice", "ops,dev");
+    let sshd = Sshd::start(&[&realm.name]);
+
+    // No service asked for: the realm's default (first) service.
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(
+        out.status.success(),
+        "ssh: {out:?}\nsshd log:\n{}",
+        sshd.log()
+    );
+    let ticket = text(&out.stdout).trim().to_owned();
+    let verified = realm.verify(&ticket, API);
+    assert!(verified.status.success(), "verify: {verified:?}");
+    let fields = text(&verified.stdout);
+    assert!(fields.contains("user:    alice"), "{fields}");
+    assert!(fields.contains("groups:  ops,dev"), "{fields}");
+    assert!(fields.contains("nonce:   \n"), "v4 without nonce: {fields}");
+    // Bound to its service: it does not verify for the other one.
+    assert!(!realm.verify(&ticket, WIKI).status.success());
+
+    // An allowed service asked for by name.
+    let out = sshd.ssh(&key, &realm.name, Some(WIKI));
+    assert!(out.status.success(), "ssh {WIKI}: {out:?}");
+    let ticket = text(&out.stdout).trim().to_owned();
+    let verified = realm.verify(&ticket, WIKI);
+    assert!(verified.status.success(), "verify: {verified:?}");
+
+    // The lifetime comes from the realm settings (600 s).
+    let inspect = std::process::Command::new(bin("ssotool"))
+        .args(["inspect", "--", &ticket])
+        .output()
+        .unwrap();
+    let expires: u64 = text(&inspect.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("expires: "))
+        .expect("expires line")
+        .trim()
+        .parse()
+        .unwrap();
+    let now = sso_core::unix_now();
+    assert!(
+        expires > now + 500 && expires <= now + 600,
+        "expires {expires}, now {now}"
+    );
+
+    // A ticket signed by another realm's key does not verify with this one.
+    let other = Realm::init(DOMAIN, &[API], 600);
+    let other_verified = other.verify(&text(&sshd.ssh(&key, &realm.name, None).stdout), API);
+    assert!(!other_verified.status.success());
+}
+
+#[test]
+fn ssh_removed_key_is_refused_by_sshd() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let alice = ClientKey::generate("alice");
+    let bob = ClientKey::generate("bob");
+    realm.add(&alice, "alice", "");
+    realm.add(&bob, "bob", "");
+    let sshd = Sshd::start(&[&realm.name]);
+    assert!(sshd.ssh(&alice, &realm.name, None).status.success());
+
+    let out = realm.admin(&["remove", &realm.name, "alice"]);
+    assert!(out.status.success(), "remove: {out:?}");
+    let accepted_before = sshd.accepted_logins(&realm.name);
+    let out = sshd.ssh(&alice, &realm.name, None);
+    assert_eq!(out.status.code(), Some(255), "ssh must fail: {out:?}");
+    assert!(out.stdout.is_empty(), "no ticket: {out:?}");
+    assert!(text(&out.stderr).contains("Permission denied"), "{out:?}");
+    assert_eq!(sshd.accepted_logins(&realm.name), accepted_before);
+    // The other user's key still works.
+    let out = sshd.ssh(&bob, &realm.name, None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(realm.verify(text(&out.stdout).trim(), API).status.success());
+}
+
+#[test]
+fn ssh_disallowed_service_and_shell_command_are_refused() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    let sshd = Sshd::start(&[&realm.name]);
+
+    let out = sshd.ssh(&key, &realm.name, Some("other.example.org/"));
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "no ticket: {out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("service other.example.org/ is not allowed"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+
+    let marker = realm.root().join("pwned");
+    for command in [
+        format!("touch {}", marker.display()),
+        "cat /etc/passwd".to_string(),
+        "/bin/sh".to_string(),
+        format!("{API};id"),
+    ] {
+        let out = sshd.ssh(&key, &realm.name, Some(&command));
+        assert!(!out.status.success(), "{command}: {out:?}");
+        assert!(out.stdout.is_empty(), "{command}: {out:?}");
+        assert!(
+            text(&out.stderr).contains("not a service name"),
+            "{command}: {out:?}"
+        );
+    }
+    assert!(!marker.exists(), "the command must not have run");
+    // sshd did authenticate those, and ran only the forced command.
+    let log = sshd.log();
+    assert!(log.contains("forced-command (key-option)"), "{log}");
+}
+
+#[test]
+fn ssh_unreadable_realm_key_is_refused_until_sync() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    let sshd = Sshd::start(&[&realm.name]);
+    // The secret key handed to root: the realm account cannot read it.
+    std::os::unix::fs::chown(realm.secret_key_path(), Some(0), Some(0)).unwrap();
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot use the secret key of realm"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    // `realm sync` restores the owner; tickets flow again.
+    let out = realm.admin(&["sync", &realm.name]);
+    assert!(out.status.success(), "{out:?}");
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(realm.verify(text(&out.stdout).trim(), API).status.success());
+}
+
+#[test]
+fn ssh_realm_admin_reports_clear_errors() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    let stderr = |out: std::process::Output| {
+        assert!(!out.status.success(), "must fail: {out:?}");
+        text(&out.stderr)
+    };
+
+    let err = stderr(realm.admin(&["list", "ssotnosuchrealm"]));
+    assert!(err.contains("unknown realm ssotnosuchrealm"), "{err}");
+
+    let err = stderr(realm.admin(&[
+        "add".as_ref(),
+        realm.name.as_str().as_ref(),
+        key.public.as_os_str(),
+        "--user".as_ref(),
+        "alice".as_ref(),
+    ]));
+    assert!(err.contains("user alice is already present"), "{err}");
+
+    let other = ClientKey::generate("other");
+    let err = stderr(realm.admin(&[
+        "add".as_ref(),
+        realm.name.as_str().as_ref(),
+        other.public.as_os_str(),
+        "--user".as_ref(),
+        "bad user".as_ref(),
+    ]));
+    assert!(err.contains("invalid user name"), "{err}");
+
+    // Options smuggled in a key file, a wrong embedded type, garbage.
+    let pub_line = std::fs::read_to_string(&other.public).unwrap();
+    let blob = pub_line.split_whitespace().nth(1).unwrap().to_owned();
+    for bad in [
+        format!("command=\"/bin/sh\" {pub_line}"),
+        format!("ssh-rsa {blob} x"),
+        "ssh-ed25519 not-base64!!".to_string(),
+        String::new(),
+    ] {
+        let file = realm.root().join("bad.pub");
+        std::fs::write(&file, &bad).unwrap();
+        let err = stderr(realm.admin(&[
+            "add".as_ref(),
+            realm.name.as_str().as_ref(),
+            file.as_os_str(),
+            "--user".as_ref(),
+            "mallory".as_ref(),
+        ]));
+        assert!(err.contains("malformed key"), "{bad:?}: {err}");
+    }
+    let users = text(&realm.admin(&["list", &realm.name]).stdout);
+    assert!(!users.contains("mallory"), "{users}");
+
+    // An existing account that is not a realm.
+    let root_err = stderr(realm.admin(&["init", "root", "--domain", DOMAIN, "--service", API]));
+    assert!(root_err.contains("not an SSO realm"), "{root_err}");
+    let err = stderr(realm.admin(&["init", &realm.name, "--domain", DOMAIN, "--service", API]));
+    assert!(err.contains("already exists"), "{err}");
+    let err = stderr(realm.admin(&["init", "Bad;Name", "--domain", DOMAIN, "--service", API]));
+    assert!(err.contains("invalid realm name"), "{err}");
+
+    // Not root.
+    let mut cmd = realm.admin_command(&["remove", &realm.name, "alice"]);
+    cmd.uid(65534).gid(65534);
+    let err = stderr(cmd.output().unwrap());
+    assert!(err.contains("not root"), "{err}");
+    assert!(text(&realm.admin(&["list", &realm.name]).stdout).contains("user alice"));
+}
+
+#[test]
+fn ssh_managed_files_have_safe_owners_and_modes() {
+    if skip_unless_root() {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice@laptop");
+    realm.add(&key, "alice", "ops");
+    let account = sso_client::account::lookup(&realm.name)
+        .unwrap()
+        .expect("account");
+    let secret = std::fs::metadata(realm.secret_key_path()).unwrap();
+    assert_eq!(secret.uid(), account.uid);
+    assert_eq!(secret.mode() & 0o777, 0o400);
+    let home = realm.root().join("var/lib/sso-realm").join(&realm.name);
+    assert_eq!(account.home, home);
+    let ak_path = home.join(".ssh/authorized_keys");
+    let ak = std::fs::metadata(&ak_path).unwrap();
+    assert_eq!((ak.uid(), ak.mode() & 0o777), (0, 0o644));
+    let lines: Vec<String> = std::fs::read_to_string(&ak_path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let expected = format!(
+        "restrict,command=\"{} realm issue --root {} {} alice\" ",
+        realm.ssotool.display(),
+        realm.root().display(),
+        realm.name
+    );
+    assert!(lines[0].starts_with(&expected), "{}\n{expected}", lines[0]);
+    assert!(lines[0].ends_with(" alice@laptop"), "{}", lines[0]);
+
+    // sync restores a tampered file.
+    std::fs::write(&ak_path, "ssh-ed25519 AAAA tampered\n").unwrap();
+    let out = realm.admin(&["sync", &realm.name]);
+    assert!(out.status.success(), "{out:?}");
+    let synced = std::fs::read_to_string(&ak_path).unwrap();
+    assert!(
+        synced.contains(&expected) && !synced.contains("tampered"),
+        "{synced}"
+    );
+
+    // The realm account itself cannot forge: the secret key is its own,
+    // but every file that decides who gets what is root's.
+    let users = std::fs::metadata(
+        realm
+            .root()
+            .join("etc/sso/realms")
+            .join(&realm.name)
+            .join("users"),
+    )
+    .unwrap();
+    assert_eq!((users.uid(), users.mode() & 0o022), (0, 0));
+}
+
+#[test]
+fn ssh_realm_delete_removes_the_account() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    assert!(sso_client::account::lookup(&realm.name).unwrap().is_some());
+    let out = realm.admin(&["delete", &realm.name]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(sso_client::account::lookup(&realm.name).unwrap().is_none());
+    assert!(!realm
+        .root()
+        .join("etc/sso/realms")
+        .join(&realm.name)
+        .exists());
+    assert!(!realm
+        .root()
+        .join("var/lib/sso-realm")
+        .join(&realm.name)
+        .exists());
+    let out = realm.admin(&["delete", &realm.name]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown realm"),
+        "{out:?}"
+    );
+}

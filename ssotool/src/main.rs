@@ -109,13 +109,17 @@ struct VerifyArgs {
     /// Seconds of clock-skew allowance after expiry.
     #[arg(long, default_value_t = 0)]
     clock_skew: u64,
-    /// The ticket (wire form).
+    /// The ticket (wire form). It may start with `-` (base64url's alphabet
+    /// has it), so it is never taken for an option.
+    #[arg(allow_hyphen_values = true)]
     ticket: String,
 }
 
 #[derive(Args)]
 struct InspectArgs {
-    /// The ticket (wire form).
+    /// The ticket (wire form). It may start with `-` (base64url's alphabet
+    /// has it), so it is never taken for an option.
+    #[arg(allow_hyphen_values = true)]
     ticket: String,
 }
 

@@ -263,6 +263,30 @@ fn inspect_decodes_and_says_it_did_not_verify() {
 }
 
 #[test]
+fn tickets_starting_with_a_hyphen_are_not_options() {
+    // base64url uses `-`: about one ticket in 64 starts with it. Sign until
+    // one does, then verify and inspect it without `--`.
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let ticket = (0..2000)
+        .map(|i| {
+            let o = sign(dir.path(), &["--nonce", &i.to_string()]);
+            String::from_utf8(o.stdout).unwrap().trim().to_string()
+        })
+        .find(|t| t.starts_with('-'))
+        .expect("one of 2000 tickets starts with '-'");
+    let o = verify(dir.path(), &ticket, &["--nonce"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--nonce without its value is a usage error"
+    );
+    let o = verify(dir.path(), &ticket, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(ssotool(&["inspect", &ticket]).status.success());
+}
+
+#[test]
 fn every_subcommand_has_help_and_usage_errors_exit_2() {
     let o = ssotool(&["--help"]);
     assert!(o.status.success());

@@ -268,6 +268,9 @@ extern "C" {
 }
 const SIGTERM: i32 = 15;
 const SIGUSR1: i32 = 10;
+/// What the parent httpd logs (at notice level) once
+/// a generation of children is up: at startup and after a graceful restart.
+const RUNNING: &str = "resuming normal operations";
 
 impl Apache {
     /// Starts apache2 or panics with its error output.
@@ -340,6 +343,13 @@ impl Apache {
                 ));
             }
             if util::wait_for_port(port, Duration::from_millis(100)) {
+                // The sockets open before the parent logs that it runs:
+                // wait for that line too (up to 5 s), so a test that reads
+                // the startup log never races it.
+                let logged = Instant::now() + Duration::from_secs(5);
+                while !apache.error_log().contains(RUNNING) && Instant::now() < logged {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
                 return Ok(apache);
             }
             if Instant::now() > deadline {
@@ -405,7 +415,7 @@ impl Apache {
     /// parent logged that the new generation is up. Panics if it exited
     /// (e.g. the new configuration is broken) or did not restart in 60 s.
     pub fn graceful(&mut self) {
-        let marker = "resuming normal operations";
+        let marker = RUNNING;
         let before = self.error_log().matches(marker).count();
         // SAFETY: kill on our own child's pid.
         unsafe { kill(self.child.id() as i32, SIGUSR1) };

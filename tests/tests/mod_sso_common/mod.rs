@@ -11,8 +11,11 @@ pub const LOGIN: &str = "https://login.test.example/";
 pub const TICKET_COOKIE: &str = "SSO_ticket";
 pub const NONCE_COOKIE: &str = "SSO_nonce";
 
-/// A CGI printing what the application sees.
-pub const ENV_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REMOTE_USER=$REMOTE_USER\"\necho \"AUTH_TYPE=$AUTH_TYPE\"\necho \"SSO_USER=$SSO_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\necho \"SSO_SERVICE=$SSO_SERVICE\"\necho \"SSO_TICKET=$SSO_TICKET\"\n";
+/// A CGI prints the variables mod_sso sets. It reads its request body
+/// first, as RFC 3875 asks: under mod_cgid a script that exits with the body
+/// unread makes the kernel reset the socket, and httpd then drops the
+/// response (curl: "empty reply"), at random.
+pub const ENV_CGI: &str = "#!/bin/sh\nhead -c \"${CONTENT_LENGTH:-0}\" >/dev/null\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REMOTE_USER=$REMOTE_USER\"\necho \"AUTH_TYPE=$AUTH_TYPE\"\necho \"SSO_USER=$SSO_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\necho \"SSO_SERVICE=$SSO_SERVICE\"\necho \"SSO_TICKET=$SSO_TICKET\"\n";
 
 /// The site: `/app/` needs a valid user, with nested locations for
 /// `Require user`, `Require group`, `Require sso-group`, `SSOGroups`, and an

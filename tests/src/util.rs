@@ -121,11 +121,22 @@ impl Default for TestKeys {
     }
 }
 
-/// True when running as root (the test command runs as root; a developer's
-/// unprivileged run skips what needs root and says so).
+/// Set by the test command (`scripts/test`): there a test that needs root
+/// must run, and may never pass by skipping.
+pub const NEED_ROOT_VAR: &str = "SSO_TESTS_NEED_ROOT";
+
+/// True when running as root. A developer's unprivileged run skips what
+/// needs root and says so; under the test command ([`NEED_ROOT_VAR`] set)
+/// not being root fails the test instead, so a skip can never count as a
+/// pass.
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc_geteuid() == 0 }
+    let root = unsafe { libc_geteuid() == 0 };
+    assert!(
+        root || std::env::var_os(NEED_ROOT_VAR).is_none(),
+        "{NEED_ROOT_VAR} is set but the tests do not run as root"
+    );
+    root
 }
 
 extern "C" {

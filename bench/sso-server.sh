@@ -54,12 +54,14 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && 
 
 base="http://127.0.0.1:$port"
 ask="/?s=wiki.bench.example.org/&d=https%3A%2F%2Fwiki.bench.example.org%2F&n=benchnonce"
-form="$(curl -fs -c "$work/jar" "$base$ask")"
+# Cookies from the headers, not a curl jar: the server's cookies are
+# `__Host-` and `Secure`, which a jar keeps only for https.
+form="$(curl -fs -D "$work/form.headers" "$base$ask")"
 csrf="$(printf '%s' "$form" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')"
-csrf_cookie="$(awk '$6=="sso_csrf"{print $7}' "$work/jar")"
+csrf_cookie="$(sed -n 's/^[Ss]et-[Cc]ookie: __Host-sso_csrf=\([^;]*\);.*/\1/p' "$work/form.headers" | tr -d '\r')"
 login_body="csrf=$csrf&s=wiki.bench.example.org%2F&d=&n=benchnonce&g=&username=bench&password=bench-password"
-session="$(curl -s -o /dev/null -D - -b "$work/jar" --data "$login_body" "$base/login" \
-  | sed -n 's/^[Ss]et-[Cc]ookie: sso_session=\([^;]*\);.*/\1/p' | tr -d '\r')"
+session="$(curl -s -o /dev/null -D - -H "Cookie: __Host-sso_csrf=$csrf_cookie" --data "$login_body" "$base/login" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: __Host-sso_session=\([^;]*\);.*/\1/p' | tr -d '\r')"
 [ -n "$session" ] || { echo "bench: could not log in" >&2; cat "$work/server.log" >&2; exit 1; }
 
 rps() { awk '/Requests\/sec/{print $2}'; }
@@ -69,17 +71,17 @@ run_wrk() { wrk -t1 -c"$1" -d"${secs}s" "${@:2}"; }
 
 echo "bench: $secs s per run, wrk -t1, 2 cores shared by server and wrk" >&2
 hz="$(run_wrk "$conns" "$base/healthz")"
-silent="$(run_wrk "$conns" -H "Cookie: sso_session=$session" "$base$ask")"
+silent="$(run_wrk "$conns" -H "Cookie: __Host-sso_session=$session" "$base$ask")"
 cat >"$work/login.lua" <<EOF
 wrk.method = "POST"
 wrk.body = "$login_body"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "sso_csrf=$csrf_cookie"
+wrk.headers["Cookie"] = "__Host-sso_csrf=$csrf_cookie"
 EOF
 logins="$(run_wrk 4 -s "$work/login.lua" "$base/login")"
 
 # Check that the silent runs really were tickets, not error pages.
-check="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sso_session=$session" "$base$ask")"
+check="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: __Host-sso_session=$session" "$base$ask")"
 cost="$(grep -c 'event=ticket' "$work/server.log" || true)"
 
 printf '\n%-34s %14s %12s\n' "what (sso-server, release)" "requests/s" "latency avg"

@@ -93,8 +93,9 @@ fn default_session_lifetime() -> u64 {
     12 * 3600
 }
 
+/// `__Host-` so that no sibling host can plant a session (see CSRF_COOKIE).
 fn default_cookie_name() -> String {
-    "sso_session".to_owned()
+    "__Host-sso_session".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +127,16 @@ pub struct RawLdap {
     pub group_attribute: String,
     #[serde(default = "default_ldap_timeout")]
     pub timeout_seconds: u64,
+    /// The attribute that holds the login name. After the bind it is read
+    /// from the user's entry and must equal the typed name exactly: LDAP
+    /// matches names ignoring case and spaces, and `ALICE` or `alice ` must
+    /// not become a second identity beside `alice`.
+    #[serde(default = "default_user_attribute")]
+    pub user_attribute: String,
+}
+
+fn default_user_attribute() -> String {
+    "uid".to_owned()
 }
 
 fn default_search_filter() -> String {
@@ -194,7 +205,7 @@ fn default_max_failures_per_address() -> u32 {
 pub enum AuthConfig {
     UsersFile(PathBuf),
     Pam(String),
-    Ldap(RawLdap),
+    Ldap(Box<RawLdap>),
 }
 
 /// A validated configuration.
@@ -412,7 +423,7 @@ impl Config {
                             .into(),
                     ));
                 }
-                AuthConfig::Ldap(l)
+                AuthConfig::Ldap(Box::new(l))
             }
             other => {
                 return Err(err(

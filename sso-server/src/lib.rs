@@ -24,6 +24,6 @@ pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
         AuthConfig::Pam(s) => {
             Arc::new(auth::pam::Pam::new(s).map_err(|e| format!("auth.pam_service: {e}"))?)
         }
-        AuthConfig::Ldap(l) => Arc::new(auth::ldap::Ldap::new(l.clone())),
+        AuthConfig::Ldap(l) => Arc::new(auth::ldap::Ldap::new((**l).clone())),
     })
 }

@@ -69,6 +69,10 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let listen = config.listen;
     let any = config.allowed_services.is_none();
+    // Plain http off loopback with no proxy in front: passwords would cross
+    // the network in clear, and every client would share one address.
+    let cleartext =
+        tls.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty();
     let app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
     if check_only {
         println!("sso-server: {file}: configuration ok");
@@ -77,6 +81,13 @@ fn run(args: &[String]) -> Result<(), String> {
     if any {
         eprintln!(
             "sso-server: warning: allow_any_service = true: tickets are issued for ANY service"
+        );
+    }
+    if cleartext {
+        eprintln!(
+            "sso-server: warning: {file}: `listen` = {listen} serves plain http off loopback \
+             and no `trusted_proxies` are set: configure [tls], or listen on loopback behind \
+             a TLS proxy and list it in `trusted_proxies`"
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

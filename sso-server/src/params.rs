@@ -1,6 +1,8 @@
 //! The parameters of a ticket request (`s`, `d`, `n`, `g`), checked before
 //! anything is done with them, and the redirect built from them.
 
+use sso_core::web::ServiceName;
+
 use crate::session::valid_name;
 
 /// Longest accepted `d` (the URL to return to).
@@ -58,11 +60,13 @@ impl ParamError {
 }
 
 /// A service name per the protocol: `HOST[:PORT][/PATH]/`, ending in `/`,
-/// with a conservative character set so that `https://` + name is a URL
-/// that points where it says (no userinfo, query, fragment, backslash,
-/// space or `|`).
+/// as sso-core's [`ServiceName`] reads it (which also refuses `.` and `..`
+/// segments: `app/../x/` would send a ticket for one name to another path's
+/// `sso_login`), and on top of that a conservative character set so that
+/// `https://` + name is a URL that points where it says (no userinfo, query,
+/// fragment, backslash, space or `|`).
 pub fn valid_service(s: &str) -> bool {
-    if s.is_empty() || s.len() > 255 || !s.ends_with('/') {
+    if s.len() > 255 || ServiceName::parse(s).is_err() {
         return false;
     }
     let (authority, path) = match s.find('/') {
@@ -83,10 +87,9 @@ pub fn valid_service(s: &str) -> bool {
         None => true,
         Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()),
     };
-    let path_ok = !path.contains("//")
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
     host_ok && port_ok && path_ok
 }
 
@@ -211,6 +214,8 @@ mod tests {
             "a.org/x?y/",
             "a.org/#/",
             "a.org//evil.com/",
+            "a.org/app/../admin/",
+            "a.org/./",
             "a.org:/",
             "a.org:99999999/",
             "a|b/",

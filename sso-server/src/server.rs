@@ -26,7 +26,10 @@ use crate::session::{valid_name, Sealer, Session};
 use crate::throttle::{Throttle, Throttled};
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
-pub const CSRF_COOKIE: &str = "sso_csrf";
+/// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
+/// `Domain`, so a sibling host of the same site cannot plant its own pair
+/// (login CSRF by cookie tossing).
+pub const CSRF_COOKIE: &str = "__Host-sso_csrf";
 /// Largest form body accepted.
 const MAX_BODY: usize = 16 * 1024;
 
@@ -43,6 +46,16 @@ pub struct App {
     pub sealer: Sealer,
     pub throttle: Throttle,
     pub backend: Arc<dyn Backend>,
+    /// Password checks running at once. Each one is a memory-hard hash
+    /// (19 MiB with the default argon2id) or a backend round trip on a
+    /// blocking thread: unbounded, a burst of POSTs would take hundreds of
+    /// threads and gigabytes. Waiting logins queue here instead.
+    pub auth_slots: tokio::sync::Semaphore,
+}
+
+/// How many password checks may run at once: two per core.
+fn auth_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -55,7 +68,10 @@ pub fn log_event(event: &str, fields: &[(&str, &str)]) {
     for (k, v) in fields {
         let _ = write!(line, " {k}={v:?}");
     }
-    eprintln!("{line}");
+    line.push('\n');
+    // Not eprintln!: that panics when stderr is gone (a closed log pipe),
+    // and a lost log line must not take a request down with it.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 impl App {
@@ -89,6 +105,7 @@ impl App {
             sealer,
             throttle,
             backend,
+            auth_slots: tokio::sync::Semaphore::new(auth_parallelism()),
         })
     }
 
@@ -163,26 +180,30 @@ impl App {
 
     /// The client's address: the peer, or, when the peer is a trusted
     /// proxy, the right-most X-Forwarded-For entry that is not one.
+    ///
+    /// Only the entries that trusted proxies appended (the right end) mean
+    /// anything: the walk goes from the right, and at the first entry that
+    /// does not parse it stops at the last hop it could trust. A client
+    /// that sends `X-Forwarded-For: junk` through the proxy is still itself,
+    /// never the proxy (which would throttle everyone behind it).
     fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let trusted = &self.config.trusted_proxies;
         if !trusted.contains(&peer) {
             return peer;
         }
-        let mut chain: Vec<IpAddr> = Vec::new();
-        for v in headers.get_all("x-forwarded-for") {
-            let Ok(s) = v.to_str() else { return peer };
-            for part in s.split(',') {
+        let values: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
+        let mut hop = peer;
+        for v in values.into_iter().rev() {
+            let Ok(s) = v.to_str() else { return hop };
+            for part in s.rsplit(',') {
                 match part.trim().parse::<IpAddr>() {
-                    Ok(a) => chain.push(a),
-                    Err(_) => return peer,
+                    Ok(a) if trusted.contains(&a) => hop = a,
+                    Ok(a) => return a,
+                    Err(_) => return hop,
                 }
             }
         }
-        chain
-            .into_iter()
-            .rev()
-            .find(|a| !trusted.contains(a))
-            .unwrap_or(peer)
+        hop
     }
 
     fn refuse_params(&self, e: &ParamError, client: IpAddr) -> Resp {
@@ -387,7 +408,7 @@ impl App {
         let username = form.get("username").map(String::as_str).unwrap_or("");
         let password = form.get("password").map(String::as_str).unwrap_or("");
         let now = sso_core::unix_now();
-        if let Err(which) = self.throttle.check(username, client, now) {
+        if let Err(which) = self.throttle.begin(username, client, now) {
             log_event(
                 "throttled",
                 &[
@@ -417,18 +438,13 @@ impl App {
             return resp;
         }
         let outcome = if valid_name(username) && !password.is_empty() {
-            let backend = self.backend.clone();
-            let (u, p) = (username.to_owned(), password.to_owned());
-            match tokio::task::spawn_blocking(move || backend.authenticate(&u, &p)).await {
-                Ok(r) => r,
-                Err(_) => Err(crate::auth::BackendError("backend panicked".into())),
-            }
+            self.authenticate(username, password).await
         } else {
             Ok(None)
         };
         match outcome {
             Ok(Some(groups)) => {
-                self.throttle.record_success(username);
+                self.throttle.succeeded(username, client);
                 log_event(
                     "login",
                     &[
@@ -447,7 +463,7 @@ impl App {
                 self.issue(&req, session, client, true)
             }
             Ok(None) => {
-                self.throttle.record_failure(username, client, now);
+                // Already counted by `begin`.
                 log_event(
                     "login-failed",
                     &[
@@ -466,6 +482,7 @@ impl App {
                 )
             }
             Err(e) => {
+                self.throttle.release(username, client);
                 log_event(
                     "backend-error",
                     &[
@@ -481,6 +498,24 @@ impl App {
                     "The authentication service is not available right now. Try again later.",
                 )
             }
+        }
+    }
+
+    /// Checks a password with the backend on a blocking thread, at most
+    /// [`auth_parallelism`] at once.
+    async fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Vec<String>>, crate::auth::BackendError> {
+        let Ok(_slot) = self.auth_slots.acquire().await else {
+            return Err(crate::auth::BackendError("shutting down".into()));
+        };
+        let backend = self.backend.clone();
+        let (u, p) = (user.to_owned(), password.to_owned());
+        match tokio::task::spawn_blocking(move || backend.authenticate(&u, &p)).await {
+            Ok(r) => r,
+            Err(_) => Err(crate::auth::BackendError("backend panicked".into())),
         }
     }
 
@@ -594,17 +629,13 @@ impl App {
         match (path.as_str(), &method) {
             ("/", &Method::GET) | ("/", &Method::HEAD) => self.index(&query, &cookies, client),
             ("/login", &Method::POST) => match read_body(req).await {
-                Some(b) => self.login(&b, &cookies, client).await,
-                None => self.error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Bad request",
-                    "Request too large.",
-                ),
+                Ok(b) => self.login(&b, &cookies, client).await,
+                Err(e) => self.error(e.status(), "Bad request", e.message()),
             },
             ("/logout", &Method::GET) | ("/logout", &Method::POST) => self.logout(&cookies, client),
             ("/exchange", &Method::POST) => match read_body(req).await {
-                Some(b) => self.exchange(&b, client),
-                None => self.text(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n".into()),
+                Ok(b) => self.exchange(&b, client),
+                Err(e) => self.text(e.status(), format!("{}\n", e.message())),
             },
             ("/healthz", &Method::GET) => self.text(StatusCode::OK, "ok\n".into()),
             ("/style.css", &Method::GET) => {
@@ -681,12 +712,42 @@ pub fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
     map
 }
 
-async fn read_body(req: Request<Incoming>) -> Option<Bytes> {
-    Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .ok()
-        .map(|c| c.to_bytes())
+/// Longest wait for a whole request body: hyper's header timeout does not
+/// cover the body, and a client dribbling one byte at a time would keep its
+/// connection slot for ever.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a request body was not read.
+enum BodyRefused {
+    /// Over [`MAX_BODY`], or the connection broke.
+    TooLarge,
+    /// Not complete within [`BODY_TIMEOUT`].
+    TooSlow,
+}
+
+impl BodyRefused {
+    fn status(&self) -> StatusCode {
+        match self {
+            BodyRefused::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyRefused::TooSlow => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self {
+            BodyRefused::TooLarge => "request too large",
+            BodyRefused::TooSlow => "request body too slow",
+        }
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyRefused> {
+    let collect = Limited::new(req.into_body(), MAX_BODY).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(_)) => Err(BodyRefused::TooLarge),
+        Err(_) => Err(BodyRefused::TooSlow),
+    }
 }
 
 /// Builds the TLS acceptor from PEM files (rustls with the ring provider).

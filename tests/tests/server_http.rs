@@ -135,7 +135,9 @@ fn login_issues_a_ticket_and_the_session_issues_the_next_silently() {
     assert!(ticket.groups.is_empty(), "no g, no groups");
     assert!(ticket.expires > sso_core::unix_now());
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    let cookie = r.set_cookie_line("sso_session").expect("session cookie");
+    let cookie = r
+        .set_cookie_line("__Host-sso_session")
+        .expect("session cookie");
     for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{attr} missing: {cookie}");
     }
@@ -170,7 +172,7 @@ fn pages_carry_the_security_headers() {
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(!r.body.contains("<script"), "no script anywhere");
-    let csrf = r.set_cookie_line("sso_csrf").expect("csrf cookie");
+    let csrf = r.set_cookie_line("__Host-sso_csrf").expect("csrf cookie");
     assert!(
         csrf.contains("HttpOnly") && csrf.contains("Secure"),
         "{csrf}"
@@ -202,7 +204,7 @@ fn csrf_missing_or_wrong_is_refused() {
     let r = post(&jar, "");
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.header("location").is_none());
-    assert!(r.set_cookie_line("sso_session").is_none());
+    assert!(r.set_cookie_line("__Host-sso_session").is_none());
     // A wrong token.
     let r = post(&jar, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(r.status, 403);
@@ -211,7 +213,7 @@ fn csrf_missing_or_wrong_is_refused() {
     assert_eq!(r.status, 403);
     // The token of another cookie.
     let mut other = jar.clone();
-    other.set("sso_csrf", "someothercookievalue");
+    other.set("__Host-sso_csrf", "someothercookievalue");
     let r = post(&other, &token);
     assert_eq!(r.status, 403);
     // And the real pair works.
@@ -521,10 +523,12 @@ fn logout_lists_the_services_and_ends_the_session() {
         r.body
     );
     assert!(!r.body.contains("<script"));
-    let clear = r.set_cookie_line("sso_session").expect("cookie cleared");
+    let clear = r
+        .set_cookie_line("__Host-sso_session")
+        .expect("cookie cleared");
     assert!(clear.contains("Max-Age=0"), "{clear}");
     jar.update(&r);
-    assert!(jar.get("sso_session").is_none());
+    assert!(jar.get("__Host-sso_session").is_none());
     let r = s.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar);
     assert_eq!(r.status, 200, "the form again after logout");
     assert!(r.body.contains("name=\"password\""));
@@ -596,7 +600,7 @@ fn log_lines_name_user_service_address_and_never_secrets() {
         "a wrong password",
         t.as_str(),
         SECRET,
-        jar.get("sso_session").unwrap(),
+        jar.get("__Host-sso_session").unwrap(),
     ] {
         assert!(!log.contains(secret), "secret in the log");
     }
@@ -618,6 +622,92 @@ fn trusted_proxy_addresses_are_used_only_from_trusted_peers() {
     let s = SsoServer::start(&w.keys, &setup);
     sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
     assert!(s.log().contains("addr=\"203.0.113.7\""), "{}", s.log());
+}
+
+#[test]
+fn forwarded_junk_never_makes_a_client_look_like_the_proxy() {
+    let w = World::new();
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let mut setup = w.setup();
+    setup.top_level = "trusted_proxies = [\"127.0.0.1\", \"192.0.2.1\"]\n".into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let get = |xff: &str| {
+        let h = vec![("X-Forwarded-For".to_string(), xff.to_string())];
+        sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &h, None);
+        s.log().lines().last().unwrap_or_default().to_owned()
+    };
+    // What the client wrote is left of what the proxies appended: only the
+    // right end counts, and junk stops the walk at the last trusted hop.
+    assert!(get("junk, 203.0.113.7").contains("addr=\"203.0.113.7\""));
+    assert!(get("198.51.100.9, 203.0.113.8, 192.0.2.1").contains("addr=\"203.0.113.8\""));
+    assert!(get("203.0.113.9, junk").contains("addr=\"127.0.0.1\""));
+    assert!(get("junk, 192.0.2.1").contains("addr=\"192.0.2.1\""));
+}
+
+#[test]
+fn concurrent_guesses_cannot_pass_the_throttle_together() {
+    let w = World::new();
+    let mut setup = w.setup();
+    setup.tables =
+        "[throttle]\nmax_failures_per_user = 3\nmax_failures_per_address = 1000\n".into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    // Load every form first, then send all the guesses at once.
+    let forms: Vec<(Cookies, Vec<(&str, String)>)> = (0..12)
+        .map(|_| {
+            let mut jar = Cookies::new();
+            let form = s.get(&path, &jar);
+            jar.update(&form);
+            let f = |n: &str| form.form_field(n).unwrap_or_default();
+            let fields = vec![
+                ("csrf", f("csrf")),
+                ("s", f("s")),
+                ("d", f("d")),
+                ("n", f("n")),
+                ("g", f("g")),
+                ("username", "alice".to_string()),
+                ("password", "guess".to_string()),
+            ];
+            (jar, fields)
+        })
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = forms
+            .iter()
+            .map(|(jar, fields)| {
+                let s = &s;
+                scope.spawn(move || {
+                    let form: Vec<(&str, &str)> =
+                        fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    s.post("/login", jar, &form).status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|&&c| c == 401).count();
+    let throttled = statuses.iter().filter(|&&c| c == 429).count();
+    assert_eq!((checked, throttled), (3, 9), "{statuses:?}");
+}
+
+#[test]
+fn a_body_that_never_ends_is_cut_off() {
+    use std::io::{Read, Write};
+    let w = World::new();
+    let s = w.start();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // Announces 100 bytes and sends 5.
+    c.write_all(
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\ncsrf=",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = c.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 #[test]

@@ -53,6 +53,11 @@ fn ldap_bind_with_a_dn_template_and_group_lookup() {
         ("alice", ""),
         ("alice,ou=people", "alice-ldap-pw"),
         ("*", "alice-ldap-pw"),
+        // LDAP matches these to alice's entry and accepts her password, but
+        // they are not her name: no second identity.
+        ("ALICE", "alice-ldap-pw"),
+        ("alice ", "alice-ldap-pw"),
+        (" alice", "alice-ldap-pw"),
     ] {
         let r = s.login(&mut Cookies::new(), FORM, user, pw);
         assert_eq!(r.status, 401, "{user:?}/{pw:?}: {}", r.body);
@@ -83,7 +88,7 @@ fn ldap_finds_the_user_by_search() {
     assert_eq!(t.user, "alice");
     assert_eq!(t.groups, vec!["staff".to_string()]);
     // Filter injection finds nobody.
-    for user in ["*", "al*", "alice)(uid=*"] {
+    for user in ["*", "al*", "alice)(uid=*", "Alice", "alice "] {
         let r = s.login(&mut Cookies::new(), FORM, user, "alice-ldap-pw");
         assert_eq!(r.status, 401, "{user:?}");
     }

@@ -68,6 +68,30 @@ impl Ldap {
     }
 }
 
+impl Ldap {
+    /// Whether the bound entry's `user_attribute` holds `user` exactly
+    /// (read as the user, who may read their own entry).
+    fn name_is_canonical(
+        &self,
+        conn: &mut LdapConn,
+        dn: &str,
+        user: &str,
+    ) -> Result<bool, BackendError> {
+        let attr = self.cfg.user_attribute.as_str();
+        let (entries, _) = conn
+            .with_timeout(self.timeout())
+            .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
+            .and_then(|r| r.success())
+            .map_err(|e| BackendError(format!("LDAP read of the user's {attr}: {e}")))?;
+        Ok(entries.into_iter().map(SearchEntry::construct).any(|e| {
+            e.attrs
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
+                .any(|(_, values)| values.iter().any(|v| v == user))
+        }))
+    }
+}
+
 impl Backend for Ldap {
     fn authenticate(
         &self,
@@ -81,6 +105,14 @@ impl Backend for Ldap {
         }
         let mut conn = self.connect()?;
         let Some(dn) = self.user_dn(&mut conn, user)? else {
+            // An unknown user costs a bind too, so that a wrong name and a
+            // wrong password take about as long (no user enumeration by
+            // timing). The DN names no entry: the answer is always 49.
+            let base = self.cfg.search_base.as_deref().unwrap_or_default();
+            let nobody = format!("cn=sso-no-such-user,{base}");
+            let _ = conn
+                .with_timeout(self.timeout())
+                .simple_bind(&nobody, password);
             let _ = conn.unbind();
             return Ok(None);
         };
@@ -98,6 +130,10 @@ impl Backend for Ldap {
                 "LDAP bind failed (rc {}: {})",
                 res.rc, res.text
             )));
+        }
+        if !self.name_is_canonical(&mut conn, &dn, user)? {
+            let _ = conn.unbind();
+            return Ok(None);
         }
         let mut groups = Vec::new();
         if let Some(base) = &self.cfg.group_base {

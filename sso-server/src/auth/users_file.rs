@@ -47,10 +47,20 @@ pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, UserEntry>, Back
         if !valid_user_name(user) {
             return Err(bad("invalid user name"));
         }
-        if PasswordHash::new(hash).is_err() {
-            return Err(bad(
-                "the hash is not a PHC string (use `sso-server user passwd`)",
-            ));
+        match PasswordHash::new(hash) {
+            Err(_) => {
+                return Err(bad(
+                    "the hash is not a PHC string (use `sso-server user passwd`)",
+                ))
+            }
+            // Anything else (a bcrypt `$2b$` line, say) would parse and
+            // then never verify: refuse it here, where the admin sees it.
+            Ok(h) if !h.algorithm.as_str().starts_with("argon2") => {
+                return Err(bad(
+                    "the hash is not argon2 (set it again with `sso-server user passwd`)",
+                ))
+            }
+            Ok(_) => {}
         }
         let groups: Vec<String> = groups
             .split(',')
@@ -362,5 +372,20 @@ mod tests {
         assert!(e.contains("/u:2"), "{e}");
         assert!(!valid_user_name("a:b"));
         assert!(!valid_user_name(" a"));
+    }
+
+    #[test]
+    fn a_hash_that_is_not_argon2_is_refused_with_its_line() {
+        // A PHC string of another algorithm would parse and never verify.
+        let scrypt = "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$dGVzdGhhc2h0ZXN0aGFzaA";
+        let text = format!("ok:{}:\nold:{scrypt}:staff\n", hash_password("x"));
+        let e = parse(&text, Path::new("/u")).unwrap_err().to_string();
+        assert!(e.contains("/u:2") && e.contains("not argon2"), "{e}");
+        // bcrypt's modular crypt format is no PHC string at all.
+        let bcrypt = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+        let e = parse(&format!("old:{bcrypt}:\n"), Path::new("/u"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/u:1"), "{e}");
     }
 }

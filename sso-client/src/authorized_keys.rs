@@ -90,9 +90,20 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), &'static str> {
             if field()? != curve.as_bytes() {
                 return Err("the curve inside the key data differs from the key type");
             }
+            // An uncompressed point (SEC 1: 0x04, then x and y of the
+            // curve's field size each), as OpenSSH writes and requires.
+            let point_len = match curve {
+                "nistp256" => 1 + 2 * 32,
+                "nistp384" => 1 + 2 * 48,
+                "nistp521" => 1 + 2 * 66,
+                _ => return Err("unsupported ECDSA curve"),
+            };
             let point = field()?;
             if point.first() != Some(&4) {
                 return Err("the ECDSA point is not an uncompressed point");
+            }
+            if point.len() != point_len {
+                return Err("the ECDSA point has the wrong length for its curve");
             }
             if t.starts_with("sk-") {
                 field()?; // application
@@ -106,6 +117,17 @@ fn check_blob(key_type: &str, blob: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Splits off the first field of `s` at a run of spaces and tabs (as sshd
+/// reads key lines, where any amount of blanks separates the fields);
+/// returns the field and the rest, without its leading blanks.
+fn split_field(s: &str) -> (&str, &str) {
+    const BLANKS: [char; 2] = [' ', '\t'];
+    match s.split_once(BLANKS) {
+        Some((field, rest)) => (field, rest.trim_start_matches(BLANKS)),
+        None => (s, ""),
+    }
+}
+
 fn is_comment_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | ':' | '+' | '=' | '/' | '-' | ' ')
 }
@@ -113,9 +135,7 @@ fn is_comment_char(c: char) -> bool {
 impl PublicKeyLine {
     /// Parses one `TYPE BASE64 [COMMENT]` line (no options allowed).
     pub fn parse(line: &str) -> Result<PublicKeyLine, String> {
-        let line = line.trim();
-        let mut parts = line.splitn(3, [' ', '\t']);
-        let key_type = parts.next().unwrap_or("");
+        let (key_type, rest) = split_field(line.trim());
         if !ALLOWED_KEY_TYPES.contains(&key_type) {
             return Err(format!(
                 "malformed key: {:?} is not an allowed key type (allowed: {}); a line with \
@@ -124,7 +144,7 @@ impl PublicKeyLine {
                 ALLOWED_KEY_TYPES.join(", ")
             ));
         }
-        let data = parts.next().unwrap_or("").trim();
+        let (data, comment) = split_field(rest);
         if data.is_empty() {
             return Err("malformed key: the base64 key data is missing".into());
         }
@@ -136,7 +156,6 @@ impl PublicKeyLine {
             .or_else(|_| STANDARD_NO_PAD.decode(data))
             .map_err(|_| "malformed key: the key data is not valid base64".to_string())?;
         check_blob(key_type, &blob).map_err(|e| format!("malformed key: {e}"))?;
-        let comment = parts.next().unwrap_or("").trim();
         let comment = comment.split_whitespace().collect::<Vec<_>>().join(" ");
         if comment.len() > MAX_COMMENT_LEN || !comment.chars().all(is_comment_char) {
             return Err(format!(
@@ -192,26 +211,19 @@ impl PublicKeyLine {
     }
 }
 
-/// The forced command for `user` of `realm`: `ISSUER realm issue [--root R]
-/// REALM USER`. Every part is validated, so the string needs no quoting
-/// inside `command="..."`, and sshd runs it through the account's shell
-/// without any character the shell would interpret.
-pub fn forced_command(
-    issuer: &str,
-    root: Option<&str>,
-    realm: &str,
-    user: &str,
-) -> Result<String, String> {
+/// The forced command for `user` of `realm`: `ISSUER realm issue --root
+/// ROOT REALM USER`. The root is always written, `/` included, so that the
+/// issuing side never has to find it elsewhere (the environment of a
+/// forced command is partly the client's to choose). Every part is
+/// validated, so the string needs no quoting inside `command="..."`, and
+/// sshd runs it through the account's shell without any character the
+/// shell would interpret.
+pub fn forced_command(issuer: &str, root: &str, realm: &str, user: &str) -> Result<String, String> {
     check_command_path(issuer)?;
+    check_command_path(root)?;
     check_realm_name(realm)?;
     check_user_name(user)?;
-    Ok(match root {
-        Some(root) => {
-            check_command_path(root)?;
-            format!("{issuer} realm issue --root {root} {realm} {user}")
-        }
-        None => format!("{issuer} realm issue {realm} {user}"),
-    })
+    Ok(format!("{issuer} realm issue --root {root} {realm} {user}"))
 }
 
 /// One managed `authorized_keys` line: `restrict,command="..." KEY`.
@@ -267,6 +279,64 @@ mod tests {
     }
 
     #[test]
+    fn fields_are_separated_by_runs_of_blanks() {
+        let single = PublicKeyLine::parse(&ed25519_line("alice@laptop")).unwrap();
+        let data = single.blob_base64();
+        for line in [
+            format!("ssh-ed25519  {data}  alice@laptop"),
+            format!("ssh-ed25519\t{data}\talice@laptop"),
+            format!("ssh-ed25519 \t {data} \t alice@laptop "),
+        ] {
+            assert_eq!(PublicKeyLine::parse(&line).unwrap(), single, "{line:?}");
+        }
+        let bare = PublicKeyLine::parse(&format!("ssh-ed25519  {data}  ")).unwrap();
+        assert_eq!((bare.blob, bare.comment.as_str()), (single.blob, ""));
+        // The blanks separate fields; they are not part of the key type.
+        assert!(PublicKeyLine::parse(&format!("ssh-ed25519\u{a0}{data}")).is_err());
+    }
+
+    fn ecdsa_blob(key_type: &str, curve: &str, point: &[u8], sk: bool) -> String {
+        let mut blob = Vec::new();
+        ssh_string(&mut blob, key_type.as_bytes());
+        ssh_string(&mut blob, curve.as_bytes());
+        ssh_string(&mut blob, point);
+        if sk {
+            ssh_string(&mut blob, b"ssh:");
+        }
+        format!("{key_type} {}", STANDARD.encode(&blob))
+    }
+
+    #[test]
+    fn ecdsa_points_must_have_their_curve_s_length() {
+        for (curve, len) in [("nistp256", 65), ("nistp384", 97), ("nistp521", 133)] {
+            let key_type = format!("ecdsa-sha2-{curve}");
+            let point = |n: usize| {
+                let mut p = vec![4u8];
+                p.resize(n, 0x5a);
+                p
+            };
+            PublicKeyLine::parse(&ecdsa_blob(&key_type, curve, &point(len), false)).unwrap();
+            // Too short, too long, another curve's length.
+            let other = if len == 65 { 97 } else { 65 };
+            for bad in [1, len - 1, len + 1, other] {
+                let err = PublicKeyLine::parse(&ecdsa_blob(&key_type, curve, &point(bad), false))
+                    .unwrap_err();
+                assert!(err.contains("wrong length"), "{curve} {bad}: {err}");
+            }
+            let mut compressed = point(len);
+            compressed[0] = 2;
+            let err = PublicKeyLine::parse(&ecdsa_blob(&key_type, curve, &compressed, false))
+                .unwrap_err();
+            assert!(err.contains("not an uncompressed point"), "{err}");
+        }
+        let sk = "sk-ecdsa-sha2-nistp256@openssh.com";
+        let mut point = vec![4u8; 65];
+        PublicKeyLine::parse(&ecdsa_blob(sk, "nistp256", &point, true)).unwrap();
+        point.push(0);
+        assert!(PublicKeyLine::parse(&ecdsa_blob(sk, "nistp256", &point, true)).is_err());
+    }
+
+    #[test]
     fn refuses_malformed_keys() {
         let mut blob = Vec::new();
         ssh_string(&mut blob, b"ssh-ed25519");
@@ -311,18 +381,20 @@ mod tests {
     #[test]
     fn builds_restricted_lines() {
         let key = PublicKeyLine::parse(&ed25519_line("alice@laptop")).unwrap();
-        let cmd = forced_command("/usr/bin/ssotool", None, "api", "alice").unwrap();
-        assert_eq!(cmd, "/usr/bin/ssotool realm issue api alice");
+        // The root is written even when it is `/`.
+        let cmd = forced_command("/usr/bin/ssotool", "/", "api", "alice").unwrap();
+        assert_eq!(cmd, "/usr/bin/ssotool realm issue --root / api alice");
         let line = authorized_line(&cmd, &key);
         assert!(line.starts_with(
-            "restrict,command=\"/usr/bin/ssotool realm issue api alice\" ssh-ed25519 "
+            "restrict,command=\"/usr/bin/ssotool realm issue --root / api alice\" ssh-ed25519 "
         ));
         assert!(line.ends_with(" alice@laptop"));
-        let cmd = forced_command("/usr/bin/ssotool", Some("/tmp/t1"), "api", "alice").unwrap();
+        let cmd = forced_command("/usr/bin/ssotool", "/tmp/t1", "api", "alice").unwrap();
         assert_eq!(cmd, "/usr/bin/ssotool realm issue --root /tmp/t1 api alice");
-        assert!(forced_command("/usr/bin/ssotool", None, "api", "a b").is_err());
-        assert!(forced_command("/usr/bin/ssotool", None, "api;id", "a").is_err());
-        assert!(forced_command("ssotool", None, "api", "a").is_err());
-        assert!(forced_command("/x", Some("/tmp/a\"b"), "api", "a").is_err());
+        assert!(forced_command("/usr/bin/ssotool", "/", "api", "a b").is_err());
+        assert!(forced_command("/usr/bin/ssotool", "/", "api;id", "a").is_err());
+        assert!(forced_command("ssotool", "/", "api", "a").is_err());
+        assert!(forced_command("/x", "/tmp/a\"b", "api", "a").is_err());
+        assert!(forced_command("/x", "tmp", "api", "a").is_err());
     }
 }

@@ -67,6 +67,21 @@ pub fn ensure_dir(path: &Path, mode: u32, owner: Owner) -> io::Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
+/// [`ensure_dir`] of `path`, after creating each missing parent the same
+/// way. Unlike `fs::create_dir_all`, what it creates gets exactly `mode`
+/// and `owner`, whatever the umask; parents that exist already (or are
+/// symlinks) are left as they are.
+pub fn ensure_dir_all(path: &Path, mode: u32, owner: Owner) -> io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        match fs::symlink_metadata(parent) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => ensure_dir_all(parent, mode, owner)?,
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
+    ensure_dir(path, mode, owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +112,25 @@ mod tests {
         let f = dir.path().join("f");
         fs::write(&f, b"").unwrap();
         assert!(ensure_dir(&f, 0o755, None).is_err());
+    }
+
+    #[test]
+    fn ensure_dir_all_sets_the_mode_of_what_it_creates_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        fs::create_dir(&existing).unwrap();
+        fs::set_permissions(&existing, fs::Permissions::from_mode(0o700)).unwrap();
+        let leaf = existing.join("a/b/c");
+        // 0775 is wider than the usual umask lets through: set, not masked.
+        ensure_dir_all(&leaf, 0o775, None).unwrap();
+        for d in ["a", "a/b", "a/b/c"] {
+            let mode = fs::metadata(existing.join(d)).unwrap().mode() & 0o7777;
+            assert_eq!(mode, 0o775, "{d}");
+        }
+        assert_eq!(fs::metadata(&existing).unwrap().mode() & 0o7777, 0o700);
+        // The leaf is fixed when it exists already.
+        fs::set_permissions(&leaf, fs::Permissions::from_mode(0o700)).unwrap();
+        ensure_dir_all(&leaf, 0o755, None).unwrap();
+        assert_eq!(fs::metadata(&leaf).unwrap().mode() & 0o7777, 0o755);
     }
 }

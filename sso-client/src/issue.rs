@@ -81,6 +81,12 @@ pub fn issue(
         .find(|u| u.user == user)
         .ok_or_else(|| format!("refused: user {user} is not in realm {realm}"))?;
     let service = choose_service(&settings, original_command)?;
+    // Only a key that is the realm account's own and nobody else's signs:
+    // a key given to another owner (or opened to others) is a damaged
+    // realm, and the message names the `realm sync` that repairs it.
+    admin
+        .check_secret_key_file(realm, &acct)
+        .map_err(|e| format!("cannot use the secret key of realm {realm}: {e}"))?;
     let secret_path = admin.secret_key_path(realm);
     let signer = load_signer(&secret_path, realm)?;
     let expires = now

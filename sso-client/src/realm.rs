@@ -6,11 +6,13 @@
 //! one, see `SSO_REALM_ROOT`):
 //!
 //! ```text
+//! ROOT/etc/sso/realms/                 root 0755
 //! ROOT/etc/sso/realms/NAME/            root 0755
 //!     realm.conf                        root 0644  settings
 //!     users                             root 0644  user, groups, key per line
 //!     public.key                        root 0644  raw 32-byte ai-sso public key
 //!     .lock                             root 0600  serialises administration
+//! ROOT/var/lib/sso-realm/              root 0755
 //! ROOT/var/lib/sso-realm/NAME/          root 0755  the account's home
 //!     secret.key                        NAME 0400  raw 64-byte secret key
 //!     .ssh/                             root 0755
@@ -30,7 +32,7 @@ use sso_core::SecretKey;
 
 use crate::account::{self, Account};
 use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
-use crate::fsutil::{ensure_dir, write_atomic};
+use crate::fsutil::{ensure_dir, ensure_dir_all, write_atomic};
 use crate::names::{
     check_command_path, check_domain, check_group_name, check_realm_name, check_service_name,
     check_user_name,
@@ -311,7 +313,9 @@ impl RealmAdmin {
         RealmAdmin { root: root.into() }
     }
 
-    /// The root from `--root`, else `$SSO_REALM_ROOT`, else `/`.
+    /// The root from `--root`, else `$SSO_REALM_ROOT`, else `/`: for the
+    /// administration commands only, never for the forced command (whose
+    /// environment is partly the ssh client's).
     pub fn from_flag_or_env(flag: Option<PathBuf>) -> RealmAdmin {
         let root = flag
             .or_else(|| std::env::var_os(ROOT_ENV).map(PathBuf::from))
@@ -323,14 +327,39 @@ impl RealmAdmin {
         &self.root
     }
 
+    /// The directory of every realm's [`RealmAdmin::config_dir`].
+    fn config_parent(&self) -> PathBuf {
+        self.root.join("etc/sso/realms")
+    }
+
+    /// The directory of every realm's [`RealmAdmin::state_dir`].
+    fn state_parent(&self) -> PathBuf {
+        self.root.join("var/lib/sso-realm")
+    }
+
     /// Directory of a realm's settings, users and public key.
     pub fn config_dir(&self, realm: &str) -> PathBuf {
-        self.root.join("etc/sso/realms").join(realm)
+        self.config_parent().join(realm)
     }
 
     /// The realm account's home: its secret key and `.ssh/authorized_keys`.
     pub fn state_dir(&self, realm: &str) -> PathBuf {
-        self.root.join("var/lib/sso-realm").join(realm)
+        self.state_parent().join(realm)
+    }
+
+    /// Creates or fixes the parents of the realm directories as root 0755,
+    /// whatever root's umask is: the realm account (running the forced
+    /// command) and sshd (reading `authorized_keys` as the account) must
+    /// pass through them, and sshd's `StrictModes` wants them owned by root
+    /// and not writable by others. Missing directories above them
+    /// (`etc/sso`, `var/lib` under a fresh root) are created the same way;
+    /// existing ones there are shared with the rest of the system and left
+    /// as they are.
+    fn ensure_parents(&self) -> Result<(), RealmError> {
+        for dir in [self.config_parent(), self.state_parent()] {
+            ensure_dir_all(&dir, 0o755, Some((0, 0))).map_err(io_err("set up", &dir))?;
+        }
+        Ok(())
     }
 
     pub fn settings_path(&self, realm: &str) -> PathBuf {
@@ -354,19 +383,21 @@ impl RealmAdmin {
         self.state_dir(realm).join(".ssh/authorized_keys")
     }
 
-    /// `Some(root)` for the forced command when the root is not `/`.
-    fn root_for_command(&self) -> Result<Option<String>, RealmError> {
-        if self.root == Path::new("/") {
-            return Ok(None);
-        }
+    /// The root as the forced command's `--root` spells it (`/` too: see
+    /// [`forced_command`]).
+    fn root_for_command(&self) -> Result<String, RealmError> {
         let root = self
             .root
             .to_str()
-            .ok_or_else(|| RealmError::Invalid("the realm root is not UTF-8".into()))?
-            .trim_end_matches('/')
-            .to_owned();
-        check_command_path(&root).map_err(RealmError::Invalid)?;
-        Ok(Some(root))
+            .ok_or_else(|| RealmError::Invalid("the realm root is not UTF-8".into()))?;
+        let trimmed = root.trim_end_matches('/');
+        let root = if trimmed.is_empty() && !root.is_empty() {
+            "/"
+        } else {
+            trimmed
+        };
+        check_command_path(root).map_err(RealmError::Invalid)?;
+        Ok(root.to_owned())
     }
 
     fn require_root() -> Result<(), RealmError> {
@@ -485,9 +516,8 @@ impl RealmAdmin {
                     dir.display()
                 )));
             }
-            let parent = dir.parent().expect("realm dirs have parents");
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
+        self.ensure_parents()?;
         fs::create_dir(&config).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
                 RealmError::RealmExists(realm.to_owned())
@@ -567,9 +597,8 @@ impl RealmAdmin {
             settings.name
         );
         for u in users {
-            let command =
-                forced_command(&settings.issuer, root.as_deref(), &settings.name, &u.user)
-                    .map_err(RealmError::Invalid)?;
+            let command = forced_command(&settings.issuer, &root, &settings.name, &u.user)
+                .map_err(RealmError::Invalid)?;
             out.push_str(&authorized_line(&command, &u.key));
             out.push('\n');
         }
@@ -703,6 +732,9 @@ impl RealmAdmin {
                 .map_err(io_err("write", &path))?;
         }
         let users = self.load_users(realm)?;
+        self.ensure_parents()?;
+        let config = self.config_dir(realm);
+        ensure_dir(&config, 0o755, Some((0, 0))).map_err(io_err("fix", &config))?;
         let state = self.state_dir(realm);
         ensure_dir(&state, 0o755, Some((0, 0))).map_err(io_err("fix", &state))?;
         let ssh_dir = state.join(".ssh");
@@ -831,10 +863,23 @@ mod tests {
             "restrict,command=\"/usr/bin/ssotool realm issue --root /tmp/realmroot api alice\" \
              ssh-ed25519 "
         ));
-        let text = RealmAdmin::new("/")
+        // The root is always explicit, `/` too, and spelled without a
+        // trailing slash.
+        for (root, spelled) in [
+            ("/", "/"),
+            ("//", "/"),
+            ("/tmp/realmroot/", "/tmp/realmroot"),
+        ] {
+            let text = RealmAdmin::new(root)
+                .authorized_keys_text(&settings(), &users)
+                .unwrap();
+            let expected =
+                format!("command=\"/usr/bin/ssotool realm issue --root {spelled} api alice\"");
+            assert!(text.contains(&expected), "{root}: {text}");
+        }
+        assert!(RealmAdmin::new("rel")
             .authorized_keys_text(&settings(), &users)
-            .unwrap();
-        assert!(text.contains("command=\"/usr/bin/ssotool realm issue api alice\""));
+            .is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod fetch;
 mod realm;
 mod token;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -145,7 +146,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("ssotool: {message}");
+            // Not eprintln!, which panics when stderr is gone (the forced
+            // command's ssh client hung up): the exit status still tells.
+            let _ = writeln!(std::io::stderr(), "ssotool: {message}");
             ExitCode::FAILURE
         }
     }

@@ -2,6 +2,7 @@
 //! command `realm issue` that sshd runs for every realm key. The logic is in
 //! `sso_client::realm` and `sso_client::issue`; this is the command line.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -11,9 +12,9 @@ use sso_client::syslog;
 
 #[derive(Args)]
 pub struct RealmArgs {
-    /// Root directory of realm files (default `$SSO_REALM_ROOT`, else `/`):
-    /// settings go to ROOT/etc/sso/realms/NAME, the account's home to
-    /// ROOT/var/lib/sso-realm/NAME.
+    /// Root directory of realm files (default `$SSO_REALM_ROOT`, else `/`;
+    /// for `issue` always `/`): settings go to ROOT/etc/sso/realms/NAME,
+    /// the account's home to ROOT/var/lib/sso-realm/NAME.
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
     #[command(subcommand)]
@@ -91,7 +92,14 @@ fn issuer_path() -> Result<PathBuf, String> {
 }
 
 pub fn run(args: RealmArgs) -> Result<(), String> {
-    let admin = RealmAdmin::from_flag_or_env(args.root);
+    let admin = match args.command {
+        // The forced command's environment is partly the ssh client's
+        // (AcceptEnv, PermitUserEnvironment), and the root decides whose
+        // settings, users and key count: it comes from the authorized_keys
+        // line, which always names it, or is `/`.
+        RealmCommand::Issue(_) => RealmAdmin::new(args.root.unwrap_or_else(|| PathBuf::from("/"))),
+        _ => RealmAdmin::from_flag_or_env(args.root),
+    };
     match args.command {
         RealmCommand::Init(a) => {
             let domain = match a.domain {
@@ -185,23 +193,55 @@ pub fn run(args: RealmArgs) -> Result<(), String> {
     }
 }
 
+/// The command the client asked for, `None` if it sent none. One that is
+/// not UTF-8 is refused: read lossily or as absent, it would become a
+/// request for another or the default service.
+fn original_command(realm: &str) -> Result<Option<String>, String> {
+    match std::env::var_os("SSH_ORIGINAL_COMMAND") {
+        None => Ok(None),
+        Some(command) => command.into_string().map(Some).map_err(|_| {
+            format!(
+                "refused: realm {realm} only answers `ssh -T {realm}@HOST [SERVICE]`; the \
+                 requested command is not UTF-8"
+            )
+        }),
+    }
+}
+
+/// Writes the ticket to stdout. An error (the client went away: EPIPE) is
+/// returned, where `println!` would panic.
+fn print_ticket(ticket: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{ticket}")?;
+    out.flush()
+}
+
 /// The forced command: a ticket on stdout, or a one-line reason on stderr
 /// (printed by main) and in syslog, and a non-zero exit.
 fn issue_command(admin: &RealmAdmin, realm: &str, user: &str) -> Result<(), String> {
-    let original = std::env::var("SSH_ORIGINAL_COMMAND").ok();
     let client = std::env::var("SSH_CLIENT")
         .ok()
         .and_then(|c| c.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "local".into());
-    match issue(
-        admin,
-        realm,
-        user,
-        original.as_deref(),
-        sso_core::unix_now(),
-    ) {
+    let result = original_command(realm).and_then(|original| {
+        let issued = issue(
+            admin,
+            realm,
+            user,
+            original.as_deref(),
+            sso_core::unix_now(),
+        )?;
+        // Logged as a refusal, not as issued: the client did not get it.
+        print_ticket(&issued.ticket).map_err(|e| {
+            format!(
+                "cannot write ticket {} for service {} to the client: {e}",
+                issued.fingerprint, issued.service
+            )
+        })?;
+        Ok(issued)
+    });
+    match result {
         Ok(issued) => {
-            println!("{}", issued.ticket);
             syslog::info(&format!(
                 "realm {realm}: issued ticket {} for user {} service {} expiring {} to {client}",
                 issued.fingerprint, issued.user, issued.service, issued.expires

@@ -230,6 +230,17 @@ pub struct Realm {
 
 impl Realm {
     pub fn init(domain: &str, services: &[&str], ttl: u64) -> Realm {
+        Realm::init_under_umask(domain, services, ttl, None)
+    }
+
+    /// [`Realm::init`] with `realm init` run under `umask` (octal, e.g.
+    /// `"077"`) if given, instead of this process's.
+    pub fn init_under_umask(
+        domain: &str,
+        services: &[&str],
+        ttl: u64,
+        umask: Option<&str>,
+    ) -> Realm {
         let root = world_readable_tempdir("sso-realm-");
         let bin_dir = root.path().join("bin");
         fs::create_dir(&bin_dir).expect("bin dir");
@@ -259,7 +270,11 @@ impl Realm {
         }
         args.push("--ttl".into());
         args.push(ttl.to_string());
-        let out = realm.admin(&args);
+        let mut init = match umask {
+            Some(umask) => realm.admin_command_under_umask(umask, &args),
+            None => realm.admin_command(&args),
+        };
+        let out = output(&mut init);
         assert!(out.status.success(), "realm init: {out:?}");
         realm
     }
@@ -275,6 +290,20 @@ impl Realm {
             .arg("--root")
             .arg(self.root.path())
             .args(args);
+        cmd
+    }
+
+    /// [`Realm::admin_command`] run by `sh` under `umask` (octal).
+    pub fn admin_command_under_umask<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        umask: &str,
+        args: &[S],
+    ) -> Command {
+        let admin = self.admin_command(args);
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "umask \"$0\" && exec \"$@\"", umask])
+            .arg(admin.get_program())
+            .args(admin.get_args());
         cmd
     }
 

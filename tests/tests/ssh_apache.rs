@@ -1,7 +1,9 @@
 //! Realm tickets at a real apache2 with the built mod_sso: the ticket from
 //! `ssh -T` is accepted in the `Authorization: SSO` header, and `ssotool
 //! fetch` (over https, trusting the test server's throwaway certificate)
-//! refreshes an expired cached ticket exactly once.
+//! replaces an expired cached ticket before it sends anything. The refresh
+//! after a `401 ... error="expired"` for a ticket the client still holds
+//! valid needs a server clock ahead of the client's: `ssh_apache_skew.rs`.
 
 use std::process::Command;
 
@@ -88,13 +90,27 @@ fn ssh_ticket_is_accepted_by_apache_mod_sso() {
     assert_eq!(r.status, 401, "{r:?}");
 }
 
+/// The requests apache logged for `path`, each as `STATUS` (the access
+/// log's format is `%h %u "%r" %>s`).
+fn logged_statuses(apache: &Apache, path: &str) -> Vec<String> {
+    let needle = format!(" {path} ");
+    std::fs::read_to_string(apache.root().join("access.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| l.rsplit(' ').next().map(str::to_owned))
+        .collect()
+}
+
 #[test]
-fn ssh_fetch_through_apache_refreshes_an_expired_ticket_once() {
+fn ssh_fetch_replaces_an_expired_cached_ticket_before_sending() {
     let Some(s) = setup() else { return };
     let cache_home = tempfile::tempdir().unwrap();
     let destination = format!("{}@127.0.0.1", s.realm.name);
     let cache = TicketCache::new(cache_home.path().join("sso"));
-    // An expired ticket of this realm in the cache.
+    // An expired ticket of this realm in the cache: the cache does not
+    // hand it out (it needs 10 s left), so the client gets a fresh ticket
+    // over ssh first and never sends the stale one; no 401, no retry.
     let signer = Signer::from_file(s.realm.secret_key_path()).unwrap();
     let stale = signer
         .sign(&Ticket::new(
@@ -132,7 +148,9 @@ fn ssh_fetch_through_apache_refreshes_an_expired_ticket_once() {
         s.apache.error_log()
     );
     assert!(text(&out.stdout).contains("REMOTE_USER=alice\n"), "{out:?}");
-    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1, "one refresh");
+    assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1, "one fresh ticket");
+    assert!(!text(&out.stderr).contains("refused as expired"), "{out:?}");
+    assert_eq!(logged_statuses(&s.apache, "/app/env.cgi"), ["200"]);
     let fresh = cache
         .load(&destination, Some(API), sso_core::unix_now())
         .expect("fresh ticket cached");
@@ -141,6 +159,7 @@ fn ssh_fetch_through_apache_refreshes_an_expired_ticket_once() {
     let out = fetch();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1);
+    assert_eq!(logged_statuses(&s.apache, "/app/env.cgi"), ["200", "200"]);
 }
 
 #[test]

@@ -75,9 +75,20 @@ fn ssh_ticket_verifies_with_the_realm_public_key() {
     );
 
     // A ticket signed by another realm's key does not verify with this one.
+    // The ticket is checked to be a real one first, so that a failed ssh
+    // (no ticket at all) cannot pass for a rejection.
     let other = Realm::init(DOMAIN, &[API], 600);
-    let other_verified = other.verify(&text(&sshd.ssh(&key, &realm.name, None).stdout), API);
-    assert!(!other_verified.status.success());
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(out.status.success(), "ssh: {out:?}\n{}", sshd.log());
+    let ticket = text(&out.stdout).trim().to_owned();
+    assert!(!ticket.is_empty(), "no ticket: {out:?}");
+    assert!(realm.verify(&ticket, API).status.success());
+    let other_verified = other.verify(&ticket, API);
+    assert!(!other_verified.status.success(), "{other_verified:?}");
+    assert!(
+        text(&other_verified.stderr).contains("bad signature"),
+        "{other_verified:?}"
+    );
 }
 
 #[test]
@@ -164,13 +175,154 @@ fn ssh_unreadable_realm_key_is_refused_until_sync() {
     assert!(out.stdout.is_empty(), "{out:?}");
     let err = text(&out.stderr);
     assert!(err.contains("cannot use the secret key of realm"), "{err}");
+    // Refused for its owner, before anyone tries to read it.
+    assert!(
+        err.contains(&format!("must be a file owned by {}", realm.name)),
+        "{err}"
+    );
+    assert!(err.contains("realm sync"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    // Root could read it, but a key that is not the account's own does
+    // not sign even when root runs the forced command.
+    let out = realm.admin(&["issue", &realm.name, "alice"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("must be a file owned by"),
+        "{out:?}"
+    );
     // `realm sync` restores the owner; tickets flow again.
     let out = realm.admin(&["sync", &realm.name]);
     assert!(out.status.success(), "{out:?}");
     let out = sshd.ssh(&key, &realm.name, None);
     assert!(out.status.success(), "{out:?}");
     assert!(realm.verify(text(&out.stdout).trim(), API).status.success());
+}
+
+#[test]
+fn ssh_non_utf8_command_is_refused() {
+    if skip_unless_root() {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    let sshd = Sshd::start(&[&realm.name]);
+    // An allowed service with one byte that is not UTF-8: it must not
+    // become a request for the default service.
+    let out = std::process::Command::new("ssh")
+        .arg("-T")
+        .args(sshd.ssh_options(&key))
+        .arg(format!("{}@127.0.0.1", realm.name))
+        .arg(std::ffi::OsStr::from_bytes(b"api.example.org\xff/"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}\n{}", sshd.log());
+    assert!(out.stdout.is_empty(), "no ticket: {out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("the requested command is not UTF-8"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert_eq!(sshd.accepted_logins(&realm.name), 1);
+}
+
+#[test]
+fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
+    if skip_unless_root() {
+        return;
+    }
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+
+    // `issue` without --root is the realm under `/`, whatever
+    // $SSO_REALM_ROOT says (sshd may pass a client's variables on).
+    let out = std::process::Command::new(&realm.ssotool)
+        .args(["realm", "issue", &realm.name, "alice"])
+        .env("SSO_REALM_ROOT", realm.root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "unknown realm {} (no /etc/sso/realms/",
+            realm.name
+        )),
+        "{err}"
+    );
+    // The administration commands still honour it.
+    let out = std::process::Command::new(&realm.ssotool)
+        .args(["realm", "list", &realm.name])
+        .env("SSO_REALM_ROOT", realm.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // A client that is gone (stdout a pipe nobody reads): a one-line
+    // error and exit status 1, not a panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = realm
+        .admin_command(&["issue", &realm.name, "alice"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(err.contains("cannot write ticket"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn ssh_realm_made_under_umask_077_is_reachable() {
+    if skip_unless_root() {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let realm = Realm::init_under_umask(DOMAIN, &[API], 600, Some("077"));
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    let sshd = Sshd::start(&[&realm.name]);
+    let parents = [
+        "etc",
+        "etc/sso",
+        "etc/sso/realms",
+        "var",
+        "var/lib",
+        "var/lib/sso-realm",
+    ];
+    let check_parents = || {
+        for dir in parents {
+            let meta = std::fs::metadata(realm.root().join(dir)).unwrap();
+            assert_eq!((dir, meta.uid(), meta.mode() & 0o7777), (dir, 0, 0o755));
+        }
+    };
+    check_parents();
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(out.status.success(), "ssh: {out:?}\n{}", sshd.log());
+    assert!(realm.verify(text(&out.stdout).trim(), API).status.success());
+
+    // `realm sync` (under the same umask) repairs the realms' parents.
+    for dir in ["etc/sso/realms", "var/lib/sso-realm"] {
+        std::fs::set_permissions(
+            realm.root().join(dir),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+    }
+    assert!(!sshd.ssh(&key, &realm.name, None).status.success());
+    let out = realm
+        .admin_command_under_umask("077", &["sync", &realm.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    check_parents();
+    let out = sshd.ssh(&key, &realm.name, None);
+    assert!(out.status.success(), "ssh: {out:?}\n{}", sshd.log());
 }
 
 #[test]

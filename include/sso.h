@@ -87,8 +87,9 @@ void sso_result_message(uint32_t result, char *buf, size_t len, size_t *out_n);
 
 // Creates a verifier accepting any of `key_count` public key files (raw
 // 32-byte or PEM), for `service` in `domain`, accepting tickets up to
-// `clock_skew_secs` after their expiry, with a cache of `cache_entries`
-// verified tickets (0: no cache). On success writes `*verifier_out`.
+// `clock_skew_secs` after their expiry (at most 3600, else
+// `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
+// tickets (0: no cache). On success writes `*verifier_out`.
 //
 // # Safety
 // `public_key_files` must point to `key_count` C strings; the other strings

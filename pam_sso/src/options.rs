@@ -3,10 +3,7 @@
 
 use std::path::PathBuf;
 
-/// The largest clock-skew allowance accepted, in seconds. A larger value is
-/// far more likely a typo (milliseconds?) than a real clock difference, and
-/// would stretch every ticket's lifetime by that much.
-pub const MAX_CLOCK_SKEW: u64 = 3600;
+pub use sso_core::MAX_CLOCK_SKEW;
 
 /// Where the password (the ticket) comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,11 +11,14 @@
 //! is bounded: each shard holds at most `capacity / shards` entries and
 //! evicts the oldest first (tickets are inserted roughly in expiry order, so
 //! first-in is also first-to-expire). Expired entries are dropped on a hit
-//! and by a sweep of the shard at most once a minute, so they never pile up.
+//! and by a sweep of every shard (one lock at a time) at most once a minute,
+//! started by whichever insertion comes first after that minute, so they
+//! never pile up, not even in a shard that sees no new tickets.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::ticket::Ticket;
@@ -40,7 +43,6 @@ struct Shard {
     /// Insertion order, for eviction. May hold keys already removed from the
     /// map (expired on a hit); compacted when it outgrows the map.
     order: VecDeque<Arc<str>>,
-    last_sweep: u64,
 }
 
 /// A bounded, sharded cache of verified tickets.
@@ -48,6 +50,8 @@ pub struct VerifyCache {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
     hasher: RandomState,
+    /// When the last sweep started (the `now` of the check that started it).
+    last_sweep: AtomicU64,
 }
 
 impl std::fmt::Debug for VerifyCache {
@@ -68,6 +72,7 @@ impl VerifyCache {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: capacity / shards,
             hasher: RandomState::new(),
+            last_sweep: AtomicU64::new(0),
         }
     }
 
@@ -135,13 +140,8 @@ impl VerifyCache {
         verifier: &Verifier,
         now: u64,
     ) {
+        self.sweep_if_due(verifier.clock_skew(), now);
         let mut s = lock(shard);
-        if s.last_sweep + SWEEP_INTERVAL_SECS <= now {
-            let skew = verifier.clock_skew();
-            s.map
-                .retain(|_, e| e.ticket.expires.saturating_add(skew) >= now);
-            s.last_sweep = now;
-        }
         while s.map.len() >= self.per_shard {
             match s.order.pop_front() {
                 Some(oldest) => {
@@ -161,6 +161,29 @@ impl VerifyCache {
         if s.order.len() > 2 * self.per_shard + 16 {
             let Shard { map, order, .. } = &mut *s;
             order.retain(|k| map.contains_key(k));
+        }
+    }
+}
+
+impl VerifyCache {
+    /// Drops expired entries from every shard, once per
+    /// [`SWEEP_INTERVAL_SECS`]; only the thread that claims the sweep does
+    /// it, and it holds one shard's lock at a time. `now` comes from the
+    /// caller (the C ABI passes any value), hence the saturating arithmetic.
+    fn sweep_if_due(&self, skew: u64, now: u64) {
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < SWEEP_INTERVAL_SECS
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        for shard in self.shards.iter() {
+            lock(shard)
+                .map
+                .retain(|_, e| e.ticket.expires.saturating_add(skew) >= now);
         }
     }
 }

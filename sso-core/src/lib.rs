@@ -20,9 +20,10 @@ pub use error::Error;
 pub use keys::{KeyError, KeyErrorKind, KeyFormat, PublicKey, SecretKey};
 pub use signer::Signer;
 pub use ticket::{decode_unverified, RawTicket, Ticket, Version, MAX_TICKET_LEN};
-pub use verifier::{Check, ConfigError, KeySet, Verifier};
+pub use verifier::{Check, ConfigError, KeySet, Verifier, MAX_CLOCK_SKEW};
 
-/// The current Unix time in seconds (0 if the clock is before 1970).
+/// The current Unix time in seconds (0 if the clock is before 1970, which
+/// [`Verifier::check_claims`] takes as expired: a broken clock fails closed).
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

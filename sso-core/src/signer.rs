@@ -3,7 +3,7 @@
 use ed25519_dalek::Signer as _;
 
 use crate::keys::{KeyError, PublicKey, SecretKey};
-use crate::ticket::{RawTicket, Ticket};
+use crate::ticket::{RawTicket, Ticket, MAX_TICKET_LEN};
 use crate::Error;
 
 /// Signs tickets with one secret key.
@@ -28,9 +28,14 @@ impl Signer {
     }
 
     /// Signs a ticket and returns its wire form (base64url with padding).
-    /// Fails with [`Error::InvalidField`] for values the format cannot carry.
+    /// Fails with [`Error::InvalidField`] for values the format cannot carry,
+    /// and with [`Error::TooLong`] for a ticket over [`MAX_TICKET_LEN`]
+    /// encoded, which every verifier would refuse.
     pub fn sign(&self, ticket: &Ticket) -> Result<String, Error> {
         let content = ticket.to_content()?;
+        if encoded_len(64 + content.len()) > MAX_TICKET_LEN {
+            return Err(Error::TooLong);
+        }
         Ok(self.sign_content(content.as_bytes()))
     }
 
@@ -43,4 +48,9 @@ impl Signer {
         }
         .encode()
     }
+}
+
+/// Length of `n` bytes in padded base64.
+fn encoded_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
 }

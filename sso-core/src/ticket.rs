@@ -213,8 +213,22 @@ impl RawTicket {
         if encoded.len() > MAX_TICKET_LEN {
             return Err(Error::TooLong);
         }
+        // The alphabet and the least length are checked before decoding,
+        // so that an ordinary password typed where a ticket could go
+        // (pam_sso before pam_unix) is never decoded into buffers that are
+        // freed unwiped.
+        let unpadded = encoded.trim_end_matches('=').len();
+        if !encoded.as_bytes()[..unpadded]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::BadEncoding);
+        }
+        if unpadded * 3 / 4 < SIGNATURE_LEN + MIN_CONTENT_LEN {
+            return Err(Error::TooShort);
+        }
         // Padding is optional, but where present it must be complete.
-        let pad = encoded.len() - encoded.trim_end_matches('=').len();
+        let pad = encoded.len() - unpadded;
         if pad > 2 || (pad > 0 && !encoded.len().is_multiple_of(4)) {
             return Err(Error::BadEncoding);
         }

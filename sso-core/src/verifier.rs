@@ -101,6 +101,11 @@ impl KeySet {
     }
 }
 
+/// The largest clock-skew allowance any part of the system accepts, in
+/// seconds. A larger value is far more likely a typo (milliseconds?) than a
+/// real clock difference, and would stretch every ticket's life by that much.
+pub const MAX_CLOCK_SKEW: u64 = 3600;
+
 /// Verifies tickets for one service in one domain.
 #[derive(Clone, Debug)]
 pub struct Verifier {
@@ -128,9 +133,11 @@ impl Verifier {
         })
     }
 
-    /// Accept tickets up to `seconds` after their expiry (clocks differ).
+    /// Accept tickets up to `seconds` after their expiry (clocks differ),
+    /// at most [`MAX_CLOCK_SKEW`]: callers refuse larger values with their
+    /// own message, and one that does not still never gets more.
     pub fn with_clock_skew(mut self, seconds: u64) -> Verifier {
-        self.clock_skew = seconds;
+        self.clock_skew = seconds.min(MAX_CLOCK_SKEW);
         self
     }
 
@@ -172,7 +179,9 @@ impl Verifier {
     /// The claims of an authentic ticket: expiry (with the skew allowance),
     /// service, domain, nonce where expected, and groups where required.
     pub fn check_claims(&self, ticket: &Ticket, check: &Check<'_>) -> Result<(), Error> {
-        if ticket.expires.saturating_add(self.clock_skew) < check.now {
+        // `now == 0` is what `unix_now` reads off a clock set before 1970:
+        // no ticket can be shown unexpired by such a clock.
+        if check.now == 0 || ticket.expires.saturating_add(self.clock_skew) < check.now {
             return Err(Error::Expired);
         }
         if ticket.service != self.service {

@@ -224,6 +224,42 @@ pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item =
     })
 }
 
+/// Most bytes of a cookie's name and value together that browsers keep
+/// (RFC 6265bis, section 5.6): a longer one is dropped without a word.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Whether a browser would keep the cookie `name=value`.
+pub fn fits_in_a_cookie(name: &str, value: &str) -> bool {
+    name.len() + value.len() <= MAX_COOKIE_BYTES
+}
+
+/// The request line `METHOD URI PROTOCOL` with the value of every `name`
+/// parameter of the URI's query replaced by `replacement`. For what httpd
+/// logs: `sso_login?t=TICKET` is in the request line, which access logs
+/// print (`%r`), and a ticket must never reach a log.
+pub fn mask_request_line(request_line: &str, name: &str, replacement: &str) -> String {
+    let Some(q) = request_line.find('?') else {
+        return request_line.to_owned();
+    };
+    let (head, rest) = request_line.split_at(q + 1);
+    let end = rest.find([' ', '#']).unwrap_or(rest.len());
+    let (query, tail) = rest.split_at(end);
+    format!("{head}{}{tail}", mask_query_param(query, name, replacement))
+}
+
+/// The query string with the value of every `name` parameter replaced by
+/// `replacement` (what `%q` logs; see [`mask_request_line`]).
+pub fn mask_query_param(query: &str, name: &str, replacement: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k == name => format!("{k}={replacement}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// A `Set-Cookie` value for a session cookie (no Expires/Max-Age: the ticket
 /// carries its own expiry): scoped to `path`, `HttpOnly`, `SameSite=Lax`,
 /// and `Secure` when asked.
@@ -447,5 +483,33 @@ mod tests {
         );
         assert!(login_redirect_url("https://l/?a=1", "x/", "d", "n", &[])
             .starts_with("https://l/?a=1&s="));
+    }
+
+    #[test]
+    fn cookie_size_bound() {
+        assert!(fits_in_a_cookie("SSO_ticket", &"a".repeat(4086)));
+        assert!(!fits_in_a_cookie("SSO_ticket", &"a".repeat(4087)));
+    }
+
+    #[test]
+    fn masking_the_ticket_in_what_httpd_logs() {
+        assert_eq!(
+            mask_request_line("GET /app/sso_login?t=SECRET&d=x HTTP/1.1", "t", "[abc]"),
+            "GET /app/sso_login?t=[abc]&d=x HTTP/1.1"
+        );
+        assert_eq!(
+            mask_request_line("GET /a/sso_login?d=x&t=S1&t=S2 HTTP/1.1", "t", "-"),
+            "GET /a/sso_login?d=x&t=-&t=- HTTP/1.1"
+        );
+        assert_eq!(
+            mask_request_line("GET /a/?x=1 HTTP/1.1", "t", "-"),
+            "GET /a/?x=1 HTTP/1.1"
+        );
+        assert_eq!(
+            mask_request_line("GET /t=x HTTP/1.1", "t", "-"),
+            "GET /t=x HTTP/1.1"
+        );
+        assert_eq!(mask_query_param("t=S&d=x", "t", "-"), "t=-&d=x");
+        assert_eq!(mask_query_param("dt=keep&t=S", "t", "-"), "dt=keep&t=-");
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sso_core::{
     Check, Error, KeySet, RawTicket, SecretKey, Signer, Ticket, Verifier, VerifyCache, Version,
-    MAX_TICKET_LEN,
+    MAX_CLOCK_SKEW, MAX_TICKET_LEN,
 };
 
 const SERVICE: &str = "www.example.org/app/";
@@ -118,6 +118,88 @@ fn clock_skew_allowance() {
     t.expires = u64::MAX;
     let far = f.signer.sign(&t).unwrap();
     assert!(lenient.verify(&far, &Check::at(NOW)).is_ok());
+}
+
+#[test]
+fn clock_skew_is_capped_and_a_clock_before_1970_fails_closed() {
+    let f = fixture();
+    let encoded = f.signer.sign(&ticket(Version::V3)).unwrap();
+    let huge = f.verifier.clone().with_clock_skew(u64::MAX);
+    let beyond = NOW + 60 + MAX_CLOCK_SKEW + 1;
+    assert_eq!(
+        huge.verify(&encoded, &Check::at(beyond)).unwrap_err(),
+        Error::Expired
+    );
+    assert!(huge.verify(&encoded, &Check::at(beyond - 1)).is_ok());
+    // `unix_now` reads 0 off a clock before 1970: nothing is valid then.
+    assert_eq!(
+        f.verifier.verify(&encoded, &Check::at(0)).unwrap_err(),
+        Error::Expired
+    );
+}
+
+#[test]
+fn the_signer_refuses_what_no_verifier_would_take() {
+    let f = fixture();
+    let mut t = ticket(Version::V3);
+    t.groups = (0..400).map(|i| format!("group{i}")).collect();
+    assert_eq!(f.signer.sign(&t), Err(Error::TooLong));
+    t.groups.truncate(200);
+    let encoded = f.signer.sign(&t).unwrap();
+    assert!(encoded.len() <= MAX_TICKET_LEN);
+    f.verifier.verify(&encoded, &Check::at(NOW)).unwrap();
+}
+
+#[test]
+fn a_signature_only_a_lax_verifier_accepts_is_refused() {
+    use curve25519_dalek::scalar::Scalar;
+    use ed25519_dalek::Verifier as _;
+    use sha2::{Digest, Sha512};
+    // R = the identity point (small order), s = k·a: then [s]B - [k]A is the
+    // identity, so RFC 8032's cofactorless equation holds, but R is of small
+    // order, which strict verification refuses.
+    let seed = [42u8; 32];
+    let signer = Signer::new(SecretKey::from_seed(&seed));
+    let public = signer.public_key().to_raw();
+    let content = ticket(Version::V3).to_content().unwrap();
+    let h = Sha512::digest(seed);
+    let mut a = [0u8; 32];
+    a.copy_from_slice(&h[..32]);
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(public)
+            .chain_update(content.as_bytes()),
+    );
+    let mut signature = [0u8; 64];
+    signature[..32].copy_from_slice(&r);
+    signature[32..].copy_from_slice((k * a).as_bytes());
+    // The control: a lax verifier takes it, so the vector really tests
+    // strictness.
+    let lax = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+    assert!(lax
+        .verify(
+            content.as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&signature)
+        )
+        .is_ok());
+    let encoded = RawTicket {
+        signature,
+        content: content.into_bytes(),
+    }
+    .encode();
+    let keys = KeySet::new(&[signer.public_key()]).unwrap();
+    let verifier = Verifier::new(keys, SERVICE, DOMAIN).unwrap();
+    assert_eq!(
+        verifier.verify(&encoded, &Check::at(NOW)).unwrap_err(),
+        Error::BadSignature
+    );
 }
 
 #[test]

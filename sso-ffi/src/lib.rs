@@ -265,8 +265,9 @@ pub struct sso_verifier {
 
 /// Creates a verifier accepting any of `key_count` public key files (raw
 /// 32-byte or PEM), for `service` in `domain`, accepting tickets up to
-/// `clock_skew_secs` after their expiry, with a cache of `cache_entries`
-/// verified tickets (0: no cache). On success writes `*verifier_out`.
+/// `clock_skew_secs` after their expiry (at most 3600, else
+/// `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
+/// tickets (0: no cache). On success writes `*verifier_out`.
 ///
 /// # Safety
 /// `public_key_files` must point to `key_count` C strings; the other strings
@@ -284,6 +285,9 @@ pub unsafe extern "C" fn sso_verifier_new(
     guard_result(|| {
         if verifier_out.is_null() || public_key_files.is_null() {
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+        }
+        if clock_skew_secs > sso_core::MAX_CLOCK_SKEW {
+            return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
         }
         let paths = string_array(public_key_files, key_count)?;
         let service = required_str(service)?;
@@ -371,6 +375,11 @@ pub unsafe extern "C" fn sso_verifier_verify(
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
         }
         let v = &*verifier;
+        // The size bound first: it is the cheap check, and the answer for a
+        // huge input must be "too long" whatever its bytes are.
+        if ticket_len > sso_core::MAX_TICKET_LEN {
+            return Err(sso_result::SSO_ERR_TOO_LONG);
+        }
         let bytes = std::slice::from_raw_parts(ticket as *const u8, ticket_len);
         // A ticket is ASCII base64url; anything else cannot decode.
         let encoded = std::str::from_utf8(bytes).map_err(|_| sso_result::SSO_ERR_BAD_ENCODING)?;

@@ -36,17 +36,25 @@ static sso_result verify(const sso_verifier *v, const char *t, const char *nonce
     return sso_verifier_verify(v, t, strlen(t), NOW, nonce, groups, ngroups, out);
 }
 
+/* Out-parameters start at a sentinel: a library that wrote anything on
+ * failure, NULL included, is caught. Never dereferenced or freed. */
+static char sentinel_storage;
+#define SENTINEL_TICKET ((sso_ticket *)(void *)&sentinel_storage)
+#define SENTINEL_VERIFIER ((sso_verifier *)(void *)&sentinel_storage)
+#define SENTINEL_SIGNER ((sso_signer *)(void *)&sentinel_storage)
+
 static void expect(const sso_verifier *v, const char *t, sso_result want, const char *what)
 {
-    sso_ticket *out = NULL;
+    sso_ticket *out = SENTINEL_TICKET;
     sso_result r = verify(v, t, NULL, NULL, 0, &out);
     char msg[128];
     sso_result_message((uint32_t)r, msg, sizeof msg, NULL);
     if (r != want)
         printf("  %s: got %d (%s), want %d\n", what, (int)r, msg, (int)want);
     CHECK(r == want, what);
-    CHECK(r == SSO_OK || out == NULL, "out-parameter untouched on failure");
-    sso_ticket_free(out);
+    CHECK(r == SSO_OK || out == SENTINEL_TICKET, "out-parameter untouched on failure");
+    if (out != SENTINEL_TICKET)
+        sso_ticket_free(out);
 }
 
 int main(int argc, char **argv)
@@ -60,9 +68,10 @@ int main(int argc, char **argv)
 
     printf("%s\n", sso_version());
 
-    sso_signer *signer = NULL;
+    sso_signer *signer = SENTINEL_SIGNER;
     CHECK(sso_signer_new(insecure, &signer) == SSO_ERR_KEY_INSECURE, "0644 secret key refused");
-    CHECK(signer == NULL, "no signer on failure");
+    CHECK(signer == SENTINEL_SIGNER, "no signer written on failure");
+    signer = NULL;
     CHECK(sso_signer_new("/nonexistent/secret.key", &signer) == SSO_ERR_KEY_NOT_FOUND, "missing key");
     CHECK(sso_signer_new(NULL, &signer) == SSO_ERR_NULL_ARGUMENT, "NULL path");
     CHECK(sso_signer_new(secret, NULL) == SSO_ERR_NULL_ARGUMENT, "NULL out");
@@ -101,8 +110,10 @@ int main(int argc, char **argv)
 
     /* Two keys: an unrelated one first, then the signer's (rotation). */
     const char *keys[] = {other_public, public_key};
-    sso_verifier *v = NULL;
+    sso_verifier *v = SENTINEL_VERIFIER;
     CHECK(sso_verifier_new(keys, 2, NULL, DOMAIN, 0, 0, &v) == SSO_ERR_NULL_ARGUMENT, "NULL service");
+    CHECK(sso_verifier_new(keys, 2, SERVICE, DOMAIN, 3601, 0, &v) == SSO_ERR_INVALID_ARGUMENT,
+          "clock skew over an hour refused");
     CHECK(sso_verifier_new(keys, 0, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_CONFIG, "no keys");
     const char *missing[] = {"/nonexistent.key"};
     CHECK(sso_verifier_new(missing, 1, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_KEY_NOT_FOUND,
@@ -110,7 +121,8 @@ int main(int argc, char **argv)
     const char *wrong_kind[] = {secret};
     CHECK(sso_verifier_new(wrong_kind, 1, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_KEY_MALFORMED,
           "secret key as public key");
-    CHECK(v == NULL, "no verifier on failure");
+    CHECK(v == SENTINEL_VERIFIER, "no verifier written on failure");
+    v = NULL;
     CHECK(sso_verifier_new(keys, 2, SERVICE, DOMAIN, 0, 1024, &v) == SSO_OK && v, "verifier");
 
     for (int round = 0; round < 2; round++) { /* the second round hits the cache */
@@ -160,6 +172,8 @@ int main(int argc, char **argv)
     static char huge[5000];
     memset(huge, 'A', sizeof huge - 1);
     expect(v, huge, SSO_ERR_TOO_LONG, "too long");
+    huge[100] = (char)0xff; /* not UTF-8 either: the size bound still answers */
+    expect(v, huge, SSO_ERR_TOO_LONG, "too long and not UTF-8");
     expect(v, "", SSO_ERR_TOO_SHORT, "empty");
     CHECK(sso_verifier_verify(v, NULL, 0, NOW, NULL, NULL, 0, NULL) == SSO_ERR_NULL_ARGUMENT, "NULL ticket");
     CHECK(sso_verifier_verify(NULL, good, strlen(good), NOW, NULL, NULL, 0, NULL) == SSO_ERR_NULL_ARGUMENT,

@@ -119,7 +119,14 @@ pub unsafe fn table_add(
 ///
 /// # Safety
 /// `table` is live for `'a`.
-pub unsafe fn table_get_all<'a>(table: *const ffi::apr_table_t, key: &str) -> Vec<&'a str> {
+///
+/// Values are read lossily: one cookie of another application that is not
+/// UTF-8 must not hide the whole `Cookie` header (and with it our ASCII
+/// ticket and nonce, which no replacement character can touch).
+pub unsafe fn table_get_all<'a>(
+    table: *const ffi::apr_table_t,
+    key: &str,
+) -> Vec<std::borrow::Cow<'a, str>> {
     let mut out = Vec::new();
     let arr = ffi::apr_table_elts(table);
     if arr.is_null() {
@@ -129,10 +136,11 @@ pub unsafe fn table_get_all<'a>(table: *const ffi::apr_table_t, key: &str) -> Ve
     let elts = (*arr).elts as *const ffi::apr_table_entry_t;
     for i in 0..n {
         let e = &*elts.add(i);
-        if let (Some(k), Some(v)) = (str_of(e.key), str_of(e.val)) {
-            if k.eq_ignore_ascii_case(key) {
-                out.push(v);
-            }
+        if e.val.is_null() {
+            continue;
+        }
+        if str_of(e.key).is_some_and(|k| k.eq_ignore_ascii_case(key)) {
+            out.push(CStr::from_ptr(e.val).to_string_lossy());
         }
     }
     out

@@ -145,11 +145,21 @@ pub unsafe extern "C" fn merge_dir_config(
     })
 }
 
-/// The server record's settings of this module.
+/// The server record's settings of this module, read-only: what hooks and
+/// requests use (event MPM threads read them at once, so never `&mut`).
 ///
 /// # Safety
 /// `s` is a live server record whose config was created by this module.
-pub unsafe fn server_conf<'a>(s: *const ffi::server_rec) -> Option<&'a mut ServerConf> {
+pub unsafe fn server_conf<'a>(s: *const ffi::server_rec) -> Option<&'a ServerConf> {
+    (module_config((*s).module_config, module_index()) as *const ServerConf).as_ref()
+}
+
+/// The same, writable: for directive handlers only, which httpd runs one
+/// at a time while it reads the configuration, before any request.
+///
+/// # Safety
+/// As [`server_conf`], and no other reference to it may be alive.
+unsafe fn server_conf_mut<'a>(s: *const ffi::server_rec) -> Option<&'a mut ServerConf> {
     (module_config((*s).module_config, module_index()) as *mut ServerConf).as_mut()
 }
 
@@ -186,7 +196,8 @@ unsafe fn directive(
 }
 
 unsafe fn server_of<'a>(cmd: *mut ffi::cmd_parms) -> Result<&'a mut ServerConf, String> {
-    server_conf((*cmd).server).ok_or_else(|| "no server configuration (internal error)".to_owned())
+    server_conf_mut((*cmd).server)
+        .ok_or_else(|| "no server configuration (internal error)".to_owned())
 }
 
 fn no_bad_chars(value: &str) -> Result<(), String> {
@@ -263,8 +274,11 @@ unsafe extern "C" fn set_clock_skew(
         let secs: u64 = v
             .parse()
             .map_err(|_| format!("'{v}' is not a number of seconds"))?;
-        if secs > 3600 {
-            return Err("more than 3600 seconds of clock skew is refused".into());
+        if secs > sso_core::MAX_CLOCK_SKEW {
+            return Err(format!(
+                "more than {} seconds of clock skew is refused",
+                sso_core::MAX_CLOCK_SKEW
+            ));
         }
         server_of(cmd)?.clock_skew = Some(secs);
         Ok(())

@@ -11,7 +11,7 @@ use sso_core::{ticket_fingerprint, unix_now, Check, Error, Ticket, Verifier, Ver
 
 use crate::apr::{
     cstr, guard, log_s, pool_box, pstr, rlog, set_module_config, str_of, table_add, table_get,
-    table_get_all, table_set, LOG_DEBUG, LOG_ERR, LOG_INFO,
+    table_get_all, table_set, LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_WARNING,
 };
 use crate::config::{dir_conf, server_conf, CookieSecure, DirConf, ServerConf};
 use crate::{ffi, module_index};
@@ -131,7 +131,7 @@ pub unsafe extern "C" fn post_config(
                     conf.login_server.is_some() || conf.domain.is_some() || !conf.keys.is_empty();
                 if any {
                     if let Some(missing) = missing_server_setting(conf) {
-                        log_s(server, crate::apr::LOG_WARNING, &format!("mod_sso: {missing} is not set: AuthType SSO locations of this server will answer 500"));
+                        log_s(server, LOG_WARNING, &format!("mod_sso: {missing} is not set: AuthType SSO locations of this server will answer 500"));
                     }
                     log_s(
                         server,
@@ -211,9 +211,15 @@ unsafe fn secure_cookies(r: *mut ffi::request_rec, dir: &DirConf) -> bool {
     }
 }
 
-unsafe fn cookie_headers<'a>(r: *mut ffi::request_rec) -> Vec<&'a str> {
+unsafe fn cookie_headers<'a>(r: *mut ffi::request_rec) -> Vec<std::borrow::Cow<'a, str>> {
     table_get_all((*r).headers_in, "Cookie")
 }
+
+/// Most ticket cookies of one name tried per request, and most nonce
+/// cookies at `sso_login`: each costs a signature check, and a request
+/// must not buy thousands of them with a long `Cookie` header. Honest
+/// browsers send one or two (a stale one under a broader path).
+const MAX_COOKIES_TRIED: usize = 4;
 
 unsafe fn no_store(r: *mut ffi::request_rec) {
     table_set(
@@ -271,12 +277,15 @@ unsafe fn sso_login(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
         return HTTP_BAD_REQUEST;
     };
     let fp = ticket_fingerprint(&encoded);
+    mask_ticket_in_request(r, &fp);
     let d = web::query_param(args, "d").unwrap_or_default();
     let nonce_cookie = ctx.dir.nonce_cookie();
-    let nonces: Vec<&str> = cookie_headers(r)
-        .into_iter()
-        .flat_map(|h| web::cookie_values(h, &nonce_cookie).collect::<Vec<_>>())
+    let headers = cookie_headers(r);
+    let nonces: Vec<&str> = headers
+        .iter()
+        .flat_map(|h| web::cookie_values(h, &nonce_cookie))
         .filter(|n| !n.is_empty())
+        .take(MAX_COOKIES_TRIED)
         .collect();
     if nonces.is_empty() {
         rlog!(
@@ -287,19 +296,23 @@ unsafe fn sso_login(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
         return HTTP_FORBIDDEN;
     }
     let now = unix_now();
-    let mut result = Err(Error::NonceMismatch);
-    for nonce in &nonces {
-        let check = Check {
-            now,
-            nonce: Some(nonce),
-            groups: ctx.dir.groups(),
-        };
-        // No cache here: a login ticket is used once.
-        result = ctx.verifier.verify(&encoded, &check);
-        if result.is_ok() || result != Err(Error::NonceMismatch) {
-            break;
+    // One signature check (no cache: a login ticket is used once), then the
+    // claims against each nonce cookie, cheap.
+    let result = ctx.verifier.verify_signature(&encoded).and_then(|t| {
+        let mut claims = Err(Error::NonceMismatch);
+        for nonce in &nonces {
+            let check = Check {
+                now,
+                nonce: Some(nonce),
+                groups: ctx.dir.groups(),
+            };
+            claims = ctx.verifier.check_claims(&t, &check);
+            if claims != Err(Error::NonceMismatch) {
+                break;
+            }
         }
-    }
+        claims.map(|()| t)
+    });
     let ticket = match result {
         Ok(t) => t,
         Err(e) => {
@@ -312,6 +325,19 @@ unsafe fn sso_login(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
             return HTTP_FORBIDDEN;
         }
     };
+    let ticket_cookie = ctx.dir.ticket_cookie();
+    if !web::fits_in_a_cookie(&ticket_cookie, &encoded) {
+        // A browser would drop the cookie, and the user would go round
+        // login server → sso_login → service → login server for ever.
+        rlog!(
+            r,
+            LOG_INFO,
+            "sso_login refused ticket {fp}: check 'cookie size' failed: {} bytes with the cookie name, browsers keep at most {}",
+            ticket_cookie.len() + 1 + encoded.len(),
+            web::MAX_COOKIE_BYTES
+        );
+        return HTTP_FORBIDDEN;
+    }
     let target = web::safe_redirect_target(&d, ctx.service);
     if target != d {
         rlog!(
@@ -327,7 +353,7 @@ unsafe fn sso_login(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
         pool,
         (*r).err_headers_out,
         cstr!("Set-Cookie"),
-        &web::set_cookie(&ctx.dir.ticket_cookie(), &encoded, path, secure),
+        &web::set_cookie(&ticket_cookie, &encoded, path, secure),
     );
     table_add(
         pool,
@@ -344,6 +370,25 @@ unsafe fn sso_login(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
         ticket.user
     );
     HTTP_FOUND
+}
+
+/// Replaces the `t` parameter in everything httpd's access log prints of
+/// this request (`%r`, `%q`, `%U%q`) with the ticket's fingerprint.
+unsafe fn mask_ticket_in_request(r: *mut ffi::request_rec, fp: &str) {
+    let pool = (*r).pool;
+    // No space: log parsers split `%r` on spaces.
+    let shown = format!("ticket-{fp}");
+    if let Some(line) = str_of((*r).the_request) {
+        (*r).the_request = pstr(pool, &web::mask_request_line(line, "t", &shown));
+    }
+    if let Some(uri) = str_of((*r).unparsed_uri) {
+        (*r).unparsed_uri = pstr(pool, &web::mask_request_line(uri, "t", &shown));
+    }
+    for query in [&mut (*r).args, &mut (*r).parsed_uri.query] {
+        if let Some(q) = str_of(*query) {
+            *query = pstr(pool, &web::mask_query_param(q, "t", &shown));
+        }
+    }
 }
 
 unsafe fn sso_logout(r: *mut ffi::request_rec, dir: &DirConf, service: &ServiceName) -> c_int {
@@ -430,8 +475,13 @@ unsafe fn authenticate(r: *mut ffi::request_rec, ctx: &Ctx<'_>) -> c_int {
 
     let ticket_cookie = ctx.dir.ticket_cookie();
     let mut last_error = None;
-    for header in cookie_headers(r) {
-        for encoded in web::cookie_values(header, &ticket_cookie) {
+    let headers = cookie_headers(r);
+    let tickets = headers
+        .iter()
+        .flat_map(|h| web::cookie_values(h, &ticket_cookie))
+        .take(MAX_COOKIES_TRIED);
+    {
+        for encoded in tickets {
             match verify(encoded) {
                 Ok(ticket) => return accept(r, ctx, &ticket, encoded, Source::Cookie),
                 Err(e) => {
@@ -613,6 +663,13 @@ unsafe fn groups_check(
         ffi::authz_status::AUTHZ_GRANTED
     } else {
         rlog!(r, LOG_INFO, "Require {spelling} refused {}: check 'group' failed: ticket groups {:?}, wanted one of {:?}", auth.ticket.user, auth.ticket.groups, wanted);
+        // The login server puts in a ticket only groups that SSOGroups
+        // asked for (`g`): a group missing there is a configuration error
+        // that refuses every member, so say it where the admin looks.
+        let asked = dir_conf(r).map_or(&[][..], |d| d.groups());
+        if !wanted.iter().any(|w| asked.iter().any(|a| a == w)) {
+            rlog!(r, LOG_WARNING, "Require {spelling} {}: none of these groups is in SSOGroups for this location ({asked:?}), so no ticket for it can carry them: add them to SSOGroups", wanted.join(" "));
+        }
         ffi::authz_status::AUTHZ_DENIED
     }
 }

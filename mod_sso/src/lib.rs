@@ -59,7 +59,10 @@ pub(crate) fn module_index() -> usize {
 }
 
 unsafe extern "C" fn register_hooks(p: *mut ffi::apr_pool_t) {
-    guard((), || {
+    // httpd has no way to hear that this failed: a panic here would leave
+    // the module half registered (say, authentication without its authz
+    // providers), so it aborts httpd's start instead.
+    let registered = guard(false, || {
         let first = ffi::APR_HOOK_FIRST as i32;
         let middle = ffi::APR_HOOK_MIDDLE as i32;
         ffi::ap_hook_pre_config(Some(hooks::pre_config), null(), null(), middle);
@@ -76,5 +79,9 @@ unsafe extern "C" fn register_hooks(p: *mut ffi::apr_pool_t) {
         ffi::ap_hook_note_auth_failure(Some(hooks::note_auth_failure), null(), null(), middle);
         ffi::ap_hook_insert_error_filter(Some(hooks::forbid_authenticated), null(), null(), middle);
         hooks::register_providers(p);
+        true
     });
+    if !registered {
+        std::process::abort();
+    }
 }

@@ -391,6 +391,21 @@ impl Apache {
         std::fs::read_to_string(self.root.path().join("error.log")).unwrap_or_default()
     }
 
+    /// The access log (`%h %u "%r" %>s`) once it has at least `lines` lines,
+    /// or after 10 s: httpd writes a line after the answer is sent, so a
+    /// test reading it right after its request would race it.
+    pub fn access_log(&self, lines: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log =
+                std::fs::read_to_string(self.root.path().join("access.log")).unwrap_or_default();
+            if log.lines().count() >= lines || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// httpd's stdout/stderr so far (startup messages).
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.root.path().join("stderr.log")).unwrap_or_default()

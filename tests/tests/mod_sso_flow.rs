@@ -374,6 +374,48 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     assert!(log.contains(&sso_core::ticket_fingerprint(&t)), "{log}");
     // No t at all.
     assert_eq!(site.apache.get("/app/sso_login").status, 400);
+
+    // A ticket too long to survive as a cookie (name and value over 4096
+    // bytes) would loop through the login server for ever: refused.
+    let mut group = String::from("g");
+    let long = loop {
+        let candidate = site.keys.ticket(
+            "alice",
+            &service,
+            DOMAIN,
+            600,
+            Some(nonce),
+            &[group.as_str()],
+        );
+        if TICKET_COOKIE.len() + candidate.len() > sso_core::web::MAX_COOKIE_BYTES {
+            break candidate;
+        }
+        group.push('x');
+    };
+    assert!(long.len() <= sso_core::MAX_TICKET_LEN);
+    let r = login(&long, Some(nonce));
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.set_cookie(TICKET_COOKIE).is_none());
+    assert!(site
+        .apache
+        .error_log()
+        .contains("check 'cookie size' failed"));
+
+    // The access log prints the request line: the ticket in it is replaced
+    // by its fingerprint (7 sso_login requests above, plus one CGI).
+    let access = site.apache.access_log(8);
+    assert_eq!(access.matches("/app/sso_login").count(), 7, "{access}");
+    for ticket in [&t, &long] {
+        let encoded = sso_core::web::percent_encode(ticket);
+        assert!(
+            !access.contains(&encoded[..40]) && !access.contains(&ticket[..40]),
+            "a ticket leaked into the access log:\n{access}"
+        );
+    }
+    assert!(
+        access.contains(&format!("t=ticket-{}", sso_core::ticket_fingerprint(&t))),
+        "{access}"
+    );
 }
 
 #[test]
@@ -429,4 +471,10 @@ fn require_user_and_group_allow_and_deny() {
     let log = site.apache.error_log();
     assert!(log.contains("check 'group' failed"), "{log}");
     assert!(log.contains("check 'missing group' failed"), "{log}");
+    // /app/admins/ says `Require group admins` without SSOGroups: no ticket
+    // from the login server could carry the group, and the log says so.
+    assert!(
+        log.contains("Require group admins: none of these groups is in SSOGroups"),
+        "{log}"
+    );
 }

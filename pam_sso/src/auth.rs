@@ -317,7 +317,9 @@ mod tests {
         let o = opts(&f, &[]);
         for (pw, check) in [
             (&b""[..], "empty"),
-            (&b"hunter2"[..], "bad encoding"),
+            // Refused before any decoding: no copy of it is made.
+            (&b"hunter2"[..], "too short"),
+            (&b"correct horse battery staple"[..], "bad encoding"),
             (&b"\xff\xfe"[..], "password not utf-8"),
         ] {
             let d = judge(&o, "alice", pw);

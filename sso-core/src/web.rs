@@ -493,22 +493,21 @@ mod tests {
 
     #[test]
     fn masking_the_ticket_in_what_httpd_logs() {
-        assert_eq!(
-            mask_request_line("GET /app/sso_login?t=SECRET&d=x HTTP/1.1", "t", "[abc]"),
-            "GET /app/sso_login?t=[abc]&d=x HTTP/1.1"
-        );
-        assert_eq!(
-            mask_request_line("GET /a/sso_login?d=x&t=S1&t=S2 HTTP/1.1", "t", "-"),
-            "GET /a/sso_login?d=x&t=-&t=- HTTP/1.1"
-        );
-        assert_eq!(
-            mask_request_line("GET /a/?x=1 HTTP/1.1", "t", "-"),
-            "GET /a/?x=1 HTTP/1.1"
-        );
-        assert_eq!(
-            mask_request_line("GET /t=x HTTP/1.1", "t", "-"),
-            "GET /t=x HTTP/1.1"
-        );
+        for (line, masked) in [
+            (
+                "GET /app/sso_login?t=SECRET&d=x HTTP/1.1",
+                "GET /app/sso_login?t=-&d=x HTTP/1.1",
+            ),
+            (
+                "GET /a/sso_login?d=x&t=S1&t=S2 HTTP/1.1",
+                "GET /a/sso_login?d=x&t=-&t=- HTTP/1.1",
+            ),
+            ("GET /a/?x=1 HTTP/1.1", "GET /a/?x=1 HTTP/1.1"),
+            // A `t=` in the path is no parameter.
+            ("GET /t=x HTTP/1.1", "GET /t=x HTTP/1.1"),
+        ] {
+            assert_eq!(mask_request_line(line, "t", "-"), masked, "{line}");
+        }
         assert_eq!(mask_query_param("t=S&d=x", "t", "-"), "t=-&d=x");
         assert_eq!(mask_query_param("dt=keep&t=S", "t", "-"), "dt=keep&t=-");
     }

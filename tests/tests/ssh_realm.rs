@@ -18,6 +18,15 @@ fn skip_unless_root() -> bool {
     false
 }
 
+/// A realm for API with one key, alice's, and no groups: the start of most
+/// tests here.
+fn realm_with_alice() -> (Realm, ClientKey) {
+    let realm = Realm::init(DOMAIN, &[API], 600);
+    let key = ClientKey::generate("alice");
+    realm.add(&key, "alice", "");
+    (realm, key)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -123,9 +132,7 @@ fn ssh_disallowed_service_and_shell_command_are_refused() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
 
     let out = sshd.ssh(&key, &realm.name, Some("other.example.org/"));
@@ -164,9 +171,7 @@ fn ssh_unreadable_realm_key_is_refused_until_sync() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
     // The secret key handed to root: the realm account cannot read it.
     std::os::unix::fs::chown(realm.secret_key_path(), Some(0), Some(0)).unwrap();
@@ -205,9 +210,7 @@ fn ssh_non_utf8_command_is_refused() {
         return;
     }
     use std::os::unix::ffi::OsStrExt;
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
     // An allowed service with one byte that is not UTF-8: it must not
     // become a request for the default service.
@@ -232,9 +235,7 @@ fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = realm_with_alice();
 
     // `issue` without --root is the realm under `/`, whatever
     // $SSO_REALM_ROOT says (sshd may pass a client's variables on).
@@ -330,9 +331,7 @@ fn ssh_realm_admin_reports_clear_errors() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = realm_with_alice();
     let stderr = |out: std::process::Output| {
         assert!(!out.status.success(), "must fail: {out:?}");
         text(&out.stderr)

@@ -235,7 +235,7 @@ fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
     if skip_unless_root() {
         return;
     }
-    let (realm, key) = realm_with_alice();
+    let (realm, _alice) = realm_with_alice();
 
     // `issue` without --root is the realm under `/`, whatever
     // $SSO_REALM_ROOT says (sshd may pass a client's variables on).

@@ -5,7 +5,7 @@
 //! - [`Signer`] mints tickets, [`Verifier`] checks them;
 //! - [`VerifyCache`]: a bounded, sharded cache for servers.
 //!
-//! The wire contract is the protocol page (`shared/design/protocol.md`).
+//! The wire contract is the protocol page (`docs/protocol.md` in the repository).
 
 pub mod cache;
 mod error;

@@ -8,7 +8,7 @@
 //!
 //! The committed header is generated from this file by cbindgen; the test
 //! `header_is_current` fails when they drift apart (regenerate with
-//! `SSO_UPDATE_HEADER=1 cargo test -p sso-ffi header_is_current`).
+//! `SSO_UPDATE_HEADER=1 cargo test -p libsso header_is_current`).
 
 #![allow(non_camel_case_types)]
 
@@ -204,7 +204,7 @@ unsafe fn write_out(
 /// The library version, a static NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn sso_version() -> *const c_char {
-    concat!("sso-ffi ", env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+    concat!("libsso ", env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
 /// Writes the message for the result code `result` into `buf`
@@ -628,7 +628,7 @@ mod tests {
     #[test]
     fn header_is_current() {
         let crate_dir = env!("CARGO_MANIFEST_DIR");
-        let header = std::path::Path::new(crate_dir).join("../include/sso.h");
+        let header = std::path::Path::new(crate_dir).join("include/sso.h");
         let config = cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml"))
             .expect("cbindgen.toml");
         let mut generated = Vec::new();
@@ -645,7 +645,7 @@ mod tests {
         assert!(
             committed == generated,
             "include/sso.h differs from the Rust exports; regenerate with \
-             SSO_UPDATE_HEADER=1 cargo test -p sso-ffi header_is_current and review the diff"
+             SSO_UPDATE_HEADER=1 cargo test -p libsso header_is_current and review the diff"
         );
     }
 }

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use sso_core::{decode_unverified, MAX_TICKET_LEN};
 
-use crate::account::effective_uid;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{effective_uid, write_atomic};
 
 /// A cached ticket is reused only while it has at least this many seconds
 /// left, so it does not expire on its way to the server.

@@ -1,5 +1,6 @@
-//! Small file helpers: atomic rewrites with the final owner and mode, and
-//! directories with a fixed owner and mode.
+//! Small file helpers: atomic rewrites with the final owner and mode,
+//! directories with a fixed owner and mode, and the effective user id that
+//! owner checks compare with.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -9,6 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Owner (uid, gid) of a file to create; `None` keeps the creating user.
 pub type Owner = Option<(u32, u32)>;
+
+/// The effective user id of this process.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory is created with `mode`, given its owner, synced and renamed

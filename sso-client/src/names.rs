@@ -9,8 +9,6 @@
 pub const MAX_REALM_LEN: usize = 32;
 /// Longest ticket user or group name.
 pub const MAX_USER_LEN: usize = 64;
-/// Longest service name.
-pub const MAX_SERVICE_LEN: usize = 255;
 /// Longest domain.
 pub const MAX_DOMAIN_LEN: usize = 253;
 
@@ -61,20 +59,21 @@ pub fn check_group_name(group: &str) -> Result<(), String> {
     })
 }
 
-/// A service: `HOST[:PORT][/PATH]/`, ending in `/`, of `A-Z a-z 0-9 . - _ ~
-/// : /`, starting with a letter or digit.
-pub fn check_service_name(service: &str) -> Result<(), String> {
-    let ok = !service.is_empty()
-        && service.len() <= MAX_SERVICE_LEN
-        && service.ends_with('/')
-        && service.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && service
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | ':' | '/'));
-    if !ok {
+/// A service name, checked by [`sso_core::web::ServiceName`] (the one
+/// service-name type of the system), that also goes into an ssh command
+/// line. The realm's forced command reads it from `SSH_ORIGINAL_COMMAND`,
+/// but a destination that is by mistake an ordinary account hands it to a
+/// shell: so only characters that a POSIX shell reads literally pass
+/// (`A-Z a-z 0-9 . - _ ~ : / + =`).
+pub fn check_service_argument(service: &str) -> Result<(), String> {
+    sso_core::web::ServiceName::parse(service)
+        .map_err(|why| format!("invalid service name {:?}: {why}", shorten(service)))?;
+    if !service.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | ':' | '/' | '+' | '=')
+    }) {
         return Err(format!(
-            "invalid service name {:?}: write HOST[:PORT][/PATH]/ (ending in `/`) with \
-             A-Z, a-z, 0-9, `.`, `-`, `_`, `~`, `:` and `/`",
+            "service name {:?} cannot go on an ssh command line: use A-Z, a-z, 0-9, `.`, `-`, \
+             `_`, `~`, `:`, `/`, `+` and `=`",
             shorten(service)
         ));
     }
@@ -146,7 +145,7 @@ pub fn check_destination(destination: &str) -> Result<(), String> {
 
 /// Quoted names in error messages are cut, so that a huge argument cannot
 /// flood a log line.
-pub(crate) fn shorten(s: &str) -> String {
+pub fn shorten(s: &str) -> String {
     const MAX: usize = 80;
     if s.len() <= MAX {
         return s.to_owned();
@@ -205,26 +204,31 @@ mod tests {
     }
 
     #[test]
-    fn service_names() {
+    fn service_arguments() {
         for ok in [
             "wiki.example.org/",
             "example.org:8443/app/",
             "127.0.0.1:8080/",
         ] {
-            check_service_name(ok).unwrap();
+            check_service_argument(ok).unwrap();
         }
+        // Refused by ServiceName itself, then for the shell.
         for bad in [
             "",
             "wiki.example.org",
             "/etc/",
-            "-x/",
             "a|b/",
             "a b/",
             "a,b/",
             "ls -la",
             "x/;id/",
         ] {
-            assert!(check_service_name(bad).is_err(), "{bad:?}");
+            let err = check_service_argument(bad).unwrap_err();
+            assert!(err.starts_with("invalid service name"), "{bad:?}: {err}");
+        }
+        for bad in ["x/$(id)/", "x/`id`/", "x/a'b/", "x/a&b/", "x/a*/", "x/a>b/"] {
+            let err = check_service_argument(bad).unwrap_err();
+            assert!(err.contains("ssh command line"), "{bad:?}: {err}");
         }
     }
 

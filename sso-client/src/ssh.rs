@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use sso_core::{decode_unverified, MAX_TICKET_LEN};
 
-use crate::names::{check_destination, check_service_name, shorten};
+use crate::names::{check_destination, check_service_argument, shorten};
 
 /// Environment variable naming the ssh program.
 pub const SSH_PROGRAM_ENV: &str = "SSO_SSH";
@@ -113,7 +113,7 @@ impl SshTokenSource {
         args.push("--".into());
         args.push(self.destination.clone().into());
         if let Some(service) = service {
-            check_service_name(service).map_err(SshError::Invalid)?;
+            check_service_argument(service).map_err(SshError::Invalid)?;
             args.push(service.into());
         }
         Ok(args)

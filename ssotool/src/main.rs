@@ -133,8 +133,14 @@ fn normalize_args(mut args: Vec<String>) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    // As the login shell of a realm account, sshd starts ssotool as `-c
+    // COMMAND` or `-ssotool`: never parsed as a command line.
+    let args_os: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(how) = realm::shell_invocation(&args_os) {
+        return finish(realm::login_shell(how));
+    }
     let cli = Cli::parse_from(normalize_args(std::env::args().collect()));
-    let result = match cli.command {
+    finish(match cli.command {
         Command::GenKeys(a) => gen_keys(a),
         Command::Sign(a) => sign(a),
         Command::Verify(a) => verify(a),
@@ -142,7 +148,11 @@ fn main() -> ExitCode {
         Command::Realm(a) => realm::run(a),
         Command::Token(a) => token::run(a),
         Command::Fetch(a) => fetch::run(a),
-    };
+    })
+}
+
+/// The exit status of a run; an error is one line on stderr.
+fn finish(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -1,14 +1,18 @@
-//! `ssotool realm ...`: token realm administration (as root) and the forced
-//! command `realm issue` that sshd runs for every realm key. The logic is in
-//! `sso_client::realm` and `sso_client::issue`; this is the command line.
+//! `ssotool realm ...`: token realm administration (as root), the forced
+//! command `realm issue` that sshd runs for every realm key, and ssotool as
+//! the realm account's login shell. The logic is in the `sso-realm` crate;
+//! this is the command line.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sso_client::issue::issue;
-use sso_client::realm::{parse_groups, RealmAdmin, DEFAULT_TTL};
-use sso_client::syslog;
+use sso_realm::admin::{RealmAdmin, DEFAULT_TTL};
+use sso_realm::issue::issue;
+use sso_realm::shell::{self, Invocation};
+use sso_realm::syslog;
+use sso_realm::users::parse_groups;
 
 #[derive(Args)]
 pub struct RealmArgs {
@@ -193,6 +197,52 @@ pub fn run(args: RealmArgs) -> Result<(), String> {
     }
 }
 
+/// ssotool started as the login shell of a realm account (see
+/// `sso_realm::shell`): the forced command runs, anything else is refused
+/// (a one-line reason on stderr and in syslog, exit status 1).
+pub fn login_shell(how: Invocation) -> Result<(), String> {
+    let client = ssh_client_address();
+    let refused = |what: &str| {
+        syslog::warning(&format!(
+            "login shell of uid {} from {client}: refused {what}",
+            sso_client::fsutil::effective_uid()
+        ));
+        Err(shell::REFUSAL.to_owned())
+    };
+    let command = match how {
+        Invocation::ShellCommand(command) => command,
+        Invocation::InteractiveLogin => return refused("an interactive login"),
+        Invocation::Command => return refused("a start without a command"),
+    };
+    let own_path = issuer_path()?;
+    let own_path = own_path.to_str().unwrap_or_default();
+    match shell::parse_command(&command, own_path) {
+        Some(request) => issue_command(
+            &RealmAdmin::new(request.root),
+            &request.realm,
+            &request.user,
+        ),
+        // The command itself is not logged: it may hold anything.
+        None => refused("a command that is not its forced command"),
+    }
+}
+
+/// Whether the arguments start ssotool as a shell rather than as a command.
+pub fn shell_invocation(args: &[OsString]) -> Option<Invocation> {
+    match shell::invocation(args) {
+        Invocation::Command => None,
+        how => Some(how),
+    }
+}
+
+/// The ssh client's address for the log (`local` outside ssh).
+fn ssh_client_address() -> String {
+    std::env::var("SSH_CLIENT")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "local".into())
+}
+
 /// The command the client asked for, `None` if it sent none. One that is
 /// not UTF-8 is refused: read lossily or as absent, it would become a
 /// request for another or the default service.
@@ -219,10 +269,7 @@ fn print_ticket(ticket: &str) -> std::io::Result<()> {
 /// The forced command: a ticket on stdout, or a one-line reason on stderr
 /// (printed by main) and in syslog, and a non-zero exit.
 fn issue_command(admin: &RealmAdmin, realm: &str, user: &str) -> Result<(), String> {
-    let client = std::env::var("SSH_CLIENT")
-        .ok()
-        .and_then(|c| c.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "local".into());
+    let client = ssh_client_address();
     let result = original_command(realm).and_then(|original| {
         let issued = issue(
             admin,

@@ -407,7 +407,7 @@ fn ssh_managed_files_have_safe_owners_and_modes() {
     let realm = Realm::init(DOMAIN, &[API], 600);
     let key = ClientKey::generate("alice@laptop");
     realm.add(&key, "alice", "ops");
-    let account = sso_client::account::lookup(&realm.name)
+    let account = sso_realm::account::lookup(&realm.name)
         .unwrap()
         .expect("account");
     let secret = std::fs::metadata(realm.secret_key_path()).unwrap();
@@ -463,10 +463,10 @@ fn ssh_realm_delete_removes_the_account() {
         return;
     }
     let realm = Realm::init(DOMAIN, &[API], 600);
-    assert!(sso_client::account::lookup(&realm.name).unwrap().is_some());
+    assert!(sso_realm::account::lookup(&realm.name).unwrap().is_some());
     let out = realm.admin(&["delete", &realm.name]);
     assert!(out.status.success(), "{out:?}");
-    assert!(sso_client::account::lookup(&realm.name).unwrap().is_none());
+    assert!(sso_realm::account::lookup(&realm.name).unwrap().is_none());
     assert!(!realm
         .root()
         .join("etc/sso/realms")

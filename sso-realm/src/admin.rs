@@ -30,20 +30,19 @@ use std::path::{Path, PathBuf};
 
 use sso_core::SecretKey;
 
+use sso_client::fsutil::{ensure_dir, ensure_dir_all, write_atomic};
+use sso_client::names::{check_command_path, check_group_name, check_realm_name, check_user_name};
+
 use crate::account::{self, Account};
 use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
-use crate::fsutil::{ensure_dir, ensure_dir_all, write_atomic};
-use crate::names::{
-    check_command_path, check_domain, check_group_name, check_realm_name, check_service_name,
-    check_user_name,
-};
+use crate::settings::RealmSettings;
+use crate::trust::{self, open_no_follow, Expected};
+use crate::users::{parse_users, users_text, RealmUser};
 
 /// Environment variable that overrides the root directory of realm files.
 pub const ROOT_ENV: &str = "SSO_REALM_ROOT";
 /// Default ticket lifetime of a realm, in seconds.
 pub const DEFAULT_TTL: u64 = 3600;
-/// Longest ticket lifetime a realm may be configured with (one week).
-pub const MAX_TTL: u64 = 7 * 24 * 3600;
 /// Largest public key file `add` reads.
 const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
 /// Largest settings or users file read.
@@ -125,166 +124,37 @@ fn io_err<'a>(what: &'a str, path: &'a Path) -> impl FnOnce(io::Error) -> RealmE
     move |e| RealmError::Io(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// A realm's settings (`realm.conf`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RealmSettings {
-    pub name: String,
-    pub domain: String,
-    /// Allowed services; the first one is the default.
-    pub services: Vec<String>,
-    /// Ticket lifetime in seconds.
-    pub ttl: u64,
-    /// Absolute path of the `ssotool` the forced command runs.
-    pub issuer: String,
-}
-
-impl RealmSettings {
-    /// Checks every value; used both when writing and when reading.
-    pub fn validate(&self) -> Result<(), RealmError> {
-        check_realm_name(&self.name).map_err(RealmError::Invalid)?;
-        check_domain(&self.domain).map_err(RealmError::Invalid)?;
-        if self.services.is_empty() {
-            return Err(RealmError::Invalid(
-                "a realm needs at least one service".into(),
-            ));
-        }
-        for s in &self.services {
-            check_service_name(s).map_err(RealmError::Invalid)?;
-        }
-        if self.ttl == 0 || self.ttl > MAX_TTL {
-            return Err(RealmError::Invalid(format!(
-                "ticket lifetime must be 1 to {MAX_TTL} seconds, not {}",
-                self.ttl
-            )));
-        }
-        check_command_path(&self.issuer).map_err(RealmError::Invalid)?;
-        Ok(())
-    }
-
-    /// The service issued when the client asks for none.
-    pub fn default_service(&self) -> &str {
-        &self.services[0]
-    }
-
-    pub fn to_text(&self) -> String {
-        let mut out = String::from(
-            "# SSO token realm settings, managed by `ssotool realm`.\n\
-             # The first service is the default one.\n",
-        );
-        out.push_str(&format!("name = {}\n", self.name));
-        out.push_str(&format!("domain = {}\n", self.domain));
-        out.push_str(&format!("ttl = {}\n", self.ttl));
-        out.push_str(&format!("issuer = {}\n", self.issuer));
-        for s in &self.services {
-            out.push_str(&format!("service = {s}\n"));
-        }
-        out
-    }
-
-    pub fn parse(text: &str) -> Result<RealmSettings, String> {
-        let (mut name, mut domain, mut ttl, mut issuer) = (None, None, None, None);
-        let mut services = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (key, value) = line
-                .split_once('=')
-                .map(|(k, v)| (k.trim(), v.trim().to_owned()))
-                .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
-            match key {
-                "name" => name = Some(value),
-                "domain" => domain = Some(value),
-                "ttl" => {
-                    ttl = Some(
-                        value
-                            .parse::<u64>()
-                            .map_err(|_| format!("line {}: ttl is not a number", n + 1))?,
-                    )
-                }
-                "issuer" => issuer = Some(value),
-                "service" => services.push(value),
-                other => return Err(format!("line {}: unknown setting {other:?}", n + 1)),
-            }
-        }
-        let missing = |what: &str| format!("setting {what} is missing");
-        let settings = RealmSettings {
-            name: name.ok_or_else(|| missing("name"))?,
-            domain: domain.ok_or_else(|| missing("domain"))?,
-            services,
-            ttl: ttl.ok_or_else(|| missing("ttl"))?,
-            issuer: issuer.ok_or_else(|| missing("issuer"))?,
-        };
-        settings.validate().map_err(|e| e.to_string())?;
-        Ok(settings)
-    }
-}
-
-/// One registered key of a realm user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RealmUser {
-    pub user: String,
-    pub groups: Vec<String>,
-    pub key: PublicKeyLine,
-}
-
-impl RealmUser {
-    fn to_line(&self) -> String {
-        let groups = if self.groups.is_empty() {
-            "-".to_owned()
+/// Reads a small trusted file (see [`crate::trust`]): opened without
+/// following a symlink, checked for its owner and mode and for the
+/// directories above it, refused if larger than `limit`.
+fn read_trusted(path: &Path, expected: Expected<'_>, limit: u64) -> Result<String, RealmError> {
+    let file = open_no_follow(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            RealmError::Damaged(format!(
+                "{} is a symlink; it must be a file",
+                path.display()
+            ))
         } else {
-            self.groups.join(",")
-        };
-        format!("{} {} {}", self.user, groups, self.key.to_public_line())
-    }
-
-    fn parse_line(line: &str) -> Result<RealmUser, String> {
-        let mut parts = line.splitn(3, ' ');
-        let user = parts.next().unwrap_or("");
-        let groups = parts.next().unwrap_or("");
-        let key = parts.next().unwrap_or("");
-        check_user_name(user)?;
-        let groups = parse_groups(if groups == "-" { "" } else { groups })?;
-        let key = PublicKeyLine::parse(key)?;
-        Ok(RealmUser {
-            user: user.to_owned(),
-            groups,
-            key,
-        })
-    }
-}
-
-/// Parses a comma-separated group list; empty items are ignored.
-pub fn parse_groups(list: &str) -> Result<Vec<String>, String> {
-    let mut groups: Vec<String> = Vec::new();
-    for g in list.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        check_group_name(g)?;
-        if !groups.iter().any(|have| have == g) {
-            groups.push(g.to_owned());
+            io_err("read", path)(e)
         }
+    })?;
+    let meta = file.metadata().map_err(io_err("read", path))?;
+    trust::check_file(path, &meta, expected).map_err(RealmError::Damaged)?;
+    trust::check_ancestors(path).map_err(RealmError::Damaged)?;
+    let mut text = String::new();
+    file.take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(io_err("read", path))?;
+    if text.len() as u64 > limit {
+        return Err(RealmError::Damaged(format!(
+            "{} is too large",
+            path.display()
+        )));
     }
-    Ok(groups)
+    Ok(text)
 }
 
-fn parse_users(text: &str) -> Result<Vec<RealmUser>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(n, l)| RealmUser::parse_line(l.trim()).map_err(|e| format!("line {}: {e}", n + 1)))
-        .collect()
-}
-
-fn users_text(users: &[RealmUser]) -> String {
-    let mut out = String::from("# SSO token realm users, managed by `ssotool realm add/remove`.\n");
-    for u in users {
-        out.push_str(&u.to_line());
-        out.push('\n');
-    }
-    out
-}
-
-/// Reads a small file, refusing one larger than `limit`.
+/// Reads a public key file given to `add`, refusing one larger than `limit`.
 fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
     let file = File::open(path)?;
     let mut text = String::new();
@@ -401,7 +271,7 @@ impl RealmAdmin {
     }
 
     fn require_root() -> Result<(), RealmError> {
-        if account::effective_uid() != 0 {
+        if sso_client::fsutil::effective_uid() != 0 {
             return Err(RealmError::NotRoot);
         }
         Ok(())
@@ -426,20 +296,34 @@ impl RealmAdmin {
 
     /// Reads a realm's settings; `UnknownRealm` if there are none.
     pub fn load_settings(&self, realm: &str) -> Result<RealmSettings, RealmError> {
+        let (text, path) = self.settings_text(realm)?;
+        let settings = RealmSettings::parse(&text)
+            .map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))?;
+        Self::check_settings_name(&settings, realm, &path)?;
+        Ok(settings)
+    }
+
+    /// The text of `realm.conf` (a trusted file) and its path.
+    fn settings_text(&self, realm: &str) -> Result<(String, PathBuf), RealmError> {
         check_realm_name(realm).map_err(RealmError::Invalid)?;
         let path = self.settings_path(realm);
-        let text = match read_limited(&path, MAX_STATE_FILE_LEN) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        if let Err(e) = fs::symlink_metadata(&path) {
+            if e.kind() == io::ErrorKind::NotFound {
                 return Err(RealmError::UnknownRealm {
                     realm: realm.to_owned(),
                     path,
-                })
+                });
             }
-            Err(e) => return Err(io_err("read", &path)(e)),
-        };
-        let settings = RealmSettings::parse(&text)
-            .map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))?;
+        }
+        let text = read_trusted(&path, Expected::ROOT_PUBLIC, MAX_STATE_FILE_LEN)?;
+        Ok((text, path))
+    }
+
+    fn check_settings_name(
+        settings: &RealmSettings,
+        realm: &str,
+        path: &Path,
+    ) -> Result<(), RealmError> {
         if settings.name != realm {
             return Err(RealmError::Damaged(format!(
                 "{}: names realm {}, not {realm}",
@@ -447,13 +331,32 @@ impl RealmAdmin {
                 settings.name
             )));
         }
-        Ok(settings)
+        Ok(())
     }
 
-    /// Reads a realm's users.
+    /// [`RealmAdmin::load_settings`] that also reads the old `key = value`
+    /// format; `true` if it did (the caller rewrites the file as TOML).
+    fn load_settings_for_migration(
+        &self,
+        realm: &str,
+    ) -> Result<(RealmSettings, bool), RealmError> {
+        let (text, path) = self.settings_text(realm)?;
+        let (settings, legacy) = RealmSettings::parse_or_migrate(&text)
+            .map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))?;
+        Self::check_settings_name(&settings, realm, &path)?;
+        Ok((settings, legacy))
+    }
+
+    fn write_settings(&self, settings: &RealmSettings) -> Result<(), RealmError> {
+        let path = self.settings_path(&settings.name);
+        write_atomic(&path, settings.to_toml().as_bytes(), 0o644, Some((0, 0)))
+            .map_err(io_err("write", &path))
+    }
+
+    /// Reads a realm's users (a trusted file, like `realm.conf`).
     pub fn load_users(&self, realm: &str) -> Result<Vec<RealmUser>, RealmError> {
         let path = self.users_path(realm);
-        let text = read_limited(&path, MAX_STATE_FILE_LEN).map_err(io_err("read", &path))?;
+        let text = read_trusted(&path, Expected::ROOT_PUBLIC, MAX_STATE_FILE_LEN)?;
         parse_users(&text).map_err(|e| RealmError::Damaged(format!("{}: {e}", path.display())))
     }
 
@@ -494,7 +397,7 @@ impl RealmAdmin {
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned(),
         };
-        settings.validate()?;
+        settings.validate().map_err(RealmError::Invalid)?;
         Self::require_root()?;
         self.root_for_command()?;
         if account::lookup(realm)
@@ -545,7 +448,8 @@ impl RealmAdmin {
         let state = self.state_dir(realm);
         ensure_dir(&config, 0o755, Some((0, 0))).map_err(io_err("set up", &config))?;
         let _lock = self.lock(realm)?;
-        let acct = account::create_system_account(realm, &state).map_err(RealmError::Account)?;
+        let acct = account::create_system_account(realm, &state, &settings.issuer)
+            .map_err(RealmError::Account)?;
 
         ensure_dir(&state, 0o755, Some((0, 0))).map_err(io_err("create", &state))?;
         let ssh_dir = state.join(".ssh");
@@ -566,14 +470,7 @@ impl RealmAdmin {
         )
         .map_err(io_err("write", &public_path))?;
 
-        let settings_path = self.settings_path(realm);
-        write_atomic(
-            &settings_path,
-            settings.to_text().as_bytes(),
-            0o644,
-            Some((0, 0)),
-        )
-        .map_err(io_err("write", &settings_path))?;
+        self.write_settings(settings)?;
         self.write_users(realm, &[])?;
         self.write_authorized_keys(settings, &[])?;
         Ok(())
@@ -718,7 +615,7 @@ impl RealmAdmin {
     /// forced command.
     pub fn sync(&self, realm: &str, issuer: Option<&Path>) -> Result<RealmSettings, RealmError> {
         Self::require_root()?;
-        let mut settings = self.load_settings(realm)?;
+        let (mut settings, legacy) = self.load_settings_for_migration(realm)?;
         let _lock = self.lock(realm)?;
         let acct = self.realm_account(realm)?;
         if let Some(issuer) = issuer {
@@ -726,10 +623,13 @@ impl RealmAdmin {
                 .to_str()
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned();
-            settings.validate()?;
-            let path = self.settings_path(realm);
-            write_atomic(&path, settings.to_text().as_bytes(), 0o644, Some((0, 0)))
-                .map_err(io_err("write", &path))?;
+            settings.validate().map_err(RealmError::Invalid)?;
+        }
+        if legacy || issuer.is_some() {
+            self.write_settings(&settings)?;
+        }
+        if acct.shell != Path::new(&settings.issuer) {
+            account::set_shell(realm, &settings.issuer).map_err(RealmError::Account)?;
         }
         let users = self.load_users(realm)?;
         self.ensure_parents()?;
@@ -751,7 +651,7 @@ impl RealmAdmin {
     /// Deletes the realm: its account, home, key pair and settings.
     pub fn delete(&self, realm: &str) -> Result<(), RealmError> {
         Self::require_root()?;
-        self.load_settings(realm)?;
+        self.load_settings_for_migration(realm)?;
         match account::lookup(realm).map_err(RealmError::Account)? {
             Some(acct) if acct.home != self.state_dir(realm) => {
                 return Err(RealmError::AccountTaken(realm.to_owned()))
@@ -768,7 +668,8 @@ impl RealmAdmin {
     }
 
     /// Checks the secret key file belongs to the realm account and is not
-    /// readable by anyone else.
+    /// readable by anyone else, and that only root can change the
+    /// directories above it (see [`crate::trust`]).
     pub fn check_secret_key_file(&self, realm: &str, acct: &Account) -> Result<(), RealmError> {
         let path = self.secret_key_path(realm);
         let meta = fs::symlink_metadata(&path).map_err(io_err("read", &path))?;
@@ -778,68 +679,14 @@ impl RealmAdmin {
                 path.display()
             )));
         }
-        Ok(())
+        trust::check_ancestors(&path).map_err(RealmError::Damaged)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings() -> RealmSettings {
-        RealmSettings {
-            name: "api".into(),
-            domain: "example.org".into(),
-            services: vec!["api.example.org/".into(), "wiki.example.org/".into()],
-            ttl: 600,
-            issuer: "/usr/bin/ssotool".into(),
-        }
-    }
-
-    #[test]
-    fn settings_round_trip() {
-        let s = settings();
-        assert_eq!(RealmSettings::parse(&s.to_text()).unwrap(), s);
-        assert_eq!(s.default_service(), "api.example.org/");
-    }
-
-    #[test]
-    fn settings_are_validated() {
-        for text in [
-            "",
-            "name = api\ndomain = example.org\nttl = 600\nissuer = /usr/bin/ssotool\n",
-            "name = api\ndomain = example.org\nttl = 0\nissuer = /usr/bin/ssotool\nservice = a/\n",
-            "name = api\ndomain = ex|ample\nttl = 60\nissuer = /usr/bin/ssotool\nservice = a/\n",
-            "name = api\ndomain = d\nttl = 60\nissuer = ssotool\nservice = a/\n",
-            "name = api\ndomain = d\nttl = 60\nissuer = /s\nservice = a/\nshell = /bin/sh\n",
-        ] {
-            assert!(RealmSettings::parse(text).is_err(), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn users_round_trip_and_reject_bad_lines() {
-        let key = PublicKeyLine::parse(
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBERERERERERERERERERERERERERERERERERERERERER c",
-        )
-        .unwrap();
-        let users = vec![
-            RealmUser {
-                user: "alice".into(),
-                groups: vec!["ops".into(), "dev".into()],
-                key: key.clone(),
-            },
-            RealmUser {
-                user: "bob".into(),
-                groups: vec![],
-                key,
-            },
-        ];
-        assert_eq!(parse_users(&users_text(&users)).unwrap(), users);
-        assert!(parse_users("alice|x - ssh-ed25519 AAAA\n").is_err());
-        assert!(parse_users("alice a,,b,c|d ssh-ed25519 AAAA\n").is_err());
-        assert_eq!(parse_groups("a,,b, a").unwrap(), vec!["a", "b"]);
-    }
+    use crate::settings::example_settings;
 
     #[test]
     fn layout_and_forced_commands() {
@@ -857,7 +704,9 @@ mod tests {
             groups: vec![],
             key,
         }];
-        let text = admin.authorized_keys_text(&settings(), &users).unwrap();
+        let text = admin
+            .authorized_keys_text(&example_settings(), &users)
+            .unwrap();
         let line = text.lines().nth(1).unwrap();
         assert!(line.starts_with(
             "restrict,command=\"/usr/bin/ssotool realm issue --root /tmp/realmroot api alice\" \
@@ -871,14 +720,14 @@ mod tests {
             ("/tmp/realmroot/", "/tmp/realmroot"),
         ] {
             let text = RealmAdmin::new(root)
-                .authorized_keys_text(&settings(), &users)
+                .authorized_keys_text(&example_settings(), &users)
                 .unwrap();
             let expected =
                 format!("command=\"/usr/bin/ssotool realm issue --root {spelled} api alice\"");
             assert!(text.contains(&expected), "{root}: {text}");
         }
         assert!(RealmAdmin::new("rel")
-            .authorized_keys_text(&settings(), &users)
+            .authorized_keys_text(&example_settings(), &users)
             .is_err());
     }
 

@@ -8,9 +8,12 @@ use std::path::Path;
 
 use sso_core::{ticket_fingerprint, Signer, Ticket};
 
-use crate::account;
-use crate::names::{check_realm_name, check_service_name, check_user_name, shorten};
-use crate::realm::{RealmAdmin, RealmSettings};
+use sso_client::fsutil::effective_uid;
+use sso_client::names::{check_realm_name, check_user_name, shorten};
+use sso_core::web::ServiceName;
+
+use crate::admin::RealmAdmin;
+use crate::settings::RealmSettings;
 
 /// A ticket printed by the forced command, and what may be logged of it.
 #[derive(Debug, Clone)]
@@ -36,7 +39,7 @@ pub fn choose_service(
     if requested.is_empty() {
         return Ok(settings.default_service().to_owned());
     }
-    if check_service_name(requested).is_err() {
+    if ServiceName::parse(requested).is_err() {
         return Err(format!(
             "refused: realm {} only answers `ssh -T {}@HOST [SERVICE]`; the requested command is \
              not a service name",
@@ -67,7 +70,7 @@ pub fn issue(
     check_user_name(user)?;
     let settings = admin.load_settings(realm).map_err(|e| e.to_string())?;
     let acct = admin.realm_account(realm).map_err(|e| e.to_string())?;
-    let euid = account::effective_uid();
+    let euid = effective_uid();
     if euid != acct.uid && euid != 0 {
         return Err(format!(
             "refused: only the account {realm} issues tickets of realm {realm}"
@@ -113,36 +116,27 @@ fn load_signer(path: &Path, realm: &str) -> Result<Signer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings() -> RealmSettings {
-        RealmSettings {
-            name: "api".into(),
-            domain: "example.org".into(),
-            services: vec!["api.example.org/".into(), "wiki.example.org/app/".into()],
-            ttl: 600,
-            issuer: "/usr/bin/ssotool".into(),
-        }
-    }
+    use crate::settings::example_settings;
 
     #[test]
     fn default_and_requested_services() {
-        let s = settings();
+        let s = example_settings();
         assert_eq!(choose_service(&s, None).unwrap(), "api.example.org/");
         assert_eq!(choose_service(&s, Some("")).unwrap(), "api.example.org/");
         assert_eq!(choose_service(&s, Some("  ")).unwrap(), "api.example.org/");
         assert_eq!(
-            choose_service(&s, Some("wiki.example.org/app/")).unwrap(),
-            "wiki.example.org/app/"
+            choose_service(&s, Some("wiki.example.org/")).unwrap(),
+            "wiki.example.org/"
         );
         assert_eq!(
-            choose_service(&s, Some(" wiki.example.org/app/\n")).unwrap(),
-            "wiki.example.org/app/"
+            choose_service(&s, Some(" wiki.example.org/\n")).unwrap(),
+            "wiki.example.org/"
         );
     }
 
     #[test]
     fn refuses_other_services_and_commands() {
-        let s = settings();
+        let s = example_settings();
         let err = choose_service(&s, Some("evil.example.org/")).unwrap_err();
         assert!(err.contains("not allowed in realm api"), "{err}");
         for cmd in [

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::names::{check_command_path, check_realm_name, check_user_name, shorten};
+use sso_client::names::{check_command_path, check_realm_name, check_user_name, shorten};
 
 /// Key types a realm accepts (the public key algorithms of OpenSSH; RSA keys
 /// are `ssh-rsa` whatever signature algorithm they later use).

@@ -16,12 +16,6 @@ pub struct Account {
     pub shell: PathBuf,
 }
 
-/// The effective user id of this process.
-pub fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 /// Looks an account up by name; `Ok(None)` if there is none.
 pub fn lookup(name: &str) -> Result<Option<Account>, String> {
     let cname = CString::new(name).map_err(|_| "account name holds a NUL byte".to_string())?;
@@ -109,10 +103,11 @@ pub fn realm_gecos(realm: &str) -> String {
 }
 
 /// Creates a system account (and its own group) with `home` as its home
-/// directory, which is not created, `/bin/sh` as shell (sshd runs the forced
-/// command through it) and no usable password (`*`: not locked, so sshd
-/// without PAM still accepts public keys, but no password ever matches).
-pub fn create_system_account(name: &str, home: &Path) -> Result<Account, String> {
+/// directory, which is not created, `shell` as its login shell (the issuer:
+/// sshd runs the forced command through it, see [`crate::shell`]) and no
+/// usable password (`*`: not locked, so sshd without PAM still accepts
+/// public keys, but no password ever matches).
+pub fn create_system_account(name: &str, home: &Path, shell: &str) -> Result<Account, String> {
     let home = home
         .to_str()
         .ok_or_else(|| format!("home directory {} is not UTF-8", home.display()))?;
@@ -126,7 +121,7 @@ pub fn create_system_account(name: &str, home: &Path) -> Result<Account, String>
             "--home-dir",
             home,
             "--shell",
-            "/bin/sh",
+            shell,
             "--password",
             "*",
             "--comment",
@@ -137,6 +132,11 @@ pub fn create_system_account(name: &str, home: &Path) -> Result<Account, String>
         false,
     )?;
     lookup(name)?.ok_or_else(|| format!("useradd succeeded but account {name} is not visible"))
+}
+
+/// Sets the login shell of an account.
+pub fn set_shell(name: &str, shell: &str) -> Result<(), String> {
+    run_account_tool("usermod", &["--shell", shell, "--", name], false)
 }
 
 /// Removes an account (not its home, which the caller removes).

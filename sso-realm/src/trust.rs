@@ -1,0 +1,181 @@
+//! StrictModes-style checks of the files a realm trusts (`realm.conf`, the
+//! `users` file, the secret key): whoever can write one of them, or rename
+//! an entry in a directory above it, decides who gets tickets. As sshd
+//! checks `authorized_keys`, a file must be a regular file (not a symlink)
+//! owned by its expected owner and not writable by group or others, and
+//! every directory above it, up to `/`, owned by root and not writable by
+//! group or others. A root-owned directory with the sticky bit (`/tmp`)
+//! passes: nobody but root may rename or remove the root-owned entries in
+//! it.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+const GROUP_OTHER_WRITE: u32 = 0o022;
+const GROUP_OTHER_ANY: u32 = 0o077;
+const STICKY: u32 = 0o1000;
+
+/// Who must own a trusted file, and whether others may read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    pub uid: u32,
+    /// The owner's name, for the message.
+    pub owner: &'a str,
+    /// A secret: no access at all for group and others.
+    pub private: bool,
+}
+
+impl Expected<'_> {
+    /// root, readable by everyone, writable by root only.
+    pub const ROOT_PUBLIC: Expected<'static> = Expected {
+        uid: 0,
+        owner: "root",
+        private: false,
+    };
+}
+
+/// Opens `path` without following a symlink in its last component, so the
+/// checked metadata is the opened file's own.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Checks a trusted file's own metadata (from [`open_no_follow`] and
+/// `File::metadata`, or `symlink_metadata`). The message names the rule.
+pub fn check_file(path: &Path, meta: &Metadata, expected: Expected<'_>) -> Result<(), String> {
+    let forbidden = if expected.private {
+        GROUP_OTHER_ANY
+    } else {
+        GROUP_OTHER_WRITE
+    };
+    if !meta.is_file() || meta.uid() != expected.uid || meta.mode() & forbidden != 0 {
+        let rule = if expected.private {
+            "no access for group or others"
+        } else {
+            "not writable by group or others"
+        };
+        return Err(format!(
+            "{} must be a regular file owned by {}, {rule} (it is {}owned by uid {}, mode {:04o})",
+            path.display(),
+            expected.owner,
+            if meta.is_file() { "" } else { "not a file, " },
+            meta.uid(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every directory above `path` up to `/` (symlinks resolved, as
+/// the kernel resolves them when the file is opened).
+pub fn check_ancestors(path: &Path) -> Result<(), String> {
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
+    for dir in parent.ancestors() {
+        let meta =
+            std::fs::metadata(dir).map_err(|e| format!("cannot check {}: {e}", dir.display()))?;
+        let writable = meta.mode() & GROUP_OTHER_WRITE != 0;
+        let sticky = meta.mode() & STICKY != 0;
+        if meta.uid() != 0 || (writable && !sticky) {
+            return Err(format!(
+                "{} (above {}) must be a directory owned by root and not writable by group or \
+                 others (it is owned by uid {}, mode {:04o})",
+                dir.display(),
+                path.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path, mode: u32) {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn files_need_their_owner_and_no_foreign_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("realm.conf");
+        fs::write(&file, "x").unwrap();
+        let me = sso_client::fsutil::effective_uid();
+        let expected = Expected {
+            uid: me,
+            owner: "me",
+            private: false,
+        };
+        for (m, ok) in [(0o644, true), (0o600, true), (0o664, false), (0o646, false)] {
+            mode(&file, m);
+            let meta = open_no_follow(&file).unwrap().metadata().unwrap();
+            let result = check_file(&file, &meta, expected);
+            assert_eq!(result.is_ok(), ok, "{m:o}: {result:?}");
+            if let Err(e) = result {
+                assert!(e.contains("not writable by group or others"), "{e}");
+            }
+        }
+        let private = Expected {
+            private: true,
+            ..expected
+        };
+        mode(&file, 0o440);
+        let meta = fs::metadata(&file).unwrap();
+        let err = check_file(&file, &meta, private).unwrap_err();
+        assert!(err.contains("no access for group or others"), "{err}");
+        mode(&file, 0o400);
+        check_file(&file, &fs::metadata(&file).unwrap(), private).unwrap();
+        let other_owner = Expected {
+            uid: me + 1,
+            owner: "someone",
+            private: false,
+        };
+        let err = check_file(&file, &fs::metadata(&file).unwrap(), other_owner).unwrap_err();
+        assert!(err.contains("owned by someone"), "{err}");
+    }
+
+    #[test]
+    fn symlinks_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("target"), "x").unwrap();
+        std::os::unix::fs::symlink("target", dir.path().join("link")).unwrap();
+        assert!(open_no_follow(&dir.path().join("link")).is_err());
+    }
+
+    #[test]
+    fn ancestors_must_be_root_s_and_closed_unless_sticky() {
+        if sso_client::fsutil::effective_uid() != 0 {
+            eprintln!("skipped: needs root (directories owned by root)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        mode(dir.path(), 0o755);
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let file = sub.join("f");
+        // /tmp itself is root's and sticky: accepted.
+        mode(&sub, 0o755);
+        check_ancestors(&file).unwrap();
+        mode(&sub, 0o775);
+        let err = check_ancestors(&file).unwrap_err();
+        assert!(err.contains("not writable by group or others"), "{err}");
+        assert!(err.contains("sub"), "{err}");
+        mode(&sub, 0o1777);
+        check_ancestors(&file).unwrap();
+        mode(&sub, 0o755);
+        std::os::unix::fs::chown(&sub, Some(65534), None).unwrap();
+        assert!(check_ancestors(&file).is_err());
+    }
+}

@@ -169,7 +169,7 @@ unsafe extern "C" fn group_check(
     parsed: *const c_void,
 ) -> ffi::authz_status::Type {
     guard(ffi::authz_status::AUTHZ_GENERAL_ERROR, || {
-        if is_sso(r) || authenticated(r).is_some() {
+        if is_sso(r) || ticket_of_user(r).is_some() {
             return groups_check(r, require_line, "group");
         }
         let delegate = GROUPFILE_PROVIDER.load(Ordering::SeqCst);

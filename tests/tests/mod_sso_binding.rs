@@ -1,0 +1,325 @@
+//! The cookie rules of the hardening issue against a real apache2: on https
+//! only the `__Host-` cookies derived from the service count (a planted
+//! cookie under another name never does), and ticket binding (a browser
+//! ticket counts only with the binding cookie set at `sso_login`, is
+//! accepted at `sso_login` once, never from `Authorization:`, and a
+//! graceful restart sends the browser to a silent re-login), under both
+//! MPMs. Also `Require group` after another module changed the user.
+
+mod mod_sso_common;
+
+use std::time::{Duration, Instant};
+
+use mod_sso_common::*;
+use sso_core::web::percent_encode;
+use sso_integration::apache::{Apache, ApacheConfig, Mpm, Request};
+
+fn with_cookies(mut req: Request, cookies: &[(String, String)]) -> Request {
+    for (n, v) in cookies {
+        req = req.cookie(n, v);
+    }
+    req
+}
+
+fn status_with(site: &Site, cookies: &[(String, String)]) -> u16 {
+    with_cookies(site.apache.request("/app/env.cgi"), cookies)
+        .send()
+        .status
+}
+
+/// Polls until `f` holds (old-generation children may finish a request or
+/// two after a restart); fails after 60 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn planted_cookies_are_never_accepted_on_https() {
+    if !need_root() {
+        return;
+    }
+    let site = Site::start(Mpm::Event);
+    let names = site.cookies();
+    assert!(names.ticket.starts_with("__Host-sso-"), "{names:?}");
+    let t = site.ticket("mallory", &[]);
+    // The old path-scoped name (a sibling host can set it with
+    // `Domain=example.org; Path=/app/deeper/`), a prefixed name, and the
+    // __Host- cookie of another service: none counts.
+    let other = cookie_names("127.0.0.1:1/other/").ticket;
+    for name in [LEGACY_TICKET_COOKIE, "MyApp_ticket", other.as_str()] {
+        let r = site.apache.request("/app/env.cgi").cookie(name, &t).send();
+        assert_eq!(r.status, 302, "{name}: {r:?}");
+        assert!(!r.body.contains("REMOTE_USER"), "{name}");
+    }
+    assert!(
+        site.apache
+            .error_log()
+            .contains("ignored cookie SSO_ticket: check 'planted cookie' failed"),
+        "{}",
+        site.apache.error_log()
+    );
+    // The same ticket under the service's own __Host- name is accepted.
+    let r = site
+        .apache
+        .request("/app/env.cgi")
+        .cookie(&names.ticket, &t)
+        .send();
+    assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("mallory"), "{r:?}");
+    // The redirect sets __Host- cookies: Secure, Path=/, no Domain.
+    let r = site.apache.get("/app/");
+    let nonce = r.set_cookie(&names.nonce).expect("nonce cookie");
+    assert!(
+        nonce.contains("; Path=/;") && nonce.contains("Secure"),
+        "{nonce}"
+    );
+    assert!(!nonce.contains("Domain"), "{nonce}");
+}
+
+#[test]
+fn plain_http_uses_the_path_scoped_fallback() {
+    if !need_root() {
+        return;
+    }
+    let keys = sso_integration::util::TestKeys::new();
+    let apache = Apache::start(ApacheConfig {
+        mpm: Mpm::Event,
+        tls: false,
+        config: site_config(&[&keys.public_path]),
+        files: site_files(),
+        ..ApacheConfig::default()
+    });
+    let service = format!("{}/app/", apache.host_port());
+    let t = keys.ticket("paul", &service, DOMAIN, 600, None, &[]);
+    let r = apache
+        .request("/app/env.cgi")
+        .cookie(LEGACY_TICKET_COOKIE, &t)
+        .send();
+    assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("paul"), "{r:?}");
+    let r = apache.get("/app/");
+    let nonce = r.set_cookie("SSO_nonce").expect("path-scoped nonce cookie");
+    assert!(
+        nonce.contains("Path=/app/") && !nonce.contains("Secure"),
+        "{nonce}"
+    );
+}
+
+fn binding_rules(mpm: Mpm) {
+    let mut site = Site::start(mpm);
+    let names = site.cookies();
+    let (t, cookies) = site.browser_login("alice", &[]);
+    // Ticket and binding: in, on every child.
+    for i in 0..20 {
+        assert_eq!(status_with(&site, &cookies), 200, "request {i}");
+    }
+    // The ticket cookie alone (copied from the sso_login URL): silent re-login.
+    let ticket_only = vec![(names.ticket.clone(), t.clone())];
+    assert_eq!(status_with(&site, &ticket_only), 302);
+    // A binding cookie of the attacker's own login does not fit this ticket.
+    let (_, theirs) = site.browser_login("mallory", &[]);
+    let mixed = vec![(names.ticket.clone(), t.clone()), theirs[1].clone()];
+    assert_eq!(status_with(&site, &mixed), 302);
+    // A replay of the sso_login URL, with the (readable) nonce: refused.
+    let nonce = sso_core::decode_unverified(&t).unwrap().nonce.unwrap();
+    let r = site
+        .apache
+        .request(&format!("/app/sso_login?t={}", percent_encode(&t)))
+        .cookie(&names.nonce, &nonce)
+        .send();
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.set_cookie(&names.ticket).is_none());
+    assert!(r.set_cookie(&names.binding).is_none());
+    // The browser ticket as a bearer token: refused with the reason.
+    let r = site
+        .apache
+        .request("/app/env.cgi")
+        .header("Authorization", &format!("SSO {t}"))
+        .send();
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        r.header("WWW-Authenticate")
+            .is_some_and(|w| w.contains("error=\"nonce ticket in header\"")),
+        "{r:?}"
+    );
+    let log = site.apache.error_log();
+    for check in [
+        "binding cookie",
+        "binding mismatch",
+        "replayed login",
+        "nonce ticket in header",
+    ] {
+        assert!(
+            log.contains(&format!("check '{check}' failed")),
+            "{check}: {log}"
+        );
+    }
+    assert!(!log.contains(&t), "a ticket leaked into the log");
+
+    // A graceful restart empties the store: a silent re-login, never
+    // accepted, never 500.
+    site.apache.graceful();
+    eventually("the binding is gone", || {
+        status_with(&site, &cookies) == 302
+    });
+    for _ in 0..10 {
+        let r = with_cookies(site.apache.request("/app/env.cgi"), &cookies).send();
+        assert_eq!(r.status, 302, "{r:?}");
+        assert!(r.location().unwrap().starts_with(LOGIN));
+    }
+    // And a new login works after it.
+    let (_, fresh) = site.browser_login("alice", &[]);
+    assert_eq!(status_with(&site, &fresh), 200);
+}
+
+#[test]
+fn ticket_binding_event() {
+    if !need_root() {
+        return;
+    }
+    binding_rules(Mpm::Event);
+}
+
+#[test]
+fn ticket_binding_prefork() {
+    if !need_root() {
+        return;
+    }
+    binding_rules(Mpm::Prefork);
+}
+
+#[test]
+fn logout_revokes_the_binding() {
+    if !need_root() {
+        return;
+    }
+    let site = Site::start(Mpm::Event);
+    let (t, cookies) = site.browser_login("alice", &[]);
+    assert_eq!(status_with(&site, &cookies), 200);
+    let r = with_cookies(site.apache.request("/app/sso_logout"), &cookies).send();
+    assert_eq!((r.status, r.body.as_str()), (200, "OK"));
+    // The copied cookies and a replayed sso_login are dead.
+    assert_eq!(status_with(&site, &cookies), 302);
+    let names = site.cookies();
+    let nonce = sso_core::decode_unverified(&t).unwrap().nonce.unwrap();
+    let r = site
+        .apache
+        .request(&format!("/app/sso_login?t={}", percent_encode(&t)))
+        .cookie(&names.nonce, &nonce)
+        .send();
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn binding_off_is_the_old_behaviour() {
+    if !need_root() {
+        return;
+    }
+    let keys = sso_integration::util::TestKeys::new();
+    let apache = start_with(
+        Mpm::Event,
+        &[&keys.public_path],
+        "<Location /app/nobind/>\n  SSOTicketBinding Off\n</Location>\n",
+    );
+    let service = format!("{}/app/", apache.host_port());
+    let t = keys.ticket("alice", &service, DOMAIN, 600, Some("n1"), &[]);
+    let names = cookie_names(&service);
+    let get = |path: &str| apache.request(path).cookie(&names.ticket, &t).send().status;
+    assert_eq!(get("/app/nobind/"), 404, "authenticated, then no such file");
+    assert_eq!(get("/app/"), 302, "binding on elsewhere");
+}
+
+#[test]
+fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
+    if !need_root() {
+        return;
+    }
+    let keys = sso_integration::util::TestKeys::new();
+    let started = Apache::try_start(ApacheConfig {
+        mpm: Mpm::Event,
+        config: format!(
+            "SSOBindingCache redis\n{}",
+            site_config(&[&keys.public_path])
+        ),
+        files: site_files(),
+        ..ApacheConfig::default()
+    });
+    // httpd opens its sockets before post_config refuses: the start may
+    // look successful for a moment before httpd exits.
+    let err = match started {
+        Err(e) => e,
+        Ok(apache) => {
+            let said = || apache.stderr() + &apache.error_log();
+            eventually("httpd refuses to run", || {
+                said().contains("SSOBindingCache")
+            });
+            said()
+        }
+    };
+    assert!(
+        err.contains("SSOBindingCache: the socache provider 'redis' is not loaded"),
+        "{err}"
+    );
+}
+
+/// `Require group` after an internal redirect to a Basic location: the
+/// ticket of the original request belongs to alice (an admin), the user of
+/// the new request is bob. Bob must not get alice's ticket groups.
+#[test]
+fn require_group_never_lends_ticket_groups_to_another_user() {
+    if !need_root() {
+        return;
+    }
+    let keys = sso_integration::util::TestKeys::new();
+    let extra = "\
+<Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
+  AuthUserFile @ROOT@/conf/htpasswd\n  AuthGroupFile @ROOT@/conf/groups\n  Require group admins\n</Location>\n";
+    let mut files = site_files();
+    files.push((
+        "htdocs/app/jump.cgi".into(),
+        "#!/bin/sh\nprintf 'Location: /basic/env.cgi\\r\\n\\r\\n'\n".into(),
+        0o755,
+    ));
+    files.push(("htdocs/basic/env.cgi".into(), ENV_CGI.into(), 0o755));
+    files.push(("conf/groups".into(), "admins: root1\n".into(), 0o644));
+    let apache = Apache::start(ApacheConfig {
+        mpm: Mpm::Event,
+        modules: vec!["auth_basic".into(), "authn_file".into()],
+        config: site_config(&[&keys.public_path]) + extra,
+        files,
+        ..ApacheConfig::default()
+    });
+    let htpasswd = apache.root().join("conf/htpasswd");
+    let st = std::process::Command::new("htpasswd")
+        .args(["-c", "-b", "-B"])
+        .arg(&htpasswd)
+        .args(["bob", "pw"])
+        .status()
+        .expect("htpasswd");
+    assert!(st.success());
+    std::fs::set_permissions(
+        &htpasswd,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let service = format!("{}/app/", apache.host_port());
+    let names = cookie_names(&service);
+    let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["admins"]);
+    // bob:pw
+    let basic = "Basic Ym9iOnB3";
+    let r = apache
+        .request("/app/jump.cgi")
+        .cookie(&names.ticket, &alice)
+        .header("Authorization", basic)
+        .send();
+    assert_ne!(r.status, 200, "bob got alice's group: {r:?}");
+    assert!(!r.body.contains("REMOTE_USER=bob"), "{r:?}");
+    // Bob directly, without a ticket: the group file decides (not a member).
+    let r = apache
+        .request("/basic/env.cgi")
+        .header("Authorization", basic)
+        .send();
+    assert_eq!(r.status, 401, "{r:?}");
+}

@@ -86,47 +86,40 @@ const char *sso_version(void);
 // `buf` must be valid for `len` bytes; `out_n` valid or NULL.
 void sso_result_message(uint32_t result, char *buf, size_t len, size_t *out_n);
 
-// Creates a verifier accepting any of `key_count` public key files (raw
-// 32-byte or PEM), for `service` in `domain`, accepting tickets up to
-// `clock_skew_secs` after their expiry (at most 3600, else
-// `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
-// tickets (0: no cache). On success writes `*verifier_out`.
+// Reads a secret key file (raw 64-byte or PKCS#8 PEM; refused when group or
+// others can access it) and writes a new signer to `*signer_out`.
 //
 // # Safety
-// `public_key_files` must point to `key_count` C strings; the other strings
-// must be NUL-terminated; `verifier_out` must be valid for a write.
-enum sso_result sso_verifier_new(const char *const *public_key_files,
-                                 size_t key_count,
-                                 const char *service,
-                                 const char *domain,
-                                 uint64_t clock_skew_secs,
-                                 size_t cache_entries,
-                                 struct sso_verifier **verifier_out);
+// `secret_key_file` must be a C string; `signer_out` valid for a write.
+enum sso_result sso_signer_new(const char *secret_key_file, struct sso_signer **signer_out);
 
-// Frees a verifier. NULL is ignored.
+// Frees a signer. NULL is ignored.
 //
 // # Safety
-// `verifier` must come from `sso_verifier_new` and not be used afterwards.
-void sso_verifier_free(struct sso_verifier *verifier);
+// `signer` must come from `sso_signer_new` and not be used afterwards.
+void sso_signer_free(struct sso_signer *signer);
 
-// Verifies the `ticket_len` bytes at `ticket` (the wire form; need not be
-// NUL-terminated) as of Unix time `now` (0: the current time), with an
-// optional expected `nonce` (NULL: none) and optional required groups (at
-// least one of `group_count` names; 0: no requirement). Returns `SSO_OK` or
-// the failed check. On success, if `ticket_out` is not NULL, writes a new
-// `sso_ticket` there that the caller frees with `sso_ticket_free`.
+// Signs a ticket of `version` (3 or 4) and writes its wire form plus a NUL
+// into `buf` (`buf_len` bytes), its length into `*out_n`. `nonce` may be
+// NULL (and must be for version 3). Fails with `SSO_ERR_INVALID_FIELD` for
+// values the format cannot carry and `SSO_ERR_BUFFER_TOO_SMALL` when the
+// ticket does not fit (nothing is written then).
 //
 // # Safety
 // Pointers must be valid as described; `groups` must point to `group_count`
 // C strings.
-enum sso_result sso_verifier_verify(const struct sso_verifier *verifier,
-                                    const char *ticket,
-                                    size_t ticket_len,
-                                    uint64_t now,
-                                    const char *nonce,
-                                    const char *const *groups,
-                                    size_t group_count,
-                                    struct sso_ticket **ticket_out);
+enum sso_result sso_signer_sign(const struct sso_signer *signer,
+                                uint32_t version,
+                                const char *user,
+                                const char *service,
+                                const char *domain,
+                                uint64_t expires,
+                                const char *nonce,
+                                const char *const *groups,
+                                size_t group_count,
+                                char *buf,
+                                size_t buf_len,
+                                size_t *out_n);
 
 // Frees a ticket. NULL is ignored.
 //
@@ -188,40 +181,47 @@ uint64_t sso_ticket_expires(const struct sso_ticket *ticket);
 // `ticket` must be NULL or a live `sso_ticket`.
 uint32_t sso_ticket_version(const struct sso_ticket *ticket);
 
-// Reads a secret key file (raw 64-byte or PKCS#8 PEM; refused when group or
-// others can access it) and writes a new signer to `*signer_out`.
+// Creates a verifier accepting any of `key_count` public key files (raw
+// 32-byte or PEM), for `service` in `domain`, accepting tickets up to
+// `clock_skew_secs` after their expiry (at most 3600, else
+// `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
+// tickets (0: no cache). On success writes `*verifier_out`.
 //
 // # Safety
-// `secret_key_file` must be a C string; `signer_out` valid for a write.
-enum sso_result sso_signer_new(const char *secret_key_file, struct sso_signer **signer_out);
+// `public_key_files` must point to `key_count` C strings; the other strings
+// must be NUL-terminated; `verifier_out` must be valid for a write.
+enum sso_result sso_verifier_new(const char *const *public_key_files,
+                                 size_t key_count,
+                                 const char *service,
+                                 const char *domain,
+                                 uint64_t clock_skew_secs,
+                                 size_t cache_entries,
+                                 struct sso_verifier **verifier_out);
 
-// Frees a signer. NULL is ignored.
+// Frees a verifier. NULL is ignored.
 //
 // # Safety
-// `signer` must come from `sso_signer_new` and not be used afterwards.
-void sso_signer_free(struct sso_signer *signer);
+// `verifier` must come from `sso_verifier_new` and not be used afterwards.
+void sso_verifier_free(struct sso_verifier *verifier);
 
-// Signs a ticket of `version` (3 or 4) and writes its wire form plus a NUL
-// into `buf` (`buf_len` bytes), its length into `*out_n`. `nonce` may be
-// NULL (and must be for version 3). Fails with `SSO_ERR_INVALID_FIELD` for
-// values the format cannot carry and `SSO_ERR_BUFFER_TOO_SMALL` when the
-// ticket does not fit (nothing is written then).
+// Verifies the `ticket_len` bytes at `ticket` (the wire form; need not be
+// NUL-terminated) as of Unix time `now` (0: the current time), with an
+// optional expected `nonce` (NULL: none) and optional required groups (at
+// least one of `group_count` names; 0: no requirement). Returns `SSO_OK` or
+// the failed check. On success, if `ticket_out` is not NULL, writes a new
+// `sso_ticket` there that the caller frees with `sso_ticket_free`.
 //
 // # Safety
 // Pointers must be valid as described; `groups` must point to `group_count`
 // C strings.
-enum sso_result sso_signer_sign(const struct sso_signer *signer,
-                                uint32_t version,
-                                const char *user,
-                                const char *service,
-                                const char *domain,
-                                uint64_t expires,
-                                const char *nonce,
-                                const char *const *groups,
-                                size_t group_count,
-                                char *buf,
-                                size_t buf_len,
-                                size_t *out_n);
+enum sso_result sso_verifier_verify(const struct sso_verifier *verifier,
+                                    const char *ticket,
+                                    size_t ticket_len,
+                                    uint64_t now,
+                                    const char *nonce,
+                                    const char *const *groups,
+                                    size_t group_count,
+                                    struct sso_ticket **ticket_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,6 +7,10 @@
 #include <http_request.h>
 #include <mod_auth.h>
 #include <ap_provider.h>
+#include <ap_socache.h>
+#include <util_mutex.h>
+#include <apr_global_mutex.h>
+#include <apr_time.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_pools.h>

@@ -7,14 +7,12 @@ use std::ffi::{c_char, c_int, c_void};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use sso_core::flow::{CookiePolicy, CookieSecure};
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey};
 
 use crate::apr::{cmd_error, cstr, guard, module_config, pool_box, str_of};
 use crate::{ffi, module_index};
-
-/// Cookie names are `PREFIX` + `ticket` / `nonce`.
-pub const DEFAULT_COOKIE_PREFIX: &str = "SSO_";
 
 /// Per virtual host settings (`RSRC_CONF` directives).
 #[derive(Default, Clone)]
@@ -29,15 +27,8 @@ pub struct ServerConf {
     pub clock_skew: Option<u64>,
     /// Main server only: the verification cache is one per child process.
     pub cache_size: Option<usize>,
-}
-
-/// Whether the cookies get the `Secure` attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CookieSecure {
-    /// `Secure` when the request came over https (the default).
-    Auto,
-    On,
-    Off,
+    /// Main server only: `SSOBindingCache PROVIDER[:ARGS]`.
+    pub binding_cache: Option<String>,
 }
 
 /// Per directory/location settings.
@@ -50,6 +41,8 @@ pub struct DirConf {
     pub cookie_prefix: Option<Arc<str>>,
     pub cookie_secure: Option<CookieSecure>,
     pub export_ticket: Option<bool>,
+    /// `SSOTicketBinding`: on unless set Off.
+    pub binding: Option<bool>,
 }
 
 impl DirConf {
@@ -57,18 +50,11 @@ impl DirConf {
         self.groups.as_deref().map_or(&[], |g| g.as_slice())
     }
 
-    pub fn cookie_prefix(&self) -> &str {
-        self.cookie_prefix
-            .as_deref()
-            .unwrap_or(DEFAULT_COOKIE_PREFIX)
-    }
-
-    pub fn ticket_cookie(&self) -> String {
-        format!("{}ticket", self.cookie_prefix())
-    }
-
-    pub fn nonce_cookie(&self) -> String {
-        format!("{}nonce", self.cookie_prefix())
+    pub fn cookie_policy(&self) -> CookiePolicy {
+        CookiePolicy {
+            secure: self.cookie_secure.unwrap_or_default(),
+            prefix: self.cookie_prefix.as_deref().map(str::to_owned),
+        }
     }
 }
 
@@ -109,6 +95,7 @@ pub unsafe extern "C" fn merge_server_config(
             key_set,
             clock_skew: add.clock_skew.or(base.clock_skew),
             cache_size: base.cache_size,
+            binding_cache: base.binding_cache.clone(),
         };
         pool_box(p, merged) as *mut c_void
     })
@@ -140,6 +127,7 @@ pub unsafe extern "C" fn merge_dir_config(
                 .or_else(|| base.cookie_prefix.clone()),
             cookie_secure: add.cookie_secure.or(base.cookie_secure),
             export_ticket: add.export_ticket.or(base.export_ticket),
+            binding: add.binding.or(base.binding),
         };
         pool_box(p, merged) as *mut c_void
     })
@@ -381,24 +369,71 @@ unsafe extern "C" fn set_cookie_secure(
     })
 }
 
+/// Runs a flag directive's handler body on the directory record.
+unsafe fn flag_directive(
+    m: *mut c_void,
+    on: c_int,
+    error: *const c_char,
+    f: impl FnOnce(&mut DirConf, bool),
+) -> *const c_char {
+    guard(error, || match dir_of(m) {
+        Ok(conf) => {
+            f(conf, on != 0);
+            std::ptr::null()
+        }
+        Err(_) => error,
+    })
+}
+
 unsafe extern "C" fn set_export_ticket(
     _cmd: *mut ffi::cmd_parms,
     m: *mut c_void,
     on: c_int,
 ) -> *const c_char {
-    guard(cstr!("SSOExportTicket: internal error"), || {
-        match dir_of(m) {
-            Ok(conf) => {
-                conf.export_ticket = Some(on != 0);
-                std::ptr::null()
-            }
-            Err(_) => cstr!("SSOExportTicket: no directory configuration (internal error)"),
+    flag_directive(
+        m,
+        on,
+        cstr!("SSOExportTicket: internal error"),
+        |conf, on| conf.export_ticket = Some(on),
+    )
+}
+
+unsafe extern "C" fn set_ticket_binding(
+    _cmd: *mut ffi::cmd_parms,
+    m: *mut c_void,
+    on: c_int,
+) -> *const c_char {
+    flag_directive(
+        m,
+        on,
+        cstr!("SSOTicketBinding: internal error"),
+        |conf, on| conf.binding = Some(on),
+    )
+}
+
+unsafe extern "C" fn set_binding_cache(
+    cmd: *mut ffi::cmd_parms,
+    _m: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    let err = ffi::ap_check_cmd_context(cmd, ffi::GLOBAL_ONLY);
+    if !err.is_null() {
+        return err;
+    }
+    directive(cmd, arg, "SSOBindingCache", |v| {
+        let name = v.split(':').next().unwrap_or("");
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(format!(
+                "'{v}' is not PROVIDER[:ARGUMENTS] (e.g. shmcb, or shmcb:/run/sso-binding(512000))"
+            ));
         }
+        server_of(cmd)?.binding_cache = Some(v.to_owned());
+        Ok(())
     })
 }
 
 /// The command table (`cmds` of the module record).
-pub struct Commands(pub [ffi::command_rec; 11]);
+pub struct Commands(pub [ffi::command_rec; 13]);
 // SAFETY: the table is immutable and only read by httpd.
 unsafe impl Sync for Commands {}
 
@@ -459,6 +494,13 @@ pub static COMMANDS: Commands = Commands([
         cstr!("verified tickets cached per child process (default 16384, 0 disables)"),
     ),
     take1(
+        cstr!("SSOBindingCache"),
+        set_binding_cache,
+        ffi::cmd_how::TAKE1,
+        SERVER,
+        cstr!("socache provider of the ticket bindings, PROVIDER[:ARGS] (default shmcb)"),
+    ),
+    take1(
         cstr!("SSOService"),
         set_service,
         ffi::cmd_how::TAKE1,
@@ -495,6 +537,18 @@ pub static COMMANDS: Commands = Commands([
         req_override: DIR as c_int,
         args_how: ffi::cmd_how::FLAG,
         errmsg: cstr!("On: put the verified ticket in the SSO_TICKET environment variable"),
+    },
+    ffi::command_rec {
+        name: cstr!("SSOTicketBinding"),
+        func: ffi::cmd_func {
+            flag: Some(set_ticket_binding),
+        },
+        cmd_data: std::ptr::null_mut(),
+        req_override: DIR as c_int,
+        args_how: ffi::cmd_how::FLAG,
+        errmsg: cstr!(
+            "On (default): browser tickets count only with the binding cookie set at sso_login"
+        ),
     },
     ffi::command_rec {
         name: std::ptr::null(),

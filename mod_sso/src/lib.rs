@@ -1,27 +1,26 @@
-//! mod_sso: `AuthType SSO` for Apache httpd 2.4, verifying ai-sso compatible
-//! tickets with sso-core. This crate is glue: configuration
-//! ([`config`]), hooks and handlers ([`hooks`]), and the module record
-//! `sso_module`, the only symbol the shared object exports.
+//! mod_sso: `AuthType SSO` for Apache httpd 2.4, a thin adapter over
+//! sso-core's flow ([`sso_core::flow`]), which makes every protocol
+//! decision. This crate translates: configuration ([`config`]), the
+//! request path ([`handlers`] for `sso_login`/`sso_logout`, [`authn`] for
+//! authentication, both through [`request`]), authorization ([`authz`]),
+//! the stores ([`cache`], [`binding`]), the life cycle ([`startup`]), and
+//! the module record `sso_module`, the only symbol the shared object
+//! exports.
 //!
 //! The reference for administrators is `docs/mod_sso.md`.
 
 #![allow(clippy::missing_safety_doc)]
 
 mod apr;
+mod authn;
+mod authz;
+mod binding;
+mod cache;
 mod config;
-mod hooks;
-
-#[allow(
-    non_upper_case_globals,
-    non_camel_case_types,
-    non_snake_case,
-    dead_code,
-    clippy::all,
-    unnecessary_transmutes
-)]
-mod ffi {
-    include!(concat!(env!("OUT_DIR"), "/httpd.rs"));
-}
+mod ffi;
+mod handlers;
+mod request;
+mod startup;
 
 use std::ptr::{addr_of, null, null_mut};
 
@@ -65,20 +64,20 @@ unsafe extern "C" fn register_hooks(p: *mut ffi::apr_pool_t) {
     let registered = guard(false, || {
         let first = ffi::APR_HOOK_FIRST as i32;
         let middle = ffi::APR_HOOK_MIDDLE as i32;
-        ffi::ap_hook_pre_config(Some(hooks::pre_config), null(), null(), middle);
-        ffi::ap_hook_post_config(Some(hooks::post_config), null(), null(), middle);
-        ffi::ap_hook_child_init(Some(hooks::child_init), null(), null(), middle);
-        ffi::ap_hook_header_parser(Some(hooks::sso_handlers), null(), null(), first);
+        ffi::ap_hook_pre_config(Some(startup::pre_config), null(), null(), middle);
+        ffi::ap_hook_post_config(Some(startup::post_config), null(), null(), middle);
+        ffi::ap_hook_child_init(Some(startup::child_init), null(), null(), middle);
+        ffi::ap_hook_header_parser(Some(handlers::sso_handlers), null(), null(), first);
         ffi::ap_hook_check_authn(
-            Some(hooks::check_authn),
+            Some(authn::check_authn),
             null(),
             null(),
             middle,
             ffi::AP_AUTH_INTERNAL_PER_CONF as i32,
         );
-        ffi::ap_hook_note_auth_failure(Some(hooks::note_auth_failure), null(), null(), middle);
-        ffi::ap_hook_insert_error_filter(Some(hooks::forbid_authenticated), null(), null(), middle);
-        hooks::register_providers(p);
+        ffi::ap_hook_note_auth_failure(Some(authz::note_auth_failure), null(), null(), middle);
+        ffi::ap_hook_insert_error_filter(Some(authz::forbid_authenticated), null(), null(), middle);
+        authz::register_providers(p);
         true
     });
     if !registered {

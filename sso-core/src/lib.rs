@@ -3,12 +3,15 @@
 //! - [`ticket`]: the v3/v4 content format and the base64url wire form;
 //! - [`keys`]: raw and PEM key files, with secret-key permission checks;
 //! - [`Signer`] mints tickets, [`Verifier`] checks them;
-//! - [`VerifyCache`]: a bounded, sharded cache for servers.
+//! - [`VerifyCache`]: a bounded, sharded cache for servers;
+//! - [`flow`]: the decisions of a protected web location (cookies, redirects,
+//!   `sso_login`, ticket binding), for every web adapter.
 //!
-//! The wire contract is the protocol page (`shared/design/protocol.md`).
+//! The wire contract is the protocol page (docs/protocol.md).
 
 pub mod cache;
 mod error;
+pub mod flow;
 pub mod keys;
 pub mod signer;
 pub mod ticket;

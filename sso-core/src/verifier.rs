@@ -176,6 +176,34 @@ impl Verifier {
         Ok(ticket)
     }
 
+    /// The `sso_login` check: one signature check (no cache: a login ticket
+    /// is used once), then the claims against each candidate nonce (the
+    /// browser's nonce cookies, most specific first) until one matches.
+    /// With no candidate, or none that matches, the answer is
+    /// [`Error::NonceMismatch`]; any other failed claim is reported at once.
+    pub fn verify_with_nonces(
+        &self,
+        encoded: &str,
+        nonces: &[&str],
+        now: u64,
+        groups: &[String],
+    ) -> Result<Ticket, Error> {
+        let ticket = self.verify_signature(encoded)?;
+        let mut claims = Err(Error::NonceMismatch);
+        for nonce in nonces {
+            let check = Check {
+                now,
+                nonce: Some(nonce),
+                groups,
+            };
+            claims = self.check_claims(&ticket, &check);
+            if claims != Err(Error::NonceMismatch) {
+                break;
+            }
+        }
+        claims.map(|()| ticket)
+    }
+
     /// The claims of an authentic ticket: expiry (with the skew allowance),
     /// service, domain, nonce where expected, and groups where required.
     pub fn check_claims(&self, ticket: &Ticket, check: &Check<'_>) -> Result<(), Error> {

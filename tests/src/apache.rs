@@ -585,8 +585,12 @@ fn base_config(c: &ApacheConfig) -> String {
         Mpm::Event => s.push_str(&(module_line("cgid") + "ScriptSock \"@ROOT@/run/cgid.sock\"\n")),
         Mpm::Prefork => s.push_str(&module_line("cgi")),
     }
-    if c.tls {
+    // mod_ssl's session cache and mod_sso's ticket bindings (docs/mod_sso.md,
+    // SSOBindingCache) both live in shmcb.
+    if c.tls || c.load_sso {
         s.push_str(&module_line("socache_shmcb"));
+    }
+    if c.tls {
         s.push_str(&module_line("ssl"));
     }
     for m in &c.modules {

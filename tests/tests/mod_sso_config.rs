@@ -112,7 +112,10 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "SSO_TICKET"), Some(t.as_str()));
     // The old cookie name means nothing here.
-    let r = apache.request("/app/").cookie(TICKET_COOKIE, &t).send();
+    let r = apache
+        .request("/app/")
+        .cookie(LEGACY_TICKET_COOKIE, &t)
+        .send();
     assert_eq!(r.status, 302);
     let nonce = r.set_cookie("MyApp_nonce").expect("prefixed nonce cookie");
     assert!(!nonce.contains("Secure"), "SSOCookieSecure Off: {nonce}");

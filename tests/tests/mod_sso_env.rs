@@ -35,16 +35,17 @@ fn sso_env_reaches_ssi_and_mod_rewrite() {
         ..ApacheConfig::default()
     });
     let service = format!("{}/app/", apache.host_port());
+    let names = cookie_names(&service);
     let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["a", "b"]);
     let r = apache
         .request("/app/ssi/page.shtml")
-        .cookie(TICKET_COOKIE, &alice)
+        .cookie(&names.ticket, &alice)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body.trim(), "user=alice groups=a,b");
     let r = apache
         .request("/app/rw/env.cgi")
-        .cookie(TICKET_COOKIE, &alice)
+        .cookie(&names.ticket, &alice)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(
@@ -56,7 +57,7 @@ fn sso_env_reaches_ssi_and_mod_rewrite() {
     let bob = keys.ticket("bob", &service, DOMAIN, 600, None, &[]);
     let r = apache
         .request("/app/rw/env.cgi")
-        .cookie(TICKET_COOKIE, &bob)
+        .cookie(&names.ticket, &bob)
         .send();
     assert_eq!(cgi_value(&r.body, "REWRITE_SAW"), Some(""), "{}", r.body);
 }

@@ -14,6 +14,7 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let r = site.apache.get("/app/env.cgi?x=1&y=2");
     assert_eq!(r.status, 302, "{r:?}");
     let loc = r.location().expect("Location");
@@ -30,12 +31,12 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
     let nonce = get("n").expect("n");
     assert_eq!(nonce.len(), 32);
     assert_eq!(get("g"), None, "no SSOGroups, no g");
-    let cookie = r.set_cookie(NONCE_COOKIE).expect("nonce cookie");
+    let cookie = r.set_cookie(&names.nonce).expect("nonce cookie");
     assert!(
-        cookie.starts_with(&format!("{NONCE_COOKIE}={nonce};")),
+        cookie.starts_with(&format!("{}={nonce};", names.nonce)),
         "{cookie}"
     );
-    for attr in ["Path=/app/", "HttpOnly", "SameSite=Lax", "Secure"] {
+    for attr in ["Path=/;", "HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(cookie.contains(attr), "{attr} missing in {cookie}");
     }
     assert!(
@@ -44,7 +45,7 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
     );
     // A second redirect gets a fresh nonce.
     let r2 = site.apache.get("/app/");
-    assert_ne!(r2.set_cookie(NONCE_COOKIE), r.set_cookie(NONCE_COOKIE));
+    assert_ne!(r2.set_cookie(&names.nonce), r.set_cookie(&names.nonce));
     // SSOGroups are asked for with g.
     let r3 = site.apache.get("/app/needgroup/");
     assert_eq!(r3.status, 302);
@@ -77,11 +78,12 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let v4 = site.ticket("alice", &["staff", "dev"]);
     let r = site
         .apache
         .request("/app/env.cgi")
-        .cookie(TICKET_COOKIE, &v4)
+        .cookie(&names.ticket, &v4)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("alice"));
@@ -102,7 +104,7 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
     let r = site
         .apache
         .request("/app/env.cgi")
-        .cookie(TICKET_COOKIE, &v3)
+        .cookie(&names.ticket, &v3)
         .send();
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("bob"));
@@ -112,7 +114,7 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
     let r = site
         .apache
         .request("/app/export/env.cgi")
-        .cookie(TICKET_COOKIE, &v4)
+        .cookie(&names.ticket, &v4)
         .send();
     assert_eq!(cgi_value(&r.body, "SSO_TICKET"), Some(v4.as_str()));
 
@@ -123,8 +125,8 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
     let r = site
         .apache
         .request("/app/env.cgi")
-        .cookie(TICKET_COOKIE, &other)
-        .cookie(TICKET_COOKIE, &v4)
+        .cookie(&names.ticket, &other)
+        .cookie(&names.ticket, &v4)
         .send();
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("alice"));
 
@@ -145,6 +147,7 @@ fn bad_cookies_are_refused_cleanly() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let service = site.service();
     let forger = TestKeys::new();
     let good = site.ticket("alice", &[]);
@@ -179,7 +182,7 @@ fn bad_cookies_are_refused_cleanly() {
         let r = site
             .apache
             .request("/app/env.cgi")
-            .cookie(TICKET_COOKIE, cookie)
+            .cookie(&names.ticket, cookie)
             .send();
         assert_eq!(r.status, 302, "{what}: {r:?}");
         assert!(r.location().unwrap().starts_with(LOGIN), "{what}");
@@ -210,7 +213,7 @@ fn bad_cookies_are_refused_cleanly() {
     let r = site
         .apache
         .request("/app/env.cgi")
-        .cookie(TICKET_COOKIE, &huge)
+        .cookie(&names.ticket, &huge)
         .send();
     assert!(r.status == 400 || r.status == 302, "{r:?}");
     assert!(!r.body.contains("REMOTE_USER="), "{r:?}");
@@ -231,6 +234,7 @@ fn authorization_header_path() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let t = site.ticket("carol", &["dev"]);
     let r = site
         .apache
@@ -263,7 +267,7 @@ fn authorization_header_path() {
         .apache
         .request("/app/")
         .method("PUT")
-        .cookie(TICKET_COOKIE, "garbage")
+        .cookie(&names.ticket, "garbage")
         .send();
     assert_eq!(r.status, 401);
     // HEAD is a GET: redirected.
@@ -287,11 +291,12 @@ fn two_public_keys_both_accepted() {
     let new = TestKeys::new();
     let apache = start_with(Mpm::Event, &[&old.public_path, &new.public_path], "");
     let service = format!("{}/app/", apache.host_port());
+    let names = cookie_names(&service);
     for (name, keys) in [("old", &old), ("new", &new)] {
         let t = keys.ticket(name, &service, DOMAIN, 600, None, &[]);
         let r = apache
             .request("/app/env.cgi")
-            .cookie(TICKET_COOKIE, &t)
+            .cookie(&names.ticket, &t)
             .send();
         assert_eq!(r.status, 200, "{name}: {r:?}");
         assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some(name));
@@ -310,6 +315,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let service = site.service();
     let nonce = "0123456789abcdef0123456789abcdef";
     let t = site
@@ -323,30 +329,36 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
             sso_core::web::percent_encode(&d)
         ));
         if let Some(n) = cookie_nonce {
-            req = req.cookie(NONCE_COOKIE, n);
+            req = req.cookie(&names.nonce, n);
         }
         req.send()
     };
     let r = login(&t, Some(nonce));
     assert_eq!(r.status, 302, "{r:?}");
     assert_eq!(r.location(), Some(d.as_str()));
-    let set = r.set_cookie(TICKET_COOKIE).expect("ticket cookie");
+    let set = r.set_cookie(&names.ticket).expect("ticket cookie");
     assert_eq!(
-        cookie_values(set.split(';').next().unwrap(), TICKET_COOKIE).next(),
+        cookie_values(set.split(';').next().unwrap(), &names.ticket).next(),
         Some(t.as_str())
     );
-    for attr in ["Path=/app/", "HttpOnly", "SameSite=Lax", "Secure"] {
+    for attr in ["Path=/;", "HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(set.contains(attr), "{attr} missing in {set}");
     }
-    let cleared = r.set_cookie(NONCE_COOKIE).expect("nonce cookie cleared");
+    let cleared = r.set_cookie(&names.nonce).expect("nonce cookie cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    // The cookie then works.
+    let binding = r.set_cookie(&names.binding).expect("binding cookie");
+    let binding = cookie_values(binding.split(';').next().unwrap(), &names.binding)
+        .next()
+        .expect("binding value")
+        .to_owned();
+    // The cookie then works, together with its binding (ticket binding).
     let r = site
         .apache
         .request("/app/env.cgi")
-        .cookie(TICKET_COOKIE, &t)
+        .cookie(&names.ticket, &t)
+        .cookie(&names.binding, &binding)
         .send();
-    assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("alice"));
+    assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("alice"), "{r:?}");
 
     // Nonce mismatch, missing nonce cookie, ticket without nonce: refused, no cookie.
     for (what, ticket, cookie) in [
@@ -366,7 +378,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     ] {
         let r = login(&ticket, cookie);
         assert_eq!(r.status, 403, "{what}: {r:?}");
-        assert!(r.set_cookie(TICKET_COOKIE).is_none(), "{what}");
+        assert!(r.set_cookie(&names.ticket).is_none(), "{what}");
     }
     let log = site.apache.error_log();
     assert!(log.contains("check 'nonce mismatch' failed"), "{log}");
@@ -387,7 +399,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
             Some(nonce),
             &[group.as_str()],
         );
-        if TICKET_COOKIE.len() + candidate.len() > sso_core::web::MAX_COOKIE_BYTES {
+        if names.ticket.len() + candidate.len() > sso_core::web::MAX_COOKIE_BYTES {
             break candidate;
         }
         group.push('x');
@@ -395,7 +407,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     assert!(long.len() <= sso_core::MAX_TICKET_LEN);
     let r = login(&long, Some(nonce));
     assert_eq!(r.status, 403, "{r:?}");
-    assert!(r.set_cookie(TICKET_COOKIE).is_none());
+    assert!(r.set_cookie(&names.ticket).is_none());
     assert!(site
         .apache
         .error_log()
@@ -424,12 +436,14 @@ fn sso_logout_clears_cookies_without_a_ticket() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let r = site.apache.get("/app/sso_logout");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, "OK");
-    let c = r.set_cookie(TICKET_COOKIE).expect("ticket cookie cleared");
-    assert!(c.contains("Max-Age=0") && c.contains("Path=/app/"), "{c}");
-    assert!(r.set_cookie(NONCE_COOKIE).is_some());
+    let c = r.set_cookie(&names.ticket).expect("ticket cookie cleared");
+    assert!(c.contains("Max-Age=0") && c.contains("Path=/;"), "{c}");
+    assert!(r.set_cookie(&names.nonce).is_some());
+    assert!(r.set_cookie(&names.binding).is_some());
 }
 
 #[test]
@@ -438,12 +452,13 @@ fn require_user_and_group_allow_and_deny() {
         return;
     }
     let site = Site::start(Mpm::Event);
+    let names = site.cookies();
     let alice = site.ticket("alice", &["admins"]);
     let bob = site.ticket("bob", &["staff"]);
     let get = |path: &str, t: &str| {
         site.apache
             .request(path)
-            .cookie(TICKET_COOKIE, t)
+            .cookie(&names.ticket, t)
             .send()
             .status
     };
@@ -464,7 +479,7 @@ fn require_user_and_group_allow_and_deny() {
     let r = site
         .apache
         .request("/app/needgroup/")
-        .cookie(TICKET_COOKIE, &nobody)
+        .cookie(&names.ticket, &nobody)
         .send();
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.location().is_none());

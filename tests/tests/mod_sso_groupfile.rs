@@ -67,12 +67,13 @@ fn require_group_coexists_with_mod_authz_groupfile() {
 
     // Ticket path: the same directive name, ticket groups.
     let service = format!("{}/app/", apache.host_port());
+    let names = cookie_names(&service);
     let admin = keys.ticket("root1", &service, DOMAIN, 600, None, &["admins"]);
     let wheel_only = keys.ticket("root1", &service, DOMAIN, 600, None, &["wheel"]);
     let get = |t: &str| {
         apache
             .request("/app/admins/")
-            .cookie(TICKET_COOKIE, t)
+            .cookie(&names.ticket, t)
             .send()
             .status
     };

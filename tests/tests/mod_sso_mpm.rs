@@ -11,6 +11,7 @@ use sso_integration::util::TestKeys;
 
 fn flow_works(apache: &Apache, keys: &TestKeys) {
     let service = format!("{}/app/", apache.host_port());
+    let names = cookie_names(&service);
     let r = apache.get("/app/env.cgi");
     assert_eq!(r.status, 302, "{r:?}");
     let t = keys.ticket("erin", &service, DOMAIN, 600, None, &["admins"]);
@@ -19,13 +20,13 @@ fn flow_works(apache: &Apache, keys: &TestKeys) {
     for i in 0..40 {
         let r = apache
             .request("/app/env.cgi")
-            .cookie(TICKET_COOKIE, &t)
+            .cookie(&names.ticket, &t)
             .send();
         assert_eq!(r.status, 200, "request {i}: {r:?}");
         assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("erin"));
         let r = apache
             .request("/app/alice/")
-            .cookie(TICKET_COOKIE, &t)
+            .cookie(&names.ticket, &t)
             .send();
         assert_eq!(r.status, 403, "request {i}");
     }

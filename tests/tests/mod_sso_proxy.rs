@@ -65,6 +65,7 @@ fn proxied_location_passes_the_user_and_keeps_the_handlers() {
         ..ApacheConfig::default()
     });
     let service = format!("{}/papp/", apache.host_port());
+    let names = cookie_names(&service);
 
     let r = apache.get("/papp/page");
     assert_eq!(r.status, 302, "{r:?}");
@@ -73,7 +74,7 @@ fn proxied_location_passes_the_user_and_keeps_the_handlers() {
     let t = keys.ticket("alice", &service, DOMAIN, 600, None, &["ops"]);
     let r = apache
         .request("/papp/page")
-        .cookie(TICKET_COOKIE, &t)
+        .cookie(&names.ticket, &t)
         .header("X-Remote-User", "mallory")
         .send();
     assert_eq!(r.status, 200, "{r:?}");
@@ -97,14 +98,14 @@ fn proxied_location_passes_the_user_and_keeps_the_handlers() {
             sso_core::web::percent_encode(&lt),
             sso_core::web::percent_encode(&format!("https://{service}page"))
         ))
-        .cookie(NONCE_COOKIE, nonce)
+        .cookie(&names.nonce, nonce)
         .send();
     assert_eq!(r.status, 302, "{r:?}");
     assert_eq!(
         r.location(),
         Some(format!("https://{service}page").as_str())
     );
-    assert!(r.set_cookie(TICKET_COOKIE).unwrap().contains("Path=/papp/"));
+    assert!(r.set_cookie(&names.ticket).unwrap().contains("Path=/;"));
 
     let lines = seen.lock().unwrap().clone();
     assert!(

@@ -7,12 +7,13 @@ use mod_sso_common::*;
 use sso_core::web::percent_encode;
 use sso_integration::apache::Mpm;
 
-const NONCE: &str = "00112233445566778899aabbccddeeff";
-
 fn login_location(site: &Site, d: Option<&str>) -> String {
+    // A fresh nonce per login: a ticket is accepted at sso_login only once.
+    let nonce = sso_core::web::new_nonce();
+    let names = site.cookies();
     let t = site
         .keys
-        .ticket("alice", &site.service(), DOMAIN, 600, Some(NONCE), &[]);
+        .ticket("alice", &site.service(), DOMAIN, 600, Some(&nonce), &[]);
     let mut path = format!("/app/sso_login?t={}", percent_encode(&t));
     if let Some(d) = d {
         path.push_str("&d=");
@@ -21,11 +22,11 @@ fn login_location(site: &Site, d: Option<&str>) -> String {
     let r = site
         .apache
         .request(&path)
-        .cookie(NONCE_COOKIE, NONCE)
+        .cookie(&names.nonce, &nonce)
         .send();
     assert_eq!(r.status, 302, "d={d:?}: {r:?}");
     assert!(
-        r.set_cookie(TICKET_COOKIE).is_some(),
+        r.set_cookie(&names.ticket).is_some(),
         "d={d:?}: the login itself succeeds"
     );
     r.location().expect("Location").to_owned()

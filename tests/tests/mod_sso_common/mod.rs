@@ -2,14 +2,25 @@
 //! that prints the environment, and ticket helpers.
 #![allow(dead_code)]
 
+use sso_core::flow::{CookieNames, CookiePolicy};
+use sso_core::web::ServiceName;
 use sso_core::{Ticket, Version};
 use sso_integration::apache::{Apache, ApacheConfig, Mpm};
 use sso_integration::util::TestKeys;
 
 pub const DOMAIN: &str = "test.example";
 pub const LOGIN: &str = "https://login.test.example/";
-pub const TICKET_COOKIE: &str = "SSO_ticket";
-pub const NONCE_COOKIE: &str = "SSO_nonce";
+/// The path-scoped ticket cookie name of plain http (and of mod_sso before
+/// `__Host-` cookies): on https, a cookie of this name is one a sibling
+/// host could have planted, and must never count.
+pub const LEGACY_TICKET_COOKIE: &str = "SSO_ticket";
+
+/// The names mod_sso gives its cookies for `service` on https: `__Host-`
+/// cookies derived from the service (docs/mod_sso.md, "Cookies").
+pub fn cookie_names(service: &str) -> CookieNames {
+    let service = ServiceName::parse(service).expect("service name");
+    CookieNames::for_request(&service, &CookiePolicy::default(), true)
+}
 
 /// A CGI prints the variables mod_sso sets. It reads its request body
 /// first, as RFC 3875 asks: under mod_cgid a script that exits with the body
@@ -76,6 +87,43 @@ impl Site {
     /// `127.0.0.1:PORT/app/`
     pub fn service(&self) -> String {
         format!("{}/app/", self.apache.host_port())
+    }
+
+    /// The cookie names of the service.
+    pub fn cookies(&self) -> CookieNames {
+        cookie_names(&self.service())
+    }
+
+    /// A browser login through `sso_login` with a fresh nonce: the ticket,
+    /// and the cookies (ticket and binding, name and value) the browser
+    /// sends afterwards.
+    pub fn browser_login(&self, user: &str, groups: &[&str]) -> (String, Vec<(String, String)>) {
+        let nonce = sso_core::web::new_nonce();
+        let names = self.cookies();
+        let t = self
+            .keys
+            .ticket(user, &self.service(), DOMAIN, 600, Some(&nonce), groups);
+        let r = self
+            .apache
+            .request(&format!(
+                "/app/sso_login?t={}",
+                sso_core::web::percent_encode(&t)
+            ))
+            .cookie(&names.nonce, &nonce)
+            .send();
+        assert_eq!(r.status, 302, "sso_login: {r:?}");
+        let value = |name: &str| {
+            let set = r.set_cookie(name).expect("cookie set at sso_login");
+            let pair = set.split(';').next().unwrap_or_default();
+            pair.split_once('=')
+                .map(|(_, v)| v.to_owned())
+                .unwrap_or_default()
+        };
+        let cookies = vec![
+            (names.ticket.clone(), value(&names.ticket)),
+            (names.binding.clone(), value(&names.binding)),
+        ];
+        (t, cookies)
     }
 
     /// A valid v4 ticket for the service.

@@ -1,0 +1,249 @@
+//! Authentication of a request to a protected location: the
+//! `Authorization: SSO` header (programs) or the ticket cookie (browsers),
+//! and what happens without a valid ticket (redirect, 401 or 403).
+
+use super::binding::{binding_digest, is_browser_ticket, BindingStore};
+use super::cookies::{self, CookieNames};
+use super::decision::{Accepted, Action, Decision, Level, Source};
+use super::reason;
+use super::settings::{Mode, Request, Settings};
+use crate::web;
+use crate::{ticket_fingerprint, Check, Error, Ticket, VerifyCache};
+
+/// Most ticket cookies of one name tried per request (and most nonce or
+/// binding cookies compared): each costs a signature check, and a request
+/// must not buy thousands of them with a long `Cookie` header. Honest
+/// browsers send one, or two with a stale one under a broader path.
+pub const MAX_COOKIES_TRIED: usize = 4;
+
+/// Why the last ticket was refused.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Ticket(Error),
+    Flow(&'static str),
+}
+
+impl Refusal {
+    fn check(self) -> &'static str {
+        match self {
+            Refusal::Ticket(e) => e.check(),
+            Refusal::Flow(r) => r,
+        }
+    }
+}
+
+/// Decides a request to a protected location (any path but the handlers).
+pub fn authenticate(
+    settings: &Settings,
+    req: &Request<'_>,
+    cache: &VerifyCache,
+    bindings: &dyn BindingStore,
+) -> Decision {
+    let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
+    if let Some(encoded) = req.authorization.and_then(web::authorization_ticket) {
+        return from_header(settings, req, cache, encoded);
+    }
+    let check = Check {
+        now: req.now,
+        nonce: None,
+        groups: &settings.groups,
+    };
+    let mut logs = Vec::new();
+    for name in cookies::planted_names(&names, &settings.cookies) {
+        if !cookies::values(req.cookie_headers, &name).is_empty() {
+            logs.push(super::log_line(Level::Info, format!(
+                "ignored cookie {name}: check '{}' failed: on https only the __Host- cookie {} counts",
+                reason::PLANTED_COOKIE, names.ticket
+            )));
+        }
+    }
+    let mut last = None;
+    let tickets = cookies::values(req.cookie_headers, &names.ticket);
+    for encoded in tickets.into_iter().take(MAX_COOKIES_TRIED) {
+        let fp = ticket_fingerprint(encoded);
+        let refusal = match cache.verify(&settings.verifier, encoded, &check) {
+            Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, &fp) {
+                Ok(()) => {
+                    return accept(ticket, encoded, fp, Source::Cookie).with_logs(logs);
+                }
+                Err(r) => Refusal::Flow(r),
+            },
+            Err(e) => Refusal::Ticket(e),
+        };
+        logs.push(super::log_line(
+            Level::Debug,
+            format!(
+                "cookie ticket {fp} refused: check '{}' failed",
+                refusal.check()
+            ),
+        ));
+        last = Some(refusal);
+    }
+    if last == Some(Refusal::Ticket(Error::MissingGroup)) {
+        // Sending this user to the login server again would loop: the login
+        // server would refuse, or issue the same groups.
+        return Decision::new(Action::Forbidden).with_logs(logs).log(
+            Level::Info,
+            format!(
+                "refused: check 'missing group' failed: the ticket holds none of {:?}",
+                settings.groups
+            ),
+        );
+    }
+    let why = last.map_or("no ticket", Refusal::check);
+    if settings.mode == Mode::Api {
+        return unauthorized(settings, why).with_logs(logs).log(
+            Level::Info,
+            format!("refused without a valid ticket ({why}): 401, this location never redirects"),
+        );
+    }
+    if !req.can_redirect() {
+        return unauthorized(settings, why).with_logs(logs).log(
+            Level::Info,
+            format!(
+                "refused {} without a valid ticket ({why}): 401, a redirect cannot replay it",
+                req.method
+            ),
+        );
+    }
+    redirect_to_login(settings, req, &names, why).with_logs(logs)
+}
+
+/// A program's ticket decides alone: 401 with the reason, or 403 for a
+/// missing group. A browser ticket (one with a nonce) is refused here when
+/// binding is on: it is only good together with its binding cookie.
+fn from_header(
+    settings: &Settings,
+    req: &Request<'_>,
+    cache: &VerifyCache,
+    encoded: &str,
+) -> Decision {
+    let fp = ticket_fingerprint(encoded);
+    let check = Check {
+        now: req.now,
+        nonce: None,
+        groups: &settings.groups,
+    };
+    let refusal = match cache.verify(&settings.verifier, encoded, &check) {
+        Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
+            Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
+        }
+        Ok(ticket) => return accept(ticket, encoded, fp, Source::Header),
+        Err(Error::MissingGroup) => {
+            return Decision::new(Action::Forbidden).log(
+                Level::Info,
+                format!(
+                    "refused Authorization ticket {fp}: check 'missing group' failed (needs one of {:?})",
+                    settings.groups
+                ),
+            );
+        }
+        Err(e) => Refusal::Ticket(e),
+    };
+    unauthorized(settings, refusal.check()).log(
+        Level::Info,
+        format!(
+            "refused Authorization ticket {fp}: check '{}' failed",
+            refusal.check()
+        ),
+    )
+}
+
+/// A browser ticket (with a nonce) from a cookie needs its binding: the
+/// binding cookie's value must match the digest recorded at `sso_login`.
+/// Any doubt (no cookie, no record, store down) refuses, which sends the
+/// browser to a silent re-login.
+fn check_binding(
+    settings: &Settings,
+    req: &Request<'_>,
+    names: &CookieNames,
+    bindings: &dyn BindingStore,
+    ticket: &Ticket,
+    fingerprint: &str,
+) -> Result<(), &'static str> {
+    if !settings.binding || !is_browser_ticket(ticket) {
+        return Ok(());
+    }
+    let values = cookies::values(req.cookie_headers, &names.binding);
+    if values.is_empty() {
+        return Err(reason::NO_BINDING_COOKIE);
+    }
+    let bound = match bindings.lookup(fingerprint, req.now) {
+        Ok(Some(digest)) => digest,
+        Ok(None) => return Err(reason::NOT_BOUND),
+        Err(_) => return Err(reason::BINDING_STORE),
+    };
+    if values
+        .iter()
+        .take(MAX_COOKIES_TRIED)
+        .any(|v| binding_digest(v) == bound)
+    {
+        Ok(())
+    } else {
+        Err(reason::BINDING_MISMATCH)
+    }
+}
+
+fn accept(
+    ticket: std::sync::Arc<Ticket>,
+    encoded: &str,
+    fingerprint: String,
+    source: Source,
+) -> Decision {
+    let message = format!(
+        "accepted {} ticket {fingerprint} for user {} (groups {:?})",
+        match source {
+            Source::Header => "Authorization",
+            Source::Cookie => "cookie",
+        },
+        ticket.user,
+        ticket.groups
+    );
+    Decision::new(Action::Accept(Accepted {
+        ticket,
+        encoded: encoded.to_owned(),
+        fingerprint,
+        source,
+    }))
+    .log(Level::Debug, message)
+}
+
+fn unauthorized(settings: &Settings, why: &str) -> Decision {
+    Decision::new(Action::Unauthorized {
+        www_authenticate: web::www_authenticate(settings.service.as_str(), Some(why)),
+    })
+}
+
+/// 302 to the login server with a fresh nonce, which the browser keeps in
+/// the nonce cookie until `sso_login`.
+fn redirect_to_login(
+    settings: &Settings,
+    req: &Request<'_>,
+    names: &CookieNames,
+    why: &str,
+) -> Decision {
+    let nonce = web::new_nonce();
+    let path = if req.unparsed_uri.starts_with('/') {
+        req.unparsed_uri.to_owned()
+    } else if req.query.is_empty() {
+        req.path.to_owned()
+    } else {
+        format!("{}?{}", req.path, req.query)
+    };
+    let original = format!("https://{}{}", settings.service.host_port(), path);
+    let location = web::login_redirect_url(
+        &settings.login_server,
+        settings.service.as_str(),
+        &original,
+        &nonce,
+        &settings.groups,
+    );
+    Decision::new(Action::Redirect {
+        location,
+        set_cookies: vec![names.set(&names.nonce, &nonce)],
+    })
+    .log(
+        Level::Debug,
+        format!("no valid ticket ({why}): redirecting to the login server"),
+    )
+}

@@ -1,0 +1,108 @@
+//! The names, scope and attributes of a location's three cookies: the
+//! ticket, the login nonce and the ticket binding.
+//!
+//! On https they are `__Host-` cookies with `Path=/` and names derived from
+//! the service: a browser keeps a `__Host-` cookie only if this very host
+//! set it with `Secure`, `Path=/` and no `Domain`, so no sibling host (nor a
+//! network attacker writing into a plain-http sibling) can plant one, and
+//! services on one host never share a name. Where `__Host-` is impossible
+//! (plain http, or `Secure` explicitly off) the names are the configured
+//! prefix + `ticket`/`nonce`/`binding`, scoped to the service path: the
+//! documented fallback for test setups.
+
+use sha2::{Digest, Sha256};
+
+use super::settings::{CookiePolicy, CookieSecure, DEFAULT_COOKIE_PREFIX};
+use crate::web::{self, ServiceName};
+
+/// The cookies of one location for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieNames {
+    pub ticket: String,
+    pub nonce: String,
+    pub binding: String,
+    /// `Path=` of every cookie: `/` for `__Host-` cookies, else the service path.
+    pub path: String,
+    pub secure: bool,
+    /// The `__Host-` names: only cookies of these names are read.
+    pub host_only: bool,
+}
+
+impl CookieNames {
+    /// The names for `service` under `policy`, on a request that came over
+    /// https or not.
+    pub fn for_request(service: &ServiceName, policy: &CookiePolicy, https: bool) -> CookieNames {
+        let secure = match policy.secure {
+            CookieSecure::On => true,
+            CookieSecure::Off => false,
+            CookieSecure::Auto => https,
+        };
+        if secure {
+            let base = host_cookie_base(service);
+            CookieNames {
+                ticket: base.clone(),
+                nonce: format!("{base}-n"),
+                binding: format!("{base}-b"),
+                path: "/".to_owned(),
+                secure,
+                host_only: true,
+            }
+        } else {
+            let prefix = policy.prefix.as_deref().unwrap_or(DEFAULT_COOKIE_PREFIX);
+            CookieNames {
+                ticket: format!("{prefix}ticket"),
+                nonce: format!("{prefix}nonce"),
+                binding: format!("{prefix}binding"),
+                path: service.path().to_owned(),
+                secure,
+                host_only: false,
+            }
+        }
+    }
+
+    /// A `Set-Cookie` value for the session cookie `name`.
+    pub fn set(&self, name: &str, value: &str) -> String {
+        web::set_cookie(name, value, &self.path, self.secure)
+    }
+
+    /// A `Set-Cookie` value that removes the cookie `name`.
+    pub fn clear(&self, name: &str) -> String {
+        web::clear_cookie(name, &self.path, self.secure)
+    }
+
+    /// `Set-Cookie` values removing all three cookies.
+    pub fn clear_all(&self) -> Vec<String> {
+        [&self.ticket, &self.nonce, &self.binding]
+            .into_iter()
+            .map(|n| self.clear(n))
+            .collect()
+    }
+}
+
+/// `__Host-sso-` + the first 5 bytes of SHA-256 over the service name, in
+/// hex: short, and distinct for every service on a host.
+fn host_cookie_base(service: &ServiceName) -> String {
+    let digest = Sha256::digest(service.as_str().as_bytes());
+    let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    format!("__Host-sso-{hash}")
+}
+
+/// Every value of the cookie `name` across the request's `Cookie` headers,
+/// in header order.
+pub(crate) fn values<'a>(headers: &'a [&'a str], name: &'a str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .flat_map(|h| web::cookie_values(h, name))
+        .collect()
+}
+
+/// Names under which a ticket cookie must not be taken on this request:
+/// path-scoped names when `__Host-` names are in force (a sibling host can
+/// set those). Only for the log: such cookies are never read anyway.
+pub(crate) fn planted_names(names: &CookieNames, policy: &CookiePolicy) -> Vec<String> {
+    if !names.host_only {
+        return Vec::new();
+    }
+    let prefix = policy.prefix.as_deref().unwrap_or(DEFAULT_COOKIE_PREFIX);
+    vec![format!("{prefix}ticket")]
+}

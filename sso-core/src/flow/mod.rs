@@ -1,0 +1,80 @@
+//! The browser and API flow of a protected location, as pure decisions.
+//!
+//! An adapter (mod_sso, the C ABI, the Python package) hands over what a
+//! request offers ([`Request`]) and the location's [`Settings`], and gets a
+//! [`Decision`]: accept a ticket, redirect to the login server, answer
+//! `sso_login` or `sso_logout`, 401, 403, 400, 503, or decline. The
+//! decision carries the headers to set and the lines to log, so the
+//! adapter decides nothing. The only state is the adapter's: the
+//! verification cache and the [`BindingStore`].
+//!
+//! The protocol is docs/protocol.md; the rules of the cookies are in
+//! [`cookies`], those of ticket binding in [`binding`].
+
+mod authn;
+pub mod binding;
+pub mod cookies;
+mod decision;
+mod handlers;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use authn::{authenticate, MAX_COOKIES_TRIED};
+pub use binding::{
+    binding_digest, is_browser_ticket, BindingError, BindingStore, MemoryBindingStore,
+};
+pub use cookies::CookieNames;
+pub use decision::{Accepted, Action, Decision, Level, LogLine, Source};
+pub use handlers::handle;
+pub use settings::{CookiePolicy, CookieSecure, Mode, Request, Settings, DEFAULT_COOKIE_PREFIX};
+
+use crate::VerifyCache;
+
+/// The names of the checks the flow itself makes (the ticket's own checks
+/// are [`crate::Error::check`]): they appear in logs as `check 'NAME'
+/// failed` and in `WWW-Authenticate` as `error="NAME"`.
+pub mod reason {
+    /// `sso_login` without a `t` parameter.
+    pub const TICKET_PARAMETER: &str = "ticket parameter";
+    /// `sso_login` without a nonce cookie.
+    pub const NONCE: &str = "nonce";
+    /// A ticket too large for a browser to keep as a cookie.
+    pub const COOKIE_SIZE: &str = "cookie size";
+    /// A ticket shown at `sso_login` a second time.
+    pub const REPLAYED_LOGIN: &str = "replayed login";
+    /// A browser ticket (with a nonce) in `Authorization:`.
+    pub const NONCE_TICKET_IN_HEADER: &str = "nonce ticket in header";
+    /// A browser ticket cookie without its binding cookie.
+    pub const NO_BINDING_COOKIE: &str = "binding cookie";
+    /// A browser ticket with no binding on record (never bound, evicted,
+    /// or the store restarted).
+    pub const NOT_BOUND: &str = "binding missing";
+    /// A binding cookie that does not match the ticket's binding (or a
+    /// revoked binding).
+    pub const BINDING_MISMATCH: &str = "binding mismatch";
+    /// The binding store failed.
+    pub const BINDING_STORE: &str = "binding store";
+    /// A ticket cookie under a name a sibling host can set (https only).
+    pub const PLANTED_COOKIE: &str = "planted cookie";
+}
+
+/// The whole decision for one request: the handlers first, then
+/// authentication. For adapters with a single entry point; mod_sso calls
+/// [`handle`] and [`authenticate`] from two different hooks.
+pub fn decide(
+    settings: &Settings,
+    req: &Request<'_>,
+    cache: &VerifyCache,
+    bindings: &dyn BindingStore,
+) -> Decision {
+    let handled = handle(settings, req, cache, bindings);
+    match handled.action {
+        Action::Decline => authenticate(settings, req, cache, bindings),
+        _ => handled,
+    }
+}
+
+fn log_line(level: Level, message: String) -> LogLine {
+    LogLine { level, message }
+}

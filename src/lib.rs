@@ -15,11 +15,18 @@
 use std::ffi::c_char;
 
 mod boundary;
+mod flow_config;
+mod flow_decision;
 mod result;
 mod signer;
 mod ticket;
 mod verifier;
 
+pub use flow_config::{
+    sso_binding, sso_cookie_secure, sso_flow_config, sso_flow_mode, sso_flow_settings,
+    sso_key_bytes,
+};
+pub use flow_decision::{sso_flow_decision, sso_flow_kind, sso_log_level};
 pub use result::sso_result;
 pub use signer::sso_signer;
 pub use ticket::sso_ticket;

@@ -1,6 +1,8 @@
 /*
  * Exercises the C ABI (include/sso.h) from C: sign with the signer, verify
- * good and bad tickets, read the fields, check NULL handling and messages.
+ * good and bad tickets, read the fields, check NULL handling and messages,
+ * then drive the web flow (sso_flow_*) of a browser location and an API
+ * location through redirect, sso_login, cookies, logout, 401 and 403.
  * Built with -Wall -Wextra -Werror by tests/tests/c_abi.rs, which passes:
  *   argv[1] secret key file   argv[2] matching public key file
  *   argv[3] another public key argv[4] a secret key file with mode 0644
@@ -8,6 +10,7 @@
  *           "ops", service "svc.example.org/", domain "example.org")
  * Prints one line per check and "N passed, M failed" at the end.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,8 @@ static char sentinel_storage;
 #define SENTINEL_TICKET ((sso_ticket *)(void *)&sentinel_storage)
 #define SENTINEL_VERIFIER ((sso_verifier *)(void *)&sentinel_storage)
 #define SENTINEL_SIGNER ((sso_signer *)(void *)&sentinel_storage)
+#define SENTINEL_CONFIG ((sso_flow_config *)(void *)&sentinel_storage)
+#define SENTINEL_DECISION ((sso_flow_decision *)(void *)&sentinel_storage)
 
 static void expect(const sso_verifier *v, const char *t, sso_result want, const char *what)
 {
@@ -55,6 +60,279 @@ static void expect(const sso_verifier *v, const char *t, sso_result want, const 
     CHECK(r == SSO_OK || out == SENTINEL_TICKET, "out-parameter untouched on failure");
     if (out != SENTINEL_TICKET)
         sso_ticket_free(out);
+}
+
+/* ---- the web flow ---------------------------------------------------- */
+
+#define FLOW_SERVICE "svc.example.org/app/"
+#define LOGIN "https://login.example.org/"
+
+/* Value of the nth header called `name` (0-based), or NULL. */
+static const char *header(const sso_flow_decision *d, const char *name, int nth)
+{
+    for (size_t i = 0; i < sso_flow_decision_header_count(d); i++)
+        if (strcmp(sso_flow_decision_header_name(d, i), name) == 0 && nth-- == 0)
+            return sso_flow_decision_header_value(d, i);
+    return NULL;
+}
+
+/* The NAME=VALUE part of a Set-Cookie value, into `out`. */
+static void cookie_pair(const char *set_cookie, char *out, size_t len)
+{
+    size_t n = set_cookie ? strcspn(set_cookie, ";") : 0;
+    if (n >= len)
+        n = 0;
+    memcpy(out, set_cookie ? set_cookie : "", n);
+    out[n] = '\0';
+}
+
+/* Whether any log line of `d` contains `needle`. */
+static bool logs_mention(const sso_flow_decision *d, const char *needle)
+{
+    for (size_t i = 0; i < sso_flow_decision_log_count(d); i++)
+        if (strstr(sso_flow_decision_log_message(d, i), needle))
+            return true;
+    return false;
+}
+
+/* One request over https at NOW; `cookie` and `authorization` may be NULL. */
+static sso_flow_decision *request(const sso_flow_config *c, const char *method, const char *path,
+                                  const char *query, const char *cookie, const char *authorization)
+{
+    static char uri[8192];
+    snprintf(uri, sizeof uri, "%s%s%s", path, *query ? "?" : "", query);
+    const char *cookies[] = {cookie};
+    sso_flow_decision *d = NULL;
+    sso_result r = sso_flow_decide(c, method, path, query, uri, cookies, cookie ? 1 : 0,
+                                   authorization, true, NOW, &d);
+    CHECK(r == SSO_OK && d, "sso_flow_decide succeeds");
+    return d;
+}
+
+/* A v4 ticket for FLOW_SERVICE; `nonce` NULL for a program's ticket. */
+static void flow_ticket(const sso_signer *signer, const char *nonce, const char *group,
+                        char *out, size_t len)
+{
+    const char *groups[] = {group};
+    size_t n = 0;
+    CHECK(sso_signer_sign(signer, 4, "alice", FLOW_SERVICE, DOMAIN, NOW + 600, nonce, groups, 1,
+                          out, len, &n) == SSO_OK, "sign a flow ticket");
+}
+
+/* `ticket` with its '=' padding percent-encoded, for a query string. */
+static void query_encode(const char *ticket, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = ticket; *p && o + 4 < len; p++) {
+        if (*p == '=') {
+            memcpy(out + o, "%3D", 3);
+            o += 3;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void flow_config_checks(sso_flow_settings s)
+{
+    sso_flow_config *c = SENTINEL_CONFIG;
+    CHECK(sso_flow_config_new(NULL, &c) == SSO_ERR_NULL_ARGUMENT, "NULL settings");
+    CHECK(sso_flow_config_new(&s, NULL) == SSO_ERR_NULL_ARGUMENT, "NULL config out");
+    sso_flow_settings bad = s;
+    bad.mode = 7;
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_INVALID_ARGUMENT, "unknown mode refused");
+    bad = s;
+    bad.binding = 2;
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_INVALID_ARGUMENT, "unknown binding refused");
+    bad = s;
+    bad.service = "https://svc.example.org/app/";
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_CONFIG, "service with a scheme refused");
+    bad = s;
+    bad.login_server = "login.example.org";
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_CONFIG, "login server without a scheme refused");
+    bad = s;
+    bad.cookie_prefix = "a b";
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_INVALID_ARGUMENT, "bad cookie prefix refused");
+    bad = s;
+    bad.clock_skew_secs = 3601;
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_INVALID_ARGUMENT, "clock skew over an hour");
+    bad = s;
+    bad.public_key_file_count = 0;
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_CONFIG, "no keys refused");
+    CHECK(c == SENTINEL_CONFIG, "no config written on failure");
+    sso_flow_config_free(NULL);
+}
+
+static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
+{
+    /* No cookie: to the login server, with a nonce in a __Host- cookie. */
+    sso_flow_decision *d = request(c, "GET", "/app/page", "x=1", NULL, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_REDIRECT && sso_flow_decision_status(d) == 302,
+          "no cookie: redirect");
+    const char *location = header(d, "Location", 0), *set_nonce = header(d, "Set-Cookie", 0);
+    CHECK(location && strncmp(location, LOGIN "?s=", strlen(LOGIN) + 3) == 0, "to the login server");
+    CHECK(set_nonce && strncmp(set_nonce, "__Host-", 7) == 0 && strstr(set_nonce, "; Secure"),
+          "nonce cookie is a Secure __Host- cookie on https");
+    CHECK(header(d, "Cache-Control", 0) && strcmp(header(d, "Cache-Control", 0), "no-store") == 0,
+          "redirect is no-store");
+    char nonce_pair[256], wrong_nonce[256], nonce_param[300];
+    cookie_pair(set_nonce, nonce_pair, sizeof nonce_pair);
+    const char *nonce = strchr(nonce_pair, '=') ? strchr(nonce_pair, '=') + 1 : "";
+    snprintf(nonce_param, sizeof nonce_param, "&n=%s", nonce);
+    CHECK(strlen(nonce) == 32 && location && strstr(location, nonce_param), "nonce in cookie and URL");
+    snprintf(wrong_nonce, sizeof wrong_nonce, "%.*s0123456789abcdef0123456789abcdef",
+             (int)(nonce - nonce_pair), nonce_pair);
+    sso_flow_decision_free(d);
+
+    /* The login server sends the browser back with a ticket for the nonce. */
+    char ticket[4096], encoded[4200], query[4400];
+    flow_ticket(signer, nonce, "staff", ticket, sizeof ticket);
+    query_encode(ticket, encoded, sizeof encoded);
+    snprintf(query, sizeof query, "t=%s&d=https%%3A%%2F%%2Fsvc.example.org%%2Fapp%%2Fpage%%3Fx%%3D1",
+             encoded);
+    d = request(c, "GET", "/app/sso_login", query, wrong_nonce, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(d) == 403,
+          "sso_login with another nonce: 403");
+    CHECK(logs_mention(d, "nonce mismatch"), "the log names the failed check");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/sso_login", "d=x", nonce_pair, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_BAD_REQUEST && sso_flow_decision_status(d) == 400,
+          "sso_login without t: 400");
+    sso_flow_decision_free(d);
+
+    d = request(c, "GET", "/app/sso_login", query, nonce_pair, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGIN_DONE && sso_flow_decision_status(d) == 302,
+          "sso_login with the right nonce");
+    location = header(d, "Location", 0);
+    CHECK(location && strcmp(location, "https://svc.example.org/app/page?x=1") == 0,
+          "back to the target");
+    char ticket_pair[4400], binding_pair[256], clear_nonce[256];
+    cookie_pair(header(d, "Set-Cookie", 0), ticket_pair, sizeof ticket_pair);
+    cookie_pair(header(d, "Set-Cookie", 1), binding_pair, sizeof binding_pair);
+    CHECK(strstr(ticket_pair, ticket) != NULL, "ticket cookie set");
+    CHECK(strchr(binding_pair, '=') && strlen(strchr(binding_pair, '=')) > 1, "binding cookie set");
+    cookie_pair(header(d, "Set-Cookie", 2), clear_nonce, sizeof clear_nonce);
+    CHECK(strcmp(clear_nonce, nonce_pair) != 0 && header(d, "Set-Cookie", 2) &&
+              strstr(header(d, "Set-Cookie", 2), "Max-Age=0"), "nonce cookie cleared");
+    const char *mask = sso_flow_decision_ticket_param_mask(d);
+    CHECK(mask && strncmp(mask, "ticket-", 7) == 0, "the t parameter's mask for the logs");
+    CHECK(!logs_mention(d, ticket), "no log line holds the ticket");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/sso_login", query, nonce_pair, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN, "a second sso_login with one ticket: 403");
+    sso_flow_decision_free(d);
+
+    /* The cookies: accepted, with the user and groups. */
+    char cookies[4800];
+    snprintf(cookies, sizeof cookies, "%s; %s", ticket_pair, binding_pair);
+    d = request(c, "GET", "/app/page", "", cookies, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_ACCEPT && sso_flow_decision_status(d) == 0,
+          "valid cookie: accepted");
+    const sso_ticket *t = sso_flow_decision_ticket(d);
+    CHECK(t && strcmp(sso_ticket_user(t), "alice") == 0, "accepted user");
+    CHECK(t && strcmp(sso_ticket_groups(t), "staff") == 0, "accepted groups");
+    CHECK(sso_flow_decision_header_count(d) == 0 && sso_flow_decision_fingerprint(d),
+          "accept sets no header and names the fingerprint");
+    CHECK(!logs_mention(d, ticket), "no log line holds the ticket");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/page", "", ticket_pair, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_REDIRECT && sso_flow_decision_ticket(d) == NULL,
+          "a browser ticket without its binding cookie is not accepted");
+    sso_flow_decision_free(d);
+    d = request(c, "POST", "/app/form", "", NULL, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_UNAUTHORIZED, "POST without a ticket: 401");
+    sso_flow_decision_free(d);
+
+    /* Logout clears the cookies and revokes the binding. */
+    d = request(c, "GET", "/app/sso_logout", "", cookies, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGOUT && sso_flow_decision_status(d) == 200 &&
+              strcmp(sso_flow_decision_body(d), "OK") == 0, "sso_logout");
+    CHECK(header(d, "Set-Cookie", 2) && strstr(header(d, "Set-Cookie", 2), "Max-Age=0"),
+          "logout clears three cookies");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/page", "", cookies, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_REDIRECT, "the cookies are dead after logout");
+    sso_flow_decision_free(d);
+}
+
+static void api_flow(const sso_flow_config *c, const sso_signer *signer)
+{
+    sso_flow_decision *d = request(c, "GET", "/app/data", "", NULL, "SSO !!!garbage!!!");
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_UNAUTHORIZED && sso_flow_decision_status(d) == 401,
+          "bad Authorization: 401");
+    const char *www = header(d, "WWW-Authenticate", 0);
+    CHECK(www && strcmp(www, "SSO realm=\"" FLOW_SERVICE "\", error=\"bad encoding\"") == 0,
+          "WWW-Authenticate names the failed check");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/data", "", NULL, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_UNAUTHORIZED, "API mode never redirects");
+    sso_flow_decision_free(d);
+
+    char ticket[4096], authorization[4200];
+    flow_ticket(signer, NULL, "staff", ticket, sizeof ticket);
+    snprintf(authorization, sizeof authorization, "SSO %s", ticket);
+    d = request(c, "GET", "/app/data", "", NULL, authorization);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(d) == 403,
+          "missing group: 403");
+    CHECK(logs_mention(d, "missing group") && !logs_mention(d, ticket), "403 logged, ticket not");
+    sso_flow_decision_free(d);
+    flow_ticket(signer, NULL, "admins", ticket, sizeof ticket);
+    snprintf(authorization, sizeof authorization, "SSO %s", ticket);
+    d = request(c, "GET", "/app/data", "", NULL, authorization);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_ACCEPT, "program ticket with the group: accepted");
+    CHECK(sso_ticket_version(sso_flow_decision_ticket(d)) == 4, "its ticket is readable");
+    sso_flow_decision_free(d);
+
+    /* Bad calls fail closed and leave the out-parameter alone. */
+    d = SENTINEL_DECISION;
+    const char *cookies[] = {"a=b"};
+    CHECK(sso_flow_decide(c, "GET", "/app/\xff", "", "/app/\xff", cookies, 1, NULL, true, NOW, &d) ==
+              SSO_ERR_INVALID_ARGUMENT, "non-UTF-8 path refused");
+    CHECK(sso_flow_decide(NULL, "GET", "/", "", "/", NULL, 0, NULL, true, NOW, &d) ==
+              SSO_ERR_NULL_ARGUMENT, "NULL config");
+    CHECK(sso_flow_decide(c, "GET", "/", "", "/", NULL, 1, NULL, true, NOW, &d) ==
+              SSO_ERR_NULL_ARGUMENT, "NULL cookie array with a count");
+    CHECK(d == SENTINEL_DECISION, "no decision written on failure");
+    CHECK(sso_flow_decision_kind(NULL) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(NULL) == 500,
+          "a NULL decision reads as a refusal");
+    sso_flow_decision_free(NULL);
+}
+
+static void flow_checks(const sso_signer *signer, const char *public_key_file)
+{
+    const char *key_files[] = {public_key_file};
+    sso_flow_settings s;
+    memset(&s, 0, sizeof s); /* zero is every default: browser, Secure on https, binding on */
+    s.public_key_files = key_files;
+    s.public_key_file_count = 1;
+    s.service = FLOW_SERVICE;
+    s.domain = DOMAIN;
+    s.login_server = LOGIN;
+    flow_config_checks(s);
+    sso_flow_config *browser = NULL;
+    CHECK(sso_flow_config_new(&s, &browser) == SSO_OK && browser, "browser config from a key file");
+    browser_flow(browser, signer);
+    sso_flow_config_free(browser);
+
+    /* The API location takes its key as bytes and asks for a group. */
+    static unsigned char key[4096];
+    FILE *f = fopen(public_key_file, "rb");
+    size_t key_len = f ? fread(key, 1, sizeof key, f) : 0;
+    if (f)
+        fclose(f);
+    sso_key_bytes key_bytes = {key, key_len};
+    const char *admins[] = {"admins"};
+    s.public_key_file_count = 0;
+    s.public_keys = &key_bytes;
+    s.public_key_count = 1;
+    s.mode = SSO_FLOW_MODE_API;
+    s.groups = admins;
+    s.group_count = 1;
+    sso_flow_config *api = NULL;
+    CHECK(sso_flow_config_new(&s, &api) == SSO_OK && api, "API config from key bytes");
+    api_flow(api, signer);
+    sso_flow_config_free(api);
 }
 
 int main(int argc, char **argv)
@@ -211,6 +489,8 @@ int main(int argc, char **argv)
     CHECK(strcmp(msg, "unknown result code") == 0, "unknown code");
     sso_result_message(SSO_ERR_BAD_SIGNATURE, msg, 4, &mlen);
     CHECK(strcmp(msg, "bad") == 0 && mlen == 3, "message truncated to buffer");
+
+    flow_checks(signer, public_key);
 
     sso_verifier_free(v);
     sso_signer_free(signer);

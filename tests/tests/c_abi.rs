@@ -67,7 +67,7 @@ fn needed_libraries(exe: &Path) -> Vec<String> {
 }
 
 #[test]
-fn c_program_verifies_good_and_bad_tickets() {
+fn c_program_verifies_tickets_and_drives_the_flow() {
     let root = workspace_root();
     let keys = TestKeys::new();
     let other = TestKeys::new();

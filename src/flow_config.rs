@@ -1,0 +1,280 @@
+//! `sso_flow_config`: a protected location's settings for the web flow
+//! (`sso_core::flow`), with its verification cache and its ticket binding
+//! store, built once from a plain `sso_flow_settings` description.
+//!
+//! The settings are a struct rather than a long argument list because most
+//! of them are optional, and every field's zero value is the secure
+//! default: a zero-initialised `sso_flow_settings` plus keys, service,
+//! domain and login server gives browser mode, `Secure` cookies on https
+//! and ticket binding on. Enumerated fields are plain `uint32_t` so that no
+//! value C passes is undefined behaviour; unknown values are refused.
+
+use std::ffi::c_char;
+
+use sso_core::flow::{CookiePolicy, CookieSecure, MemoryBindingStore, Mode, Settings};
+use sso_core::web::ServiceName;
+use sso_core::{KeySet, PublicKey, Verifier, VerifyCache, DEFAULT_CACHE_ENTRIES};
+
+use crate::boundary::{guard, guard_result, optional_str, required_str, string_array};
+use crate::result::{key_result, sso_result};
+
+/// Whether the flow's cookies get `Secure` (values of
+/// `sso_flow_settings.cookie_secure`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sso_cookie_secure {
+    /// `Secure` (and `__Host-` names) when the request came over https.
+    SSO_COOKIE_SECURE_AUTO = 0,
+    /// Always `Secure`.
+    SSO_COOKIE_SECURE_ON = 1,
+    /// Never `Secure`: only for plain-http test setups.
+    SSO_COOKIE_SECURE_OFF = 2,
+}
+
+/// Who a location serves (values of `sso_flow_settings.mode`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sso_flow_mode {
+    /// Browsers: without a valid ticket, GET and HEAD are redirected to the
+    /// login server, other methods get 401.
+    SSO_FLOW_MODE_BROWSER = 0,
+    /// Programs: never a redirect, always 401 with the failed check.
+    SSO_FLOW_MODE_API = 1,
+}
+
+/// Ticket binding (docs/protocol.md, "Ticket binding"; values of
+/// `sso_flow_settings.binding`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sso_binding {
+    /// A browser ticket is good only with the binding cookie set at
+    /// `sso_login`, and at `sso_login` only once.
+    SSO_BINDING_ON = 0,
+    SSO_BINDING_OFF = 1,
+}
+
+/// A public key given as bytes: raw (32 bytes) or PEM.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sso_key_bytes {
+    pub data: *const u8,
+    pub len: usize,
+}
+
+/// The description of a protected location, read by `sso_flow_config_new`
+/// and not kept: the strings may be freed afterwards. Zero values are the
+/// defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sso_flow_settings {
+    /// Public key files (raw 32-byte or PEM); any of them may have signed.
+    pub public_key_files: *const *const c_char,
+    pub public_key_file_count: usize,
+    /// Public keys as bytes, in addition to the files.
+    pub public_keys: *const sso_key_bytes,
+    pub public_key_count: usize,
+    /// `HOST[:PORT]/PATH/`, as the login server knows the service.
+    pub service: *const c_char,
+    pub domain: *const c_char,
+    /// The login server's URL, `https://login.example.org/`.
+    pub login_server: *const c_char,
+    /// Groups asked for; a ticket must hold one of them. 0: none.
+    pub groups: *const *const c_char,
+    pub group_count: usize,
+    /// An `sso_cookie_secure` value.
+    pub cookie_secure: u32,
+    /// Prefix of the cookie names where `__Host-` names are impossible
+    /// (letters, digits, `_`, `-`, `.`); NULL: `SSO_`.
+    pub cookie_prefix: *const c_char,
+    /// An `sso_flow_mode` value.
+    pub mode: u32,
+    /// An `sso_binding` value.
+    pub binding: u32,
+    /// Seconds a ticket stays good after its expiry, at most 3600.
+    pub clock_skew_secs: u64,
+    /// Verified tickets kept by the cache; 0: 16384.
+    pub cache_entries: usize,
+    /// Ticket bindings remembered; 0: 16384. When full, the oldest go
+    /// first, which costs their browsers a silent re-login.
+    pub binding_entries: usize,
+}
+
+/// A protected location: settings, verification cache and binding store.
+/// Thread-safe: one config may decide requests from many threads at once.
+pub struct sso_flow_config {
+    pub(crate) settings: Settings,
+    pub(crate) cache: VerifyCache,
+    pub(crate) bindings: MemoryBindingStore,
+}
+
+/// Builds a config from `settings` and writes it to `*config_out`.
+/// Fails with `SSO_ERR_KEY_*` for a key that cannot be read or parsed,
+/// `SSO_ERR_CONFIG` for no key, a malformed service name, an empty domain
+/// or a login server that is not an http(s) URL with a host, and
+/// `SSO_ERR_INVALID_ARGUMENT` for an unknown enumerated value, a bad cookie
+/// prefix or a clock skew over 3600.
+///
+/// # Safety
+/// `settings` must point to a valid `sso_flow_settings` whose pointers are
+/// valid as described there; `config_out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_config_new(
+    settings: *const sso_flow_settings,
+    config_out: *mut *mut sso_flow_config,
+) -> sso_result {
+    guard_result(|| {
+        if settings.is_null() || config_out.is_null() {
+            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+        }
+        let config = build(&*settings)?;
+        *config_out = Box::into_raw(Box::new(config));
+        Ok(())
+    })
+}
+
+/// Frees a config. NULL is ignored.
+///
+/// # Safety
+/// `config` must come from `sso_flow_config_new`, not be used afterwards,
+/// and no decision call may be running on it.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_config_free(config: *mut sso_flow_config) {
+    guard((), || {
+        if !config.is_null() {
+            drop(Box::from_raw(config));
+        }
+    })
+}
+
+/// # Safety
+/// As for `sso_flow_config_new`.
+unsafe fn build(s: &sso_flow_settings) -> Result<sso_flow_config, sso_result> {
+    if s.clock_skew_secs > sso_core::MAX_CLOCK_SKEW {
+        return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
+    }
+    let service =
+        ServiceName::parse(required_str(s.service)?).map_err(|_| sso_result::SSO_ERR_CONFIG)?;
+    let login_server = required_str(s.login_server)?;
+    if !is_login_server_url(login_server) {
+        return Err(sso_result::SSO_ERR_CONFIG);
+    }
+    let verifier = Verifier::new(
+        KeySet::new(&public_keys(s)?).map_err(|_| sso_result::SSO_ERR_CONFIG)?,
+        service.as_str(),
+        required_str(s.domain)?,
+    )
+    .map_err(|_| sso_result::SSO_ERR_CONFIG)?
+    .with_clock_skew(s.clock_skew_secs);
+    let mut settings = Settings::new(service, login_server, verifier);
+    settings.groups = string_array(s.groups, s.group_count)?;
+    settings.cookies = CookiePolicy {
+        secure: cookie_secure(s.cookie_secure)?,
+        prefix: cookie_prefix(s.cookie_prefix)?,
+    };
+    settings.mode = match s.mode {
+        0 => Mode::Browser,
+        1 => Mode::Api,
+        _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
+    };
+    settings.binding = match s.binding {
+        0 => true,
+        1 => false,
+        _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
+    };
+    let entries = |n: usize| if n == 0 { DEFAULT_CACHE_ENTRIES } else { n };
+    Ok(sso_flow_config {
+        settings,
+        cache: VerifyCache::new(entries(s.cache_entries)),
+        bindings: MemoryBindingStore::new(entries(s.binding_entries)),
+    })
+}
+
+/// The keys from the files, then the byte strings.
+///
+/// # Safety
+/// As for `sso_flow_config_new`.
+unsafe fn public_keys(s: &sso_flow_settings) -> Result<Vec<PublicKey>, sso_result> {
+    let mut keys = Vec::new();
+    for path in string_array(s.public_key_files, s.public_key_file_count)? {
+        keys.push(PublicKey::from_file(&path).map_err(|e| key_result(&e.kind))?);
+    }
+    if s.public_key_count > 0 {
+        if s.public_keys.is_null() {
+            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+        }
+        for key in std::slice::from_raw_parts(s.public_keys, s.public_key_count) {
+            if key.data.is_null() {
+                return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+            }
+            let bytes = std::slice::from_raw_parts(key.data, key.len);
+            keys.push(PublicKey::from_bytes(bytes).map_err(|_| sso_result::SSO_ERR_KEY_MALFORMED)?);
+        }
+    }
+    Ok(keys)
+}
+
+fn cookie_secure(value: u32) -> Result<CookieSecure, sso_result> {
+    match value {
+        0 => Ok(CookieSecure::Auto),
+        1 => Ok(CookieSecure::On),
+        2 => Ok(CookieSecure::Off),
+        _ => Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
+    }
+}
+
+/// # Safety
+/// `p` must be NULL or a C string.
+unsafe fn cookie_prefix(p: *const c_char) -> Result<Option<String>, sso_result> {
+    let Some(prefix) = optional_str(p)? else {
+        return Ok(None);
+    };
+    let is_name_char = |b: u8| b.is_ascii_alphanumeric() || b"_-.".contains(&b);
+    if prefix.is_empty() || !prefix.bytes().all(is_name_char) {
+        return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
+    }
+    Ok(Some(prefix.to_owned()))
+}
+
+/// An absolute http(s) URL with a host, and nothing that could break the
+/// `Location` header it ends up in.
+fn is_login_server_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && !rest.starts_with('/')
+        && !rest.contains('#')
+        && url.bytes().all(|b| b > 0x20 && b < 0x7f && b != b'"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_server_must_be_an_http_url_with_a_host() {
+        assert!(is_login_server_url("https://login.example.org/"));
+        assert!(is_login_server_url("http://127.0.0.1:8443"));
+        for bad in [
+            "login.example.org",
+            "https://",
+            "https:///x",
+            "https://a/#f",
+            "https://a/ b",
+            "https://a/\r\nX: y",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_login_server_url(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_enumerated_values_are_refused() {
+        assert_eq!(cookie_secure(0), Ok(CookieSecure::Auto));
+        assert_eq!(cookie_secure(2), Ok(CookieSecure::Off));
+        assert_eq!(cookie_secure(3), Err(sso_result::SSO_ERR_INVALID_ARGUMENT));
+    }
+}

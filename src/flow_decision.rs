@@ -1,0 +1,381 @@
+//! `sso_flow_decide` and `sso_flow_decision`: one request through the web
+//! flow (`sso_core::flow::decide`), and its answer as plain C data: the
+//! kind, the HTTP status, the headers to set, the body, the accepted
+//! ticket and the lines to log. The adapter decides nothing itself.
+
+use std::borrow::Cow;
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+use sso_core::flow::{self, Action, Decision, Level, Request};
+
+use crate::boundary::{access, guard, guard_result, required_str};
+use crate::flow_config::sso_flow_config;
+use crate::result::sso_result;
+use crate::ticket::sso_ticket;
+
+/// What the flow decided.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sso_flow_kind {
+    /// Not the flow's business: serve the request as if it were absent.
+    /// (Never returned by `sso_flow_decide`, which authenticates every path
+    /// but `sso_login` and `sso_logout`.)
+    SSO_FLOW_DECLINE = 0,
+    /// Authenticated: serve the request as the ticket's user
+    /// (`sso_flow_decision_ticket`).
+    SSO_FLOW_ACCEPT = 1,
+    /// 302 to the login server (`Location`), setting the nonce cookie.
+    SSO_FLOW_REDIRECT = 2,
+    /// 302 answer of `sso_login`: cookies set, back to the target.
+    SSO_FLOW_LOGIN_DONE = 3,
+    /// 200 answer of `sso_logout`: cookies cleared, a text/plain body.
+    SSO_FLOW_LOGOUT = 4,
+    /// 401 with `WWW-Authenticate` naming the failed check.
+    SSO_FLOW_UNAUTHORIZED = 5,
+    /// 403: authenticated but not allowed, or a refused `sso_login`.
+    SSO_FLOW_FORBIDDEN = 6,
+    /// 400: a malformed `sso_login` request.
+    SSO_FLOW_BAD_REQUEST = 7,
+    /// 503: the binding store cannot record a login right now.
+    SSO_FLOW_UNAVAILABLE = 8,
+}
+
+/// The level of a log line, as syslog and httpd name them.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum sso_log_level {
+    SSO_LOG_ERROR = 3,
+    SSO_LOG_WARNING = 4,
+    SSO_LOG_INFO = 6,
+    SSO_LOG_DEBUG = 7,
+}
+
+/// The answer to one request, owned by the caller until
+/// `sso_flow_decision_free`. Strings read from it stay valid until then.
+pub struct sso_flow_decision {
+    kind: sso_flow_kind,
+    status: u16,
+    headers: Vec<(CString, CString)>,
+    body: Option<CString>,
+    ticket: Option<sso_ticket>,
+    fingerprint: Option<CString>,
+    logs: Vec<(sso_log_level, CString)>,
+    ticket_param_mask: Option<CString>,
+}
+
+/// A string the flow produced, for C. The flow never puts a NUL in one
+/// (its inputs are C strings and verified tickets); should it ever, the
+/// call fails rather than hand C a cut value.
+fn c_string(s: &str) -> Result<CString, sso_result> {
+    CString::new(s).map_err(|_| sso_result::SSO_ERR_NUL_BYTE)
+}
+
+impl sso_flow_decision {
+    fn from_decision(d: &Decision) -> Result<sso_flow_decision, sso_result> {
+        use sso_flow_kind::*;
+        let (kind, body, accepted) = match &d.action {
+            Action::Decline => (SSO_FLOW_DECLINE, None, None),
+            Action::Accept(a) => (SSO_FLOW_ACCEPT, None, Some(a)),
+            Action::Redirect { .. } => (SSO_FLOW_REDIRECT, None, None),
+            Action::LoginDone { .. } => (SSO_FLOW_LOGIN_DONE, None, None),
+            Action::Logout { body, .. } => (SSO_FLOW_LOGOUT, Some(c_string(body)?), None),
+            Action::Unauthorized { .. } => (SSO_FLOW_UNAUTHORIZED, None, None),
+            Action::Forbidden => (SSO_FLOW_FORBIDDEN, None, None),
+            Action::BadRequest => (SSO_FLOW_BAD_REQUEST, None, None),
+            Action::Unavailable => (SSO_FLOW_UNAVAILABLE, None, None),
+        };
+        let headers = d
+            .headers()
+            .iter()
+            .map(|(name, value)| Ok((c_string(name)?, c_string(value)?)))
+            .collect::<Result<_, sso_result>>()?;
+        let logs = d
+            .logs
+            .iter()
+            .map(|line| Ok((log_level(line.level), c_string(&line.message)?)))
+            .collect::<Result<_, sso_result>>()?;
+        Ok(sso_flow_decision {
+            kind,
+            status: d.status(),
+            headers,
+            body,
+            ticket: accepted
+                .map(|a| sso_ticket::from_ticket(&a.ticket))
+                .transpose()?,
+            fingerprint: accepted.map(|a| c_string(&a.fingerprint)).transpose()?,
+            logs,
+            ticket_param_mask: d.ticket_param_mask.as_deref().map(c_string).transpose()?,
+        })
+    }
+}
+
+fn log_level(level: Level) -> sso_log_level {
+    match level {
+        Level::Error => sso_log_level::SSO_LOG_ERROR,
+        Level::Warning => sso_log_level::SSO_LOG_WARNING,
+        Level::Info => sso_log_level::SSO_LOG_INFO,
+        Level::Debug => sso_log_level::SSO_LOG_DEBUG,
+    }
+}
+
+/// Decides one request to the location of `config`: `sso_login` and
+/// `sso_logout` under the service path, and authentication everywhere
+/// else. `method`, `path` (decoded, without the query), `query` (raw,
+/// without `?`; "" when none) and `unparsed_uri` (as the client sent it:
+/// the return URL) must be UTF-8, else `SSO_ERR_INVALID_ARGUMENT` (answer
+/// 400). The `cookie_header_count` values of the `Cookie` header are read
+/// leniently (bytes that are not UTF-8 never hide the other cookies);
+/// `authorization` is the `Authorization` header or NULL, and one that is
+/// not UTF-8 counts as absent (it cannot hold a ticket). `https` says
+/// whether the request came over TLS; `now` is Unix time (0: the current
+/// time). On success writes a new decision to `*decision_out`.
+///
+/// # Safety
+/// `config` must be a live config; the strings NUL-terminated;
+/// `cookie_headers` must point to `cookie_header_count` C strings;
+/// `decision_out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decide(
+    config: *const sso_flow_config,
+    method: *const c_char,
+    path: *const c_char,
+    query: *const c_char,
+    unparsed_uri: *const c_char,
+    cookie_headers: *const *const c_char,
+    cookie_header_count: usize,
+    authorization: *const c_char,
+    https: bool,
+    now: u64,
+    decision_out: *mut *mut sso_flow_decision,
+) -> sso_result {
+    guard_result(|| {
+        if config.is_null() || decision_out.is_null() {
+            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+        }
+        let config = &*config;
+        let cookies = lenient_strings(cookie_headers, cookie_header_count)?;
+        let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
+        let authorization = if authorization.is_null() {
+            None
+        } else {
+            CStr::from_ptr(authorization).to_str().ok()
+        };
+        let req = Request {
+            method: required_str(method)?,
+            path: required_str(path)?,
+            query: required_str(query)?,
+            unparsed_uri: required_str(unparsed_uri)?,
+            cookie_headers: &cookie_refs,
+            authorization,
+            https,
+            now: if now == 0 { sso_core::unix_now() } else { now },
+        };
+        let decision = flow::decide(&config.settings, &req, &config.cache, &config.bindings);
+        let out = sso_flow_decision::from_decision(&decision)?;
+        *decision_out = Box::into_raw(Box::new(out));
+        Ok(())
+    })
+}
+
+/// `count` C strings, invalid UTF-8 replaced (NULL allowed when `count` is 0).
+///
+/// # Safety
+/// `arr` must point to `count` valid C string pointers.
+unsafe fn lenient_strings<'a>(
+    arr: *const *const c_char,
+    count: usize,
+) -> Result<Vec<Cow<'a, str>>, sso_result> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if arr.is_null() {
+        return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+    }
+    std::slice::from_raw_parts(arr, count)
+        .iter()
+        .map(|&p| {
+            if p.is_null() {
+                Err(sso_result::SSO_ERR_NULL_ARGUMENT)
+            } else {
+                Ok(CStr::from_ptr(p).to_string_lossy())
+            }
+        })
+        .collect()
+}
+
+/// Frees a decision. NULL is ignored.
+///
+/// # Safety
+/// `decision` must come from `sso_flow_decide` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_free(decision: *mut sso_flow_decision) {
+    guard((), || {
+        if !decision.is_null() {
+            drop(Box::from_raw(decision));
+        }
+    })
+}
+
+/// What was decided; `SSO_FLOW_FORBIDDEN` for a NULL decision (fail closed).
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_kind(
+    decision: *const sso_flow_decision,
+) -> sso_flow_kind {
+    access(decision, sso_flow_kind::SSO_FLOW_FORBIDDEN, |d| d.kind)
+}
+
+/// The HTTP status to answer with; 0 for `SSO_FLOW_ACCEPT` (serve the
+/// request) and `SSO_FLOW_DECLINE`, 500 for a NULL decision.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_status(decision: *const sso_flow_decision) -> u16 {
+    access(decision, 500, |d| d.status)
+}
+
+/// How many response headers to set (`Set-Cookie` may repeat; answers
+/// other than accept end with `Cache-Control: no-store`).
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_header_count(
+    decision: *const sso_flow_decision,
+) -> usize {
+    access(decision, 0, |d| d.headers.len())
+}
+
+/// The name of header `index`; NULL when out of range.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_header_name(
+    decision: *const sso_flow_decision,
+    index: usize,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.headers.get(index).map_or(ptr::null(), |h| h.0.as_ptr())
+    })
+}
+
+/// The value of header `index`; NULL when out of range.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_header_value(
+    decision: *const sso_flow_decision,
+    index: usize,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.headers.get(index).map_or(ptr::null(), |h| h.1.as_ptr())
+    })
+}
+
+/// The text/plain body to send (`SSO_FLOW_LOGOUT`); NULL when the answer
+/// has none.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_body(
+    decision: *const sso_flow_decision,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.body.as_ref().map_or(ptr::null(), |b| b.as_ptr())
+    })
+}
+
+/// The accepted ticket (`SSO_FLOW_ACCEPT`), read with the `sso_ticket_*`
+/// accessors; NULL for every other answer. Owned by the decision: valid
+/// until `sso_flow_decision_free`, and never passed to `sso_ticket_free`.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_ticket(
+    decision: *const sso_flow_decision,
+) -> *const sso_ticket {
+    access(decision, ptr::null(), |d| {
+        d.ticket
+            .as_ref()
+            .map_or(ptr::null(), |t| t as *const sso_ticket)
+    })
+}
+
+/// The accepted ticket's fingerprint, what a log may name instead of the
+/// ticket; NULL unless `SSO_FLOW_ACCEPT`.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_fingerprint(
+    decision: *const sso_flow_decision,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.fingerprint.as_ref().map_or(ptr::null(), |f| f.as_ptr())
+    })
+}
+
+/// At `sso_login`: what the server must log instead of the `t` parameter
+/// wherever it logs the request line or query (`ticket-FINGERPRINT`);
+/// NULL otherwise.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_ticket_param_mask(
+    decision: *const sso_flow_decision,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.ticket_param_mask
+            .as_ref()
+            .map_or(ptr::null(), |m| m.as_ptr())
+    })
+}
+
+/// How many lines the server should log for this decision (none of them
+/// holds a ticket: only fingerprints).
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_log_count(decision: *const sso_flow_decision) -> usize {
+    access(decision, 0, |d| d.logs.len())
+}
+
+/// The level of log line `index`; `SSO_LOG_ERROR` when out of range.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_log_level(
+    decision: *const sso_flow_decision,
+    index: usize,
+) -> sso_log_level {
+    access(decision, sso_log_level::SSO_LOG_ERROR, |d| {
+        d.logs
+            .get(index)
+            .map_or(sso_log_level::SSO_LOG_ERROR, |l| l.0)
+    })
+}
+
+/// The text of log line `index`; NULL when out of range.
+///
+/// # Safety
+/// `decision` must be NULL or a live decision.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decision_log_message(
+    decision: *const sso_flow_decision,
+    index: usize,
+) -> *const c_char {
+    access(decision, ptr::null(), |d| {
+        d.logs.get(index).map_or(ptr::null(), |l| l.1.as_ptr())
+    })
+}

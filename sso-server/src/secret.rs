@@ -92,10 +92,16 @@ pub fn check(secret: &str) -> Result<(), SecretError> {
     for b in &bytes {
         seen[usize::from(*b)] = true;
     }
-    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+    if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES || is_periodic(&bytes) {
         return Err(SecretError::LowVariety);
     }
     Ok(())
+}
+
+/// True when the bytes repeat one shorter run (`abcabc...`): random bytes
+/// of this length do so with a probability below 2^-128.
+fn is_periodic(bytes: &[u8]) -> bool {
+    (1..=bytes.len() / 2).any(|p| bytes.iter().enumerate().all(|(i, b)| *b == bytes[i % p]))
 }
 
 /// A fresh secret: 32 bytes from the OS, standard base64.
@@ -149,6 +155,11 @@ mod tests {
             Err(SecretError::LowVariety)
         );
         assert_eq!(check(&"a".repeat(64)), Err(SecretError::LowVariety));
+        // 16 distinct bytes, twice.
+        assert_eq!(
+            check("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+            Err(SecretError::LowVariety)
+        );
         assert_eq!(
             check(&STANDARD.encode([0u8; 48])),
             Err(SecretError::LowVariety)

@@ -470,9 +470,12 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(t.begin("alice", ip("2001:db8:9::1"), 0), Ok(()));
         }
-        for i in 0..2000u32 {
+        for i in 0..200u32 {
             let addr = ip(&format!("2001:db8:9:{:x}::1", i + 1));
-            let _ = t.begin(&format!("u{i}"), addr, 1);
+            // Each junk name locked from its /64, like alice: at the limit.
+            for _ in 0..5 {
+                let _ = t.begin(&format!("u{i}"), addr, 1);
+            }
             let _ = t.begin("bad|name", addr, 1);
         }
         assert!(t.tracked() <= 4 * 8);

@@ -101,6 +101,18 @@ impl Setup {
     }
 }
 
+/// Runs the `sso-server` command with these arguments to its end: the exit
+/// code and standard output followed by standard error.
+pub fn run_sso_server(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(bin("sso-server"))
+        .args(args)
+        .output()
+        .expect("run sso-server");
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), s)
+}
+
 /// A running `sso-server`, killed on Drop.
 pub struct SsoServer {
     child: Child,
@@ -142,21 +154,19 @@ impl SsoServer {
         server
     }
 
-    /// Runs `sso-server --config FILE` with this text and returns its exit
-    /// status success and its output, for configurations that must fail.
+    /// Runs `sso-server --check-config --config FILE` with this text and
+    /// returns its exit status success and its output, for configurations
+    /// that must fail.
     pub fn try_config(text: &str) -> (bool, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).expect("write");
-        let out = Command::new(bin("sso-server"))
-            .arg("--check-config")
-            .arg("--config")
-            .arg(&path)
-            .output()
-            .expect("run sso-server");
-        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-        s.push_str(&String::from_utf8_lossy(&out.stderr));
-        (out.status.success(), s)
+        let (code, out) = run_sso_server(&[
+            "--check-config".as_ref(),
+            "--config".as_ref(),
+            path.as_ref(),
+        ]);
+        (code == Some(0), out)
     }
 
     pub fn log(&self) -> String {

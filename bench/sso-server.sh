@@ -39,12 +39,13 @@ secret_key_file = "$work/secret.pem"
 public_key_files = ["$work/public.pem"]
 allowed_services = ['[a-z0-9.-]+\.example\.org/']
 [session]
-secrets = ["bench-session-secret-0123456789abcdef"]
+secrets = ["$(openssl rand -base64 32)"]
 [auth]
 backend = "users_file"
 users_file = "$work/users"
 [throttle]
 max_failures_per_user = 1000000
+max_failures_per_user_address = 1000000
 max_failures_per_address = 1000000
 EOF
 # The event log (one line per ticket) goes to a file, as in production.

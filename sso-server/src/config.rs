@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::secret;
+
 /// Where the server looks for its configuration without `--config`.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/sso/sso-server.toml";
-
-/// Session secrets shorter than this are refused: they key the session
-/// cookies and the CSRF tokens.
-pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
 /// The configuration file as written (see `docs/sso-server.md`).
 #[derive(Debug, Deserialize)]
@@ -84,6 +82,9 @@ pub struct RawLifetime {
 pub struct RawSession {
     #[serde(default = "default_session_lifetime")]
     pub lifetime: u64,
+    /// Missing is refused by the validator, with a message that says how
+    /// to make one (the example ships none).
+    #[serde(default)]
     pub secrets: Vec<String>,
     #[serde(default = "default_cookie_name")]
     pub cookie_name: String,
@@ -169,35 +170,31 @@ pub struct RawTls {
     pub key_file: PathBuf,
 }
 
+/// The `[throttle]` table; see `docs/sso-server.md` for the trade-offs.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawThrottle {
-    #[serde(default = "default_throttle_window")]
     pub window_seconds: u64,
-    #[serde(default = "default_max_failures_per_user")]
-    pub max_failures_per_user: u32,
-    #[serde(default = "default_max_failures_per_address")]
+    pub max_failures_per_user_address: u32,
     pub max_failures_per_address: u32,
+    pub max_failures_per_ipv6_48: u32,
+    pub user_window_seconds: u64,
+    pub max_failures_per_user: u32,
+    pub max_tracked: usize,
 }
 
 impl Default for RawThrottle {
     fn default() -> Self {
         RawThrottle {
-            window_seconds: default_throttle_window(),
-            max_failures_per_user: default_max_failures_per_user(),
-            max_failures_per_address: default_max_failures_per_address(),
+            window_seconds: 300,
+            max_failures_per_user_address: 5,
+            max_failures_per_address: 20,
+            max_failures_per_ipv6_48: 100,
+            user_window_seconds: 3600,
+            max_failures_per_user: 50,
+            max_tracked: crate::throttle::MAX_TRACKED,
         }
     }
-}
-
-fn default_throttle_window() -> u64 {
-    300
-}
-fn default_max_failures_per_user() -> u32 {
-    5
-}
-fn default_max_failures_per_address() -> u32 {
-    20
 }
 
 /// Which backend checks passwords.
@@ -206,6 +203,28 @@ pub enum AuthConfig {
     UsersFile(PathBuf),
     Pam(String),
     Ldap(Box<RawLdap>),
+}
+
+/// The validated `[session]` table.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Seconds a login session lives; a sealed session that claims to
+    /// live longer than this from now is refused.
+    pub lifetime: u64,
+    pub secrets: Vec<String>,
+    pub cookie_name: String,
+}
+
+/// The validated `[throttle]` table (see [`crate::throttle`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    pub window: u64,
+    pub max_per_user_address: u32,
+    pub max_per_address: u32,
+    pub max_per_ipv6_48: u32,
+    pub user_window: u64,
+    pub max_per_user: u32,
+    pub max_tracked: usize,
 }
 
 /// A validated configuration.
@@ -221,15 +240,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     pub default_ticket_lifetime: u64,
     pub ticket_lifetimes: Vec<(Regex, u64)>,
-    pub session_lifetime: u64,
-    pub session_secrets: Vec<String>,
-    pub cookie_name: String,
+    pub session: SessionConfig,
     pub auth: AuthConfig,
     pub exchange: Vec<(Regex, Regex)>,
     pub tls: Option<(PathBuf, PathBuf)>,
-    pub throttle_window: u64,
-    pub max_failures_per_user: u32,
-    pub max_failures_per_address: u32,
+    pub throttle: ThrottleConfig,
     pub title: String,
 }
 
@@ -251,204 +266,260 @@ pub fn whole_match(pattern: &str) -> Result<Regex, regex::Error> {
     Regex::new(&format!("^(?:{pattern})$"))
 }
 
-impl Config {
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
-        Config::parse(&text, path)
+/// Builds errors that name the file and the key.
+struct Checker<'a> {
+    file: &'a str,
+}
+
+impl Checker<'_> {
+    fn err(&self, key: &str, msg: impl Into<String>) -> ConfigError {
+        ConfigError(format!("{}: `{key}`: {}", self.file, msg.into()))
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let file = path.display().to_string();
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError(format!("{file}: {e}")))?;
-        let err = |key: &str, msg: String| ConfigError(format!("{file}: `{key}`: {msg}"));
+    fn regex(&self, key: &str, pattern: &str) -> Result<Regex, ConfigError> {
+        whole_match(pattern)
+            .map_err(|e| self.err(key, format!("bad regular expression {pattern:?}: {e}")))
+    }
 
-        if raw.domain.is_empty() || raw.domain.contains('|') {
-            return Err(err(
-                "domain",
-                "must be non-empty and must not contain `|`".into(),
-            ));
+    fn positive<T: Default + PartialEq>(&self, key: &str, v: T) -> Result<T, ConfigError> {
+        if v == T::default() {
+            Err(self.err(key, "must be positive"))
+        } else {
+            Ok(v)
         }
-        let listen: SocketAddr = raw.listen.parse().map_err(|e| {
-            err(
+    }
+
+    /// `domain`, `listen` and the key files.
+    fn top_level(&self, raw: &RawConfig) -> Result<SocketAddr, ConfigError> {
+        if raw.domain.is_empty() || raw.domain.contains('|') {
+            return Err(self.err("domain", "must be non-empty and must not contain `|`"));
+        }
+        if raw.public_key_files.is_empty() {
+            return Err(self.err("public_key_files", "at least one public key file is needed"));
+        }
+        raw.listen.parse().map_err(|e| {
+            self.err(
                 "listen",
                 format!("{:?} is not an address:port ({e})", raw.listen),
             )
-        })?;
-        if raw.public_key_files.is_empty() {
-            return Err(err(
-                "public_key_files",
-                "at least one public key file is needed".into(),
-            ));
+        })
+    }
+
+    /// `allowed_services` / `allow_any_service`.
+    fn services(&self, raw: &RawConfig) -> Result<Option<Vec<Regex>>, ConfigError> {
+        match (&raw.allowed_services, raw.allow_any_service) {
+            (Some(_), true) => Err(self.err(
+                "allow_any_service",
+                "cannot be combined with `allowed_services`; remove one",
+            )),
+            (Some(list), false) if list.is_empty() => Err(self.err(
+                "allowed_services",
+                "is empty: no service could get a ticket",
+            )),
+            (Some(list), false) => list
+                .iter()
+                .map(|p| self.regex("allowed_services", p))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            (None, true) => Ok(None),
+            (None, false) => Err(self.err(
+                "allowed_services",
+                "is missing: list the services (regular expressions) that may get tickets, \
+                 or set `allow_any_service = true` to issue tickets for any service",
+            )),
         }
-        let compile = |key: &str, p: &str| {
-            whole_match(p).map_err(|e| err(key, format!("bad regular expression {p:?}: {e}")))
-        };
-        let allowed_services =
-            match (&raw.allowed_services, raw.allow_any_service) {
-                (Some(_), true) => {
-                    return Err(err(
-                        "allow_any_service",
-                        "cannot be combined with `allowed_services`; remove one".into(),
-                    ))
-                }
-                (Some(list), false) => {
-                    if list.is_empty() {
-                        return Err(err(
-                            "allowed_services",
-                            "is empty: no service could get a ticket".into(),
-                        ));
-                    }
-                    Some(
-                        list.iter()
-                            .map(|p| compile("allowed_services", p))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    )
-                }
-                (None, true) => None,
-                (None, false) => return Err(err(
-                    "allowed_services",
-                    "is missing: list the services (regular expressions) that may get tickets, \
-                     or set `allow_any_service = true` to issue tickets for any service"
-                        .into(),
-                )),
-            };
-        let trusted_proxies = raw
-            .trusted_proxies
-            .iter()
+    }
+
+    fn trusted_proxies(&self, list: &[String]) -> Result<Vec<IpAddr>, ConfigError> {
+        list.iter()
             .map(|a| {
                 a.parse::<IpAddr>().map_err(|e| {
-                    err(
+                    self.err(
                         "trusted_proxies",
                         format!("{a:?} is not an IP address ({e})"),
                     )
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        if raw.tickets.default_lifetime == 0 {
-            return Err(err(
-                "tickets.default_lifetime",
-                "must be positive (seconds)".into(),
-            ));
-        }
-        let ticket_lifetimes = raw
-            .tickets
+            .collect()
+    }
+
+    /// `[tickets]`: the default lifetime and the per-service rules.
+    fn tickets(&self, t: &RawTickets) -> Result<(u64, Vec<(Regex, u64)>), ConfigError> {
+        let default = self.positive("tickets.default_lifetime", t.default_lifetime)?;
+        let rules = t
             .lifetimes
             .iter()
             .map(|l| {
-                if l.seconds == 0 {
-                    return Err(err("tickets.lifetimes.seconds", "must be positive".into()));
-                }
-                Ok((compile("tickets.lifetimes.service", &l.service)?, l.seconds))
+                Ok((
+                    self.regex("tickets.lifetimes.service", &l.service)?,
+                    self.positive("tickets.lifetimes.seconds", l.seconds)?,
+                ))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if raw.session.lifetime == 0 {
-            return Err(err("session.lifetime", "must be positive (seconds)".into()));
-        }
-        if raw.session.secrets.is_empty() {
-            return Err(err(
+        Ok((default, rules))
+    }
+
+    /// `[session]`: every secret must be a real one (see [`crate::secret`]).
+    fn session(&self, s: &RawSession) -> Result<SessionConfig, ConfigError> {
+        let lifetime = self.positive("session.lifetime", s.lifetime)?;
+        if s.secrets.is_empty() {
+            return Err(self.err(
                 "session.secrets",
-                "at least one secret is needed (the first one encrypts, all decrypt)".into(),
+                format!(
+                    "at least one secret is needed (the first one encrypts, all decrypt); {}",
+                    secret::HOW_TO_MAKE_ONE
+                ),
             ));
         }
-        for (i, s) in raw.session.secrets.iter().enumerate() {
-            if s.len() < MIN_SESSION_SECRET_LEN {
-                return Err(err(
+        for (i, value) in s.secrets.iter().enumerate() {
+            secret::check(value).map_err(|e| {
+                self.err(
                     "session.secrets",
-                    format!(
-                        "secret #{} is shorter than {MIN_SESSION_SECRET_LEN} characters",
-                        i + 1
-                    ),
-                ));
-            }
+                    format!("secret #{} {e}; {}", i + 1, secret::HOW_TO_MAKE_ONE),
+                )
+            })?;
         }
-        let cookie_name = raw.session.cookie_name.clone();
-        if cookie_name.is_empty()
-            || !cookie_name
+        let name = &s.cookie_name;
+        if name.is_empty()
+            || !name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return Err(err(
+            return Err(self.err(
                 "session.cookie_name",
-                "must be non-empty, letters, digits, `_` or `-`".into(),
+                "must be non-empty, letters, digits, `_` or `-`",
             ));
         }
-        let auth = match raw.auth.backend.as_str() {
-            "users_file" => {
-                AuthConfig::UsersFile(raw.auth.users_file.clone().ok_or_else(|| {
-                    err(
-                        "auth.users_file",
-                        "is required with backend = \"users_file\"".into(),
-                    )
-                })?)
-            }
+        Ok(SessionConfig {
+            lifetime,
+            secrets: s.secrets.clone(),
+            cookie_name: name.clone(),
+        })
+    }
+
+    /// `[auth]`: the backend and its settings.
+    fn auth(&self, a: &RawAuth) -> Result<AuthConfig, ConfigError> {
+        Ok(match a.backend.as_str() {
+            "users_file" => AuthConfig::UsersFile(a.users_file.clone().ok_or_else(|| {
+                self.err(
+                    "auth.users_file",
+                    "is required with backend = \"users_file\"",
+                )
+            })?),
             "pam" => {
-                let s = raw.auth.pam_service.clone().ok_or_else(|| {
-                    err(
-                        "auth.pam_service",
-                        "is required with backend = \"pam\"".into(),
-                    )
+                let s = a.pam_service.clone().ok_or_else(|| {
+                    self.err("auth.pam_service", "is required with backend = \"pam\"")
                 })?;
                 if s.is_empty() || s.contains('/') || s.contains('\0') {
-                    return Err(err("auth.pam_service", "must be a PAM service name".into()));
+                    return Err(self.err("auth.pam_service", "must be a PAM service name"));
                 }
                 AuthConfig::Pam(s)
             }
-            "ldap" => {
-                let l = raw.auth.ldap.clone().ok_or_else(|| {
-                    err(
-                        "auth.ldap",
-                        "an [auth.ldap] table is required with backend = \"ldap\"".into(),
-                    )
-                })?;
-                if l.user_dn_template.is_none() && l.search_base.is_none() {
-                    return Err(err(
-                        "auth.ldap",
-                        "set `user_dn_template` or `search_base`".into(),
-                    ));
-                }
-                if let Some(t) = &l.user_dn_template {
-                    if !t.contains("{user}") {
-                        return Err(err(
-                            "auth.ldap.user_dn_template",
-                            "must contain {user}".into(),
-                        ));
-                    }
-                }
-                if !l.url.starts_with("ldap://") && !l.url.starts_with("ldapi://") {
-                    return Err(err(
-                        "auth.ldap.url",
-                        "must be an ldap:// or ldapi:// URL (use a local or tunnelled server)"
-                            .into(),
-                    ));
-                }
-                AuthConfig::Ldap(Box::new(l))
-            }
+            "ldap" => AuthConfig::Ldap(Box::new(self.ldap(a.ldap.as_ref())?)),
             other => {
-                return Err(err(
+                return Err(self.err(
                     "auth.backend",
                     format!("unknown backend {other:?} (users_file, pam or ldap)"),
                 ))
             }
-        };
-        let exchange = raw
-            .exchange
+        })
+    }
+
+    /// `[auth.ldap]`.
+    fn ldap(&self, l: Option<&RawLdap>) -> Result<RawLdap, ConfigError> {
+        let l = l.cloned().ok_or_else(|| {
+            self.err(
+                "auth.ldap",
+                "an [auth.ldap] table is required with backend = \"ldap\"",
+            )
+        })?;
+        if l.user_dn_template.is_none() && l.search_base.is_none() {
+            return Err(self.err("auth.ldap", "set `user_dn_template` or `search_base`"));
+        }
+        if let Some(t) = &l.user_dn_template {
+            if !t.contains("{user}") {
+                return Err(self.err("auth.ldap.user_dn_template", "must contain {user}"));
+            }
+        }
+        if !l.url.starts_with("ldap://") && !l.url.starts_with("ldapi://") {
+            return Err(self.err(
+                "auth.ldap.url",
+                "must be an ldap:// or ldapi:// URL (use a local or tunnelled server)",
+            ));
+        }
+        Ok(l)
+    }
+
+    /// `[[exchange]]` rules.
+    fn exchange(&self, rules: &[RawExchange]) -> Result<Vec<(Regex, Regex)>, ConfigError> {
+        rules
             .iter()
             .map(|r| {
                 Ok((
-                    compile("exchange.from", &r.from)?,
-                    compile("exchange.to", &r.to)?,
+                    self.regex("exchange.from", &r.from)?,
+                    self.regex("exchange.to", &r.to)?,
                 ))
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let max = |key: &str, v: u32| {
-            if v == 0 {
-                Err(err(key, "must be positive".into()))
-            } else {
-                Ok(v)
-            }
+            .collect()
+    }
+
+    /// `[throttle]`: every limit positive, and the brakes no tighter than
+    /// the locks they stand behind.
+    fn throttle(&self, t: &RawThrottle) -> Result<ThrottleConfig, ConfigError> {
+        let c = ThrottleConfig {
+            window: self.positive("throttle.window_seconds", t.window_seconds)?,
+            max_per_user_address: self.positive(
+                "throttle.max_failures_per_user_address",
+                t.max_failures_per_user_address,
+            )?,
+            max_per_address: self.positive(
+                "throttle.max_failures_per_address",
+                t.max_failures_per_address,
+            )?,
+            max_per_ipv6_48: self.positive(
+                "throttle.max_failures_per_ipv6_48",
+                t.max_failures_per_ipv6_48,
+            )?,
+            user_window: self.positive("throttle.user_window_seconds", t.user_window_seconds)?,
+            max_per_user: self
+                .positive("throttle.max_failures_per_user", t.max_failures_per_user)?,
+            max_tracked: self.positive("throttle.max_tracked", t.max_tracked)?,
         };
+        if c.max_per_user < c.max_per_user_address {
+            return Err(self.err(
+                "throttle.max_failures_per_user",
+                "is the global brake behind `max_failures_per_user_address` and must not be \
+                 lower than it (a stranger could then lock the user out everywhere)",
+            ));
+        }
+        Ok(c)
+    }
+}
+
+impl Config {
+    /// Reads and validates the file, after checking that no one but root
+    /// or the service's own user could have written it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        crate::file_trust::check_trusted(path).map_err(|e| ConfigError(e.to_string()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates the text, one section at a time.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+        let check = Checker { file: &file };
+        let listen = check.top_level(&raw)?;
+        let allowed_services = check.services(&raw)?;
+        let trusted_proxies = check.trusted_proxies(&raw.trusted_proxies)?;
+        let (default_ticket_lifetime, ticket_lifetimes) = check.tickets(&raw.tickets)?;
+        let session = check.session(&raw.session)?;
+        let auth = check.auth(&raw.auth)?;
+        let exchange = check.exchange(&raw.exchange)?;
+        let throttle = check.throttle(&raw.throttle)?;
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -457,25 +528,29 @@ impl Config {
             public_key_files: raw.public_key_files,
             allowed_services,
             trusted_proxies,
-            default_ticket_lifetime: raw.tickets.default_lifetime,
+            default_ticket_lifetime,
             ticket_lifetimes,
-            session_lifetime: raw.session.lifetime,
-            session_secrets: raw.session.secrets,
-            cookie_name,
+            session,
             auth,
             exchange,
             tls: raw.tls.map(|t| (t.cert_file, t.key_file)),
-            throttle_window: raw.throttle.window_seconds.max(1),
-            max_failures_per_user: max(
-                "throttle.max_failures_per_user",
-                raw.throttle.max_failures_per_user,
-            )?,
-            max_failures_per_address: max(
-                "throttle.max_failures_per_address",
-                raw.throttle.max_failures_per_address,
-            )?,
+            throttle,
             title: raw.title,
         })
+    }
+
+    /// Every file whose content the server trusts: the configuration, the
+    /// keys and the TLS files (see [`crate::file_trust`]).
+    pub fn trusted_files(&self) -> Vec<(&'static str, &Path)> {
+        let mut files = vec![("secret_key_file", self.secret_key_file.as_path())];
+        for p in &self.public_key_files {
+            files.push(("public_key_files", p.as_path()));
+        }
+        if let Some((cert, key)) = &self.tls {
+            files.push(("tls.cert_file", cert.as_path()));
+            files.push(("tls.key_file", key.as_path()));
+        }
+        files
     }
 
     /// True when tickets may be issued for `service`.
@@ -517,7 +592,7 @@ allowed_services = ['[a-z]+\.example\.org/']
 default_lifetime = 600
 lifetimes = [{ service = 'imap\.example\.org/', seconds = 60 }]
 [session]
-secrets = ["0123456789abcdef0123456789abcdef"]
+secrets = ["q3Jx8Zb0VvN2mY7tLc4hRk1sPw9eAg6uTn5dFo0iHyE="]
 [auth]
 backend = "users_file"
 users_file = "/k/users"
@@ -541,7 +616,7 @@ to = 'imap\.example\.org/'
         assert_eq!(c.ticket_lifetime("wiki.example.org/"), 600);
         assert!(c.exchange_allowed("webmail.example.org/", "imap.example.org/"));
         assert!(!c.exchange_allowed("imap.example.org/", "webmail.example.org/"));
-        assert_eq!(c.session_lifetime, 12 * 3600);
+        assert_eq!(c.session.lifetime, 12 * 3600);
     }
 
     #[test]
@@ -556,9 +631,20 @@ to = 'imap\.example\.org/'
     }
 
     #[test]
-    fn the_example_config_parses() {
+    fn the_example_config_refuses_to_start_until_given_a_secret() {
         let text = include_str!("../examples/sso-server.toml");
-        let c = parse(text).unwrap();
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains("`session.secrets`"), "{e}");
+        assert!(e.contains("sso-server gen-secret"), "{e}");
+        // Uncommenting the line as it stands is no better.
+        let pasted = text.replace("# secrets = [", "secrets = [");
+        let e = parse(&pasted).unwrap_err().to_string();
+        assert!(e.contains("`session.secrets`"), "{e}");
+        let edited = text.replace(
+            "# secrets = [\"PASTE THE OUTPUT OF sso-server gen-secret HERE\"]",
+            &format!("secrets = [{:?}]", crate::secret::generate()),
+        );
+        let c = parse(&edited).unwrap();
         assert_eq!(c.domain, "example.org");
         assert!(c.service_allowed("wiki.example.org/"));
         assert_eq!(c.ticket_lifetime("imap.example.org/"), 300);
@@ -567,10 +653,22 @@ to = 'imap\.example\.org/'
 
     #[test]
     fn errors_name_the_key() {
-        let e = parse(&BASE.replace("0123456789abcdef0123456789abcdef", "short"))
+        for weak in [
+            "short",
+            "CHANGE-ME-to-a-long-random-string-(openssl rand -base64 33)",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "this-is-a-long-but-not-encoded-session-secret!",
+        ] {
+            let e = parse(&BASE.replace("q3Jx8Zb0VvN2mY7tLc4hRk1sPw9eAg6uTn5dFo0iHyE=", weak))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`session.secrets`: secret #1"), "{e}");
+            assert!(e.contains("gen-secret"), "{e}");
+        }
+        let e = parse(&format!("{BASE}\n[throttle]\nmax_failures_per_user = 2\n"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("session.secrets"), "{e}");
+        assert!(e.contains("throttle.max_failures_per_user"), "{e}");
         let e = parse(&BASE.replace("users_file\"", "nosuch\""))
             .unwrap_err()
             .to_string();

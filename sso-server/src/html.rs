@@ -92,6 +92,22 @@ pub fn error_page(title: &str, heading: &str, message: &str) -> String {
     )
 }
 
+/// Asks before logging out: a form that POSTs `/logout` with the CSRF
+/// token, so that only a click on this server's own page logs out.
+pub fn logout_confirmation(title: &str, user: &str, csrf_token: &str) -> String {
+    page(
+        title,
+        &format!(
+            "<h1>Log out?</h1>\n<p id=\"confirm\">Log {} out of every service of this \
+single sign-on?</p>\n<form method=\"post\" action=\"/logout\" id=\"logout-form\">\n\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
+<button type=\"submit\" id=\"logout\">Log out</button>\n</form>",
+            escape(user),
+            escape(csrf_token)
+        ),
+    )
+}
+
 /// After logout: one invisible image per service loads its `sso_logout`,
 /// which clears that service's cookies (no JavaScript needed).
 pub fn logout_page(title: &str, user: Option<&str>, services: &[String]) -> String {
@@ -143,6 +159,14 @@ mod tests {
         assert!(!html.contains("<b>"));
         assert!(!html.contains("<i>"));
         assert!(html.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn logout_confirmation_posts_the_token_and_escapes_the_user() {
+        let html = logout_confirmation("T", "<b>", "tok");
+        assert!(html.contains("method=\"post\" action=\"/logout\""));
+        assert!(html.contains("name=\"csrf\" value=\"tok\""));
+        assert!(!html.contains("<b>"));
     }
 
     #[test]

@@ -2,11 +2,15 @@
 //! services, keeps a stateless session in a sealed cookie, and logs out of
 //! every service the session logged into. See `docs/sso-server.md`.
 
+pub mod app;
 pub mod auth;
 pub mod config;
+pub mod endpoints;
+pub mod file_trust;
 pub mod html;
+pub mod listener;
 pub mod params;
-pub mod server;
+pub mod secret;
 pub mod session;
 pub mod throttle;
 

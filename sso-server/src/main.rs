@@ -1,32 +1,92 @@
-//! `sso-server [--config PATH]`: run the login server.
-//! `sso-server --check-config [--config PATH]`: validate and exit.
-//! `sso-server user add|passwd|del --users-file F USER [--groups a,b]`:
-//! edit a users file (the password is read from stdin, or prompted for).
+//! The `sso-server` command: run the login server, check its
+//! configuration, make a session secret, or edit a users file. See
+//! `docs/sso-server.md`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Args, Parser, Subcommand};
+use sso_server::app::App;
 use sso_server::auth::users_file::{edit_file, Edit};
 use sso_server::config::{Config, DEFAULT_CONFIG_PATH};
-use sso_server::server::{self, App};
+use sso_server::listener;
 
-const USAGE: &str = "usage:
-  sso-server [--config PATH]                 run the login server
-                                             (default config: /etc/sso/sso-server.toml)
-  sso-server --check-config [--config PATH]  validate the configuration and keys
-  sso-server user add    --users-file FILE USER [--groups a,b]
-  sso-server user passwd --users-file FILE USER [--groups a,b]
-  sso-server user del    --users-file FILE USER
-      (the password is read from standard input, or prompted for on a terminal)";
+/// The SSO login server.
+#[derive(Parser)]
+#[command(
+    name = "sso-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = false
+)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The configuration file.
+    #[arg(short, long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH, global = true)]
+    config: PathBuf,
+    /// Validate the configuration and the keys, then exit.
+    #[arg(long, global = true)]
+    check_config: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the login server (what `sso-server` does without a command).
+    Run,
+    /// Print a new random session secret for `[session] secrets`.
+    GenSecret,
+    /// Edit a users file (the password is read from standard input, or
+    /// prompted for on a terminal).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add(UserArgs),
+    /// Change a user's password (and groups, with --groups).
+    Passwd(UserArgs),
+    /// Delete a user.
+    Del(UserFile),
+}
+
+#[derive(Args)]
+struct UserFile {
+    /// The users file to edit.
+    #[arg(long, value_name = "FILE")]
+    users_file: PathBuf,
+    /// The user name.
+    user: String,
+}
+
+#[derive(Args)]
+struct UserArgs {
+    #[command(flatten)]
+    file: UserFile,
+    /// The user's groups, comma-separated.
+    #[arg(long, value_name = "a,b")]
+    groups: Option<String>,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = if args.first().map(String::as_str) == Some("user") {
-        user_command(&args[1..])
-    } else {
-        run(&args)
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None | Some(Command::Run) => run(&cli.run),
+        Some(Command::GenSecret) => {
+            println!("{}", sso_server::secret::generate());
+            Ok(())
+        }
+        Some(Command::User(u)) => user_command(u),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,33 +97,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let mut config_path = PathBuf::from(DEFAULT_CONFIG_PATH);
-    let mut check_only = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" | "-c" => {
-                config_path = it.next().ok_or("--config needs a path")?.into();
-            }
-            "--check-config" => check_only = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            "--version" => {
-                println!("sso-server {}", env!("CARGO_PKG_VERSION"));
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
+fn run(args: &RunArgs) -> Result<(), String> {
+    let config_path = &args.config;
+    let check_only = args.check_config;
+    let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let file = config_path.display().to_string();
     let backend = sso_server::backend(&config).map_err(|e| format!("{file}: {e}"))?;
     let tls = match &config.tls {
         Some((cert, key)) => {
-            Some(server::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
+            Some(listener::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
         }
         None => None,
     };
@@ -108,63 +150,45 @@ fn run(args: &[String]) -> Result<(), String> {
             app.config.domain,
             app.backend.name()
         );
-        server::serve(Arc::new(app), listener, tls).await;
+        listener::serve(Arc::new(app), listener, tls).await;
         Ok(())
     })
 }
 
-fn user_command(args: &[String]) -> Result<(), String> {
-    let usage = || format!("bad arguments\n{USAGE}");
-    let action = args.first().ok_or_else(usage)?.as_str();
-    let mut users_file: Option<PathBuf> = None;
-    let mut groups: Option<Vec<String>> = None;
-    let mut user: Option<String> = None;
-    let mut it = args[1..].iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--users-file" => users_file = Some(it.next().ok_or_else(usage)?.into()),
-            "--groups" => {
-                groups = Some(
-                    it.next()
-                        .ok_or_else(usage)?
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|g| !g.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                )
-            }
-            s if s.starts_with('-') => return Err(usage()),
-            s => {
-                if user.replace(s.to_owned()).is_some() {
-                    return Err(usage());
-                }
-            }
-        }
-    }
-    let users_file = users_file.ok_or("--users-file FILE is required")?;
-    let user = user.ok_or("a user name is required")?;
+fn user_command(command: UserCommand) -> Result<(), String> {
+    let (action, file, groups) = match command {
+        UserCommand::Add(a) => ("add", a.file, a.groups),
+        UserCommand::Passwd(a) => ("passwd", a.file, a.groups),
+        UserCommand::Del(f) => ("del", f, None),
+    };
+    let groups: Option<Vec<String>> = groups.map(|g| {
+        g.split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
+            .collect()
+    });
     if let Some(gs) = &groups {
         if !gs.iter().all(|g| sso_server::session::valid_name(g)) {
             return Err("invalid group name".into());
         }
     }
+    let user = &file.user;
     let edit = match action {
         "add" => Edit::Add {
-            password: read_password(&user)?,
+            password: read_password(user)?,
             groups: groups.unwrap_or_default(),
         },
         "passwd" => Edit::Passwd {
-            password: read_password(&user)?,
+            password: read_password(user)?,
             groups,
         },
-        "del" => Edit::Delete,
-        _ => return Err(usage()),
+        _ => Edit::Delete,
     };
-    edit_file(&users_file, &user, &edit)?;
+    edit_file(&file.users_file, user, &edit)?;
     eprintln!(
         "sso-server: {}: {action} {user:?}: done",
-        users_file.display()
+        file.users_file.display()
     );
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The parameters of a ticket request (`s`, `d`, `n`, `g`), checked before
 //! anything is done with them, and the redirect built from them.
 
-use sso_core::web::ServiceName;
+use std::collections::HashMap;
+
+use sso_core::web::{parse_query, percent_encode, ServiceName};
 
 use crate::session::valid_name;
 
@@ -9,6 +11,33 @@ use crate::session::valid_name;
 pub const MAX_DESTINATION_LEN: usize = 2048;
 /// Most groups accepted in `g`.
 pub const MAX_GROUPS: usize = 64;
+
+/// Request parameters by name.
+pub type Params = HashMap<String, String>;
+
+/// Pairs → map. Duplicate names are refused (`None`): which of two `s`
+/// values counts must never be ambiguous.
+fn unique(pairs: impl IntoIterator<Item = (String, String)>) -> Option<Params> {
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        if map.insert(k, v).is_some() {
+            return None;
+        }
+    }
+    Some(map)
+}
+
+/// The parameters of a query string (`sso_core::web::parse_query`).
+pub fn query_params(query: &str) -> Option<Params> {
+    unique(parse_query(query))
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body; `None` for a
+/// body that is not UTF-8 or repeats a name.
+pub fn form_params(body: &[u8]) -> Option<Params> {
+    std::str::from_utf8(body).ok()?;
+    unique(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())))
+}
 
 /// A checked ticket request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,20 +209,38 @@ impl TicketRequest {
             .destination
             .clone()
             .unwrap_or_else(|| format!("https://{}", self.service));
-        let mut url = format!("https://{}sso_login?", self.service);
-        url.push_str(
-            &form_urlencoded::Serializer::new(String::new())
-                .append_pair("t", ticket)
-                .append_pair("d", &dest)
-                .finish(),
-        );
-        url
+        format!(
+            "https://{}sso_login?t={}&d={}",
+            self.service,
+            percent_encode(ticket),
+            percent_encode(&dest)
+        )
+    }
+
+    /// The request from a parameter map.
+    pub fn from_map(p: &Params) -> Result<TicketRequest, ParamError> {
+        let get = |k: &str| p.get(k).map(String::as_str);
+        TicketRequest::from_params(get("s"), get("d"), get("n"), get("g"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_refuse_duplicates_and_decode() {
+        let p = query_params("s=a.org%2F&d=https%3A%2F%2Fa.org%2F%3Fx%3D1&g=a%2Cb").unwrap();
+        assert_eq!(p["s"], "a.org/");
+        assert_eq!(p["d"], "https://a.org/?x=1");
+        assert_eq!(p["g"], "a,b");
+        assert!(query_params("s=a&s=b").is_none());
+        let f = form_params(b"username=a+b&password=p%26q").unwrap();
+        assert_eq!(f["username"], "a b");
+        assert_eq!(f["password"], "p&q");
+        assert!(form_params(b"t=1&t=2").is_none());
+        assert!(form_params(b"t=\xff").is_none());
+    }
 
     #[test]
     fn service_names() {

@@ -102,11 +102,16 @@ struct SecretKeys {
 /// Seals and opens session cookies and CSRF tokens.
 pub struct Sealer {
     keys: Vec<SecretKeys>,
+    /// The configured session lifetime: no session this server sealed can
+    /// claim to live longer from now, so one that does was not sealed by it
+    /// (or was sealed under a longer lifetime that no longer applies).
+    max_lifetime: u64,
 }
 
 impl Sealer {
-    /// `secrets` must be non-empty (the configuration guarantees it).
-    pub fn new(secrets: &[String]) -> Sealer {
+    /// `secrets` must be non-empty (the configuration guarantees it);
+    /// `max_lifetime` is the configured session lifetime in seconds.
+    pub fn new(secrets: &[String], max_lifetime: u64) -> Sealer {
         let keys = secrets
             .iter()
             .map(|s| {
@@ -124,7 +129,7 @@ impl Sealer {
                 }
             })
             .collect();
-        Sealer { keys }
+        Sealer { keys, max_lifetime }
     }
 
     /// The cookie value for `session`: base64url(nonce || ciphertext).
@@ -142,7 +147,8 @@ impl Sealer {
     }
 
     /// Opens a cookie value sealed by any configured secret; `None` when it
-    /// is forged, damaged, sealed with an unknown secret or expired.
+    /// is forged, damaged, sealed with an unknown secret, expired, or claims
+    /// an expiry beyond now + the session lifetime.
     pub fn open(&self, value: &str, now: u64) -> Option<Session> {
         if value.len() > MAX_COOKIE_LEN {
             return None;
@@ -157,7 +163,9 @@ impl Sealer {
             .iter()
             .find_map(|k| k.aead.decrypt(Nonce::from_slice(nonce), ct).ok())?;
         let session = Session::decode(std::str::from_utf8(&plain).ok()?)?;
-        (session.expires > now).then_some(session)
+        let alive = session.expires > now;
+        let plausible = session.expires <= now.saturating_add(self.max_lifetime);
+        (alive && plausible).then_some(session)
     }
 
     /// A fresh random value for the pre-login CSRF cookie.
@@ -202,6 +210,12 @@ mod tests {
         c.to_string().repeat(40)
     }
 
+    /// A sealer whose lifetime lets the test sessions (expiring at 2000)
+    /// open at any time from 0 on.
+    fn sealer(secrets: &[String]) -> Sealer {
+        Sealer::new(secrets, 2000)
+    }
+
     fn session() -> Session {
         Session {
             user: "alice".into(),
@@ -213,27 +227,42 @@ mod tests {
 
     #[test]
     fn seal_open_round_trip_and_expiry() {
-        let s = Sealer::new(&[secret('a')]);
+        let s = sealer(&[secret('a')]);
         let v = s.seal(&session());
         assert_eq!(s.open(&v, 1999), Some(session()));
         assert_eq!(s.open(&v, 2000), None);
     }
 
     #[test]
+    fn an_expiry_beyond_the_session_lifetime_is_refused() {
+        // Sealed under the right secret, but living until 2096.
+        let s = Sealer::new(&[secret('a')], 12 * 3600);
+        let now = 1_700_000_000;
+        let mut forever = session();
+        forever.expires = 3_976_000_000;
+        assert_eq!(s.open(&s.seal(&forever), now), None);
+        let mut normal = session();
+        normal.expires = now + 12 * 3600;
+        assert_eq!(s.open(&s.seal(&normal), now), Some(normal.clone()));
+        normal.expires += 1;
+        assert_eq!(s.open(&s.seal(&normal), now), None);
+    }
+
+    #[test]
     fn rotation_first_seals_all_open() {
-        let old = Sealer::new(&[secret('a')]);
-        let rotated = Sealer::new(&[secret('b'), secret('a')]);
+        let old = sealer(&[secret('a')]);
+        let rotated = sealer(&[secret('b'), secret('a')]);
         let v_old = old.seal(&session());
         assert_eq!(rotated.open(&v_old, 0), Some(session()));
         let v_new = rotated.seal(&session());
         assert_eq!(old.open(&v_new, 0), None);
-        let other = Sealer::new(&[secret('c')]);
+        let other = sealer(&[secret('c')]);
         assert_eq!(other.open(&v_old, 0), None);
     }
 
     #[test]
     fn tampering_is_refused() {
-        let s = Sealer::new(&[secret('a')]);
+        let s = sealer(&[secret('a')]);
         let v = s.seal(&session());
         let mut raw = URL_SAFE_NO_PAD.decode(&v).unwrap();
         let last = raw.len() - 1;
@@ -252,13 +281,13 @@ mod tests {
         }
         assert_eq!(s.services.len(), MAX_SESSION_SERVICES);
         assert_eq!(s.services.last().unwrap(), "s99.example.org/");
-        let sealer = Sealer::new(&[secret('a')]);
+        let sealer = sealer(&[secret('a')]);
         assert!(sealer.seal(&s).len() < 4096);
     }
 
     #[test]
     fn csrf_tokens_bind_to_the_cookie() {
-        let s = Sealer::new(&[secret('a'), secret('b')]);
+        let s = sealer(&[secret('a'), secret('b')]);
         let c = Sealer::new_csrf_cookie();
         let t = s.csrf_token(&c);
         assert!(s.csrf_valid(&c, &t));
@@ -266,7 +295,7 @@ mod tests {
         assert!(!s.csrf_valid(&c, ""));
         assert!(!s.csrf_valid("", &t));
         // A token made under the second (older) secret still passes.
-        let old = Sealer::new(&[secret('b')]);
+        let old = sealer(&[secret('b')]);
         assert!(s.csrf_valid(&c, &old.csrf_token(&c)));
     }
 

@@ -1,24 +1,67 @@
-//! Throttling of failed logins per user and per source address: a bounded
-//! in-memory table of failure counts over a fixed window.
+//! Throttling of failed logins: bounded in-memory tables of failure counts
+//! over fixed windows, one table per kind of key.
+//!
+//! - **(user, address)** pairs lock a user out *from one address* after a
+//!   few failures: a stranger guessing alice's password locks only
+//!   themselves out, and alice still logs in from her usual address.
+//! - **users** get a slower, higher global brake over a longer window, so a
+//!   password cannot be guessed from many addresses either.
+//! - **addresses** (an IPv4 address or an IPv6 /64) and **IPv6 /48s** (with
+//!   a higher limit) stop one source from trying many names.
+//!
+//! A name that could never log in (see `session::valid_name`) gets no user
+//! or pair entry: junk names only cost their address.
 //!
 //! An attempt is counted *before* its password is checked ([`Throttle::begin`]
-//! checks and counts in one locked step) and given back on success
-//! ([`Throttle::succeeded`]): were the count taken after the check, N
-//! concurrent requests would all pass the check and get N guesses. A throttled
-//! key is refused before its password is even looked at.
+//! checks and counts in one locked step) and given back on success: were
+//! the count taken after the check, N concurrent requests would all pass the
+//! check and get N guesses.
+//!
+//! The tables are bounded. When one is full, expired entries go first, then
+//! the entries with the lowest counts; an entry at or above its limit is
+//! never evicted (otherwise a flood of junk attempts would reset the
+//! counter of the account under attack). When a table holds nothing but
+//! such entries, new attempts are refused until the window frees room:
+//! that fails closed.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
-/// Most keys (users plus addresses) tracked at once; beyond that expired
-/// entries are dropped, then the oldest.
+use crate::config::ThrottleConfig;
+use crate::session::valid_name;
+
+/// Default for `throttle.max_tracked`: most entries of each table.
 pub const MAX_TRACKED: usize = 50_000;
 
-/// User names longer than this are counted under their first bytes: the
-/// table's memory stays bounded whatever is typed into the form (such names
-/// never authenticate anyway, see `session::valid_name`).
-const MAX_USER_KEY: usize = 256;
+/// Which limit refused the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Too many failures for this user from this address.
+    UserAddress,
+    /// Too many failures for this user from anywhere (the global brake).
+    User,
+    /// Too many failures from this address (IPv4, or IPv6 /64).
+    Address,
+    /// Too many failures from this IPv6 /48.
+    Network,
+    /// A table is full of entries at their limits.
+    Full,
+}
+
+impl Throttled {
+    /// A short stable name for logs.
+    pub fn check(self) -> &'static str {
+        match self {
+            Throttled::UserAddress => "too many failures for user from address",
+            Throttled::User => "too many failures for user",
+            Throttled::Address => "too many failures from address",
+            Throttled::Network => "too many failures from network",
+            Throttled::Full => "throttle tables full",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -26,71 +69,21 @@ struct Entry {
     window_start: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    User(String),
-    /// An IPv4 address, or an IPv6 address cut to its /64: one subscriber
-    /// usually holds a whole /64, so counting single IPv6 addresses would
-    /// give an attacker 2^64 fresh counters.
-    Address(IpAddr),
-}
-
-impl Key {
-    fn user(user: &str) -> Key {
-        let mut end = user.len().min(MAX_USER_KEY);
-        while !user.is_char_boundary(end) {
-            end -= 1;
-        }
-        Key::User(user[..end].to_owned())
-    }
-
-    fn address(addr: IpAddr) -> Key {
-        Key::Address(match addr {
-            IpAddr::V4(_) => addr,
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => {
-                    let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                    IpAddr::V6(bits.into())
-                }
-            },
-        })
-    }
-}
-
-/// Failure counts per user and per address.
-pub struct Throttle {
+/// One bounded table of failure counts.
+struct Table<K> {
     window: u64,
-    max_per_user: u32,
-    max_per_address: u32,
-    table: Mutex<HashMap<Key, Entry>>,
+    limit: u32,
     capacity: usize,
+    map: HashMap<K, Entry>,
 }
 
-/// Which limit refused the attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Throttled {
-    User,
-    Address,
-}
-
-impl Throttle {
-    pub fn new(window: u64, max_per_user: u32, max_per_address: u32) -> Throttle {
-        Throttle::with_capacity(window, max_per_user, max_per_address, MAX_TRACKED)
-    }
-
-    pub fn with_capacity(
-        window: u64,
-        max_per_user: u32,
-        max_per_address: u32,
-        capacity: usize,
-    ) -> Throttle {
-        Throttle {
+impl<K: Eq + Hash + Clone> Table<K> {
+    fn new(window: u64, limit: u32, capacity: usize) -> Table<K> {
+        Table {
             window,
-            max_per_user,
-            max_per_address,
-            table: Mutex::new(HashMap::new()),
-            capacity: capacity.max(2),
+            limit,
+            capacity: capacity.max(1),
+            map: HashMap::new(),
         }
     }
 
@@ -98,85 +91,225 @@ impl Throttle {
         now < e.window_start.saturating_add(self.window)
     }
 
-    fn failures(&self, map: &HashMap<Key, Entry>, key: &Key, now: u64) -> u32 {
-        match map.get(key) {
+    fn failures(&self, key: &K, now: u64) -> u32 {
+        match self.map.get(key) {
             Some(e) if self.live(e, now) => e.failures,
             _ => 0,
         }
     }
 
-    /// Starts an attempt for `user` from `addr`: refused when either has
-    /// reached its limit in the current window, else counted as a failure
-    /// against both until [`Throttle::succeeded`] says otherwise.
-    pub fn begin(&self, user: &str, addr: IpAddr, now: u64) -> Result<(), Throttled> {
-        let (user, addr) = (Key::user(user), Key::address(addr));
-        let mut map = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        if self.failures(&map, &addr, now) >= self.max_per_address {
-            return Err(Throttled::Address);
+    fn at_limit(&self, key: &K, now: u64) -> bool {
+        self.failures(key, now) >= self.limit
+    }
+
+    /// Makes room for `key` if it is new; false when the table is full of
+    /// entries at their limit.
+    fn make_room(&mut self, key: &K, now: u64) -> bool {
+        if self.map.contains_key(key) || self.map.len() < self.capacity {
+            return true;
         }
-        if self.failures(&map, &user, now) >= self.max_per_user {
-            return Err(Throttled::User);
+        let (window, limit) = (self.window, self.limit);
+        let live = |e: &Entry| now < e.window_start.saturating_add(window);
+        self.map.retain(|_, e| live(e));
+        if self.map.len() < self.capacity {
+            return true;
         }
-        self.make_room(&mut map, now);
-        for key in [user, addr] {
-            let e = map.entry(key).or_insert(Entry {
+        // Evict the lowest counts first, half of the evictable ones at
+        // once so the sort is paid once per many insertions; never an
+        // entry at its limit.
+        let mut evictable: Vec<(u32, u64, K)> = self
+            .map
+            .iter()
+            .filter(|(_, e)| e.failures < limit)
+            .map(|(k, e)| (e.failures, e.window_start, k.clone()))
+            .collect();
+        if evictable.is_empty() {
+            return false;
+        }
+        evictable.sort_by_key(|(failures, start, _)| (*failures, *start));
+        let n = evictable.len().div_ceil(2);
+        for (_, _, k) in evictable.into_iter().take(n) {
+            self.map.remove(&k);
+        }
+        true
+    }
+
+    fn add(&mut self, key: K, now: u64) {
+        let window = self.window;
+        let e = self.map.entry(key).or_insert(Entry {
+            failures: 0,
+            window_start: now,
+        });
+        if now >= e.window_start.saturating_add(window) {
+            *e = Entry {
                 failures: 0,
                 window_start: now,
-            });
-            if !self.live(e, now) {
-                *e = Entry {
-                    failures: 0,
-                    window_start: now,
-                };
-            }
-            e.failures = e.failures.saturating_add(1);
+            };
+        }
+        e.failures = e.failures.saturating_add(1);
+    }
+
+    fn give_back(&mut self, key: &K) {
+        if let Some(e) = self.map.get_mut(key) {
+            e.failures = e.failures.saturating_sub(1);
+        }
+    }
+}
+
+/// The address key: IPv4 as is (IPv4-mapped IPv6 too), IPv6 cut to its
+/// /64: one subscriber usually holds a whole /64, so counting single IPv6
+/// addresses would give an attacker 2^64 fresh counters.
+fn address_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(prefix(v6, 64)),
+        },
+    }
+}
+
+/// The /48 of a (non-mapped) IPv6 address: a site usually holds one, and
+/// with it 65,536 /64s.
+fn network_key(addr: IpAddr) -> Option<Ipv6Addr> {
+    match addr {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => Some(prefix(v6, 48)),
+        _ => None,
+    }
+}
+
+fn prefix(v6: Ipv6Addr, bits: u32) -> Ipv6Addr {
+    (u128::from(v6) & !(u128::MAX >> bits)).into()
+}
+
+struct Tables {
+    pairs: Table<(String, IpAddr)>,
+    users: Table<String>,
+    addresses: Table<IpAddr>,
+    networks: Table<Ipv6Addr>,
+}
+
+/// Failure counts per (user, address), user, address and IPv6 /48.
+pub struct Throttle {
+    tables: Mutex<Tables>,
+}
+
+/// The keys of one attempt.
+struct Keys {
+    /// `None` for a name that could never log in.
+    user: Option<String>,
+    address: IpAddr,
+    network: Option<Ipv6Addr>,
+}
+
+impl Keys {
+    fn new(user: &str, addr: IpAddr) -> Keys {
+        Keys {
+            user: valid_name(user).then(|| user.to_owned()),
+            address: address_key(addr),
+            network: network_key(addr),
+        }
+    }
+
+    fn pair(&self) -> Option<(String, IpAddr)> {
+        self.user.clone().map(|u| (u, self.address))
+    }
+}
+
+impl Throttle {
+    pub fn new(c: &ThrottleConfig) -> Throttle {
+        Throttle {
+            tables: Mutex::new(Tables {
+                pairs: Table::new(c.window, c.max_per_user_address, c.max_tracked),
+                users: Table::new(c.user_window, c.max_per_user, c.max_tracked),
+                addresses: Table::new(c.window, c.max_per_address, c.max_tracked),
+                networks: Table::new(c.window, c.max_per_ipv6_48, c.max_tracked),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts an attempt for `user` from `addr`: refused when any of its
+    /// keys has reached its limit in the current window, else counted as a
+    /// failure against all of them until [`Throttle::succeeded`] or
+    /// [`Throttle::release`] says otherwise.
+    pub fn begin(&self, user: &str, addr: IpAddr, now: u64) -> Result<(), Throttled> {
+        let k = Keys::new(user, addr);
+        let pair = k.pair();
+        let mut t = self.lock();
+        if t.addresses.at_limit(&k.address, now) {
+            return Err(Throttled::Address);
+        }
+        if k.network.is_some_and(|n| t.networks.at_limit(&n, now)) {
+            return Err(Throttled::Network);
+        }
+        if pair.as_ref().is_some_and(|p| t.pairs.at_limit(p, now)) {
+            return Err(Throttled::UserAddress);
+        }
+        if k.user.as_ref().is_some_and(|u| t.users.at_limit(u, now)) {
+            return Err(Throttled::User);
+        }
+        let room = t.addresses.make_room(&k.address, now)
+            && k.network.is_none_or(|n| t.networks.make_room(&n, now))
+            && pair.as_ref().is_none_or(|p| t.pairs.make_room(p, now))
+            && k.user.as_ref().is_none_or(|u| t.users.make_room(u, now));
+        if !room {
+            return Err(Throttled::Full);
+        }
+        t.addresses.add(k.address, now);
+        if let Some(n) = k.network {
+            t.networks.add(n, now);
+        }
+        if let Some(p) = pair {
+            t.pairs.add(p, now);
+        }
+        if let Some(u) = k.user {
+            t.users.add(u, now);
         }
         Ok(())
     }
 
-    /// The attempt begun for `user` from `addr` succeeded: the user's
-    /// failures are forgotten and the address gets its attempt back.
+    /// The attempt begun for `user` from `addr` succeeded: the pair's
+    /// failures are forgotten, every other key gets its attempt back. The
+    /// user's global count is only given back, not cleared: a stranger's
+    /// failures keep counting against the brake whenever alice logs in.
     pub fn succeeded(&self, user: &str, addr: IpAddr) {
-        let mut map = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Key::user(user));
-        if let Some(e) = map.get_mut(&Key::address(addr)) {
-            e.failures = e.failures.saturating_sub(1);
+        let k = Keys::new(user, addr);
+        let mut t = self.lock();
+        if let Some(p) = k.pair() {
+            t.pairs.map.remove(&p);
         }
-    }
-
-    /// Keeps the table under its capacity before two insertions.
-    fn make_room(&self, map: &mut HashMap<Key, Entry>, now: u64) {
-        if map.len() + 2 <= self.capacity {
-            return;
-        }
-        map.retain(|_, e| self.live(e, now));
-        if map.len() + 2 > self.capacity {
-            // Still full of live entries: drop the older half at once, so
-            // the cost is paid once per capacity/2 insertions.
-            let mut by_age: Vec<(u64, Key)> = map
-                .iter()
-                .map(|(k, e)| (e.window_start, k.clone()))
-                .collect();
-            by_age.sort_by_key(|(start, _)| *start);
-            for (_, k) in by_age.into_iter().take(map.len() / 2 + 2) {
-                map.remove(&k);
-            }
-        }
+        Self::give_back_others(&mut t, &k);
     }
 
     /// The attempt begun for `user` from `addr` ended in neither a yes nor
-    /// a no (the backend failed): it is not held against either.
+    /// a no (the backend failed): it is not held against any key.
     pub fn release(&self, user: &str, addr: IpAddr) {
-        let mut map = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        for key in [Key::user(user), Key::address(addr)] {
-            if let Some(e) = map.get_mut(&key) {
-                e.failures = e.failures.saturating_sub(1);
-            }
+        let k = Keys::new(user, addr);
+        let mut t = self.lock();
+        if let Some(p) = k.pair() {
+            t.pairs.give_back(&p);
+        }
+        Self::give_back_others(&mut t, &k);
+    }
+
+    fn give_back_others(t: &mut Tables, k: &Keys) {
+        if let Some(u) = &k.user {
+            t.users.give_back(u);
+        }
+        t.addresses.give_back(&k.address);
+        if let Some(n) = &k.network {
+            t.networks.give_back(n);
         }
     }
 
+    /// Entries held in all tables.
     pub fn tracked(&self) -> usize {
-        self.table.lock().unwrap_or_else(|p| p.into_inner()).len()
+        let t = self.lock();
+        t.pairs.map.len() + t.users.map.len() + t.addresses.map.len() + t.networks.map.len()
     }
 }
 
@@ -188,21 +321,54 @@ mod tests {
         s.parse().unwrap()
     }
 
-    #[test]
-    fn per_user_limit_and_window() {
-        let t = Throttle::new(60, 3, 100);
-        for i in 0..3 {
-            assert_eq!(t.begin("bob", ip(&format!("10.0.0.{i}")), 100), Ok(()));
+    fn config() -> ThrottleConfig {
+        ThrottleConfig {
+            window: 60,
+            max_per_user_address: 3,
+            max_per_address: 100,
+            max_per_ipv6_48: 1000,
+            user_window: 600,
+            max_per_user: 10,
+            max_tracked: MAX_TRACKED,
         }
-        assert_eq!(t.begin("bob", ip("10.0.0.9"), 100), Err(Throttled::User));
-        assert_eq!(t.begin("alice", ip("10.0.0.9"), 100), Ok(()));
+    }
+
+    fn throttle(f: impl FnOnce(&mut ThrottleConfig)) -> Throttle {
+        let mut c = config();
+        f(&mut c);
+        Throttle::new(&c)
+    }
+
+    #[test]
+    fn a_stranger_locks_only_themselves_out() {
+        let t = throttle(|_| {});
+        for _ in 0..3 {
+            assert_eq!(t.begin("alice", ip("10.0.0.66"), 100), Ok(()));
+        }
+        assert_eq!(
+            t.begin("alice", ip("10.0.0.66"), 100),
+            Err(Throttled::UserAddress)
+        );
+        assert_eq!(t.begin("alice", ip("10.0.0.7"), 100), Ok(()));
         // The window passes.
-        assert_eq!(t.begin("bob", ip("10.0.0.9"), 160), Ok(()));
+        assert_eq!(t.begin("alice", ip("10.0.0.66"), 160), Ok(()));
+    }
+
+    #[test]
+    fn the_global_brake_holds_across_addresses_and_its_longer_window() {
+        let t = throttle(|_| {});
+        for i in 0..10 {
+            assert_eq!(t.begin("bob", ip(&format!("10.0.1.{i}")), 100), Ok(()));
+        }
+        assert_eq!(t.begin("bob", ip("10.0.2.1"), 100), Err(Throttled::User));
+        assert_eq!(t.begin("bob", ip("10.0.2.1"), 650), Err(Throttled::User));
+        assert_eq!(t.begin("bob", ip("10.0.2.1"), 700), Ok(()));
+        assert_eq!(t.begin("carol", ip("10.0.2.1"), 100), Ok(()));
     }
 
     #[test]
     fn per_address_limit() {
-        let t = Throttle::new(60, 100, 2);
+        let t = throttle(|c| c.max_per_address = 2);
         assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
         assert_eq!(t.begin("b", ip("10.0.0.1"), 0), Ok(()));
         assert_eq!(t.begin("c", ip("10.0.0.1"), 1), Err(Throttled::Address));
@@ -213,7 +379,7 @@ mod tests {
     fn an_attempt_counts_before_its_outcome_is_known() {
         // Concurrent attempts cannot all slip through the check: each one
         // is counted as it begins.
-        let t = std::sync::Arc::new(Throttle::new(60, 5, 1000));
+        let t = std::sync::Arc::new(throttle(|c| c.max_per_user_address = 5));
         let allowed: usize = (0..8)
             .map(|_| {
                 let t = t.clone();
@@ -229,21 +395,27 @@ mod tests {
     }
 
     #[test]
-    fn success_clears_the_user_and_returns_the_address_attempt() {
-        let t = Throttle::new(60, 1, 2);
+    fn success_clears_the_pair_and_gives_the_other_attempts_back() {
+        let t = throttle(|c| {
+            c.max_per_user_address = 1;
+            c.max_per_user = 2;
+            c.max_per_address = 2;
+        });
         assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
-        assert_eq!(t.begin("a", ip("10.0.0.2"), 0), Err(Throttled::User));
+        assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Err(Throttled::UserAddress));
         t.succeeded("a", ip("10.0.0.1"));
-        assert_eq!(t.begin("a", ip("10.0.0.2"), 0), Ok(()));
-        // 10.0.0.1 got its attempt back: two more fit before its limit.
+        assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
+        // 10.0.0.1 got its attempt back: one more fits before its limit.
         assert_eq!(t.begin("x", ip("10.0.0.1"), 0), Ok(()));
-        assert_eq!(t.begin("y", ip("10.0.0.1"), 0), Ok(()));
-        assert_eq!(t.begin("z", ip("10.0.0.1"), 0), Err(Throttled::Address));
+        assert_eq!(t.begin("y", ip("10.0.0.1"), 0), Err(Throttled::Address));
     }
 
     #[test]
     fn a_released_attempt_is_not_held_against_anyone() {
-        let t = Throttle::new(60, 1, 1);
+        let t = throttle(|c| {
+            c.max_per_user_address = 1;
+            c.max_per_address = 1;
+        });
         assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
         t.release("a", ip("10.0.0.1"));
         assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
@@ -251,8 +423,11 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_counts_per_64_and_mapped_v4_as_v4() {
-        let t = Throttle::new(60, 100, 2);
+    fn ipv6_counts_per_64_and_per_48_and_mapped_v4_as_v4() {
+        let t = throttle(|c| {
+            c.max_per_address = 2;
+            c.max_per_ipv6_48 = 3;
+        });
         assert_eq!(t.begin("a", ip("2001:db8:1:2::1"), 0), Ok(()));
         assert_eq!(t.begin("b", ip("2001:db8:1:2:ffff::9"), 0), Ok(()));
         assert_eq!(
@@ -260,26 +435,66 @@ mod tests {
             Err(Throttled::Address)
         );
         assert_eq!(t.begin("c", ip("2001:db8:1:3::1"), 0), Ok(()));
+        // Three failures in 2001:db8:1::/48: a fresh /64 there is refused.
+        assert_eq!(
+            t.begin("d", ip("2001:db8:1:4::1"), 0),
+            Err(Throttled::Network)
+        );
+        assert_eq!(t.begin("d", ip("2001:db8:2:4::1"), 0), Ok(()));
         assert_eq!(t.begin("a", ip("192.0.2.7"), 0), Ok(()));
         assert_eq!(t.begin("b", ip("::ffff:192.0.2.7"), 0), Ok(()));
         assert_eq!(t.begin("c", ip("192.0.2.7"), 0), Err(Throttled::Address));
     }
 
     #[test]
-    fn long_user_names_share_one_bounded_key() {
-        let t = Throttle::new(60, 1, 100);
+    fn invalid_names_get_no_user_entry() {
+        let t = throttle(|c| c.max_per_user_address = 1);
         let long = "é".repeat(10_000);
-        assert_eq!(t.begin(&long, ip("10.0.0.1"), 0), Ok(()));
-        let longer = format!("{long}x");
-        assert_eq!(t.begin(&longer, ip("10.0.0.2"), 0), Err(Throttled::User));
+        for name in [long.as_str(), "a|b", "", "x\ny"] {
+            assert_eq!(t.begin(name, ip("10.0.0.1"), 0), Ok(()));
+            assert_eq!(t.begin(name, ip("10.0.0.1"), 0), Ok(()));
+        }
+        // Only the address was counted.
+        assert_eq!(t.tracked(), 1);
     }
 
     #[test]
-    fn bounded() {
-        let t = Throttle::with_capacity(60, 5, 5000, 100);
-        for i in 0..1000u32 {
-            let _ = t.begin(&format!("u{i}"), ip("10.0.0.1"), u64::from(i));
+    fn a_flood_never_evicts_a_counter_at_its_limit() {
+        // Five failures on alice, then junk from many /64s of one /48 and
+        // many names: alice's counters survive and stay at their limits.
+        let t = throttle(|c| {
+            c.max_tracked = 8;
+            c.max_per_ipv6_48 = 100_000;
+            c.max_per_user_address = 5;
+        });
+        for _ in 0..5 {
+            assert_eq!(t.begin("alice", ip("2001:db8:9::1"), 0), Ok(()));
         }
-        assert!(t.tracked() <= 100);
+        for i in 0..200u32 {
+            let addr = ip(&format!("2001:db8:9:{:x}::1", i + 1));
+            // Each junk name locked from its /64, like alice: at the limit.
+            for _ in 0..5 {
+                let _ = t.begin(&format!("u{i}"), addr, 1);
+            }
+            let _ = t.begin("bad|name", addr, 1);
+        }
+        assert!(t.tracked() <= 4 * 8);
+        assert_eq!(
+            t.begin("alice", ip("2001:db8:9::1"), 2),
+            Err(Throttled::UserAddress)
+        );
+    }
+
+    #[test]
+    fn a_table_full_of_locked_entries_fails_closed() {
+        let t = throttle(|c| {
+            c.max_tracked = 2;
+            c.max_per_user_address = 1;
+        });
+        assert_eq!(t.begin("a", ip("10.0.0.1"), 0), Ok(()));
+        assert_eq!(t.begin("b", ip("10.0.0.1"), 0), Ok(()));
+        assert_eq!(t.begin("c", ip("10.0.0.1"), 0), Err(Throttled::Full));
+        // Once the window has passed, the expired entries make room.
+        assert_eq!(t.begin("c", ip("10.0.0.1"), 60), Ok(()));
     }
 }

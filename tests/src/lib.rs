@@ -3,6 +3,8 @@
 //! tests start has its own module here.
 
 pub mod apache;
+pub mod browser;
+pub mod http;
 pub mod pam;
 pub mod server;
 pub mod ssh;

@@ -149,9 +149,21 @@ fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
     browser.wait_for_url(&two);
     assert!(browser.source().contains("<b id=\"user\">alice</b>"));
 
-    // Log out everywhere: the page loads both services' sso_logout.
+    // A plain visit to the logout address only asks: both services stay
+    // open.
     browser.goto(&format!("{login_url}logout"));
     let page = browser.source();
+    assert!(page.contains("Log out?"), "{page}");
+    assert!(!page.contains("sso_logout"), "{page}");
+    browser.goto(&one);
+    browser.wait_for_url(&one);
+    assert!(browser.source().contains("<b id=\"user\">alice</b>"));
+
+    // The confirmation button logs out everywhere: the page loads both
+    // services' sso_logout.
+    browser.goto(&format!("{login_url}logout"));
+    browser.click("#logout");
+    let page = browser.wait_for_text("Logged out");
     assert!(
         page.contains(&format!("{}/one/sso_logout", apache.host_port())),
         "{page}"

@@ -3,8 +3,8 @@
 
 use std::process::{Command, Stdio};
 
-use sso_integration::server::{add_user, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, free_port, TestKeys};
+use sso_integration::server::{add_user, run_sso_server, Cookies, Setup, SsoServer};
+use sso_integration::util::{bin, free_port, is_root, TestKeys};
 
 fn users(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let p = dir.path().join("users");
@@ -203,4 +203,116 @@ fn user_subcommand_adds_changes_and_deletes_users() {
     // The running server picks up changes to the file.
     assert!(run(&["del", "--users-file", p, "dave"], ""));
     assert_eq!(try_login("dave", "second"), 401);
+}
+
+/// `sso-server --check-config --config PATH`: success and the output.
+fn check_config(path: &std::path::Path) -> (bool, String) {
+    let (code, out) = run_sso_server(&[
+        "--check-config".as_ref(),
+        "--config".as_ref(),
+        path.as_ref(),
+    ]);
+    (code == Some(0), out)
+}
+
+fn set_mode(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn files_others_could_write_are_refused_naming_file_and_rule() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::users_file(&users(&dir));
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    set_mode(&etc, 0o755);
+    let config = etc.join("sso-server.toml");
+    std::fs::write(&config, setup.config_text(&keys, free_port())).unwrap();
+    set_mode(&config, 0o640);
+    let (ok, out) = check_config(&config);
+    assert!(ok, "{out}");
+
+    // The configuration, writable by its group.
+    set_mode(&config, 0o660);
+    let (ok, out) = check_config(&config);
+    assert!(!ok);
+    assert!(out.contains("sso-server.toml: refused"), "{out}");
+    assert!(
+        out.contains("writable by group or others (mode 0660)"),
+        "{out}"
+    );
+    set_mode(&config, 0o640);
+
+    // Its directory, writable by anyone (no sticky bit).
+    set_mode(&etc, 0o777);
+    let (ok, out) = check_config(&config);
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "its directory {}",
+            etc.canonicalize().unwrap().display()
+        )),
+        "{out}"
+    );
+    set_mode(&etc, 0o755);
+
+    // A key file writable by others: refused naming the key and the file.
+    set_mode(&keys.public_path, 0o646);
+    let (ok, out) = check_config(&config);
+    set_mode(&keys.public_path, 0o644);
+    assert!(!ok);
+    assert!(out.contains("public_key_files:"), "{out}");
+    assert!(
+        out.contains(&keys.public_path.display().to_string()),
+        "{out}"
+    );
+
+    // Owned by a user who is neither root nor the server's user.
+    if is_root() {
+        std::os::unix::fs::chown(&config, Some(65534), None).unwrap();
+        let (ok, out) = check_config(&config);
+        assert!(!ok);
+        assert!(out.contains("is owned by uid 65534"), "{out}");
+        std::os::unix::fs::chown(&config, Some(0), None).unwrap();
+        std::os::unix::fs::chown(&keys.secret_path, Some(65534), None).unwrap();
+        let (ok, out) = check_config(&config);
+        assert!(!ok);
+        assert!(out.contains("secret_key_file:"), "{out}");
+        assert!(out.contains("is owned by uid 65534"), "{out}");
+    }
+}
+
+#[test]
+fn the_command_line_keeps_its_forms() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::users_file(&users(&dir));
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, setup.config_text(&keys, free_port())).unwrap();
+    let run = run_sso_server;
+    let os = std::ffi::OsStr::new;
+    let c = config.as_os_str();
+    for args in [
+        vec![os("--check-config"), os("--config"), c],
+        vec![os("-c"), c, os("--check-config")],
+        vec![os("run"), os("--check-config"), os("--config"), c],
+    ] {
+        let (code, out) = run(&args);
+        assert_eq!(code, Some(0), "{args:?}: {out}");
+        assert!(out.contains("configuration ok"), "{out}");
+    }
+    let (code, out) = run(&[os("--version")]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("sso-server "), "{out}");
+    let (code, out) = run(&[os("--help")]);
+    assert_eq!(code, Some(0));
+    for word in ["run", "gen-secret", "user", "--check-config", "--config"] {
+        assert!(out.contains(word), "{word} missing from --help: {out}");
+    }
+    let (code, _) = run(&[os("--no-such-option")]);
+    assert_eq!(code, Some(2));
+    let (code, _) = run(&[os("user"), os("add"), os("alice")]);
+    assert_eq!(code, Some(2), "--users-file is required");
 }

@@ -248,10 +248,11 @@ fn wrong_user_and_wrong_password_get_the_same_answer() {
 }
 
 #[test]
-fn throttling_per_user_kicks_in() {
+fn throttling_per_user_and_address_kicks_in() {
     let w = World::new();
     let mut setup = w.setup();
-    setup.tables = "[throttle]\nmax_failures_per_user = 3\nmax_failures_per_address = 100\n".into();
+    setup.tables =
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n".into();
     let s = SsoServer::start(&w.keys, &setup);
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for _ in 0..3 {
@@ -476,7 +477,7 @@ fn a_session_from_instance_a_is_accepted_by_instance_b() {
     // Rotation: a new first secret, the old one still opens.
     let mut rotated = w.setup();
     rotated.session_secrets = vec![
-        "a-brand-new-session-secret-0123456789".into(),
+        "bhPOrdWmSwXsNcvZ5+ovrZ+q1orTd5LdbuksB35vAAo=".into(),
         SECRET.into(),
     ];
     let c = SsoServer::start(&w.keys, &rotated);
@@ -487,7 +488,7 @@ fn a_session_from_instance_a_is_accepted_by_instance_b() {
 
     // A server with other secrets does not accept the cookie: it shows the form.
     let mut other = w.setup();
-    other.session_secrets = vec!["a-completely-different-secret-987654321".into()];
+    other.session_secrets = vec!["oADBrdCTwOJB13WkrYuVVpABvfJq2vigpFIXerhY8C0=".into()];
     let d = SsoServer::start(&w.keys, &other);
     let r = d.get(&ask(WIKI, "https://wiki.test.example.org/", "", ""), &jar);
     assert_eq!(r.status, 200);
@@ -508,7 +509,7 @@ fn logout_lists_the_services_and_ends_the_session() {
     );
     let r = s.get(&ask(MAIL, "https://mail.test.example.org/", "", ""), &jar);
     jar.update(&r);
-    let r = s.get("/logout", &jar);
+    let r = logout(&s, &mut jar);
     assert_eq!(r.status, 200);
     assert!(
         r.body
@@ -533,6 +534,60 @@ fn logout_lists_the_services_and_ends_the_session() {
     assert_eq!(r.status, 200, "the form again after logout");
     assert!(r.body.contains("name=\"password\""));
     assert!(s.log().contains("event=logout user=\"alice\""));
+}
+
+/// Logs out as the button does: `GET /logout` shows the confirmation form,
+/// whose token is then POSTed.
+fn logout(s: &SsoServer, jar: &mut Cookies) -> HttpResponse {
+    let confirm = s.get("/logout", jar);
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    jar.update(&confirm);
+    let token = confirm.form_field("csrf").expect("the confirmation form");
+    let r = s.post("/logout", jar, &[("csrf", &token)]);
+    jar.update(&r);
+    r
+}
+
+#[test]
+fn a_cross_site_logout_only_asks_for_confirmation() {
+    let w = World::new();
+    let s = w.start();
+    let mut jar = Cookies::new();
+    let wiki = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    redirect_ticket(&login(&s, &mut jar, &wiki, "alice", PASSWORD), WIKI);
+    let still_logged_in = |jar: &Cookies| {
+        redirect_ticket(&s.get(&wiki, jar), WIKI);
+    };
+    // A link or an <img> on another site: a GET with the browser's cookies.
+    let r = s.get("/logout", &jar);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Log out?"), "{}", r.body);
+    assert!(r.body.contains("method=\"post\" action=\"/logout\""));
+    assert!(!r.body.contains("sso_logout"), "nothing logged out yet");
+    assert!(r.set_cookie_line("__Host-sso_session").is_none());
+    still_logged_in(&jar);
+    // A form on another site: a POST with the cookies but no valid token.
+    for form in [vec![], vec![("csrf", "forged")]] {
+        let r = s.post("/logout", &jar, &form);
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains("Log out?"));
+        assert!(r.set_cookie_line("__Host-sso_session").is_none());
+        still_logged_in(&jar);
+    }
+    assert!(s.log().contains("check=\"logout csrf\""), "{}", s.log());
+    // The token of one browser does not log out another.
+    let mut other = Cookies::new();
+    redirect_ticket(&login(&s, &mut other, &wiki, "bob", "bobs password"), WIKI);
+    let token = s.get("/logout", &jar).form_field("csrf").unwrap();
+    let r = s.post("/logout", &other, &[("csrf", &token)]);
+    assert_eq!(r.status, 403);
+    still_logged_in(&jar);
+    // The confirmation button logs out.
+    let r = logout(&s, &mut jar);
+    assert!(r
+        .body
+        .contains("src=\"https://wiki.test.example.org/sso_logout\""));
+    assert_eq!(s.get(&wiki, &jar).status, 200, "the form again");
 }
 
 #[test]
@@ -584,7 +639,8 @@ fn log_lines_name_user_service_address_and_never_secrets() {
         "alice",
         "a wrong password",
     );
-    s.get("/logout", &jar);
+    let session = jar.get("__Host-sso_session").unwrap().to_owned();
+    logout(&s, &mut jar);
     let log = s.log();
     for needle in [
         "event=login user=\"alice\" service=\"wiki.test.example.org/\"",
@@ -600,7 +656,7 @@ fn log_lines_name_user_service_address_and_never_secrets() {
         "a wrong password",
         t.as_str(),
         SECRET,
-        jar.get("__Host-sso_session").unwrap(),
+        session.as_str(),
     ] {
         assert!(!log.contains(secret), "secret in the log");
     }
@@ -649,7 +705,7 @@ fn concurrent_guesses_cannot_pass_the_throttle_together() {
     let w = World::new();
     let mut setup = w.setup();
     setup.tables =
-        "[throttle]\nmax_failures_per_user = 3\nmax_failures_per_address = 1000\n".into();
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n".into();
     let s = SsoServer::start(&w.keys, &setup);
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     // Load every form first, then send all the guesses at once.

@@ -1,0 +1,282 @@
+//! The state every request shares, and the pieces every endpoint builds its
+//! answer from: security headers, pages, cookies, the client's address and
+//! the event log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use sso_core::{KeySet, PublicKey, Signer};
+
+use crate::auth::Backend;
+use crate::config::Config;
+use crate::html;
+use crate::session::{Sealer, Session};
+use crate::throttle::Throttle;
+
+/// Name of the pre-login cookie the CSRF tokens are bound to.
+/// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
+/// `Domain`, so a sibling host of the same site cannot plant its own pair
+/// (login CSRF by cookie tossing).
+pub const CSRF_COOKIE: &str = "__Host-sso_csrf";
+
+/// Sent with every answer. Tickets travel in URLs, so no referrer ever
+/// leaves; no framing; no script at all; images only for logout.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
+form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
+
+/// An answer, whole in memory (every page is small).
+pub type Resp = Response<Full<Bytes>>;
+
+/// Everything a request needs, built once at startup.
+pub struct App {
+    pub config: Config,
+    pub signer: Signer,
+    pub keys: KeySet,
+    pub sealer: Sealer,
+    pub throttle: Throttle,
+    pub backend: Arc<dyn Backend>,
+    /// Password checks running at once. Each one is a memory-hard hash
+    /// (19 MiB with the default argon2id) or a backend round trip on a
+    /// blocking thread: unbounded, a burst of POSTs would take hundreds of
+    /// threads and gigabytes. Waiting logins queue here instead.
+    pub auth_slots: tokio::sync::Semaphore,
+}
+
+/// How many password checks may run at once: two per core.
+fn auth_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+/// A log line for an event: values are quoted and escaped ({:?}) so a
+/// hostile user name cannot forge lines. Never a password, ticket or secret.
+pub fn log_event(event: &str, fields: &[(&str, &str)]) {
+    use std::fmt::Write;
+    let mut line = format!("sso-server: t={} event={event}", sso_core::unix_now());
+    for (k, v) in fields {
+        let _ = write!(line, " {k}={v:?}");
+    }
+    line.push('\n');
+    // Not eprintln!: that panics when stderr is gone (a closed log pipe),
+    // and a lost log line must not take a request down with it.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+}
+
+/// The request's `Cookie` headers, read with `sso_core::web::cookie_values`;
+/// of two cookies with one name, the first wins.
+pub struct Cookies(Vec<String>);
+
+impl Cookies {
+    pub fn from_headers(headers: &HeaderMap) -> Cookies {
+        Cookies(
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find_map(|h| {
+            sso_core::web::cookie_values(h, name)
+                .next()
+                .map(str::to_owned)
+        })
+    }
+}
+
+impl App {
+    /// Checks and loads the keys and builds the state; errors name the key
+    /// and the file.
+    pub fn new(config: Config, backend: Arc<dyn Backend>) -> Result<App, String> {
+        for (key, path) in config.trusted_files() {
+            crate::file_trust::check_trusted(path).map_err(|e| format!("{key}: {e}"))?;
+        }
+        let signer = Signer::from_file(&config.secret_key_file)
+            .map_err(|e| format!("secret_key_file: {e}"))?;
+        let mut public = Vec::new();
+        for p in &config.public_key_files {
+            public.push(PublicKey::from_file(p).map_err(|e| format!("public_key_files: {e}"))?);
+        }
+        let own = signer.public_key().to_raw();
+        if !public.iter().any(|k| k.to_raw() == own) {
+            return Err(format!(
+                "public_key_files: none of them is the public key of {} (tickets this server \
+                 mints could not be verified)",
+                config.secret_key_file.display()
+            ));
+        }
+        let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
+        let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
+        let throttle = Throttle::new(&config.throttle);
+        Ok(App {
+            config,
+            signer,
+            keys,
+            sealer,
+            throttle,
+            backend,
+            auth_slots: tokio::sync::Semaphore::new(auth_parallelism()),
+        })
+    }
+
+    fn base_headers(&self, resp: &mut Resp) {
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if self.config.tls.is_some() {
+            h.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            );
+        }
+    }
+
+    pub fn respond(&self, status: StatusCode, content_type: &'static str, body: String) -> Resp {
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() = status;
+        self.base_headers(&mut resp);
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+
+    pub fn page(&self, status: StatusCode, body: String) -> Resp {
+        self.respond(status, "text/html; charset=utf-8", body)
+    }
+
+    pub fn error(&self, status: StatusCode, heading: &str, message: &str) -> Resp {
+        self.page(
+            status,
+            html::error_page(&self.config.title, heading, message),
+        )
+    }
+
+    pub fn text(&self, status: StatusCode, body: String) -> Resp {
+        self.respond(status, "text/plain; charset=utf-8", body)
+    }
+
+    pub fn session_cookie(&self, session: &Session) -> HeaderValue {
+        let value = self.sealer.seal(session);
+        let max_age = session.expires.saturating_sub(sso_core::unix_now());
+        header_value(format!(
+            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax",
+            self.config.session.cookie_name
+        ))
+    }
+
+    pub fn clear_session_cookie(&self) -> HeaderValue {
+        header_value(format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax",
+            self.config.session.cookie_name
+        ))
+    }
+
+    /// The live session the browser presents, if any.
+    pub fn session(&self, cookies: &Cookies) -> Option<Session> {
+        let v = cookies.get(&self.config.session.cookie_name)?;
+        self.sealer.open(&v, sso_core::unix_now())
+    }
+
+    /// The CSRF token for this browser's pre-login cookie, and the
+    /// `Set-Cookie` to send when it had none (a fresh one is made).
+    pub fn csrf_token(&self, cookies: &Cookies) -> (String, Option<HeaderValue>) {
+        match cookies.get(CSRF_COOKIE) {
+            Some(c) if !c.is_empty() && c.len() <= 64 && is_token_chars(&c) => {
+                (self.sealer.csrf_token(&c), None)
+            }
+            _ => {
+                let fresh = Sealer::new_csrf_cookie();
+                let set = header_value(format!(
+                    "{CSRF_COOKIE}={fresh}; Path=/; HttpOnly; Secure; SameSite=Lax"
+                ));
+                (self.sealer.csrf_token(&fresh), Some(set))
+            }
+        }
+    }
+
+    /// True when `token` (a form field) was made for this browser's CSRF
+    /// cookie.
+    pub fn csrf_valid(&self, cookies: &Cookies, token: Option<&str>) -> bool {
+        match (cookies.get(CSRF_COOKIE), token) {
+            (Some(c), Some(t)) => self.sealer.csrf_valid(&c, t),
+            _ => false,
+        }
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted
+    /// proxy, the right-most X-Forwarded-For entry that is not one.
+    ///
+    /// Only the entries that trusted proxies appended (the right end) mean
+    /// anything: the walk goes from the right, and at the first entry that
+    /// does not parse it stops at the last hop it could trust. A client
+    /// that sends `X-Forwarded-For: junk` through the proxy is still itself,
+    /// never the proxy (which would throttle everyone behind it).
+    pub fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let trusted = &self.config.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return peer;
+        }
+        let values: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
+        let mut hop = peer;
+        for v in values.into_iter().rev() {
+            let Ok(s) = v.to_str() else { return hop };
+            for part in s.rsplit(',') {
+                match part.trim().parse::<IpAddr>() {
+                    Ok(a) if trusted.contains(&a) => hop = a,
+                    Ok(a) => return a,
+                    Err(_) => return hop,
+                }
+            }
+        }
+        hop
+    }
+}
+
+/// A header value from text built of checked names and encoded data; one
+/// that still is not a valid header becomes empty rather than a panic.
+pub fn header_value(s: String) -> HeaderValue {
+    HeaderValue::try_from(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn is_token_chars(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_first_wins_across_headers() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; b=\"2\"; a=3"),
+        );
+        h.append(header::COOKIE, HeaderValue::from_static("c=4; a=5"));
+        let c = Cookies::from_headers(&h);
+        assert_eq!(c.get("a").as_deref(), Some("1"));
+        assert_eq!(c.get("b").as_deref(), Some("2"));
+        assert_eq!(c.get("c").as_deref(), Some("4"));
+        assert_eq!(c.get("d"), None);
+    }
+}

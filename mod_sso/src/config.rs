@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use sso_core::flow::{CookiePolicy, CookieSecure};
 use sso_core::web::ServiceName;
-use sso_core::{KeySet, PublicKey};
+use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::apr::{cmd_error, cstr, guard, module_config, pool_box, str_of};
 use crate::{ffi, module_index};
@@ -21,6 +21,8 @@ pub struct ServerConf {
     pub domain: Option<String>,
     /// Public keys read by `SSOPublicKeyFile`, in configuration order.
     pub keys: Vec<PublicKey>,
+    /// Per key, `services=REGEX` of `SSOPublicKeyFile`.
+    pub pins: Vec<Option<ServicePattern>>,
     pub key_files: Vec<PathBuf>,
     /// Built from `keys` whenever one is added: shared by every request.
     pub key_set: Option<KeySet>,
@@ -75,15 +77,13 @@ pub unsafe extern "C" fn merge_server_config(
     guard(std::ptr::null_mut(), || {
         let base = &*(base as *const ServerConf);
         let add = &*(add as *const ServerConf);
-        let (keys, key_files, key_set) = if add.keys.is_empty() {
-            (
-                base.keys.clone(),
-                base.key_files.clone(),
-                base.key_set.clone(),
-            )
-        } else {
-            (add.keys.clone(), add.key_files.clone(), add.key_set.clone())
-        };
+        let keyed = if add.keys.is_empty() { base } else { add };
+        let (keys, pins, key_files, key_set) = (
+            keyed.keys.clone(),
+            keyed.pins.clone(),
+            keyed.key_files.clone(),
+            keyed.key_set.clone(),
+        );
         let merged = ServerConf {
             login_server: add
                 .login_server
@@ -91,6 +91,7 @@ pub unsafe extern "C" fn merge_server_config(
                 .or_else(|| base.login_server.clone()),
             domain: add.domain.clone().or_else(|| base.domain.clone()),
             keys,
+            pins,
             key_files,
             key_set,
             clock_skew: add.clock_skew.or(base.clock_skew),
@@ -241,14 +242,33 @@ unsafe extern "C" fn add_public_key(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSOPublicKeyFile", |v| {
-        // Relative paths are under ServerRoot, as for every httpd file directive.
-        let path_c = ffi::ap_server_root_relative((*cmd).pool, arg);
-        let path = str_of(path_c).unwrap_or(v).to_owned();
-        let key = PublicKey::from_file(&path).map_err(|e| e.to_string())?;
         let conf = server_of(cmd)?;
-        conf.keys.push(key);
-        conf.key_files.push(PathBuf::from(path));
-        conf.key_set = Some(KeySet::new(&conf.keys).map_err(|e| e.to_string())?);
+        if let Some(pattern) = v.strip_prefix("services=") {
+            // Pins the key named just before to the matching services.
+            let pin = conf
+                .pins
+                .last_mut()
+                .ok_or("services= follows the key file it pins")?;
+            if pin.is_some() {
+                return Err("one services= per key file".into());
+            }
+            *pin = Some(ServicePattern::new(pattern)?);
+        } else {
+            // Relative paths are under ServerRoot, as for every httpd file directive.
+            let path_c = ffi::ap_server_root_relative((*cmd).pool, arg);
+            let path = str_of(path_c).unwrap_or(v).to_owned();
+            let key = PublicKey::from_file(&path).map_err(|e| e.to_string())?;
+            conf.keys.push(key);
+            conf.pins.push(None);
+            conf.key_files.push(PathBuf::from(path));
+        }
+        let pinned: Vec<(PublicKey, Option<ServicePattern>)> = conf
+            .keys
+            .iter()
+            .copied()
+            .zip(conf.pins.iter().cloned())
+            .collect();
+        conf.key_set = Some(KeySet::with_pins(&pinned).map_err(|e| e.to_string())?);
         Ok(())
     })
 }
@@ -477,7 +497,7 @@ pub static COMMANDS: Commands = Commands([
         add_public_key,
         ffi::cmd_how::ITERATE,
         SERVER,
-        cstr!("one or more public key files (raw 32 bytes or PEM); repeat for key rotation"),
+        cstr!("public key files (raw 32 bytes or PEM), each optionally followed by services=REGEX; repeat for key rotation"),
     ),
     take1(
         cstr!("SSOClockSkew"),

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::ffi::{c_int, c_void};
 
 use sso_core::flow::{Action, Decision, Level, Mode, Request, Settings};
-use sso_core::{unix_now, Verifier};
+use sso_core::{unix_now, ConfigError, Verifier};
 
 use crate::apr::{
     cstr, log_r, pstr, str_of, table_add, table_get, table_get_all, table_set, LOG_DEBUG, LOG_ERR,
@@ -60,7 +60,12 @@ pub unsafe fn location<'a>(
         return Err("SSOLoginServer");
     };
     let verifier = Verifier::new(keys.clone(), service.as_str(), domain)
-        .map_err(|_| "SSODomain")?
+        .map_err(|e| match e {
+            ConfigError::NoKeyForService => {
+                "SSOPublicKeyFile for this service (every key is pinned to other services)"
+            }
+            _ => "SSODomain",
+        })?
         .with_clock_skew(server.clock_skew.unwrap_or(0));
     let settings = Settings {
         service: (**service).clone(),

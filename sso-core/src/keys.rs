@@ -116,6 +116,42 @@ fn pem_text(data: &[u8]) -> Option<&str> {
     trimmed.starts_with("-----BEGIN ").then_some(trimmed)
 }
 
+/// The services a pinned public key may sign for: a regular expression that
+/// must match the whole service name (`www\.example\.org/app/`), so a realm
+/// key cannot mint tickets for sites it was not made for.
+#[derive(Clone, Debug)]
+pub struct ServicePattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl ServicePattern {
+    /// Compiles `pattern`, anchored at both ends.
+    pub fn new(pattern: &str) -> Result<ServicePattern, String> {
+        if pattern.is_empty() {
+            return Err("an empty service pattern would pin the key to nothing".into());
+        }
+        let regex = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| format!("service pattern '{pattern}': {e}"))?;
+        Ok(ServicePattern {
+            source: pattern.to_owned(),
+            regex,
+        })
+    }
+
+    /// True when the key may sign for `service`.
+    pub fn allows(&self, service: &str) -> bool {
+        self.regex.is_match(service)
+    }
+
+    /// The pattern as configured.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
 /// An Ed25519 public key that verifies tickets.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey(pub(crate) VerifyingKey);

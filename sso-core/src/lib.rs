@@ -20,7 +20,7 @@ pub mod web;
 
 pub use cache::{VerifyCache, DEFAULT_CACHE_ENTRIES};
 pub use error::Error;
-pub use keys::{KeyError, KeyErrorKind, KeyFormat, PublicKey, SecretKey};
+pub use keys::{KeyError, KeyErrorKind, KeyFormat, PublicKey, SecretKey, ServicePattern};
 pub use signer::Signer;
 pub use ticket::{decode_unverified, RawTicket, Ticket, Version, MAX_TICKET_LEN};
 pub use verifier::{Check, ConfigError, KeySet, Verifier, MAX_CLOCK_SKEW};

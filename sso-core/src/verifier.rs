@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::keys::PublicKey;
+use crate::keys::{PublicKey, ServicePattern};
 use crate::ticket::{RawTicket, Ticket};
 use crate::Error;
 
@@ -37,6 +37,8 @@ pub enum ConfigError {
     NoKeys,
     EmptyService,
     EmptyDomain,
+    /// Every key is pinned to other services.
+    NoKeyForService,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -45,6 +47,9 @@ impl std::fmt::Display for ConfigError {
             ConfigError::NoKeys => "a verifier needs at least one public key",
             ConfigError::EmptyService => "the expected service must not be empty",
             ConfigError::EmptyDomain => "the expected domain must not be empty",
+            ConfigError::NoKeyForService => {
+                "every public key is pinned to other services (services=)"
+            }
         })
     }
 }
@@ -56,6 +61,8 @@ impl std::error::Error for ConfigError {}
 #[derive(Clone, Debug)]
 pub struct KeySet {
     keys: Arc<[VerifyingKey]>,
+    /// Per key, the services it may sign for (`None`: any).
+    pins: Arc<[Option<ServicePattern>]>,
     /// Identifies the set of keys, so a cache entry verified under one key
     /// set is never taken as verified under another.
     id: u64,
@@ -63,20 +70,58 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn new(keys: &[PublicKey]) -> Result<KeySet, ConfigError> {
+        let unpinned: Vec<(PublicKey, Option<ServicePattern>)> =
+            keys.iter().map(|k| (*k, None)).collect();
+        KeySet::with_pins(&unpinned)
+    }
+
+    /// A key set where some keys may sign only for the services their
+    /// pattern matches. A [`Verifier`] keeps only the keys allowed for its
+    /// service, so a ticket signed by a key pinned elsewhere fails its
+    /// signature check (`bad signature`).
+    pub fn with_pins(keys: &[(PublicKey, Option<ServicePattern>)]) -> Result<KeySet, ConfigError> {
         if keys.is_empty() {
             return Err(ConfigError::NoKeys);
         }
+        // The id covers the keys and their pins: a cache entry verified
+        // under one set never counts under another.
         let mut digest = Sha256::new();
-        for k in keys {
+        for (k, pin) in keys {
             digest.update(k.0.as_bytes());
+            if let Some(p) = pin {
+                digest.update(b"\0services=");
+                digest.update(p.as_str().as_bytes());
+                digest.update(b"\0");
+            }
         }
         let d = digest.finalize();
         let mut id = [0u8; 8];
         id.copy_from_slice(&d[..8]);
         Ok(KeySet {
-            keys: keys.iter().map(|k| k.0).collect(),
+            keys: keys.iter().map(|(k, _)| k.0).collect(),
+            pins: keys.iter().map(|(_, p)| p.clone()).collect(),
             id: u64::from_le_bytes(id),
         })
+    }
+
+    /// The keys of this set that may sign for `service`; `None` when none may.
+    pub fn for_service(&self, service: &str) -> Option<KeySet> {
+        if self.pins.iter().all(Option::is_none) {
+            return Some(self.clone());
+        }
+        let allowed: Vec<(PublicKey, Option<ServicePattern>)> = self
+            .keys
+            .iter()
+            .zip(self.pins.iter())
+            .filter(|(_, pin)| pin.as_ref().is_none_or(|p| p.allows(service)))
+            .map(|(k, pin)| (PublicKey(*k), pin.clone()))
+            .collect();
+        KeySet::with_pins(&allowed).ok()
+    }
+
+    /// How many keys are pinned to services.
+    pub fn pinned(&self) -> usize {
+        self.pins.iter().filter(|p| p.is_some()).count()
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -110,13 +155,16 @@ pub const MAX_CLOCK_SKEW: u64 = 3600;
 #[derive(Clone, Debug)]
 pub struct Verifier {
     keys: KeySet,
+    /// Keys of the configured set pinned to other services (left out).
+    pinned_elsewhere: usize,
     service: String,
     domain: String,
     clock_skew: u64,
 }
 
 impl Verifier {
-    /// A verifier for `service` in `domain` accepting any of `keys`, with no
+    /// A verifier for `service` in `domain` accepting any of `keys` that
+    /// may sign for `service` (see [`KeySet::with_pins`]), with no
     /// clock-skew allowance.
     pub fn new(keys: KeySet, service: &str, domain: &str) -> Result<Verifier, ConfigError> {
         if service.is_empty() {
@@ -125,8 +173,12 @@ impl Verifier {
         if domain.is_empty() {
             return Err(ConfigError::EmptyDomain);
         }
+        let usable = keys
+            .for_service(service)
+            .ok_or(ConfigError::NoKeyForService)?;
         Ok(Verifier {
-            keys,
+            pinned_elsewhere: keys.len() - usable.len(),
+            keys: usable,
             service: service.to_owned(),
             domain: domain.to_owned(),
             clock_skew: 0,
@@ -155,6 +207,12 @@ impl Verifier {
 
     pub fn keys(&self) -> &KeySet {
         &self.keys
+    }
+
+    /// How many configured keys are pinned to other services and so never
+    /// verify a ticket here (for the log of a `bad signature`).
+    pub fn keys_pinned_elsewhere(&self) -> usize {
+        self.pinned_elsewhere
     }
 
     /// Full verification: encoding and size, version, fields, signature, then

@@ -3,8 +3,13 @@
 //! strings and percent-encoding, `Cookie` parsing and `Set-Cookie` building,
 //! the `Authorization: SSO` header, nonces.
 //!
+//! Percent-encoding and query strings go through the `percent-encoding`
+//! and `form_urlencoded` crates; this module adds only the protocol's
+//! strictness (a malformed escape is an error, not a literal `%`).
+//!
 //! Nothing here does I/O except [`new_nonce`] (the OS random generator).
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use rand_core::{OsRng, RngCore};
 
 /// A service name as the protocol writes it: `HOST[:PORT][/PATH]/`, no
@@ -138,57 +143,48 @@ fn path_stays_inside(path_and_query: &str, base: &str) -> bool {
 
 /// Decodes `%XX` escapes; `None` when a `%` is not followed by two hex digits.
 pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = hex_value(*bytes.get(i + 1)?)?;
-            let lo = hex_value(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
+    escapes_are_valid(s).then(|| percent_encoding::percent_decode_str(s).collect())
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// True when every `%` starts a two-hex-digit escape: `percent-encoding`
+/// passes a broken escape through as a literal `%`, the protocol refuses it.
+fn escapes_are_valid(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
 }
+
+/// Everything but the unreserved characters of RFC 3986.
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes everything but the unreserved characters of RFC 3986
 /// (`A-Z a-z 0-9 - . _ ~`): safe for a query-string component.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_COMPONENT).to_string()
 }
 
 /// The `name=value` pairs of a query string (`a=1&b=2`), `+` read as space
-/// and percent escapes decoded. Pairs that do not decode to UTF-8 are left
-/// out (a caller looking for them sees them as missing).
+/// and percent escapes decoded (`application/x-www-form-urlencoded`). Pairs
+/// with a malformed escape or that do not decode to UTF-8 are left out (a
+/// caller looking for them sees them as missing).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((decode_form(k)?, decode_form(v)?))
+        .filter(|pair| {
+            escapes_are_valid(pair)
+                && percent_encoding::percent_decode_str(pair)
+                    .decode_utf8()
+                    .is_ok()
         })
+        .flat_map(|pair| form_urlencoded::parse(pair.as_bytes()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -200,28 +196,21 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn decode_form(s: &str) -> Option<String> {
-    let s = s.replace('+', " ");
-    String::from_utf8(percent_decode(&s)?).ok()
-}
-
 /// Every value of the cookie `name` in a `Cookie` header value, in header
 /// order (a browser sends the cookie with the most specific path first, and
-/// may send several cookies of one name for nested paths). Surrounding
-/// double quotes are removed.
+/// may send several cookies of one name for nested paths). Parsed by the
+/// `cookie` crate; pairs it cannot parse are skipped. Surrounding double
+/// quotes are removed.
 pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    header.split(';').filter_map(move |part| {
-        let (k, v) = part.trim().split_once('=')?;
-        if k.trim() != name {
-            return None;
-        }
-        let v = v.trim();
-        Some(
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .filter(move |c| c.name() == name)
+        .filter_map(|c| c.value_raw())
+        .map(|v| {
             v.strip_prefix('"')
                 .and_then(|x| x.strip_suffix('"'))
-                .unwrap_or(v),
-        )
-    })
+                .unwrap_or(v)
+        })
 }
 
 /// Most bytes of a cookie's name and value together that browsers keep

@@ -73,8 +73,9 @@ pub fn authenticate(
         logs.push(super::log_line(
             Level::Debug,
             format!(
-                "cookie ticket {fp} refused: check '{}' failed",
-                refusal.check()
+                "cookie ticket {fp} refused: check '{}' failed{}",
+                refusal.check(),
+                super::check_detail(settings, refusal.check())
             ),
         ));
         last = Some(refusal);
@@ -143,8 +144,9 @@ fn from_header(
     unauthorized(settings, refusal.check()).log(
         Level::Info,
         format!(
-            "refused Authorization ticket {fp}: check '{}' failed",
-            refusal.check()
+            "refused Authorization ticket {fp}: check '{}' failed{}",
+            refusal.check(),
+            super::check_detail(settings, refusal.check())
         ),
     )
 }

@@ -72,7 +72,10 @@ fn login_decision(
             .verify_with_nonces(encoded, &nonces, req.now, &settings.groups)
         {
             Ok(t) => t,
-            Err(e) => return refuse_login(fp, e.check(), ""),
+            Err(e) => {
+                let detail = super::check_detail(settings, e.check());
+                return refuse_login(fp, e.check(), &detail);
+            }
         };
     if !web::fits_in_a_cookie(&names.ticket, encoded) {
         // A browser would drop the cookie, and the user would go round

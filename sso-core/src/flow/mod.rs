@@ -78,3 +78,14 @@ pub fn decide(
 fn log_line(level: Level, message: String) -> LogLine {
     LogLine { level, message }
 }
+
+/// What a log line adds to a failed check: for a bad signature under a key
+/// set with keys pinned to other services, that those keys do not count.
+fn check_detail(settings: &Settings, check: &str) -> String {
+    let elsewhere = settings.verifier.keys_pinned_elsewhere();
+    if check == crate::Error::BadSignature.check() && elsewhere > 0 {
+        format!(" ({elsewhere} key(s) pinned to other services are not used for this one)")
+    } else {
+        String::new()
+    }
+}

@@ -683,3 +683,52 @@ fn verifier_nonce_loop() {
         Err(crate::Error::MissingGroup)
     );
 }
+
+#[test]
+fn a_key_pinned_to_other_services_never_verifies_here() {
+    let f = fixture();
+    let realm = Signer::new(SecretKey::generate());
+    let pin = |p: &str| Some(crate::ServicePattern::new(p).unwrap());
+    let keys = KeySet::with_pins(&[
+        (f.signer.public_key(), None),
+        (realm.public_key(), pin(r"realm\.example\.org/.*")),
+    ])
+    .unwrap();
+    let v = Verifier::new(keys.clone(), SERVICE, DOMAIN).unwrap();
+    assert_eq!((v.keys().len(), v.keys_pinned_elsewhere()), (1, 1));
+    let mut settings = f.settings.clone();
+    settings.verifier = v;
+    let mut forged = Ticket::new("root", SERVICE, DOMAIN, NOW + 60);
+    forged.nonce = None;
+    let auth = format!("SSO {}", realm.sign(&forged).unwrap());
+    let d = decide(
+        &settings,
+        &req("GET", "/app/", "", &[], Some(&auth)),
+        &f.cache,
+        &f.store,
+    );
+    assert_eq!(
+        www_authenticate(&d).map(|w| w.contains("bad signature")),
+        Some(true)
+    );
+    assert!(
+        logs(&d).contains("1 key(s) pinned to other services"),
+        "{}",
+        logs(&d)
+    );
+    // For its own service the realm key verifies, and the default key too.
+    let own = Verifier::new(keys.clone(), "realm.example.org/x/", DOMAIN).unwrap();
+    assert_eq!(own.keys().len(), 2);
+    // The pattern is anchored: a service that only contains it does not match.
+    assert!(!crate::ServicePattern::new("realm")
+        .unwrap()
+        .allows("xrealm"));
+    assert!(crate::ServicePattern::new("(").is_err());
+    // Only pinned keys, all elsewhere: no verifier at all.
+    let only = KeySet::with_pins(&[(realm.public_key(), pin("elsewhere/"))]).unwrap();
+    assert_eq!(
+        Verifier::new(only, SERVICE, DOMAIN).err(),
+        Some(crate::ConfigError::NoKeyForService)
+    );
+    assert_ne!(keys.for_service(SERVICE).unwrap().id(), keys.id());
+}

@@ -620,6 +620,28 @@ to = 'imap\.example\.org/'
     }
 
     #[test]
+    fn every_key_and_tls_file_is_checked_for_trust() {
+        let c = parse(&format!(
+            "{BASE}\n[tls]\ncert_file = \"/k/cert.pem\"\nkey_file = \"/k/key.pem\"\n"
+        ))
+        .unwrap();
+        let keys: Vec<(&str, &str)> = c
+            .trusted_files()
+            .into_iter()
+            .map(|(k, p)| (k, p.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("secret_key_file", "/k/secret.key"),
+                ("public_key_files", "/k/public.key"),
+                ("tls.cert_file", "/k/cert.pem"),
+                ("tls.key_file", "/k/key.pem"),
+            ]
+        );
+    }
+
+    #[test]
     fn missing_allowed_services_is_refused_and_says_why() {
         let text = BASE.replace("allowed_services = ['[a-z]+\\.example\\.org/']\n", "");
         let e = parse(&text).unwrap_err().to_string();

@@ -15,12 +15,7 @@ use sso_server::listener;
 
 /// The SSO login server.
 #[derive(Parser)]
-#[command(
-    name = "sso-server",
-    version,
-    about,
-    args_conflicts_with_subcommands = false
-)]
+#[command(name = "sso-server", version, about)]
 struct Cli {
     #[command(flatten)]
     run: RunArgs,
@@ -103,19 +98,22 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let file = config_path.display().to_string();
     let backend = sso_server::backend(&config).map_err(|e| format!("{file}: {e}"))?;
-    let tls = match &config.tls {
+    let listen = config.listen;
+    let any = config.allowed_services.is_none();
+    let tls_files = config.tls.clone();
+    // Plain http off loopback with no proxy in front: passwords would cross
+    // the network in clear, and every client would share one address.
+    let cleartext =
+        tls_files.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty();
+    // First: it checks that the key and TLS files are trusted before any
+    // of them is read.
+    let app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
+    let tls = match &tls_files {
         Some((cert, key)) => {
             Some(listener::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
         }
         None => None,
     };
-    let listen = config.listen;
-    let any = config.allowed_services.is_none();
-    // Plain http off loopback with no proxy in front: passwords would cross
-    // the network in clear, and every client would share one address.
-    let cleartext =
-        tls.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty();
-    let app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
     if check_only {
         println!("sso-server: {file}: configuration ok");
         return Ok(());

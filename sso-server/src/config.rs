@@ -105,6 +105,14 @@ pub struct RawAuth {
     pub users_file: Option<PathBuf>,
     pub pam_service: Option<String>,
     pub ldap: Option<RawLdap>,
+    /// How long an LDAP or PAM account lookup of the silent ticket path
+    /// is kept (see `auth::account_cache`).
+    #[serde(default = "default_account_cache_seconds")]
+    pub account_cache_seconds: u64,
+}
+
+fn default_account_cache_seconds() -> u64 {
+    300
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -133,6 +141,15 @@ pub struct RawLdap {
     /// not become a second identity beside `alice`.
     #[serde(default = "default_user_attribute")]
     pub user_attribute: String,
+    /// TLS: an `ldaps://` URL, or StartTLS on an `ldap://` one.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM CA certificates the server's certificate must chain to
+    /// (default: the system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// Allows plain `ldap://` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_cleartext: bool,
 }
 
 fn default_user_attribute() -> String {
@@ -205,7 +222,7 @@ fn default_max_failures_per_address() -> u32 {
 pub enum AuthConfig {
     UsersFile(PathBuf),
     Pam(String),
-    Ldap(Box<RawLdap>),
+    Ldap(Box<crate::auth::ldap::LdapConfig>),
 }
 
 /// A validated configuration.
@@ -225,6 +242,7 @@ pub struct Config {
     pub session_secrets: Vec<String>,
     pub cookie_name: String,
     pub auth: AuthConfig,
+    pub account_cache_seconds: u64,
     pub exchange: Vec<(Regex, Regex)>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub throttle_window: u64,
@@ -402,27 +420,8 @@ impl Config {
                         "an [auth.ldap] table is required with backend = \"ldap\"".into(),
                     )
                 })?;
-                if l.user_dn_template.is_none() && l.search_base.is_none() {
-                    return Err(err(
-                        "auth.ldap",
-                        "set `user_dn_template` or `search_base`".into(),
-                    ));
-                }
-                if let Some(t) = &l.user_dn_template {
-                    if !t.contains("{user}") {
-                        return Err(err(
-                            "auth.ldap.user_dn_template",
-                            "must contain {user}".into(),
-                        ));
-                    }
-                }
-                if !l.url.starts_with("ldap://") && !l.url.starts_with("ldapi://") {
-                    return Err(err(
-                        "auth.ldap.url",
-                        "must be an ldap:// or ldapi:// URL (use a local or tunnelled server)"
-                            .into(),
-                    ));
-                }
+                let l = crate::auth::ldap::LdapConfig::from_raw(l)
+                    .map_err(|(key, msg)| err(key, msg))?;
                 AuthConfig::Ldap(Box::new(l))
             }
             other => {
@@ -463,6 +462,7 @@ impl Config {
             session_secrets: raw.session.secrets,
             cookie_name,
             auth,
+            account_cache_seconds: raw.auth.account_cache_seconds,
             exchange,
             tls: raw.tls.map(|t| (t.cert_file, t.key_file)),
             throttle_window: raw.throttle.window_seconds.max(1),

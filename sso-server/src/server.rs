@@ -365,7 +365,7 @@ impl App {
     }
 
     /// `GET /`: a ticket straight away with a live session, else the form.
-    fn index(&self, query: &str, cookies: &HashMap<String, String>, client: IpAddr) -> Resp {
+    async fn index(&self, query: &str, cookies: &HashMap<String, String>, client: IpAddr) -> Resp {
         let params = match parse_params(query) {
             Some(p) => p,
             None => return self.refuse_params(&ParamError::DuplicateParameter, client),
@@ -377,8 +377,63 @@ impl App {
                 Err(resp) => return *resp,
             };
         match session {
-            Some(s) => self.issue(&req, s, client, false),
+            Some(s) => self.silent_ticket(&req, s, cookies, client).await,
             None => self.login_form(StatusCode::OK, &req, cookies, "", None),
+        }
+    }
+
+    /// A ticket for a live session, once the backend has been asked about
+    /// the account again (see `auth::current_account`): a deleted account
+    /// gets the login form and its session cookie cleared, a removed group
+    /// is gone from the ticket at once, and a backend that cannot tell
+    /// answers 503 rather than trusting the cookie.
+    async fn silent_ticket(
+        &self,
+        req: &TicketRequest,
+        mut session: Session,
+        cookies: &HashMap<String, String>,
+        client: IpAddr,
+    ) -> Resp {
+        let addr = client.to_string();
+        let account =
+            crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await;
+        let fields = [
+            ("user", session.user.as_str()),
+            ("service", &req.service),
+            ("backend", self.backend.name()),
+            ("addr", &addr),
+        ];
+        match account {
+            Ok(Some(account)) => {
+                session.groups = account
+                    .groups
+                    .into_iter()
+                    .filter(|g| valid_name(g))
+                    .collect();
+                self.issue(req, session, client, false)
+            }
+            Ok(None) => {
+                log_event(
+                    "refused",
+                    &[&[("check", "account gone")], &fields[..]].concat(),
+                );
+                let mut resp = self.login_form(StatusCode::OK, req, cookies, "", None);
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, self.clear_session_cookie());
+                resp
+            }
+            Err(e) => {
+                let error = e.to_string();
+                log_event(
+                    "backend-error",
+                    &[&[("error", error.as_str())], &fields[..]].concat(),
+                );
+                self.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Login unavailable",
+                    "The authentication service is not available right now. Try again later.",
+                )
+            }
         }
     }
 
@@ -627,7 +682,9 @@ impl App {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
         match (path.as_str(), &method) {
-            ("/", &Method::GET) | ("/", &Method::HEAD) => self.index(&query, &cookies, client),
+            ("/", &Method::GET) | ("/", &Method::HEAD) => {
+                self.index(&query, &cookies, client).await
+            }
             ("/login", &Method::POST) => match read_body(req).await {
                 Ok(b) => self.login(&b, &cookies, client).await,
                 Err(e) => self.error(e.status(), "Bad request", e.message()),

@@ -3,6 +3,7 @@
 //! tests start has its own module here.
 
 pub mod apache;
+pub mod ldap;
 pub mod pam;
 pub mod server;
 pub mod ssh;

@@ -49,7 +49,7 @@ impl Slapd {
 
     /// As [`Slapd::start`], and TLS: StartTLS on the `ldap://` port and
     /// `ldaps://` on a second one, with a certificate for 127.0.0.1 from a
-    /// throwaway CA (see [`Slapd::ca_file`]).
+    /// throwaway CA (see [`Slapd::ca_file`]). Every operation needs TLS.
     pub fn start_tls(users: &[(&str, &str)], groups: &[(&str, &[&str])]) -> Slapd {
         Slapd::start_with(users, groups, true)
     }
@@ -60,8 +60,10 @@ impl Slapd {
         std::fs::create_dir(&db).expect("db dir");
         let tls = tls.then(|| (free_port(), throwaway_ca(dir.path())));
         let tls_conf = match &tls {
+            // `security tls=1`: no operation without TLS, so a client that
+            // skipped StartTLS fails instead of passing unnoticed.
             Some((_, (_, cert, key))) => format!(
-                "TLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
+                "TLSCertificateFile {}\nTLSCertificateKeyFile {}\nsecurity tls=1\n",
                 cert.display(),
                 key.display()
             ),
@@ -183,16 +185,20 @@ impl Slapd {
     /// Changes the directory as its administrator with `ldapmodify`
     /// (LDIF with `changetype:` lines).
     pub fn modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args([
-                "-x",
-                "-H",
-                &self.url(),
-                "-D",
-                ADMIN_DN,
-                "-w",
-                ADMIN_PASSWORD,
-            ])
+        let mut cmd = Command::new("ldapmodify");
+        cmd.args([
+            "-x",
+            "-H",
+            &self.url(),
+            "-D",
+            ADMIN_DN,
+            "-w",
+            ADMIN_PASSWORD,
+        ]);
+        if let Some((_, ca)) = &self.tls {
+            cmd.arg("-ZZ").env("LDAPTLS_CACERT", ca);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

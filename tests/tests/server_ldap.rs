@@ -143,6 +143,14 @@ fn ldaps_and_starttls_with_the_configured_ca() {
         let r = s.login(&mut Cookies::new(), FORM, "alice", "wrong");
         assert_eq!(r.status, 401, "{url_and_mode}: {}", r.body);
     }
+    // The directory answers nothing without TLS, so the logins above did
+    // not pass in cleartext.
+    let s = server(
+        &keys,
+        &format!("url = {:?}\n{}", ldap.url(), entries_and_groups()),
+    );
+    let r = s.login(&mut Cookies::new(), FORM, "alice", "alice-ldap-pw");
+    assert_eq!(r.status, 503, "{}", r.body);
 }
 
 /// A server certificate that does not chain to `ca_file` is refused: the

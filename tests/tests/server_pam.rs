@@ -6,19 +6,32 @@ use sso_integration::pam::{InstalledService, LocalUser};
 use sso_integration::server::{pct, query_params, redirected_ticket, Cookies, Setup, SsoServer};
 use sso_integration::util::{is_root, TestKeys};
 
-#[test]
-fn pam_backend_checks_a_real_password_and_reads_unix_groups() {
+/// A throwaway account (password `pam-user-password`), a pam_unix service
+/// and a server using it, with `auth_keys` added to `[auth]`; `None`
+/// (skipped) unless root.
+fn pam_unix_world(auth_keys: &str) -> Option<(LocalUser, InstalledService, TestKeys, SsoServer)> {
     if !is_root() {
         eprintln!("skipped: needs root (useradd, /etc/pam.d)");
-        return;
+        return None;
     }
     let user = LocalUser::new("pam-user-password");
     let service =
         InstalledService::new("auth required pam_unix.so nodelay\naccount required pam_unix.so\n");
     let keys = TestKeys::new();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));
-    setup.auth = format!("backend = \"pam\"\npam_service = {:?}\n", service.name);
+    setup.auth = format!(
+        "backend = \"pam\"\npam_service = {:?}\n{auth_keys}",
+        service.name
+    );
     let s = SsoServer::start(&keys, &setup);
+    Some((user, service, keys, s))
+}
+
+#[test]
+fn pam_backend_checks_a_real_password_and_reads_unix_groups() {
+    let Some((user, _service, _keys, s)) = pam_unix_world("") else {
+        return;
+    };
     // useradd gives the account a primary group of its own name.
     let form = format!(
         "/?s=wiki.test.example.org/&g={}",
@@ -72,20 +85,9 @@ fn pam_deny_refuses_everyone() {
 /// deleted Unix account gets the login form, not a ticket.
 #[test]
 fn pam_backend_rechecks_the_account_on_silent_tickets() {
-    if !is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/pam.d)");
+    let Some((user, _service, _keys, s)) = pam_unix_world("account_cache_seconds = 0\n") else {
         return;
-    }
-    let user = LocalUser::new("pam-user-password");
-    let service =
-        InstalledService::new("auth required pam_unix.so nodelay\naccount required pam_unix.so\n");
-    let keys = TestKeys::new();
-    let mut setup = Setup::users_file(std::path::Path::new("/unused"));
-    setup.auth = format!(
-        "backend = \"pam\"\npam_service = {:?}\naccount_cache_seconds = 0\n",
-        service.name
-    );
-    let s = SsoServer::start(&keys, &setup);
+    };
     let form = format!("/?s=wiki.test.example.org/&g={}", pct(&user.name));
     let mut jar = Cookies::new();
     let r = s.login(&mut jar, &form, &user.name, "pam-user-password");

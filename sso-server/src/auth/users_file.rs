@@ -182,13 +182,18 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// Bad lines logged when a changed file is read (the first one is also in
+/// every refused login's log line).
+const MAX_LOGGED_PROBLEMS: usize = 10;
+
 /// The users table as last read.
 struct Table {
     stamp: Stamp,
     users: HashMap<String, UserEntry>,
-    /// Set while the file does not parse (or cannot be read): the first
-    /// bad line, `FILE:LINE: what`. Logins are refused (503) until fixed.
-    broken: Option<String>,
+    /// What is wrong with the file, `FILE:LINE: what` per bad line (or
+    /// why it cannot be read). While there is anything, logins are refused
+    /// (503).
+    problems: Vec<String>,
     /// Users named on the bad lines: their accounts are unknown.
     unreadable: HashSet<String>,
     /// A bad line whose user name cannot be read: then no absent user can
@@ -204,7 +209,7 @@ fn load(path: &Path) -> Table {
             return Table {
                 stamp: before,
                 users: HashMap::new(),
-                broken: Some(format!("{}: cannot read users file: {e}", path.display())),
+                problems: vec![format!("{}: cannot read users file: {e}", path.display())],
                 unreadable: HashSet::new(),
                 unreadable_name: true,
             }
@@ -213,7 +218,7 @@ fn load(path: &Path) -> Table {
     let parsed = parse_lines(&text);
     Table {
         stamp: before,
-        broken: parsed.errors.first().map(|e| describe(path, e)),
+        problems: parsed.errors.iter().map(|e| describe(path, e)).collect(),
         unreadable: parsed
             .errors
             .iter()
@@ -237,8 +242,8 @@ impl UsersFile {
     /// Reads the file now: a missing or malformed file stops the start.
     pub fn open(path: &Path) -> Result<UsersFile, BackendError> {
         let table = load(path);
-        if let Some(e) = table.broken {
-            return Err(BackendError(e));
+        if let Some(e) = table.problems.first() {
+            return Err(BackendError(e.clone()));
         }
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.permissions().mode() & 0o004 != 0 {
@@ -270,7 +275,7 @@ impl UsersFile {
         let mut t = self.table.write().unwrap_or_else(|p| p.into_inner());
         if t.stamp != now {
             *t = load(&self.path);
-            if let Some(e) = &t.broken {
+            for e in t.problems.iter().take(MAX_LOGGED_PROBLEMS) {
                 eprintln!(
                     "sso-server: users file does not parse: {e}; logins are refused (503) \
                      until it is fixed"
@@ -287,7 +292,7 @@ impl Backend for UsersFile {
         user: &str,
         password: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
-        let entry = self.with_table(|t| match &t.broken {
+        let entry = self.with_table(|t| match t.problems.first() {
             Some(e) => Err(BackendError(format!(
                 "{e} (logins are refused until the users file is fixed)"
             ))),
@@ -309,7 +314,7 @@ impl Backend for UsersFile {
                     groups: entry.groups.clone(),
                 }));
             }
-            match &t.broken {
+            match t.problems.first() {
                 Some(e) if t.unreadable_name || t.unreadable.contains(user) => Err(BackendError(
                     format!("{e} (the account of {user:?} cannot be read)"),
                 )),

@@ -106,7 +106,14 @@ fn transport(raw: &RawLdap) -> Result<Transport, KeyError> {
         "ldaps" if raw.starttls => starttls_with("ldaps:// (TLS already)"),
         "ldaps" => Ok(Transport::Ldaps),
         "ldap" if raw.starttls => Ok(Transport::StartTls),
-        "ldap" if is_loopback(host) || raw.allow_cleartext => Ok(Transport::Cleartext),
+        "ldap" if is_loopback(host) => Ok(Transport::Cleartext),
+        "ldap" if raw.allow_cleartext => {
+            eprintln!(
+                "sso-server: warning: `auth.ldap.allow_cleartext` = true: passwords go to \
+                 {host} in clear"
+            );
+            Ok(Transport::Cleartext)
+        }
         "ldap" => Err((
             "auth.ldap.allow_cleartext",
             format!(

@@ -106,6 +106,14 @@ pub struct RawAuth {
     pub users_file: Option<PathBuf>,
     pub pam_service: Option<String>,
     pub ldap: Option<RawLdap>,
+    /// How long an LDAP or PAM account lookup of the silent ticket path
+    /// is kept (see `auth::account_cache`).
+    #[serde(default = "default_account_cache_seconds")]
+    pub account_cache_seconds: u64,
+}
+
+fn default_account_cache_seconds() -> u64 {
+    300
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -134,6 +142,15 @@ pub struct RawLdap {
     /// not become a second identity beside `alice`.
     #[serde(default = "default_user_attribute")]
     pub user_attribute: String,
+    /// TLS: an `ldaps://` URL, or StartTLS on an `ldap://` one.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM CA certificates the server's certificate must chain to
+    /// (default: the system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// Allows plain `ldap://` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_cleartext: bool,
 }
 
 fn default_user_attribute() -> String {
@@ -202,7 +219,7 @@ impl Default for RawThrottle {
 pub enum AuthConfig {
     UsersFile(PathBuf),
     Pam(String),
-    Ldap(Box<RawLdap>),
+    Ldap(Box<crate::auth::ldap::LdapConfig>),
 }
 
 /// The validated `[session]` table.
@@ -242,6 +259,7 @@ pub struct Config {
     pub ticket_lifetimes: Vec<(Regex, u64)>,
     pub session: SessionConfig,
     pub auth: AuthConfig,
+    pub account_cache_seconds: u64,
     pub exchange: Vec<(Regex, Regex)>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub throttle: ThrottleConfig,
@@ -426,28 +444,14 @@ impl Checker<'_> {
     }
 
     /// `[auth.ldap]`.
-    fn ldap(&self, l: Option<&RawLdap>) -> Result<RawLdap, ConfigError> {
+    fn ldap(&self, l: Option<&RawLdap>) -> Result<crate::auth::ldap::LdapConfig, ConfigError> {
         let l = l.cloned().ok_or_else(|| {
             self.err(
                 "auth.ldap",
                 "an [auth.ldap] table is required with backend = \"ldap\"",
             )
         })?;
-        if l.user_dn_template.is_none() && l.search_base.is_none() {
-            return Err(self.err("auth.ldap", "set `user_dn_template` or `search_base`"));
-        }
-        if let Some(t) = &l.user_dn_template {
-            if !t.contains("{user}") {
-                return Err(self.err("auth.ldap.user_dn_template", "must contain {user}"));
-            }
-        }
-        if !l.url.starts_with("ldap://") && !l.url.starts_with("ldapi://") {
-            return Err(self.err(
-                "auth.ldap.url",
-                "must be an ldap:// or ldapi:// URL (use a local or tunnelled server)",
-            ));
-        }
-        Ok(l)
+        crate::auth::ldap::LdapConfig::from_raw(l).map_err(|(key, msg)| self.err(key, msg))
     }
 
     /// `[[exchange]]` rules.
@@ -532,6 +536,7 @@ impl Config {
             ticket_lifetimes,
             session,
             auth,
+            account_cache_seconds: raw.auth.account_cache_seconds,
             exchange,
             tls: raw.tls.map(|t| (t.cert_file, t.key_file)),
             throttle,

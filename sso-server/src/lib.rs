@@ -15,19 +15,28 @@ pub mod session;
 pub mod throttle;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use auth::account_cache::CachedAccounts;
 use auth::Backend;
 use config::{AuthConfig, Config};
 
 /// Builds the configured authentication backend.
+/// The users file is read on every lookup; PAM and LDAP accounts are
+/// cached for `[auth] account_cache_seconds`.
 pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    let cache_time = Duration::from_secs(config.account_cache_seconds);
     Ok(match &config.auth {
         AuthConfig::UsersFile(p) => Arc::new(
             auth::users_file::UsersFile::open(p).map_err(|e| format!("auth.users_file: {e}"))?,
         ),
-        AuthConfig::Pam(s) => {
-            Arc::new(auth::pam::Pam::new(s).map_err(|e| format!("auth.pam_service: {e}"))?)
-        }
-        AuthConfig::Ldap(l) => Arc::new(auth::ldap::Ldap::new((**l).clone())),
+        AuthConfig::Pam(s) => Arc::new(CachedAccounts::new(
+            auth::pam::Pam::new(s).map_err(|e| format!("auth.pam_service: {e}"))?,
+            cache_time,
+        )),
+        AuthConfig::Ldap(l) => Arc::new(CachedAccounts::new(
+            auth::ldap::Ldap::new((**l).clone()),
+            cache_time,
+        )),
     })
 }

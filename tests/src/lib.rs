@@ -5,6 +5,7 @@
 pub mod apache;
 pub mod browser;
 pub mod http;
+pub mod ldap;
 pub mod pam;
 pub mod server;
 pub mod ssh;

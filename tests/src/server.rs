@@ -214,113 +214,14 @@ impl Drop for SsoServer {
     }
 }
 
-/// The suffix of the test directory.
-pub const LDAP_SUFFIX: &str = "dc=example,dc=org";
-
-/// A private `slapd` on 127.0.0.1 with a test directory: users
-/// `uid=USER,ou=people,dc=example,dc=org` with `userPassword`, and
-/// `groupOfNames` entries under `ou=groups`. Killed on Drop.
-pub struct Slapd {
-    child: Child,
-    pub port: u16,
-    pub dir: tempfile::TempDir,
-}
-
-impl Slapd {
-    /// `users`: (uid, password); `groups`: (cn, member uids).
-    pub fn start(users: &[(&str, &str)], groups: &[(&str, &[&str])]) -> Slapd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("db");
-        std::fs::create_dir(&db).expect("db dir");
-        let conf = dir.path().join("slapd.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "include /etc/ldap/schema/core.schema\n\
-                 include /etc/ldap/schema/cosine.schema\n\
-                 include /etc/ldap/schema/inetorgperson.schema\n\
-                 include /etc/ldap/schema/nis.schema\n\
-                 modulepath /usr/lib/ldap\n\
-                 moduleload back_mdb\n\
-                 pidfile {pid}\n\
-                 database mdb\n\
-                 maxsize 10485760\n\
-                 suffix \"{LDAP_SUFFIX}\"\n\
-                 rootdn \"cn=admin,{LDAP_SUFFIX}\"\n\
-                 rootpw admin-password\n\
-                 directory {db}\n\
-                 access to attrs=userPassword by anonymous auth by self read by * none\n\
-                 access to * by * read\n",
-                pid = dir.path().join("slapd.pid").display(),
-                db = db.display()
-            ),
-        )
-        .expect("slapd.conf");
-        let mut ldif = format!(
-            "dn: {LDAP_SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n\
-             dn: ou=people,{LDAP_SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
-             dn: ou=groups,{LDAP_SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n"
-        );
-        for (uid, pw) in users {
-            ldif.push_str(&format!(
-                "dn: uid={uid},ou=people,{LDAP_SUFFIX}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {uid}\nuserPassword: {pw}\n\n"
-            ));
-        }
-        for (cn, members) in groups {
-            ldif.push_str(&format!(
-                "dn: cn={cn},ou=groups,{LDAP_SUFFIX}\nobjectClass: groupOfNames\ncn: {cn}\n"
-            ));
-            for m in members.iter() {
-                ldif.push_str(&format!("member: uid={m},ou=people,{LDAP_SUFFIX}\n"));
-            }
-            ldif.push('\n');
-        }
-        let ldif_path = dir.path().join("data.ldif");
-        std::fs::write(&ldif_path, ldif).expect("ldif");
-        let out = Command::new("/usr/sbin/slapadd")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&ldif_path)
-            .output()
-            .expect("run slapadd (apt install slapd)");
-        assert!(
-            out.status.success(),
-            "slapadd failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("slapd.log")).expect("log");
-        let child = Command::new("/usr/sbin/slapd")
-            // -d keeps slapd in the foreground, so Drop can kill it; -s 0
-            // keeps it off syslog (a /dev/log nobody drains would block it).
-            .args(["-s", "0", "-d", "0", "-f"])
-            .arg(&conf)
-            .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/"))
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start slapd");
-        let mut s = Slapd { child, port, dir };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = s.child.kill();
-            panic!(
-                "slapd did not start: {}",
-                std::fs::read_to_string(s.dir.path().join("slapd.log")).unwrap_or_default()
-            );
-        }
-        s
+/// The ticket in the `t` parameter of a 302 to a service's `sso_login`,
+/// decoded without verification (the tests check its claims).
+pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
+    if resp.status != 302 {
+        return None;
     }
-
-    pub fn url(&self) -> String {
-        format!("ldap://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let (_, t) = query_params(resp.header("location")?)
+        .into_iter()
+        .find(|(k, _)| k == "t")?;
+    sso_core::decode_unverified(&t).ok()
 }

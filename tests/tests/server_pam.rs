@@ -3,22 +3,35 @@
 
 use sso_core::decode_unverified;
 use sso_integration::pam::{InstalledService, LocalUser};
-use sso_integration::server::{pct, query_params, Cookies, Setup, SsoServer};
+use sso_integration::server::{pct, query_params, redirected_ticket, Cookies, Setup, SsoServer};
 use sso_integration::util::{is_root, TestKeys};
 
-#[test]
-fn pam_backend_checks_a_real_password_and_reads_unix_groups() {
+/// A throwaway account (password `pam-user-password`), a pam_unix service
+/// and a server using it, with `auth_keys` added to `[auth]`; `None`
+/// (skipped) unless root.
+fn pam_unix_world(auth_keys: &str) -> Option<(LocalUser, InstalledService, TestKeys, SsoServer)> {
     if !is_root() {
         eprintln!("skipped: needs root (useradd, /etc/pam.d)");
-        return;
+        return None;
     }
     let user = LocalUser::new("pam-user-password");
     let service =
         InstalledService::new("auth required pam_unix.so nodelay\naccount required pam_unix.so\n");
     let keys = TestKeys::new();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));
-    setup.auth = format!("backend = \"pam\"\npam_service = {:?}\n", service.name);
+    setup.auth = format!(
+        "backend = \"pam\"\npam_service = {:?}\n{auth_keys}",
+        service.name
+    );
     let s = SsoServer::start(&keys, &setup);
+    Some((user, service, keys, s))
+}
+
+#[test]
+fn pam_backend_checks_a_real_password_and_reads_unix_groups() {
+    let Some((user, _service, _keys, s)) = pam_unix_world("") else {
+        return;
+    };
     // useradd gives the account a primary group of its own name.
     let form = format!(
         "/?s=wiki.test.example.org/&g={}",
@@ -66,4 +79,29 @@ fn pam_deny_refuses_everyone() {
         "anything",
     );
     assert_eq!(r.status, 401, "{}", r.body);
+}
+
+/// Silent tickets ask PAM's account management again (no cache here): a
+/// deleted Unix account gets the login form, not a ticket.
+#[test]
+fn pam_backend_rechecks_the_account_on_silent_tickets() {
+    let Some((user, _service, _keys, s)) = pam_unix_world("account_cache_seconds = 0\n") else {
+        return;
+    };
+    let form = format!("/?s=wiki.test.example.org/&g={}", pct(&user.name));
+    let mut jar = Cookies::new();
+    let r = s.login(&mut jar, &form, &user.name, "pam-user-password");
+    assert_eq!(r.status, 302, "{}\n{}", r.body, s.log());
+    let silent = s.get(&form, &jar);
+    let ticket = redirected_ticket(&silent).expect("a silent ticket");
+    assert_eq!(ticket.groups, vec![user.name.clone()]);
+
+    let name = user.name.clone();
+    drop(user);
+    let r = s.get(&form, &jar);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert!(r.form_field("csrf").is_some(), "{}", r.body);
+    let gone = format!("check=\"account gone\" user=\"{name}\"");
+    assert!(s.log().contains(&gone), "{}", s.log());
 }

@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
 
-use super::{Backend, BackendError};
+use super::{Account, Backend, BackendError};
 use crate::session::valid_name;
 
 const PAM_SUCCESS: c_int = 0;
@@ -193,8 +193,54 @@ impl Backend for Pam {
         }
     }
 
+    fn account(&self, user: &str) -> Result<Option<Account>, BackendError> {
+        self.check_account(user)
+    }
+
     fn name(&self) -> &'static str {
         "pam"
+    }
+}
+
+impl Pam {
+    /// The silent path's re-check: `pam_acct_mgmt` alone, without a
+    /// password, so the service's account modules decide whether the
+    /// account may still log in (pam_unix: it exists and has not expired).
+    fn check_account(&self, user: &str) -> Result<Option<Account>, BackendError> {
+        const PAM_SILENT: c_int = 0x8000;
+        let Ok(c_user) = CString::new(user) else {
+            return Ok(None);
+        };
+        // A module that prompts here gets an empty answer.
+        let no_password = CString::default();
+        let conv = PamConv {
+            conv: conversation,
+            appdata_ptr: &no_password as *const CString as *mut c_void,
+        };
+        let mut pamh: *mut c_void = ptr::null_mut();
+        // SAFETY: as in `authenticate`; pam_end below ends the transaction.
+        let rc = unsafe { pam_start(self.service.as_ptr(), c_user.as_ptr(), &conv, &mut pamh) };
+        if rc != PAM_SUCCESS || pamh.is_null() {
+            return Err(BackendError(format!(
+                "pam_start({:?}) failed: {}",
+                self.service,
+                strerror(pamh, rc)
+            )));
+        }
+        // SAFETY: pamh is a live handle from pam_start, not used after pam_end.
+        let rc = unsafe { pam_acct_mgmt(pamh, PAM_SILENT) };
+        let message = strerror(pamh, rc);
+        unsafe { pam_end(pamh, rc) };
+        match rc {
+            PAM_SUCCESS => Ok(Some(Account {
+                groups: unix_groups(user),
+            })),
+            rc if is_refusal(rc) => Ok(None),
+            _ => Err(BackendError(format!(
+                "PAM service {:?} account check: {message}",
+                self.service
+            ))),
+        }
     }
 }
 

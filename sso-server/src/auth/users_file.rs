@@ -1,11 +1,12 @@
 //! The users file: one line per user, `user:PHC-hash:group1,group2`, with
 //! `#` comments. Hashes are argon2id (PHC strings, as `sso-server user add`
-//! writes them). The file is re-read when its modification time changes,
-//! so adding a user needs no restart.
+//! writes them). The file is re-read when it changes, so adding a user
+//! needs no restart, and deleting one (or a group) takes effect at its
+//! next ticket. A file that stops parsing fails closed: see `with_table`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::SystemTime;
@@ -14,7 +15,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand_core::OsRng;
 
-use super::{Backend, BackendError};
+use super::{Account, Backend, BackendError};
 use crate::session::valid_name;
 
 /// One user's entry.
@@ -29,62 +30,117 @@ pub fn valid_user_name(user: &str) -> bool {
     valid_name(user) && !user.contains(':') && !user.contains('#') && user.trim() == user
 }
 
-/// Parses the file; errors name the line.
-pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, UserEntry>, BackendError> {
-    let mut users = HashMap::new();
+/// A line of the file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based.
+    pub line: usize,
+    /// The user the line is for, when its name field is still readable.
+    pub user: Option<String>,
+    pub what: &'static str,
+}
+
+/// The file read line by line: the entries that parse, and the lines that
+/// do not (a duplicated name makes both of its lines unusable).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub users: HashMap<String, UserEntry>,
+    pub errors: Vec<LineError>,
+}
+
+/// The entry on one non-comment line, or why it cannot be used.
+fn parse_line(line: &str) -> Result<(String, UserEntry), (Option<String>, &'static str)> {
+    let mut parts = line.splitn(3, ':');
+    let user = parts.next().unwrap_or_default();
+    // Without a `:` the line is no entry at all, and its text no name.
+    let Some(hash) = parts.next() else {
+        return Err((None, "expected user:hash:groups"));
+    };
+    let name = valid_user_name(user).then(|| user.to_owned());
+    let groups = parts.next().unwrap_or_default();
+    let Some(user) = name.clone() else {
+        return Err((None, "invalid user name"));
+    };
+    match PasswordHash::new(hash) {
+        Err(_) => {
+            return Err((
+                name,
+                "the hash is not a PHC string (use `sso-server user passwd`)",
+            ))
+        }
+        // Anything else (a bcrypt `$2b$` line, say) would parse and
+        // then never verify: refuse it here, where the admin sees it.
+        Ok(h) if !h.algorithm.as_str().starts_with("argon2") => {
+            return Err((
+                name,
+                "the hash is not argon2 (set it again with `sso-server user passwd`)",
+            ))
+        }
+        Ok(_) => {}
+    }
+    let groups: Vec<String> = groups
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !groups.iter().all(|g| valid_name(g)) {
+        return Err((name, "invalid group name"));
+    }
+    let hash = hash.to_owned();
+    Ok((user, UserEntry { hash, groups }))
+}
+
+/// Reads every line it can; never fails (see [`parse`] for the strict
+/// reading of the start-up).
+pub fn parse_lines(text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |what: &str| BackendError(format!("{}:{}: {what}", path.display(), i + 1));
-        let mut parts = line.splitn(3, ':');
-        let user = parts.next().unwrap_or_default();
-        let hash = parts
-            .next()
-            .ok_or_else(|| bad("expected user:hash:groups"))?;
-        let groups = parts.next().unwrap_or_default();
-        if !valid_user_name(user) {
-            return Err(bad("invalid user name"));
-        }
-        match PasswordHash::new(hash) {
-            Err(_) => {
-                return Err(bad(
-                    "the hash is not a PHC string (use `sso-server user passwd`)",
-                ))
+        match parse_line(line) {
+            Ok((user, entry)) => {
+                let seen = parsed.errors.iter().any(|e| e.user.as_ref() == Some(&user));
+                if parsed.users.remove(&user).is_some() || seen {
+                    parsed.errors.push(LineError {
+                        line: i + 1,
+                        user: Some(user),
+                        what: "duplicate user",
+                    });
+                } else {
+                    parsed.users.insert(user, entry);
+                }
             }
-            // Anything else (a bcrypt `$2b$` line, say) would parse and
-            // then never verify: refuse it here, where the admin sees it.
-            Ok(h) if !h.algorithm.as_str().starts_with("argon2") => {
-                return Err(bad(
-                    "the hash is not argon2 (set it again with `sso-server user passwd`)",
-                ))
+            Err((user, what)) => {
+                if let Some(u) = &user {
+                    parsed.users.remove(u);
+                }
+                parsed.errors.push(LineError {
+                    line: i + 1,
+                    user,
+                    what,
+                });
             }
-            Ok(_) => {}
-        }
-        let groups: Vec<String> = groups
-            .split(',')
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if !groups.iter().all(|g| valid_name(g)) {
-            return Err(bad("invalid group name"));
-        }
-        if users
-            .insert(
-                user.to_owned(),
-                UserEntry {
-                    hash: hash.to_owned(),
-                    groups,
-                },
-            )
-            .is_some()
-        {
-            return Err(bad("duplicate user"));
         }
     }
-    Ok(users)
+    parsed
+}
+
+/// `FILE:LINE: what` for a log or an error.
+fn describe(path: &Path, e: &LineError) -> String {
+    format!("{}:{}: {}", path.display(), e.line, e.what)
+}
+
+/// Parses the whole file strictly: the first bad line is an error that
+/// names it.
+pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, UserEntry>, BackendError> {
+    let parsed = parse_lines(text);
+    match parsed.errors.first() {
+        Some(e) => Err(BackendError(describe(path, e))),
+        None => Ok(parsed.users),
+    }
 }
 
 /// Hashes a password with argon2id and the crate's default cost
@@ -117,38 +173,78 @@ fn verify(hash: &str, password: &str) -> bool {
     }
 }
 
-struct Loaded {
-    modified: Option<SystemTime>,
+/// What identifies one version of the file: a change of any of these
+/// makes the next lookup read it again.
+type Stamp = Option<(SystemTime, u64, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
+/// Bad lines logged when a changed file is read (the first one is also in
+/// every refused login's log line).
+const MAX_LOGGED_PROBLEMS: usize = 10;
+
+/// The users table as last read.
+struct Table {
+    stamp: Stamp,
     users: HashMap<String, UserEntry>,
+    /// What is wrong with the file, `FILE:LINE: what` per bad line (or
+    /// why it cannot be read). While there is anything, logins are refused
+    /// (503).
+    problems: Vec<String>,
+    /// Users named on the bad lines: their accounts are unknown.
+    unreadable: HashSet<String>,
+    /// A bad line whose user name cannot be read: then no absent user can
+    /// be said to be gone, and every one is unknown.
+    unreadable_name: bool,
+}
+
+fn load(path: &Path) -> Table {
+    let before = stamp(path);
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Table {
+                stamp: before,
+                users: HashMap::new(),
+                problems: vec![format!("{}: cannot read users file: {e}", path.display())],
+                unreadable: HashSet::new(),
+                unreadable_name: true,
+            }
+        }
+    };
+    let parsed = parse_lines(&text);
+    Table {
+        stamp: before,
+        problems: parsed.errors.iter().map(|e| describe(path, e)).collect(),
+        unreadable: parsed
+            .errors
+            .iter()
+            .filter_map(|e| e.user.clone())
+            .collect(),
+        unreadable_name: parsed.errors.iter().any(|e| e.user.is_none()),
+        users: parsed.users,
+    }
 }
 
 /// The users-file backend.
 pub struct UsersFile {
     path: PathBuf,
-    loaded: RwLock<Loaded>,
+    table: RwLock<Table>,
     /// Checked when the user is unknown, so that a wrong user costs the
     /// same time as a wrong password.
     dummy_hash: String,
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-fn load(path: &Path) -> Result<Loaded, BackendError> {
-    let before = modified(path);
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BackendError(format!("{}: cannot read users file: {e}", path.display())))?;
-    Ok(Loaded {
-        modified: before,
-        users: parse(&text, path)?,
-    })
-}
-
 impl UsersFile {
     /// Reads the file now: a missing or malformed file stops the start.
     pub fn open(path: &Path) -> Result<UsersFile, BackendError> {
-        let loaded = load(path)?;
+        let table = load(path);
+        if let Some(e) = table.problems.first() {
+            return Err(BackendError(e.clone()));
+        }
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.permissions().mode() & 0o004 != 0 {
                 eprintln!(
@@ -159,30 +255,34 @@ impl UsersFile {
         }
         Ok(UsersFile {
             path: path.to_path_buf(),
-            loaded: RwLock::new(loaded),
+            table: RwLock::new(table),
             dummy_hash: hash_password("not a password of anyone"),
         })
     }
 
-    fn lookup(&self, user: &str) -> Result<Option<UserEntry>, BackendError> {
-        let now = modified(&self.path);
+    /// Runs `f` on the current table, reading the file again first when it
+    /// changed. A file that no longer parses is not papered over with the
+    /// previous table: its readable entries count (so a deletion in it
+    /// applies), its unreadable ones are unknown.
+    fn with_table<T>(&self, f: impl FnOnce(&Table) -> T) -> T {
+        let now = stamp(&self.path);
         {
-            let l = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-            if l.modified == now {
-                return Ok(l.users.get(user).cloned());
+            let t = self.table.read().unwrap_or_else(|p| p.into_inner());
+            if t.stamp == now {
+                return f(&t);
             }
         }
-        // Changed on disk: reload. A broken edit keeps the old table (and
-        // says so) rather than locking everyone out.
-        let mut l = self.loaded.write().unwrap_or_else(|p| p.into_inner());
-        match load(&self.path) {
-            Ok(new) => *l = new,
-            Err(e) => {
-                eprintln!("sso-server: keeping the previous users table: {e}");
-                l.modified = now;
+        let mut t = self.table.write().unwrap_or_else(|p| p.into_inner());
+        if t.stamp != now {
+            *t = load(&self.path);
+            for e in t.problems.iter().take(MAX_LOGGED_PROBLEMS) {
+                eprintln!(
+                    "sso-server: users file does not parse: {e}; logins are refused (503) \
+                     until it is fixed"
+                );
             }
         }
-        Ok(l.users.get(user).cloned())
+        f(&t)
     }
 }
 
@@ -192,13 +292,41 @@ impl Backend for UsersFile {
         user: &str,
         password: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
-        match self.lookup(user)? {
+        let entry = self.with_table(|t| match t.problems.first() {
+            Some(e) => Err(BackendError(format!(
+                "{e} (logins are refused until the users file is fixed)"
+            ))),
+            None => Ok(t.users.get(user).cloned()),
+        })?;
+        match entry {
             Some(entry) => Ok(verify(&entry.hash, password).then_some(entry.groups)),
             None => {
                 let _ = verify(&self.dummy_hash, password);
                 Ok(None)
             }
         }
+    }
+
+    fn account(&self, user: &str) -> Result<Option<Account>, BackendError> {
+        self.with_table(|t| {
+            if let Some(entry) = t.users.get(user) {
+                return Ok(Some(Account {
+                    groups: entry.groups.clone(),
+                }));
+            }
+            match t.problems.first() {
+                Some(e) if t.unreadable_name || t.unreadable.contains(user) => Err(BackendError(
+                    format!("{e} (the account of {user:?} cannot be read)"),
+                )),
+                _ => Ok(None),
+            }
+        })
+    }
+
+    /// A local table: always answered at once (a stat, and a read when the
+    /// file changed), never cached.
+    fn account_now(&self, user: &str) -> Option<Result<Option<Account>, BackendError>> {
+        Some(self.account(user))
     }
 
     fn name(&self) -> &'static str {
@@ -387,5 +515,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/u:1"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_file_fails_closed_and_applies_deletions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        let line = |u: &str, groups: &str| format!("{u}:{}:{groups}\n", hash_password("pw"));
+        std::fs::write(
+            &path,
+            line("alice", "staff") + &line("bob", "") + &line("carol", ""),
+        )
+        .unwrap();
+        let b = UsersFile::open(&path).unwrap();
+        assert_eq!(b.authenticate("bob", "pw").unwrap(), Some(vec![]));
+        // bob deleted, carol's line broken, alice's group removed.
+        let broken = format!("{}carol:nohash:\n", line("alice", ""));
+        std::fs::write(&path, &broken).unwrap();
+        let e = b.authenticate("alice", "pw").unwrap_err().to_string();
+        assert!(e.contains(&format!("{}:2", path.display())), "{e}");
+        assert_eq!(
+            b.account("alice").unwrap(),
+            Some(Account { groups: vec![] })
+        );
+        assert_eq!(b.account("bob").unwrap(), None);
+        assert!(b.account("carol").is_err());
+        // A line whose name cannot be read: no absent user is known gone.
+        std::fs::write(&path, format!("{broken}bad line\n")).unwrap();
+        assert!(b.account("bob").is_err());
+        assert!(b.account("alice").unwrap().is_some());
+        // A missing file: nobody is known.
+        std::fs::remove_file(&path).unwrap();
+        assert!(b.account("alice").is_err());
+        assert!(b.authenticate("alice", "pw").is_err());
+        // Fixed: logins work again, with the new table.
+        std::fs::write(&path, line("alice", "admins")).unwrap();
+        assert_eq!(
+            b.authenticate("alice", "pw").unwrap(),
+            Some(vec!["admins".into()])
+        );
+        assert_eq!(b.authenticate("bob", "pw").unwrap(), None);
+    }
+
+    #[test]
+    fn a_duplicated_name_makes_both_lines_unusable() {
+        let h = hash_password("x");
+        let p = parse_lines(&format!("a:{h}:\na:{h}:\na:{h}:\nb:{h}:\n"));
+        assert_eq!(p.users.keys().collect::<Vec<_>>(), vec!["b"]);
+        assert_eq!(p.errors.len(), 2);
+        assert!(p.errors.iter().all(|e| e.user.as_deref() == Some("a")));
     }
 }

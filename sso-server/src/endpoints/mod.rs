@@ -82,7 +82,9 @@ impl App {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
         match (path.as_str(), &method) {
-            ("/", &Method::GET) | ("/", &Method::HEAD) => self.index(&query, &cookies, client),
+            ("/", &Method::GET) | ("/", &Method::HEAD) => {
+                self.index(&query, &cookies, client).await
+            }
             ("/login", &Method::POST) => match read_body(req).await {
                 Ok(b) => self.login(&b, &cookies, client).await,
                 Err(e) => self.error(e.status(), "Bad request", e.message()),

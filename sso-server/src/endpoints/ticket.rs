@@ -10,7 +10,7 @@ use sso_core::Ticket;
 
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::params::{query_params, ParamError, Params, TicketRequest};
-use crate::session::Session;
+use crate::session::{valid_name, Session};
 
 impl App {
     pub(crate) fn refuse_params(&self, e: &ParamError, client: IpAddr) -> Resp {
@@ -58,7 +58,7 @@ impl App {
     }
 
     /// `GET /`: a ticket straight away with a live session, else the form.
-    pub fn index(&self, query: &str, cookies: &Cookies, client: IpAddr) -> Resp {
+    pub async fn index(&self, query: &str, cookies: &Cookies, client: IpAddr) -> Resp {
         let Some(params) = query_params(query) else {
             return self.refuse_params(&ParamError::DuplicateParameter, client);
         };
@@ -69,16 +69,65 @@ impl App {
                 Err(resp) => return *resp,
             };
         match session {
-            Some(s) => self.silent_ticket(&req, s, client),
+            Some(s) => self.silent_ticket(&req, s, cookies, client).await,
             None => self.login_form(StatusCode::OK, &req, cookies, "", None),
         }
     }
 
     /// The silent path: a ticket for a session that logged in earlier, no
-    /// password asked. The place for checks on the account that must hold
-    /// on every ticket, not only at login.
-    fn silent_ticket(&self, req: &TicketRequest, session: Session, client: IpAddr) -> Resp {
-        self.issue(req, session, client, false)
+    /// password asked, once the backend has been asked about the account
+    /// again (see `auth::current_account`): a deleted account gets the login
+    /// form and its session cookie cleared, a removed group is gone from the
+    /// ticket at once, and a backend that cannot tell answers 503 rather
+    /// than trusting the cookie.
+    async fn silent_ticket(
+        &self,
+        req: &TicketRequest,
+        mut session: Session,
+        cookies: &Cookies,
+        client: IpAddr,
+    ) -> Resp {
+        let addr = client.to_string();
+        let account =
+            crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await;
+        let fields = [
+            ("user", session.user.as_str()),
+            ("service", &req.service),
+            ("backend", self.backend.name()),
+            ("addr", &addr),
+        ];
+        match account {
+            Ok(Some(account)) => {
+                session.groups = account
+                    .groups
+                    .into_iter()
+                    .filter(|g| valid_name(g))
+                    .collect();
+                self.issue(req, session, client, false)
+            }
+            Ok(None) => {
+                log_event(
+                    "refused",
+                    &[&[("check", "account gone")], &fields[..]].concat(),
+                );
+                let mut resp = self.login_form(StatusCode::OK, req, cookies, "", None);
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, self.clear_session_cookie());
+                resp
+            }
+            Err(e) => {
+                let error = e.to_string();
+                log_event(
+                    "backend-error",
+                    &[&[("error", error.as_str())], &fields[..]].concat(),
+                );
+                self.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Login unavailable",
+                    "The authentication service is not available right now. Try again later.",
+                )
+            }
+        }
     }
 
     /// Mints a ticket for a logged-in user and redirects to the service;

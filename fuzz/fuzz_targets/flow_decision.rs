@@ -58,7 +58,9 @@ fuzz_target!(|data: &[u8]| {
     let d = decide(&f.settings, &req, &f.cache, &f.store);
     for line in &d.logs {
         for secret in [cookie, auth, query] {
-            if secret.len() >= 80 {
+            // The method is logged as given (httpd passes only tokens):
+            // an input whose method repeats the secret proves nothing.
+            if secret.len() >= 80 && !method.contains(secret) && !path.contains(secret) {
                 assert!(!line.message.contains(secret), "logged: {}", line.message);
             }
         }

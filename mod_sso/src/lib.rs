@@ -1,6 +1,7 @@
 //! mod_sso: `AuthType SSO` for Apache httpd 2.4, a thin adapter over
 //! sso-core's flow ([`sso_core::flow`]), which makes every protocol
-//! decision. This crate translates: configuration ([`config`]), the
+//! decision. This crate translates: configuration ([`config`],
+//! [`directives`]), the
 //! request path ([`handlers`] for `sso_login`/`sso_logout`, [`authn`] for
 //! authentication, both through [`request`]), authorization ([`authz`]),
 //! the stores ([`cache`], [`binding`]), the life cycle ([`startup`]), and
@@ -17,6 +18,7 @@ mod authz;
 mod binding;
 mod cache;
 mod config;
+mod directives;
 mod ffi;
 mod handlers;
 mod request;
@@ -45,7 +47,7 @@ pub static mut sso_module: ffi::module_struct = ffi::module_struct {
     merge_dir_config: Some(config::merge_dir_config),
     create_server_config: Some(config::create_server_config),
     merge_server_config: Some(config::merge_server_config),
-    cmds: config::COMMANDS.0.as_ptr(),
+    cmds: directives::COMMANDS.0.as_ptr(),
     register_hooks: Some(register_hooks),
     flags: 0,
 };

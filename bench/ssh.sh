@@ -2,8 +2,9 @@
 # ssh token realm benchmark (as root): milliseconds per ticket for
 #   issue    `ssotool realm issue` run directly (key + settings read, sign),
 #   ssh      `ssh -T REALM@127.0.0.1` against a private sshd (a fresh ticket),
-#   baseline `ssh -T` to the same account with a forced `/bin/true` (the
-#            ssh handshake alone, the floor of any ssh-based token scheme),
+#   baseline `ssh -T` to the same account with a forced `/bin/true`, which
+#            the account's login shell (ssotool) refuses: the ssh handshake
+#            and ssotool's start-up, the floor of this ssh-based scheme,
 #   cached   `ssotool token` answered from the client cache.
 # Prints figures side by side; never asserts.
 # Usage: bench/ssh.sh [ITERATIONS]
@@ -33,7 +34,8 @@ cp "$tool" "$work/bin/ssotool"
 ssh-keygen -q -t ed25519 -N '' -C bench -f "$work/client"
 ssh-keygen -q -t ed25519 -N '' -C floor -f "$work/floor"
 "$work/bin/ssotool" realm --root "$work" add "$realm" "$work/client.pub" --user bench >/dev/null
-# The floor key: same account, same restrictions, a command that does nothing.
+# The floor key: same account, same restrictions, a command that the
+# account's login shell refuses at once (exit status 1, ignored below).
 echo "restrict,command=\"/bin/true\" $(cat "$work/floor.pub")" \
   >> "$work/var/lib/sso-realm/$realm/.ssh/authorized_keys"
 
@@ -65,7 +67,7 @@ time_ms() { # prints mean ms per run of "$@" over n runs
 }
 issue_direct() { su -s /bin/sh "$realm" -c "$work/bin/ssotool realm issue --root $work $realm bench"; }
 fresh_ssh() { ssh -T $opts -i "$work/client" "$realm@127.0.0.1"; }
-floor_ssh() { ssh -T $opts -i "$work/floor" "$realm@127.0.0.1"; }
+floor_ssh() { ssh -T $opts -i "$work/floor" "$realm@127.0.0.1" 2>/dev/null || true; }
 export XDG_CACHE_HOME="$work/cache" SSO_SSH_OPTIONS="$opts -i $work/client"
 cached() { "$work/bin/ssotool" token "$realm@127.0.0.1"; }
 cached >/dev/null # fill the cache

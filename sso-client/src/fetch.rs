@@ -1,7 +1,7 @@
 //! HTTP requests with a realm ticket: `Authorization: SSO <ticket>`, the
 //! ticket from the cache while it lasts, else fresh over ssh; on a `401`
 //! whose `WWW-Authenticate: SSO ...` challenge says `expired`, one refresh
-//! and one retry.
+//! and one retry. A ticket goes only where [`crate::target`] allows it.
 
 use std::fmt;
 use std::path::Path;
@@ -14,6 +14,7 @@ use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
 
 use crate::cache::TicketCache;
 use crate::ssh::{SshError, SshTokenSource};
+use crate::target::check_ticket_target;
 
 /// Largest response body read.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -92,6 +93,7 @@ pub struct FetchClient {
     service: Option<String>,
     cache: Option<TicketCache>,
     agent: ureq::Agent,
+    allow_any_url: bool,
 }
 
 impl FetchClient {
@@ -144,7 +146,33 @@ impl FetchClient {
             service,
             cache,
             agent: config.build().new_agent(),
+            allow_any_url: false,
         })
+    }
+
+    /// Sends the ticket even where [`check_ticket_target`] refuses (plain
+    /// http, another host), with a warning on stderr each time.
+    pub fn allow_any_url(mut self, allow: bool) -> FetchClient {
+        self.allow_any_url = allow;
+        self
+    }
+
+    /// Refuses to send `ticket` to `url` unless it may go there, or warns
+    /// if [`FetchClient::allow_any_url`] overrides the refusal.
+    fn check_target(&self, url: &str, ticket: &str) -> Result<(), FetchError> {
+        match check_ticket_target(url, ticket) {
+            Ok(()) => Ok(()),
+            Err(why) if self.allow_any_url => {
+                eprintln!(
+                    "sso: warning: sending ticket {} anyway (--allow-any-url): {why}",
+                    ticket_fingerprint(ticket)
+                );
+                Ok(())
+            }
+            Err(why) => Err(FetchError::Invalid(format!(
+                "refused: {why} (--allow-any-url overrides this)"
+            ))),
+        }
     }
 
     pub fn source(&self) -> &SshTokenSource {
@@ -200,6 +228,7 @@ impl FetchClient {
         }
         let (ticket, cached) = self.ticket()?;
         let mut ssh_fetches = u32::from(!cached);
+        self.check_target(&request.url, &ticket)?;
         let first = self.send(request, &ticket)?;
         if first.status == 401 && cached && challenge_expired(&first.headers) {
             eprintln!(
@@ -208,6 +237,7 @@ impl FetchClient {
             );
             let ticket = self.fresh_ticket()?;
             ssh_fetches += 1;
+            self.check_target(&request.url, &ticket)?;
             let mut second = self.send(request, &ticket)?;
             second.ssh_fetches = ssh_fetches;
             second.retried = true;

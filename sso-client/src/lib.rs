@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod fsutil;
 pub mod names;
 pub mod ssh;
+pub mod target;
 
 pub use cache::TicketCache;
 pub use fetch::{FetchClient, FetchError, FetchRequest, FetchResponse};

@@ -47,6 +47,11 @@ pub struct FetchArgs {
     /// Neither read nor write the ticket cache.
     #[arg(long)]
     no_cache: bool,
+    /// Send the ticket even over plain http or to a host other than the
+    /// ticket's service names (a warning is printed each time). Without it
+    /// a ticket goes only to https://HOST of its service.
+    #[arg(long)]
+    allow_any_url: bool,
     url: String,
 }
 
@@ -65,7 +70,8 @@ pub fn run(a: FetchArgs) -> Result<(), String> {
         Some(TicketCache::open_default()?)
     };
     let client = FetchClient::new(source, a.service, cache, a.cacert.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .allow_any_url(a.allow_any_url);
     let mut headers = Vec::new();
     for h in &a.headers {
         let (name, value) = h

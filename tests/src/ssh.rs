@@ -28,6 +28,16 @@ fn world_readable_tempdir(prefix: &str) -> tempfile::TempDir {
     dir
 }
 
+/// True (after saying so) when the tests of realms cannot run: they create
+/// system accounts and start sshd, which needs root.
+pub fn skip_unless_root() -> bool {
+    if !crate::util::is_root() {
+        eprintln!("skipped: needs root (creates a system account and runs sshd)");
+        return true;
+    }
+    false
+}
+
 /// A random realm name that cannot clash with real accounts or other tests.
 pub fn random_realm_name() -> String {
     let mut bytes = [0u8; 5];
@@ -325,20 +335,22 @@ impl Realm {
         assert!(out.status.success(), "realm add: {out:?}");
     }
 
+    /// The directory of the realm's settings, users and public key.
+    pub fn config_dir(&self) -> PathBuf {
+        self.root.path().join("etc/sso/realms").join(&self.name)
+    }
+
+    /// The realm account's home: its secret key and `.ssh/authorized_keys`.
+    pub fn home(&self) -> PathBuf {
+        self.root.path().join("var/lib/sso-realm").join(&self.name)
+    }
+
     pub fn public_key_path(&self) -> PathBuf {
-        self.root
-            .path()
-            .join("etc/sso/realms")
-            .join(&self.name)
-            .join("public.key")
+        self.config_dir().join("public.key")
     }
 
     pub fn secret_key_path(&self) -> PathBuf {
-        self.root
-            .path()
-            .join("var/lib/sso-realm")
-            .join(&self.name)
-            .join("secret.key")
+        self.home().join("secret.key")
     }
 
     /// `ssotool verify` of a ticket with the realm's public key.

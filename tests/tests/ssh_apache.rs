@@ -14,7 +14,9 @@ use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd
 use sso_integration::util::{bin, is_root};
 
 const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+/// The service is the host the tests reach: `ssotool fetch` sends a ticket
+/// only to https://HOST of the ticket's service.
+const API: &str = "127.0.0.1/app/";
 
 const ENV_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n\
 echo \"REMOTE_USER=$REMOTE_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\n\
@@ -91,15 +93,25 @@ fn ssh_ticket_is_accepted_by_apache_mod_sso() {
 }
 
 /// The requests apache logged for `path`, each as `STATUS` (the access
-/// log's format is `%h %u "%r" %>s`).
-fn logged_statuses(apache: &Apache, path: &str) -> Vec<String> {
+/// log's format is `%h %u "%r" %>s`), once there are at least `expected`
+/// of them: apache logs a request after the client has its response, so
+/// the last line may come a moment later (waited for up to 10 s; more
+/// lines than expected are returned, and fail the comparison, at once).
+fn logged_statuses(apache: &Apache, path: &str, expected: usize) -> Vec<String> {
     let needle = format!(" {path} ");
-    std::fs::read_to_string(apache.root().join("access.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .filter_map(|l| l.rsplit(' ').next().map(str::to_owned))
-        .collect()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let statuses: Vec<String> = std::fs::read_to_string(apache.root().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .filter_map(|l| l.rsplit(' ').next().map(str::to_owned))
+            .collect();
+        if statuses.len() >= expected || std::time::Instant::now() > deadline {
+            return statuses;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -150,7 +162,7 @@ fn ssh_fetch_replaces_an_expired_cached_ticket_before_sending() {
     assert!(text(&out.stdout).contains("REMOTE_USER=alice\n"), "{out:?}");
     assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1, "one fresh ticket");
     assert!(!text(&out.stderr).contains("refused as expired"), "{out:?}");
-    assert_eq!(logged_statuses(&s.apache, "/app/env.cgi"), ["200"]);
+    assert_eq!(logged_statuses(&s.apache, "/app/env.cgi", 1), ["200"]);
     let fresh = cache
         .load(&destination, Some(API), sso_core::unix_now())
         .expect("fresh ticket cached");
@@ -159,7 +171,10 @@ fn ssh_fetch_replaces_an_expired_cached_ticket_before_sending() {
     let out = fetch();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(s.sshd.accepted_logins(&s.realm.name), 1);
-    assert_eq!(logged_statuses(&s.apache, "/app/env.cgi"), ["200", "200"]);
+    assert_eq!(
+        logged_statuses(&s.apache, "/app/env.cgi", 2),
+        ["200", "200"]
+    );
 }
 
 #[test]

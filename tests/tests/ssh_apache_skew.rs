@@ -20,7 +20,9 @@ use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd
 use sso_integration::util::{bin, is_root};
 
 const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+/// The service is the host the tests reach: `ssotool fetch` sends a ticket
+/// only to https://HOST of the ticket's service.
+const API: &str = "127.0.0.1/app/";
 const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 #[test]

@@ -3,20 +3,12 @@
 
 use std::os::unix::process::CommandExt;
 
-use sso_integration::ssh::{ClientKey, Realm, Sshd};
-use sso_integration::util::{bin, is_root};
+use sso_integration::ssh::{skip_unless_root, ClientKey, Realm, Sshd};
+use sso_integration::util::bin;
 
 const DOMAIN: &str = "example.org";
 const API: &str = "api.example.org/";
 const WIKI: &str = "wiki.example.org/app/";
-
-fn skip_unless_root() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root (creates a system account and runs sshd)");
-        return true;
-    }
-    false
-}
 
 /// A realm for API with one key, alice's, and no groups: the start of most
 /// tests here.

@@ -300,3 +300,154 @@ fn every_subcommand_has_help_and_usage_errors_exit_2() {
     assert_eq!(ssotool(&["no-such-command"]).status.code(), Some(2));
     assert_eq!(ssotool(&["verify"]).status.code(), Some(2));
 }
+
+/// A signed ticket for `service` from the key pair in `dir` (see [`gen`]).
+fn ticket_for(dir: &Path, service: &str) -> String {
+    let o = ssotool(&[
+        "sign",
+        "--secret-key",
+        p(&dir.join("sec")),
+        "--user",
+        "alice",
+        "--service",
+        service,
+        "--domain",
+        "example.org",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+/// `ssotool fetch --ssh api@127.0.0.1 ARGS` with `ticket` in a private
+/// cache (so no ssh runs: `SSO_SSH` is `false`, which would fail loudly).
+fn fetch_with_cached(ticket: &str, args: &[&str]) -> Output {
+    let cache_home = tempfile::tempdir().unwrap();
+    sso_client::TicketCache::new(cache_home.path().join("sso"))
+        .store("api@127.0.0.1", None, ticket)
+        .unwrap();
+    Command::new(bin("ssotool"))
+        .args(["fetch", "--ssh", "api@127.0.0.1"])
+        .args(args)
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env("SSO_SSH", "/bin/false")
+        .output()
+        .expect("run ssotool fetch")
+}
+
+/// A one-request HTTP server on 127.0.0.1: answers `200 ok` and hands back
+/// the request head it read.
+fn one_request_server() -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            .unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    (port, handle)
+}
+
+/// Nobody connected to `listener` (checked after the client exited).
+fn nobody_connected(listener: &std::net::TcpListener) -> bool {
+    listener.set_nonblocking(true).unwrap();
+    matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[test]
+fn fetch_sends_a_ticket_only_over_https_to_its_service_host() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    // Plain http to the right host: refused before connecting.
+    let local = ticket_for(dir.path(), "127.0.0.1/");
+    let o = fetch_with_cached(&local, &[&format!("http://127.0.0.1:{port}/app/")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("only over https"), "{}", text(&o));
+    assert!(text(&o).contains("--allow-any-url"), "{}", text(&o));
+
+    // https to a host that is not the ticket's service: refused too.
+    let api = ticket_for(dir.path(), "api.example.org/");
+    let o = fetch_with_cached(&api, &[&format!("https://127.0.0.1:{port}/app/")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("sent only to https://api.example.org"),
+        "{}",
+        text(&o)
+    );
+    // A service port pins the port.
+    let pinned = ticket_for(dir.path(), &format!("127.0.0.1:{}/", port ^ 1));
+    let o = fetch_with_cached(&pinned, &[&format!("https://127.0.0.1:{port}/")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(nobody_connected(&listener), "a refused ticket was sent");
+    assert!(!text(&o).contains(&pinned), "the ticket is never printed");
+}
+
+#[test]
+fn fetch_allow_any_url_sends_anyway_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(gen(dir.path(), &[]).status.success());
+    let api = ticket_for(dir.path(), "api.example.org/");
+    let (port, server) = one_request_server();
+    let o = fetch_with_cached(
+        &api,
+        &["--allow-any-url", &format!("http://127.0.0.1:{port}/app/")],
+    );
+    let head = server.join().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "ok");
+    assert!(
+        head.contains(&format!("\r\nauthorization: SSO {api}\r\n"))
+            || head.contains(&format!("\r\nAuthorization: SSO {api}\r\n")),
+        "{head}"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: sending ticket"), "{err}");
+    assert!(err.contains("only over https"), "{err}");
+    assert!(
+        !err.contains(&api),
+        "the warning names the fingerprint only: {err}"
+    );
+}
+
+#[test]
+fn as_a_login_shell_ssotool_runs_nothing_but_the_forced_command() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    // What sshd starts for `ssh REALM@HOST COMMAND` and for an interactive
+    // login of an account whose shell is ssotool.
+    let touch = format!("touch {}", marker.display());
+    let own = std::fs::canonicalize(bin("ssotool")).unwrap();
+    let sign_with_the_realm_key = format!(
+        "{} sign --secret-key /nonexistent --user root --service a/ --domain d",
+        own.display()
+    );
+    for args in [
+        vec!["-c", touch.as_str()],
+        vec!["-c", "/bin/sh"],
+        vec!["-c", sign_with_the_realm_key.as_str()],
+        vec!["-c"],
+    ] {
+        let o = Command::new(bin("ssotool")).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("has no shell"), "{args:?}: {}", text(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    let o = Command::new(bin("ssotool"))
+        .arg0("-ssotool")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("has no shell"), "{}", text(&o));
+    assert!(!marker.exists());
+}

@@ -16,13 +16,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 mod auth;
-mod ffi;
 mod log;
-mod options;
+/// Public only for the fuzz target of the option parser (fuzz/).
+#[doc(hidden)]
+pub mod options;
+mod trusted;
 
 use auth::{Decision, Outcome};
-use ffi::PamHandle;
 use options::{Options, PasswordSource};
+use pam_sys as ffi;
+use pam_sys::pam_handle_t as PamHandle;
 
 /// Writes one fixed-format line to the system log through libpam, which
 /// prefixes it with `pam_sso(SERVICE:auth):`.
@@ -123,7 +126,7 @@ impl Drop for Answer {
         unsafe { wipe(self.text) };
         // SAFETY: the application allocated the answer with malloc and
         // handed it to us (Linux-PAM conversation contract).
-        unsafe { ffi::free(self.text as *mut c_void) };
+        unsafe { libc::free(self.text as *mut c_void) };
     }
 }
 
@@ -180,16 +183,16 @@ unsafe fn ask(pamh: *mut PamHandle) -> Result<Answer, (c_int, &'static str)> {
     if ffi::pam_get_item(pamh, ffi::PAM_CONV, &mut item) != ffi::PAM_SUCCESS || item.is_null() {
         return Err((ffi::PAM_CONV_ERR, "no conversation function"));
     }
-    let conv = &*(item as *const ffi::PamConv);
+    let conv = &*(item as *const ffi::pam_conv);
     let Some(conv_fn) = conv.conv else {
         return Err((ffi::PAM_CONV_ERR, "no conversation function"));
     };
-    let message = ffi::PamMessage {
+    let message = ffi::pam_message {
         msg_style: ffi::PAM_PROMPT_ECHO_OFF,
         msg: c"Password: ".as_ptr(),
     };
-    let mut messages: [*const ffi::PamMessage; 1] = [&message];
-    let mut responses: *mut ffi::PamResponse = ptr::null_mut();
+    let mut messages: [*const ffi::pam_message; 1] = [&message];
+    let mut responses: *mut ffi::pam_response = ptr::null_mut();
     let rc = conv_fn(1, messages.as_mut_ptr(), &mut responses, conv.appdata_ptr);
     // Whatever came back is ours now, even after a failure (as pam_prompt
     // does): take the one answer out and free the array.
@@ -201,7 +204,7 @@ unsafe fn ask(pamh: *mut PamHandle) -> Result<Answer, (c_int, &'static str)> {
         },
     };
     if !responses.is_null() {
-        ffi::free(responses as *mut c_void);
+        libc::free(responses as *mut c_void);
     }
     match rc {
         ffi::PAM_SUCCESS => {}
@@ -276,7 +279,7 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
 
     // Keys before the password: when the module cannot verify anything it
     // does not prompt, and a stacked module asks for itself.
-    let verifier = match auth::load_verifier(&options) {
+    let verifier = match auth::load_verifier(&options, trusted::effective_uid()) {
         Ok(v) => v,
         Err(decision) => return report(pamh, &decision),
     };

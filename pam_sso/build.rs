@@ -1,7 +1,7 @@
 fn main() {
-    // The module calls pam_get_user, pam_get_item, pam_set_item and
-    // pam_syslog: record the dependency on libpam in the .so itself.
-    println!("cargo:rustc-link-lib=pam");
+    // libpam itself is linked by sso-pam-sys (the module calls
+    // pam_get_user, pam_get_item, pam_set_item and pam_syslog).
+    //
     // libpam dlopens the module in every pam_start and dlcloses it in
     // pam_end. Unloading Rust code from a process is fragile (thread-local
     // destructors, std's lazily initialised state) and reloading it costs

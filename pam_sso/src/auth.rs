@@ -6,6 +6,7 @@ use sso_core::{Check, KeyErrorKind, KeySet, PublicKey, Verifier, MAX_TICKET_LEN}
 
 use crate::log;
 use crate::options::Options;
+use crate::trusted;
 
 /// The result classes of the module, mapped to Linux-PAM codes in `lib.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,8 @@ pub enum Outcome {
     AuthErr,
     /// A key file cannot be read: PAM_AUTHINFO_UNAVAIL.
     AuthinfoUnavail,
-    /// The configuration is unusable: PAM_SERVICE_ERR.
+    /// The configuration is unusable (bad options, a malformed or untrusted
+    /// key file): PAM_SERVICE_ERR.
     ServiceErr,
 }
 
@@ -35,11 +37,14 @@ impl Decision {
 
 /// Reads every configured key (all of them must be readable: a key named on
 /// the line that silently went missing is an outage to report, not to hide)
-/// and builds the verifier.
-pub fn load_verifier(options: &Options) -> Result<Verifier, Decision> {
+/// and builds the verifier. A key file that anyone but root or `trusted_uid`
+/// could write is refused as a configuration error (see [`trusted`]).
+pub fn load_verifier(options: &Options, trusted_uid: u32) -> Result<Verifier, Decision> {
     let mut keys = Vec::with_capacity(options.keys.len());
     for path in &options.keys {
-        match PublicKey::from_file(path) {
+        let resolved = trusted::check_key_file(path, trusted_uid)
+            .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))?;
+        match PublicKey::from_file(resolved.as_deref().unwrap_or(path)) {
             Ok(k) => keys.push(k),
             Err(e) => {
                 let outcome = match e.kind {
@@ -162,7 +167,7 @@ mod tests {
     const NOW: u64 = 1_900_000_000;
 
     fn judge(o: &Options, user: &str, password: &[u8]) -> Decision {
-        let v = load_verifier(o).unwrap();
+        let v = load_verifier(o, trusted::effective_uid()).unwrap();
         check_password(&v, &o.groups, user.as_bytes(), password, NOW)
     }
 
@@ -336,7 +341,7 @@ mod tests {
         let f = fixture();
         let mut o = opts(&f, &[]);
         o.keys.push("/nonexistent/pam_sso/public.key".into());
-        let e = load_verifier(&o).unwrap_err();
+        let e = load_verifier(&o, trusted::effective_uid()).unwrap_err();
         assert_eq!(e.outcome, Outcome::AuthinfoUnavail);
         assert!(
             e.line.contains("/nonexistent/pam_sso/public.key"),
@@ -347,6 +352,32 @@ mod tests {
         let bad = f._dir.path().join("bad.key");
         std::fs::write(&bad, b"not a key").unwrap();
         o.keys = vec![bad];
-        assert_eq!(load_verifier(&o).unwrap_err().outcome, Outcome::ServiceErr);
+        assert_eq!(
+            load_verifier(&o, trusted::effective_uid())
+                .unwrap_err()
+                .outcome,
+            Outcome::ServiceErr
+        );
+    }
+
+    #[test]
+    fn a_writable_key_file_is_refused_by_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = fixture();
+        let o = opts(&f, &[]);
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(&f.key_path, mode(0o646)).unwrap();
+        let e = load_verifier(&o, trusted::effective_uid()).unwrap_err();
+        assert_eq!(e.outcome, Outcome::ServiceErr);
+        assert_eq!(
+            e.line,
+            format!(
+                "configuration error: untrusted key file {}: the file is writable by others \
+                 (a key file and its directories must be owned by root and writable by no one else)",
+                f.key_path
+            )
+        );
+        std::fs::set_permissions(&f.key_path, mode(0o644)).unwrap();
+        assert!(load_verifier(&o, trusted::effective_uid()).is_ok());
     }
 }

@@ -5,6 +5,7 @@
 //! (pamtester, Dovecot), and throwaway local users for pam_unix stacking.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr;
@@ -12,68 +13,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::util;
 
-pub const PAM_SUCCESS: i32 = 0;
-pub const PAM_SERVICE_ERR: i32 = 3;
-pub const PAM_PERM_DENIED: i32 = 6;
-pub const PAM_AUTH_ERR: i32 = 7;
-pub const PAM_AUTHINFO_UNAVAIL: i32 = 9;
-
-const PAM_PROMPT_ECHO_OFF: c_int = 1;
-const PAM_PROMPT_ECHO_ON: c_int = 2;
+use pam_sys::{
+    pam_authenticate, pam_conv, pam_end, pam_handle_t, pam_message, pam_response, pam_setcred,
+    pam_start_confdir, pam_strerror, PAM_CONV_ERR, PAM_ESTABLISH_CRED, PAM_PROMPT_ECHO_OFF,
+    PAM_PROMPT_ECHO_ON,
+};
+pub use pam_sys::{
+    PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
+};
 
 /// The domain and service every pam_sso test configures.
 pub const DOMAIN: &str = "example.org";
 pub const SERVICE: &str = "imap.example.org/";
-
-#[repr(C)]
-struct PamHandle {
-    _private: [u8; 0],
-}
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-type ConvFn = unsafe extern "C" fn(
-    c_int,
-    *mut *const PamMessage,
-    *mut *mut PamResponse,
-    *mut c_void,
-) -> c_int;
-
-#[repr(C)]
-struct PamConv {
-    conv: Option<ConvFn>,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-extern "C" {
-    fn pam_start_confdir(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_setcred(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
-    fn pam_strerror(pamh: *mut PamHandle, errnum: c_int) -> *const c_char;
-}
-
-extern "C" {
-    fn calloc(n: usize, size: usize) -> *mut c_void;
-    fn malloc(size: usize) -> *mut c_void;
-}
 
 /// What the conversation function saw and answers.
 struct ConvState {
@@ -85,16 +36,15 @@ struct ConvState {
 /// it); informational messages get no answer.
 unsafe extern "C" fn answer_password(
     num_msg: c_int,
-    msg: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
+    msg: *mut *const pam_message,
+    resp: *mut *mut pam_response,
     appdata: *mut c_void,
 ) -> c_int {
-    const PAM_CONV_ERR: c_int = 19;
     let state = &mut *(appdata as *mut ConvState);
     let Ok(n) = usize::try_from(num_msg) else {
         return PAM_CONV_ERR;
     };
-    let replies = calloc(n.max(1), std::mem::size_of::<PamResponse>()) as *mut PamResponse;
+    let replies = libc::calloc(n.max(1), std::mem::size_of::<pam_response>()) as *mut pam_response;
     if replies.is_null() {
         return PAM_CONV_ERR;
     }
@@ -102,7 +52,7 @@ unsafe extern "C" fn answer_password(
         let m = &**msg.add(i);
         if m.msg_style == PAM_PROMPT_ECHO_OFF || m.msg_style == PAM_PROMPT_ECHO_ON {
             state.prompts += 1;
-            let text = malloc(state.answer.len() + 1) as *mut u8;
+            let text = libc::malloc(state.answer.len() + 1) as *mut u8;
             if text.is_null() {
                 return PAM_CONV_ERR;
             }
@@ -145,11 +95,11 @@ pub fn authenticate(
         answer: password.to_vec(),
         prompts: 0,
     };
-    let conv = PamConv {
+    let conv = pam_conv {
         conv: Some(answer_password),
         appdata_ptr: &mut state as *mut ConvState as *mut c_void,
     };
-    let mut pamh: *mut PamHandle = ptr::null_mut();
+    let mut pamh: *mut pam_handle_t = ptr::null_mut();
     // SAFETY: every pointer outlives the handle, which pam_end closes below.
     unsafe {
         let rc = pam_start_confdir(
@@ -164,7 +114,6 @@ pub fn authenticate(
         let text = CStr::from_ptr(pam_strerror(pamh, code))
             .to_string_lossy()
             .into_owned();
-        const PAM_ESTABLISH_CRED: c_int = 0x2;
         let setcred = (code == PAM_SUCCESS).then(|| pam_setcred(pamh, PAM_ESTABLISH_CRED));
         pam_end(pamh, code);
         AuthResult {
@@ -202,6 +151,75 @@ pub fn module_args(public_key: &Path, extra: &str) -> String {
         "key={} domain={DOMAIN} service={SERVICE} {extra}",
         public_key.display()
     )
+}
+
+/// The test-only PAM module `tests/c/pam_map_user.c`, compiled into `dir`:
+/// `auth required PATH to=NAME` makes NAME the PAM user for the modules
+/// after it.
+pub fn build_map_user_module(dir: &Path) -> PathBuf {
+    let out = dir.join("pam_map_user.so");
+    let status = Command::new("cc")
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-o",
+        ])
+        .arg(&out)
+        .arg(util::workspace_root().join("tests/c/pam_map_user.c"))
+        .arg("-lpam")
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc tests/c/pam_map_user.c failed");
+    out
+}
+
+/// A syslog socket of one test, so that a real PAM client's `pam_syslog`
+/// lines can be read without a system logger: [`PrivateSyslog::command`]
+/// runs a program in a mount namespace of its own (`unshare -m`, needs
+/// root) whose `/dev` is a fresh tmpfs with `/dev/log` pointing at the
+/// socket. The host's `/dev` is never touched.
+pub struct PrivateSyslog {
+    dir: tempfile::TempDir,
+    socket: UnixDatagram,
+}
+
+impl PrivateSyslog {
+    pub fn new() -> PrivateSyslog {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = UnixDatagram::bind(dir.path().join("log")).expect("bind the syslog socket");
+        socket.set_nonblocking(true).expect("non-blocking socket");
+        PrivateSyslog { dir, socket }
+    }
+
+    /// `program args...` with its /dev/log on this socket.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "-m",
+                "sh",
+                "-c",
+                "mount -t tmpfs tmpfs /dev && ln -s \"$0\" /dev/log && exec \"$@\"",
+            ])
+            .arg(self.dir.path().join("log"))
+            .arg(program)
+            .args(args);
+        command
+    }
+
+    /// The lines received so far.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        lines
+    }
+}
+
+impl Default for PrivateSyslog {
+    fn default() -> Self {
+        PrivateSyslog::new()
+    }
 }
 
 /// A private PAM configuration directory for pam_start_confdir.
@@ -323,11 +341,6 @@ impl Drop for LocalUser {
     }
 }
 
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: c_int) -> c_int;
-}
-
 /// A private Dovecot IMAP server on 127.0.0.1 whose passdb is PAM with the
 /// given service name (a file in /etc/pam.d, see [`InstalledService`]) and
 /// whose userdb is static. Stopped (SIGTERM, then SIGKILL) on drop.
@@ -444,11 +457,10 @@ impl Dovecot {
 
 impl Drop for Dovecot {
     fn drop(&mut self) {
-        const SIGTERM: c_int = 15;
         if let Ok(pid) = i32::try_from(self.child.id()) {
             // SAFETY: our own child's pid; SIGTERM lets the master stop its
             // children (auth, imap-login, ...) before it exits.
-            unsafe { libc_kill(pid, SIGTERM) };
+            unsafe { libc::kill(pid, libc::SIGTERM) };
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::time::Instant::now() < deadline {

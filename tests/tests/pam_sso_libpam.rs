@@ -227,6 +227,64 @@ fn malformed_key_file_is_service_err() {
     );
 }
 
+/// A public key file that a non-root user could write (the file or a
+/// directory above it) would let that user mint tickets for anyone, root
+/// included, under su, sudo and sshd: refused as PAM_SERVICE_ERR before any
+/// prompt. Each case is put right again to show the rule was the refusal.
+#[test]
+fn writable_key_files_are_service_err() {
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let expect = |code: i32, case: &str| {
+        let r = dir.authenticate("sso", USER, ticket.as_bytes());
+        assert_eq!(r.code, code, "{case}: {r:?}");
+        if code == PAM_SERVICE_ERR {
+            assert_eq!(r.prompts, 0, "{case}: no prompt");
+        }
+    };
+    let key = keys.public_path.as_path();
+    let folder = keys.dir.path();
+    for (path, mode, case) in [
+        (key, 0o664, "group-writable file"),
+        (key, 0o646, "other-writable file"),
+        (folder, 0o770, "group-writable directory"),
+        (folder, 0o707, "other-writable directory"),
+    ] {
+        chmod(path, mode);
+        expect(PAM_SERVICE_ERR, case);
+        chmod(path, if path == key { 0o644 } else { 0o700 });
+        expect(PAM_SUCCESS, case);
+    }
+    // A sticky directory (as /tmp) protects the entries of others.
+    chmod(folder, 0o1777);
+    expect(PAM_SUCCESS, "sticky directory");
+    chmod(folder, 0o700);
+}
+
+#[test]
+fn key_files_owned_by_another_user_are_service_err() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (chown)");
+        return;
+    }
+    let (keys, dir) = keys_and_service("");
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    const NOBODY: u32 = 65534;
+    for path in [keys.public_path.as_path(), keys.dir.path()] {
+        std::os::unix::fs::chown(path, Some(NOBODY), None).unwrap();
+        let r = dir.authenticate("sso", USER, ticket.as_bytes());
+        assert_eq!(r.code, PAM_SERVICE_ERR, "{}: {r:?}", path.display());
+        std::os::unix::fs::chown(path, Some(0), None).unwrap();
+        let r = dir.authenticate("sso", USER, ticket.as_bytes());
+        assert_eq!(r.code, PAM_SUCCESS, "{}: {r:?}", path.display());
+    }
+}
+
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 #[test]
 fn login_server_and_debug_are_accepted() {
     let (keys, dir) = keys_and_service("login_server=https://login.example.org/ debug");

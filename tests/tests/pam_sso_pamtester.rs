@@ -4,25 +4,34 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use sso_integration::pam::{module_args, module_path, InstalledService, DOMAIN, SERVICE};
+use sso_integration::pam::{
+    module_args, module_path, InstalledService, PrivateSyslog, DOMAIN, SERVICE,
+};
 use sso_integration::util::{self, TestKeys};
 
 /// Runs `pamtester SERVICE USER authenticate` with `password` on stdin;
 /// returns (success, combined output).
 fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
-    let mut child = Command::new("pamtester")
-        .args(["-v", service, user, "authenticate"])
+    let mut command = Command::new("pamtester");
+    command.args(["-v", service, user, "authenticate"]);
+    run(command, password)
+}
+
+/// Runs a pamtester `command` with `password` on stdin.
+fn run(mut command: Command, password: &str) -> (bool, String) {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run pamtester (apt package pamtester)");
-    child
+    // A module that fails before prompting lets pamtester exit without
+    // reading: a closed pipe here is that case, not an error.
+    let _ = child
         .stdin
         .take()
         .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
+        .write_all(format!("{password}\n").as_bytes());
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",
@@ -80,4 +89,39 @@ fn pamtester_reports_a_broken_configuration() {
     assert!(!ok, "broken configuration accepted a ticket:\n{out}");
     // PAM_SERVICE_ERR's text in Linux-PAM.
     assert!(out.contains("Error in service module"), "{out}");
+}
+
+/// The refusal of an untrusted key file reaches the system log through
+/// pam_syslog, naming the file and the rule it breaks.
+#[test]
+fn pamtester_logs_an_untrusted_key_file_with_its_rule() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let keys = TestKeys::new();
+    std::fs::set_permissions(&keys.public_path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let service = InstalledService::new(&format!(
+        "auth required {} {}\n",
+        module_path().display(),
+        module_args(&keys.public_path, "")
+    ));
+    let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
+    let syslog = PrivateSyslog::new();
+    let command = syslog.command("pamtester", &["-v", &service.name, "carol", "authenticate"]);
+    let (ok, out) = run(command, &ticket);
+    assert!(!ok, "a world-writable key file was trusted:\n{out}");
+    assert!(out.contains("Error in service module"), "{out}");
+    let lines = syslog.lines();
+    let expected = format!(
+        "pam_sso({}:auth): configuration error: untrusted key file {}: the file is writable by its group",
+        service.name,
+        keys.public_path.display()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&expected)),
+        "no line with {expected:?} in {lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains(&ticket)));
 }

@@ -2,7 +2,7 @@
 //! file in /etc/pam.d using pam_unix) and a throwaway local account.
 
 use sso_core::decode_unverified;
-use sso_integration::pam::{InstalledService, LocalUser};
+use sso_integration::pam::{build_map_user_module, InstalledService, LocalUser};
 use sso_integration::server::{pct, query_params, redirected_ticket, Cookies, Setup, SsoServer};
 use sso_integration::util::{is_root, TestKeys};
 
@@ -104,4 +104,40 @@ fn pam_backend_rechecks_the_account_on_silent_tickets() {
     assert!(r.form_field("csrf").is_some(), "{}", r.body);
     let gone = format!("check=\"account gone\" user=\"{name}\"");
     assert!(s.log().contains(&gone), "{}", s.log());
+}
+
+/// A stack that authenticates another account than the typed name (here a
+/// module that maps every name to the test account, then pam_unix) gives
+/// no ticket: the ticket would carry the typed name.
+#[test]
+fn a_stack_that_maps_the_user_to_another_account_is_refused() {
+    if !is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/pam.d)");
+        return;
+    }
+    let user = LocalUser::new("pam-user-password");
+    let build = tempfile::tempdir().unwrap();
+    let map_user = build_map_user_module(build.path());
+    let service = InstalledService::new(&format!(
+        "auth required {} to={}\nauth required pam_unix.so nodelay\naccount required pam_unix.so\n",
+        map_user.display(),
+        user.name
+    ));
+    let keys = TestKeys::new();
+    let mut setup = Setup::users_file(std::path::Path::new("/unused"));
+    setup.auth = format!("backend = \"pam\"\npam_service = {:?}\n", service.name);
+    let s = SsoServer::start(&keys, &setup);
+    let form = "/?s=wiki.test.example.org/";
+
+    // The account's own name passes through the mapping unchanged.
+    let r = s.login(&mut Cookies::new(), form, &user.name, "pam-user-password");
+    assert_eq!(r.status, 302, "{}\n{}", r.body, s.log());
+
+    // Another name with the account's password: PAM says yes for the
+    // account, the server refuses the typed name.
+    for typed in ["mallory", "root"] {
+        let r = s.login(&mut Cookies::new(), form, typed, "pam-user-password");
+        assert_eq!(r.status, 401, "{typed}: {}\n{}", r.body, s.log());
+        assert!(r.header("location").is_none(), "{typed}");
+    }
 }

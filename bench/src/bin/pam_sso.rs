@@ -16,77 +16,27 @@ use sso_core::{
     Verifier,
 };
 
-#[repr(C)]
-struct PamHandle {
-    _private: [u8; 0],
-}
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-type ConvFn = unsafe extern "C" fn(
-    c_int,
-    *mut *const PamMessage,
-    *mut *mut PamResponse,
-    *mut c_void,
-) -> c_int;
-
-#[repr(C)]
-struct PamConv {
-    conv: Option<ConvFn>,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-extern "C" {
-    fn pam_start_confdir(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        confdir: *const c_char,
-        pamh: *mut *mut PamHandle,
-    ) -> c_int;
-    fn pam_authenticate(pamh: *mut PamHandle, flags: c_int) -> c_int;
-    fn pam_end(pamh: *mut PamHandle, status: c_int) -> c_int;
-}
-
-extern "C" {
-    fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
-    fn dlopen(filename: *const c_char, flags: c_int) -> *mut c_void;
-    fn calloc(n: usize, size: usize) -> *mut c_void;
-    fn malloc(size: usize) -> *mut c_void;
-}
-
-const RTLD_NOW: c_int = 2;
-const PAM_SUCCESS: c_int = 0;
-const PAM_AUTH_ERR: c_int = 7;
-const PAM_CONV_ERR: c_int = 19;
+use pam_sys::{
+    pam_authenticate, pam_conv, pam_end, pam_handle_t, pam_message, pam_response,
+    pam_start_confdir, PAM_AUTH_ERR, PAM_CONV_ERR, PAM_SUCCESS,
+};
 
 /// Answers every prompt with the NUL-terminated password in `appdata`.
 unsafe extern "C" fn answer(
     num_msg: c_int,
-    _msg: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
+    _msg: *mut *const pam_message,
+    resp: *mut *mut pam_response,
     appdata: *mut c_void,
 ) -> c_int {
     let password = &*(appdata as *const CString);
     let n = usize::try_from(num_msg).unwrap_or(0);
-    let replies = calloc(n.max(1), std::mem::size_of::<PamResponse>()) as *mut PamResponse;
+    let replies = libc::calloc(n.max(1), std::mem::size_of::<pam_response>()) as *mut pam_response;
     if replies.is_null() {
         return PAM_CONV_ERR;
     }
     let bytes = password.as_bytes_with_nul();
     for i in 0..n {
-        let text = malloc(bytes.len()) as *mut u8;
+        let text = libc::malloc(bytes.len()) as *mut u8;
         if text.is_null() {
             return PAM_CONV_ERR;
         }
@@ -106,12 +56,12 @@ struct Case {
 
 /// One pam_start_confdir / pam_authenticate / pam_end; returns the result.
 fn authenticate(confdir: &CString, case: &Case, user: &CString) -> c_int {
-    let conv = PamConv {
+    let conv = pam_conv {
         conv: Some(answer),
         appdata_ptr: &case.password as *const CString as *mut c_void,
     };
     let service = CString::new(case.service).unwrap();
-    let mut pamh: *mut PamHandle = ptr::null_mut();
+    let mut pamh: *mut pam_handle_t = ptr::null_mut();
     // SAFETY: all pointers outlive the handle, closed by pam_end.
     unsafe {
         let rc = pam_start_confdir(
@@ -149,22 +99,14 @@ impl Timing {
     }
 }
 
-#[repr(C)]
-struct Timespec {
-    tv_sec: i64,
-    tv_nsec: i64,
-}
-
-const CLOCK_THREAD_CPUTIME_ID: c_int = 3;
-
 /// CPU time this thread has used, in microseconds.
 fn thread_cpu_us() -> f64 {
-    let mut ts = Timespec {
+    let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes one timespec.
-    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 * 1e6 + ts.tv_nsec as f64 / 1e3
 }
 
@@ -318,7 +260,7 @@ fn main() {
     let held = PERMIT_PATHS.iter().find_map(|p| {
         let c = CString::new(*p).unwrap();
         // SAFETY: plain dlopen of a PAM module; the handle is never closed.
-        let h = unsafe { dlopen(c.as_ptr(), RTLD_NOW) };
+        let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW) };
         (!h.is_null()).then_some(*p)
     });
     let all: Vec<&Case> = cases.iter().collect();

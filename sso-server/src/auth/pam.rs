@@ -1,74 +1,35 @@
 //! The PAM backend: `pam_authenticate` + `pam_acct_mgmt` under a configured
-//! service name, through hand-written bindings to libpam. The user's groups
-//! are the Unix groups of the account (getgrouplist).
+//! service name, through the generated Linux-PAM bindings (sso-pam-sys).
+//! The user's groups are the Unix groups of the account (getgrouplist).
+//!
+//! A PAM stack may change the user during authentication (a module that
+//! maps aliases or case-folds names sets `PAM_USER`), and NSS may answer
+//! `getpwnam` for a name that is not the account's own: the ticket would
+//! then carry the typed name, not the account that proved the password. So
+//! the typed name must be `PAM_USER` after the stack ran, and the account's
+//! canonical name when the passwd database knows it, as the LDAP backend
+//! requires of its directory entry.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
 
+use pam_sys::{
+    pam_acct_mgmt, pam_authenticate, pam_conv, pam_end, pam_get_item, pam_handle_t, pam_message,
+    pam_response, pam_start, pam_strerror, PAM_ACCT_EXPIRED, PAM_AUTHTOK_EXPIRED, PAM_AUTH_ERR,
+    PAM_BUF_ERR, PAM_CONV_ERR, PAM_CRED_INSUFFICIENT, PAM_DISALLOW_NULL_AUTHTOK, PAM_MAXTRIES,
+    PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED, PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON, PAM_SUCCESS,
+    PAM_SILENT, PAM_USER, PAM_USER_UNKNOWN,
+};
+
 use super::{Account, Backend, BackendError};
 use crate::session::valid_name;
-
-const PAM_SUCCESS: c_int = 0;
-const PAM_PROMPT_ECHO_OFF: c_int = 1;
-const PAM_PROMPT_ECHO_ON: c_int = 2;
-const PAM_CONV_ERR: c_int = 19;
-const PAM_BUF_ERR: c_int = 5;
-const PAM_DISALLOW_NULL_AUTHTOK: c_int = 0x0001;
-/// Results that mean "no" rather than "PAM is broken".
-const PAM_AUTH_ERR: c_int = 7;
-const PAM_CRED_INSUFFICIENT: c_int = 8;
-const PAM_USER_UNKNOWN: c_int = 10;
-const PAM_MAXTRIES: c_int = 11;
-const PAM_NEW_AUTHTOK_REQD: c_int = 12;
-const PAM_ACCT_EXPIRED: c_int = 13;
-const PAM_PERM_DENIED: c_int = 6;
-const PAM_AUTHTOK_EXPIRED: c_int = 27;
-
-#[repr(C)]
-struct PamMessage {
-    msg_style: c_int,
-    msg: *const c_char,
-}
-
-#[repr(C)]
-struct PamResponse {
-    resp: *mut c_char,
-    resp_retcode: c_int,
-}
-
-type ConvFn = unsafe extern "C" fn(
-    num_msg: c_int,
-    msg: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
-    appdata: *mut c_void,
-) -> c_int;
-
-#[repr(C)]
-struct PamConv {
-    conv: ConvFn,
-    appdata_ptr: *mut c_void,
-}
-
-#[link(name = "pam")]
-extern "C" {
-    fn pam_start(
-        service: *const c_char,
-        user: *const c_char,
-        conv: *const PamConv,
-        pamh: *mut *mut c_void,
-    ) -> c_int;
-    fn pam_authenticate(pamh: *mut c_void, flags: c_int) -> c_int;
-    fn pam_acct_mgmt(pamh: *mut c_void, flags: c_int) -> c_int;
-    fn pam_end(pamh: *mut c_void, status: c_int) -> c_int;
-    fn pam_strerror(pamh: *mut c_void, errnum: c_int) -> *const c_char;
-}
 
 /// Answers every prompt with the password (appdata points to a CString).
 /// PAM frees the responses with free(), so they come from calloc/strdup.
 unsafe extern "C" fn conversation(
     num_msg: c_int,
-    msg: *mut *const PamMessage,
-    resp: *mut *mut PamResponse,
+    msg: *mut *const pam_message,
+    resp: *mut *mut pam_response,
     appdata: *mut c_void,
 ) -> c_int {
     let body = std::panic::catch_unwind(|| {
@@ -77,7 +38,7 @@ unsafe extern "C" fn conversation(
         }
         let password = &*(appdata as *const CString);
         let n = num_msg as usize;
-        let replies = libc::calloc(n, std::mem::size_of::<PamResponse>()) as *mut PamResponse;
+        let replies = libc::calloc(n, std::mem::size_of::<pam_response>()) as *mut pam_response;
         if replies.is_null() {
             return PAM_BUF_ERR;
         }
@@ -122,7 +83,7 @@ impl Pam {
     }
 }
 
-fn strerror(pamh: *mut c_void, rc: c_int) -> String {
+fn strerror(pamh: *mut pam_handle_t, rc: c_int) -> String {
     // SAFETY: pam_strerror returns a static string for any code.
     unsafe {
         let s = pam_strerror(pamh, rc);
@@ -157,11 +118,11 @@ impl Backend for Pam {
         let (Ok(c_user), Ok(c_password)) = (CString::new(user), CString::new(password)) else {
             return Ok(None);
         };
-        let conv = PamConv {
-            conv: conversation,
+        let conv = pam_conv {
+            conv: Some(conversation),
             appdata_ptr: &c_password as *const CString as *mut c_void,
         };
-        let mut pamh: *mut c_void = ptr::null_mut();
+        let mut pamh: *mut pam_handle_t = ptr::null_mut();
         // SAFETY: every pointer outlives the PAM transaction, which ends
         // with pam_end below on every path.
         let rc = unsafe { pam_start(self.service.as_ptr(), c_user.as_ptr(), &conv, &mut pamh) };
@@ -178,10 +139,15 @@ impl Backend for Pam {
             // SAFETY: as above.
             rc = unsafe { pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK) };
         }
+        // SAFETY: as above; read before pam_end frees the items.
+        let pam_user = (rc == PAM_SUCCESS).then(|| unsafe { user_item(pamh) });
         let message = strerror(pamh, rc);
         // SAFETY: ends the transaction started above; pamh is not used after.
         unsafe { pam_end(pamh, rc) };
         if rc == PAM_SUCCESS {
+            if !is_the_account(user, pam_user.flatten().as_deref()) {
+                return Ok(None);
+            }
             Ok(Some(unix_groups(user)))
         } else if is_refusal(rc) {
             Ok(None)
@@ -207,17 +173,16 @@ impl Pam {
     /// password, so the service's account modules decide whether the
     /// account may still log in (pam_unix: it exists and has not expired).
     fn check_account(&self, user: &str) -> Result<Option<Account>, BackendError> {
-        const PAM_SILENT: c_int = 0x8000;
         let Ok(c_user) = CString::new(user) else {
             return Ok(None);
         };
         // A module that prompts here gets an empty answer.
         let no_password = CString::default();
-        let conv = PamConv {
-            conv: conversation,
+        let conv = pam_conv {
+            conv: Some(conversation),
             appdata_ptr: &no_password as *const CString as *mut c_void,
         };
-        let mut pamh: *mut c_void = ptr::null_mut();
+        let mut pamh: *mut pam_handle_t = ptr::null_mut();
         // SAFETY: as in `authenticate`; pam_end below ends the transaction.
         let rc = unsafe { pam_start(self.service.as_ptr(), c_user.as_ptr(), &conv, &mut pamh) };
         if rc != PAM_SUCCESS || pamh.is_null() {
@@ -230,6 +195,7 @@ impl Pam {
         // SAFETY: pamh is a live handle from pam_start, not used after pam_end.
         let rc = unsafe { pam_acct_mgmt(pamh, PAM_SILENT) };
         let message = strerror(pamh, rc);
+        // SAFETY: ends the transaction pam_start began; pamh is not used again.
         unsafe { pam_end(pamh, rc) };
         match rc {
             PAM_SUCCESS => Ok(Some(Account {
@@ -244,12 +210,36 @@ impl Pam {
     }
 }
 
-/// The names of the Unix groups `user` belongs to (primary and
-/// supplementary); empty when the account is not in the passwd database.
-pub fn unix_groups(user: &str) -> Vec<String> {
-    let Ok(c_user) = CString::new(user) else {
-        return Vec::new();
-    };
+/// `PAM_USER` as the stack left it, if set and readable.
+///
+/// # Safety
+/// `pamh` is a live handle from pam_start.
+unsafe fn user_item(pamh: *mut pam_handle_t) -> Option<Vec<u8>> {
+    let mut item: *const c_void = ptr::null();
+    if pam_get_item(pamh, PAM_USER, &mut item) != PAM_SUCCESS || item.is_null() {
+        return None;
+    }
+    Some(CStr::from_ptr(item as *const c_char).to_bytes().to_vec())
+}
+
+/// Whether the name typed at the login form is the account that PAM
+/// authenticated: `PAM_USER` after the stack ran, and the passwd entry's
+/// own name when NSS knows the account (an account PAM knows but NSS does
+/// not, e.g. a directory without an NSS module, is judged by `PAM_USER`).
+fn is_the_account(typed: &str, pam_user: Option<&[u8]>) -> bool {
+    if pam_user != Some(typed.as_bytes()) {
+        return false;
+    }
+    match passwd_entry(typed) {
+        Some((canonical, _)) => canonical == typed,
+        None => true,
+    }
+}
+
+/// The account's name and primary group as the passwd database (NSS) has
+/// them, for the name `user` (which NSS may match loosely).
+fn passwd_entry(user: &str) -> Option<(String, libc::gid_t)> {
+    let c_user = CString::new(user).ok()?;
     let mut buf = vec![0u8; 16 * 1024];
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = ptr::null_mut();
@@ -263,10 +253,25 @@ pub fn unix_groups(user: &str) -> Vec<String> {
             &mut result,
         )
     };
-    if rc != 0 || result.is_null() {
-        return Vec::new();
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
     }
-    let primary = pwd.pw_gid;
+    // SAFETY: pw_name points into buf, NUL-terminated.
+    let name = unsafe { CStr::from_ptr(pwd.pw_name) }
+        .to_string_lossy()
+        .into_owned();
+    Some((name, pwd.pw_gid))
+}
+
+/// The names of the Unix groups `user` belongs to (primary and
+/// supplementary); empty when the account is not in the passwd database.
+pub fn unix_groups(user: &str) -> Vec<String> {
+    let Ok(c_user) = CString::new(user) else {
+        return Vec::new();
+    };
+    let Some((_, primary)) = passwd_entry(user) else {
+        return Vec::new();
+    };
     let mut count: c_int = 64;
     let mut gids: Vec<libc::gid_t> = vec![0; count as usize];
     loop {
@@ -313,6 +318,23 @@ pub fn unix_groups(user: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_account_is_pam_user_and_the_passwd_name() {
+        assert!(is_the_account("root", Some(b"root")));
+        // The stack mapped the typed name to another account.
+        assert!(!is_the_account("alias", Some(b"root")));
+        assert!(!is_the_account("root", None));
+        // Unknown to NSS: PAM_USER decides.
+        assert!(is_the_account(
+            "no-such-user-here",
+            Some(b"no-such-user-here")
+        ));
+        assert_eq!(
+            passwd_entry("root").map(|(n, _)| n).as_deref(),
+            Some("root")
+        );
+    }
 
     #[test]
     fn root_is_in_group_root() {

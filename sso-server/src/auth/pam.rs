@@ -17,8 +17,8 @@ use pam_sys::{
     pam_acct_mgmt, pam_authenticate, pam_conv, pam_end, pam_get_item, pam_handle_t, pam_message,
     pam_response, pam_start, pam_strerror, PAM_ACCT_EXPIRED, PAM_AUTHTOK_EXPIRED, PAM_AUTH_ERR,
     PAM_BUF_ERR, PAM_CONV_ERR, PAM_CRED_INSUFFICIENT, PAM_DISALLOW_NULL_AUTHTOK, PAM_MAXTRIES,
-    PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED, PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON, PAM_SUCCESS,
-    PAM_SILENT, PAM_USER, PAM_USER_UNKNOWN,
+    PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED, PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON, PAM_SILENT,
+    PAM_SUCCESS, PAM_USER, PAM_USER_UNKNOWN,
 };
 
 use super::{Account, Backend, BackendError};

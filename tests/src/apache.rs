@@ -9,7 +9,7 @@
 //!     files: vec![("htdocs/app/index.html".into(), "hello\n".into(), 0o644)],
 //!     ..ApacheConfig::default()
 //! });
-//! let resp = apache.get("/app/");              // curl, never follows redirects
+//! let resp = apache.get("/app/");              // never follows redirects
 //! assert_eq!(resp.status, 302);
 //! let _url = apache.https_url("/app/");         // https://127.0.0.1:PORT/app/
 //! apache.graceful();                            // SIGUSR1, waits for the new generation
@@ -38,7 +38,6 @@
 //! httpd runs in the foreground as a child of the test; startup errors are
 //! returned by [`Apache::try_start`] with httpd's own message.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -105,48 +104,10 @@ pub struct Apache {
     child: Child,
 }
 
-/// An HTTP answer as curl saw it.
-#[derive(Clone, Debug)]
-pub struct Response {
-    pub status: u16,
-    /// Header fields in order, names as sent.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
+/// An HTTP answer: the tests' one response type (see [`crate::http`]).
+pub use crate::http::HttpResponse as Response;
 
-impl Response {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of header `name`.
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    /// The `Location` header.
-    pub fn location(&self) -> Option<&str> {
-        self.header("Location")
-    }
-
-    /// The `Set-Cookie` header that sets cookie `name`, if any.
-    pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        let prefix = format!("{name}=");
-        self.header_all("Set-Cookie")
-            .into_iter()
-            .find(|c| c.starts_with(&prefix))
-    }
-}
-
-/// A request to send with curl (`Apache::request` or [`Request::new`]).
+/// A request to an apache2 of the tests (`Apache::request` or [`Request::new`]).
 #[derive(Clone, Debug)]
 pub struct Request {
     url: String,
@@ -188,78 +149,20 @@ impl Request {
         self
     }
 
-    /// Sends the request (no redirect following, certificate not checked,
-    /// HTTP/1.1, path sent as is). Panics if curl cannot connect.
+    /// Sends the request with the tests' one HTTP client: no redirect
+    /// followed, the throwaway certificate not checked, the path sent as
+    /// given, all cookies in one `Cookie` header. Panics if it cannot connect.
     pub fn send(&self) -> Response {
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-s",
-            "-k",
-            "-i",
-            "--http1.1",
-            "--path-as-is",
-            "-g",
-            "--max-time",
-            "30",
-        ]);
-        cmd.arg("-X").arg(&self.method);
-        for (k, v) in &self.headers {
-            cmd.arg("-H").arg(format!("{k}: {v}"));
-        }
+        let mut headers = self.headers.clone();
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self
+            let line: Vec<String> = self
                 .cookies
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            // Through a file: a header given on the command line is limited
-            // by the argument length, a 100 KB cookie is not.
-            let mut file = tempfile::NamedTempFile::new().expect("cookie header file");
-            let line = format!("Cookie: {}\n", c.join("; "));
-            file.write_all(line.as_bytes())
-                .expect("write cookie header");
-            let path = file.into_temp_path();
-            cmd.arg("-H").arg(format!("@{}", path.display()));
-            return run_curl(cmd, self, Some(path));
+            headers.push(("Cookie".to_owned(), line.join("; ")));
         }
-        run_curl(cmd, self, None)
-    }
-}
-
-fn run_curl(mut cmd: Command, req: &Request, _keep: Option<tempfile::TempPath>) -> Response {
-    if let Some(b) = &req.body {
-        cmd.arg("--data-binary").arg(b);
-    }
-    cmd.arg("--").arg(&req.url);
-    let out = cmd.output().expect("run curl");
-    assert!(
-        out.status.success() || !out.stdout.is_empty(),
-        "curl {} failed: {:?} {}",
-        req.url,
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_response(&out.stdout)
-}
-
-fn parse_response(raw: &[u8]) -> Response {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Response {
-        status,
-        headers,
-        body: body.to_owned(),
+        crate::http::request(&self.url, &self.method, &headers, self.body.as_deref())
     }
 }
 

@@ -1,5 +1,6 @@
-//! The one HTTP client of the integration tests (ureq, plain http to
-//! 127.0.0.1), its response type, a cookie jar, and the URL encoding the
+//! The one HTTP client of the integration tests (ureq, http and https to
+//! 127.0.0.1: the servers' certificates are throwaway ones, so they are not
+//! verified), its response type, a cookie jar, and the URL encoding the
 //! tests need. Redirects are never followed and every status is an answer,
 //! not an error: the tests look at exactly what the server sent.
 
@@ -22,6 +23,12 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `Location` header.
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    /// Every value of header `name`, in order.
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
@@ -55,7 +62,11 @@ impl HttpResponse {
 }
 
 fn agent() -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .disable_verification(true)
+        .build();
     ureq::Agent::config_builder()
+        .tls_config(tls)
         .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
@@ -80,7 +91,8 @@ pub fn http(
     )
 }
 
-/// One request to a full `http://` URL.
+/// One request to a full `http://` or `https://` URL, the path and query
+/// sent as given (no dot-segment removal, no re-encoding).
 pub fn request(
     url: &str,
     method: &str,

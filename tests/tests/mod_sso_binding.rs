@@ -71,7 +71,7 @@ fn planted_cookies_are_never_accepted_on_https() {
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("mallory"), "{r:?}");
     // The redirect sets __Host- cookies: Secure, Path=/, no Domain.
     let r = site.apache.get("/app/");
-    let nonce = r.set_cookie(&names.nonce).expect("nonce cookie");
+    let nonce = r.set_cookie_line(&names.nonce).expect("nonce cookie");
     assert!(
         nonce.contains("; Path=/;") && nonce.contains("Secure"),
         "{nonce}"
@@ -100,7 +100,9 @@ fn plain_http_uses_the_path_scoped_fallback() {
         .send();
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("paul"), "{r:?}");
     let r = apache.get("/app/");
-    let nonce = r.set_cookie("SSO_nonce").expect("path-scoped nonce cookie");
+    let nonce = r
+        .set_cookie_line("SSO_nonce")
+        .expect("path-scoped nonce cookie");
     assert!(
         nonce.contains("Path=/app/") && !nonce.contains("Secure"),
         "{nonce}"
@@ -130,8 +132,8 @@ fn binding_rules(mpm: Mpm) {
         .cookie(&names.nonce, &nonce)
         .send();
     assert_eq!(r.status, 403, "{r:?}");
-    assert!(r.set_cookie(&names.ticket).is_none());
-    assert!(r.set_cookie(&names.binding).is_none());
+    assert!(r.set_cookie_line(&names.ticket).is_none());
+    assert!(r.set_cookie_line(&names.binding).is_none());
     // The browser ticket as a bearer token: refused with the reason.
     let r = site
         .apache

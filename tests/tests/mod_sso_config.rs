@@ -117,7 +117,9 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
         .cookie(LEGACY_TICKET_COOKIE, &t)
         .send();
     assert_eq!(r.status, 302);
-    let nonce = r.set_cookie("MyApp_nonce").expect("prefixed nonce cookie");
+    let nonce = r
+        .set_cookie_line("MyApp_nonce")
+        .expect("prefixed nonce cookie");
     assert!(!nonce.contains("Secure"), "SSOCookieSecure Off: {nonce}");
     // SSOClockSkew 30: a ticket expired 10 s ago still passes.
     let late = keys.ticket("dora", &service, DOMAIN, -10, None, &["staff"]);

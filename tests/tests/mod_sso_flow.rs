@@ -31,7 +31,7 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
     let nonce = get("n").expect("n");
     assert_eq!(nonce.len(), 32);
     assert_eq!(get("g"), None, "no SSOGroups, no g");
-    let cookie = r.set_cookie(&names.nonce).expect("nonce cookie");
+    let cookie = r.set_cookie_line(&names.nonce).expect("nonce cookie");
     assert!(
         cookie.starts_with(&format!("{}={nonce};", names.nonce)),
         "{cookie}"
@@ -45,7 +45,10 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
     );
     // A second redirect gets a fresh nonce.
     let r2 = site.apache.get("/app/");
-    assert_ne!(r2.set_cookie(&names.nonce), r.set_cookie(&names.nonce));
+    assert_ne!(
+        r2.set_cookie_line(&names.nonce),
+        r.set_cookie_line(&names.nonce)
+    );
     // SSOGroups are asked for with g.
     let r3 = site.apache.get("/app/needgroup/");
     assert_eq!(r3.status, 302);
@@ -336,7 +339,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     let r = login(&t, Some(nonce));
     assert_eq!(r.status, 302, "{r:?}");
     assert_eq!(r.location(), Some(d.as_str()));
-    let set = r.set_cookie(&names.ticket).expect("ticket cookie");
+    let set = r.set_cookie_line(&names.ticket).expect("ticket cookie");
     assert_eq!(
         cookie_values(set.split(';').next().unwrap(), &names.ticket).next(),
         Some(t.as_str())
@@ -344,9 +347,11 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     for attr in ["Path=/;", "HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(set.contains(attr), "{attr} missing in {set}");
     }
-    let cleared = r.set_cookie(&names.nonce).expect("nonce cookie cleared");
+    let cleared = r
+        .set_cookie_line(&names.nonce)
+        .expect("nonce cookie cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    let binding = r.set_cookie(&names.binding).expect("binding cookie");
+    let binding = r.set_cookie_line(&names.binding).expect("binding cookie");
     let binding = cookie_values(binding.split(';').next().unwrap(), &names.binding)
         .next()
         .expect("binding value")
@@ -378,7 +383,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     ] {
         let r = login(&ticket, cookie);
         assert_eq!(r.status, 403, "{what}: {r:?}");
-        assert!(r.set_cookie(&names.ticket).is_none(), "{what}");
+        assert!(r.set_cookie_line(&names.ticket).is_none(), "{what}");
     }
     let log = site.apache.error_log();
     assert!(log.contains("check 'nonce mismatch' failed"), "{log}");
@@ -407,7 +412,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     assert!(long.len() <= sso_core::MAX_TICKET_LEN);
     let r = login(&long, Some(nonce));
     assert_eq!(r.status, 403, "{r:?}");
-    assert!(r.set_cookie(&names.ticket).is_none());
+    assert!(r.set_cookie_line(&names.ticket).is_none());
     assert!(site
         .apache
         .error_log()
@@ -440,10 +445,12 @@ fn sso_logout_clears_cookies_without_a_ticket() {
     let r = site.apache.get("/app/sso_logout");
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body, "OK");
-    let c = r.set_cookie(&names.ticket).expect("ticket cookie cleared");
+    let c = r
+        .set_cookie_line(&names.ticket)
+        .expect("ticket cookie cleared");
     assert!(c.contains("Max-Age=0") && c.contains("Path=/;"), "{c}");
-    assert!(r.set_cookie(&names.nonce).is_some());
-    assert!(r.set_cookie(&names.binding).is_some());
+    assert!(r.set_cookie_line(&names.nonce).is_some());
+    assert!(r.set_cookie_line(&names.binding).is_some());
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn login_location(site: &Site, d: Option<&str>) -> String {
         .send();
     assert_eq!(r.status, 302, "d={d:?}: {r:?}");
     assert!(
-        r.set_cookie(&names.ticket).is_some(),
+        r.set_cookie_line(&names.ticket).is_some(),
         "d={d:?}: the login itself succeeds"
     );
     r.location().expect("Location").to_owned()

@@ -113,7 +113,7 @@ impl Site {
             .send();
         assert_eq!(r.status, 302, "sso_login: {r:?}");
         let value = |name: &str| {
-            let set = r.set_cookie(name).expect("cookie set at sso_login");
+            let set = r.set_cookie_line(name).expect("cookie set at sso_login");
             let pair = set.split(';').next().unwrap_or_default();
             pair.split_once('=')
                 .map(|(_, v)| v.to_owned())

@@ -122,17 +122,9 @@ impl Backend for Pam {
             conv: Some(conversation),
             appdata_ptr: &c_password as *const CString as *mut c_void,
         };
-        let mut pamh: *mut pam_handle_t = ptr::null_mut();
-        // SAFETY: every pointer outlives the PAM transaction, which ends
-        // with pam_end below on every path.
-        let rc = unsafe { pam_start(self.service.as_ptr(), c_user.as_ptr(), &conv, &mut pamh) };
-        if rc != PAM_SUCCESS || pamh.is_null() {
-            return Err(BackendError(format!(
-                "pam_start({:?}) failed: {}",
-                self.service,
-                strerror(pamh, rc)
-            )));
-        }
+        // `conv` and the password outlive the transaction, which ends with
+        // pam_end below on every path.
+        let pamh = self.start(&c_user, &conv)?;
         // SAFETY: pamh is a live handle from pam_start.
         let mut rc = unsafe { pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK) };
         if rc == PAM_SUCCESS {
@@ -169,6 +161,23 @@ impl Backend for Pam {
 }
 
 impl Pam {
+    /// `pam_start` for `user` on this service. The caller keeps `conv` (and
+    /// what its `appdata_ptr` points to) alive until it calls `pam_end`.
+    fn start(&self, user: &CStr, conv: &pam_conv) -> Result<*mut pam_handle_t, BackendError> {
+        let mut pamh: *mut pam_handle_t = ptr::null_mut();
+        // SAFETY: the service name, user and conversation are valid C data
+        // that outlive the call; the caller keeps `conv` alive until pam_end.
+        let rc = unsafe { pam_start(self.service.as_ptr(), user.as_ptr(), conv, &mut pamh) };
+        if rc != PAM_SUCCESS || pamh.is_null() {
+            return Err(BackendError(format!(
+                "pam_start({:?}) failed: {}",
+                self.service,
+                strerror(pamh, rc)
+            )));
+        }
+        Ok(pamh)
+    }
+
     /// The silent path's re-check: `pam_acct_mgmt` alone, without a
     /// password, so the service's account modules decide whether the
     /// account may still log in (pam_unix: it exists and has not expired).
@@ -182,16 +191,8 @@ impl Pam {
             conv: Some(conversation),
             appdata_ptr: &no_password as *const CString as *mut c_void,
         };
-        let mut pamh: *mut pam_handle_t = ptr::null_mut();
-        // SAFETY: as in `authenticate`; pam_end below ends the transaction.
-        let rc = unsafe { pam_start(self.service.as_ptr(), c_user.as_ptr(), &conv, &mut pamh) };
-        if rc != PAM_SUCCESS || pamh.is_null() {
-            return Err(BackendError(format!(
-                "pam_start({:?}) failed: {}",
-                self.service,
-                strerror(pamh, rc)
-            )));
-        }
+        // As in `authenticate`; pam_end below ends the transaction.
+        let pamh = self.start(&c_user, &conv)?;
         // SAFETY: pamh is a live handle from pam_start, not used after pam_end.
         let rc = unsafe { pam_acct_mgmt(pamh, PAM_SILENT) };
         let message = strerror(pamh, rc);

@@ -64,16 +64,7 @@ unsafe extern "C" fn set_login_server(
 ) -> *const c_char {
     directive(cmd, arg, "SSOLoginServer", |v| {
         no_bad_chars(v)?;
-        if v.bytes().any(|b| b == b' ' || b >= 0x7f) {
-            return Err("the URL must not hold spaces or non-ASCII characters".into());
-        }
-        let rest = v
-            .strip_prefix("https://")
-            .or_else(|| v.strip_prefix("http://"))
-            .ok_or("the login server must be an absolute http(s):// URL")?;
-        if rest.is_empty() || rest.starts_with('/') || rest.contains('#') {
-            return Err("the login server URL needs a host and no fragment".into());
-        }
+        sso_core::web::check_login_server_url(v)?;
         server_of(cmd)?.login_server = Some(v.to_owned());
         Ok(())
     })

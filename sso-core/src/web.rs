@@ -84,6 +84,24 @@ impl ServiceName {
     }
 }
 
+/// The rules for a login server URL (mod_sso's `SSOLoginServer`, the C ABI's
+/// `login_server`): an absolute http(s) URL with a host and no fragment, in
+/// printable ASCII without spaces or quotes (it goes into `Location` headers
+/// and HTML attributes). The error says which rule failed.
+pub fn check_login_server_url(url: &str) -> Result<(), &'static str> {
+    if url.bytes().any(|b| b <= 0x20 || b >= 0x7f || b == b'"') {
+        return Err("the URL must hold only printable ASCII, without spaces or quotes");
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the login server must be an absolute http(s):// URL")?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains('#') {
+        return Err("the login server URL needs a host and no fragment");
+    }
+    Ok(())
+}
+
 /// Where `sso_login` may send the browser after storing the ticket: `d` if it
 /// points inside the service (scheme https, the service's exact host and
 /// port, a path under the service path with no dot segments, no control
@@ -499,5 +517,30 @@ mod tests {
         }
         assert_eq!(mask_query_param("t=S&d=x", "t", "-"), "t=-&d=x");
         assert_eq!(mask_query_param("dt=keep&t=S", "t", "-"), "dt=keep&t=-");
+    }
+
+    #[test]
+    fn login_server_urls() {
+        for good in [
+            "https://login.example.org/",
+            "http://127.0.0.1:8443",
+            "https://a/x?y=1",
+        ] {
+            assert_eq!(check_login_server_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("login.example.org", "absolute"),
+            ("ftp://login.example.org/", "absolute"),
+            ("https://", "host"),
+            ("https:///x", "host"),
+            ("https://a/#f", "fragment"),
+            ("https://a b/", "spaces"),
+            ("https://a/\"x", "quotes"),
+            ("https://\u{e9}.example/", "ASCII"),
+            ("https://a/\n", "ASCII"),
+        ] {
+            let err = check_login_server_url(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
     }
 }

@@ -65,6 +65,10 @@ fn agent() -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .disable_verification(true)
         .build();
+    agent_with(tls)
+}
+
+fn agent_with(tls: ureq::tls::TlsConfig) -> ureq::Agent {
     ureq::Agent::config_builder()
         .tls_config(tls)
         .max_redirects(0)
@@ -109,9 +113,32 @@ pub fn request(
     if body.is_some() && !has_type {
         builder = builder.header("Content-Type", "application/x-www-form-urlencoded");
     }
+    send(agent(), builder, url, method, body)
+}
+
+/// A GET of an `https://` URL whose certificate must chain to the PEM
+/// certificate `ca_pem` and name the URL's host: for the tests of TLS itself.
+pub fn get_verified(url: &str, ca_pem: &[u8]) -> HttpResponse {
+    let ca = ureq::tls::Certificate::from_pem(ca_pem)
+        .unwrap_or_else(|e| panic!("the CA certificate: {e}"))
+        .to_owned();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+        .build();
+    let builder = ureq::http::Request::builder().method("GET").uri(url);
+    send(agent_with(tls), builder, url, "GET", None)
+}
+
+fn send(
+    agent: ureq::Agent,
+    builder: ureq::http::request::Builder,
+    url: &str,
+    method: &str,
+    body: Option<&str>,
+) -> HttpResponse {
     let sent = match body {
-        Some(b) => builder.body(b.to_owned()).map(|r| agent().run(r)),
-        None => builder.body(()).map(|r| agent().run(r)),
+        Some(b) => builder.body(b.to_owned()).map(|r| agent.run(r)),
+        None => builder.body(()).map(|r| agent.run(r)),
     };
     let mut resp = sent
         .unwrap_or_else(|e| panic!("bad request {method} {url}: {e}"))

@@ -4,9 +4,10 @@
 //! surfacing per request.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sso_core::file_trust;
 use sso_core::flow::CookieSecure;
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
@@ -103,6 +104,16 @@ unsafe extern "C" fn add_public_key(
             // Relative paths are under ServerRoot, as for every httpd file directive.
             let path_c = ffi::ap_server_root_relative((*cmd).pool, arg);
             let path = str_of(path_c).unwrap_or(v).to_owned();
+            // Whoever can write a key file mints tickets: it and its
+            // directories must be root's (or httpd's own user's at start),
+            // as pam_sso and the login server require. A file that cannot
+            // be examined is left to the read, which names the problem.
+            match file_trust::check_file(Path::new(&path), file_trust::effective_uid()) {
+                Err(e) if !matches!(e.rule, file_trust::Rule::Unreadable(_)) => {
+                    return Err(e.to_string())
+                }
+                _ => {}
+            }
             let key = PublicKey::from_file(&path).map_err(|e| e.to_string())?;
             conf.keys.push(key);
             conf.pins.push(None);

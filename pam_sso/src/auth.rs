@@ -6,7 +6,7 @@ use sso_core::{Check, KeyErrorKind, KeySet, PublicKey, Verifier, MAX_TICKET_LEN}
 
 use crate::log;
 use crate::options::Options;
-use crate::trusted;
+use sso_core::file_trust::{self, Rule};
 
 /// The result classes of the module, mapped to Linux-PAM codes in `lib.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +38,23 @@ impl Decision {
 /// Reads every configured key (all of them must be readable: a key named on
 /// the line that silently went missing is an outage to report, not to hide)
 /// and builds the verifier. A key file that anyone but root or `trusted_uid`
-/// could write is refused as a configuration error (see [`trusted`]).
+/// could write is refused as a configuration error (see
+/// [`sso_core::file_trust`]).
 pub fn load_verifier(options: &Options, trusted_uid: u32) -> Result<Verifier, Decision> {
     let mut keys = Vec::with_capacity(options.keys.len());
     for path in &options.keys {
-        let resolved = trusted::check_key_file(path, trusted_uid)
-            .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))?;
+        // A file that cannot be examined is left to the read below, which
+        // reports it as missing or unreadable.
+        let resolved = match file_trust::check_file(path, trusted_uid) {
+            Ok(resolved) => Some(resolved),
+            Err(e) if matches!(e.rule, Rule::Unreadable(_)) => None,
+            Err(e) => {
+                return Err(Decision::new(
+                    Outcome::ServiceErr,
+                    log::config_error(&e.to_string()),
+                ))
+            }
+        };
         match PublicKey::from_file(resolved.as_deref().unwrap_or(path)) {
             Ok(k) => keys.push(k),
             Err(e) => {
@@ -167,7 +178,7 @@ mod tests {
     const NOW: u64 = 1_900_000_000;
 
     fn judge(o: &Options, user: &str, password: &[u8]) -> Decision {
-        let v = load_verifier(o, trusted::effective_uid()).unwrap();
+        let v = load_verifier(o, file_trust::effective_uid()).unwrap();
         check_password(&v, &o.groups, user.as_bytes(), password, NOW)
     }
 
@@ -341,7 +352,7 @@ mod tests {
         let f = fixture();
         let mut o = opts(&f, &[]);
         o.keys.push("/nonexistent/pam_sso/public.key".into());
-        let e = load_verifier(&o, trusted::effective_uid()).unwrap_err();
+        let e = load_verifier(&o, file_trust::effective_uid()).unwrap_err();
         assert_eq!(e.outcome, Outcome::AuthinfoUnavail);
         assert!(
             e.line.contains("/nonexistent/pam_sso/public.key"),
@@ -353,7 +364,7 @@ mod tests {
         std::fs::write(&bad, b"not a key").unwrap();
         o.keys = vec![bad];
         assert_eq!(
-            load_verifier(&o, trusted::effective_uid())
+            load_verifier(&o, file_trust::effective_uid())
                 .unwrap_err()
                 .outcome,
             Outcome::ServiceErr
@@ -367,17 +378,17 @@ mod tests {
         let o = opts(&f, &[]);
         let mode = |m| std::fs::Permissions::from_mode(m);
         std::fs::set_permissions(&f.key_path, mode(0o646)).unwrap();
-        let e = load_verifier(&o, trusted::effective_uid()).unwrap_err();
+        let e = load_verifier(&o, file_trust::effective_uid()).unwrap_err();
         assert_eq!(e.outcome, Outcome::ServiceErr);
         assert_eq!(
             e.line,
             format!(
-                "configuration error: untrusted key file {}: the file is writable by others \
-                 (a key file and its directories must be owned by root and writable by no one else)",
+                "configuration error: {}: refused: is writable by others (mode 0646); \
+                 run chmod go-w on it",
                 f.key_path
             )
         );
         std::fs::set_permissions(&f.key_path, mode(0o644)).unwrap();
-        assert!(load_verifier(&o, trusted::effective_uid()).is_ok());
+        assert!(load_verifier(&o, file_trust::effective_uid()).is_ok());
     }
 }

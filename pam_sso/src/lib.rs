@@ -23,7 +23,6 @@ mod log;
 /// Public only for the fuzz target of the option parser (fuzz/).
 #[doc(hidden)]
 pub mod options;
-mod trusted;
 
 use auth::{Decision, Outcome};
 use options::{Options, PasswordSource};
@@ -282,7 +281,7 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
 
     // Keys before the password: when the module cannot verify anything it
     // does not prompt, and a stacked module asks for itself.
-    let verifier = match auth::load_verifier(&options, trusted::effective_uid()) {
+    let verifier = match auth::load_verifier(&options, sso_core::file_trust::effective_uid()) {
         Ok(v) => v,
         Err(decision) => return report(pamh, &decision),
     };

@@ -4,6 +4,8 @@
 //! - [`keys`]: raw and PEM key files, with secret-key permission checks;
 //! - [`Signer`] mints tickets, [`Verifier`] checks them;
 //! - [`VerifyCache`]: a bounded, sharded cache for servers;
+//! - [`file_trust`]: which key and configuration files may be trusted
+//!   (StrictModes), for every consumer;
 //! - [`flow`]: the decisions of a protected web location (cookies, redirects,
 //!   `sso_login`, ticket binding), for every web adapter.
 //!
@@ -11,6 +13,7 @@
 
 pub mod cache;
 mod error;
+pub mod file_trust;
 pub mod flow;
 pub mod keys;
 pub mod signer;

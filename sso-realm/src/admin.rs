@@ -124,6 +124,13 @@ fn io_err<'a>(what: &'a str, path: &'a Path) -> impl FnOnce(io::Error) -> RealmE
     move |e| RealmError::Io(format!("cannot {what} {}: {e}", path.display()))
 }
 
+/// Every directory above a realm's file must be root's and writable by no
+/// one else (sticky ones pass), whoever runs the command: the one rule set
+/// of [`sso_core::file_trust`] with root as the only trusted user.
+fn root_s_directories_above(path: &Path) -> Result<(), RealmError> {
+    sso_core::file_trust::check_ancestors(path, 0).map_err(|e| RealmError::Damaged(e.to_string()))
+}
+
 /// Reads a small trusted file (see [`crate::trust`]): opened without
 /// following a symlink, checked for its owner and mode and for the
 /// directories above it, refused if larger than `limit`.
@@ -140,7 +147,7 @@ fn read_trusted(path: &Path, expected: Expected<'_>, limit: u64) -> Result<Strin
     })?;
     let meta = file.metadata().map_err(io_err("read", path))?;
     trust::check_file(path, &meta, expected).map_err(RealmError::Damaged)?;
-    trust::check_ancestors(path).map_err(RealmError::Damaged)?;
+    root_s_directories_above(path)?;
     let mut text = String::new();
     file.take(limit + 1)
         .read_to_string(&mut text)
@@ -679,7 +686,7 @@ impl RealmAdmin {
                 path.display()
             )));
         }
-        trust::check_ancestors(&path).map_err(RealmError::Damaged)
+        root_s_directories_above(&path)
     }
 }
 

@@ -1,12 +1,9 @@
 //! StrictModes-style checks of the files a realm trusts (`realm.conf`, the
-//! `users` file, the secret key): whoever can write one of them, or rename
-//! an entry in a directory above it, decides who gets tickets. As sshd
-//! checks `authorized_keys`, a file must be a regular file (not a symlink)
-//! owned by its expected owner and not writable by group or others, and
-//! every directory above it, up to `/`, owned by root and not writable by
-//! group or others. A root-owned directory with the sticky bit (`/tmp`)
-//! passes: nobody but root may rename or remove the root-owned entries in
-//! it.
+//! `users` file, the secret key): whoever can write one of them decides who
+//! gets tickets. As sshd checks `authorized_keys`, a file must be a regular
+//! file (not a symlink) owned by its expected owner and not writable by
+//! group or others. The directories above it follow the rule set every
+//! part shares, [`sso_core::file_trust`], with root as the trusted user.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
@@ -15,7 +12,6 @@ use std::path::Path;
 
 const GROUP_OTHER_WRITE: u32 = 0o022;
 const GROUP_OTHER_ANY: u32 = 0o077;
-const STICKY: u32 = 0o1000;
 
 /// Who must own a trusted file, and whether others may read it.
 #[derive(Debug, Clone, Copy)]
@@ -67,32 +63,6 @@ pub fn check_file(path: &Path, meta: &Metadata, expected: Expected<'_>) -> Resul
             meta.uid(),
             meta.mode() & 0o7777
         ));
-    }
-    Ok(())
-}
-
-/// Checks every directory above `path` up to `/` (symlinks resolved, as
-/// the kernel resolves them when the file is opened).
-pub fn check_ancestors(path: &Path) -> Result<(), String> {
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    let parent = parent
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
-    for dir in parent.ancestors() {
-        let meta =
-            std::fs::metadata(dir).map_err(|e| format!("cannot check {}: {e}", dir.display()))?;
-        let writable = meta.mode() & GROUP_OTHER_WRITE != 0;
-        let sticky = meta.mode() & STICKY != 0;
-        if meta.uid() != 0 || (writable && !sticky) {
-            return Err(format!(
-                "{} (above {}) must be a directory owned by root and not writable by group or \
-                 others (it is owned by uid {}, mode {:04o})",
-                dir.display(),
-                path.display(),
-                meta.uid(),
-                meta.mode() & 0o7777
-            ));
-        }
     }
     Ok(())
 }
@@ -152,30 +122,5 @@ mod tests {
         fs::write(dir.path().join("target"), "x").unwrap();
         std::os::unix::fs::symlink("target", dir.path().join("link")).unwrap();
         assert!(open_no_follow(&dir.path().join("link")).is_err());
-    }
-
-    #[test]
-    fn ancestors_must_be_root_s_and_closed_unless_sticky() {
-        if sso_client::fsutil::effective_uid() != 0 {
-            eprintln!("skipped: needs root (directories owned by root)");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        mode(dir.path(), 0o755);
-        let sub = dir.path().join("sub");
-        fs::create_dir(&sub).unwrap();
-        let file = sub.join("f");
-        // /tmp itself is root's and sticky: accepted.
-        mode(&sub, 0o755);
-        check_ancestors(&file).unwrap();
-        mode(&sub, 0o775);
-        let err = check_ancestors(&file).unwrap_err();
-        assert!(err.contains("not writable by group or others"), "{err}");
-        assert!(err.contains("sub"), "{err}");
-        mode(&sub, 0o1777);
-        check_ancestors(&file).unwrap();
-        mode(&sub, 0o755);
-        std::os::unix::fs::chown(&sub, Some(65534), None).unwrap();
-        assert!(check_ancestors(&file).is_err());
     }
 }

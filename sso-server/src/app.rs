@@ -9,6 +9,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
+use sso_core::file_trust;
 use sso_core::{KeySet, PublicKey, Signer};
 
 use crate::auth::Backend;
@@ -95,7 +96,8 @@ impl App {
     /// and the file.
     pub fn new(config: Config, backend: Arc<dyn Backend>) -> Result<App, String> {
         for (key, path) in config.trusted_files() {
-            crate::file_trust::check_trusted(path).map_err(|e| format!("{key}: {e}"))?;
+            file_trust::check_file(path, file_trust::effective_uid())
+                .map_err(|e| format!("{key}: {e}"))?;
         }
         let signer = Signer::from_file(&config.secret_key_file)
             .map_err(|e| format!("secret_key_file: {e}"))?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use serde::Deserialize;
+use sso_core::file_trust;
 
 use crate::secret;
 
@@ -504,7 +505,8 @@ impl Config {
     /// Reads and validates the file, after checking that no one but root
     /// or the service's own user could have written it.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        crate::file_trust::check_trusted(path).map_err(|e| ConfigError(e.to_string()))?;
+        file_trust::check_file(path, file_trust::effective_uid())
+            .map_err(|e| ConfigError(e.to_string()))?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
         Config::parse(&text, path)
@@ -545,7 +547,7 @@ impl Config {
     }
 
     /// Every file whose content the server trusts: the configuration, the
-    /// keys and the TLS files (see [`crate::file_trust`]).
+    /// keys and the TLS files (see [`sso_core::file_trust`]).
     pub fn trusted_files(&self) -> Vec<(&'static str, &Path)> {
         let mut files = vec![("secret_key_file", self.secret_key_file.as_path())];
         for p in &self.public_key_files {

@@ -6,7 +6,6 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod endpoints;
-pub mod file_trust;
 pub mod html;
 pub mod listener;
 pub mod params;

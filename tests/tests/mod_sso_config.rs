@@ -54,6 +54,81 @@ fn bad_key_files_stop_httpd_naming_directive_and_file() {
     );
 }
 
+/// A key file that someone besides root could write (the file or a
+/// directory above it) would let them mint tickets for every site: httpd
+/// refuses to start, naming the directive, the culprit and the rule. Each
+/// case is put right again to show the rule was the refusal.
+#[test]
+fn key_files_others_could_write_stop_httpd() {
+    if !need_root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let keys = TestKeys::new();
+    let key = keys.public_path.clone();
+    let folder = keys.dir.path().canonicalize().unwrap();
+    chmod(&folder, 0o755);
+    let start = || {
+        Apache::try_start(ApacheConfig {
+            tls: false,
+            config: site_config(&[&key]),
+            files: site_files(),
+            ..ApacheConfig::default()
+        })
+    };
+    for (path, mode, said) in [
+        (
+            &key,
+            0o664,
+            format!(
+                "{}: refused: is writable by its group (mode 0664)",
+                key.display()
+            ),
+        ),
+        (
+            &key,
+            0o646,
+            format!(
+                "{}: refused: is writable by others (mode 0646)",
+                key.display()
+            ),
+        ),
+        (
+            &folder,
+            0o775,
+            format!(
+                "refused: its directory {} is writable by its group",
+                folder.display()
+            ),
+        ),
+    ] {
+        chmod(path, mode);
+        let e = match start() {
+            Ok(_) => panic!(
+                "apache2 started trusting {} at mode {mode:o}",
+                path.display()
+            ),
+            Err(e) => e,
+        };
+        assert!(
+            e.contains(&format!("SSOPublicKeyFile: {}", key.display())),
+            "{e}"
+        );
+        assert!(e.contains(&said), "{said:?} not in {e}");
+        chmod(path, if path == &key { 0o644 } else { 0o755 });
+        assert!(start().is_ok(), "mode restored for {}", path.display());
+    }
+    // Owned by a user who is neither root nor httpd's.
+    std::os::unix::fs::chown(&key, Some(65534), None).unwrap();
+    let e = start()
+        .err()
+        .expect("apache2 started with a key file of nobody");
+    assert!(e.contains("is owned by uid 65534, not by root"), "{e}");
+}
+
 #[test]
 fn bad_arguments_stop_httpd_naming_the_directive() {
     if !need_root() {

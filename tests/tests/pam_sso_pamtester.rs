@@ -115,7 +115,7 @@ fn pamtester_logs_an_untrusted_key_file_with_its_rule() {
     assert!(out.contains("Error in service module"), "{out}");
     let lines = syslog.lines();
     let expected = format!(
-        "pam_sso({}:auth): configuration error: untrusted key file {}: the file is writable by its group",
+        "pam_sso({}:auth): configuration error: {}: refused: is writable by its group (mode 0666)",
         service.name,
         keys.public_path.display()
     );

@@ -232,7 +232,7 @@ fn files_others_could_write_are_refused_naming_file_and_rule() {
     assert!(!ok);
     assert!(out.contains("sso-server.toml: refused"), "{out}");
     assert!(
-        out.contains("writable by group or others (mode 0660)"),
+        out.contains("is writable by its group (mode 0660)"),
         "{out}"
     );
     set_mode(&config, 0o640);

@@ -176,9 +176,9 @@ fn ssh_realm_refuses_trusted_files_others_can_write() {
     let err = issue();
     assert!(
         err.contains(&format!(
-            "{} (above {})",
-            realm.config_dir().display(),
-            conf.display()
+            "{}: refused: its directory {} is writable by others (mode 0757)",
+            conf.display(),
+            realm.config_dir().display()
         )),
         "{err}"
     );

@@ -19,6 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 mod auth;
+mod conf;
 mod log;
 /// Public only for the fuzz target of the option parser (fuzz/).
 #[doc(hidden)]
@@ -234,10 +235,38 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
         );
         return ffi::PAM_SERVICE_ERR;
     };
-    let options: Options = match options::parse(&args) {
+    // conf=FILE: its arguments follow the line's, as if written there.
+    let conf_path = conf::conf_argument(&args);
+    let conf_args = match &conf_path {
+        Some(path) if path.is_absolute() => {
+            match conf::read(path, sso_core::file_trust::effective_uid()) {
+                Ok(text) => conf::arguments(&text),
+                Err(e) => {
+                    syslog(pamh, ffi::LOG_ERR, &log::config_error(&e));
+                    return ffi::PAM_SERVICE_ERR;
+                }
+            }
+        }
+        // A relative path is refused by name in the parse below.
+        _ => Vec::new(),
+    };
+    let all: Vec<&[u8]> = args
+        .iter()
+        .copied()
+        .chain(conf_args.iter().map(|a| a.as_bytes()))
+        .collect();
+    let options: Options = match options::parse(&all) {
         Ok(o) => o,
         Err(e) => {
-            syslog(pamh, ffi::LOG_ERR, &log::config_error(&e.to_string()));
+            let place = match &conf_path {
+                Some(path) => format!(" (module line and conf={})", path.display()),
+                None => String::new(),
+            };
+            syslog(
+                pamh,
+                ffi::LOG_ERR,
+                &log::config_error(&format!("{e}{place}")),
+            );
             return ffi::PAM_SERVICE_ERR;
         }
     };

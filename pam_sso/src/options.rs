@@ -105,6 +105,7 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
     let mut groups = None;
     let mut clock_skew = None;
     let mut login_server = None;
+    let mut conf = None;
     let mut debug = false;
     let mut use_first_pass = false;
     let mut try_first_pass = false;
@@ -135,6 +136,15 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                     ));
                 }
                 set_once(&mut service, "service", v)?;
+            }
+            ("conf", Some(v)) => {
+                // Read by the caller (crate::conf) before this parse, which
+                // sees its arguments after the line's: a `conf=` there is
+                // a duplicate.
+                if !v.starts_with('/') {
+                    return Err(OptionError::Malformed("conf", "path must be absolute"));
+                }
+                set_once(&mut conf, "conf", ())?;
             }
             ("domain", Some(v)) => set_once(&mut domain, "domain", ticket_field("domain", v)?)?,
             ("groups", Some(v)) => {
@@ -190,10 +200,14 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                     "a flag takes no value",
                 ))
             }
-            ("key" | "service" | "domain" | "groups" | "clock_skew" | "login_server", None) => {
+            (
+                "key" | "service" | "domain" | "groups" | "clock_skew" | "login_server" | "conf",
+                None,
+            ) => {
                 return Err(OptionError::Malformed(
                     match name {
                         "key" => "key",
+                        "conf" => "conf",
                         "service" => "service",
                         "domain" => "domain",
                         "groups" => "groups",
@@ -283,6 +297,23 @@ mod tests {
         assert_eq!(
             with(&["use_first_pass"]).unwrap().password,
             PasswordSource::UseFirstPass
+        );
+    }
+
+    #[test]
+    fn conf_is_an_absolute_path_given_once() {
+        assert!(with(&["conf=/etc/security/pam_sso.conf"]).is_ok());
+        assert_eq!(
+            with(&["conf=pam_sso.conf"]),
+            Err(OptionError::Malformed("conf", "path must be absolute"))
+        );
+        assert_eq!(
+            with(&["conf=/a", "conf=/b"]),
+            Err(OptionError::Duplicate("conf"))
+        );
+        assert_eq!(
+            with(&["conf"]),
+            Err(OptionError::Malformed("conf", "needs a value (name=value)"))
         );
     }
 

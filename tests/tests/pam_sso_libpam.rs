@@ -489,3 +489,49 @@ fn exports_only_pam_sm_functions() {
         );
     }
 }
+
+/// `conf=FILE` (what the pam-auth-update profile uses): the site settings
+/// come from a root-owned file; a file others could write is refused like a
+/// key file, and an unedited file (everything commented out) decides
+/// nothing.
+#[test]
+fn settings_come_from_a_trusted_conf_file() {
+    let keys = TestKeys::new();
+    let conf = keys.dir.path().join("pam_sso.conf");
+    let settings = format!(
+        "# site settings\nkey={}  domain={DOMAIN}\nservice={SERVICE} # this host\n",
+        keys.public_path.display()
+    );
+    std::fs::write(&conf, &settings).unwrap();
+    chmod(&conf, 0o644);
+    let dir = single(&format!("conf={}", conf.display()));
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let code = || dir.authenticate("sso", USER, ticket.as_bytes()).code;
+    assert_eq!(code(), PAM_SUCCESS);
+
+    // A ticket for another service is still refused: the settings apply.
+    let other = keys.ticket(USER, "www.example.org/", DOMAIN, 120, None, &[]);
+    assert_eq!(
+        dir.authenticate("sso", USER, other.as_bytes()).code,
+        PAM_AUTH_ERR
+    );
+
+    chmod(&conf, 0o664);
+    assert_eq!(code(), PAM_SERVICE_ERR, "group-writable conf file");
+    chmod(&conf, 0o644);
+    assert_eq!(code(), PAM_SUCCESS);
+
+    let commented: String = settings.lines().map(|l| format!("#{l}\n")).collect();
+    std::fs::write(&conf, commented).unwrap();
+    assert_eq!(code(), PAM_SERVICE_ERR, "unedited conf file");
+
+    // An argument given on the line and in the file is a duplicate.
+    std::fs::write(&conf, &settings).unwrap();
+    let twice = single(&format!("conf={} domain={DOMAIN}", conf.display()));
+    assert_eq!(
+        twice.authenticate("sso", USER, ticket.as_bytes()).code,
+        PAM_SERVICE_ERR
+    );
+    std::fs::remove_file(&conf).unwrap();
+    assert_eq!(code(), PAM_SERVICE_ERR, "missing conf file");
+}

@@ -10,6 +10,7 @@ pub mod file_trust;
 pub mod html;
 pub mod listener;
 pub mod params;
+pub mod reload;
 pub mod secret;
 pub mod session;
 pub mod throttle;

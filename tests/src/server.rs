@@ -77,9 +77,15 @@ impl Setup {
 
     /// The configuration text for a server listening on `port`.
     pub fn config_text(&self, keys: &TestKeys, port: u16) -> String {
+        self.config_text_with_keys(&keys.secret_path, &[&keys.public_path], port)
+    }
+
+    /// The configuration text with these key files (key rotation).
+    pub fn config_text_with_keys(&self, secret: &Path, public: &[&Path], port: u16) -> String {
+        let public: Vec<String> = public.iter().map(|p| format!("{p:?}")).collect();
         let mut s = format!(
-            "domain = {DOMAIN:?}\nlisten = \"127.0.0.1:{port}\"\nsecret_key_file = {:?}\npublic_key_files = [{:?}]\n",
-            keys.secret_path, keys.public_path
+            "domain = {DOMAIN:?}\nlisten = \"127.0.0.1:{port}\"\nsecret_key_file = {secret:?}\npublic_key_files = [{}]\n",
+            public.join(", ")
         );
         if let Some(list) = &self.allowed_services {
             let quoted: Vec<String> = list.iter().map(|p| format!("'{p}'")).collect();

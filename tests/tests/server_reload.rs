@@ -28,14 +28,8 @@ fn users_file(dir: &Path, name: &str, user: &str, password: &str) -> PathBuf {
 /// The configuration for `keys` (signing) with every key of `public` as
 /// `public_key_files`, the users file `users`, on `port`.
 fn config(keys: &TestKeys, public: &[&TestKeys], users: &Path, port: u16) -> String {
-    let text = Setup::users_file(users).config_text(keys, port);
-    let list: Vec<String> = public
-        .iter()
-        .map(|k| format!("{:?}", k.public_path))
-        .collect();
-    let one = format!("public_key_files = [{:?}]", keys.public_path);
-    assert!(text.contains(&one), "{text}");
-    text.replace(&one, &format!("public_key_files = [{}]", list.join(", ")))
+    let public: Vec<&Path> = public.iter().map(|k| k.public_path.as_path()).collect();
+    Setup::users_file(users).config_text_with_keys(&keys.secret_path, &public, port)
 }
 
 /// Logs in at `server` and returns the ticket of the redirect to the wiki.

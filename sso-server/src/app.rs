@@ -14,6 +14,7 @@ use sso_core::{KeySet, PublicKey, Signer};
 use crate::auth::Backend;
 use crate::config::Config;
 use crate::html;
+use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
 use crate::throttle::Throttle;
 
@@ -47,6 +48,8 @@ pub struct App {
     /// threads and gigabytes. Waiting logins queue here instead.
     /// Shared across reloads too: the bound holds for the whole process.
     pub auth_slots: Arc<tokio::sync::Semaphore>,
+    /// Counted for the whole process, across reloads (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -125,14 +128,17 @@ impl App {
             throttle,
             backend,
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
+            metrics: Arc::new(Metrics::new()),
         })
     }
 
     /// Takes over what must outlive a reload from the generation this one
-    /// replaces: the password-check bound, and the throttle counters unless
-    /// `[throttle]` changed (a reload must not wipe a lock-out).
+    /// replaces: the password-check bound, the metrics, and the throttle
+    /// counters unless `[throttle]` changed (a reload must not wipe a
+    /// lock-out).
     pub fn carry_over(&mut self, previous: &App) {
         self.auth_slots = previous.auth_slots.clone();
+        self.metrics = previous.metrics.clone();
         if self.config.throttle == previous.config.throttle {
             self.throttle = previous.throttle.clone();
         }

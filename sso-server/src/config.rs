@@ -38,6 +38,17 @@ pub struct RawConfig {
     /// Shown as the title of the login page.
     #[serde(default = "default_title")]
     pub title: String,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
+/// for loopback clients only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 fn default_listen() -> String {
@@ -264,6 +275,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub throttle: ThrottleConfig,
     pub title: String,
+    /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
+    pub metrics_enabled: bool,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -556,6 +569,7 @@ impl Config {
             tls: raw.tls.map(|t| (t.cert_file, t.key_file)),
             throttle,
             title: raw.title,
+            metrics_enabled: raw.metrics.enabled,
         })
     }
 

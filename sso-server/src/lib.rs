@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod file_trust;
 pub mod html;
 pub mod listener;
+pub mod metrics;
 pub mod params;
 pub mod reload;
 pub mod secret;

@@ -102,16 +102,20 @@ pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
                 );
             }
             let backend = live.app.backend.name();
+            live.app.metrics.reload("ok");
             shared.store(Arc::new(live));
             log_event("reload", &[("config", &file), ("backend", backend)]);
         }
-        Err(e) => log_event(
-            "reload-refused",
-            &[
-                ("config", &file),
-                ("error", &e),
-                ("detail", "still serving the previous configuration"),
-            ],
-        ),
+        Err(e) => {
+            shared.load().app.metrics.reload("refused");
+            log_event(
+                "reload-refused",
+                &[
+                    ("config", &file),
+                    ("error", &e),
+                    ("detail", "still serving the previous configuration"),
+                ],
+            )
+        }
     }
 }

@@ -273,3 +273,30 @@ fn certificate(cert: &Path, key: &Path) {
     );
     chmod(key, 0o600);
 }
+
+#[test]
+fn a_changed_listen_address_is_logged_and_waits_for_a_restart() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path(), "users", "alice", "alice password");
+    let mut server = SsoServer::start(&keys, &Setup::users_file(&users));
+    let elsewhere = sso_integration::util::free_port();
+    let new = TestKeys::new();
+    server.write_config(&config(&new, &[&keys, &new], &users, elsewhere));
+    let line = server.reload();
+    assert!(line.contains("event=reload "), "{line}");
+    let log = server.log();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("event=reload-warning"))
+        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    assert!(warning.contains("key=\"listen\""), "{warning}");
+    assert!(
+        warning.contains(&format!("127.0.0.1:{elsewhere}")),
+        "{warning}"
+    );
+    assert!(warning.contains("until a restart"), "{warning}");
+    // Still on the old port, with the rest of the new configuration.
+    let t = ticket_after_login(&server, "alice", "alice password").unwrap();
+    assert!(signed_by(&t, &new));
+}

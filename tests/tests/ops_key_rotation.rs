@@ -249,7 +249,24 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
-                client.round(step.load(Ordering::SeqCst), &uses);
+                let now = step.load(Ordering::SeqCst);
+                // The tests' HTTP client panics when it cannot connect: a
+                // dropped connection is a refusal too, and is reported so.
+                let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    client.round(now, &uses)
+                }));
+                if let Err(e) = round {
+                    let what = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .unwrap_or_else(|| "a panic".into());
+                    uses.lock().unwrap_or_else(|p| p.into_inner()).push(Use {
+                        step: now,
+                        what: "connection",
+                        signer: "?",
+                        refused: Some(what),
+                    });
+                }
                 rounds.fetch_add(1, Ordering::SeqCst);
                 // A steady client, not a load test.
                 std::thread::sleep(Duration::from_millis(5));

@@ -5,7 +5,7 @@
 //! secret and public keys, the users file (or the PAM/LDAP settings) and
 //! the TLS certificate. The new state is built and checked completely
 //! before it is swapped in, so a bad configuration, an unreadable key or a
-//! file that fails the trust check (see [`crate::file_trust`]) is refused
+//! file that fails the StrictModes-style trust check of a start is refused
 //! with a log line naming the key and the file, and the old state keeps
 //! serving. Requests in progress keep the state they started with (an
 //! `Arc`), so nothing in flight is dropped. The listening socket cannot

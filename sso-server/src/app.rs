@@ -15,6 +15,7 @@ use sso_core::{KeySet, PublicKey, Signer};
 use crate::auth::Backend;
 use crate::config::Config;
 use crate::html;
+use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
 use crate::throttle::Throttle;
 
@@ -38,13 +39,18 @@ pub struct App {
     pub signer: Signer,
     pub keys: KeySet,
     pub sealer: Sealer,
-    pub throttle: Throttle,
+    /// Shared with the next generation after a reload (see
+    /// [`App::carry_over`]), so counters survive `systemctl reload`.
+    pub throttle: Arc<Throttle>,
     pub backend: Arc<dyn Backend>,
     /// Password checks running at once. Each one is a memory-hard hash
     /// (19 MiB with the default argon2id) or a backend round trip on a
     /// blocking thread: unbounded, a burst of POSTs would take hundreds of
     /// threads and gigabytes. Waiting logins queue here instead.
-    pub auth_slots: tokio::sync::Semaphore,
+    /// Shared across reloads too: the bound holds for the whole process.
+    pub auth_slots: Arc<tokio::sync::Semaphore>,
+    /// Counted for the whole process, across reloads (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -115,7 +121,7 @@ impl App {
         }
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
-        let throttle = Throttle::new(&config.throttle);
+        let throttle = Arc::new(Throttle::new(&config.throttle));
         Ok(App {
             config,
             signer,
@@ -123,8 +129,21 @@ impl App {
             sealer,
             throttle,
             backend,
-            auth_slots: tokio::sync::Semaphore::new(auth_parallelism()),
+            auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// Takes over what must outlive a reload from the generation this one
+    /// replaces: the password-check bound, the metrics, and the throttle
+    /// counters unless `[throttle]` changed (a reload must not wipe a
+    /// lock-out).
+    pub fn carry_over(&mut self, previous: &App) {
+        self.auth_slots = previous.auth_slots.clone();
+        self.metrics = previous.metrics.clone();
+        if self.config.throttle == previous.config.throttle {
+            self.throttle = previous.throttle.clone();
+        }
     }
 
     fn base_headers(&self, resp: &mut Resp) {

@@ -39,6 +39,17 @@ pub struct RawConfig {
     /// Shown as the title of the login page.
     #[serde(default = "default_title")]
     pub title: String,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+}
+
+/// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
+/// for loopback clients only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 fn default_listen() -> String {
@@ -265,6 +276,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub throttle: ThrottleConfig,
     pub title: String,
+    /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
+    pub metrics_enabled: bool,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -501,6 +514,22 @@ impl Checker<'_> {
     }
 }
 
+/// A TOML error as `FILE:LINE: message`, without the excerpt of the line
+/// that toml's own Display shows: the line may hold a session secret or an
+/// LDAP password, and this message goes to the log.
+fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            ConfigError(format!("{file}:{line}: {}", e.message()))
+        }
+        None => ConfigError(format!("{file}: {}", e.message())),
+    }
+}
+
 impl Config {
     /// Reads and validates the file, after checking that no one but root
     /// or the service's own user could have written it.
@@ -515,8 +544,7 @@ impl Config {
     /// Validates the text, one section at a time.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax_error(&file, text, &e))?;
         let check = Checker { file: &file };
         let listen = check.top_level(&raw)?;
         let allowed_services = check.services(&raw)?;
@@ -543,6 +571,7 @@ impl Config {
             tls: raw.tls.map(|t| (t.cert_file, t.key_file)),
             throttle,
             title: raw.title,
+            metrics_enabled: raw.metrics.enabled,
         })
     }
 
@@ -678,6 +707,18 @@ to = 'imap\.example\.org/'
         assert!(c.service_allowed("wiki.example.org/"));
         assert_eq!(c.ticket_lifetime("imap.example.org/"), 300);
         assert!(c.exchange_allowed("webmail.example.org/", "imap.example.org/"));
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line_but_not_its_text() {
+        // The excerpt toml would show holds the session secret.
+        let broken = BASE.replace("E=\"]", "E=\"");
+        let e = parse(&broken).unwrap_err().to_string();
+        let line = BASE.lines().position(|l| l.starts_with("secrets")).unwrap();
+        assert!(e.starts_with("/etc/sso/test.toml:"), "{e}");
+        assert!(!e.contains("q3Jx8Zb0"), "the secret is in the error: {e}");
+        let at: usize = e.split(':').nth(1).unwrap().parse().unwrap();
+        assert!(at > line, "{e}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The listener: accepts connections (plain or TLS with rustls), bounds
-//! how many are served at once, and hands each request to [`App::handle`].
+//! how many are served at once, and hands each request to [`App::handle`]
+//! of the generation current when the request starts (see
+//! [`crate::reload`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
 use crate::app::App;
+use crate::reload::Shared;
 
 /// Most connections served at once; further ones wait in the listen
 /// queue (a flood of idle connections cannot exhaust file descriptors).
@@ -46,12 +49,14 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAcceptor
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
-async fn serve_connection<S>(app: Arc<App>, io: S, peer: SocketAddr)
+async fn serve_connection<S>(shared: Shared, io: S, peer: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc = service_fn(move |req| {
-        let app = app.clone();
+        // Held until the answer is built: a reload meanwhile does not
+        // change the state this request sees.
+        let app: Arc<App> = shared.load().app.clone();
         async move { Ok::<_, Infallible>(app.handle(req, peer.ip()).await) }
     });
     let _ = http1::Builder::new()
@@ -61,8 +66,9 @@ where
         .await;
 }
 
-/// Accepts connections forever.
-pub async fn serve(app: Arc<App>, listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>) {
+/// Accepts connections forever; each one is served plain or with the TLS
+/// certificate of the generation current when it is accepted.
+pub async fn serve(shared: Shared, listener: TcpListener) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -78,8 +84,8 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, tls: Option<tokio_rustl
             }
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let tls = tls.clone();
+        let tls = shared.load().tls.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
             let _slot = slot;
             match tls {
@@ -87,10 +93,10 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, tls: Option<tokio_rustl
                     if let Ok(Ok(s)) =
                         tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        serve_connection(app, s, peer).await;
+                        serve_connection(shared, s, peer).await;
                     }
                 }
-                None => serve_connection(app, stream, peer).await,
+                None => serve_connection(shared, stream, peer).await,
             }
         });
     }

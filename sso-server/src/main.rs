@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use clap::{Args, Parser, Subcommand};
-use sso_server::app::App;
 use sso_server::auth::users_file::{edit_file, Edit};
-use sso_server::config::{Config, DEFAULT_CONFIG_PATH};
-use sso_server::listener;
+use sso_server::config::DEFAULT_CONFIG_PATH;
+use sso_server::{listener, reload};
 
 /// The SSO login server.
 #[derive(Parser)]
@@ -94,36 +94,22 @@ fn main() -> ExitCode {
 
 fn run(args: &RunArgs) -> Result<(), String> {
     let config_path = &args.config;
-    let check_only = args.check_config;
-    let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let file = config_path.display().to_string();
-    let backend = sso_server::backend(&config).map_err(|e| format!("{file}: {e}"))?;
-    let listen = config.listen;
-    let any = config.allowed_services.is_none();
-    let tls_files = config.tls.clone();
-    // Plain http off loopback with no proxy in front: passwords would cross
-    // the network in clear, and every client would share one address.
-    let cleartext =
-        tls_files.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty();
-    // First: it checks that the key and TLS files are trusted before any
-    // of them is read.
-    let app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
-    let tls = match &tls_files {
-        Some((cert, key)) => {
-            Some(listener::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
-        }
-        None => None,
-    };
-    if check_only {
+    let live = reload::load(config_path, None)?;
+    if args.check_config {
         println!("sso-server: {file}: configuration ok");
         return Ok(());
     }
-    if any {
+    let config = &live.app.config;
+    let listen = config.listen;
+    if config.allowed_services.is_none() {
         eprintln!(
             "sso-server: warning: allow_any_service = true: tickets are issued for ANY service"
         );
     }
-    if cleartext {
+    // Plain http off loopback with no proxy in front: passwords would cross
+    // the network in clear, and every client would share one address.
+    if config.tls.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty() {
         eprintln!(
             "sso-server: warning: {file}: `listen` = {listen} serves plain http off loopback \
              and no `trusted_proxies` are set: configure [tls], or listen on loopback behind \
@@ -135,20 +121,27 @@ fn run(args: &RunArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
+        // Before anything listens: SIGHUP's default action ends the process.
+        let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("{file}: `listen`: cannot listen on {listen}: {e}"))?;
-        let scheme = if tls.is_some() { "https" } else { "http" };
+        let scheme = if live.tls.is_some() { "https" } else { "http" };
+        let bound = listener.local_addr().unwrap_or(listen);
         eprintln!(
-            "sso-server: listening on {scheme}://{} (domain {:?}, backend {})",
-            listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            app.config.domain,
-            app.backend.name()
+            "sso-server: listening on {scheme}://{bound} (domain {:?}, backend {})",
+            live.app.config.domain,
+            live.app.backend.name()
         );
-        listener::serve(Arc::new(app), listener, tls).await;
+        let shared: reload::Shared = Arc::new(ArcSwap::from_pointee(live));
+        tokio::spawn(reload::reload_on_sighup(
+            hangup,
+            shared.clone(),
+            config_path.clone(),
+            listen,
+        ));
+        listener::serve(shared, listener).await;
         Ok(())
     })
 }

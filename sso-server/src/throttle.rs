@@ -61,6 +61,17 @@ impl Throttled {
             Throttled::Full => "throttle tables full",
         }
     }
+
+    /// The `limit` label of `sso_throttled_total` (see [`crate::metrics`]).
+    pub fn label(self) -> &'static str {
+        match self {
+            Throttled::UserAddress => "user_address",
+            Throttled::User => "user",
+            Throttled::Address => "address",
+            Throttled::Network => "ipv6_48",
+            Throttled::Full => "tables_full",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -77,9 +77,15 @@ impl Setup {
 
     /// The configuration text for a server listening on `port`.
     pub fn config_text(&self, keys: &TestKeys, port: u16) -> String {
+        self.config_text_with_keys(&keys.secret_path, &[&keys.public_path], port)
+    }
+
+    /// The configuration text with these key files (key rotation).
+    pub fn config_text_with_keys(&self, secret: &Path, public: &[&Path], port: u16) -> String {
+        let public: Vec<String> = public.iter().map(|p| format!("{p:?}")).collect();
         let mut s = format!(
-            "domain = {DOMAIN:?}\nlisten = \"127.0.0.1:{port}\"\nsecret_key_file = {:?}\npublic_key_files = [{:?}]\n",
-            keys.secret_path, keys.public_path
+            "domain = {DOMAIN:?}\nlisten = \"127.0.0.1:{port}\"\nsecret_key_file = {secret:?}\npublic_key_files = [{}]\n",
+            public.join(", ")
         );
         if let Some(list) = &self.allowed_services {
             let quoted: Vec<String> = list.iter().map(|p| format!("'{p}'")).collect();
@@ -171,6 +177,46 @@ impl SsoServer {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Replaces the configuration file (the server reads it on reload).
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.config_path, text).expect("write config");
+    }
+
+    /// Sends SIGHUP (what `systemctl reload` does) and returns the log line
+    /// that answers it: `event=reload` or `event=reload-refused`. Panics if
+    /// the server exits or does not answer within 60 s.
+    pub fn reload(&mut self) -> String {
+        let answers = |log: &str| -> Vec<String> {
+            log.lines()
+                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
+                .map(str::to_owned)
+                .collect()
+        };
+        let before = answers(&self.log()).len();
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(line) = answers(&self.log()).get(before) {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sso-server exited on SIGHUP: {status}\n{}", self.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer to SIGHUP within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn get(&self, path: &str, cookies: &Cookies) -> HttpResponse {

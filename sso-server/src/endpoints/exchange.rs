@@ -15,6 +15,7 @@ impl App {
     pub fn exchange(&self, body: &[u8], client: IpAddr) -> Resp {
         let addr = client.to_string();
         let refuse = |status: StatusCode, check: &str, detail: &str| {
+            self.metrics.exchange("refused");
             log_event(
                 "exchange-refused",
                 &[("check", check), ("detail", detail), ("addr", &addr)],
@@ -69,6 +70,7 @@ impl App {
         out.groups = groups;
         match self.signer.sign(&out) {
             Ok(encoded) => {
+                self.metrics.exchange("issued");
                 log_event(
                     "exchange",
                     &[

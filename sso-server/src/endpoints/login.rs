@@ -38,9 +38,11 @@ impl App {
     pub async fn login(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
         let addr = client.to_string();
         let Some(form) = form_params(body) else {
+            self.metrics.login_failed("bad_request");
             return self.refuse_params(&ParamError::DuplicateParameter, client);
         };
         if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
+            self.metrics.login_failed("csrf");
             log_event("refused", &[("check", "csrf"), ("addr", &addr)]);
             return self.error(
                 StatusCode::FORBIDDEN,
@@ -51,12 +53,21 @@ impl App {
         }
         let req = match self.ticket_request(&form, client, None) {
             Ok(r) => r,
-            Err(resp) => return *resp,
+            Err(resp) => {
+                self.metrics.login_failed("bad_request");
+                return *resp;
+            }
         };
         let username = form.get("username").map(String::as_str).unwrap_or("");
         let password = form.get("password").map(String::as_str).unwrap_or("");
         let now = sso_core::unix_now();
         if let Err(which) = self.throttle.begin(username, client, now) {
+            self.metrics
+                .throttled
+                .get_or_create(&crate::metrics::Limit {
+                    limit: which.label(),
+                })
+                .inc();
             log_event(
                 "throttled",
                 &[
@@ -87,6 +98,7 @@ impl App {
         match outcome {
             Ok(Some(groups)) => {
                 self.throttle.succeeded(username, client);
+                self.metrics.logins.inc();
                 log_event(
                     "login",
                     &[
@@ -106,6 +118,7 @@ impl App {
             }
             Ok(None) => {
                 // Already counted by `begin`.
+                self.metrics.login_failed("bad_credentials");
                 log_event(
                     "login-failed",
                     &[
@@ -125,6 +138,8 @@ impl App {
             }
             Err(e) => {
                 self.throttle.release(username, client);
+                self.metrics.login_failed("backend_error");
+                self.metrics.backend_errors.inc();
                 log_event(
                     "backend-error",
                     &[

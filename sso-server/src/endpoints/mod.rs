@@ -4,16 +4,18 @@
 //! - `POST /login`: the form's password check ([`login`]);
 //! - `GET|POST /logout`: logout everywhere, behind a CSRF check ([`logout`]);
 //! - `POST /exchange`: a ticket for another service ([`exchange`]);
-//! - `GET /healthz`, `GET /style.css` ([`health`]).
+//! - `GET /healthz`, `GET /style.css` ([`health`]);
+//! - `GET /metrics` when enabled ([`metrics`]).
 
 pub mod exchange;
 pub mod health;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod ticket;
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -64,18 +66,43 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyRefused> {
 }
 
 /// The methods each path answers, for `405` and its `Allow` header.
-fn allowed_methods(path: &str) -> Option<&'static str> {
+fn allowed_methods(path: &str, metrics: bool) -> Option<&'static str> {
     match path {
         "/login" | "/exchange" => Some("POST"),
         "/logout" => Some("GET, POST"),
         "/" | "/healthz" | "/style.css" => Some("GET"),
+        "/metrics" if metrics => Some("GET"),
         _ => None,
     }
 }
 
+/// The `endpoint` label of the latency histogram: the known paths, and
+/// `other` for the rest (a path a client made up must not become a series).
+fn endpoint_label(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/login" => "/login",
+        "/logout" => "/logout",
+        "/exchange" => "/exchange",
+        "/healthz" => "/healthz",
+        "/style.css" => "/style.css",
+        "/metrics" => "/metrics",
+        _ => "other",
+    }
+}
+
 impl App {
-    /// Routes one request.
+    /// Answers one request and records how long that took.
     pub async fn handle(&self, req: Request<Incoming>, peer: IpAddr) -> Resp {
+        let started = Instant::now();
+        let endpoint = endpoint_label(req.uri().path());
+        let resp = self.route(req, peer).await;
+        self.metrics.observe(endpoint, started.elapsed());
+        resp
+    }
+
+    /// Routes one request.
+    async fn route(&self, req: Request<Incoming>, peer: IpAddr) -> Resp {
         let client = self.client_addr(peer, req.headers());
         let cookies = Cookies::from_headers(req.headers());
         let method = req.method().clone();
@@ -100,7 +127,8 @@ impl App {
             },
             ("/healthz", &Method::GET) => self.healthz(),
             ("/style.css", &Method::GET) => self.style(),
-            _ => match allowed_methods(&path) {
+            ("/metrics", &Method::GET) if self.config.metrics_enabled => self.metrics_page(client),
+            _ => match allowed_methods(&path, self.config.metrics_enabled) {
                 Some(allow) => {
                     let mut r = self.error(
                         StatusCode::METHOD_NOT_ALLOWED,

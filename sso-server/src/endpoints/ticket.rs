@@ -116,6 +116,7 @@ impl App {
                 resp
             }
             Err(e) => {
+                self.metrics.backend_errors.inc();
                 let error = e.to_string();
                 log_event(
                     "backend-error",
@@ -190,6 +191,10 @@ impl App {
                 );
             }
         };
+        // `send_cookie` comes in true exactly when a password login has
+        // just made the session; the silent path passes false.
+        self.metrics
+            .ticket_issued(if send_cookie { "login" } else { "silent" });
         send_cookie |= session.add_service(&req.service);
         log_event(
             "ticket",

@@ -1,0 +1,121 @@
+//! The state the listener serves, and its replacement on SIGHUP
+//! (`systemctl reload`).
+//!
+//! Everything the configuration names is read again: the configuration, the
+//! secret and public keys, the users file (or the PAM/LDAP settings) and
+//! the TLS certificate. The new state is built and checked completely
+//! before it is swapped in, so a bad configuration, an unreadable key or a
+//! file that fails the StrictModes-style trust check of a start is refused
+//! with a log line naming the key and the file, and the old state keeps
+//! serving. Requests in progress keep the state they started with (an
+//! `Arc`), so nothing in flight is dropped. The listening socket cannot
+//! move: a changed `listen` is logged and applies at the next restart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::{log_event, App};
+use crate::config::Config;
+use crate::listener;
+
+/// What one generation of the configuration serves with.
+pub struct Live {
+    pub app: Arc<App>,
+    /// `None`: plain http.
+    pub tls: Option<TlsAcceptor>,
+}
+
+/// The current generation, swapped whole on reload; each request takes
+/// the generation that is current when it starts.
+pub type Shared = Arc<ArcSwap<Live>>;
+
+/// Reads and checks the configuration at `path` and everything it names.
+/// With `previous`, the state that must outlive a reload (the throttle
+/// counters, the bound on password checks) is carried over from it.
+/// Errors name the file and the key.
+pub fn load(path: &Path, previous: Option<&Live>) -> Result<Live, String> {
+    let config = Config::load(path).map_err(|e| e.to_string())?;
+    let file = path.display().to_string();
+    let backend = crate::backend(&config).map_err(|e| format!("{file}: {e}"))?;
+    let tls_files = config.tls.clone();
+    // First: it checks that the key and TLS files are trusted before any
+    // of them is read.
+    let mut app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
+    let tls = match &tls_files {
+        Some((cert, key)) => {
+            Some(listener::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
+        }
+        None => None,
+    };
+    if let Some(old) = previous {
+        app.carry_over(&old.app);
+    }
+    Ok(Live {
+        app: Arc::new(app),
+        tls,
+    })
+}
+
+/// Waits for SIGHUP and reloads from `path` each time, for as long as the
+/// server runs. `listening` is the address the socket is bound to.
+pub async fn reload_on_sighup(
+    mut hangup: tokio::signal::unix::Signal,
+    shared: Shared,
+    path: PathBuf,
+    listening: SocketAddr,
+) {
+    while hangup.recv().await.is_some() {
+        reload(&shared, &path, listening).await;
+    }
+}
+
+/// One reload: the new state is built on a blocking thread (it reads
+/// files and hashes a dummy password), then swapped in, or refused.
+pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
+    let file = path.display().to_string();
+    let current = shared.load_full();
+    let p = path.to_path_buf();
+    let built = tokio::task::spawn_blocking(move || load(&p, Some(&current)))
+        .await
+        .unwrap_or_else(|_| Err(format!("{file}: reading the configuration panicked")));
+    match built {
+        Ok(live) => {
+            let listen = live.app.config.listen;
+            if listen != listening {
+                log_event(
+                    "reload-warning",
+                    &[
+                        ("config", &file),
+                        ("key", "listen"),
+                        (
+                            "detail",
+                            &format!(
+                                "changed to {listen}: a reload cannot move the listening \
+                                 socket; still listening on {listening} until a restart"
+                            ),
+                        ),
+                    ],
+                );
+            }
+            let backend = live.app.backend.name();
+            live.app.metrics.reload("ok");
+            shared.store(Arc::new(live));
+            log_event("reload", &[("config", &file), ("backend", backend)]);
+        }
+        Err(e) => {
+            shared.load().app.metrics.reload("refused");
+            log_event(
+                "reload-refused",
+                &[
+                    ("config", &file),
+                    ("error", &e),
+                    ("detail", "still serving the previous configuration"),
+                ],
+            )
+        }
+    }
+}

@@ -124,7 +124,7 @@ fn a_bad_configuration_is_refused_and_the_old_one_keeps_serving() {
             vec![
                 "secret_key_file".into(),
                 writable.secret_path.display().to_string(),
-                "writable by group or others".into(),
+                "is writable by its group".into(),
             ],
         ),
         (

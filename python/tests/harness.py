@@ -151,7 +151,8 @@ class Apache:
     MODULES = "/usr/lib/apache2/modules"
 
     def __init__(self, public_keys: list[Path], tls: bool = False, extra: str = "", service: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, domain: str = DOMAIN) -> None:
+        self.domain = domain
         self.root = Path(tempfile.mkdtemp(prefix="apache-"))
         self.port = free_port()
         self.tls = tls
@@ -200,7 +201,7 @@ class Apache:
         if self.tls:
             s += (f'SSLEngine on\nSSLCertificateFile "{self.root}/conf/cert.pem"\n'
                   f'SSLCertificateKeyFile "{self.root}/conf/key.pem"\n')
-        s += f"SSOLoginServer {LOGIN}\nSSODomain {DOMAIN}\n" + "".join(f"SSOPublicKeyFile {k}\n" for k in keys)
+        s += f"SSOLoginServer {LOGIN}\nSSODomain {self.domain}\n" + "".join(f"SSOPublicKeyFile {k}\n" for k in keys)
         s += (f"<Location /app/>\n  AuthType SSO\n  SSOService {self.service}\n  Require valid-user\n</Location>\n"
               "<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n")
         return s

@@ -151,8 +151,9 @@ class Apache:
     MODULES = "/usr/lib/apache2/modules"
 
     def __init__(self, public_keys: list[Path], tls: bool = False, extra: str = "", service: str | None = None,
-                 env: dict[str, str] | None = None, domain: str = DOMAIN) -> None:
+                 env: dict[str, str] | None = None, domain: str = DOMAIN, login: str = LOGIN) -> None:
         self.domain = domain
+        self.login = login
         self.root = Path(tempfile.mkdtemp(prefix="apache-"))
         self.port = free_port()
         self.tls = tls
@@ -201,7 +202,7 @@ class Apache:
         if self.tls:
             s += (f'SSLEngine on\nSSLCertificateFile "{self.root}/conf/cert.pem"\n'
                   f'SSLCertificateKeyFile "{self.root}/conf/key.pem"\n')
-        s += f"SSOLoginServer {LOGIN}\nSSODomain {self.domain}\n" + "".join(f"SSOPublicKeyFile {k}\n" for k in keys)
+        s += f"SSOLoginServer {self.login}\nSSODomain {self.domain}\n" + "".join(f"SSOPublicKeyFile {k}\n" for k in keys)
         s += (f"<Location /app/>\n  AuthType SSO\n  SSOService {self.service}\n  Require valid-user\n</Location>\n"
               "<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n")
         return s
@@ -402,8 +403,13 @@ class SsoServer:
     SECRET = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI="
 
     def __init__(self, keys: Keys, users: dict[str, tuple[str, list[str]]], domain: str = DOMAIN,
-                 tables: str = "", allowed: tuple[str, ...] = (r"127\.0\.0\.1:[0-9]+/", r"[a-z0-9-]+\.test\.example/")) -> None:
+                 tables: str = "", allowed: tuple[str, ...] = (r"127\.0\.0\.1:[0-9]+/", r"[a-z0-9-]+\.test\.example/"),
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sso-server-"))
+        self.tls = tls is not None
+        if tls is not None:
+            tables += f'\n[tls]\ncert_file = "{tls[0]}"\nkey_file = "{tls[1]}"\n'
+
         users_file = self.dir / "users"
         for user, (password, groups) in users.items():
             argv = [str(artifact("sso-server")), "user", "add", "--users-file", str(users_file), user]
@@ -426,7 +432,7 @@ class SsoServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     def log(self) -> str:
         try:

@@ -189,3 +189,19 @@ def test_expired_challenge_reading() -> None:
     assert is_expired_challenge("SSO reason=expired")
     assert not is_expired_challenge('SSO realm="a/", error="bad signature"')
     assert not is_expired_challenge('Basic realm="expired"')
+
+
+def test_tickets_go_only_to_https_on_their_service_host(keys: harness.Keys) -> None:
+    from sso.requests import _check_target
+
+    api = keys.sign("alice", "api.test.example/", harness.DOMAIN)
+    for ok in ("https://api.test.example/", "https://API.test.example:8443/x?y=1"):
+        _check_target(ok, api, "r@h")
+    for bad in ("http://api.test.example/", "https://evil.example/", "https://api.test.example.evil.org/",
+                "https://api.test.example@evil.org/"):
+        with pytest.raises(sso.TokenError):
+            _check_target(bad, api, "r@h")
+    pinned = keys.sign("alice", "[::1]:8443/app/", harness.DOMAIN)
+    _check_target("https://[::1]:8443/app/", pinned, "r@h")
+    with pytest.raises(sso.TokenError):
+        _check_target("https://[::1]:9443/app/", pinned, "r@h")

@@ -48,12 +48,16 @@ def _check_target(url: str, ticket: str, realm: str) -> None:
     """Refuses to send ``ticket`` anywhere but https://its service's host."""
     service = decode_unverified(ticket).service
     host_port = service.split("/", 1)[0]
-    want_host, _, want_port = host_port.rpartition(":") if host_port.count(":") == 1 else (host_port, "", "")
+    if host_port.startswith("["):  # [v6] or [v6]:port
+        want_host, _, rest = host_port[1:].partition("]")
+        want_port = rest[1:] if rest.startswith(":") else ""
+    else:
+        want_host, _, want_port = host_port.partition(":")
     target = urlsplit(url)
     if target.scheme.lower() != "https":
         raise TokenError(realm, f"a ticket is sent only over https, not to {target.scheme}://{target.hostname} (its service is {service})")
     port_ok = not want_port or str(target.port or 443) == want_port
-    if (target.hostname or "").lower() != want_host.lower().strip("[]") or not port_ok:
+    if (target.hostname or "").lower() != want_host.lower() or not port_ok:
         raise TokenError(realm, f"the ticket is for service {service}: it is sent only to https://{host_port}, not to {target.hostname}")
 
 

@@ -4,7 +4,9 @@ prints; several threads share one verifier."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -128,3 +130,17 @@ def test_decode_unverified_reads_claims_only(keys: harness.Keys, forger: harness
     with pytest.raises(sso.TicketError) as e:
         decode_unverified("not*a*ticket!")
     assert e.value.check == "bad encoding"
+
+
+def test_a_missing_library_is_a_clear_error(tmp_path) -> None:
+    code = (
+        "import sso\n"
+        "try:\n"
+        "    sso.Verifier(['/k'], 'a.example/', 'example')\n"
+        "except sso.LibraryError as e:\n"
+        "    print('LibraryError:', e)\n"
+    )
+    env = dict(os.environ, SSO_LIBRARY=str(tmp_path / "libsso.so.0"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.startswith("LibraryError: cannot load libsso from $SSO_LIBRARY="), out.stdout + out.stderr
+    assert str(tmp_path) in out.stdout

@@ -177,3 +177,18 @@ def test_bad_settings_fail_at_start(keys: harness.Keys) -> None:
     # Key bytes work as well as files.
     SSOMiddleware(app, login_server=harness.LOGIN, service="a.test.example/app/", domain=harness.DOMAIN,
                   public_keys=[keys.public.read_bytes()])
+
+
+def test_several_processes_work_with_binding_off(keys: harness.Keys) -> None:
+    """The documented way to run several workers: binding=False; every
+    request reaches the application whichever worker answers it."""
+    server = harness.WsgiServer("gunicorn", site_settings(keys, needgroup=None, binding=False), workers=2)
+    try:
+        jar, _, login = browser_login(server, keys)
+        assert login.status_code == 302
+        for _ in range(12):
+            r = requests.get(server.url("/app/page"), headers=cookie_header(jar), allow_redirects=False)
+            assert r.status_code == 200, r.text
+        assert "ticket bindings are kept per process" not in server.log()
+    finally:
+        server.close()

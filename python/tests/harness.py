@@ -100,15 +100,31 @@ class Keys:
         subprocess.run(["openssl", "pkey", "-in", str(self.secret), "-pubout", "-out", str(self.public)], check=True)
         os.chmod(self.public, 0o644)
 
-    def sign(self, user: str, service: str, domain: str = DOMAIN, ttl: int = 600,
-             nonce: str | None = None, groups: list[str] | tuple[str, ...] = (), version: int = 4) -> str:
+    def sign(
+        self,
+        user: str,
+        service: str,
+        domain: str = DOMAIN,
+        ttl: int = 600,
+        nonce: str | None = None,
+        groups: list[str] | tuple[str, ...] = (),
+        version: int = 4,
+    ) -> str:
         """A ticket expiring ``ttl`` seconds from now (negative: already
         expired), signed by the C ABI's ``sso_signer_sign``."""
         return sign_with(self.secret, user, service, domain, int(time.time()) + ttl, nonce, list(groups), version)
 
 
-def sign_with(secret: Path, user: str, service: str, domain: str, expires: int, nonce: str | None,
-              groups: list[str], version: int = 4) -> str:
+def sign_with(
+    secret: Path,
+    user: str,
+    service: str,
+    domain: str,
+    expires: int,
+    nonce: str | None,
+    groups: list[str],
+    version: int = 4,
+) -> str:
     from sso import _lib
 
     lib = _lib.lib()
@@ -116,10 +132,20 @@ def sign_with(secret: Path, user: str, service: str, domain: str, expires: int, 
     lib.sso_signer_new.restype = ctypes.c_uint32
     lib.sso_signer_free.argtypes = [ctypes.c_void_p]
     lib.sso_signer_sign.restype = ctypes.c_uint32
-    lib.sso_signer_sign.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_char_p,
-                                    ctypes.c_char_p, ctypes.c_uint64, ctypes.c_char_p,
-                                    ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, ctypes.c_char_p,
-                                    ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+    lib.sso_signer_sign.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_uint64,
+        ctypes.c_char_p,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
     signer = ctypes.c_void_p()
     code = lib.sso_signer_new(str(secret).encode(), ctypes.byref(signer))
     assert code == 0, _lib.result_message(code)
@@ -127,9 +153,20 @@ def sign_with(secret: Path, user: str, service: str, domain: str, expires: int, 
         buf = ctypes.create_string_buffer(8192)
         n = ctypes.c_size_t()
         g = [x.encode() for x in groups]
-        code = lib.sso_signer_sign(signer, version, user.encode(), service.encode(), domain.encode(), max(expires, 0),
-                                   nonce.encode() if nonce else None, _lib.string_array(g), len(g), buf,
-                                   len(buf), ctypes.byref(n))
+        code = lib.sso_signer_sign(
+            signer,
+            version,
+            user.encode(),
+            service.encode(),
+            domain.encode(),
+            max(expires, 0),
+            nonce.encode() if nonce else None,
+            _lib.string_array(g),
+            len(g),
+            buf,
+            len(buf),
+            ctypes.byref(n),
+        )
         assert code == 0, _lib.result_message(code)
         return buf.raw[: n.value].decode()
     finally:
@@ -137,7 +174,7 @@ def sign_with(secret: Path, user: str, service: str, domain: str, expires: int, 
 
 
 ENV_CGI = (
-    "#!/bin/sh\nhead -c \"${CONTENT_LENGTH:-0}\" >/dev/null\n"
+    '#!/bin/sh\nhead -c "${CONTENT_LENGTH:-0}" >/dev/null\n'
     "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
     + "".join(f'echo "{k}=${k}"\n' for k in ("REMOTE_USER", "AUTH_TYPE", "SSO_USER", "SSO_GROUPS", "SSO_SERVICE"))
 )
@@ -150,8 +187,16 @@ class Apache:
 
     MODULES = "/usr/lib/apache2/modules"
 
-    def __init__(self, public_keys: list[Path], tls: bool = False, extra: str = "", service: str | None = None,
-                 env: dict[str, str] | None = None, domain: str = DOMAIN, login: str = LOGIN) -> None:
+    def __init__(
+        self,
+        public_keys: list[Path],
+        tls: bool = False,
+        extra: str = "",
+        service: str | None = None,
+        env: dict[str, str] | None = None,
+        domain: str = DOMAIN,
+        login: str = LOGIN,
+    ) -> None:
         self.domain = domain
         self.login = login
         self.root = Path(tempfile.mkdtemp(prefix="apache-"))
@@ -165,17 +210,41 @@ class Apache:
             cgi.write_text(ENV_CGI)
             cgi.chmod(0o755)
         if tls:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                            "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", str(self.root / "conf/key.pem"), "-out", str(self.root / "conf/cert.pem")],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                    str(self.root / "conf/key.pem"),
+                    "-out",
+                    str(self.root / "conf/cert.pem"),
+                ],
+                check=True,
+                capture_output=True,
+            )
         (self.root / "conf/httpd.conf").write_text(self._config(public_keys) + extra)
         for dirpath, _, _ in os.walk(self.root):
             os.chmod(dirpath, 0o755)
         self.stderr = open(self.root / "stderr.log", "wb")
-        self.proc = subprocess.Popen(["/usr/sbin/apache2", "-d", str(self.root), "-f", str(self.root / "conf/httpd.conf"),
-                                      "-DFOREGROUND"], stdout=self.stderr, stderr=self.stderr, start_new_session=True,
-                                     env=dict(os.environ, **(env or {})))
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/apache2", "-d", str(self.root), "-f", str(self.root / "conf/httpd.conf"), "-DFOREGROUND"],
+            stdout=self.stderr,
+            stderr=self.stderr,
+            start_new_session=True,
+            env=dict(os.environ, **(env or {})),
+        )
         if not wait_port(self.port, 60, self.proc):
             self.close()
             raise RuntimeError(f"apache2 did not start:\n{self.error_log()}{(self.root / 'stderr.log').read_text()}")
@@ -185,9 +254,11 @@ class Apache:
 
     def _config(self, keys: list[Path]) -> str:
         m = lambda name: f"LoadModule {name}_module {self.MODULES}/mod_{name}.so\n"  # noqa: E731
-        s = (f'ServerRoot "{self.root}"\nPidFile "{self.root}/run/httpd.pid"\nDefaultRuntimeDir "{self.root}/run"\n'
-             f'Mutex file:{self.root}/run default\nErrorLog "{self.root}/error.log"\nLogLevel warn sso:debug\n'
-             f"Listen 127.0.0.1:{self.port}\nServerName 127.0.0.1:{self.port}\n")
+        s = (
+            f'ServerRoot "{self.root}"\nPidFile "{self.root}/run/httpd.pid"\nDefaultRuntimeDir "{self.root}/run"\n'
+            f'Mutex file:{self.root}/run default\nErrorLog "{self.root}/error.log"\nLogLevel warn sso:debug\n'
+            f"Listen 127.0.0.1:{self.port}\nServerName 127.0.0.1:{self.port}\n"
+        )
         if is_root():
             s += "User www-data\nGroup www-data\n"
         s += m("mpm_event") + "StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMaxRequestWorkers 16\n"
@@ -197,14 +268,22 @@ class Apache:
         if self.tls:
             s += m("ssl")
         s += f"LoadModule sso_module {artifact('libmod_sso.so')}\n"
-        s += (f'TypesConfig /etc/mime.types\nDocumentRoot "{self.root}/htdocs"\n<Directory "{self.root}/htdocs">\n'
-              "  Options +ExecCGI\n  AddHandler cgi-script .cgi\n  Require all granted\n</Directory>\n")
+        s += (
+            f'TypesConfig /etc/mime.types\nDocumentRoot "{self.root}/htdocs"\n<Directory "{self.root}/htdocs">\n'
+            "  Options +ExecCGI\n  AddHandler cgi-script .cgi\n  Require all granted\n</Directory>\n"
+        )
         if self.tls:
-            s += (f'SSLEngine on\nSSLCertificateFile "{self.root}/conf/cert.pem"\n'
-                  f'SSLCertificateKeyFile "{self.root}/conf/key.pem"\n')
-        s += f"SSOLoginServer {self.login}\nSSODomain {self.domain}\n" + "".join(f"SSOPublicKeyFile {k}\n" for k in keys)
-        s += (f"<Location /app/>\n  AuthType SSO\n  SSOService {self.service}\n  Require valid-user\n</Location>\n"
-              "<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n")
+            s += (
+                f'SSLEngine on\nSSLCertificateFile "{self.root}/conf/cert.pem"\n'
+                f'SSLCertificateKeyFile "{self.root}/conf/key.pem"\n'
+            )
+        s += f"SSOLoginServer {self.login}\nSSODomain {self.domain}\n" + "".join(
+            f"SSOPublicKeyFile {k}\n" for k in keys
+        )
+        s += (
+            f"<Location /app/>\n  AuthType SSO\n  SSOService {self.service}\n  Require valid-user\n</Location>\n"
+            "<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n"
+        )
         return s
 
     @property
@@ -239,7 +318,9 @@ class WsgiServer:
         self.log_path = self.dir / "app.log"
         self.tls = tls
         config = dict(settings)
-        config["service"] = str(config.get("service", "@HOSTPORT@/app/")).replace("@HOSTPORT@", f"127.0.0.1:{self.port}")
+        config["service"] = str(config.get("service", "@HOSTPORT@/app/")).replace(
+            "@HOSTPORT@", f"127.0.0.1:{self.port}"
+        )
         self.service = str(config["service"])
         (self.dir / "config.json").write_text(json.dumps({"middleware": config, "log": str(self.log_path)}))
         env = dict(os.environ, SSO_TEST_APP_CONFIG=str(self.dir / "config.json"), PYTHONPATH=str(TESTS))
@@ -247,8 +328,20 @@ class WsgiServer:
         if kind == "wsgiref":
             argv = [sys.executable, str(TESTS / "wsgi_app.py"), str(self.port)]
         elif kind == "gunicorn":
-            argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4", "--bind", bind,
-                    "--access-logfile", str(self.dir / "access.log"), "wsgi_app:app"]
+            argv = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--bind",
+                bind,
+                "--access-logfile",
+                str(self.dir / "access.log"),
+                "wsgi_app:app",
+            ]
             if tls:
                 self._certificate()
                 argv += ["--certfile", str(self.dir / "cert.pem"), "--keyfile", str(self.dir / "key.pem")]
@@ -263,10 +356,30 @@ class WsgiServer:
             raise RuntimeError(f"{kind} did not start:\n{self.server_log()}")
 
     def _certificate(self) -> None:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", str(self.dir / "key.pem"), "-out", str(self.dir / "cert.pem")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(self.dir / "key.pem"),
+                "-out",
+                str(self.dir / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
 
     def url(self, path: str) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
@@ -299,7 +412,9 @@ class ClientKey:
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="sso-sshkey-")
         self.private = Path(self.dir) / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(self.private)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(self.private)], check=True
+        )
         self.public = self.private.with_suffix(".pub")
 
 
@@ -323,7 +438,9 @@ class Realm:
         self.admin(*args)
 
     def admin(self, *args: str) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run([str(self.ssotool), "realm", "--root", str(self.root), *args], capture_output=True, text=True)
+        out = subprocess.run(
+            [str(self.ssotool), "realm", "--root", str(self.root), *args], capture_output=True, text=True
+        )
         if out.returncode != 0:
             raise RuntimeError(f"realm {args[0]}: {out.stderr.strip()}")
         return out
@@ -362,10 +479,16 @@ class Sshd:
                 f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {self.dir}/sshd.pid\n"
                 "UsePAM no\nStrictModes yes\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
                 "KbdInteractiveAuthentication no\nAuthorizedKeysFile .ssh/authorized_keys\n"
-                f"AllowUsers {' '.join(users)}\nLogLevel VERBOSE\n")
+                f"AllowUsers {' '.join(users)}\nLogLevel VERBOSE\n"
+            )
             log = open(self.log_path, "wb")
-            self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            self.proc = subprocess.Popen(
+                ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
             log.close()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
@@ -388,8 +511,22 @@ class Sshd:
         return self.log().count(f"Accepted publickey for {account} ")
 
     def ssh_options(self, key: ClientKey) -> list[str]:
-        return ["-p", str(self.port), "-i", str(key.private), "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-                "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes", "-F", "/dev/null"]
+        return [
+            "-p",
+            str(self.port),
+            "-i",
+            str(key.private),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "IdentityAgent=none",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-F",
+            "/dev/null",
+        ]
 
     def close(self) -> None:
         stop(self.proc)
@@ -402,9 +539,15 @@ class SsoServer:
 
     SECRET = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI="
 
-    def __init__(self, keys: Keys, users: dict[str, tuple[str, list[str]]], domain: str = DOMAIN,
-                 tables: str = "", allowed: tuple[str, ...] = (r"127\.0\.0\.1:[0-9]+/", r"[a-z0-9-]+\.test\.example/"),
-                 tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        keys: Keys,
+        users: dict[str, tuple[str, list[str]]],
+        domain: str = DOMAIN,
+        tables: str = "",
+        allowed: tuple[str, ...] = (r"127\.0\.0\.1:[0-9]+/", r"[a-z0-9-]+\.test\.example/"),
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sso-server-"))
         self.tls = tls is not None
         if tls is not None:
@@ -421,11 +564,17 @@ class SsoServer:
         (self.dir / "sso-server.toml").write_text(
             f'domain = "{domain}"\nlisten = "127.0.0.1:{self.port}"\nsecret_key_file = "{keys.secret}"\n'
             f'public_key_files = ["{keys.public}"]\nallowed_services = [{patterns}]\n'
-            f'\n[session]\nsecrets = ["{self.SECRET}"]\n\n[auth]\nbackend = "users_file"\nusers_file = "{users_file}"\n\n{tables}')
+            f'\n[session]\nsecrets = ["{self.SECRET}"]\n\n'
+            f'[auth]\nbackend = "users_file"\nusers_file = "{users_file}"\n\n{tables}'
+        )
         self.log_file = open(self.dir / "sso-server.log", "wb")
-        self.proc = subprocess.Popen([str(artifact("sso-server")), "--config", str(self.dir / "sso-server.toml")],
-                                     stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=self.log_file,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(artifact("sso-server")), "--config", str(self.dir / "sso-server.toml")],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log_file,
+            stderr=self.log_file,
+            start_new_session=True,
+        )
         if not wait_port(self.port, 20, self.proc):
             self.close()
             raise RuntimeError(f"sso-server did not start:\n{self.log()}")

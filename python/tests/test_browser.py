@@ -38,14 +38,36 @@ class Browser:
         for i, cert in enumerate(trusted):
             subprocess.run(["certutil", "-A", "-d", db, "-t", "CT,,", "-n", f"test-{i}", "-i", str(cert)], check=True)
         self.port = harness.free_port()
-        self.driver = subprocess.Popen(["chromedriver", f"--port={self.port}"], env=dict(os.environ, HOME=str(self.home)),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.driver = subprocess.Popen(
+            ["chromedriver", f"--port={self.port}"],
+            env=dict(os.environ, HOME=str(self.home)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         assert harness.wait_port(self.port, 30, self.driver), "chromedriver did not listen"
-        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1000,800", f"--user-data-dir={self.home}/chromium"]
-        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome", "acceptInsecureCerts": False,
-                                                 "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}}
+        args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1000,800",
+            f"--user-data-dir={self.home}/chromium",
+        ]
+        caps = {
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "acceptInsecureCerts": False,
+                    "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
+                }
+            }
+        }
         self.session = self._call("POST", "/session", caps)["sessionId"]
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
@@ -95,15 +117,44 @@ class Browser:
 
 def ca_signed_certificate(d: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a 127.0.0.1 certificate it signed: (ca, cert, key)."""
+
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=sso test CA",
-            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=sso test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    )
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "req.csr")
     (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-    openssl("x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
-            "-extfile", "ext.cnf", "-out", "cert.pem")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    )
     return d / "ca.pem", d / "cert.pem", d / "key.pem"
 
 
@@ -113,8 +164,9 @@ def world(keys: harness.Keys, tmp_path: Path) -> Iterator[dict[str, Any]]:
     ca, cert, key = ca_signed_certificate(tmp_path)
     parts: list[Any] = []
     try:
-        login = harness.SsoServer(keys, {"alice": (PASSWORD, ["staff"])}, allowed=(r"127\.0\.0\.1:[0-9]+/app/",),
-                                  tls=(cert, key))
+        login = harness.SsoServer(
+            keys, {"alice": (PASSWORD, ["staff"])}, allowed=(r"127\.0\.0\.1:[0-9]+/app/",), tls=(cert, key)
+        )
         parts.append(login)
         wsgi = harness.WsgiServer("gunicorn", site_settings(keys, login_server=login.url, needgroup=None), tls=True)
         parts.append(wsgi)
@@ -151,6 +203,8 @@ def test_one_login_for_wsgi_and_apache_and_one_logout(world: dict[str, Any]) -> 
     assert f"{wsgi.service}sso_logout" in page and f"{apache.service}sso_logout" in page, page
     for url in (app_url, apache_url):
         b.goto(url)
-        b.wait(f"the login form instead of {url}",
-               lambda: b.url().startswith(login.url + "?s=") and 'name="password"' in b.source())
+        b.wait(
+            f"the login form instead of {url}",
+            lambda: b.url().startswith(login.url + "?s=") and 'name="password"' in b.source(),
+        )
     assert PASSWORD not in login.log() and PASSWORD not in wsgi.log()

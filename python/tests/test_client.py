@@ -18,8 +18,11 @@ WIKI = "wiki.test.example/"
 
 @pytest.fixture(scope="module")
 def server(keys: harness.Keys) -> Iterator[harness.SsoServer]:
-    s = harness.SsoServer(keys, {"alice": (PASSWORD, ["staff", "dev"]), "bob": ("bobs password", [])},
-                          tables="[throttle]\nmax_failures_per_user_address = 3\n")
+    s = harness.SsoServer(
+        keys,
+        {"alice": (PASSWORD, ["staff", "dev"]), "bob": ("bobs password", [])},
+        tables="[throttle]\nmax_failures_per_user_address = 3\n",
+    )
     yield s
     s.close()
 

@@ -44,7 +44,9 @@ def ticket_of(spec: Any, target: Target, keys: harness.Keys, forger: harness.Key
     return t[: len(t) // 2] if spec.get("mangle") == "truncate" else t
 
 
-def send(case: dict[str, Any], target: Target, keys: harness.Keys, forger: harness.Keys) -> tuple[requests.Response, list[str]]:
+def send(
+    case: dict[str, Any], target: Target, keys: harness.Keys, forger: harness.Keys
+) -> tuple[requests.Response, list[str]]:
     req = case["request"]
     shown = ticket_of(req["ticket"], target, keys, forger) if "ticket" in req else ""
     path = req["path"].replace("@TICKET@", quote(shown, safe=""))
@@ -66,8 +68,15 @@ def send(case: dict[str, Any], target: Target, keys: harness.Keys, forger: harne
     if "raw_authorization" in req:
         headers["Authorization"] = req["raw_authorization"]
     method = req.get("method", "GET")
-    r = requests.request(method, target.url(path), headers=headers, allow_redirects=False, timeout=30,
-                         data=b"x=1" if method == "POST" else None, verify=False)
+    r = requests.request(
+        method,
+        target.url(path),
+        headers=headers,
+        allow_redirects=False,
+        timeout=30,
+        data=b"x=1" if method == "POST" else None,
+        verify=False,
+    )
     return r, [t for t in tickets if len(t) > 40 and t != "A" * 5000]
 
 
@@ -92,8 +101,11 @@ def normalized(r: requests.Response, target: Target) -> dict[str, Any]:
         "challenge": r.headers.get("WWW-Authenticate", "").replace(host_port, "HOSTPORT"),
     }
     if r.status_code == 200 and "REMOTE_USER=" in r.text:
-        answer["env"] = {k: v.replace(host_port, "HOSTPORT") for k, _, v in
-                         (line.partition("=") for line in r.text.splitlines()) if k != "TICKET_EXPIRES"}
+        answer["env"] = {
+            k: v.replace(host_port, "HOSTPORT")
+            for k, _, v in (line.partition("=") for line in r.text.splitlines())
+            if k != "TICKET_EXPIRES"
+        }
     return answer
 
 
@@ -123,8 +135,9 @@ def check_expectation(case: dict[str, Any], r: requests.Response, log: str, targ
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_mod_sso_and_middleware_answer_alike(case: dict[str, Any], apache: harness.Apache, wsgi: harness.WsgiServer,
-                                             keys: harness.Keys, forger: harness.Keys) -> None:
+def test_mod_sso_and_middleware_answer_alike(
+    case: dict[str, Any], apache: harness.Apache, wsgi: harness.WsgiServer, keys: harness.Keys, forger: harness.Keys
+) -> None:
     answers = []
     for target in (Target(apache.url, apache.service, apache.error_log), Target(wsgi.url, wsgi.service, wsgi.log)):
         before = len(target.log())
@@ -135,4 +148,3 @@ def test_mod_sso_and_middleware_answer_alike(case: dict[str, Any], apache: harne
             assert t not in target.log(), f"{case['name']}: a ticket reached the log"
         answers.append(normalized(r, target))
     assert answers[0] == answers[1], f"{case['name']}: mod_sso and SSOMiddleware differ"
-

@@ -26,8 +26,7 @@ PASSWORD = "interop password"
 
 @pytest.fixture(scope="module")
 def login_server(keys: harness.Keys, apache: harness.Apache) -> Iterator[harness.SsoServer]:
-    s = harness.SsoServer(keys, {"alice": (PASSWORD, ["staff"])},
-                          allowed=(re.escape(apache.service),))
+    s = harness.SsoServer(keys, {"alice": (PASSWORD, ["staff"])}, allowed=(re.escape(apache.service),))
     yield s
     s.close()
 
@@ -37,8 +36,10 @@ def pam_service(keys: harness.Keys, apache: harness.Apache) -> Iterator[str]:
     need_root()
     name = "pam-sso-py-" + secrets.token_hex(4)
     path = Path("/etc/pam.d") / name
-    path.write_text(f"auth required {harness.artifact('libpam_sso.so')} key={keys.public} "
-                    f"domain={harness.DOMAIN} service={apache.service}\naccount required pam_permit.so\n")
+    path.write_text(
+        f"auth required {harness.artifact('libpam_sso.so')} key={keys.public} "
+        f"domain={harness.DOMAIN} service={apache.service}\naccount required pam_permit.so\n"
+    )
     yield name
     path.unlink(missing_ok=True)
 
@@ -52,8 +53,22 @@ def python_verdict(keys: harness.Keys, service: str, ticket: str) -> str:
 
 
 def ssotool_verdict(keys: harness.Keys, service: str, ticket: str) -> str:
-    out = subprocess.run([str(harness.artifact("ssotool")), "verify", "--public-key", str(keys.public),
-                          "--service", service, "--domain", harness.DOMAIN, "--", ticket], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            str(harness.artifact("ssotool")),
+            "verify",
+            "--public-key",
+            str(keys.public),
+            "--service",
+            service,
+            "--domain",
+            harness.DOMAIN,
+            "--",
+            ticket,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode == 0:
         return "valid"
     m = re.search(r"invalid: (.+?) \(", out.stderr)
@@ -71,13 +86,15 @@ def mod_sso_verdict(apache: harness.Apache, ticket: str) -> tuple[str, str]:
 
 
 def pam_verdict(service: str, user: str, ticket: str) -> bool:
-    out = subprocess.run(["pamtester", "-v", service, user, "authenticate"], input=ticket + "\n",
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["pamtester", "-v", service, user, "authenticate"], input=ticket + "\n", capture_output=True, text=True
+    )
     return out.returncode == 0
 
 
-def test_every_consumer_gives_the_same_verdict(keys: harness.Keys, forger: harness.Keys, apache: harness.Apache,
-                                               login_server: harness.SsoServer, pam_service: str) -> None:
+def test_every_consumer_gives_the_same_verdict(
+    keys: harness.Keys, forger: harness.Keys, apache: harness.Apache, login_server: harness.SsoServer, pam_service: str
+) -> None:
     client = LoginClient(login_server.url, service=apache.service)
     client.login("alice", PASSWORD)
     from_server = client.ticket(apache.service)

@@ -42,8 +42,13 @@ class World:
         self.sshd = harness.Sshd([self.realm.name, self.short.name, self.locked.name])
         keys = [self.realm.public_key, self.short.public_key]
         self.apache = harness.Apache(keys, tls=True, service=API, domain=DOMAIN)
-        self.skewed = harness.Apache(keys, tls=True, service=API, domain=DOMAIN, env={
-            "LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "+20m", "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+        self.skewed = harness.Apache(
+            keys,
+            tls=True,
+            service=API,
+            domain=DOMAIN,
+            env={"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "+20m", "FAKETIME_DONT_FAKE_MONOTONIC": "1"},
+        )
 
     def dest(self, realm: harness.Realm) -> str:
         return f"{realm.name}@127.0.0.1"
@@ -70,8 +75,12 @@ def env(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def ssotool_token(dest: str, service: str) -> str:
-    out = subprocess.run([str(harness.artifact("ssotool")), "token", dest, service], capture_output=True, text=True,
-                         env=os.environ.copy())
+    out = subprocess.run(
+        [str(harness.artifact("ssotool")), "token", dest, service],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
@@ -197,8 +206,12 @@ def test_tickets_go_only_to_https_on_their_service_host(keys: harness.Keys) -> N
     api = keys.sign("alice", "api.test.example/", harness.DOMAIN)
     for ok in ("https://api.test.example/", "https://API.test.example:8443/x?y=1"):
         _check_target(ok, api, "r@h")
-    for bad in ("http://api.test.example/", "https://evil.example/", "https://api.test.example.evil.org/",
-                "https://api.test.example@evil.org/"):
+    for bad in (
+        "http://api.test.example/",
+        "https://evil.example/",
+        "https://api.test.example.evil.org/",
+        "https://api.test.example@evil.org/",
+    ):
         with pytest.raises(sso.TokenError):
             _check_target(bad, api, "r@h")
     pinned = keys.sign("alice", "[::1]:8443/app/", harness.DOMAIN)

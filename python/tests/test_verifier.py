@@ -28,7 +28,13 @@ def test_a_good_ticket_gives_its_claims(keys: harness.Keys, verifier: sso.Verifi
     t = keys.sign("alice", SERVICE, groups=["staff", "dev"], nonce="n0nce")
     got = verifier.verify(t, nonce="n0nce", groups=["dev"])
     assert (got.user, got.service, got.domain, got.groups, got.nonce, got.version) == (
-        "alice", SERVICE, harness.DOMAIN, ("staff", "dev"), "n0nce", 4)
+        "alice",
+        SERVICE,
+        harness.DOMAIN,
+        ("staff", "dev"),
+        "n0nce",
+        4,
+    )
     assert abs(got.expires - (time.time() + 600)) < 5
     assert verifier.verify(t.encode()).user == "alice"  # bytes too
     v3 = keys.sign("bob", SERVICE, version=3)
@@ -48,7 +54,9 @@ def test_a_good_ticket_gives_its_claims(keys: harness.Keys, verifier: sso.Verifi
         (lambda k, f: "", "too short"),
     ],
 )
-def test_each_failed_check_is_named(keys: harness.Keys, forger: harness.Keys, verifier: sso.Verifier, make, check) -> None:
+def test_each_failed_check_is_named(
+    keys: harness.Keys, forger: harness.Keys, verifier: sso.Verifier, make, check
+) -> None:
     with pytest.raises(sso.TicketError) as e:
         verifier.verify(make(keys, forger))
     assert e.value.check == check
@@ -114,12 +122,30 @@ def test_threads_share_one_verifier(keys: harness.Keys, forger: harness.Keys) ->
 
 
 def test_same_check_name_as_ssotool_verify(keys: harness.Keys, forger: harness.Keys, verifier: sso.Verifier) -> None:
-    for ticket in (keys.sign("a", SERVICE, ttl=-5), forger.sign("a", SERVICE), "not*a*ticket!", keys.sign("a", "x.test.example/")):
+    for ticket in (
+        keys.sign("a", SERVICE, ttl=-5),
+        forger.sign("a", SERVICE),
+        "not*a*ticket!",
+        keys.sign("a", "x.test.example/"),
+    ):
         with pytest.raises(sso.TicketError) as e:
             verifier.verify(ticket)
-        out = subprocess.run([str(harness.artifact("ssotool")), "verify", "--public-key", str(keys.public),
-                              "--service", SERVICE, "--domain", harness.DOMAIN, "--", ticket],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                str(harness.artifact("ssotool")),
+                "verify",
+                "--public-key",
+                str(keys.public),
+                "--service",
+                SERVICE,
+                "--domain",
+                harness.DOMAIN,
+                "--",
+                ticket,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert out.returncode != 0
         assert f"invalid: {e.value.check} (" in out.stderr, out.stderr
 

@@ -26,8 +26,9 @@ def value(line: str) -> str:
     return line.split(";", 1)[0].split("=", 1)[1]
 
 
-def browser_login(server: harness.WsgiServer, keys: harness.Keys, user: str = "alice",
-                  path: str = "/app/page?x=1") -> tuple[dict[str, str], str, requests.Response]:
+def browser_login(
+    server: harness.WsgiServer, keys: harness.Keys, user: str = "alice", path: str = "/app/page?x=1"
+) -> tuple[dict[str, str], str, requests.Response]:
     """What a browser does: the redirect with its nonce, a ticket from the
     login server for that nonce (signed here with the login server's key),
     then sso_login with the nonce cookie. Returns the cookies it holds
@@ -39,8 +40,12 @@ def browser_login(server: harness.WsgiServer, keys: harness.Keys, user: str = "a
     nonce = q["n"][0]
     nonce_cookie = next(k for k, line in set_cookies(r).items() if value(line) == nonce)
     ticket = keys.sign(user, server.service, nonce=nonce, groups=["staff"])
-    login = requests.get(server.url(f"/app/sso_login?t={quote(ticket, safe='')}&d={quote(q['d'][0], safe='')}"),
-                         headers={"Cookie": f"{nonce_cookie}={nonce}"}, allow_redirects=False, verify=False)
+    login = requests.get(
+        server.url(f"/app/sso_login?t={quote(ticket, safe='')}&d={quote(q['d'][0], safe='')}"),
+        headers={"Cookie": f"{nonce_cookie}={nonce}"},
+        allow_redirects=False,
+        verify=False,
+    )
     jar = {k: value(v) for k, v in set_cookies(login).items() if value(v)}
     login.nonce_cookie = f"{nonce_cookie}={nonce}"  # type: ignore[attr-defined]
     return jar, ticket, login
@@ -60,11 +65,16 @@ def test_browser_flow_with_binding(wsgi: harness.WsgiServer, keys: harness.Keys)
     assert "REMOTE_USER=alice" in r.text and "SSO_GROUPS=staff" in r.text
     assert "TICKET_EXPIRES=" in r.text  # environ["sso.ticket"] is the Ticket
     # The ticket cookie alone (stolen without its binding cookie) is refused.
-    r = requests.get(wsgi.url("/app/page"), headers={"Cookie": f"SSO_ticket={jar['SSO_ticket']}"}, allow_redirects=False)
+    r = requests.get(
+        wsgi.url("/app/page"), headers={"Cookie": f"SSO_ticket={jar['SSO_ticket']}"}, allow_redirects=False
+    )
     assert r.status_code == 302
     # sso_login answers once per ticket: a replayed login is refused.
-    again = requests.get(wsgi.url(f"/app/sso_login?t={quote(ticket, safe='')}"), allow_redirects=False,
-                         headers={"Cookie": login.nonce_cookie})  # type: ignore[attr-defined]
+    again = requests.get(
+        wsgi.url(f"/app/sso_login?t={quote(ticket, safe='')}"),
+        allow_redirects=False,
+        headers={"Cookie": login.nonce_cookie},
+    )  # type: ignore[attr-defined]
     assert again.status_code == 403, again.text
     assert "check 'replayed login' failed" in wsgi.log()
     # Logout clears both cookies.
@@ -106,7 +116,9 @@ def test_https_gets_host_cookies(keys: harness.Keys) -> None:
         assert "Secure" in line and "HttpOnly" in line and "Path=/" in line
         # On https a path-scoped name is one a sibling host could plant: never counted.
         ok = keys.sign("alice", server.service)
-        r = requests.get(server.url("/app/"), headers={"Cookie": f"SSO_ticket={ok}"}, allow_redirects=False, verify=False)
+        r = requests.get(
+            server.url("/app/"), headers={"Cookie": f"SSO_ticket={ok}"}, allow_redirects=False, verify=False
+        )
         assert r.status_code == 302
         jar, _, login = browser_login(server, keys)
         assert login.status_code == 302
@@ -138,7 +150,13 @@ def test_hostile_input_is_never_a_500(kind: str, keys: harness.Keys) -> None:
         ]
         for path, headers in cases:
             r = requests.get(server.url(path), headers=headers, allow_redirects=False)
-            assert r.status_code in (302, 400, 401, 403, 404), f"{kind} {path} {headers}: {r.status_code} {r.text[:200]}"
+            assert r.status_code in (
+                302,
+                400,
+                401,
+                403,
+                404,
+            ), f"{kind} {path} {headers}: {r.status_code} {r.text[:200]}"
             assert "Traceback" not in r.text
         assert "Traceback" not in server.log() and "Traceback" not in server.server_log()
     finally:
@@ -167,16 +185,29 @@ def test_bad_settings_fail_at_start(keys: harness.Keys) -> None:
     from sso.wsgi import SSOMiddleware
 
     app = lambda e, s: []  # noqa: E731
-    for bad in ({"login_server": "login.example.org"}, {"service": "no-slash"}, {"domain": ""},
-                {"public_keys": ["/nonexistent"]}):
-        kwargs = dict(login_server=harness.LOGIN, service="a.test.example/app/", domain=harness.DOMAIN,
-                      public_keys=[str(keys.public)])
+    for bad in (
+        {"login_server": "login.example.org"},
+        {"service": "no-slash"},
+        {"domain": ""},
+        {"public_keys": ["/nonexistent"]},
+    ):
+        kwargs = dict(
+            login_server=harness.LOGIN,
+            service="a.test.example/app/",
+            domain=harness.DOMAIN,
+            public_keys=[str(keys.public)],
+        )
         kwargs.update(bad)
         with pytest.raises(sso.ConfigError):
             SSOMiddleware(app, **kwargs)  # type: ignore[arg-type]
     # Key bytes work as well as files.
-    SSOMiddleware(app, login_server=harness.LOGIN, service="a.test.example/app/", domain=harness.DOMAIN,
-                  public_keys=[keys.public.read_bytes()])
+    SSOMiddleware(
+        app,
+        login_server=harness.LOGIN,
+        service="a.test.example/app/",
+        domain=harness.DOMAIN,
+        public_keys=[keys.public.read_bytes()],
+    )
 
 
 def test_several_processes_work_with_binding_off(keys: harness.Keys) -> None:

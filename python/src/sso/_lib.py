@@ -162,9 +162,7 @@ def _load() -> ctypes.CDLL:
         try:
             fn = getattr(handle, name)
         except AttributeError:
-            raise LibraryError(
-                f"{path} has no {name}: the installed libsso is older than this package"
-            ) from None
+            raise LibraryError(f"{path} has no {name}: the installed libsso is older than this package") from None
         fn.restype = restype
         fn.argtypes = argtypes
     return handle

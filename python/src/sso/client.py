@@ -56,7 +56,9 @@ class LoginClient:
     a throwaway test certificate); ``timeout``: seconds per request.
     """
 
-    def __init__(self, login_server: str, service: str | None = None, *, verify: bool | str = True, timeout: float = 30.0) -> None:
+    def __init__(
+        self, login_server: str, service: str | None = None, *, verify: bool | str = True, timeout: float = 30.0
+    ) -> None:
         if urlsplit(login_server).scheme not in ("http", "https"):
             raise ValueError("login_server is an http(s) URL")
         self.login_server = login_server if login_server.endswith("/") else login_server + "/"
@@ -67,13 +69,16 @@ class LoginClient:
         self._cookies: dict[str, str] = {}
         self.user: str | None = None
 
-    def _send(self, method: str, path: str, **kwargs: object) -> requests.Response:
+    def _send(
+        self, method: str, path: str, params: dict[str, str] | None = None, data: dict[str, str] | None = None
+    ) -> requests.Response:
         headers = {}
         if self._cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+        url = urljoin(self.login_server, path)
         try:
             resp = self._http.request(
-                method, urljoin(self.login_server, path), headers=headers, allow_redirects=False, timeout=self.timeout, **kwargs  # type: ignore[arg-type]
+                method, url, params=params, data=data, headers=headers, allow_redirects=False, timeout=self.timeout
             )
         except requests.RequestException as e:
             raise LoginError(f"login server {self.login_server} unreachable: {type(e).__name__}") from None
@@ -108,7 +113,9 @@ class LoginClient:
             self.user = username  # a live session already
             return
         if form.status_code != 200:
-            raise LoginError(f"the login server refused the login form for {service} ({form.status_code})", form.status_code)
+            raise LoginError(
+                f"the login server refused the login form for {service} ({form.status_code})", form.status_code
+            )
         fields = _form_fields(form.text)
         if "csrf" not in fields:
             raise LoginError("the login server's page has no login form", form.status_code)
@@ -122,7 +129,9 @@ class LoginClient:
             raise BadCredentials("wrong user name or password", 401)
         if resp.status_code == 429:
             after = resp.headers.get("Retry-After", "")
-            raise Throttled("the login server is throttling logins; retry later", 429, int(after) if after.isdigit() else None)
+            raise Throttled(
+                "the login server is throttling logins; retry later", 429, int(after) if after.isdigit() else None
+            )
         raise LoginError(f"the login server refused the login ({resp.status_code})", resp.status_code)
 
     def ticket(self, service: str, groups: list[str] | None = None, nonce: str | None = None) -> str:
@@ -140,7 +149,9 @@ class LoginClient:
         if resp.status_code == 200:
             raise LoginError("not logged in (no session, or it expired): call login() first", 200)
         if resp.status_code == 403:
-            raise LoginError(f"the login server refuses a ticket for {service} (service not allowed, or none of the groups)", 403)
+            raise LoginError(
+                f"the login server refuses a ticket for {service} (service not allowed, or none of the groups)", 403
+            )
         raise LoginError(f"the login server refused a ticket for {service} ({resp.status_code})", resp.status_code)
 
     def logout(self) -> None:

@@ -55,10 +55,16 @@ def _check_target(url: str, ticket: str, realm: str) -> None:
         want_host, _, want_port = host_port.partition(":")
     target = urlsplit(url)
     if target.scheme.lower() != "https":
-        raise TokenError(realm, f"a ticket is sent only over https, not to {target.scheme}://{target.hostname} (its service is {service})")
+        raise TokenError(
+            realm,
+            f"a ticket is sent only over https, not to {target.scheme}://{target.hostname} (its service is {service})",
+        )
     port_ok = not want_port or str(target.port or 443) == want_port
     if (target.hostname or "").lower() != want_host.lower() or not port_ok:
-        raise TokenError(realm, f"the ticket is for service {service}: it is sent only to https://{host_port}, not to {target.hostname}")
+        raise TokenError(
+            realm,
+            f"the ticket is for service {service}: it is sent only to https://{host_port}, not to {target.hostname}",
+        )
 
 
 class SSOAuth(AuthBase):

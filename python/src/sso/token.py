@@ -60,7 +60,9 @@ def check_destination(destination: str) -> None:
     """``REALM@HOST`` with sso-client's alphabet (no option-looking host)."""
     realm, sep, host = destination.partition("@")
     if not sep or not _REALM.fullmatch(realm):
-        raise TokenError(_shorten(destination), "invalid ssh destination: write REALM@HOST with a realm of a-z, 0-9, _ and -")
+        raise TokenError(
+            _shorten(destination), "invalid ssh destination: write REALM@HOST with a realm of a-z, 0-9, _ and -"
+        )
     if not _HOST.fullmatch(host) or host.startswith("-"):
         raise TokenError(_shorten(destination), "invalid host in the ssh destination")
 
@@ -68,7 +70,10 @@ def check_destination(destination: str) -> None:
 def check_service(destination: str, service: str) -> None:
     """A service that may go on the ssh command line."""
     if not _SERVICE_ARG.fullmatch(service) or "/" not in service:
-        raise TokenError(destination, f"invalid service name {_shorten(service)!r}: write HOST[:PORT]/PATH/ with A-Z a-z 0-9 . _ ~ : / + = -")
+        raise TokenError(
+            destination,
+            f"invalid service name {_shorten(service)!r}: write HOST[:PORT]/PATH/ with A-Z a-z 0-9 . _ ~ : / + = -",
+        )
 
 
 def cache_dir() -> Path | None:
@@ -88,7 +93,9 @@ def entry_path(directory: Path, destination: str, service: str | None) -> Path:
     return directory / f"ticket-{h.digest()[:16].hex()}"
 
 
-def load_cached(directory: Path, destination: str, service: str | None, now: int, margin: int = MIN_REMAINING_SECS) -> str | None:
+def load_cached(
+    directory: Path, destination: str, service: str | None, now: int, margin: int = MIN_REMAINING_SECS
+) -> str | None:
     """The cached ticket with at least ``margin`` seconds left (by its own,
     unverified, expiry), if any and if the file is private to us."""
     path = entry_path(directory, destination, service)
@@ -150,14 +157,18 @@ def ssh_command(destination: str, service: str | None, options: list[str] | None
     return argv
 
 
-def fetch_ticket(destination: str, service: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, options: list[str] | None = None) -> str:
+def fetch_ticket(
+    destination: str, service: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, options: list[str] | None = None
+) -> str:
     """A fresh ticket over ssh, checked to be one line that decodes (and,
     if ``service`` was asked for, names it). Raises :class:`TokenError`."""
     argv = ssh_command(destination, service, options)
     try:
         # A session of its own: on timeout the whole group (ssh and any
         # ProxyCommand) is killed, so no pipe stays open behind it.
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
     except OSError as e:
         raise TokenError(destination, f"cannot run {argv[0]}: {e.strerror}") from None
     try:

@@ -184,5 +184,5 @@ def string_array(values: list[bytes]) -> ctypes.Array[c_char_p]:
 
 def version() -> str:
     """The loaded library's version string (``libsso 0.1.0``)."""
-    v = lib().sso_version()
+    v: bytes | None = lib().sso_version()
     return v.decode() if v else ""

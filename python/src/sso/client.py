@@ -83,7 +83,7 @@ class LoginClient:
         except requests.RequestException as e:
             raise LoginError(f"login server {self.login_server} unreachable: {type(e).__name__}") from None
         for line in resp.raw.headers.getlist("Set-Cookie") if resp.raw is not None else []:
-            jar: SimpleCookie = SimpleCookie()
+            jar: SimpleCookie[str] = SimpleCookie()
             jar.load(line)
             for name, morsel in jar.items():
                 if morsel["max-age"] == "0" or not morsel.value:

@@ -121,7 +121,7 @@ class SSOAuth(AuthBase):
 
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
         self._authorize(r, self.ticket())
-        r.register_hook("response", self._retry_if_expired)
+        r.register_hook("response", self._retry_if_expired)  # type: ignore[no-untyped-call]
         return r
 
     def _retry_if_expired(self, resp: Response, **kwargs: Any) -> Response:
@@ -135,7 +135,11 @@ class SSOAuth(AuthBase):
         retry = resp.request.copy()
         self._authorize(retry, self.ticket(fresh=True))
         setattr(retry, "_sso_retried", True)
-        again = resp.connection.send(retry, **kwargs)
+        # The adapter that sent the first answer sends the retry (the way
+        # requests' own HTTPDigestAuth retries); requests sets it on every
+        # response it returns.
+        adapter = getattr(resp, "connection")
+        again: Response = adapter.send(retry, **kwargs)
         again.history.append(resp)
         again.request = retry
         return again

@@ -18,6 +18,7 @@ import requests
 import urllib3
 
 import harness
+import realms
 import sso
 from conftest import need_root
 from sso.requests import SSOAuth, is_expired_challenge
@@ -33,13 +34,13 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 class World:
     def __init__(self) -> None:
-        self.realm = harness.Realm(DOMAIN, [API], 3600)
-        self.short = harness.Realm(DOMAIN, [API], 600)  # expired for the skewed apache even when fresh
-        self.locked = harness.Realm(DOMAIN, [API], 3600)  # no key of ours
-        self.key = harness.ClientKey()
+        self.realm = realms.Realm(DOMAIN, [API], 3600)
+        self.short = realms.Realm(DOMAIN, [API], 600)  # expired for the skewed apache even when fresh
+        self.locked = realms.Realm(DOMAIN, [API], 3600)  # no key of ours
+        self.key = realms.ClientKey()
         self.realm.add(self.key, "alice", "ops")
         self.short.add(self.key, "alice", "ops")
-        self.sshd = harness.Sshd([self.realm.name, self.short.name, self.locked.name])
+        self.sshd = realms.Sshd([self.realm.name, self.short.name, self.locked.name])
         keys = [self.realm.public_key, self.short.public_key]
         self.apache = harness.Apache(keys, tls=True, service=API, domain=DOMAIN)
         self.skewed = harness.Apache(
@@ -50,7 +51,7 @@ class World:
             env={"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "+20m", "FAKETIME_DONT_FAKE_MONOTONIC": "1"},
         )
 
-    def dest(self, realm: harness.Realm) -> str:
+    def dest(self, realm: realms.Realm) -> str:
         return f"{realm.name}@127.0.0.1"
 
     def close(self) -> None:

@@ -24,13 +24,17 @@ def need_root() -> None:
 
 
 @pytest.fixture(scope="session")
-def keys() -> harness.Keys:
-    return harness.Keys()
+def keys() -> Iterator[harness.Keys]:
+    k = harness.Keys()
+    yield k
+    k.close()
 
 
 @pytest.fixture(scope="session")
-def forger() -> harness.Keys:
-    return harness.Keys()
+def forger() -> Iterator[harness.Keys]:
+    k = harness.Keys()
+    yield k
+    k.close()
 
 
 @pytest.fixture(scope="session")

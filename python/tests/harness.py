@@ -100,6 +100,9 @@ class Keys:
         subprocess.run(["openssl", "pkey", "-in", str(self.secret), "-pubout", "-out", str(self.public)], check=True)
         os.chmod(self.public, 0o644)
 
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def sign(
         self,
         user: str,

@@ -27,6 +27,9 @@ class ClientKey:
         )
         self.public = self.private.with_suffix(".pub")
 
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 class Realm:
     """A token realm made by ``ssotool realm init`` under a private root (a

@@ -55,7 +55,7 @@ class World:
         return f"{realm.name}@127.0.0.1"
 
     def close(self) -> None:
-        for part in (self.apache, self.skewed, self.sshd, self.realm, self.short, self.locked):
+        for part in (self.apache, self.skewed, self.sshd, self.realm, self.short, self.locked, self.key):
             part.close()
 
 

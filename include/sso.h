@@ -371,10 +371,26 @@ enum sso_result sso_signer_sign(const struct sso_signer *signer,
                                 size_t buf_len,
                                 size_t *out_n);
 
+// Decodes the `ticket_len` bytes at `ticket` (the wire form) WITHOUT
+// checking the signature, expiry, service or domain, and writes the
+// claims to `*ticket_out` (freed with `sso_ticket_free`). For clients
+// that hold a ticket for someone else to verify: a ticket cache reading
+// an expiry, a tool checking which service a ticket names. Never an
+// authentication: only `sso_verifier_verify` says a ticket is good.
+// Fails with the failed decoding check (`SSO_ERR_BAD_ENCODING`, ...).
+//
+// # Safety
+// `ticket` must be valid for `ticket_len` bytes; `ticket_out` valid for a
+// write.
+enum sso_result sso_ticket_decode_unverified(const char *ticket,
+                                             size_t ticket_len,
+                                             struct sso_ticket **ticket_out);
+
 // Frees a ticket. NULL is ignored.
 //
 // # Safety
-// `ticket` must come from `sso_verifier_verify` and not be used afterwards.
+// `ticket` must come from `sso_verifier_verify` or
+// `sso_ticket_decode_unverified` and not be used afterwards.
 void sso_ticket_free(struct sso_ticket *ticket);
 
 // The ticket's user (valid until `sso_ticket_free`); NULL for a NULL ticket.

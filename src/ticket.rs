@@ -5,7 +5,7 @@ use std::ptr;
 
 use sso_core::Ticket;
 
-use crate::boundary::{access, guard};
+use crate::boundary::{access, guard, guard_result};
 use crate::result::sso_result;
 
 /// A verified ticket's fields, owned by the caller until `sso_ticket_free`.
@@ -38,10 +38,43 @@ impl sso_ticket {
     }
 }
 
+/// Decodes the `ticket_len` bytes at `ticket` (the wire form) WITHOUT
+/// checking the signature, expiry, service or domain, and writes the
+/// claims to `*ticket_out` (freed with `sso_ticket_free`). For clients
+/// that hold a ticket for someone else to verify: a ticket cache reading
+/// an expiry, a tool checking which service a ticket names. Never an
+/// authentication: only `sso_verifier_verify` says a ticket is good.
+/// Fails with the failed decoding check (`SSO_ERR_BAD_ENCODING`, ...).
+///
+/// # Safety
+/// `ticket` must be valid for `ticket_len` bytes; `ticket_out` valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn sso_ticket_decode_unverified(
+    ticket: *const c_char,
+    ticket_len: usize,
+    ticket_out: *mut *mut sso_ticket,
+) -> sso_result {
+    guard_result(|| {
+        if ticket.is_null() || ticket_out.is_null() {
+            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+        }
+        if ticket_len > sso_core::MAX_TICKET_LEN {
+            return Err(sso_result::SSO_ERR_TOO_LONG);
+        }
+        let bytes = std::slice::from_raw_parts(ticket as *const u8, ticket_len);
+        let encoded = std::str::from_utf8(bytes).map_err(|_| sso_result::SSO_ERR_BAD_ENCODING)?;
+        let decoded = sso_core::decode_unverified(encoded)?;
+        *ticket_out = Box::into_raw(Box::new(sso_ticket::from_ticket(&decoded)?));
+        Ok(())
+    })
+}
+
 /// Frees a ticket. NULL is ignored.
 ///
 /// # Safety
-/// `ticket` must come from `sso_verifier_verify` and not be used afterwards.
+/// `ticket` must come from `sso_verifier_verify` or
+/// `sso_ticket_decode_unverified` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn sso_ticket_free(ticket: *mut sso_ticket) {
     guard((), || {
@@ -137,4 +170,59 @@ pub unsafe extern "C" fn sso_ticket_expires(ticket: *const sso_ticket) -> u64 {
 #[no_mangle]
 pub unsafe extern "C" fn sso_ticket_version(ticket: *const sso_ticket) -> u32 {
     access(ticket, 0, |t| t.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn decode(ticket: &[u8]) -> Result<*mut sso_ticket, sso_result> {
+        let mut out: *mut sso_ticket = ptr::null_mut();
+        // SAFETY: `ticket` is valid for its length; `out` for a write.
+        let r = unsafe {
+            sso_ticket_decode_unverified(ticket.as_ptr() as *const c_char, ticket.len(), &mut out)
+        };
+        if r == sso_result::SSO_OK {
+            Ok(out)
+        } else {
+            assert!(out.is_null(), "out-parameter written on failure");
+            Err(r)
+        }
+    }
+
+    #[test]
+    fn decodes_claims_without_any_check() {
+        // Signed by a key nobody trusts, expired long ago: still decodes.
+        let signer = sso_core::Signer::new(sso_core::SecretKey::from_seed(&[9; 32]));
+        let mut t = Ticket::new("alice", "api.example.org/", "example.org", 1);
+        t.groups = vec!["ops".into()];
+        let encoded = signer.sign(&t).unwrap();
+        let out = decode(encoded.as_bytes()).expect("decodes");
+        // SAFETY: `out` is a live ticket until freed below.
+        unsafe {
+            assert_eq!(CStr::from_ptr(sso_ticket_user(out)).to_str(), Ok("alice"));
+            assert_eq!(
+                CStr::from_ptr(sso_ticket_service(out)).to_str(),
+                Ok("api.example.org/")
+            );
+            assert_eq!(sso_ticket_expires(out), 1);
+            assert_eq!(sso_ticket_group_count(out), 1);
+            sso_ticket_free(out);
+        }
+    }
+
+    #[test]
+    fn refuses_what_does_not_decode_with_the_check() {
+        assert_eq!(
+            decode(b"not*a*ticket!"),
+            Err(sso_result::SSO_ERR_BAD_ENCODING)
+        );
+        assert_eq!(decode(&[b'A'; 5000]), Err(sso_result::SSO_ERR_TOO_LONG));
+        assert_eq!(decode(&[0xff, 0xfe]), Err(sso_result::SSO_ERR_BAD_ENCODING));
+        let mut out: *mut sso_ticket = ptr::null_mut();
+        // SAFETY: NULL ticket pointer is the case under test.
+        let r = unsafe { sso_ticket_decode_unverified(ptr::null(), 0, &mut out) };
+        assert_eq!(r, sso_result::SSO_ERR_NULL_ARGUMENT);
+    }
 }

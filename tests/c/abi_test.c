@@ -453,6 +453,27 @@ int main(int argc, char **argv)
     huge[100] = (char)0xff; /* not UTF-8 either: the size bound still answers */
     expect(v, huge, SSO_ERR_TOO_LONG, "too long and not UTF-8");
     expect(v, "", SSO_ERR_TOO_SHORT, "empty");
+
+    /* Decoding without verifying: the claims of an expired ticket and of
+       one for another service come out; what does not decode keeps its
+       check, and the out-parameter is untouched then. */
+    sso_ticket *claims = SENTINEL_TICKET;
+    CHECK(sso_ticket_decode_unverified(expired, strlen(expired), &claims) == SSO_OK &&
+              sso_ticket_expires(claims) == NOW - 1,
+          "decode_unverified reads an expired ticket's expiry");
+    sso_ticket_free(claims);
+    claims = SENTINEL_TICKET;
+    CHECK(sso_ticket_decode_unverified(wrong_service, strlen(wrong_service), &claims) == SSO_OK &&
+              strcmp(sso_ticket_service(claims), "other.example.org/") == 0,
+          "decode_unverified reads another service's ticket");
+    sso_ticket_free(claims);
+    claims = SENTINEL_TICKET;
+    CHECK(sso_ticket_decode_unverified("!!!not base64!!!", 16, &claims) == SSO_ERR_BAD_ENCODING &&
+              claims == SENTINEL_TICKET,
+          "decode_unverified: garbage keeps its check, nothing written");
+    CHECK(sso_ticket_decode_unverified(huge, strlen(huge), &claims) == SSO_ERR_TOO_LONG, "decode_unverified: too long");
+    CHECK(sso_ticket_decode_unverified(NULL, 0, &claims) == SSO_ERR_NULL_ARGUMENT, "decode_unverified: NULL");
+
     CHECK(sso_verifier_verify(v, NULL, 0, NOW, NULL, NULL, 0, NULL) == SSO_ERR_NULL_ARGUMENT, "NULL ticket");
     CHECK(sso_verifier_verify(NULL, good, strlen(good), NOW, NULL, NULL, 0, NULL) == SSO_ERR_NULL_ARGUMENT,
           "NULL verifier");

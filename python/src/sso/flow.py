@@ -1,0 +1,219 @@
+"""The web flow of a protected location, as the core decides it.
+
+A handle over ``sso_flow_config`` and ``sso_flow_decide`` (include/sso.h):
+the same decisions mod_sso makes (ticket cookie, redirect with the nonce
+cookie, ``sso_login``/``sso_logout``, ``Authorization: SSO``, 401, 403,
+ticket binding). :class:`Decision` is the answer copied into Python data;
+the WSGI adapter (:mod:`sso.wsgi`) only translates it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import os
+import threading
+from collections.abc import Sequence
+from ctypes import c_void_p
+from dataclasses import dataclass, field
+
+from . import _lib
+from .verifier import Ticket, config_failed, ticket_from_handle
+
+StrPath = str | os.PathLike[str]
+
+
+class Kind(enum.IntEnum):
+    """``sso_flow_kind``: what the flow decided."""
+
+    DECLINE = 0
+    ACCEPT = 1
+    REDIRECT = 2
+    LOGIN_DONE = 3
+    LOGOUT = 4
+    UNAUTHORIZED = 5
+    FORBIDDEN = 6
+    BAD_REQUEST = 7
+    UNAVAILABLE = 8
+
+
+class LogLevel(enum.IntEnum):
+    """``sso_log_level``: syslog's numbers."""
+
+    ERROR = 3
+    WARNING = 4
+    INFO = 6
+    DEBUG = 7
+
+
+_COOKIE_SECURE = {"auto": 0, True: 1, "on": 1, False: 2, "off": 2}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One request's answer: the kind, the status (0: serve the request),
+    the headers to set, the body, the accepted ticket and the log lines
+    (which never hold a ticket, only fingerprints)."""
+
+    kind: Kind
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str | None = None
+    ticket: Ticket | None = None
+    fingerprint: str | None = None
+    ticket_param_mask: str | None = None
+    logs: list[tuple[LogLevel, str]] = field(default_factory=list)
+
+
+def _s(p: bytes | None) -> str | None:
+    return p.decode("utf-8", "replace") if p is not None else None
+
+
+class FlowConfig:
+    """A protected location: settings, the core's verification cache and
+    its ticket binding store (per process: see docs/python.md,
+    "Several processes"). Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        login_server: str,
+        service: str,
+        domain: str,
+        public_keys: Sequence[StrPath | bytes],
+        groups: Sequence[str] | None = None,
+        cookie_secure: str | bool = "auto",
+        cookie_prefix: str | None = None,
+        browser: bool = True,
+        binding: bool = True,
+        clock_skew: int = 0,
+        cache_entries: int = 16384,
+        binding_entries: int = 16384,
+    ) -> None:
+        if isinstance(public_keys, (str, bytes, os.PathLike)):
+            raise TypeError("public_keys is a list (of key file paths or key bytes)")
+        if isinstance(groups, str):
+            raise TypeError("groups is a list of group names, not one string")
+        if cookie_secure not in _COOKIE_SECURE:
+            raise ValueError('cookie_secure is "auto", "on" or "off"')
+        if min(clock_skew, cache_entries, binding_entries) < 0:
+            raise ValueError("clock_skew and the entry counts must not be negative")
+        # Key bytes are given as they are; anything else is a file path.
+        files = [os.fsencode(k) for k in public_keys if not isinstance(k, bytes)]
+        blobs = [k for k in public_keys if isinstance(k, bytes)]
+        group_list = [g.encode("utf-8") for g in groups or ()]
+        # Every buffer the settings point to stays referenced here until
+        # sso_flow_config_new returns (it copies what it keeps).
+        file_arr = _lib.string_array(files)
+        key_arr = (_lib.KeyBytes * len(blobs))(*[_lib.KeyBytes(b, len(b)) for b in blobs])
+        group_arr = _lib.string_array(group_list)
+        settings = _lib.FlowSettings(
+            public_key_files=ctypes.cast(file_arr, ctypes.POINTER(ctypes.c_char_p)),
+            public_key_file_count=len(files),
+            public_keys=ctypes.cast(key_arr, ctypes.POINTER(_lib.KeyBytes)),
+            public_key_count=len(blobs),
+            service=service.encode("utf-8"),
+            domain=domain.encode("utf-8"),
+            login_server=login_server.encode("utf-8"),
+            groups=ctypes.cast(group_arr, ctypes.POINTER(ctypes.c_char_p)),
+            group_count=len(group_list),
+            cookie_secure=_COOKIE_SECURE[cookie_secure],
+            cookie_prefix=cookie_prefix.encode("utf-8") if cookie_prefix else None,
+            mode=0 if browser else 1,
+            binding=0 if binding else 1,
+            clock_skew_secs=clock_skew,
+            cache_entries=cache_entries,
+            binding_entries=binding_entries,
+        )
+        lib = _lib.lib()
+        out = c_void_p()
+        code = lib.sso_flow_config_new(ctypes.byref(settings), ctypes.byref(out))
+        if code != _lib.SSO_OK:
+            raise config_failed("refused SSO settings", code)
+        self._handle: int | None = out.value
+        self._free = lib.sso_flow_config_free
+        self._closing = threading.Lock()
+        self.service = service
+        self.pid = os.getpid()
+
+    def decide(
+        self,
+        *,
+        method: bytes,
+        path: bytes,
+        query: bytes,
+        unparsed_uri: bytes,
+        cookie_headers: Sequence[bytes],
+        authorization: bytes | None,
+        https: bool,
+        now: int = 0,
+    ) -> Decision | int:
+        """The core's decision for one request, or the ``sso_result`` code
+        with which the core refused to decide (``INVALID_ARGUMENT``: a
+        method, path or query that is not UTF-8, to be answered 400). No
+        argument may hold a NUL byte."""
+        handle = self._handle
+        if handle is None:
+            raise ValueError("flow config is closed")
+        lib = _lib.lib()
+        cookies = _lib.string_array(list(cookie_headers))
+        out = c_void_p()
+        code = lib.sso_flow_decide(
+            handle,
+            method,
+            path,
+            query,
+            unparsed_uri,
+            cookies,
+            len(cookie_headers),
+            authorization,
+            https,
+            now,
+            ctypes.byref(out),
+        )
+        if code != _lib.SSO_OK:
+            return int(code)
+        try:
+            return _copy_decision(out.value)
+        finally:
+            lib.sso_flow_decision_free(out)
+
+    def close(self) -> None:
+        """Frees the core's config (also done when collected); only once no
+        request is being decided with it."""
+        with self._closing:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            self._free(handle)
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            self._handle = None
+            self._free(handle)
+
+
+def _copy_decision(d: int | None) -> Decision:
+    lib = _lib.lib()
+    headers = []
+    for i in range(lib.sso_flow_decision_header_count(d)):
+        name = _s(lib.sso_flow_decision_header_name(d, i))
+        value = _s(lib.sso_flow_decision_header_value(d, i))
+        if name is not None and value is not None:
+            headers.append((name, value))
+    logs = []
+    for i in range(lib.sso_flow_decision_log_count(d)):
+        message = _s(lib.sso_flow_decision_log_message(d, i))
+        if message is not None:
+            logs.append((LogLevel(lib.sso_flow_decision_log_level(d, i)), message))
+    ticket = lib.sso_flow_decision_ticket(d)
+    return Decision(
+        kind=Kind(lib.sso_flow_decision_kind(d)),
+        status=int(lib.sso_flow_decision_status(d)),
+        headers=headers,
+        body=_s(lib.sso_flow_decision_body(d)),
+        ticket=ticket_from_handle(ticket) if ticket else None,
+        fingerprint=_s(lib.sso_flow_decision_fingerprint(d)),
+        ticket_param_mask=_s(lib.sso_flow_decision_ticket_param_mask(d)),
+        logs=logs,
+    )

@@ -1,0 +1,218 @@
+"""``SSOMiddleware``: mod_sso's protection for a WSGI application.
+
+Every request goes through the core's ``sso_flow_decide`` (see
+:mod:`sso.flow`), exactly as mod_sso's hooks do: this module only turns
+the WSGI environ into the flow's input and the decision into a WSGI
+response. No ticket, cookie or redirect rule is written here.
+
+What the application sees on success (as mod_sso's CGI environment):
+``REMOTE_USER``, ``AUTH_TYPE=SSO``, ``SSO_USER``, ``SSO_GROUPS`` (comma
+separated), ``SSO_SERVICE``, and the :class:`sso.Ticket` under
+``environ["sso.ticket"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from . import _lib
+from .flow import Decision, FlowConfig, Kind, LogLevel
+
+logger = logging.getLogger("sso.wsgi")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_LEVELS = {
+    LogLevel.ERROR: logging.ERROR,
+    LogLevel.WARNING: logging.WARNING,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.DEBUG: logging.DEBUG,
+}
+
+#: Characters of a decoded path that stay as they are in a rebuilt request
+#: URI (RFC 3986 pchar plus `/`), when the server gives no raw URI.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+class _Refused(Exception):
+    """The request's own text cannot be handed to the core (400)."""
+
+
+def _wire(environ: Environ, key: str, default: str = "") -> bytes:
+    """An environ value as the bytes that came on the wire: WSGI keeps
+    them as latin-1 ``str`` (PEP 3333). A NUL would cut the C string the
+    core reads, so it is refused rather than passed."""
+    value = environ.get(key, default)
+    if not isinstance(value, str):
+        raise _Refused(f"{key} is not a string")
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise _Refused(f"{key} is not a WSGI byte string") from None
+    if b"\0" in raw:
+        raise _Refused(f"{key} holds a NUL byte")
+    return raw
+
+
+def _request_uri(environ: Environ, path: bytes, query: bytes) -> bytes:
+    """The URI as the client sent it (the return URL after login):
+    gunicorn's ``RAW_URI`` or waitress' ``REQUEST_URI`` when the server
+    keeps it, else rebuilt from the decoded path and the raw query."""
+    for key in ("RAW_URI", "REQUEST_URI"):
+        if environ.get(key):
+            return _wire(environ, key)
+    uri = quote(path, safe=_PATH_SAFE).encode("ascii")
+    return uri + b"?" + query if query else uri
+
+
+def request_of(environ: Environ) -> dict[str, Any]:
+    """The flow's input (the arguments of :meth:`FlowConfig.decide`) from
+    a WSGI environ. Raises ``_Refused`` for text the core cannot take."""
+    path = _wire(environ, "SCRIPT_NAME") + _wire(environ, "PATH_INFO")
+    query = _wire(environ, "QUERY_STRING")
+    cookie = _wire(environ, "HTTP_COOKIE")
+    authorization = _wire(environ, "HTTP_AUTHORIZATION") if "HTTP_AUTHORIZATION" in environ else None
+    return {
+        "method": _wire(environ, "REQUEST_METHOD", "GET"),
+        "path": path,
+        "query": query,
+        "unparsed_uri": _request_uri(environ, path, query),
+        "cookie_headers": [cookie] if cookie else [],
+        "authorization": authorization,
+        "https": str(environ.get("wsgi.url_scheme", "http")).lower() == "https",
+    }
+
+
+def _plain(start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: str) -> list[bytes]:
+    data = body.encode("utf-8")
+    phrase = HTTPStatus(status).phrase
+    out = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
+    out += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    start_response(f"{status} {phrase}", out)
+    return [data]
+
+
+class SSOMiddleware:
+    """Protects ``app`` as mod_sso protects a location.
+
+    ``login_server``: the login server's URL; ``service``:
+    ``HOST[:PORT]/PATH/`` as the login server knows this application (its
+    path is where ``sso_login`` and ``sso_logout`` live); ``domain``: the
+    SSO domain; ``public_keys``: key file paths or key bytes; ``groups``:
+    a ticket must hold one of them (asked for with ``g=``), else 403;
+    ``cookie_secure``: ``"auto"`` (Secure and ``__Host-`` names over
+    https), ``"on"`` or ``"off"`` (plain-http test setups only);
+    ``browser=False``: API mode, never a redirect, always 401 naming the
+    failed check. ``binding``: ticket binding (on, as in mod_sso; see
+    docs/python.md for servers with several processes).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        login_server: str,
+        service: str,
+        domain: str,
+        public_keys: Sequence[str | os.PathLike[str] | bytes],
+        groups: Sequence[str] | None = None,
+        cookie_secure: str | bool = "auto",
+        browser: bool = True,
+        binding: bool = True,
+        cookie_prefix: str | None = None,
+        clock_skew: int = 0,
+        cache_entries: int = 16384,
+        binding_entries: int = 16384,
+    ) -> None:
+        self.app = app
+        self.flow = FlowConfig(
+            login_server=login_server,
+            service=service,
+            domain=domain,
+            public_keys=public_keys,
+            groups=groups,
+            cookie_secure=cookie_secure,
+            cookie_prefix=cookie_prefix,
+            browser=browser,
+            binding=binding,
+            clock_skew=clock_skew,
+            cache_entries=cache_entries,
+            binding_entries=binding_entries,
+        )
+        self._binds_browsers = browser and binding
+        self._warned = threading.Event()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            request = request_of(environ)
+        except _Refused as why:
+            logger.info("refused a request the flow cannot read: %s", why)
+            return _plain(start_response, 400, [("Cache-Control", "no-store")], "Bad Request\n")
+        self._warn_if_multiprocess(environ)
+        decision = self.flow.decide(**request)
+        if isinstance(decision, int):
+            if decision == _lib.SSO_ERR_INVALID_ARGUMENT:
+                logger.info("refused a request whose method, path or query is not UTF-8")
+                return _plain(start_response, 400, [("Cache-Control", "no-store")], "Bad Request\n")
+            logger.error("the SSO flow failed: %s", _lib.result_message(decision))
+            return _plain(start_response, 500, [("Cache-Control", "no-store")], "Internal Server Error\n")
+        for level, message in decision.logs:
+            logger.log(_LEVELS.get(level, logging.ERROR), "%s", message)
+        if decision.kind is Kind.ACCEPT and decision.ticket is not None:
+            return self._accept(environ, start_response, decision)
+        if decision.ticket_param_mask:
+            _mask_ticket_parameter(environ, request["path"], decision.ticket_param_mask)
+        return self._answer(start_response, decision)
+
+    def _accept(self, environ: Environ, start_response: StartResponse, decision: Decision) -> Iterable[bytes]:
+        ticket = decision.ticket
+        assert ticket is not None
+        environ["REMOTE_USER"] = ticket.user
+        environ["AUTH_TYPE"] = "SSO"
+        environ["SSO_USER"] = ticket.user
+        environ["SSO_GROUPS"] = ",".join(ticket.groups)
+        environ["SSO_SERVICE"] = ticket.service
+        environ["sso.ticket"] = ticket
+        environ["sso.fingerprint"] = decision.fingerprint
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _answer(start_response: StartResponse, decision: Decision) -> list[bytes]:
+        status = decision.status or 403  # the core never answers 0 here; fail closed
+        if decision.kind is Kind.LOGOUT:
+            return _plain(start_response, status, decision.headers, decision.body or "")
+        return _plain(start_response, status, decision.headers, f"{HTTPStatus(status).phrase}\n")
+
+    def _warn_if_multiprocess(self, environ: Environ) -> None:
+        """Ticket bindings live in this process (the C ABI's store): under a
+        server with several worker processes a browser whose binding is in
+        another worker is sent to log in again. Said once, loudly."""
+        if self._binds_browsers and environ.get("wsgi.multiprocess") and not self._warned.is_set():
+            self._warned.set()
+            logger.warning(
+                "SSOMiddleware runs in a server with several processes: ticket bindings are "
+                "kept per process, so browsers are sent back to the login server whenever a "
+                "request reaches another process than the one it logged in through. Run one "
+                "process with threads (gunicorn --workers 1 --threads N), or binding=False "
+                "(docs/python.md, 'Several processes')."
+            )
+
+
+def _mask_ticket_parameter(environ: Environ, path: bytes, mask: str) -> None:
+    """At ``sso_login``: the ``t`` parameter holds a ticket, and servers log
+    the request's query (gunicorn's access log reads these keys after the
+    response). Keep only the core's mask (``ticket-FINGERPRINT``) there."""
+    shown = f"t={mask}"
+    environ["QUERY_STRING"] = shown
+    target = path.decode("latin-1") + "?" + shown
+    for key in ("RAW_URI", "REQUEST_URI"):
+        if key in environ:
+            environ[key] = target

@@ -1,0 +1,471 @@
+"""Real servers for the Python tests, started as processes on free ports:
+apache2 with the built mod_sso, the WSGI test application under wsgiref,
+gunicorn or waitress, and the login server (sshd and realms: realms.py).
+The same set-up as the Rust harness (tests/src/apache.rs, server.rs,
+ssh.rs), driven from Python; nothing here is a stand-in for a component.
+
+Built artifacts come from ``$SSO_BUILD_DIR`` (a cargo profile directory,
+default ``$CARGO_TARGET_DIR/debug`` or ``target/debug``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parent
+DOMAIN = "test.example"
+LOGIN = "https://login.test.example/"
+
+
+def build_dir() -> Path:
+    if os.environ.get("SSO_BUILD_DIR"):
+        return Path(os.environ["SSO_BUILD_DIR"])
+    return Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "debug"
+
+
+def artifact(name: str) -> Path:
+    p = build_dir() / name
+    if not p.exists():
+        raise RuntimeError(f"{p} is missing: build the workspace first (cargo build --workspace)")
+    return p
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL if it lingers."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def ssotool(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(artifact("ssotool")), *args], capture_output=True, text=True)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"ssotool {args[0]}: {out.stderr.strip()}")
+    return out
+
+
+class Keys:
+    """A throwaway Ed25519 key pair in PEM (PKCS#8 / SubjectPublicKeyInfo),
+    made by openssl: one of the two key formats the core reads."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="sso-keys-")
+        os.chmod(self.dir, 0o755)
+        self.public = Path(self.dir) / "public.pem"
+        self.secret = Path(self.dir) / "secret.pem"
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(self.secret)], check=True)
+        os.chmod(self.secret, 0o600)
+        subprocess.run(["openssl", "pkey", "-in", str(self.secret), "-pubout", "-out", str(self.public)], check=True)
+        os.chmod(self.public, 0o644)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sign(
+        self,
+        user: str,
+        service: str,
+        domain: str = DOMAIN,
+        ttl: int = 600,
+        nonce: str | None = None,
+        groups: list[str] | tuple[str, ...] = (),
+        version: int = 4,
+    ) -> str:
+        """A ticket expiring ``ttl`` seconds from now (negative: already
+        expired), signed by the C ABI's ``sso_signer_sign``."""
+        return sign_with(self.secret, user, service, domain, int(time.time()) + ttl, nonce, list(groups), version)
+
+
+def sign_with(
+    secret: Path,
+    user: str,
+    service: str,
+    domain: str,
+    expires: int,
+    nonce: str | None,
+    groups: list[str],
+    version: int = 4,
+) -> str:
+    from sso import _lib
+
+    lib = _lib.lib()
+    lib.sso_signer_new.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+    lib.sso_signer_new.restype = ctypes.c_uint32
+    lib.sso_signer_free.argtypes = [ctypes.c_void_p]
+    lib.sso_signer_sign.restype = ctypes.c_uint32
+    lib.sso_signer_sign.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_uint64,
+        ctypes.c_char_p,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
+    signer = ctypes.c_void_p()
+    code = lib.sso_signer_new(str(secret).encode(), ctypes.byref(signer))
+    assert code == 0, _lib.result_message(code)
+    try:
+        buf = ctypes.create_string_buffer(8192)
+        n = ctypes.c_size_t()
+        g = [x.encode() for x in groups]
+        code = lib.sso_signer_sign(
+            signer,
+            version,
+            user.encode(),
+            service.encode(),
+            domain.encode(),
+            max(expires, 0),
+            nonce.encode() if nonce else None,
+            _lib.string_array(g),
+            len(g),
+            buf,
+            len(buf),
+            ctypes.byref(n),
+        )
+        assert code == 0, _lib.result_message(code)
+        return buf.raw[: n.value].decode()
+    finally:
+        lib.sso_signer_free(signer)
+
+
+ENV_CGI = (
+    '#!/bin/sh\nhead -c "${CONTENT_LENGTH:-0}" >/dev/null\n'
+    "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+    + "".join(f'echo "{k}=${k}"\n' for k in ("REMOTE_USER", "AUTH_TYPE", "SSO_USER", "SSO_GROUPS", "SSO_SERVICE"))
+)
+
+
+class Apache:
+    """A private apache2 with the built mod_sso (as tests/src/apache.rs):
+    ``/app/`` needs a valid user, ``/app/needgroup/`` asks for groups
+    admins,staff; every directory has ``env.cgi``."""
+
+    MODULES = "/usr/lib/apache2/modules"
+
+    def __init__(
+        self,
+        public_keys: list[Path],
+        tls: bool = False,
+        extra: str = "",
+        service: str | None = None,
+        env: dict[str, str] | None = None,
+        domain: str = DOMAIN,
+        login: str = LOGIN,
+    ) -> None:
+        self.domain = domain
+        self.login = login
+        self.root = Path(tempfile.mkdtemp(prefix="apache-"))
+        self.port = free_port()
+        self.tls = tls
+        self._service = service
+        for d in ("htdocs/app/needgroup", "run", "conf"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        for d in ("app", "app/needgroup"):
+            cgi = self.root / "htdocs" / d / "env.cgi"
+            cgi.write_text(ENV_CGI)
+            cgi.chmod(0o755)
+        if tls:
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                    str(self.root / "conf/key.pem"),
+                    "-out",
+                    str(self.root / "conf/cert.pem"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+        (self.root / "conf/httpd.conf").write_text(self._config(public_keys) + extra)
+        for dirpath, _, _ in os.walk(self.root):
+            os.chmod(dirpath, 0o755)
+        self.stderr = open(self.root / "stderr.log", "wb")
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/apache2", "-d", str(self.root), "-f", str(self.root / "conf/httpd.conf"), "-DFOREGROUND"],
+            stdout=self.stderr,
+            stderr=self.stderr,
+            start_new_session=True,
+            env=dict(os.environ, **(env or {})),
+        )
+        if not wait_port(self.port, 60, self.proc):
+            self.close()
+            raise RuntimeError(f"apache2 did not start:\n{self.error_log()}{(self.root / 'stderr.log').read_text()}")
+        deadline = time.monotonic() + 5
+        while "resuming normal operations" not in self.error_log() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _config(self, keys: list[Path]) -> str:
+        m = lambda name: f"LoadModule {name}_module {self.MODULES}/mod_{name}.so\n"  # noqa: E731
+        s = (
+            f'ServerRoot "{self.root}"\nPidFile "{self.root}/run/httpd.pid"\nDefaultRuntimeDir "{self.root}/run"\n'
+            f'Mutex file:{self.root}/run default\nErrorLog "{self.root}/error.log"\nLogLevel warn sso:debug\n'
+            f"Listen 127.0.0.1:{self.port}\nServerName 127.0.0.1:{self.port}\n"
+        )
+        if is_root():
+            s += "User www-data\nGroup www-data\n"
+        s += m("mpm_event") + "StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMaxRequestWorkers 16\n"
+        for name in ("authn_core", "authz_core", "authz_user", "alias", "mime", "env", "dir", "socache_shmcb"):
+            s += m(name)
+        s += m("cgid") + f'ScriptSock "{self.root}/run/cgid.sock"\n'
+        if self.tls:
+            s += m("ssl")
+        s += f"LoadModule sso_module {artifact('libmod_sso.so')}\n"
+        s += (
+            f'TypesConfig /etc/mime.types\nDocumentRoot "{self.root}/htdocs"\n<Directory "{self.root}/htdocs">\n'
+            "  Options +ExecCGI\n  AddHandler cgi-script .cgi\n  Require all granted\n</Directory>\n"
+        )
+        if self.tls:
+            s += (
+                f'SSLEngine on\nSSLCertificateFile "{self.root}/conf/cert.pem"\n'
+                f'SSLCertificateKeyFile "{self.root}/conf/key.pem"\n'
+            )
+        s += f"SSOLoginServer {self.login}\nSSODomain {self.domain}\n" + "".join(
+            f"SSOPublicKeyFile {k}\n" for k in keys
+        )
+        s += (
+            f"<Location /app/>\n  AuthType SSO\n  SSOService {self.service}\n  Require valid-user\n</Location>\n"
+            "<Location /app/needgroup/>\n  SSOGroups admins,staff\n</Location>\n"
+        )
+        return s
+
+    @property
+    def service(self) -> str:
+        return self._service or f"127.0.0.1:{self.port}/app/"
+
+    def url(self, path: str) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+
+    def error_log(self) -> str:
+        try:
+            return (self.root / "error.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.stderr.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class WsgiServer:
+    """The test application (tests/wsgi_app.py) behind SSOMiddleware in a
+    real WSGI server process: ``wsgiref``, ``gunicorn`` (one worker, threads)
+    or ``waitress``. ``settings`` are the middleware's keyword arguments
+    (``service`` may hold ``@HOSTPORT@``)."""
+
+    def __init__(self, kind: str, settings: dict[str, object], tls: bool = False, workers: int = 1) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="wsgi-"))
+        self.log_path = self.dir / "app.log"
+        self.tls = tls
+        config = dict(settings)
+        config["service"] = str(config.get("service", "@HOSTPORT@/app/")).replace(
+            "@HOSTPORT@", f"127.0.0.1:{self.port}"
+        )
+        self.service = str(config["service"])
+        (self.dir / "config.json").write_text(json.dumps({"middleware": config, "log": str(self.log_path)}))
+        env = dict(os.environ, SSO_TEST_APP_CONFIG=str(self.dir / "config.json"), PYTHONPATH=str(TESTS))
+        bind = f"127.0.0.1:{self.port}"
+        if kind == "wsgiref":
+            argv = [sys.executable, str(TESTS / "wsgi_app.py"), str(self.port)]
+        elif kind == "gunicorn":
+            argv = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--bind",
+                bind,
+                "--access-logfile",
+                str(self.dir / "access.log"),
+                "wsgi_app:app",
+            ]
+            if tls:
+                self._certificate()
+                argv += ["--certfile", str(self.dir / "cert.pem"), "--keyfile", str(self.dir / "key.pem")]
+        elif kind == "waitress":
+            argv = [sys.executable, "-m", "waitress", f"--listen={bind}", "--threads=4", "wsgi_app:app"]
+        else:
+            raise ValueError(kind)
+        self.out = open(self.dir / "server.log", "wb")
+        self.proc = subprocess.Popen(argv, env=env, cwd=TESTS, stdout=self.out, stderr=self.out, start_new_session=True)
+        if not wait_port(self.port, 30, self.proc):
+            self.close()
+            raise RuntimeError(f"{kind} did not start:\n{self.server_log()}")
+
+    def _certificate(self) -> None:
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(self.dir / "key.pem"),
+                "-out",
+                str(self.dir / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def url(self, path: str) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def server_log(self) -> str:
+        try:
+            return (self.dir / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def random_name(prefix: str) -> str:
+    return prefix + secrets.token_hex(5)
+
+
+class SsoServer:
+    """The login server (``sso-server``) on a free port with a users file
+    and a temporary configuration, as tests/src/server.rs starts it."""
+
+    SECRET = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI="
+
+    def __init__(
+        self,
+        keys: Keys,
+        users: dict[str, tuple[str, list[str]]],
+        domain: str = DOMAIN,
+        tables: str = "",
+        allowed: tuple[str, ...] = (r"127\.0\.0\.1:[0-9]+/", r"[a-z0-9-]+\.test\.example/"),
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sso-server-"))
+        self.tls = tls is not None
+        if tls is not None:
+            tables += f'\n[tls]\ncert_file = "{tls[0]}"\nkey_file = "{tls[1]}"\n'
+
+        users_file = self.dir / "users"
+        for user, (password, groups) in users.items():
+            argv = [str(artifact("sso-server")), "user", "add", "--users-file", str(users_file), user]
+            if groups:
+                argv += ["--groups", ",".join(groups)]
+            subprocess.run(argv, input=password + "\n", text=True, check=True, capture_output=True)
+        self.port = free_port()
+        patterns = ", ".join(f"'{p}'" for p in allowed)
+        (self.dir / "sso-server.toml").write_text(
+            f'domain = "{domain}"\nlisten = "127.0.0.1:{self.port}"\nsecret_key_file = "{keys.secret}"\n'
+            f'public_key_files = ["{keys.public}"]\nallowed_services = [{patterns}]\n'
+            f'\n[session]\nsecrets = ["{self.SECRET}"]\n\n'
+            f'[auth]\nbackend = "users_file"\nusers_file = "{users_file}"\n\n{tables}'
+        )
+        self.log_file = open(self.dir / "sso-server.log", "wb")
+        self.proc = subprocess.Popen(
+            [str(artifact("sso-server")), "--config", str(self.dir / "sso-server.toml")],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log_file,
+            stderr=self.log_file,
+            start_new_session=True,
+        )
+        if not wait_port(self.port, 20, self.proc):
+            self.close()
+            raise RuntimeError(f"sso-server did not start:\n{self.log()}")
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
+
+    def log(self) -> str:
+        try:
+            return (self.dir / "sso-server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.log_file.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,69 @@
+"""The WSGI application of the tests: prints what SSOMiddleware put into
+the environ, like mod_sso's tests' env.cgi. Its settings come from the JSON
+file named by ``$SSO_TEST_APP_CONFIG`` (written by harness.WsgiServer):
+``middleware`` (SSOMiddleware's keyword arguments; ``needgroup`` adds a
+second location under ``/app/needgroup/`` asking for those groups, as the
+Apache site does) and ``log`` (the file the middleware logs to).
+
+Run directly (``python wsgi_app.py PORT``) it serves with wsgiref.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from sso.wsgi import SSOMiddleware
+
+KEYS = ("REMOTE_USER", "AUTH_TYPE", "SSO_USER", "SSO_GROUPS", "SSO_SERVICE")
+
+
+def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    lines = [f"{k}={environ.get(k, '')}" for k in KEYS]
+    ticket = environ.get("sso.ticket")
+    if ticket is not None:
+        lines.append(f"TICKET_EXPIRES={ticket.expires}")
+    if environ.get("PATH_INFO", "").endswith("/boom"):
+        raise RuntimeError("the application failed")  # the server's own 500
+    body = ("\n".join(lines) + "\n").encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def build() -> Any:
+    with open(os.environ["SSO_TEST_APP_CONFIG"]) as f:
+        config = json.load(f)
+    handler = logging.FileHandler(config["log"])
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("sso")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    settings = dict(config["middleware"])
+    needgroup = settings.pop("needgroup", None)
+    plain = SSOMiddleware(echo, **settings)
+    if not needgroup:
+        return plain
+    grouped = SSOMiddleware(echo, **dict(settings, groups=needgroup))
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        target = grouped if path.startswith("/app/needgroup/") else plain
+        return target(environ, start_response)
+
+    return dispatch
+
+
+app = build()
+
+if __name__ == "__main__":
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    make_server("127.0.0.1", int(sys.argv[1]), app, server_class=ThreadingWSGIServer).serve_forever()

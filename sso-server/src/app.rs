@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
-use crate::throttle::Throttle;
+use crate::throttle_store::{self, ThrottleStore};
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
 /// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
@@ -41,7 +41,7 @@ pub struct App {
     pub sealer: Sealer,
     /// Shared with the next generation after a reload (see
     /// [`App::carry_over`]), so counters survive `systemctl reload`.
-    pub throttle: Arc<Throttle>,
+    pub throttle: Arc<dyn ThrottleStore>,
     pub backend: Arc<dyn Backend>,
     /// Password checks running at once. Each one is a memory-hard hash
     /// (19 MiB with the default argon2id) or a backend round trip on a
@@ -121,7 +121,7 @@ impl App {
         }
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
-        let throttle = Arc::new(Throttle::new(&config.throttle));
+        let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
         Ok(App {
             config,
             signer,
@@ -137,7 +137,7 @@ impl App {
     /// Takes over what must outlive a reload from the generation this one
     /// replaces: the password-check bound, the metrics, and the throttle
     /// counters unless `[throttle]` changed (a reload must not wipe a
-    /// lock-out).
+    /// lock-out; a changed `store` gets the new store built by `new`).
     pub fn carry_over(&mut self, previous: &App) {
         self.auth_slots = previous.auth_slots.clone();
         self.metrics = previous.metrics.clone();

@@ -210,6 +210,8 @@ pub struct RawThrottle {
     pub user_window_seconds: u64,
     pub max_failures_per_user: u32,
     pub max_tracked: usize,
+    /// `"memory"`, or a `redis://` / `rediss://` URL.
+    pub store: String,
 }
 
 impl Default for RawThrottle {
@@ -222,6 +224,7 @@ impl Default for RawThrottle {
             user_window_seconds: 3600,
             max_failures_per_user: 50,
             max_tracked: crate::throttle::MAX_TRACKED,
+            store: "memory".to_owned(),
         }
     }
 }
@@ -254,6 +257,26 @@ pub struct ThrottleConfig {
     pub user_window: u64,
     pub max_per_user: u32,
     pub max_tracked: usize,
+    pub store: StoreConfig,
+}
+
+/// Where the failure counts live (`throttle.store`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In this process (the default): each replica counts on its own.
+    Memory,
+    /// In Redis, shared by every replica that names the same server.
+    Redis(String),
+}
+
+/// Without the URL, which may hold a password.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("Memory"),
+            StoreConfig::Redis(_) => f.write_str("Redis(..)"),
+        }
+    }
 }
 
 /// A validated configuration.
@@ -502,6 +525,7 @@ impl Checker<'_> {
             max_per_user: self
                 .positive("throttle.max_failures_per_user", t.max_failures_per_user)?,
             max_tracked: self.positive("throttle.max_tracked", t.max_tracked)?,
+            store: self.store(&t.store)?,
         };
         if c.max_per_user < c.max_per_user_address {
             return Err(self.err(
@@ -511,6 +535,32 @@ impl Checker<'_> {
             ));
         }
         Ok(c)
+    }
+
+    /// `throttle.store`: `"memory"` or a URL the Redis client accepts
+    /// (checked here, connected to at the first login). The URL is never
+    /// repeated in the message: it may hold a password.
+    fn store(&self, s: &str) -> Result<StoreConfig, ConfigError> {
+        if s == "memory" {
+            return Ok(StoreConfig::Memory);
+        }
+        if !(s.starts_with("redis://") || s.starts_with("rediss://")) {
+            return Err(self.err("throttle.store", "must be \"memory\" or a redis:// URL"));
+        }
+        if s.starts_with("rediss://") {
+            return Err(self.err(
+                "throttle.store",
+                "rediss:// (TLS) is not supported; use redis:// on a trusted network or a \
+                 local TLS tunnel",
+            ));
+        }
+        match redis::Client::open(s) {
+            Ok(_) => Ok(StoreConfig::Redis(s.to_owned())),
+            Err(e) => Err(self.err(
+                "throttle.store",
+                format!("is not a valid Redis URL ({:?})", e.kind()),
+            )),
+        }
     }
 }
 
@@ -707,6 +757,29 @@ to = 'imap\.example\.org/'
         assert!(c.service_allowed("wiki.example.org/"));
         assert_eq!(c.ticket_lifetime("imap.example.org/"), 300);
         assert!(c.exchange_allowed("webmail.example.org/", "imap.example.org/"));
+    }
+
+    #[test]
+    fn the_throttle_store_is_memory_or_a_redis_url_never_echoed() {
+        assert_eq!(parse(BASE).unwrap().throttle.store, StoreConfig::Memory);
+        let c = parse(&format!(
+            "{BASE}\n[throttle]\nstore = \"redis://:s3cret@127.0.0.1:6380/2\"\n"
+        ))
+        .unwrap();
+        assert!(matches!(c.throttle.store, StoreConfig::Redis(_)));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        for bad in [
+            "memcache://127.0.0.1/",
+            "redis://:s3cret@[::1/",
+            "rediss://:s3cret@h/",
+            "",
+        ] {
+            let e = parse(&format!("{BASE}\n[throttle]\nstore = {bad:?}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`throttle.store`"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod reload;
 pub mod secret;
 pub mod session;
 pub mod throttle;
+pub mod throttle_redis;
+pub mod throttle_store;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod endpoints;
 pub mod html;
+pub mod layout;
 pub mod listener;
 pub mod metrics;
 pub mod params;

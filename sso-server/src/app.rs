@@ -51,6 +51,8 @@ pub struct App {
     pub auth_slots: Arc<tokio::sync::Semaphore>,
     /// Counted for the whole process, across reloads (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// The layout and stylesheet of the pages (`[ui]`).
+    pub ui: Arc<crate::ui::Ui>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -122,6 +124,7 @@ impl App {
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
         let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
+        let ui = Arc::new(crate::ui::Ui::load(&config.ui)?);
         Ok(App {
             config,
             signer,
@@ -131,6 +134,7 @@ impl App {
             backend,
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
             metrics: Arc::new(Metrics::new()),
+            ui,
         })
     }
 

@@ -41,6 +41,16 @@ pub struct RawConfig {
     pub title: String,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub ui: RawUi,
+}
+
+/// The `[ui]` table: the pages' design (see [`crate::ui`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub templates: Option<PathBuf>,
+    pub logo: Option<String>,
 }
 
 /// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
@@ -301,6 +311,7 @@ pub struct Config {
     pub title: String,
     /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
     pub metrics_enabled: bool,
+    pub ui: crate::ui::UiConfig,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -537,6 +548,22 @@ impl Checker<'_> {
         Ok(c)
     }
 
+    /// `[ui]`: the logo is an `https://` URL (the pages' CSP allows images
+    /// from `'self'` and `https:` only); the templates directory is read
+    /// and checked when the server state is built (`crate::ui`).
+    fn ui(&self, u: &RawUi) -> Result<crate::ui::UiConfig, ConfigError> {
+        if let Some(logo) = &u.logo {
+            let ok = url::Url::parse(logo).is_ok_and(|url| url.scheme() == "https");
+            if !ok {
+                return Err(self.err("ui.logo", "must be an https:// URL"));
+            }
+        }
+        Ok(crate::ui::UiConfig {
+            templates: u.templates.clone(),
+            logo: u.logo.clone(),
+        })
+    }
+
     /// `throttle.store`: `"memory"` or a URL the Redis client accepts
     /// (checked here, connected to at the first login). The URL is never
     /// repeated in the message: it may hold a password.
@@ -604,6 +631,7 @@ impl Config {
         let auth = check.auth(&raw.auth)?;
         let exchange = check.exchange(&raw.exchange)?;
         let throttle = check.throttle(&raw.throttle)?;
+        let ui = check.ui(&raw.ui)?;
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -622,6 +650,7 @@ impl Config {
             throttle,
             title: raw.title,
             metrics_enabled: raw.metrics.enabled,
+            ui,
         })
     }
 

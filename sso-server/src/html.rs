@@ -21,9 +21,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The stylesheet every page links (`GET /style.css`): see
-/// `sso-server/static/style.css`.
-pub const STYLE: &str = include_str!("../static/style.css");
+/// The compiled-in stylesheet (see [`crate::ui`]).
+pub const STYLE: &str = crate::ui::STYLE;
 
 /// Every page: the shared layout of [`crate::layout`] around `body`.
 fn page(title: &str, body: &str) -> String {

@@ -17,6 +17,7 @@ pub mod session;
 pub mod throttle;
 pub mod throttle_redis;
 pub mod throttle_store;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -228,3 +228,62 @@ impl ThrottleStore for RedisThrottle {
         "redis"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreConfig;
+
+    fn store() -> RedisThrottle {
+        let c = ThrottleConfig {
+            window: 60,
+            max_per_user_address: 3,
+            max_per_address: 20,
+            max_per_ipv6_48: 100,
+            user_window: 600,
+            max_per_user: 10,
+            max_tracked: 1,
+            store: StoreConfig::Redis("redis://127.0.0.1:1/".into()),
+        };
+        RedisThrottle::new("redis://127.0.0.1:1/", &c).unwrap()
+    }
+
+    fn keys(s: &RedisThrottle, user: &str, addr: &str) -> Vec<(String, u32, u64)> {
+        s.counters(user, addr.parse().unwrap())
+            .into_iter()
+            .map(|c| (c.key, c.limit, c.window))
+            .collect()
+    }
+
+    #[test]
+    fn the_keys_of_an_attempt_follow_the_memory_rules() {
+        let s = store();
+        assert_eq!(
+            keys(&s, "alice", "10.0.0.1"),
+            vec![
+                ("sso-throttle:v1:addr:10.0.0.1".into(), 20, 60),
+                ("sso-throttle:v1:pair:alice|10.0.0.1".into(), 3, 60),
+                ("sso-throttle:v1:user:alice".into(), 10, 600),
+            ]
+        );
+        // IPv6: the /64 as the address, the /48 as the network;
+        // IPv4-mapped as IPv4.
+        assert_eq!(
+            keys(&s, "bob", "2001:db8:1:2:ffff::9"),
+            vec![
+                ("sso-throttle:v1:addr:2001:db8:1:2::".into(), 20, 60),
+                ("sso-throttle:v1:net48:2001:db8:1::".into(), 100, 60),
+                ("sso-throttle:v1:pair:bob|2001:db8:1:2::".into(), 3, 60),
+                ("sso-throttle:v1:user:bob".into(), 10, 600),
+            ]
+        );
+        assert_eq!(
+            keys(&s, "a", "::ffff:192.0.2.7")[0].0,
+            "sso-throttle:v1:addr:192.0.2.7"
+        );
+        // A name that could never log in costs only its address.
+        for junk in ["a|b", "", "x\ny", &"é".repeat(300)] {
+            assert_eq!(keys(&s, junk, "10.0.0.1").len(), 1, "{junk:?}");
+        }
+    }
+}

@@ -110,7 +110,7 @@ fn the_per_user_brake_is_shared_by_the_replicas() {
 #[test]
 fn redis_down_refuses_logins_but_not_tickets_of_live_sessions() {
     let mut redis = RedisServer::start();
-    let site = Site::start(&redis, "");
+    let site = Site::start(&redis, "[metrics]\nenabled = true\n");
     let [a, b] = &site.replicas;
     let (status, jar) = attempt(a, "198.51.100.7", "alice", PASSWORD);
     assert_eq!(status, 302);
@@ -132,6 +132,12 @@ fn redis_down_refuses_logins_but_not_tickets_of_live_sessions() {
         let t = redirected_ticket(&r).unwrap_or_else(|| panic!("{} {}", r.status, r.body));
         assert_eq!(t.user, "alice");
     }
+
+    let metrics = a.get("/metrics", &Cookies::new()).body;
+    assert!(
+        metrics.contains("sso_login_failures_total{reason=\"throttle_unavailable\"} 1"),
+        "{metrics}"
+    );
 
     // Redis back on its port: the replicas reconnect by themselves.
     redis.restart();

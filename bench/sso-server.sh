@@ -4,6 +4,9 @@
 #   - silent tickets           valid session cookie -> 302 with a fresh ticket
 #                              (cookie open + Ed25519 signature + log line)
 #   - logins                   POST /login with the default password hash
+#   - silent tickets by throttle store: the same run against a server with
+#     `[throttle] store = "memory"` and one with a throwaway redis-server
+#     (silent tickets do not touch the throttle: the figures should match)
 # Load generator: wrk on 127.0.0.1, sharing the machine's cores with the
 # server (so the figures are a lower bound on a dedicated host).
 # Usage: bench/sso-server.sh [SECONDS] [CONNECTIONS]
@@ -13,7 +16,7 @@ secs="${1:-10}"
 conns="${2:-64}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
-for tool in wrk curl openssl; do
+for tool in wrk curl openssl redis-server; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
 done
 
@@ -23,7 +26,12 @@ server="$target/release/sso-server"
 
 work="$(mktemp -d)"
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+redis_pid=""
+redis_server_pid=""
+cleanup() {
+  for p in "$pid" "$redis_server_pid" "$redis_pid"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 openssl genpkey -algorithm ed25519 -out "$work/secret.pem" 2>/dev/null
@@ -89,5 +97,34 @@ printf '\n%-34s %14s %12s\n' "what (sso-server, release)" "requests/s" "latency 
 printf '%-34s %14s %12s\n' "GET /healthz (HTTP ceiling)" "$(echo "$hz" | rps)" "$(echo "$hz" | lat)"
 printf '%-34s %14s %12s\n' "silent ticket (cookie -> 302)" "$(echo "$silent" | rps)" "$(echo "$silent" | lat)"
 printf '%-34s %14s %12s\n' "login (POST /login, 4 conns)" "$(echo "$logins" | rps)" "$(echo "$logins" | lat)"
+
+# Silent tickets/s with each throttle store, side by side: a second server
+# with the same configuration and keys (so the session cookie is valid on
+# both) whose counts live in a redis-server of its own on loopback.
+silent_by_store() {
+  local rport sport out_mem out_redis
+  rport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  sport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  mkdir -p "$work/redis"
+  redis-server --bind 127.0.0.1 --port "$rport" --dir "$work/redis" --save "" --appendonly no \
+    --maxmemory-policy noeviction >"$work/redis/log" 2>&1 &
+  redis_pid=$!
+  sed -e "s/^listen = .*/listen = \"127.0.0.1:$sport\"/" \
+      -e "s|^\[throttle\]|[throttle]\nstore = \"redis://127.0.0.1:$rport/\"|" \
+      "$work/sso-server.toml" >"$work/sso-server-redis.toml"
+  "$server" --config "$work/sso-server-redis.toml" 2>"$work/server-redis.log" &
+  redis_server_pid=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
+  out_mem="$(run_wrk "$conns" -H "Cookie: __Host-sso_session=$session" "$base$ask")"
+  out_redis="$(run_wrk "$conns" -H "Cookie: __Host-sso_session=$session" "http://127.0.0.1:$sport$ask")"
+  local check_redis
+  check_redis="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: __Host-sso_session=$session" "http://127.0.0.1:$sport$ask")"
+  printf '\n%-34s %14s %12s\n' "silent tickets by throttle store" "requests/s" "latency avg"
+  printf '%-34s %14s %12s\n' "store = \"memory\"" "$(echo "$out_mem" | rps)" "$(echo "$out_mem" | lat)"
+  printf '%-34s %14s %12s\n' "store = \"redis://...\"" "$(echo "$out_redis" | rps)" "$(echo "$out_redis" | lat)"
+  printf '(silent tickets never touch the throttle; redis server silent answer status: %s)\n' "$check_redis"
+}
+silent_by_store
+
 printf '\npassword hash: argon2id, crate defaults m=19456 KiB t=2 p=1 (OWASP)\n'
 printf 'target: >= 10000 silent tickets/s on 2 cores; silent answer status: %s; ticket log lines: %s\n' "$check" "$cost"

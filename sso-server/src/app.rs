@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
-use crate::throttle::Throttle;
+use crate::throttle_store::{self, ThrottleStore};
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
 /// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
@@ -41,7 +41,7 @@ pub struct App {
     pub sealer: Sealer,
     /// Shared with the next generation after a reload (see
     /// [`App::carry_over`]), so counters survive `systemctl reload`.
-    pub throttle: Arc<Throttle>,
+    pub throttle: Arc<dyn ThrottleStore>,
     pub backend: Arc<dyn Backend>,
     /// Password checks running at once. Each one is a memory-hard hash
     /// (19 MiB with the default argon2id) or a backend round trip on a
@@ -51,6 +51,8 @@ pub struct App {
     pub auth_slots: Arc<tokio::sync::Semaphore>,
     /// Counted for the whole process, across reloads (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// The layout and stylesheet of the pages (`[ui]`).
+    pub ui: Arc<crate::ui::Ui>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -121,7 +123,8 @@ impl App {
         }
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
-        let throttle = Arc::new(Throttle::new(&config.throttle));
+        let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
+        let ui = Arc::new(crate::ui::Ui::load(&config.ui)?);
         Ok(App {
             config,
             signer,
@@ -131,13 +134,14 @@ impl App {
             backend,
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
             metrics: Arc::new(Metrics::new()),
+            ui,
         })
     }
 
     /// Takes over what must outlive a reload from the generation this one
     /// replaces: the password-check bound, the metrics, and the throttle
     /// counters unless `[throttle]` changed (a reload must not wipe a
-    /// lock-out).
+    /// lock-out; a changed `store` gets the new store built by `new`).
     pub fn carry_over(&mut self, previous: &App) {
         self.auth_slots = previous.auth_slots.clone();
         self.metrics = previous.metrics.clone();

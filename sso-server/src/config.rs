@@ -41,6 +41,16 @@ pub struct RawConfig {
     pub title: String,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub ui: RawUi,
+}
+
+/// The `[ui]` table: the pages' design (see [`crate::ui`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub templates: Option<PathBuf>,
+    pub logo: Option<String>,
 }
 
 /// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
@@ -210,6 +220,8 @@ pub struct RawThrottle {
     pub user_window_seconds: u64,
     pub max_failures_per_user: u32,
     pub max_tracked: usize,
+    /// `"memory"`, or a `redis://` / `rediss://` URL.
+    pub store: String,
 }
 
 impl Default for RawThrottle {
@@ -222,6 +234,7 @@ impl Default for RawThrottle {
             user_window_seconds: 3600,
             max_failures_per_user: 50,
             max_tracked: crate::throttle::MAX_TRACKED,
+            store: "memory".to_owned(),
         }
     }
 }
@@ -254,6 +267,26 @@ pub struct ThrottleConfig {
     pub user_window: u64,
     pub max_per_user: u32,
     pub max_tracked: usize,
+    pub store: StoreConfig,
+}
+
+/// Where the failure counts live (`throttle.store`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In this process (the default): each replica counts on its own.
+    Memory,
+    /// In Redis, shared by every replica that names the same server.
+    Redis(String),
+}
+
+/// Without the URL, which may hold a password.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Memory => f.write_str("Memory"),
+            StoreConfig::Redis(_) => f.write_str("Redis(..)"),
+        }
+    }
 }
 
 /// A validated configuration.
@@ -278,6 +311,7 @@ pub struct Config {
     pub title: String,
     /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
     pub metrics_enabled: bool,
+    pub ui: crate::ui::UiConfig,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -502,6 +536,7 @@ impl Checker<'_> {
             max_per_user: self
                 .positive("throttle.max_failures_per_user", t.max_failures_per_user)?,
             max_tracked: self.positive("throttle.max_tracked", t.max_tracked)?,
+            store: self.store(&t.store)?,
         };
         if c.max_per_user < c.max_per_user_address {
             return Err(self.err(
@@ -511,6 +546,48 @@ impl Checker<'_> {
             ));
         }
         Ok(c)
+    }
+
+    /// `[ui]`: the logo is an `https://` URL (the pages' CSP allows images
+    /// from `'self'` and `https:` only); the templates directory is read
+    /// and checked when the server state is built (`crate::ui`).
+    fn ui(&self, u: &RawUi) -> Result<crate::ui::UiConfig, ConfigError> {
+        if let Some(logo) = &u.logo {
+            let ok = url::Url::parse(logo).is_ok_and(|url| url.scheme() == "https");
+            if !ok {
+                return Err(self.err("ui.logo", "must be an https:// URL"));
+            }
+        }
+        Ok(crate::ui::UiConfig {
+            templates: u.templates.clone(),
+            logo: u.logo.clone(),
+        })
+    }
+
+    /// `throttle.store`: `"memory"` or a URL the Redis client accepts
+    /// (checked here, connected to at the first login). The URL is never
+    /// repeated in the message: it may hold a password.
+    fn store(&self, s: &str) -> Result<StoreConfig, ConfigError> {
+        if s == "memory" {
+            return Ok(StoreConfig::Memory);
+        }
+        if !(s.starts_with("redis://") || s.starts_with("rediss://")) {
+            return Err(self.err("throttle.store", "must be \"memory\" or a redis:// URL"));
+        }
+        if s.starts_with("rediss://") {
+            return Err(self.err(
+                "throttle.store",
+                "rediss:// (TLS) is not supported; use redis:// on a trusted network or a \
+                 local TLS tunnel",
+            ));
+        }
+        match redis::Client::open(s) {
+            Ok(_) => Ok(StoreConfig::Redis(s.to_owned())),
+            Err(e) => Err(self.err(
+                "throttle.store",
+                format!("is not a valid Redis URL ({:?})", e.kind()),
+            )),
+        }
     }
 }
 
@@ -554,6 +631,7 @@ impl Config {
         let auth = check.auth(&raw.auth)?;
         let exchange = check.exchange(&raw.exchange)?;
         let throttle = check.throttle(&raw.throttle)?;
+        let ui = check.ui(&raw.ui)?;
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -572,6 +650,7 @@ impl Config {
             throttle,
             title: raw.title,
             metrics_enabled: raw.metrics.enabled,
+            ui,
         })
     }
 
@@ -707,6 +786,29 @@ to = 'imap\.example\.org/'
         assert!(c.service_allowed("wiki.example.org/"));
         assert_eq!(c.ticket_lifetime("imap.example.org/"), 300);
         assert!(c.exchange_allowed("webmail.example.org/", "imap.example.org/"));
+    }
+
+    #[test]
+    fn the_throttle_store_is_memory_or_a_redis_url_never_echoed() {
+        assert_eq!(parse(BASE).unwrap().throttle.store, StoreConfig::Memory);
+        let c = parse(&format!(
+            "{BASE}\n[throttle]\nstore = \"redis://:s3cret@127.0.0.1:6380/2\"\n"
+        ))
+        .unwrap();
+        assert!(matches!(c.throttle.store, StoreConfig::Redis(_)));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        for bad in [
+            "memcache://127.0.0.1/",
+            "redis://:s3cret@[::1/",
+            "rediss://:s3cret@h/",
+            "",
+        ] {
+            let e = parse(&format!("{BASE}\n[throttle]\nstore = {bad:?}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`throttle.store`"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        }
     }
 
     #[test]

@@ -21,21 +21,12 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-pub const STYLE: &str =
-    "body{font-family:sans-serif;max-width:28em;margin:4em auto;padding:0 1em;color:#222}\
-h1{font-size:1.4em}label{display:block;margin-top:1em}\
-input[type=text],input[type=password]{width:100%;padding:.4em;box-sizing:border-box}\
-button{margin-top:1.2em;padding:.5em 1.5em}.error{color:#a00;font-weight:bold}\
-.service{font-family:monospace}img.logout{width:1px;height:1px;border:0}";
+/// The compiled-in stylesheet (see [`crate::ui`]).
+pub const STYLE: &str = crate::ui::STYLE;
 
+/// Every page: the shared layout of [`crate::layout`] around `body`.
 fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<meta name=\"referrer\" content=\"no-referrer\">\
-<title>{t}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body>\n{body}\n</body></html>\n",
-        t = escape(title)
-    )
+    crate::layout::page(title, body)
 }
 
 /// The login form, carrying the ticket request in hidden fields.
@@ -52,14 +43,14 @@ pub fn login_form(
             escape(value)
         )
     };
-    let mut body = format!("<h1>{}</h1>\n", escape(title));
+    let mut body = String::from("<h1>Log in</h1>\n");
     body.push_str(&format!(
         "<p>Log in to <span class=\"service\" id=\"service\">{}</span></p>\n",
         escape(&req.service)
     ));
     if let Some(e) = error {
         body.push_str(&format!(
-            "<p class=\"error\" id=\"error\">{}</p>\n",
+            "<p class=\"error\" id=\"error\" role=\"alert\">{}</p>\n",
             escape(e)
         ));
     }
@@ -85,7 +76,7 @@ pub fn error_page(title: &str, heading: &str, message: &str) -> String {
     page(
         title,
         &format!(
-            "<h1>{}</h1>\n<p class=\"error\" id=\"error\">{}</p>",
+            "<h1>{}</h1>\n<p class=\"error\" id=\"error\" role=\"alert\">{}</p>",
             escape(heading),
             escape(message)
         ),

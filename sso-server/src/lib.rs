@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod endpoints;
 pub mod html;
+pub mod layout;
 pub mod listener;
 pub mod metrics;
 pub mod params;
@@ -14,6 +15,9 @@ pub mod reload;
 pub mod secret;
 pub mod session;
 pub mod throttle;
+pub mod throttle_redis;
+pub mod throttle_store;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -205,16 +205,17 @@ pub struct Throttle {
     tables: Mutex<Tables>,
 }
 
-/// The keys of one attempt.
-struct Keys {
+/// The keys of one attempt (also the keys of the Redis store, see
+/// [`crate::throttle_redis`]).
+pub(crate) struct Keys {
     /// `None` for a name that could never log in.
-    user: Option<String>,
-    address: IpAddr,
-    network: Option<Ipv6Addr>,
+    pub(crate) user: Option<String>,
+    pub(crate) address: IpAddr,
+    pub(crate) network: Option<Ipv6Addr>,
 }
 
 impl Keys {
-    fn new(user: &str, addr: IpAddr) -> Keys {
+    pub(crate) fn new(user: &str, addr: IpAddr) -> Keys {
         Keys {
             user: valid_name(user).then(|| user.to_owned()),
             address: address_key(addr),
@@ -341,6 +342,7 @@ mod tests {
             user_window: 600,
             max_per_user: 10,
             max_tracked: MAX_TRACKED,
+            store: crate::config::StoreConfig::Memory,
         }
     }
 

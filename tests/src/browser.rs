@@ -206,6 +206,32 @@ impl Browser {
         self.wait_until(text, Self::source, |page| page.contains(text))
     }
 
+    /// Resizes the window (e.g. to a phone's width).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
+    /// Runs `script` (a function body; `return` gives the value) in the
+    /// page and returns its value. WebDriver runs it outside the page's
+    /// Content-Security-Policy, which still forbids the page's own script.
+    pub fn execute(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Sends keys (WebDriver key codes included, e.g. `\u{E004}` for Tab)
+    /// to the element `css`.
+    pub fn send_keys(&self, css: &str, keys: &str) {
+        self.type_into(css, keys);
+    }
+
     /// Saves a PNG screenshot.
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine as _;

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod http;
 pub mod ldap;
 pub mod pam;
+pub mod redis;
 pub mod server;
 pub mod ssh;
 pub mod util;

@@ -4,7 +4,6 @@ use hyper::header::{self, HeaderValue};
 use hyper::StatusCode;
 
 use crate::app::{App, Resp};
-use crate::html;
 
 impl App {
     /// `GET /healthz`: the process answers.
@@ -18,7 +17,7 @@ impl App {
         let mut r = self.respond(
             StatusCode::OK,
             "text/css; charset=utf-8",
-            html::STYLE.into(),
+            self.ui.style().to_owned(),
         );
         r.headers_mut().insert(
             header::CACHE_CONTROL,

@@ -11,6 +11,7 @@ use crate::auth::BackendError;
 use crate::html;
 use crate::params::{form_params, ParamError, TicketRequest};
 use crate::session::{valid_name, Session};
+use crate::throttle_store::Refusal;
 
 impl App {
     /// The login form (status 200, or the status of a failed attempt),
@@ -61,7 +62,14 @@ impl App {
         let username = form.get("username").map(String::as_str).unwrap_or("");
         let password = form.get("password").map(String::as_str).unwrap_or("");
         let now = sso_core::unix_now();
-        if let Err(which) = self.throttle.begin(username, client, now) {
+        let which = match self.throttle.begin(username, client, now).await {
+            Ok(()) => None,
+            Err(Refusal::Throttled(which)) => Some(which),
+            Err(Refusal::Unavailable(e)) => {
+                return self.throttle_unavailable(&e, username, &addr);
+            }
+        };
+        if let Some(which) = which {
             self.metrics
                 .throttled
                 .get_or_create(&crate::metrics::Limit {
@@ -97,7 +105,9 @@ impl App {
         };
         match outcome {
             Ok(Some(groups)) => {
-                self.throttle.succeeded(username, client);
+                if let Err(e) = self.throttle.succeeded(username, client).await {
+                    self.log_store_error(&e, username, &addr);
+                }
                 self.metrics.logins.inc();
                 log_event(
                     "login",
@@ -137,7 +147,9 @@ impl App {
                 )
             }
             Err(e) => {
-                self.throttle.release(username, client);
+                if let Err(e) = self.throttle.release(username, client).await {
+                    self.log_store_error(&e, username, &addr);
+                }
                 self.metrics.login_failed("backend_error");
                 self.metrics.backend_errors.inc();
                 log_event(
@@ -156,6 +168,30 @@ impl App {
                 )
             }
         }
+    }
+
+    /// The throttle store did not answer: the login is refused (fail
+    /// closed) with 503 and a log line; nothing was counted or checked.
+    fn throttle_unavailable(&self, error: &str, username: &str, addr: &str) -> Resp {
+        self.metrics.login_failed("throttle_unavailable");
+        self.log_store_error(error, username, addr);
+        self.error(
+            hyper::StatusCode::SERVICE_UNAVAILABLE,
+            "Login unavailable",
+            "Logging in is not possible right now. Try again in a few minutes.",
+        )
+    }
+
+    fn log_store_error(&self, error: &str, username: &str, addr: &str) {
+        log_event(
+            "throttle-error",
+            &[
+                ("store", self.throttle.name()),
+                ("error", error),
+                ("user", username),
+                ("addr", addr),
+            ],
+        );
     }
 
     /// Checks a password with the backend on a blocking thread, at most

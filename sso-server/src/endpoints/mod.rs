@@ -96,7 +96,7 @@ impl App {
     pub async fn handle(&self, req: Request<Incoming>, peer: IpAddr) -> Resp {
         let started = Instant::now();
         let endpoint = endpoint_label(req.uri().path());
-        let resp = self.route(req, peer).await;
+        let resp = crate::layout::scope(self.ui.clone(), self.route(req, peer)).await;
         self.metrics.observe(endpoint, started.elapsed());
         resp
     }

@@ -1,0 +1,87 @@
+//! Where the failure counts of [`crate::throttle`] live: behind one small
+//! trait, so the in-memory tables stay the default and a shared store
+//! (Redis, see [`crate::throttle_redis`]) counts for every replica at once.
+//!
+//! Both stores keep the same rules: an attempt is checked and counted in
+//! one atomic step before its password is checked, a success clears the
+//! (user, address) pair and gives the other keys their attempt back, an
+//! attempt that ended in a backend error is given back whole. A store that
+//! cannot answer refuses the attempt ([`Refusal::Unavailable`]): logins
+//! fail closed, they are never let through uncounted.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use crate::config::{StoreConfig, ThrottleConfig};
+use crate::throttle::{Throttle, Throttled};
+
+/// A boxed future, so the trait can be used as `dyn ThrottleStore`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why an attempt may not go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A limit was reached.
+    Throttled(Throttled),
+    /// The store did not answer; the text is safe to log (no URL, no key).
+    Unavailable(String),
+}
+
+/// The counts of failed logins, wherever they are kept.
+pub trait ThrottleStore: Send + Sync {
+    /// Checks the attempt of `user` from `addr` against every limit and
+    /// counts it as a failure, in one atomic step.
+    fn begin<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+        now: u64,
+    ) -> StoreFuture<'a, Result<(), Refusal>>;
+
+    /// The attempt begun succeeded (see [`Throttle::succeeded`]).
+    fn succeeded<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
+
+    /// The attempt begun ended in neither yes nor no (see
+    /// [`Throttle::release`]).
+    fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
+
+    /// `memory` or `redis`, for logs.
+    fn name(&self) -> &'static str;
+}
+
+impl ThrottleStore for Throttle {
+    fn begin<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+        now: u64,
+    ) -> StoreFuture<'a, Result<(), Refusal>> {
+        let r = Throttle::begin(self, user, addr, now).map_err(Refusal::Throttled);
+        Box::pin(std::future::ready(r))
+    }
+
+    fn succeeded<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+        Throttle::succeeded(self, user, addr);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+        Throttle::release(self, user, addr);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// The store `[throttle]` names. Nothing is connected yet: the Redis
+/// store connects at its first use, so a server starts (and serves tickets)
+/// while Redis is down.
+pub fn build(c: &ThrottleConfig) -> Result<Box<dyn ThrottleStore>, String> {
+    Ok(match &c.store {
+        StoreConfig::Memory => Box::new(Throttle::new(c)),
+        StoreConfig::Redis(url) => Box::new(crate::throttle_redis::RedisThrottle::new(url, c)?),
+    })
+}

@@ -14,6 +14,7 @@ pub mod reload;
 pub mod secret;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 
 use std::sync::Arc;
 use std::time::Duration;

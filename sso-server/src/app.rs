@@ -18,6 +18,7 @@ use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
 use crate::throttle::Throttle;
+use crate::totp::TotpFile;
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
 /// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
@@ -51,6 +52,8 @@ pub struct App {
     pub auth_slots: Arc<tokio::sync::Semaphore>,
     /// Counted for the whole process, across reloads (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// `[auth] totp_file`: the TOTP secrets and the steps already used.
+    pub totp: Option<TotpFile>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -122,6 +125,10 @@ impl App {
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
         let throttle = Arc::new(Throttle::new(&config.throttle));
+        let totp = match &config.totp_file {
+            Some(p) => Some(TotpFile::open(p).map_err(|e| format!("auth.totp_file: {e}"))?),
+            None => None,
+        };
         Ok(App {
             config,
             signer,
@@ -131,6 +138,7 @@ impl App {
             backend,
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
             metrics: Arc::new(Metrics::new()),
+            totp,
         })
     }
 
@@ -143,6 +151,9 @@ impl App {
         self.metrics = previous.metrics.clone();
         if self.config.throttle == previous.config.throttle {
             self.throttle = previous.throttle.clone();
+        }
+        if let (Some(t), Some(p)) = (&mut self.totp, &previous.totp) {
+            t.carry_over(p);
         }
     }
 

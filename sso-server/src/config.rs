@@ -41,6 +41,9 @@ pub struct RawConfig {
     pub title: String,
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// `[[second_factor]]` tables (see [`crate::second_factor`]).
+    #[serde(default)]
+    pub second_factor: Vec<crate::second_factor::RawRule>,
 }
 
 /// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
@@ -122,6 +125,8 @@ pub struct RawAuth {
     /// is kept (see `auth::account_cache`).
     #[serde(default = "default_account_cache_seconds")]
     pub account_cache_seconds: u64,
+    /// The TOTP secrets (see [`crate::totp`]).
+    pub totp_file: Option<PathBuf>,
 }
 
 fn default_account_cache_seconds() -> u64 {
@@ -278,6 +283,10 @@ pub struct Config {
     pub title: String,
     /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
     pub metrics_enabled: bool,
+    /// `[auth] totp_file`.
+    pub totp_file: Option<PathBuf>,
+    /// The `[[second_factor]]` tables.
+    pub second_factor: crate::second_factor::Policy,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -514,6 +523,23 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// `[[second_factor]]`, and a second factor to ask for when there is a
+    /// table.
+    fn second_factor(&self, raw: &RawConfig) -> Result<crate::second_factor::Policy, ConfigError> {
+        let policy = crate::second_factor::Policy::from_raw(&raw.second_factor)
+            .map_err(|(key, msg)| self.err(key, msg))?;
+        if !policy.is_empty() && raw.auth.totp_file.is_none() {
+            return Err(self.err(
+                "auth.totp_file",
+                "is required with [[second_factor]] tables: it holds the TOTP secrets the \
+                 second factor is checked against",
+            ));
+        }
+        Ok(policy)
+    }
+}
+
 /// A TOML error as `FILE:LINE: message`, without the excerpt of the line
 /// that toml's own Display shows: the line may hold a session secret or an
 /// LDAP password, and this message goes to the log.
@@ -554,6 +580,7 @@ impl Config {
         let auth = check.auth(&raw.auth)?;
         let exchange = check.exchange(&raw.exchange)?;
         let throttle = check.throttle(&raw.throttle)?;
+        let second_factor = check.second_factor(&raw)?;
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -572,6 +599,8 @@ impl Config {
             throttle,
             title: raw.title,
             metrics_enabled: raw.metrics.enabled,
+            totp_file: raw.auth.totp_file,
+            second_factor,
         })
     }
 
@@ -585,6 +614,9 @@ impl Config {
         if let Some((cert, key)) = &self.tls {
             files.push(("tls.cert_file", cert.as_path()));
             files.push(("tls.key_file", key.as_path()));
+        }
+        if let Some(totp) = &self.totp_file {
+            files.push(("auth.totp_file", totp.as_path()));
         }
         files
     }

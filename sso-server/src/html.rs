@@ -80,6 +80,49 @@ pub fn login_form(
     page(title, &body)
 }
 
+/// The second-factor step: a TOTP code for `user`, with the ticket
+/// request in hidden fields like the login form (`POST /second-factor`).
+pub fn second_factor_form(
+    title: &str,
+    req: &TicketRequest,
+    csrf_token: &str,
+    user: &str,
+    error: Option<&str>,
+) -> String {
+    let hidden = |name: &str, value: &str| {
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+            escape(value)
+        )
+    };
+    let mut body = format!("<h1>{}</h1>\n", escape(title));
+    body.push_str(&format!(
+        "<p id=\"second-factor\">{} must confirm with a second factor to log in to \
+<span class=\"service\" id=\"service\">{}</span>.</p>\n",
+        escape(user),
+        escape(&req.service)
+    ));
+    if let Some(e) = error {
+        body.push_str(&format!(
+            "<p class=\"error\" id=\"error\">{}</p>\n",
+            escape(e)
+        ));
+    }
+    body.push_str("<form method=\"post\" action=\"/second-factor\" id=\"second-factor-form\">\n");
+    body.push_str(&hidden("csrf", csrf_token));
+    body.push_str(&hidden("s", &req.service));
+    body.push_str(&hidden("d", req.destination.as_deref().unwrap_or("")));
+    body.push_str(&hidden("n", req.nonce.as_deref().unwrap_or("")));
+    body.push_str(&hidden("g", &req.groups.join(",")));
+    body.push_str(
+        "<label for=\"code\">Code from your authenticator app</label>\
+<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" pattern=\"[0-9]{6}\" \
+maxlength=\"6\" autocomplete=\"one-time-code\" autofocus required>\n\
+<button type=\"submit\" id=\"submit\">Confirm</button>\n</form>",
+    );
+    page(title, &body)
+}
+
 /// A refusal: what went wrong, in words, and nothing else.
 pub fn error_page(title: &str, heading: &str, message: &str) -> String {
     page(
@@ -159,6 +202,22 @@ mod tests {
         assert!(!html.contains("<b>"));
         assert!(!html.contains("<i>"));
         assert!(html.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn second_factor_form_posts_code_and_token_and_escapes() {
+        let req = TicketRequest {
+            service: "a.org/<x>".into(),
+            destination: None,
+            nonce: None,
+            groups: vec![],
+        };
+        let html = second_factor_form("T", &req, "tok", "<b>", Some("<i>"));
+        assert!(html.contains("action=\"/second-factor\""));
+        assert!(html.contains("name=\"code\""));
+        assert!(html.contains("name=\"csrf\" value=\"tok\""));
+        assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<x>"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod listener;
 pub mod metrics;
 pub mod params;
 pub mod reload;
+pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod throttle;

@@ -10,7 +10,7 @@ use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::auth::BackendError;
 use crate::html;
 use crate::params::{form_params, ParamError, TicketRequest};
-use crate::session::{valid_name, Session};
+use crate::session::{valid_name, Factor, Session};
 
 impl App {
     /// The login form (status 200, or the status of a failed attempt),
@@ -113,8 +113,9 @@ impl App {
                     groups: groups.into_iter().filter(|g| valid_name(g)).collect(),
                     expires: now.saturating_add(self.config.session.lifetime),
                     services: Vec::new(),
+                    factors: vec![(Factor::Password, now)],
                 };
-                self.issue(&req, session, client, true)
+                self.issue_or_second_factor(&req, session, cookies, client, true)
             }
             Ok(None) => {
                 // Already counted by `begin`.

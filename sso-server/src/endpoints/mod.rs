@@ -3,6 +3,7 @@
 //! - `GET /`: a ticket for a live session, else the login form ([`ticket`]);
 //! - `POST /login`: the form's password check ([`login`]);
 //! - `GET|POST /logout`: logout everywhere, behind a CSRF check ([`logout`]);
+//! - `POST /second-factor`: the second-factor step ([`second_factor`]);
 //! - `POST /exchange`: a ticket for another service ([`exchange`]);
 //! - `GET /healthz`, `GET /style.css` ([`health`]);
 //! - `GET /metrics` when enabled ([`metrics`]).
@@ -12,6 +13,7 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod second_factor;
 pub mod ticket;
 
 use std::net::IpAddr;
@@ -68,7 +70,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyRefused> {
 /// The methods each path answers, for `405` and its `Allow` header.
 fn allowed_methods(path: &str, metrics: bool) -> Option<&'static str> {
     match path {
-        "/login" | "/exchange" => Some("POST"),
+        "/login" | "/exchange" | "/second-factor" => Some("POST"),
         "/logout" => Some("GET, POST"),
         "/" | "/healthz" | "/style.css" => Some("GET"),
         "/metrics" if metrics => Some("GET"),
@@ -84,6 +86,7 @@ fn endpoint_label(path: &str) -> &'static str {
         "/login" => "/login",
         "/logout" => "/logout",
         "/exchange" => "/exchange",
+        "/second-factor" => "/second-factor",
         "/healthz" => "/healthz",
         "/style.css" => "/style.css",
         "/metrics" => "/metrics",
@@ -114,6 +117,10 @@ impl App {
             }
             ("/login", &Method::POST) => match read_body(req).await {
                 Ok(b) => self.login(&b, &cookies, client).await,
+                Err(e) => self.error(e.status(), "Bad request", e.message()),
+            },
+            ("/second-factor", &Method::POST) => match read_body(req).await {
+                Ok(b) => self.second_factor(&b, &cookies, client).await,
                 Err(e) => self.error(e.status(), "Bad request", e.message()),
             },
             ("/logout", &Method::GET) => self.logout_get(&cookies, client),

@@ -1,0 +1,234 @@
+//! The second-factor step. A ticket for a service that the
+//! `[[second_factor]]` policy covers (see [`crate::second_factor`]) is only
+//! minted for a session that proved a second factor; a password-only
+//! session, whether it just logged in or comes back on the silent path,
+//! gets the TOTP form instead. `POST /second-factor` checks the code (CSRF
+//! token, throttle, one use per code), records the factor in the session
+//! and then mints the ticket.
+
+use std::net::IpAddr;
+
+use hyper::header;
+use hyper::StatusCode;
+
+use crate::app::{header_value, log_event, App, Cookies, Resp};
+use crate::html;
+use crate::params::{form_params, ParamError, TicketRequest};
+use crate::session::{Factor, Session};
+use crate::totp::Verdict;
+
+impl App {
+    /// A ticket, or the second-factor step when the policy asks for one
+    /// that the session has not proven. `send_cookie` as for
+    /// [`App::issue`]: the session cookie is sent with the step too.
+    pub(crate) fn issue_or_second_factor(
+        &self,
+        req: &TicketRequest,
+        session: Session,
+        cookies: &Cookies,
+        client: IpAddr,
+        send_cookie: bool,
+    ) -> Resp {
+        if session.has_second_factor()
+            || !self
+                .config
+                .second_factor
+                .required(&req.service, &session.groups)
+        {
+            return self.issue(req, session, client, send_cookie);
+        }
+        let addr = client.to_string();
+        let enrolled = match &self.totp {
+            Some(t) => t.enrolled(&session.user),
+            // The configuration refuses tables without a totp_file.
+            None => Ok(false),
+        };
+        let mut resp = match enrolled {
+            Ok(true) => {
+                log_event(
+                    "second-factor-asked",
+                    &[
+                        ("user", &session.user),
+                        ("service", &req.service),
+                        ("addr", &addr),
+                    ],
+                );
+                self.second_factor_form(StatusCode::OK, req, cookies, &session.user, None)
+            }
+            Ok(false) => {
+                log_event(
+                    "refused",
+                    &[
+                        ("check", Verdict::NotEnrolled.check()),
+                        ("user", &session.user),
+                        ("service", &req.service),
+                        ("addr", &addr),
+                    ],
+                );
+                self.error(
+                    StatusCode::FORBIDDEN,
+                    "Second factor required",
+                    &format!(
+                        "The service {} requires a second factor, and {} has none enrolled. \
+                         Ask the administrator to enrol one.",
+                        req.service, session.user
+                    ),
+                )
+            }
+            Err(e) => return self.totp_unavailable(&e, &session.user, client),
+        };
+        if send_cookie {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, self.session_cookie(&session));
+        }
+        resp
+    }
+
+    /// The TOTP form, with the CSRF cookie set when the browser has none.
+    fn second_factor_form(
+        &self,
+        status: StatusCode,
+        req: &TicketRequest,
+        cookies: &Cookies,
+        user: &str,
+        error: Option<&str>,
+    ) -> Resp {
+        let (token, set_cookie) = self.csrf_token(cookies);
+        let mut resp = self.page(
+            status,
+            html::second_factor_form(&self.config.title, req, &token, user, error),
+        );
+        if let Some(c) = set_cookie {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        resp
+    }
+
+    /// The TOTP file cannot be read or no longer parses: fail closed.
+    fn totp_unavailable(&self, error: &str, user: &str, client: IpAddr) -> Resp {
+        log_event(
+            "backend-error",
+            &[
+                ("backend", "totp_file"),
+                ("error", error),
+                ("user", user),
+                ("addr", &client.to_string()),
+            ],
+        );
+        self.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Login unavailable",
+            "The second-factor service is not available right now. Try again later.",
+        )
+    }
+
+    /// `POST /second-factor`: `csrf`, `code` and the ticket request.
+    pub async fn second_factor(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+        let addr = client.to_string();
+        let Some(form) = form_params(body) else {
+            return self.refuse_params(&ParamError::DuplicateParameter, client);
+        };
+        if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
+            log_event("refused", &[("check", "csrf"), ("addr", &addr)]);
+            return self.error(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form was not sent by this server or has expired. Go back and load the \
+                 page again.",
+            );
+        }
+        let session = self.session(cookies);
+        let req =
+            match self.ticket_request(&form, client, session.as_ref().map(|s| s.user.as_str())) {
+                Ok(r) => r,
+                Err(resp) => return *resp,
+            };
+        let Some(mut session) = session else {
+            log_event(
+                "refused",
+                &[
+                    ("check", "no session"),
+                    ("service", &req.service),
+                    ("addr", &addr),
+                ],
+            );
+            return self.login_form(
+                StatusCode::UNAUTHORIZED,
+                &req,
+                cookies,
+                "",
+                Some("Your login has expired. Log in again."),
+            );
+        };
+        let Some(totp) = &self.totp else {
+            return self.issue_or_second_factor(&req, session, cookies, client, false);
+        };
+        let user = session.user.clone();
+        let now = sso_core::unix_now();
+        if let Err(which) = self.throttle.begin(&user, client, now) {
+            log_event(
+                "throttled",
+                &[
+                    ("check", which.check()),
+                    ("user", &user),
+                    ("service", &req.service),
+                    ("addr", &addr),
+                ],
+            );
+            let mut resp = self.second_factor_form(
+                StatusCode::TOO_MANY_REQUESTS,
+                &req,
+                cookies,
+                &user,
+                Some("Too many failed attempts. Wait a few minutes and try again."),
+            );
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header_value(self.config.throttle.window.to_string()),
+            );
+            return resp;
+        }
+        let code = form.get("code").map(|c| c.trim()).unwrap_or("");
+        let verdict = match totp.verify(&user, code, now) {
+            Ok(v) => v,
+            Err(e) => {
+                self.throttle.release(&user, client);
+                return self.totp_unavailable(&e, &user, client);
+            }
+        };
+        let fields = [
+            ("user", user.as_str()),
+            ("service", req.service.as_str()),
+            ("addr", addr.as_str()),
+        ];
+        match verdict {
+            Verdict::Accepted => {
+                self.throttle.succeeded(&user, client);
+                log_event(
+                    "second-factor",
+                    &[&[("factor", Factor::Totp.name())], &fields[..]].concat(),
+                );
+                session.add_factor(Factor::Totp, now);
+                self.issue_or_second_factor(&req, session, cookies, client, true)
+            }
+            Verdict::NotEnrolled => {
+                self.throttle.release(&user, client);
+                self.issue_or_second_factor(&req, session, cookies, client, false)
+            }
+            Verdict::Wrong | Verdict::Replayed => {
+                // Counted as a failure by `begin`.
+                log_event(
+                    "second-factor-failed",
+                    &[&[("check", verdict.check())], &fields[..]].concat(),
+                );
+                self.second_factor_form(
+                    StatusCode::UNAUTHORIZED,
+                    &req,
+                    cookies,
+                    &user,
+                    Some("Wrong or already used code."),
+                )
+            }
+        }
+    }
+}

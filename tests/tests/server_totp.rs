@@ -86,6 +86,8 @@ fn wrong_code(secret: &str) -> String {
 /// group, no secret), whose `[auth] totp_file` is `totp`, with these
 /// further tables.
 struct Site {
+    /// Kept: a reload reads the key files again.
+    _keys: TestKeys,
     _dir: tempfile::TempDir,
     totp: PathBuf,
     secret: String,
@@ -106,6 +108,7 @@ impl Site {
         setup.tables = tables.to_owned();
         let server = SsoServer::start(&keys, &setup);
         Site {
+            _keys: keys,
             _dir: dir,
             totp,
             secret,
@@ -210,6 +213,22 @@ fn a_replayed_code_and_a_wrong_code_are_refused() {
     assert!(site.server.log().contains("check=\"wrong code\""));
     // Still a password-only session: the silent path gives the step.
     assert_is_step(&site.server.get(ADMIN, &second));
+}
+
+#[test]
+fn a_reload_does_not_forget_the_used_codes() {
+    let mut site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut first = Cookies::new();
+    let step = site.server.login(&mut first, ADMIN, "alice", PASSWORD);
+    let code = oathtool(&site.secret, None);
+    assert!(redirected_ticket(&site.send_code(&mut first, &step, &code)).is_some());
+    let answer = site.server.reload();
+    assert!(answer.contains("event=reload "), "{answer}");
+    let mut second = Cookies::new();
+    let step = site.server.login(&mut second, ADMIN, "alice", PASSWORD);
+    let replay = site.send_code(&mut second, &step, &code);
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert!(site.server.log().contains("check=\"replayed code\""));
 }
 
 #[test]

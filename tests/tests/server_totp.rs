@@ -89,6 +89,7 @@ struct Site {
     /// Kept: a reload reads the key files again.
     _keys: TestKeys,
     _dir: tempfile::TempDir,
+    users: PathBuf,
     totp: PathBuf,
     secret: String,
     server: SsoServer,
@@ -110,6 +111,7 @@ impl Site {
         Site {
             _keys: keys,
             _dir: dir,
+            users,
             totp,
             secret,
             server,
@@ -278,6 +280,28 @@ fn a_removed_key_gets_no_ticket() {
     let (code, out) = totp_cli(&["remove", "alice"], &site.totp);
     assert_ne!(code, Some(0));
     assert!(out.contains("has no TOTP secret"), "{out}");
+}
+
+#[test]
+fn a_deleted_account_gets_no_ticket_for_its_code() {
+    let site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut jar = Cookies::new();
+    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let (code, out) = run_sso_server(&[
+        "user".as_ref(),
+        "del".as_ref(),
+        "--users-file".as_ref(),
+        site.users.as_os_str(),
+        "alice".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    // Her secret is still enrolled, and the code is right.
+    let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
+    assert_eq!(resp.status, 401, "{}", resp.body);
+    assert!(redirected_ticket(&resp).is_none());
+    assert!(resp.body.contains("action=\"/login\""), "{}", resp.body);
+    assert!(site.server.log().contains("check=\"account gone\""));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use hyper::StatusCode;
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::html;
 use crate::params::{form_params, ParamError, TicketRequest};
-use crate::session::{Factor, Session};
+use crate::session::{valid_name, Factor, Session};
 use crate::totp::Verdict;
 
 impl App {
@@ -163,6 +163,49 @@ impl App {
         let Some(totp) = &self.totp else {
             return self.issue_or_second_factor(&req, session, cookies, client, false);
         };
+        // As on the silent path: the account as the backend sees it now
+        // (a deleted account gets no ticket, the groups are current).
+        match crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await {
+            Ok(Some(account)) => {
+                session.groups = account
+                    .groups
+                    .into_iter()
+                    .filter(|g| valid_name(g))
+                    .collect();
+            }
+            Ok(None) => {
+                log_event(
+                    "refused",
+                    &[
+                        ("check", "account gone"),
+                        ("user", &session.user),
+                        ("service", &req.service),
+                        ("addr", &addr),
+                    ],
+                );
+                let mut resp = self.login_form(StatusCode::UNAUTHORIZED, &req, cookies, "", None);
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, self.clear_session_cookie());
+                return resp;
+            }
+            Err(e) => {
+                self.metrics.backend_errors.inc();
+                log_event(
+                    "backend-error",
+                    &[
+                        ("backend", self.backend.name()),
+                        ("error", &e.to_string()),
+                        ("user", &session.user),
+                        ("addr", &addr),
+                    ],
+                );
+                return self.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Login unavailable",
+                    "The authentication service is not available right now. Try again later.",
+                );
+            }
+        }
         let user = session.user.clone();
         let now = sso_core::unix_now();
         if let Err(which) = self.throttle.begin(&user, client, now) {

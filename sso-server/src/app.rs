@@ -27,9 +27,11 @@ use crate::totp::TotpFile;
 pub const CSRF_COOKIE: &str = "__Host-sso_csrf";
 
 /// Sent with every answer. Tickets travel in URLs, so no referrer ever
-/// leaves; no framing; no script at all; images only for logout.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
-form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
+/// leaves; no framing; no inline script: only the server's own
+/// `/webauthn.js`, which may call back to the server only; images only for
+/// logout.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+img-src 'self' https:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
 
 /// An answer, whole in memory (every page is small).
 pub type Resp = Response<Full<Bytes>>;
@@ -54,6 +56,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// `[auth] totp_file`: the TOTP secrets and the steps already used.
     pub totp: Option<TotpFile>,
+    /// `[webauthn]`: the relying party, credentials and ceremonies.
+    pub webauthn: Option<Arc<crate::webauthn::WebauthnStore>>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -129,6 +133,10 @@ impl App {
             Some(p) => Some(TotpFile::open(p).map_err(|e| format!("auth.totp_file: {e}"))?),
             None => None,
         };
+        let webauthn = match &config.webauthn {
+            Some(w) => Some(Arc::new(crate::webauthn::WebauthnStore::open(w)?)),
+            None => None,
+        };
         Ok(App {
             config,
             signer,
@@ -139,6 +147,7 @@ impl App {
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
             metrics: Arc::new(Metrics::new()),
             totp,
+            webauthn,
         })
     }
 
@@ -154,6 +163,11 @@ impl App {
         }
         if let (Some(t), Some(p)) = (&mut self.totp, &previous.totp) {
             t.carry_over(p);
+        }
+        // Ceremonies in progress finish with the relying party they began
+        // with, unless the table changed.
+        if self.config.webauthn.is_some() && self.config.webauthn == previous.config.webauthn {
+            self.webauthn = previous.webauthn.clone();
         }
     }
 

@@ -44,6 +44,8 @@ pub struct RawConfig {
     /// `[[second_factor]]` tables (see [`crate::second_factor`]).
     #[serde(default)]
     pub second_factor: Vec<crate::second_factor::RawRule>,
+    /// `[webauthn]` (see [`crate::webauthn`]).
+    pub webauthn: Option<crate::webauthn::RawWebauthn>,
 }
 
 /// The `[metrics]` table: `GET /metrics`, off unless enabled, and then
@@ -287,6 +289,8 @@ pub struct Config {
     pub totp_file: Option<PathBuf>,
     /// The `[[second_factor]]` tables.
     pub second_factor: crate::second_factor::Policy,
+    /// `[webauthn]`.
+    pub webauthn: Option<crate::webauthn::WebauthnConfig>,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -529,11 +533,11 @@ impl Checker<'_> {
     fn second_factor(&self, raw: &RawConfig) -> Result<crate::second_factor::Policy, ConfigError> {
         let policy = crate::second_factor::Policy::from_raw(&raw.second_factor)
             .map_err(|(key, msg)| self.err(key, msg))?;
-        if !policy.is_empty() && raw.auth.totp_file.is_none() {
+        if !policy.is_empty() && raw.auth.totp_file.is_none() && raw.webauthn.is_none() {
             return Err(self.err(
                 "auth.totp_file",
-                "is required with [[second_factor]] tables: it holds the TOTP secrets the \
-                 second factor is checked against",
+                "or a [webauthn] table is required with [[second_factor]] tables: the \
+                 second factor is checked against the TOTP secrets or the security keys",
             ));
         }
         Ok(policy)
@@ -581,6 +585,10 @@ impl Config {
         let exchange = check.exchange(&raw.exchange)?;
         let throttle = check.throttle(&raw.throttle)?;
         let second_factor = check.second_factor(&raw)?;
+        let webauthn = match &raw.webauthn {
+            Some(w) => Some(w.check().map_err(|(key, msg)| check.err(key, msg))?),
+            None => None,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -601,6 +609,7 @@ impl Config {
             metrics_enabled: raw.metrics.enabled,
             totp_file: raw.auth.totp_file,
             second_factor,
+            webauthn,
         })
     }
 
@@ -617,6 +626,11 @@ impl Config {
         }
         if let Some(totp) = &self.totp_file {
             files.push(("auth.totp_file", totp.as_path()));
+        }
+        if let Some(w) = &self.webauthn {
+            if w.credentials_file.exists() {
+                files.push(("webauthn.credentials_file", w.credentials_file.as_path()));
+            }
         }
         files
     }

@@ -16,6 +16,7 @@ pub mod secret;
 pub mod session;
 pub mod throttle;
 pub mod totp;
+pub mod webauthn;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,6 +26,8 @@ pub enum Factor {
     Password,
     /// A TOTP code (see `crate::totp`).
     Totp,
+    /// A WebAuthn credential (see `crate::webauthn`).
+    Webauthn,
 }
 
 impl Factor {
@@ -33,6 +35,7 @@ impl Factor {
         match self {
             Factor::Password => "password",
             Factor::Totp => "totp",
+            Factor::Webauthn => "webauthn",
         }
     }
 
@@ -40,13 +43,14 @@ impl Factor {
         match s {
             "password" => Some(Factor::Password),
             "totp" => Some(Factor::Totp),
+            "webauthn" => Some(Factor::Webauthn),
             _ => None,
         }
     }
 
     /// True for the factors that count as a second factor.
     pub fn is_second(self) -> bool {
-        matches!(self, Factor::Totp)
+        matches!(self, Factor::Totp | Factor::Webauthn)
     }
 }
 

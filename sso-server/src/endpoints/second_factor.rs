@@ -38,13 +38,8 @@ impl App {
             return self.issue(req, session, client, send_cookie);
         }
         let addr = client.to_string();
-        let enrolled = match &self.totp {
-            Some(t) => t.enrolled(&session.user),
-            // The configuration refuses tables without a totp_file.
-            None => Ok(false),
-        };
-        let mut resp = match enrolled {
-            Ok(true) => {
+        let mut resp = match self.offer(&session.user) {
+            Ok(offer) if offer.totp || offer.webauthn => {
                 log_event(
                     "second-factor-asked",
                     &[
@@ -55,7 +50,7 @@ impl App {
                 );
                 self.second_factor_form(StatusCode::OK, req, cookies, &session.user, None)
             }
-            Ok(false) => {
+            Ok(_) => {
                 log_event(
                     "refused",
                     &[
@@ -75,7 +70,7 @@ impl App {
                     ),
                 )
             }
-            Err(e) => return self.totp_unavailable(&e, &session.user, client),
+            Err(e) => return self.second_factor_unavailable(&e, &session.user, client),
         };
         if send_cookie {
             resp.headers_mut()
@@ -84,7 +79,22 @@ impl App {
         resp
     }
 
-    /// The TOTP form, with the CSRF cookie set when the browser has none.
+    /// The second factors `user` has enrolled. Err: a file cannot be read.
+    pub(crate) fn offer(&self, user: &str) -> Result<html::Offer, String> {
+        Ok(html::Offer {
+            totp: match &self.totp {
+                Some(t) => t.enrolled(user)?,
+                None => false,
+            },
+            webauthn: match &self.webauthn {
+                Some(w) => w.enrolled(user)?,
+                None => false,
+            },
+        })
+    }
+
+    /// The second-factor step, with the CSRF cookie set when the browser
+    /// has none.
     fn second_factor_form(
         &self,
         status: StatusCode,
@@ -94,9 +104,16 @@ impl App {
         error: Option<&str>,
     ) -> Resp {
         let (token, set_cookie) = self.csrf_token(cookies);
+        // The step was shown, so a file was readable a moment ago; if it
+        // no longer is, the form offers the TOTP code, whose check fails
+        // closed.
+        let offer = self.offer(user).unwrap_or(html::Offer {
+            totp: true,
+            webauthn: false,
+        });
         let mut resp = self.page(
             status,
-            html::second_factor_form(&self.config.title, req, &token, user, error),
+            html::second_factor_form(&self.config.title, req, &token, user, error, offer),
         );
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
@@ -104,12 +121,18 @@ impl App {
         resp
     }
 
-    /// The TOTP file cannot be read or no longer parses: fail closed.
-    fn totp_unavailable(&self, error: &str, user: &str, client: IpAddr) -> Resp {
+    /// The TOTP or credentials file cannot be read or no longer parses:
+    /// fail closed.
+    pub(crate) fn second_factor_unavailable(
+        &self,
+        error: &str,
+        user: &str,
+        client: IpAddr,
+    ) -> Resp {
         log_event(
             "backend-error",
             &[
-                ("backend", "totp_file"),
+                ("backend", "second-factor"),
                 ("error", error),
                 ("user", user),
                 ("addr", &client.to_string()),
@@ -236,7 +259,7 @@ impl App {
             Ok(v) => v,
             Err(e) => {
                 self.throttle.release(&user, client);
-                return self.totp_unavailable(&e, &user, client);
+                return self.second_factor_unavailable(&e, &user, client);
             }
         };
         let fields = [

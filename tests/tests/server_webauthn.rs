@@ -105,7 +105,7 @@ fn a_security_key_is_enrolled_in_chromium_then_is_the_second_factor() {
 
 /// A plain-http server with a users file, a TOTP file for alice, and
 /// `[webauthn]` (no ceremony can complete without a browser here).
-fn plain_server(dir: &std::path::Path, keys: &TestKeys) -> SsoServer {
+fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServer {
     let users = dir.join("users");
     add_user(&users, "alice", PASSWORD, &[]);
     add_user(&users, "bob", "bob's password", &[]);
@@ -123,7 +123,7 @@ fn plain_server(dir: &std::path::Path, keys: &TestKeys) -> SsoServer {
     setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
     setup.tables = format!(
         "[webauthn]\nrp_id = \"localhost\"\norigin = \"https://localhost\"\n\
-         credentials_file = {:?}\n",
+         credentials_file = {:?}\n{tables}",
         dir.join("webauthn")
     );
     SsoServer::start(keys, &setup)
@@ -133,7 +133,7 @@ fn plain_server(dir: &std::path::Path, keys: &TestKeys) -> SsoServer {
 fn the_ceremony_endpoints_refuse_what_they_must() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let server = plain_server(dir.path(), &keys);
+    let server = plain_server(dir.path(), &keys, "");
     const WIKI: &str = "/?s=wiki.test.example.org%2F";
     // The script is served, from the server itself.
     let js = server.get("/webauthn.js", &Cookies::new());
@@ -207,4 +207,37 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("second factor required"), "{}", r.body);
     assert!(!server.log().contains("webauthn-enrolled"));
+}
+
+#[test]
+fn failed_key_answers_count_in_the_throttle() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_server(
+        dir.path(),
+        &keys,
+        "[throttle]\nmax_failures_per_user_address = 2\n",
+    );
+    let mut bob = Cookies::new();
+    let resp = server.login(
+        &mut bob,
+        "/?s=wiki.test.example.org%2F",
+        "bob",
+        "bob's password",
+    );
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let page = server.get("/webauthn/register", &bob);
+    let csrf = page.form_field("csrf").expect("csrf");
+    let finish = || {
+        server.post(
+            "/webauthn/login/finish",
+            &bob,
+            &[("csrf", &csrf), ("id", "made-up"), ("credential", "{}")],
+        )
+    };
+    assert_eq!(finish().status, 401);
+    assert_eq!(finish().status, 401);
+    let locked = finish();
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(server.log().contains("event=throttled"));
 }

@@ -7,6 +7,11 @@
 #   - silent tickets by throttle store: the same run against a server with
 #     `[throttle] store = "memory"` and one with a throwaway redis-server
 #     (silent tickets do not touch the throttle: the figures should match)
+#   - logins with TOTP         POST /login, then POST /second-factor with a
+#                              code from oathtool, for a service that a
+#                              [[second_factor]] table covers (its own server:
+#                              see totp_logins below), beside password-only
+#                              logins made by the same curl client
 # Load generator: wrk on 127.0.0.1, sharing the machine's cores with the
 # server (so the figures are a lower bound on a dedicated host).
 # Usage: bench/sso-server.sh [SECONDS] [CONNECTIONS]
@@ -16,7 +21,7 @@ secs="${1:-10}"
 conns="${2:-64}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
-for tool in wrk curl openssl redis-server; do
+for tool in wrk curl openssl redis-server oathtool; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
 done
 
@@ -125,6 +130,81 @@ silent_by_store() {
   printf '(silent tickets never touch the throttle; redis server silent answer status: %s)\n' "$check_redis"
 }
 silent_by_store
+# Logins with TOTP. Each code is accepted once per user (replay refusal),
+# so every login is a different enrolled user; wrk cannot compute codes, so
+# the client is curl, 4 logins at a time, and the password-only figure
+# beside it is measured by the same client. Its own server and config, so
+# the figures above are untouched. Prints two table rows.
+totp_logins() {
+  local n=48 dir="$work/totp" tport
+  mkdir -p "$dir"
+  for i in $(seq 0 $((n - 1))); do
+    echo "bench-password" | "$server" user add --users-file "$dir/users" "t$i" 2>/dev/null
+    "$server" user totp enroll --totp-file "$dir/totp" "t$i" >/dev/null 2>&1
+  done
+  tport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  cat >"$dir/sso-server.toml" <<TOML
+domain = "bench.example.org"
+listen = "127.0.0.1:$tport"
+secret_key_file = "$work/secret.pem"
+public_key_files = ["$work/public.pem"]
+allowed_services = ['[a-z0-9.-]+\.example\.org/']
+[session]
+secrets = ["$(openssl rand -base64 32)"]
+[auth]
+backend = "users_file"
+users_file = "$dir/users"
+totp_file = "$dir/totp"
+[[second_factor]]
+services = ['admin\.bench\.example\.org/']
+[throttle]
+max_failures_per_user = 1000000
+max_failures_per_user_address = 1000000
+max_failures_per_address = 1000000
+TOML
+  (
+    "$server" --config "$dir/sso-server.toml" 2>"$dir/server.log" &
+    tpid=$!
+    trap 'kill $tpid 2>/dev/null' EXIT
+    export TBASE="http://127.0.0.1:$tport" TDIR="$dir"
+    for _ in $(seq 100); do curl -fs "$TBASE/healthz" >/dev/null && break; sleep 0.1; done
+    curl -fs -D "$dir/form.headers" "$TBASE/?s=admin.bench.example.org/" >"$dir/form.html"
+    TCSRF="$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$dir/form.html")"
+    TCOOKIE="$(sed -n 's/^[Ss]et-[Cc]ookie: __Host-sso_csrf=\([^;]*\);.*/\1/p' "$dir/form.headers" | tr -d '\r')"
+    export TCSRF TCOOKIE
+    # One login of user $1 to service $2 (admin: with the code); prints the
+    # final status (302: a ticket).
+    one_login() {
+      local resp session code
+      resp="$(curl -s -o /dev/null -D - -H "Cookie: __Host-sso_csrf=$TCOOKIE" \
+        --data "csrf=$TCSRF&s=$2.bench.example.org%2F&d=&n=&g=&username=$1&password=bench-password" "$TBASE/login")"
+      if [ "$2" != admin ]; then
+        printf '%s\n' "$resp" | sed -n 's/^HTTP[^ ]* \([0-9]*\).*/\1/p'
+        return
+      fi
+      session="$(printf '%s\n' "$resp" | sed -n 's/^[Ss]et-[Cc]ookie: __Host-sso_session=\([^;]*\);.*/\1/p' | tr -d '\r')"
+      code="$(oathtool --totp -b "$(sed -n "s/^$1://p" "$TDIR/totp")")"
+      curl -s -o /dev/null -w '%{http_code}\n' -H "Cookie: __Host-sso_csrf=$TCOOKIE; __Host-sso_session=$session" \
+        --data "csrf=$TCSRF&s=admin.bench.example.org%2F&d=&n=&g=&code=$code" "$TBASE/second-factor"
+    }
+    export -f one_login
+    # $1 = service, the users on stdin; prints "logins/s ok-count".
+    timed() {
+      local t0 t1 ok
+      t0="$(date +%s.%N)"
+      ok="$(xargs -P 4 -I{} bash -c "one_login {} $1" | grep -c '^302$' || true)"
+      t1="$(date +%s.%N)"
+      awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f %d\n", n / (b - a), n }'
+    }
+    # Warm-up, not counted (the first logins of a fresh process are slower).
+    seq 0 7 | sed 's/^/t/' | timed wiki >/dev/null
+    read -r pw_rps pw_ok < <(seq 0 $((n - 1)) | sed 's/^/t/' | timed wiki)
+    read -r totp_rps totp_ok < <(seq 0 $((n - 1)) | sed 's/^/t/' | timed admin)
+    printf '%-34s %14s %12s\n' "login, password only (curl, 4 par)" "$pw_rps" "$pw_ok/$n ok"
+    printf '%-34s %14s %12s\n' "login + TOTP (curl, 4 par)" "$totp_rps" "$totp_ok/$n ok"
+  )
+}
+totp_logins
 
 printf '\npassword hash: argon2id, crate defaults m=19456 KiB t=2 p=1 (OWASP)\n'
 printf 'target: >= 10000 silent tickets/s on 2 cores; silent answer status: %s; ticket log lines: %s\n' "$check" "$cost"

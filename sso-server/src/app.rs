@@ -18,6 +18,7 @@ use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
 use crate::throttle_store::{self, ThrottleStore};
+use crate::totp::TotpFile;
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
 /// `__Host-`: browsers accept it only `Secure`, with `Path=/` and no
@@ -26,9 +27,11 @@ use crate::throttle_store::{self, ThrottleStore};
 pub const CSRF_COOKIE: &str = "__Host-sso_csrf";
 
 /// Sent with every answer. Tickets travel in URLs, so no referrer ever
-/// leaves; no framing; no script at all; images only for logout.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
-form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
+/// leaves; no framing; no inline script: only the server's own
+/// `/webauthn.js`, which may call back to the server only; images only for
+/// logout.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+img-src 'self' https:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
 
 /// An answer, whole in memory (every page is small).
 pub type Resp = Response<Full<Bytes>>;
@@ -53,6 +56,10 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The layout and stylesheet of the pages (`[ui]`).
     pub ui: Arc<crate::ui::Ui>,
+    /// `[auth] totp_file`: the TOTP secrets and the steps already used.
+    pub totp: Option<TotpFile>,
+    /// `[webauthn]`: the relying party, credentials and ceremonies.
+    pub webauthn: Option<Arc<crate::webauthn::WebauthnStore>>,
 }
 
 /// How many password checks may run at once: two per core.
@@ -125,6 +132,14 @@ impl App {
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
         let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
         let ui = Arc::new(crate::ui::Ui::load(&config.ui)?);
+        let totp = match &config.totp_file {
+            Some(p) => Some(TotpFile::open(p).map_err(|e| format!("auth.totp_file: {e}"))?),
+            None => None,
+        };
+        let webauthn = match &config.webauthn {
+            Some(w) => Some(Arc::new(crate::webauthn::WebauthnStore::open(w)?)),
+            None => None,
+        };
         Ok(App {
             config,
             signer,
@@ -135,6 +150,8 @@ impl App {
             auth_slots: Arc::new(tokio::sync::Semaphore::new(auth_parallelism())),
             metrics: Arc::new(Metrics::new()),
             ui,
+            totp,
+            webauthn,
         })
     }
 
@@ -147,6 +164,14 @@ impl App {
         self.metrics = previous.metrics.clone();
         if self.config.throttle == previous.config.throttle {
             self.throttle = previous.throttle.clone();
+        }
+        if let (Some(t), Some(p)) = (&mut self.totp, &previous.totp) {
+            t.carry_over(p);
+        }
+        // Ceremonies in progress finish with the relying party they began
+        // with, unless the table changed.
+        if self.config.webauthn.is_some() && self.config.webauthn == previous.config.webauthn {
+            self.webauthn = previous.webauthn.clone();
         }
     }
 

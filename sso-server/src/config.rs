@@ -41,6 +41,11 @@ pub struct RawConfig {
     pub title: String,
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// `[[second_factor]]` tables (see [`crate::second_factor`]).
+    #[serde(default)]
+    pub second_factor: Vec<crate::second_factor::RawRule>,
+    /// `[webauthn]` (see [`crate::webauthn`]).
+    pub webauthn: Option<crate::webauthn::RawWebauthn>,
     #[serde(default)]
     pub ui: RawUi,
 }
@@ -132,6 +137,8 @@ pub struct RawAuth {
     /// is kept (see `auth::account_cache`).
     #[serde(default = "default_account_cache_seconds")]
     pub account_cache_seconds: u64,
+    /// The TOTP secrets (see [`crate::totp`]).
+    pub totp_file: Option<PathBuf>,
 }
 
 fn default_account_cache_seconds() -> u64 {
@@ -312,6 +319,12 @@ pub struct Config {
     /// `[metrics] enabled`: serve `GET /metrics` to loopback clients.
     pub metrics_enabled: bool,
     pub ui: crate::ui::UiConfig,
+    /// `[auth] totp_file`.
+    pub totp_file: Option<PathBuf>,
+    /// The `[[second_factor]]` tables.
+    pub second_factor: crate::second_factor::Policy,
+    /// `[webauthn]`.
+    pub webauthn: Option<crate::webauthn::WebauthnConfig>,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -591,6 +604,23 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// `[[second_factor]]`, and a second factor to ask for when there is a
+    /// table.
+    fn second_factor(&self, raw: &RawConfig) -> Result<crate::second_factor::Policy, ConfigError> {
+        let policy = crate::second_factor::Policy::from_raw(&raw.second_factor)
+            .map_err(|(key, msg)| self.err(key, msg))?;
+        if !policy.is_empty() && raw.auth.totp_file.is_none() && raw.webauthn.is_none() {
+            return Err(self.err(
+                "auth.totp_file",
+                "or a [webauthn] table is required with [[second_factor]] tables: the \
+                 second factor is checked against the TOTP secrets or the security keys",
+            ));
+        }
+        Ok(policy)
+    }
+}
+
 /// A TOML error as `FILE:LINE: message`, without the excerpt of the line
 /// that toml's own Display shows: the line may hold a session secret or an
 /// LDAP password, and this message goes to the log.
@@ -632,6 +662,11 @@ impl Config {
         let exchange = check.exchange(&raw.exchange)?;
         let throttle = check.throttle(&raw.throttle)?;
         let ui = check.ui(&raw.ui)?;
+        let second_factor = check.second_factor(&raw)?;
+        let webauthn = match &raw.webauthn {
+            Some(w) => Some(w.check().map_err(|(key, msg)| check.err(key, msg))?),
+            None => None,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -651,6 +686,9 @@ impl Config {
             title: raw.title,
             metrics_enabled: raw.metrics.enabled,
             ui,
+            totp_file: raw.auth.totp_file,
+            second_factor,
+            webauthn,
         })
     }
 
@@ -664,6 +702,14 @@ impl Config {
         if let Some((cert, key)) = &self.tls {
             files.push(("tls.cert_file", cert.as_path()));
             files.push(("tls.key_file", key.as_path()));
+        }
+        if let Some(totp) = &self.totp_file {
+            files.push(("auth.totp_file", totp.as_path()));
+        }
+        if let Some(w) = &self.webauthn {
+            if w.credentials_file.exists() {
+                files.push(("webauthn.credentials_file", w.credentials_file.as_path()));
+            }
         }
         files
     }

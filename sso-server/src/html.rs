@@ -71,6 +71,91 @@ pub fn login_form(
     page(title, &body)
 }
 
+/// Which second factors the step offers.
+#[derive(Debug, Clone, Copy)]
+pub struct Offer {
+    pub totp: bool,
+    pub webauthn: bool,
+}
+
+/// The second-factor step: a TOTP code for `user` (`POST /second-factor`)
+/// and/or a security key (`/webauthn.js`), with the ticket request in
+/// hidden fields like the login form.
+pub fn second_factor_form(
+    title: &str,
+    req: &TicketRequest,
+    csrf_token: &str,
+    user: &str,
+    error: Option<&str>,
+    offer: Offer,
+) -> String {
+    let hidden = |name: &str, value: &str| {
+        format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+            escape(value)
+        )
+    };
+    let mut body = format!("<h1>{}</h1>\n", escape(title));
+    body.push_str(&format!(
+        "<p id=\"second-factor\">{} must confirm with a second factor to log in to \
+<span class=\"service\" id=\"service\">{}</span>.</p>\n",
+        escape(user),
+        escape(&req.service)
+    ));
+    if let Some(e) = error {
+        body.push_str(&format!(
+            "<p class=\"error\" id=\"error\">{}</p>\n",
+            escape(e)
+        ));
+    }
+    let fields = [
+        hidden("csrf", csrf_token),
+        hidden("s", &req.service),
+        hidden("d", req.destination.as_deref().unwrap_or("")),
+        hidden("n", req.nonce.as_deref().unwrap_or("")),
+        hidden("g", &req.groups.join(",")),
+    ]
+    .concat();
+    if offer.totp {
+        body.push_str(
+            "<form method=\"post\" action=\"/second-factor\" id=\"second-factor-form\">\n",
+        );
+        body.push_str(&fields);
+        body.push_str(
+            "<label for=\"code\">Code from your authenticator app</label>\
+<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" pattern=\"[0-9]{6}\" \
+maxlength=\"6\" autocomplete=\"one-time-code\" autofocus required>\n\
+<button type=\"submit\" id=\"submit\">Confirm</button>\n</form>\n",
+        );
+    }
+    if offer.webauthn {
+        body.push_str("<form method=\"post\" action=\"/\" id=\"webauthn-login\">\n");
+        body.push_str(&fields);
+        body.push_str(
+            "<button type=\"submit\" id=\"webauthn\">Use a security key</button>\n</form>\n\
+<p id=\"webauthn-status\" role=\"status\"></p>\n<script src=\"/webauthn.js\"></script>",
+        );
+    }
+    page(title, &body)
+}
+
+/// Enrolment of a security key for the logged-in `user`.
+pub fn webauthn_register_page(title: &str, user: &str, csrf_token: &str) -> String {
+    page(
+        title,
+        &format!(
+            "<h1>Add a security key</h1>\n<p>Register a security key or this device's \
+authenticator as a second factor for {}.</p>\n\
+<form method=\"post\" action=\"/webauthn/register\" id=\"webauthn-register\">\n\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
+<button type=\"submit\" id=\"register\">Register a security key</button>\n</form>\n\
+<p id=\"webauthn-status\" role=\"status\"></p>\n<script src=\"/webauthn.js\"></script>",
+            escape(user),
+            escape(csrf_token)
+        ),
+    )
+}
+
 /// A refusal: what went wrong, in words, and nothing else.
 pub fn error_page(title: &str, heading: &str, message: &str) -> String {
     page(
@@ -150,6 +235,26 @@ mod tests {
         assert!(!html.contains("<b>"));
         assert!(!html.contains("<i>"));
         assert!(html.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn second_factor_form_posts_code_and_token_and_escapes() {
+        let req = TicketRequest {
+            service: "a.org/<x>".into(),
+            destination: None,
+            nonce: None,
+            groups: vec![],
+        };
+        let offer = Offer {
+            totp: true,
+            webauthn: false,
+        };
+        let html = second_factor_form("T", &req, "tok", "<b>", Some("<i>"), offer);
+        assert!(html.contains("action=\"/second-factor\""));
+        assert!(html.contains("name=\"code\""));
+        assert!(html.contains("name=\"csrf\" value=\"tok\""));
+        assert!(!html.contains("<b>") && !html.contains("<i>") && !html.contains("<x>"));
+        assert!(!html.contains("<script"));
     }
 
     #[test]

@@ -12,12 +12,15 @@ pub mod listener;
 pub mod metrics;
 pub mod params;
 pub mod reload;
+pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod throttle;
 pub mod throttle_redis;
 pub mod throttle_store;
+pub mod totp;
 pub mod ui;
+pub mod webauthn;
 
 use std::sync::Arc;
 use std::time::Duration;

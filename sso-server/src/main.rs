@@ -53,6 +53,36 @@ enum UserCommand {
     Passwd(UserArgs),
     /// Delete a user.
     Del(UserFile),
+    /// Enrol or remove a user's TOTP second factor.
+    #[command(subcommand)]
+    Totp(TotpCommand),
+}
+
+#[derive(Subcommand)]
+enum TotpCommand {
+    /// Make a new TOTP secret for a user (replacing any earlier one): prints
+    /// the otpauth:// URI on the first line, then a QR code of it.
+    Enroll(TotpArgs),
+    /// Remove a user's TOTP secret.
+    Remove(TotpFileArgs),
+}
+
+#[derive(Args)]
+struct TotpFileArgs {
+    /// The TOTP file to edit (`[auth] totp_file`).
+    #[arg(long, value_name = "FILE")]
+    totp_file: PathBuf,
+    /// The user name.
+    user: String,
+}
+
+#[derive(Args)]
+struct TotpArgs {
+    #[command(flatten)]
+    file: TotpFileArgs,
+    /// The issuer shown by the authenticator app.
+    #[arg(long, value_name = "NAME", default_value = "Single sign-on")]
+    issuer: String,
 }
 
 #[derive(Args)]
@@ -81,6 +111,7 @@ fn main() -> ExitCode {
             println!("{}", sso_server::secret::generate());
             Ok(())
         }
+        Some(Command::User(UserCommand::Totp(t))) => totp_command(t),
         Some(Command::User(u)) => user_command(u),
     };
     match result {
@@ -151,6 +182,7 @@ fn user_command(command: UserCommand) -> Result<(), String> {
         UserCommand::Add(a) => ("add", a.file, a.groups),
         UserCommand::Passwd(a) => ("passwd", a.file, a.groups),
         UserCommand::Del(f) => ("del", f, None),
+        UserCommand::Totp(t) => return totp_command(t),
     };
     let groups: Option<Vec<String>> = groups.map(|g| {
         g.split(',')
@@ -181,6 +213,33 @@ fn user_command(command: UserCommand) -> Result<(), String> {
         "sso-server: {}: {action} {user:?}: done",
         file.users_file.display()
     );
+    Ok(())
+}
+
+/// `sso-server user totp`: the URI (a secret: it goes to standard output
+/// only) and its QR code.
+fn totp_command(command: TotpCommand) -> Result<(), String> {
+    use sso_server::totp;
+    match command {
+        TotpCommand::Enroll(a) => {
+            let uri = totp::enroll(&a.file.totp_file, &a.file.user, &a.issuer)?;
+            let qr = totp::qr_for_terminal(&uri)?;
+            println!("{uri}\n{qr}");
+            eprintln!(
+                "sso-server: {}: totp enroll {:?}: done (any earlier secret is replaced)",
+                a.file.totp_file.display(),
+                a.file.user
+            );
+        }
+        TotpCommand::Remove(f) => {
+            totp::remove(&f.totp_file, &f.user)?;
+            eprintln!(
+                "sso-server: {}: totp remove {:?}: done",
+                f.totp_file.display(),
+                f.user
+            );
+        }
+    }
     Ok(())
 }
 

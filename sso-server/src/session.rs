@@ -15,7 +15,44 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// Format tag of the sealed payload, so a future format can be told apart.
-const PAYLOAD_VERSION: &str = "s1";
+/// `s2` added the factors line; `s1` sessions (sealed before) still open,
+/// with no factor recorded.
+const PAYLOAD_VERSION: &str = "s2";
+const PAYLOAD_VERSION_1: &str = "s1";
+
+/// A way the user proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Password,
+    /// A TOTP code (see `crate::totp`).
+    Totp,
+    /// A WebAuthn credential (see `crate::webauthn`).
+    Webauthn,
+}
+
+impl Factor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Totp => "totp",
+            Factor::Webauthn => "webauthn",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Factor> {
+        match s {
+            "password" => Some(Factor::Password),
+            "totp" => Some(Factor::Totp),
+            "webauthn" => Some(Factor::Webauthn),
+            _ => None,
+        }
+    }
+
+    /// True for the factors that count as a second factor.
+    pub fn is_second(self) -> bool {
+        matches!(self, Factor::Totp | Factor::Webauthn)
+    }
+}
 
 /// At most this many services are remembered for logout; the oldest are
 /// dropped first (a cookie has about 4 KiB).
@@ -33,6 +70,8 @@ pub struct Session {
     pub expires: u64,
     /// Services that got a ticket in this session (for logout).
     pub services: Vec<String>,
+    /// The factors this session proved and when (Unix time), in order.
+    pub factors: Vec<(Factor, u64)>,
 }
 
 impl Session {
@@ -49,21 +88,40 @@ impl Session {
         true
     }
 
+    /// Records that `factor` was proven at `now` (replacing an earlier
+    /// record of the same factor).
+    pub fn add_factor(&mut self, factor: Factor, now: u64) {
+        self.factors.retain(|(f, _)| *f != factor);
+        self.factors.push((factor, now));
+    }
+
+    /// True when the session proved a second factor.
+    pub fn has_second_factor(&self) -> bool {
+        self.factors.iter().any(|(f, _)| f.is_second())
+    }
+
     fn encode(&self) -> String {
         // Fields cannot contain newlines or tabs: user, group and service
         // names are checked before they get here (see `valid_name`).
+        let factors: Vec<String> = self
+            .factors
+            .iter()
+            .map(|(f, at)| format!("{}@{at}", f.name()))
+            .collect();
         format!(
-            "{PAYLOAD_VERSION}\n{}\n{}\n{}\n{}",
+            "{PAYLOAD_VERSION}\n{}\n{}\n{}\n{}\n{}",
             self.expires,
             self.user,
             self.groups.join("\t"),
-            self.services.join("\t")
+            self.services.join("\t"),
+            factors.join("\t")
         )
     }
 
     fn decode(text: &str) -> Option<Session> {
         let mut parts = text.split('\n');
-        if parts.next()? != PAYLOAD_VERSION {
+        let version = parts.next()?;
+        if version != PAYLOAD_VERSION && version != PAYLOAD_VERSION_1 {
             return None;
         }
         let expires = parts.next()?.parse().ok()?;
@@ -76,6 +134,17 @@ impl Session {
         };
         let groups = list(parts.next()?);
         let services = list(parts.next()?);
+        let factors = if version == PAYLOAD_VERSION {
+            list(parts.next()?)
+                .iter()
+                .map(|f| {
+                    let (name, at) = f.split_once('@')?;
+                    Some((Factor::from_name(name)?, at.parse().ok()?))
+                })
+                .collect::<Option<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         if parts.next().is_some() || user.is_empty() {
             return None;
         }
@@ -84,6 +153,7 @@ impl Session {
             groups,
             expires,
             services,
+            factors,
         })
     }
 }
@@ -222,7 +292,27 @@ mod tests {
             groups: vec!["staff".into(), "admins".into()],
             expires: 2000,
             services: vec!["wiki.example.org/".into()],
+            factors: vec![(Factor::Password, 1000), (Factor::Totp, 1010)],
         }
+    }
+
+    #[test]
+    fn factors_are_recorded_and_old_sessions_still_open() {
+        let mut s = session();
+        s.factors = vec![(Factor::Password, 1000)];
+        assert!(!s.has_second_factor());
+        s.add_factor(Factor::Totp, 1010);
+        s.add_factor(Factor::Totp, 1020);
+        assert!(s.has_second_factor());
+        assert_eq!(s.factors, [(Factor::Password, 1000), (Factor::Totp, 1020)]);
+        let sealer = sealer(&[secret('a')]);
+        assert_eq!(sealer.open(&sealer.seal(&s), 0), Some(s.clone()));
+        // An `s1` payload, as sealed before factors were recorded.
+        let v1 = Session::decode("s1\n2000\nalice\nstaff\nwiki.example.org/").unwrap();
+        assert_eq!(v1.user, "alice");
+        assert!(v1.factors.is_empty());
+        assert!(Session::decode("s2\n2000\nalice\nstaff\n\nsms@1").is_none());
+        assert!(Session::decode("s2\n2000\nalice\nstaff\n").is_none());
     }
 
     #[test]

@@ -232,6 +232,37 @@ impl Browser {
         self.type_into(css, keys);
     }
 
+    /// Adds a virtual authenticator (the WebAuthn extension of WebDriver):
+    /// a CTAP2 platform authenticator that verifies its user and consents
+    /// at once. Returns its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let v = self.cmd(
+            "POST",
+            "/webauthn/authenticator",
+            Some(json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserConsenting": true,
+                "isUserVerified": true,
+            })),
+        );
+        v.as_str()
+            .unwrap_or_else(|| panic!("no authenticator id: {v}"))
+            .to_owned()
+    }
+
+    /// The credentials a virtual authenticator holds.
+    pub fn virtual_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let v = self.cmd(
+            "GET",
+            &format!("/webauthn/authenticator/{authenticator}/credentials"),
+            None,
+        );
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     /// Saves a PNG screenshot.
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine as _;

@@ -91,6 +91,7 @@ fn a_session_sealed_beyond_the_session_lifetime_is_refused() {
             groups: vec![],
             expires,
             services: vec![],
+            factors: vec![],
         };
         let mut jar = Cookies::new();
         jar.set("__Host-sso_session", &forger.seal(&session));

@@ -58,6 +58,16 @@ impl App {
                 &format!("{} -> {}", input.service, req.service),
             );
         }
+        // A ticket does not say which factors its session proved: one of a
+        // service that needs no second factor cannot buy one that does.
+        let policy = &self.config.second_factor;
+        if policy.names_service(&req.service) && !policy.names_service(&input.service) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "second factor required",
+                &format!("{} -> {}", input.service, req.service),
+            );
+        }
         let Some(groups) = req.ticket_groups(&input.groups) else {
             return refuse(StatusCode::FORBIDDEN, "not in groups", &input.user);
         };

@@ -10,7 +10,7 @@ use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::auth::BackendError;
 use crate::html;
 use crate::params::{form_params, ParamError, TicketRequest};
-use crate::session::{valid_name, Session};
+use crate::session::{valid_name, Factor, Session};
 use crate::throttle_store::Refusal;
 
 impl App {
@@ -123,8 +123,9 @@ impl App {
                     groups: groups.into_iter().filter(|g| valid_name(g)).collect(),
                     expires: now.saturating_add(self.config.session.lifetime),
                     services: Vec::new(),
+                    factors: vec![(Factor::Password, now)],
                 };
-                self.issue(&req, session, client, true)
+                self.issue_or_second_factor(&req, session, cookies, client, true)
             }
             Ok(None) => {
                 // Already counted by `begin`.
@@ -172,7 +173,7 @@ impl App {
 
     /// The throttle store did not answer: the login is refused (fail
     /// closed) with 503 and a log line; nothing was counted or checked.
-    fn throttle_unavailable(&self, error: &str, username: &str, addr: &str) -> Resp {
+    pub(crate) fn throttle_unavailable(&self, error: &str, username: &str, addr: &str) -> Resp {
         self.metrics.login_failed("throttle_unavailable");
         self.log_store_error(error, username, addr);
         self.error(
@@ -182,7 +183,7 @@ impl App {
         )
     }
 
-    fn log_store_error(&self, error: &str, username: &str, addr: &str) {
+    pub(crate) fn log_store_error(&self, error: &str, username: &str, addr: &str) {
         log_event(
             "throttle-error",
             &[

@@ -3,6 +3,9 @@
 //! - `GET /`: a ticket for a live session, else the login form ([`ticket`]);
 //! - `POST /login`: the form's password check ([`login`]);
 //! - `GET|POST /logout`: logout everywhere, behind a CSRF check ([`logout`]);
+//! - `POST /second-factor`: the second-factor step ([`second_factor`]);
+//! - `GET /webauthn.js`, `GET /webauthn/register`, `POST
+//!   /webauthn/{register,login}/{start,finish}`: security keys ([`webauthn`]);
 //! - `POST /exchange`: a ticket for another service ([`exchange`]);
 //! - `GET /healthz`, `GET /style.css` ([`health`]);
 //! - `GET /metrics` when enabled ([`metrics`]).
@@ -12,7 +15,9 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod second_factor;
 pub mod ticket;
+pub mod webauthn;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -68,7 +73,12 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyRefused> {
 /// The methods each path answers, for `405` and its `Allow` header.
 fn allowed_methods(path: &str, metrics: bool) -> Option<&'static str> {
     match path {
-        "/login" | "/exchange" => Some("POST"),
+        "/login" | "/exchange" | "/second-factor" => Some("POST"),
+        "/webauthn/register/start"
+        | "/webauthn/register/finish"
+        | "/webauthn/login/start"
+        | "/webauthn/login/finish" => Some("POST"),
+        "/webauthn.js" | "/webauthn/register" => Some("GET"),
         "/logout" => Some("GET, POST"),
         "/" | "/healthz" | "/style.css" => Some("GET"),
         "/metrics" if metrics => Some("GET"),
@@ -84,6 +94,13 @@ fn endpoint_label(path: &str) -> &'static str {
         "/login" => "/login",
         "/logout" => "/logout",
         "/exchange" => "/exchange",
+        "/second-factor" => "/second-factor",
+        "/webauthn.js" => "/webauthn.js",
+        "/webauthn/register" => "/webauthn/register",
+        "/webauthn/register/start" => "/webauthn/register/start",
+        "/webauthn/register/finish" => "/webauthn/register/finish",
+        "/webauthn/login/start" => "/webauthn/login/start",
+        "/webauthn/login/finish" => "/webauthn/login/finish",
         "/healthz" => "/healthz",
         "/style.css" => "/style.css",
         "/metrics" => "/metrics",
@@ -115,6 +132,31 @@ impl App {
             ("/login", &Method::POST) => match read_body(req).await {
                 Ok(b) => self.login(&b, &cookies, client).await,
                 Err(e) => self.error(e.status(), "Bad request", e.message()),
+            },
+            ("/second-factor", &Method::POST) => match read_body(req).await {
+                Ok(b) => self.second_factor(&b, &cookies, client).await,
+                Err(e) => self.error(e.status(), "Bad request", e.message()),
+            },
+            ("/webauthn.js", &Method::GET) => self.webauthn_script(),
+            ("/webauthn/register", &Method::GET) => self.webauthn_register_page(&cookies, client),
+            (
+                "/webauthn/register/start"
+                | "/webauthn/register/finish"
+                | "/webauthn/login/start"
+                | "/webauthn/login/finish",
+                &Method::POST,
+            ) => match read_body(req).await {
+                Ok(b) => match path.as_str() {
+                    "/webauthn/register/start" => {
+                        self.webauthn_register_start(&b, &cookies, client)
+                    }
+                    "/webauthn/register/finish" => {
+                        self.webauthn_register_finish(&b, &cookies, client)
+                    }
+                    "/webauthn/login/start" => self.webauthn_login_start(&b, &cookies, client),
+                    _ => self.webauthn_login_finish(&b, &cookies, client).await,
+                },
+                Err(e) => self.text(e.status(), format!("{}\n", e.message())),
             },
             ("/logout", &Method::GET) => self.logout_get(&cookies, client),
             ("/logout", &Method::POST) => match read_body(req).await {

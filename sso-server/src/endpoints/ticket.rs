@@ -103,7 +103,7 @@ impl App {
                     .into_iter()
                     .filter(|g| valid_name(g))
                     .collect();
-                self.issue(req, session, client, false)
+                self.issue_or_second_factor(req, session, cookies, client, false)
             }
             Ok(None) => {
                 log_event(

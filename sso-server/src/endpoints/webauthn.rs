@@ -1,0 +1,271 @@
+//! WebAuthn endpoints (see [`crate::webauthn`]), driven by the one static
+//! script `/webauthn.js` (the pages carry no inline script):
+//!
+//! - `GET /webauthn/register`: the enrolment page, for a logged-in session;
+//! - `POST /webauthn/register/start`, `.../finish`: the enrolment ceremony;
+//! - `POST /webauthn/login/start`, `.../finish`: the second factor of the
+//!   session's user; on success the session records `webauthn` and the
+//!   script asks `/` again for the ticket (the silent path, which checks the
+//!   account and the policy as for any ticket).
+//!
+//! The ceremony endpoints take form fields (`csrf`, and `id` and
+//! `credential` to finish) and answer JSON: `{"id": ..., "options": ...}`,
+//! `{"ok": true}`, or `{"error": CHECK}` with a 4xx or 5xx status.
+
+use std::net::IpAddr;
+
+use hyper::header;
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::app::{log_event, App, Cookies, Resp};
+use crate::html;
+use crate::params::form_params;
+use crate::session::{Factor, Session};
+use crate::throttle_store::Refusal as ThrottleRefusal;
+use crate::webauthn::{Refusal, WebauthnStore};
+
+/// The script of the WebAuthn pages.
+const SCRIPT: &str = include_str!("../../static/webauthn.js");
+
+impl App {
+    /// `GET /webauthn.js`.
+    pub fn webauthn_script(&self) -> Resp {
+        let mut r = self.respond(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            SCRIPT.to_owned(),
+        );
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            hyper::header::HeaderValue::from_static("no-cache"),
+        );
+        r
+    }
+
+    fn json(&self, status: StatusCode, value: serde_json::Value) -> Resp {
+        self.respond(status, "application/json", value.to_string())
+    }
+
+    fn json_refusal(&self, status: StatusCode, check: &str) -> Resp {
+        self.json(status, json!({ "error": check }))
+    }
+
+    /// True when `session` may enrol a new credential: with a second
+    /// factor enrolled already, only a session that proved one (a stolen
+    /// password alone must not add the thief's key).
+    fn may_enrol(&self, session: &Session) -> Result<bool, String> {
+        let offer = self.offer(&session.user)?;
+        Ok(session.has_second_factor() || !(offer.totp || offer.webauthn))
+    }
+
+    /// `GET /webauthn/register`.
+    pub fn webauthn_register_page(&self, cookies: &Cookies, client: IpAddr) -> Resp {
+        if self.webauthn.is_none() {
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "Security keys are not enabled on this server.",
+            );
+        }
+        let Some(session) = self.session(cookies) else {
+            return self.error(
+                StatusCode::UNAUTHORIZED,
+                "Not logged in",
+                "Log in first, then come back to this page to add a security key.",
+            );
+        };
+        match self.may_enrol(&session) {
+            Ok(true) => {}
+            Ok(false) => {
+                return self.error(
+                    StatusCode::FORBIDDEN,
+                    "Second factor required",
+                    "You already have a second factor: log in with it to a service that asks \
+                     for it, then come back to add a security key.",
+                )
+            }
+            Err(e) => return self.second_factor_unavailable(&e, &session.user, client),
+        }
+        let (token, set_cookie) = self.csrf_token(cookies);
+        let mut resp = self.page(
+            StatusCode::OK,
+            html::webauthn_register_page(&self.config.title, &session.user, &token),
+        );
+        if let Some(c) = set_cookie {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        resp
+    }
+
+    /// The common checks of the ceremony endpoints: configured, the form,
+    /// the CSRF token, a session. Err: the answer to send.
+    fn ceremony_request(
+        &self,
+        body: &[u8],
+        cookies: &Cookies,
+        client: IpAddr,
+    ) -> Result<(&WebauthnStore, crate::params::Params, Session), Box<Resp>> {
+        let Some(store) = self.webauthn.as_deref() else {
+            return Err(Box::new(
+                self.json_refusal(StatusCode::NOT_FOUND, "webauthn not enabled"),
+            ));
+        };
+        let Some(form) = form_params(body) else {
+            return Err(Box::new(
+                self.json_refusal(StatusCode::BAD_REQUEST, "duplicate parameter"),
+            ));
+        };
+        if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
+            log_event(
+                "refused",
+                &[("check", "csrf"), ("addr", &client.to_string())],
+            );
+            return Err(Box::new(self.json_refusal(StatusCode::FORBIDDEN, "csrf")));
+        }
+        let Some(session) = self.session(cookies) else {
+            return Err(Box::new(
+                self.json_refusal(StatusCode::UNAUTHORIZED, "no session"),
+            ));
+        };
+        Ok((store, form, session))
+    }
+
+    fn ceremony_refused(&self, r: &Refusal, event: &str, user: &str, client: IpAddr) -> Resp {
+        let addr = client.to_string();
+        let mut fields = vec![
+            ("check", r.check()),
+            ("user", user),
+            ("addr", addr.as_str()),
+        ];
+        if let Refusal::Store(e) = r {
+            fields.push(("error", e.as_str()));
+        }
+        log_event(event, &fields);
+        let status = match r {
+            Refusal::Store(_) | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::NotEnrolled | Refusal::TooMany => StatusCode::FORBIDDEN,
+            Refusal::Malformed => StatusCode::BAD_REQUEST,
+            Refusal::NoCeremony | Refusal::Rejected => StatusCode::UNAUTHORIZED,
+        };
+        self.json_refusal(status, r.check())
+    }
+
+    /// `POST /webauthn/register/start`.
+    pub fn webauthn_register_start(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+        let (store, _, session) = match self.ceremony_request(body, cookies, client) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        match self.may_enrol(&session) {
+            Ok(true) => {}
+            Ok(false) => return self.json_refusal(StatusCode::FORBIDDEN, "second factor required"),
+            Err(e) => {
+                let r = Refusal::Store(e);
+                return self.ceremony_refused(&r, "webauthn-refused", &session.user, client);
+            }
+        }
+        match store.start_register(&session.user, sso_core::unix_now()) {
+            Ok((options, id)) => self.json(StatusCode::OK, json!({ "id": id, "options": options })),
+            Err(r) => self.ceremony_refused(&r, "webauthn-refused", &session.user, client),
+        }
+    }
+
+    /// `POST /webauthn/register/finish`.
+    pub fn webauthn_register_finish(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+        let (store, form, session) = match self.ceremony_request(body, cookies, client) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        match store.finish_register(
+            &session.user,
+            get("id"),
+            get("credential"),
+            sso_core::unix_now(),
+        ) {
+            Ok(()) => {
+                log_event(
+                    "webauthn-enrolled",
+                    &[("user", &session.user), ("addr", &client.to_string())],
+                );
+                self.json(StatusCode::OK, json!({ "ok": true }))
+            }
+            Err(r) => self.ceremony_refused(&r, "webauthn-refused", &session.user, client),
+        }
+    }
+
+    /// `POST /webauthn/login/start`.
+    pub fn webauthn_login_start(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+        let (store, _, session) = match self.ceremony_request(body, cookies, client) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        match store.start_authenticate(&session.user, sso_core::unix_now()) {
+            Ok((options, id)) => self.json(StatusCode::OK, json!({ "id": id, "options": options })),
+            Err(r) => self.ceremony_refused(&r, "second-factor-failed", &session.user, client),
+        }
+    }
+
+    /// `POST /webauthn/login/finish`: counted in the throttle like a code.
+    pub async fn webauthn_login_finish(
+        &self,
+        body: &[u8],
+        cookies: &Cookies,
+        client: IpAddr,
+    ) -> Resp {
+        let (store, form, mut session) = match self.ceremony_request(body, cookies, client) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        let user = session.user.clone();
+        let now = sso_core::unix_now();
+        let which = match self.throttle.begin(&user, client, now).await {
+            Ok(()) => None,
+            Err(ThrottleRefusal::Throttled(which)) => Some(which),
+            Err(ThrottleRefusal::Unavailable(e)) => {
+                return self.throttle_unavailable(&e, &user, &client.to_string());
+            }
+        };
+        if let Some(which) = which {
+            log_event(
+                "throttled",
+                &[
+                    ("check", which.check()),
+                    ("user", &user),
+                    ("addr", &client.to_string()),
+                ],
+            );
+            return self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check());
+        }
+        let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        match store.finish_authenticate(&user, get("id"), get("credential"), now) {
+            Ok(()) => {
+                if let Err(e) = self.throttle.succeeded(&user, client).await {
+                    self.log_store_error(&e, &user, &client.to_string());
+                }
+                log_event(
+                    "second-factor",
+                    &[
+                        ("factor", Factor::Webauthn.name()),
+                        ("user", &user),
+                        ("addr", &client.to_string()),
+                    ],
+                );
+                session.add_factor(Factor::Webauthn, now);
+                let mut resp = self.json(StatusCode::OK, json!({ "ok": true }));
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, self.session_cookie(&session));
+                resp
+            }
+            Err(r) => {
+                if matches!(r, Refusal::Store(_) | Refusal::Busy) {
+                    if let Err(e) = self.throttle.release(&user, client).await {
+                        self.log_store_error(&e, &user, &client.to_string());
+                    }
+                }
+                self.ceremony_refused(&r, "second-factor-failed", &user, client)
+            }
+        }
+    }
+}

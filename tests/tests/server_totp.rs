@@ -1,0 +1,392 @@
+//! The TOTP second factor of the real `sso-server`, over HTTP: secrets
+//! enrolled with `sso-server user totp enroll`, codes computed by an
+//! independent implementation (`oathtool` from Debian's oathtool package),
+//! and the `[[second_factor]]` policy on both the interactive and the silent
+//! ticket path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sso_integration::http::HttpResponse;
+use sso_integration::server::{
+    add_user, redirected_ticket, run_sso_server, Cookies, Setup, SsoServer,
+};
+use sso_integration::util::TestKeys;
+
+const ADMIN: &str = "/?s=admin.test.example.org%2F";
+const WIKI: &str = "/?s=wiki.test.example.org%2F";
+const MAIL: &str = "/?s=mail.test.example.org%2F";
+const PASSWORD: &str = "alice's password";
+
+/// Runs `sso-server user totp ...`; its exit code and output.
+fn totp_cli(args: &[&str], file: &Path) -> (Option<i32>, String) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["user".as_ref(), "totp".as_ref()];
+    all.push(args[0].as_ref());
+    all.push("--totp-file".as_ref());
+    all.push(file.as_os_str());
+    all.extend(args[1..].iter().map(std::ffi::OsStr::new));
+    run_sso_server(&all)
+}
+
+/// Enrols `user` and returns the base32 secret of the URI that the command
+/// prints on its first line.
+fn enroll(file: &Path, user: &str) -> String {
+    let (code, out) = totp_cli(&["enroll", user], file);
+    assert_eq!(code, Some(0), "{out}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("otpauth://totp/Single%20sign-on:{user}?")),
+        "{out}"
+    );
+    // Then the QR code: rows of block characters.
+    assert!(
+        out.lines().filter(|l| l.contains('\u{2588}')).count() > 10,
+        "{out}"
+    );
+    first
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .expect("secret= in the URI")
+        .to_owned()
+}
+
+/// The code `oathtool` computes for `secret` at Unix time `at` (now by
+/// default).
+fn oathtool(secret: &str, at: Option<u64>) -> String {
+    let mut cmd = Command::new("oathtool");
+    cmd.args(["--totp", "-b", secret]);
+    if let Some(t) = at {
+        cmd.arg(format!("--now=@{t}"));
+    }
+    let out = cmd
+        .output()
+        .expect("run oathtool (Debian package oathtool)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A six-digit code that is none of the codes of `secret` within two steps
+/// of now.
+fn wrong_code(secret: &str) -> String {
+    let now = sso_core::unix_now();
+    let near: Vec<String> = (0..5)
+        .map(|i| oathtool(secret, Some(now + i * 30 - 60)))
+        .collect();
+    (0..10)
+        .map(|d| format!("{d}{d}{d}{d}{d}{d}"))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
+/// A server whose users are alice (staff, with a TOTP secret) and bob (no
+/// group, no secret), whose `[auth] totp_file` is `totp`, with these
+/// further tables.
+struct Site {
+    /// Kept: a reload reads the key files again.
+    _keys: TestKeys,
+    _dir: tempfile::TempDir,
+    users: PathBuf,
+    totp: PathBuf,
+    secret: String,
+    server: SsoServer,
+}
+
+impl Site {
+    fn start(tables: &str) -> Site {
+        let keys = TestKeys::new();
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        add_user(&users, "alice", PASSWORD, &["staff"]);
+        add_user(&users, "bob", "bob's password", &[]);
+        let totp = dir.path().join("totp");
+        let secret = enroll(&totp, "alice");
+        let mut setup = Setup::users_file(&users);
+        setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
+        setup.tables = tables.to_owned();
+        let server = SsoServer::start(&keys, &setup);
+        Site {
+            _keys: keys,
+            _dir: dir,
+            users,
+            totp,
+            secret,
+            server,
+        }
+    }
+
+    /// Sends `code` with the second-factor form on the page `step` (the
+    /// step, or a refused code's page with the form again).
+    fn send_code(&self, jar: &mut Cookies, step: &HttpResponse, code: &str) -> HttpResponse {
+        assert!(
+            step.body.contains("action=\"/second-factor\""),
+            "{}",
+            step.body
+        );
+        let field = |n: &str| step.form_field(n).unwrap_or_default();
+        let resp = self.server.post(
+            "/second-factor",
+            jar,
+            &[
+                ("csrf", &field("csrf")),
+                ("s", &field("s")),
+                ("d", &field("d")),
+                ("n", &field("n")),
+                ("g", &field("g")),
+                ("code", code),
+            ],
+        );
+        jar.update(&resp);
+        resp
+    }
+}
+
+const ADMIN_NEEDS_TOTP: &str = "[[second_factor]]\nservices = ['admin\\.test\\.example\\.org/']\n";
+
+/// The step page: a form posting to /second-factor with `code` and the
+/// CSRF field, and no ticket.
+fn assert_is_step(resp: &HttpResponse) {
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert!(redirected_ticket(resp).is_none());
+    assert!(
+        resp.body.contains("action=\"/second-factor\""),
+        "{}",
+        resp.body
+    );
+    assert!(resp.form_field("csrf").is_some_and(|c| !c.is_empty()));
+    assert!(resp.body.contains("name=\"code\""), "{}", resp.body);
+}
+
+#[test]
+fn a_protected_service_takes_a_password_then_an_oathtool_code() {
+    let site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut jar = Cookies::new();
+    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    // The password-only session is set: a service without the policy gets
+    // its ticket silently.
+    let mail = site.server.get(MAIL, &jar);
+    let t = redirected_ticket(&mail).expect("silent ticket for mail");
+    assert_eq!(t.user, "alice");
+    // The code, computed by oathtool, buys the ticket.
+    let code = oathtool(&site.secret, None);
+    let resp = site.send_code(&mut jar, &step, &code);
+    let t = redirected_ticket(&resp).unwrap_or_else(|| panic!("{}: {}", resp.status, resp.body));
+    assert_eq!(
+        (t.user.as_str(), t.service.as_str()),
+        ("alice", "admin.test.example.org/")
+    );
+    // The session now records the second factor: admin is silent too.
+    let again = site.server.get(ADMIN, &jar);
+    assert!(redirected_ticket(&again).is_some(), "{}", again.body);
+    let log = site.server.log();
+    assert!(
+        log.contains("event=second-factor factor=\"totp\" user=\"alice\""),
+        "{log}"
+    );
+    // Neither the secret nor the code is in the log.
+    assert!(!log.contains(&site.secret) && !log.contains(&code), "{log}");
+}
+
+#[test]
+fn a_replayed_code_and_a_wrong_code_are_refused() {
+    let site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut first = Cookies::new();
+    let step = site.server.login(&mut first, ADMIN, "alice", PASSWORD);
+    let code = oathtool(&site.secret, None);
+    let ok = site.send_code(&mut first, &step, &code);
+    assert!(redirected_ticket(&ok).is_some(), "{}", ok.body);
+    // Another browser with the password and the same code: refused.
+    let mut second = Cookies::new();
+    let step = site.server.login(&mut second, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let replay = site.send_code(&mut second, &step, &code);
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert!(redirected_ticket(&replay).is_none());
+    assert!(replay.body.contains("name=\"code\""), "{}", replay.body);
+    assert!(site.server.log().contains("check=\"replayed code\""));
+    // A code of no step near now: refused.
+    let wrong = site.send_code(&mut second, &replay, &wrong_code(&site.secret));
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(redirected_ticket(&wrong).is_none());
+    assert!(site.server.log().contains("check=\"wrong code\""));
+    // Still a password-only session: the silent path gives the step.
+    assert_is_step(&site.server.get(ADMIN, &second));
+}
+
+#[test]
+fn a_reload_does_not_forget_the_used_codes() {
+    let mut site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut first = Cookies::new();
+    let step = site.server.login(&mut first, ADMIN, "alice", PASSWORD);
+    let code = oathtool(&site.secret, None);
+    assert!(redirected_ticket(&site.send_code(&mut first, &step, &code)).is_some());
+    let answer = site.server.reload();
+    assert!(answer.contains("event=reload "), "{answer}");
+    let mut second = Cookies::new();
+    let step = site.server.login(&mut second, ADMIN, "alice", PASSWORD);
+    let replay = site.send_code(&mut second, &step, &code);
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert!(site.server.log().contains("check=\"replayed code\""));
+}
+
+#[test]
+fn wrong_codes_count_in_the_throttle() {
+    let site = Site::start(&format!(
+        "{ADMIN_NEEDS_TOTP}[throttle]\nmax_failures_per_user_address = 3\n"
+    ));
+    let mut jar = Cookies::new();
+    let mut page = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    let wrong = wrong_code(&site.secret);
+    for i in 0..3 {
+        page = site.send_code(&mut jar, &page, &wrong);
+        assert_eq!(page.status, 401, "failure #{}: {}", i + 1, page.body);
+    }
+    // Locked: even the right code is refused now.
+    let locked = site.send_code(&mut jar, &page, &oathtool(&site.secret, None));
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(redirected_ticket(&locked).is_none());
+}
+
+#[test]
+fn a_removed_key_gets_no_ticket() {
+    let site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut jar = Cookies::new();
+    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let (code, out) = totp_cli(&["remove", "alice"], &site.totp);
+    assert_eq!(code, Some(0), "{out}");
+    // The file is read again on change: the removed secret's code is no use.
+    let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
+    assert_eq!(resp.status, 403, "{}", resp.body);
+    assert!(redirected_ticket(&resp).is_none());
+    assert!(
+        resp.body.contains("Second factor required"),
+        "{}",
+        resp.body
+    );
+    // A fresh login is refused the same way, and says why in the log.
+    let mut other = Cookies::new();
+    let again = site.server.login(&mut other, ADMIN, "alice", PASSWORD);
+    assert_eq!(again.status, 403, "{}", again.body);
+    assert!(site
+        .server
+        .log()
+        .contains("check=\"no second factor enrolled\""));
+    // Removing it twice is an error that says so.
+    let (code, out) = totp_cli(&["remove", "alice"], &site.totp);
+    assert_ne!(code, Some(0));
+    assert!(out.contains("has no TOTP secret"), "{out}");
+}
+
+#[test]
+fn a_deleted_account_gets_no_ticket_for_its_code() {
+    let site = Site::start(ADMIN_NEEDS_TOTP);
+    let mut jar = Cookies::new();
+    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let (code, out) = run_sso_server(&[
+        "user".as_ref(),
+        "del".as_ref(),
+        "--users-file".as_ref(),
+        site.users.as_os_str(),
+        "alice".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    // Her secret is still enrolled, and the code is right.
+    let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
+    assert_eq!(resp.status, 401, "{}", resp.body);
+    assert!(redirected_ticket(&resp).is_none());
+    assert!(resp.body.contains("action=\"/login\""), "{}", resp.body);
+    assert!(site.server.log().contains("check=\"account gone\""));
+}
+
+#[test]
+fn the_policy_applies_to_its_groups_and_services_only() {
+    let site = Site::start(
+        "[[second_factor]]\nservices = ['wiki\\.test\\.example\\.org/']\ngroups = ['staff']\n",
+    );
+    // bob is not in staff: the wiki is password-only for him.
+    let mut bob = Cookies::new();
+    let resp = site.server.login(&mut bob, WIKI, "bob", "bob's password");
+    assert!(redirected_ticket(&resp).is_some(), "{}", resp.body);
+    // alice is: she gets the step, at login and on the silent path after
+    // a password-only login to another service.
+    let mut alice = Cookies::new();
+    let resp = site.server.login(&mut alice, MAIL, "alice", PASSWORD);
+    assert!(redirected_ticket(&resp).is_some(), "{}", resp.body);
+    let step = site.server.get(WIKI, &alice);
+    assert_is_step(&step);
+    let resp = site.send_code(&mut alice, &step, &oathtool(&site.secret, None));
+    let t = redirected_ticket(&resp).unwrap_or_else(|| panic!("{}", resp.body));
+    assert_eq!(t.service, "wiki.test.example.org/");
+    // A service no table names stays silent.
+    assert!(redirected_ticket(&site.server.get(MAIL, &alice)).is_some());
+}
+
+#[test]
+fn exchange_does_not_skip_the_second_factor() {
+    let site = Site::start(&format!(
+        "{ADMIN_NEEDS_TOTP}[[exchange]]\nfrom = 'mail\\.test\\.example\\.org/'\n\
+         to = '(admin|wiki)\\.test\\.example\\.org/'\n"
+    ));
+    let mut jar = Cookies::new();
+    let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
+    let location = resp.location().unwrap_or_default().to_owned();
+    let (_, ticket) = sso_integration::http::query_params(&location)
+        .into_iter()
+        .find(|(k, _)| k == "t")
+        .expect("ticket");
+    let exchange = |service: &str| {
+        site.server.post(
+            "/exchange",
+            &Cookies::new(),
+            &[("t", &ticket), ("s", service)],
+        )
+    };
+    let refused = exchange("admin.test.example.org/");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.body.trim(), "second factor required");
+    // The same rule still works for a service without the policy.
+    assert_eq!(exchange("wiki.test.example.org/").status, 200);
+}
+
+#[test]
+fn bad_second_factor_configurations_are_refused_naming_the_key() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    add_user(&users, "alice", PASSWORD, &[]);
+    let totp = dir.path().join("totp");
+    enroll(&totp, "alice");
+    let config = |auth_extra: &str, tables: &str| {
+        let mut setup = Setup::users_file(&users);
+        setup.auth.push_str(auth_extra);
+        setup.tables = tables.to_owned();
+        setup.config_text(&keys, 1)
+    };
+    let with_file = format!("totp_file = {totp:?}\n");
+    let (ok, out) = SsoServer::try_config(&config(&with_file, ADMIN_NEEDS_TOTP));
+    assert!(ok, "{out}");
+    let (ok, out) = SsoServer::try_config(&config("", ADMIN_NEEDS_TOTP));
+    assert!(!ok && out.contains("`auth.totp_file`"), "{out}");
+    let (ok, out) = SsoServer::try_config(&config(
+        &with_file,
+        "[[second_factor]]\nservices = ['(x']\n",
+    ));
+    assert!(!ok && out.contains("`second_factor.services`"), "{out}");
+    let (ok, out) = SsoServer::try_config(&config(
+        &with_file,
+        "[[second_factor]]\nservices = ['x/']\ngroups = []\n",
+    ));
+    assert!(!ok && out.contains("`second_factor.groups`"), "{out}");
+    // Secrets everyone may read: refused at start.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&totp, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, out) = SsoServer::try_config(&config(&with_file, ADMIN_NEEDS_TOTP));
+    assert!(!ok && out.contains("auth.totp_file"), "{out}");
+    assert!(out.contains("readable by everyone"), "{out}");
+}

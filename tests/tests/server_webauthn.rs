@@ -1,0 +1,243 @@
+//! WebAuthn as the second factor of the real `sso-server`: enrolment and
+//! login in Debian's chromium (via chromedriver) with the WebDriver virtual
+//! authenticator, over https on localhost (WebAuthn needs a host name, not
+//! an address); and the refusals of the JSON endpoints over plain HTTP.
+
+use std::process::Command;
+
+use sso_integration::server::{add_user, query_params, Browser, Cookies, Setup, SsoServer};
+use sso_integration::util::TestKeys;
+
+const PASSWORD: &str = "alice's password";
+
+/// A self-signed certificate for localhost: (cert, key).
+fn localhost_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg("subjectAltName=DNS:localhost")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+#[test]
+fn a_security_key_is_enrolled_in_chromium_then_is_the_second_factor() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    add_user(&users, "alice", PASSWORD, &[]);
+    let (cert, key) = localhost_cert(dir.path());
+    let credentials = dir.path().join("webauthn");
+    let mut setup = Setup::users_file(&users);
+    setup.allowed_services = Some(vec![r"localhost:[0-9]+/(open|admin)/".into()]);
+    let tables = |origin: &str| {
+        format!(
+            "[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n\
+             [webauthn]\nrp_id = \"localhost\"\norigin = {origin:?}\ncredentials_file = {credentials:?}\n\
+             [[second_factor]]\nservices = ['localhost:[0-9]+/admin/']\n"
+        )
+    };
+    // The origin names the port, which is known once the server runs.
+    setup.tables = tables("https://localhost");
+    let mut server = SsoServer::start(&keys, &setup);
+    let base = format!("https://localhost:{}", server.port);
+    setup.tables = tables(&base);
+    server.write_config(&setup.config_text(&keys, server.port));
+    let answer = server.reload();
+    assert!(answer.contains("event=reload "), "{answer}");
+
+    let browser = Browser::start(&[&cert]);
+    let authenticator = browser.add_virtual_authenticator();
+    let open = format!("localhost:{}/open/", server.port);
+    let admin = format!("localhost:{}/admin/", server.port);
+
+    // A password login to a service without the policy.
+    browser.goto(&format!("{base}/?s={open}"));
+    browser.type_into("#username", "alice");
+    browser.type_into("#password", PASSWORD);
+    browser.click("#submit");
+    browser.wait_for_url(&format!("https://{open}sso_login?t="));
+
+    // Enrolment from that session.
+    browser.goto(&format!("{base}/webauthn/register"));
+    browser.click("#register");
+    browser.wait_for_text("Security key registered.");
+    assert_eq!(browser.virtual_credentials(&authenticator).len(), 1);
+    assert!(std::fs::read_to_string(&credentials)
+        .unwrap()
+        .starts_with("alice\t"));
+    assert!(server
+        .log()
+        .contains("event=webauthn-enrolled user=\"alice\""));
+
+    // The protected service: the step offers the key (and no TOTP code:
+    // there is no totp_file), and the key buys the ticket.
+    browser.goto(&format!("{base}/?s={admin}"));
+    let step = browser.wait_for_text("id=\"webauthn\"");
+    assert!(!step.contains("name=\"code\""), "{step}");
+    browser.click("#webauthn");
+    let url = browser.wait_for_url(&format!("https://{admin}sso_login?t="));
+    let (_, t) = query_params(&url)
+        .into_iter()
+        .find(|(k, _)| k == "t")
+        .expect("ticket");
+    let ticket = sso_core::decode_unverified(&t).expect("ticket decodes");
+    assert_eq!(
+        (ticket.user.as_str(), ticket.service.as_str()),
+        ("alice", admin.as_str())
+    );
+    assert!(server
+        .log()
+        .contains("event=second-factor factor=\"webauthn\" user=\"alice\""));
+}
+
+/// A plain-http server with a users file, a TOTP file for alice, and
+/// `[webauthn]` (no ceremony can complete without a browser here).
+fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServer {
+    let users = dir.join("users");
+    add_user(&users, "alice", PASSWORD, &[]);
+    add_user(&users, "bob", "bob's password", &[]);
+    let totp = dir.join("totp");
+    let (code, out) = sso_integration::server::run_sso_server(&[
+        "user".as_ref(),
+        "totp".as_ref(),
+        "enroll".as_ref(),
+        "--totp-file".as_ref(),
+        totp.as_os_str(),
+        "alice".as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let mut setup = Setup::users_file(&users);
+    setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
+    setup.tables = format!(
+        "[webauthn]\nrp_id = \"localhost\"\norigin = \"https://localhost\"\n\
+         credentials_file = {:?}\n{tables}",
+        dir.join("webauthn")
+    );
+    SsoServer::start(keys, &setup)
+}
+
+#[test]
+fn the_ceremony_endpoints_refuse_what_they_must() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_server(dir.path(), &keys, "");
+    const WIKI: &str = "/?s=wiki.test.example.org%2F";
+    // The script is served, from the server itself.
+    let js = server.get("/webauthn.js", &Cookies::new());
+    assert_eq!(js.status, 200);
+    assert!(js
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/javascript"));
+    let csp = js
+        .header("content-security-policy")
+        .unwrap_or("")
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+
+    // bob logs in with his password (no second factor of his own).
+    let mut bob = Cookies::new();
+    let resp = server.login(&mut bob, WIKI, "bob", "bob's password");
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let page = server.get("/webauthn/register", &bob);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<script src=\"/webauthn.js\"></script>"));
+    let csrf = page.form_field("csrf").unwrap();
+    // Without the CSRF token: refused.
+    let r = server.post("/webauthn/register/start", &bob, &[("csrf", "forged")]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    // With it: a challenge for bob.
+    let r = server.post("/webauthn/register/start", &bob, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let start: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(
+        start["options"]["publicKey"]["challenge"].is_string(),
+        "{start}"
+    );
+    let id = start["id"].as_str().unwrap().to_owned();
+    // A credential that is not one: refused, and the ceremony is spent.
+    let finish = |id: &str, credential: &str| {
+        server.post(
+            "/webauthn/register/finish",
+            &bob,
+            &[("csrf", &csrf), ("id", id), ("credential", credential)],
+        )
+    };
+    let r = finish(&id, "{\"not\": \"a credential\"}");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("malformed credential"), "{}", r.body);
+    let r = finish(&id, "{}");
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("unknown or expired ceremony"), "{}", r.body);
+    // bob has no key: there is nothing to log in with.
+    let r = server.post("/webauthn/login/start", &bob, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("no security key enrolled"), "{}", r.body);
+    // No session: refused.
+    let mut anonymous = Cookies::new();
+    anonymous.set("__Host-sso_csrf", bob.get("__Host-sso_csrf").unwrap());
+    let r = server.post("/webauthn/login/finish", &anonymous, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    // alice has a TOTP secret: her password alone cannot add a key.
+    let mut alice = Cookies::new();
+    let resp = server.login(&mut alice, WIKI, "alice", PASSWORD);
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let page = server.get("/webauthn/register", &alice);
+    assert_eq!(page.status, 403, "{}", page.body);
+    // Nor through the endpoint (a CSRF token from the logout confirmation).
+    let confirm = server.get("/logout", &alice);
+    alice.update(&confirm);
+    let csrf = confirm.form_field("csrf").expect("logout form token");
+    let r = server.post("/webauthn/register/start", &alice, &[("csrf", &csrf)]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("second factor required"), "{}", r.body);
+    assert!(!server.log().contains("webauthn-enrolled"));
+}
+
+#[test]
+fn failed_key_answers_count_in_the_throttle() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_server(
+        dir.path(),
+        &keys,
+        "[throttle]\nmax_failures_per_user_address = 2\n",
+    );
+    let mut bob = Cookies::new();
+    let resp = server.login(
+        &mut bob,
+        "/?s=wiki.test.example.org%2F",
+        "bob",
+        "bob's password",
+    );
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let page = server.get("/webauthn/register", &bob);
+    let csrf = page.form_field("csrf").expect("csrf");
+    let finish = || {
+        server.post(
+            "/webauthn/login/finish",
+            &bob,
+            &[("csrf", &csrf), ("id", "made-up"), ("credential", "{}")],
+        )
+    };
+    assert_eq!(finish().status, 401);
+    assert_eq!(finish().status, 401);
+    let locked = finish();
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(server.log().contains("event=throttled"));
+}

@@ -38,6 +38,9 @@ pub struct Slapd {
     /// certificate.
     pub tls: Option<(u16, PathBuf)>,
     pub dir: tempfile::TempDir,
+    /// The `-h` listener list, kept so [`Slapd::restart`] listens again on
+    /// the same ports.
+    listeners: String,
 }
 
 impl Slapd {
@@ -132,34 +135,42 @@ impl Slapd {
         if let Some((tls_port, _)) = &tls {
             listeners.push_str(&format!(" ldaps://127.0.0.1:{tls_port}/"));
         }
-        let log = std::fs::File::create(dir.path().join("slapd.log")).expect("log");
-        let child = Command::new("/usr/sbin/slapd")
-            // -d keeps slapd in the foreground, so Drop can kill it; -s 0
-            // keeps it off syslog (a /dev/log nobody drains would block it).
-            .args(["-s", "0", "-d", "0", "-f"])
-            .arg(&conf)
-            .arg("-h")
-            .arg(listeners)
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start slapd");
+        let child = spawn_slapd(dir.path(), &listeners);
         let mut s = Slapd {
             child,
             port,
             tls: tls.map(|(p, (ca, _, _))| (p, ca)),
             dir,
+            listeners,
         };
-        let ports = [Some(port), s.tls.as_ref().map(|(p, _)| *p)];
+        s.wait_until_listening();
+        s
+    }
+
+    fn wait_until_listening(&mut self) {
+        let ports = [Some(self.port), self.tls.as_ref().map(|(p, _)| *p)];
         if !ports
             .into_iter()
             .flatten()
             .all(|p| wait_for_port(p, Duration::from_secs(20)))
         {
-            let _ = s.child.kill();
-            panic!("slapd did not start: {}", s.log());
+            let _ = self.child.kill();
+            panic!("slapd did not start: {}", self.log());
         }
-        s
+    }
+
+    /// Stops the directory (SIGKILL, as a crash would): connections to its
+    /// ports are refused until [`Slapd::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the directory again on the same ports with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_slapd(self.dir.path(), &self.listeners);
+        self.wait_until_listening();
     }
 
     pub fn log(&self) -> String {
@@ -224,4 +235,25 @@ impl Drop for Slapd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs slapd in the foreground on `listeners` with `dir/slapd.conf`,
+/// appending to `dir/slapd.log`.
+fn spawn_slapd(dir: &Path, listeners: &str) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("slapd.log"))
+        .expect("log");
+    Command::new("/usr/sbin/slapd")
+        // -d keeps slapd in the foreground, so Drop can kill it; -s 0
+        // keeps it off syslog (a /dev/log nobody drains would block it).
+        .args(["-s", "0", "-d", "0", "-f"])
+        .arg(dir.join("slapd.conf"))
+        .arg("-h")
+        .arg(listeners)
+        .stdout(log.try_clone().expect("clone"))
+        .stderr(log)
+        .spawn()
+        .expect("start slapd")
 }

@@ -13,7 +13,8 @@
 #   file descriptors every 10 s; wrk's own totals and socket errors.
 #
 # Usage: bench/soak.sh     (env: SOAK_MINUTES=20 SOAK_MPMS="event prefork"
-#        CONNS=16 THREADS=2 SOAK_SO=path/to/libmod_sso.so)
+#        SOAK_GRACEFUL_EVERY=30 CONNS=16 THREADS=2
+#        SOAK_SO=path/to/libmod_sso.so)
 # Needs: apache2, wrk, python3-cryptography, openssl; run as root.
 set -euo pipefail
 
@@ -23,7 +24,9 @@ SOAK_MINUTES=${SOAK_MINUTES:-20}
 SOAK_MPMS=${SOAK_MPMS:-event prefork}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
-GRACEFUL_EVERY=30
+# 0: no periodic restarts (only the key change halfway), to read RSS over
+# long-lived children.
+GRACEFUL_EVERY=${SOAK_GRACEFUL_EVERY:-30}
 SAMPLE_EVERY=10
 DURATION=$((SOAK_MINUTES * 60))
 # sso_login accepts a ticket once: fresh ones for about 200 logins/s (the
@@ -215,7 +218,7 @@ soak_one() {
     echo "   sanity: warm cookie $(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: SSO_ticket=$(head -1 "$dir/tickets/warm")" "$url"), no ticket $(curl -s -o /dev/null -w '%{http_code}' "$url")"
     : > "$dir/access.log"
 
-    echo "== mpm_$mpm: ${SOAK_MINUTES} min, $THREADS wrk threads, $CONNS connections, graceful every ${GRACEFUL_EVERY}s, key added at $((DURATION / 2))s"
+    echo "== mpm_$mpm: ${SOAK_MINUTES} min, $THREADS wrk threads, $CONNS connections, graceful every ${GRACEFUL_EVERY}s (0: none), key added at $((DURATION / 2))s"
     SOAK_DIR=$dir/tickets SOAK_PATH=/sso/ SOAK_THREADS=$THREADS \
         wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s \
         -s "$ROOT/bench/soak_traffic.lua" "$url" > "$dir/wrk.out" 2>&1 &
@@ -237,7 +240,7 @@ soak_one() {
             gracefuls=$((gracefuls + 1))
             sleep 2
             m2=$(wc -l < "$dir/access.log")
-        elif [ "$t" -ge "$next_graceful" ] && [ "$t" -lt "$DURATION" ]; then
+        elif [ "$GRACEFUL_EVERY" -gt 0 ] && [ "$t" -ge "$next_graceful" ] && [ "$t" -lt "$DURATION" ]; then
             graceful "$dir"
             gracefuls=$((gracefuls + 1))
             next_graceful=$((next_graceful + GRACEFUL_EVERY))

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod listener;
 pub mod metrics;
 pub mod params;
+pub mod private_file;
 pub mod reload;
 pub mod second_factor;
 pub mod secret;

@@ -15,7 +15,7 @@
 //! is refused again only by the replica that accepted it.
 
 use std::collections::HashMap;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
@@ -276,28 +276,7 @@ fn edit(path: &Path, user: &str, secret: Option<&str>) -> Result<(), String> {
     }
     let mut new = lines.join("\n");
     new.push('\n');
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .map_or_else(|| "totp".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir
-        .unwrap_or(Path::new("."))
-        .join(format!(".{name}.tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(new.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
+    crate::private_file::replace(path, &new)
 }
 
 /// The URI as a QR code for a terminal (two modules per character).

@@ -17,7 +17,6 @@
 //! reach the same one.
 
 use std::collections::HashMap;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -190,28 +189,7 @@ fn write(path: &Path, entries: &[Entry]) -> Result<(), String> {
         let json = serde_json::to_string(&e.key).map_err(|e| format!("serialising: {e}"))?;
         text.push_str(&format!("{}\t{}\t{json}\n", e.user, e.handle));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .map_or_else(|| "webauthn".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir
-        .unwrap_or(Path::new("."))
-        .join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write: {e}", path.display())
-    })
+    crate::private_file::replace(path, &text)
 }
 
 fn random_id() -> String {

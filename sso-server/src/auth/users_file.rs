@@ -5,8 +5,7 @@
 //! next ticket. A file that stops parsing fails closed: see `with_table`.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::SystemTime;
@@ -403,32 +402,7 @@ pub fn edit_file(path: &Path, user: &str, edit: &Edit) -> Result<(), String> {
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let new = apply_edit(&text, user, edit)?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let tmp = dir.unwrap_or(Path::new(".")).join(format!(
-        ".{}.tmp{}",
-        file_name(path),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(new.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "users".into())
+    crate::private_file::replace(path, &new)
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ SSOPublicKeyFile $WORK/public.pem
 </Location>
 EOF
 python3 - "$WORK" "$SERVICE" "$DOMAIN" <<'EOF'
-import base64, sys, time, urllib.parse
+import base64, hashlib, sys, time, urllib.parse
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 work, service, domain = sys.argv[1:4]
@@ -128,14 +128,18 @@ now = int(time.time())
 def ticket(k=key, user="alice", svc=service, expires=now + 3600, nonce="", groups=""):
     c = f"4|{user}|{svc}|{domain}|{expires}|{nonce}|{groups}".encode()
     return base64.urlsafe_b64encode(k.sign(c) + c).decode()
+def commitment(secret):
+    # What the login server is asked for when the browser's nonce cookie
+    # holds `secret` (sso_core::web::nonce_commitment, docs/protocol.md).
+    return hashlib.sha256(b"sso nonce commitment v1\0" + secret.encode()).digest()[:16].hex()
 t = {
     "valid": ticket(groups="staff,ops"),
     "expired": ticket(expires=now - 600),
     "forged": ticket(k=ed25519.Ed25519PrivateKey.generate()),
     "wrong_service": ticket(svc="other.memcheck.example/"),
     # One browser ticket per round (sso_login takes each once).
-    "nonce1": ticket(nonce="00112233445566778899aabbccddeeff", user="r1"),
-    "nonce2": ticket(nonce="00112233445566778899aabbccddeeff", user="r2"),
+    "nonce1": ticket(nonce=commitment("00112233445566778899aabbccddeeff"), user="r1"),
+    "nonce2": ticket(nonce=commitment("00112233445566778899aabbccddeeff"), user="r2"),
     "other_nonce": ticket(nonce="ffeeddccbbaa99887766554433221100"),
 }
 for name, value in t.items():

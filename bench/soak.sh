@@ -70,7 +70,7 @@ openssl pkey -in "$WORK/k2_secret.pem" -pubout -out "$WORK/k2_public.pem"
 # make_tickets DIR SERVICE: the ticket files bench/soak_traffic.lua reads.
 make_tickets() {
     python3 - "$1" "$2" "$DOMAIN" "$WORK" "$((DURATION + 3600))" "$LOGIN_TICKETS" <<'EOF'
-import base64, os, sys, time, urllib.parse
+import base64, hashlib, os, sys, time, urllib.parse
 from cryptography.hazmat.primitives import serialization
 out, service, domain, work, ttl, logins = sys.argv[1:7]
 ttl, logins = int(ttl), int(logins)
@@ -80,6 +80,10 @@ now = int(time.time())
 def ticket(key, user, svc=service, expires=now + ttl, nonce=""):
     content = f"4|{user}|{svc}|{domain}|{expires}|{nonce}|".encode()
     return base64.urlsafe_b64encode(key.sign(content) + content).decode()
+def commitment(secret):
+    # What the login server is asked for when the browser's nonce cookie
+    # holds `secret` (sso_core::web::nonce_commitment, docs/protocol.md).
+    return hashlib.sha256(b"sso nonce commitment v1\0" + secret.encode()).digest()[:16].hex()
 def forge(t):
     raw = bytearray(base64.urlsafe_b64decode(t))
     raw[10] ^= 0x01
@@ -95,9 +99,9 @@ write("wrong_service", [ticket(k1, f"other{i}", svc="other.soak.example/") for i
 write("newkey", [ticket(k2, f"new{i}") for i in range(64)])
 lines = []
 for i in range(logins):
-    nonce = os.urandom(16).hex()
-    t = ticket(k1, f"login{i}", nonce=nonce)
-    lines.append(f"{nonce} {urllib.parse.quote(t, safe='')}")
+    secret = os.urandom(16).hex()
+    t = ticket(k1, f"login{i}", nonce=commitment(secret))
+    lines.append(f"{secret} {urllib.parse.quote(t, safe='')}")
 write("login", lines)
 EOF
 }

@@ -38,16 +38,21 @@ def browser_login(
     q = parse_qs(urlsplit(r.headers["Location"]).query)
     assert q["s"] == [server.service]
     nonce = q["n"][0]
-    nonce_cookie = next(k for k, line in set_cookies(r).items() if value(line) == nonce)
+    # The one cookie of the redirect keeps the browser's secret; the login
+    # server is asked for its commitment (docs/protocol.md), never for it.
+    ((nonce_cookie, line),) = set_cookies(r).items()
+    secret = value(line)
+    assert secret != nonce and secret not in r.headers["Location"]
     ticket = keys.sign(user, server.service, nonce=nonce, groups=["staff"])
     login = requests.get(
         server.url(f"/app/sso_login?t={quote(ticket, safe='')}&d={quote(q['d'][0], safe='')}"),
-        headers={"Cookie": f"{nonce_cookie}={nonce}"},
+        headers={"Cookie": f"{nonce_cookie}={secret}"},
         allow_redirects=False,
         verify=False,
     )
     jar = {k: value(v) for k, v in set_cookies(login).items() if value(v)}
-    login.nonce_cookie = f"{nonce_cookie}={nonce}"  # type: ignore[attr-defined]
+    login.nonce_cookie = f"{nonce_cookie}={secret}"  # type: ignore[attr-defined]
+    login.nonce = nonce  # type: ignore[attr-defined]
     return jar, ticket, login
 
 
@@ -77,6 +82,15 @@ def test_browser_flow_with_binding(wsgi: harness.WsgiServer, keys: harness.Keys)
     )  # type: ignore[attr-defined]
     assert again.status_code == 403, again.text
     assert "check 'replayed login' failed" in wsgi.log()
+    # Whoever copied the sso_login URL reads the nonce in the ticket, but a
+    # cookie holding it is not the browser's secret.
+    copied = requests.get(
+        wsgi.url(f"/app/sso_login?t={quote(ticket, safe='')}"),
+        allow_redirects=False,
+        headers={"Cookie": f"SSO_nonce={login.nonce}"},  # type: ignore[attr-defined]
+    )
+    assert copied.status_code == 403, copied.text
+    assert "check 'nonce mismatch' failed" in wsgi.log()
     # Logout clears both cookies.
     out = requests.get(wsgi.url("/app/sso_logout"), headers=cookie_header(jar))
     assert out.status_code == 200

@@ -297,6 +297,22 @@ pub fn new_nonce() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The nonce a browser login asks the login server for, given the secret
+/// the browser keeps in its nonce cookie: the first 16 bytes of SHA-256
+/// over a label and the secret, as 32 hex digits (the shape of any nonce).
+/// The ticket carries only this digest, so whoever copies a ticket from an
+/// `sso_login` URL cannot make the cookie that goes with it: `sso_login`
+/// accepts a ticket only beside a cookie whose commitment is its nonce
+/// (docs/protocol.md, "Ticket binding").
+pub fn nonce_commitment(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"sso nonce commitment v1\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The ticket of an `Authorization: SSO <ticket>` header value (scheme
 /// case-insensitive); `None` for another scheme or an empty credential.
 pub fn authorization_ticket(header: &str) -> Option<&str> {
@@ -463,6 +479,17 @@ mod tests {
             "n=v; Path=/app/; HttpOnly; SameSite=Lax; Secure"
         );
         assert!(clear_cookie("n", "/app/", false).contains("Max-Age=0"));
+    }
+
+    /// The commitment's exact form (a label, SHA-256, 16 bytes, hex) is
+    /// pinned by a vector, so that other implementations (the benches'
+    /// ticket makers, a future module) can check theirs against it.
+    #[test]
+    fn the_nonce_commitment_is_pinned() {
+        let c = nonce_commitment("00112233445566778899aabbccddeeff");
+        assert_eq!(c, "ca8121d3ecde380373c0908a5ba4ef9d");
+        assert_ne!(nonce_commitment("a"), nonce_commitment("b"));
+        assert_eq!(nonce_commitment(&new_nonce()).len(), 32);
     }
 
     #[test]

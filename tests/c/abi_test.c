@@ -176,13 +176,26 @@ static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
           "nonce cookie is a Secure __Host- cookie on https");
     CHECK(header(d, "Cache-Control", 0) && strcmp(header(d, "Cache-Control", 0), "no-store") == 0,
           "redirect is no-store");
-    char nonce_pair[256], wrong_nonce[256], nonce_param[300];
+    /* The cookie keeps a secret; the URL asks for its commitment (n=). */
+    char nonce_pair[256], wrong_nonce[256], copied_nonce[256], nonce[64] = "";
     cookie_pair(set_nonce, nonce_pair, sizeof nonce_pair);
-    const char *nonce = strchr(nonce_pair, '=') ? strchr(nonce_pair, '=') + 1 : "";
-    snprintf(nonce_param, sizeof nonce_param, "&n=%s", nonce);
-    CHECK(strlen(nonce) == 32 && location && strstr(location, nonce_param), "nonce in cookie and URL");
+    const char *secret = strchr(nonce_pair, '=') ? strchr(nonce_pair, '=') + 1 : "";
+    const char *n = location ? strstr(location, "&n=") : NULL;
+    if (n) {
+        n += 3;
+        size_t len = strcspn(n, "&");
+        if (len < sizeof nonce) {
+            memcpy(nonce, n, len);
+            nonce[len] = '\0';
+        }
+    }
+    CHECK(strlen(secret) == 32 && strlen(nonce) == 32 && strcmp(secret, nonce) != 0 &&
+              location && !strstr(location, secret),
+          "the nonce cookie's secret never goes to the login server, its commitment does");
     snprintf(wrong_nonce, sizeof wrong_nonce, "%.*s0123456789abcdef0123456789abcdef",
-             (int)(nonce - nonce_pair), nonce_pair);
+             (int)(secret - nonce_pair), nonce_pair);
+    snprintf(copied_nonce, sizeof copied_nonce, "%.*s%s", (int)(secret - nonce_pair), nonce_pair,
+             nonce);
     sso_flow_decision_free(d);
 
     /* The login server sends the browser back with a ticket for the nonce. */
@@ -195,6 +208,10 @@ static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
     CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(d) == 403,
           "sso_login with another nonce: 403");
     CHECK(logs_mention(d, "nonce mismatch"), "the log names the failed check");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/sso_login", query, copied_nonce, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && logs_mention(d, "nonce mismatch"),
+          "sso_login with the ticket's own (readable) nonce as the cookie: 403");
     sso_flow_decision_free(d);
     d = request(c, "GET", "/app/sso_login", "d=x", nonce_pair, NULL);
     CHECK(sso_flow_decision_kind(d) == SSO_FLOW_BAD_REQUEST && sso_flow_decision_status(d) == 400,

@@ -112,7 +112,7 @@ fn plain_http_uses_the_path_scoped_fallback() {
 fn binding_rules(mpm: Mpm) {
     let mut site = Site::start(mpm);
     let names = site.cookies();
-    let (t, cookies) = site.browser_login("alice", &[]);
+    let (t, secret, cookies) = site.browser_login_keeping_the_secret("alice", &[]);
     // Ticket and binding: in, on every child.
     for i in 0..20 {
         assert_eq!(status_with(&site, &cookies), 200, "request {i}");
@@ -124,16 +124,23 @@ fn binding_rules(mpm: Mpm) {
     let (_, theirs) = site.browser_login("mallory", &[]);
     let mixed = vec![(names.ticket.clone(), t.clone()), theirs[1].clone()];
     assert_eq!(status_with(&site, &mixed), 302);
-    // A replay of the sso_login URL, with the (readable) nonce: refused.
+    // A replay of the sso_login URL with the nonce read from the ticket:
+    // refused, the ticket carries only the commitment of the browser's
+    // secret. With that secret (the browser itself, or a stolen cookie):
+    // refused too, the login was recorded.
     let nonce = sso_core::decode_unverified(&t).unwrap().nonce.unwrap();
-    let r = site
-        .apache
-        .request(&format!("/app/sso_login?t={}", percent_encode(&t)))
-        .cookie(&names.nonce, &nonce)
-        .send();
-    assert_eq!(r.status, 403, "{r:?}");
-    assert!(r.set_cookie_line(&names.ticket).is_none());
-    assert!(r.set_cookie_line(&names.binding).is_none());
+    let replay = |site: &Site, cookie: &str| {
+        site.apache
+            .request(&format!("/app/sso_login?t={}", percent_encode(&t)))
+            .cookie(&names.nonce, cookie)
+            .send()
+    };
+    for cookie in [&nonce, &secret] {
+        let r = replay(&site, cookie);
+        assert_eq!(r.status, 403, "{r:?}");
+        assert!(r.set_cookie_line(&names.ticket).is_none());
+        assert!(r.set_cookie_line(&names.binding).is_none());
+    }
     // The browser ticket as a bearer token: refused with the reason.
     let r = site
         .apache
@@ -150,6 +157,7 @@ fn binding_rules(mpm: Mpm) {
     for check in [
         "binding cookie",
         "binding mismatch",
+        "nonce mismatch",
         "replayed login",
         "nonce ticket in header",
     ] {
@@ -171,6 +179,12 @@ fn binding_rules(mpm: Mpm) {
         assert_eq!(r.status, 302, "{r:?}");
         assert!(r.location().unwrap().starts_with(LOGIN));
     }
+    // The restarted store forgot the login, yet the sso_login URL still
+    // buys nothing to whoever copied it: the nonce cookie it can make from
+    // the ticket is not the browser's secret.
+    let r = replay(&site, &nonce);
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.set_cookie_line(&names.ticket).is_none());
     // And a new login works after it.
     let (_, fresh) = site.browser_login("alice", &[]);
     assert_eq!(status_with(&site, &fresh), 200);

@@ -32,10 +32,13 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
     assert_eq!(nonce.len(), 32);
     assert_eq!(get("g"), None, "no SSOGroups, no g");
     let cookie = r.set_cookie_line(&names.nonce).expect("nonce cookie");
-    assert!(
-        cookie.starts_with(&format!("{}={nonce};", names.nonce)),
-        "{cookie}"
-    );
+    // The cookie keeps the secret; the login server gets its commitment.
+    let secret = cookie
+        .strip_prefix(&format!("{}=", names.nonce))
+        .and_then(|rest| rest.split(';').next())
+        .expect("nonce cookie value");
+    assert_eq!(sso_core::web::nonce_commitment(secret), nonce, "{cookie}");
+    assert!(!loc.contains(secret), "the secret went to the login server");
     for attr in ["Path=/;", "HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(cookie.contains(attr), "{attr} missing in {cookie}");
     }
@@ -320,7 +323,11 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let service = site.service();
-    let nonce = "0123456789abcdef0123456789abcdef";
+    // The browser's nonce cookie holds the secret; the ticket carries its
+    // commitment (what the redirect asked the login server for).
+    let secret = "0123456789abcdef0123456789abcdef";
+    let commitment = sso_core::web::nonce_commitment(secret);
+    let nonce = commitment.as_str();
     let t = site
         .keys
         .ticket("alice", &service, DOMAIN, 600, Some(nonce), &[]);
@@ -336,7 +343,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         }
         req.send()
     };
-    let r = login(&t, Some(nonce));
+    let r = login(&t, Some(secret));
     assert_eq!(r.status, 302, "{r:?}");
     assert_eq!(r.location(), Some(d.as_str()));
     let set = r.set_cookie_line(&names.ticket).expect("ticket cookie");
@@ -372,13 +379,18 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
             t.clone(),
             Some("ffffffffffffffffffffffffffffffff"),
         ),
+        (
+            "the ticket's own nonce as the cookie",
+            t.clone(),
+            Some(nonce),
+        ),
         ("no nonce cookie", t.clone(), None),
-        ("nonce-less ticket", site.ticket("alice", &[]), Some(nonce)),
+        ("nonce-less ticket", site.ticket("alice", &[]), Some(secret)),
         (
             "expired",
             site.keys
                 .ticket("alice", &service, DOMAIN, -5, Some(nonce), &[]),
-            Some(nonce),
+            Some(secret),
         ),
     ] {
         let r = login(&ticket, cookie);
@@ -410,7 +422,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         group.push('x');
     };
     assert!(long.len() <= sso_core::MAX_TICKET_LEN);
-    let r = login(&long, Some(nonce));
+    let r = login(&long, Some(secret));
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.set_cookie_line(&names.ticket).is_none());
     assert!(site
@@ -419,9 +431,9 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         .contains("check 'cookie size' failed"));
 
     // The access log prints the request line: the ticket in it is replaced
-    // by its fingerprint (7 sso_login requests above, plus one CGI).
-    let access = site.apache.access_log(8);
-    assert_eq!(access.matches("/app/sso_login").count(), 7, "{access}");
+    // by its fingerprint (8 sso_login requests above, plus one CGI).
+    let access = site.apache.access_log(9);
+    assert_eq!(access.matches("/app/sso_login").count(), 8, "{access}");
     for ticket in [&t, &long] {
         let encoded = sso_core::web::percent_encode(ticket);
         assert!(

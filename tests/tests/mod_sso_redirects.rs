@@ -9,7 +9,8 @@ use sso_integration::apache::Mpm;
 
 fn login_location(site: &Site, d: Option<&str>) -> String {
     // A fresh nonce per login: a ticket is accepted at sso_login only once.
-    let nonce = sso_core::web::new_nonce();
+    let secret = sso_core::web::new_nonce();
+    let nonce = sso_core::web::nonce_commitment(&secret);
     let names = site.cookies();
     let t = site
         .keys
@@ -22,7 +23,7 @@ fn login_location(site: &Site, d: Option<&str>) -> String {
     let r = site
         .apache
         .request(&path)
-        .cookie(&names.nonce, &nonce)
+        .cookie(&names.nonce, &secret)
         .send();
     assert_eq!(r.status, 302, "d={d:?}: {r:?}");
     assert!(

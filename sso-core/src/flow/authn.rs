@@ -216,15 +216,17 @@ fn unauthorized(settings: &Settings, why: &str) -> Decision {
     })
 }
 
-/// 302 to the login server with a fresh nonce, which the browser keeps in
-/// the nonce cookie until `sso_login`.
+/// 302 to the login server. The browser keeps a fresh secret in its nonce
+/// cookie until `sso_login`; the login server is asked for the secret's
+/// commitment ([`web::nonce_commitment`]), which the ticket then carries.
 fn redirect_to_login(
     settings: &Settings,
     req: &Request<'_>,
     names: &CookieNames,
     why: &str,
 ) -> Decision {
-    let nonce = web::new_nonce();
+    let secret = web::new_nonce();
+    let nonce = web::nonce_commitment(&secret);
     let path = if req.unparsed_uri.starts_with('/') {
         req.unparsed_uri.to_owned()
     } else if req.query.is_empty() {
@@ -242,7 +244,7 @@ fn redirect_to_login(
     );
     Decision::new(Action::Redirect {
         location,
-        set_cookies: vec![names.set(&names.nonce, &nonce)],
+        set_cookies: vec![names.set(&names.nonce, &secret)],
     })
     .log(
         Level::Debug,

@@ -57,15 +57,18 @@ fn login_decision(
     fp: &str,
 ) -> Decision {
     let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
-    let nonces: Vec<&str> = cookies::values(req.cookie_headers, &names.nonce)
+    // The cookie holds the secret; the ticket carries its commitment.
+    let commitments: Vec<String> = cookies::values(req.cookie_headers, &names.nonce)
         .into_iter()
         .filter(|n| !n.is_empty())
         .take(MAX_COOKIES_TRIED)
+        .map(web::nonce_commitment)
         .collect();
-    if nonces.is_empty() {
+    if commitments.is_empty() {
         let detail = format!(": no nonce cookie {}", names.nonce);
         return refuse_login(fp, reason::NONCE, &detail);
     }
+    let nonces: Vec<&str> = commitments.iter().map(String::as_str).collect();
     let ticket =
         match settings
             .verifier

@@ -42,7 +42,9 @@ impl Fixture {
         groups: &[&str],
     ) -> String {
         let mut t = Ticket::new(user, service, DOMAIN, NOW + 600);
-        t.nonce = nonce.map(str::to_owned);
+        // As the login server does: the ticket carries what the redirect
+        // asked for, the commitment of the browser's nonce cookie.
+        t.nonce = nonce.map(web::nonce_commitment);
         t.groups = groups.iter().map(|g| g.to_string()).collect();
         self.signer.sign(&t).unwrap()
     }
@@ -202,8 +204,12 @@ fn no_ticket_redirects_with_a_fresh_nonce_cookie() {
         panic!("{d:?}")
     };
     let set = set_cookies(&d);
-    let nonce = cookie_of(&set, &f.names().nonce).unwrap();
-    assert_eq!(nonce.len(), 32);
+    let secret = cookie_of(&set, &f.names().nonce).unwrap();
+    assert_eq!(secret.len(), 32);
+    // The login server is asked for the commitment, never the secret.
+    let nonce = web::nonce_commitment(secret);
+    assert_ne!(nonce, secret);
+    assert!(!location.contains(secret));
     assert_eq!(
         location,
         &format!("{LOGIN}?s=www.example.org%2Fapp%2F&d=https%3A%2F%2Fwww.example.org%2Fapp%2Fx%3Fa%3D1&n={nonce}&g=admins%2Cstaff")
@@ -655,11 +661,32 @@ fn memory_store_is_bounded_and_keeps_used_tickets_used() {
     assert_ne!(binding_digest("x"), binding::REVOKED);
 }
 
+/// Whoever copies a browser ticket (from an `sso_login` URL, a proxy log)
+/// reads its nonce, but a cookie holding that nonce is refused: only the
+/// secret whose commitment it is opens `sso_login`, and that secret never
+/// left the browser. No store is involved, so this holds after a restart.
+#[test]
+fn a_cookie_holding_the_ticket_s_own_nonce_is_refused_at_sso_login() {
+    let f = fixture();
+    let t = f.ticket("alice", Some("browser-secret"), &[]);
+    let copied_nonce = web::nonce_commitment("browser-secret");
+    let (d, set) = f.login(&t, &copied_nonce);
+    assert_eq!(d.status(), 403, "{d:?}");
+    assert!(set.is_empty(), "{set:?}");
+    assert!(logs(&d).contains("'nonce mismatch'"), "{}", logs(&d));
+    let (d, _) = f.login(&t, "browser-secret");
+    assert_eq!(d.status(), 302, "{d:?}");
+}
+
 #[test]
 fn verifier_nonce_loop() {
     let f = fixture();
     let v = &f.settings.verifier;
-    let t = f.ticket("alice", Some("b"), &[]);
+    // The verifier compares nonces as they are (the commitment is the
+    // flow's business): a ticket made with the nonce "b" itself.
+    let mut raw = Ticket::new("alice", SERVICE, DOMAIN, NOW + 600);
+    raw.nonce = Some("b".into());
+    let t = f.signer.sign(&raw).unwrap();
     assert_eq!(
         v.verify_with_nonces(&t, &["a", "b"], NOW, &[])
             .unwrap()

@@ -98,7 +98,19 @@ impl Site {
     /// and the cookies (ticket and binding, name and value) the browser
     /// sends afterwards.
     pub fn browser_login(&self, user: &str, groups: &[&str]) -> (String, Vec<(String, String)>) {
-        let nonce = sso_core::web::new_nonce();
+        let (t, _, cookies) = self.browser_login_keeping_the_secret(user, groups);
+        (t, cookies)
+    }
+
+    /// [`Site::browser_login`], also returning the secret of the nonce
+    /// cookie (the ticket carries only its commitment).
+    pub fn browser_login_keeping_the_secret(
+        &self,
+        user: &str,
+        groups: &[&str],
+    ) -> (String, String, Vec<(String, String)>) {
+        let secret = sso_core::web::new_nonce();
+        let nonce = sso_core::web::nonce_commitment(&secret);
         let names = self.cookies();
         let t = self
             .keys
@@ -109,7 +121,7 @@ impl Site {
                 "/app/sso_login?t={}",
                 sso_core::web::percent_encode(&t)
             ))
-            .cookie(&names.nonce, &nonce)
+            .cookie(&names.nonce, &secret)
             .send();
         assert_eq!(r.status, 302, "sso_login: {r:?}");
         let value = |name: &str| {
@@ -123,7 +135,7 @@ impl Site {
             (names.ticket.clone(), value(&names.ticket)),
             (names.binding.clone(), value(&names.binding)),
         ];
-        (t, cookies)
+        (t, secret, cookies)
     }
 
     /// A valid v4 ticket for the service.

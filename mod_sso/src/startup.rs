@@ -77,7 +77,7 @@ pub unsafe extern "C" fn post_config(
 
 pub unsafe extern "C" fn child_init(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     guard((), || {
-        crate::cache::for_server(s);
+        crate::cache::child_init(p, s);
         crate::binding::child_init(p);
     })
 }

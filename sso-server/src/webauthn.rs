@@ -228,6 +228,27 @@ impl WebauthnStore {
         Ok(id)
     }
 
+    /// The ceremony `id` (gone from the table: each is used once) if it is
+    /// `user`'s and still running, with the browser's answer parsed. A
+    /// ceremony of another user counts as none, so ids cannot be probed.
+    fn take_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        user: &str,
+        id: &str,
+        answer: &str,
+        now: u64,
+    ) -> Result<(Ceremony, T), Refusal> {
+        let ceremony = self.take(id, now).ok_or(Refusal::NoCeremony)?;
+        let owner = match &ceremony {
+            Ceremony::Register { user, .. } | Ceremony::Authenticate { user, .. } => user,
+        };
+        if owner != user {
+            return Err(Refusal::NoCeremony);
+        }
+        let answer = serde_json::from_str(answer).map_err(|_| Refusal::Malformed)?;
+        Ok((ceremony, answer))
+    }
+
     fn take(&self, id: &str, now: u64) -> Option<Ceremony> {
         let mut c = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
         match c.remove(id) {
@@ -277,19 +298,11 @@ impl WebauthnStore {
         answer: &str,
         now: u64,
     ) -> Result<(), Refusal> {
-        let Some(Ceremony::Register {
-            user: owner,
-            handle,
-            state,
-        }) = self.take(id, now)
-        else {
+        let (ceremony, answer) =
+            self.take_answer::<RegisterPublicKeyCredential>(user, id, answer, now)?;
+        let Ceremony::Register { handle, state, .. } = ceremony else {
             return Err(Refusal::NoCeremony);
         };
-        if owner != user {
-            return Err(Refusal::NoCeremony);
-        }
-        let answer: RegisterPublicKeyCredential =
-            serde_json::from_str(answer).map_err(|_| Refusal::Malformed)?;
         let key = self
             .rp
             .finish_passkey_registration(&answer, &state)
@@ -346,14 +359,10 @@ impl WebauthnStore {
         answer: &str,
         now: u64,
     ) -> Result<(), Refusal> {
-        let Some(Ceremony::Authenticate { user: owner, state }) = self.take(id, now) else {
+        let (ceremony, answer) = self.take_answer::<PublicKeyCredential>(user, id, answer, now)?;
+        let Ceremony::Authenticate { state, .. } = ceremony else {
             return Err(Refusal::NoCeremony);
         };
-        if owner != user {
-            return Err(Refusal::NoCeremony);
-        }
-        let answer: PublicKeyCredential =
-            serde_json::from_str(answer).map_err(|_| Refusal::Malformed)?;
         let result = self
             .rp
             .finish_passkey_authentication(&answer, &state)

@@ -17,8 +17,14 @@ pub const DOMAIN: &str = "test.example.org";
 /// random bytes in base64, as `sso-server gen-secret` makes them.
 pub const SECRET: &str = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI=";
 
-/// Adds a user to a users file with the real `sso-server user add`.
-pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) {
+/// Runs the real `sso-server user add` on a users file, the password on
+/// stdin, and returns what it did (for tests of its failures).
+pub fn try_add_user(
+    users_file: &Path,
+    user: &str,
+    password: &str,
+    groups: &[&str],
+) -> std::process::Output {
     let mut cmd = Command::new(bin("sso-server"));
     cmd.args(["user", "add", "--users-file"])
         .arg(users_file)
@@ -38,7 +44,12 @@ pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) 
         .expect("stdin")
         .write_all(format!("{password}\n").as_bytes())
         .expect("write password");
-    let out = child.wait_with_output().expect("wait");
+    child.wait_with_output().expect("wait")
+}
+
+/// Adds a user to a users file with the real `sso-server user add`.
+pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) {
+    let out = try_add_user(users_file, user, password, groups);
     assert!(
         out.status.success(),
         "sso-server user add failed: {}",

@@ -10,15 +10,15 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use sso_integration::apache::{Apache, ApacheConfig};
 use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
 use sso_integration::server::{
-    add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
+    add_user, redirected_ticket, try_add_user, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
 use sso_integration::ssh::{skip_unless_root, ClientKey, Realm, Sshd};
-use sso_integration::util::{bin, is_root, TestKeys};
+use sso_integration::util::{is_root, TestKeys};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -267,26 +267,6 @@ impl Drop for SmallDisk {
     }
 }
 
-/// `sso-server user add --users-file FILE USER` with the password on stdin.
-fn try_add_user(users: &Path, user: &str, password: &str) -> Output {
-    let mut child = Command::new(bin("sso-server"))
-        .args(["user", "add", "--users-file"])
-        .arg(users)
-        .arg(user)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sso-server user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write password");
-    child.wait_with_output().expect("wait")
-}
-
 #[test]
 fn a_full_disk_leaves_the_users_file_as_it_was() {
     if !is_root() {
@@ -299,7 +279,7 @@ fn a_full_disk_leaves_the_users_file_as_it_was() {
     let before = std::fs::read(&users).unwrap();
     let filler = disk.fill("filler");
 
-    let out = try_add_user(&users, "bob", "bob password");
+    let out = try_add_user(&users, "bob", "bob password", &[]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "added on a full disk: {out:?}");
     assert!(err.contains(&users.display().to_string()), "{err}");
@@ -315,7 +295,7 @@ fn a_full_disk_leaves_the_users_file_as_it_was() {
 
     // Space again: the same command goes through.
     std::fs::remove_file(filler).unwrap();
-    let out = try_add_user(&users, "bob", "bob password");
+    let out = try_add_user(&users, "bob", "bob password", &[]);
     assert!(out.status.success(), "{out:?}");
     let after = text(&std::fs::read(&users).unwrap());
     assert!(after.starts_with(&text(&before)), "{after}");

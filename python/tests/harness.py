@@ -86,6 +86,34 @@ def ssotool(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return out
 
 
+def self_signed_certificate(key: Path, cert: Path) -> None:
+    """A throwaway P-256 certificate for 127.0.0.1, valid two days."""
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
 class Keys:
     """A throwaway Ed25519 key pair in PEM (PKCS#8 / SubjectPublicKeyInfo),
     made by openssl: one of the two key formats the core reads."""
@@ -213,30 +241,7 @@ class Apache:
             cgi.write_text(ENV_CGI)
             cgi.chmod(0o755)
         if tls:
-            subprocess.run(
-                [
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1",
-                    "-keyout",
-                    str(self.root / "conf/key.pem"),
-                    "-out",
-                    str(self.root / "conf/cert.pem"),
-                ],
-                check=True,
-                capture_output=True,
-            )
+            self_signed_certificate(self.root / "conf/key.pem", self.root / "conf/cert.pem")
         (self.root / "conf/httpd.conf").write_text(self._config(public_keys) + extra)
         for dirpath, _, _ in os.walk(self.root):
             os.chmod(dirpath, 0o755)
@@ -359,30 +364,7 @@ class WsgiServer:
             raise RuntimeError(f"{kind} did not start:\n{self.server_log()}")
 
     def _certificate(self) -> None:
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                str(self.dir / "key.pem"),
-                "-out",
-                str(self.dir / "cert.pem"),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        self_signed_certificate(self.dir / "key.pem", self.dir / "cert.pem")
 
     def url(self, path: str) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"

@@ -240,19 +240,11 @@ impl SsoServer {
         let form = self.get(path, jar);
         assert_eq!(form.status, 200, "login form expected: {}", form.body);
         jar.update(&form);
-        let field = |n: &str| form.form_field(n).unwrap_or_default();
-        let resp = self.post(
+        let resp = self.submit(
+            &form,
             "/login",
             jar,
-            &[
-                ("csrf", &field("csrf")),
-                ("s", &field("s")),
-                ("d", &field("d")),
-                ("n", &field("n")),
-                ("g", &field("g")),
-                ("username", user),
-                ("password", password),
-            ],
+            &[("username", user), ("password", password)],
         );
         jar.update(&resp);
         resp
@@ -261,6 +253,24 @@ impl SsoServer {
     pub fn post(&self, path: &str, cookies: &Cookies, form: &[(&str, &str)]) -> HttpResponse {
         let body = form_urlencode(form);
         http(self.port, "POST", path, &cookies.header(), Some(&body))
+    }
+
+    /// Submits a page's form as a browser does: its hidden fields (the CSRF
+    /// token and the ticket request `s`, `d`, `n`, `g`) and `typed`.
+    pub fn submit(
+        &self,
+        page: &HttpResponse,
+        path: &str,
+        cookies: &Cookies,
+        typed: &[(&str, &str)],
+    ) -> HttpResponse {
+        let hidden: Vec<(&str, String)> = ["csrf", "s", "d", "n", "g"]
+            .into_iter()
+            .map(|n| (n, page.form_field(n).unwrap_or_default()))
+            .collect();
+        let mut form: Vec<(&str, &str)> = hidden.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        form.extend_from_slice(typed);
+        self.post(path, cookies, &form)
     }
 }
 

@@ -71,19 +71,11 @@ fn login(
     let form = server.get(path, jar);
     assert_eq!(form.status, 200, "login form expected: {}", form.body);
     jar.update(&form);
-    let field = |n: &str| form.form_field(n).unwrap_or_default();
-    let resp = server.post(
+    let resp = server.submit(
+        &form,
         "/login",
         jar,
-        &[
-            ("csrf", &field("csrf")),
-            ("s", &field("s")),
-            ("d", &field("d")),
-            ("n", &field("n")),
-            ("g", &field("g")),
-            ("username", user),
-            ("password", password),
-        ],
+        &[("username", user), ("password", password)],
     );
     jar.update(&resp);
     resp

@@ -126,19 +126,9 @@ impl Site {
             "{}",
             step.body
         );
-        let field = |n: &str| step.form_field(n).unwrap_or_default();
-        let resp = self.server.post(
-            "/second-factor",
-            jar,
-            &[
-                ("csrf", &field("csrf")),
-                ("s", &field("s")),
-                ("d", &field("d")),
-                ("n", &field("n")),
-                ("g", &field("g")),
-                ("code", code),
-            ],
-        );
+        let resp = self
+            .server
+            .submit(step, "/second-factor", jar, &[("code", code)]);
         jar.update(&resp);
         resp
     }

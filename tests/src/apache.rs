@@ -166,11 +166,6 @@ impl Request {
     }
 }
 
-extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-const SIGTERM: i32 = 15;
-const SIGUSR1: i32 = 10;
 /// What the parent httpd logs (at notice level) once
 /// a generation of children is up: at startup and after a graceful restart.
 const RUNNING: &str = "resuming normal operations";
@@ -216,7 +211,7 @@ impl Apache {
         make_traversable(&dir);
 
         let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr.log");
-        let child = Command::new(apache_binary())
+        let child = apache_command()
             .arg("-d")
             .arg(&dir)
             .arg("-f")
@@ -336,7 +331,7 @@ impl Apache {
         let marker = RUNNING;
         let before = self.error_log().matches(marker).count();
         // SAFETY: kill on our own child's pid.
-        unsafe { kill(self.child.id() as i32, SIGUSR1) };
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGUSR1) };
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.error_log().matches(marker).count() <= before {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -358,8 +353,10 @@ impl Apache {
     pub fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             // SAFETY: kill on our own child's pid.
-            unsafe { kill(self.child.id() as i32, SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(15);
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+            // Under a wrapper (valgrind) the exit runs the leak check first.
+            let grace = if wrapper().is_some() { 120 } else { 15 };
+            let deadline = Instant::now() + Duration::from_secs(grace);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
                     return;
@@ -382,6 +379,27 @@ impl Drop for Apache {
                 self.error_log()
             );
         }
+    }
+}
+
+/// `SSO_TEST_APACHE_UNDER`: a command line (split at whitespace) that
+/// every httpd of the tests is started under, e.g. valgrind with its
+/// options (bench/memcheck.sh runs whole test files this way). Unset: httpd
+/// runs directly.
+fn wrapper() -> Option<Vec<String>> {
+    let line = std::env::var("SSO_TEST_APACHE_UNDER").ok()?;
+    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    (!words.is_empty()).then_some(words)
+}
+
+fn apache_command() -> Command {
+    match wrapper() {
+        Some(words) => {
+            let mut command = Command::new(&words[0]);
+            command.args(&words[1..]).arg(apache_binary());
+            command
+        }
+        None => Command::new(apache_binary()),
     }
 }
 

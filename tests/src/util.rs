@@ -131,15 +131,10 @@ pub const NEED_ROOT_VAR: &str = "SSO_TESTS_NEED_ROOT";
 /// pass.
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc_geteuid() == 0 };
+    let root = unsafe { libc::geteuid() == 0 };
     assert!(
         root || std::env::var_os(NEED_ROOT_VAR).is_none(),
         "{NEED_ROOT_VAR} is set but the tests do not run as root"
     );
     root
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
 }

@@ -41,15 +41,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# summarize XML NAME: counts from one valgrind XML report.
+# summarize NAME XML...: counts from valgrind XML reports (one per
+# process: a forked httpd child writes its own).
 summarize() {
-    python3 - "$1" "$2" <<'EOF'
+    python3 - "$@" <<'EOF'
 import sys, xml.etree.ElementTree as ET
-path, name = sys.argv[1:3]
-root = ET.parse(path).getroot()
+name, paths = sys.argv[1], sys.argv[2:]
+roots = []
+for p in paths:
+    try:
+        roots.append(ET.parse(p).getroot())
+    except ET.ParseError:
+        # A process killed before valgrind closed its report.
+        print(f"   {name}: {p}: report not complete (process killed), skipped")
+if len(roots) > 1:
+    print(f"   {name}: {len(roots)} processes")
 project = ("mod_sso", "pam_sso", "sso_core", "libmod_sso.so", "libpam_sso.so", "sso_pam_sys")
 counts = {}
-for err in root.findall("error"):
+for err in [e for root in roots for e in root.findall("error")]:
     kind = err.findtext("kind")
     frames = err.findall("./stack/frame")
     ours = any(any(p in (f.findtext("fn") or "") + " " + (f.findtext("obj") or "") for p in project) for f in frames)
@@ -62,7 +71,7 @@ for err in root.findall("error"):
     where = "project frame" if ours else "host only"
     size = f", {lost} bytes in {blocks} blocks" if blocks else ""
     print(f"   {name}: {kind} ({where}{size}): " + " <- ".join(top))
-supp = sum(int(p.findtext("count")) for p in root.findall("./suppcounts/pair"))
+supp = sum(int(p.findtext("count")) for root in roots for p in root.findall("./suppcounts/pair"))
 print(f"   {name}: errors by kind (project frames / host only):")
 kinds = sorted({k for k, _ in counts})
 if not kinds:
@@ -197,11 +206,51 @@ requests 2 "round 2 (after a graceful restart)"
 kill -TERM "$HTTPD_PID"
 wait "$HTTPD_PID" || true
 HTTPD_PID=
-summarize "$WORK/httpd.xml" httpd
+summarize httpd "$WORK/httpd.xml"
 
 # ---- 2. pam_sso in libpam
 echo "== pam_sso in libpam under valgrind ($PAM_ITERATIONS iterations per round)"
 "${VALGRIND[@]}" --xml-file="$WORK/pam.xml" \
     "$TARGET/debug/pam_sso" "$TARGET/debug/libpam_sso.so" "$PAM_ITERATIONS" > "$WORK/pam.out" 2>&1 \
     || echo "   (driver exited with $?; its output: $(tail -3 "$WORK/pam.out"))"
-summarize "$WORK/pam.xml" libpam
+summarize libpam "$WORK/pam.xml"
+
+# ---- 3. whole test files under valgrind
+# Every httpd that the mod_sso test files start runs under valgrind
+# (tests/src/apache.rs: SSO_TEST_APACHE_UNDER), with its MPM as the test
+# configures it: forked children write reports of their own (%p). The
+# pam_sso libpam test file loads libpam and pam_sso into its own process,
+# so its test binary itself runs under valgrind. A test's verdict is
+# cargo's; a test that fails only under valgrind (a timing it cannot meet
+# at valgrind's speed) is listed, not hidden.
+SUITE_FILES=${MEMCHECK_SUITES:-$(cd "$ROOT/tests/tests" && ls mod_sso_*.rs | sed 's/\.rs$//' | grep -v symbols | tr '\n' ' ')}
+mkdir -p "$WORK/suites"
+echo "== mod_sso test files with every httpd under valgrind: $SUITE_FILES"
+export SSO_TEST_APACHE_UNDER="${VALGRIND[*]} --xml-file=$WORK/suites/httpd.%p.xml"
+for t in $SUITE_FILES; do
+    start=$SECONDS
+    if (cd "$ROOT" && cargo test -q -p sso-integration --test "$t" -- --test-threads=1) > "$WORK/suites/$t.out" 2>&1; then
+        verdict="passed"
+    else
+        verdict="FAILED: $(grep -E '^    [a-z_]+$' "$WORK/suites/$t.out" | tr -d ' ' | tr '\n' ' ')"
+    fi
+    echo "   $t: $(grep -E '^test result' "$WORK/suites/$t.out" | head -1 | sed 's/test result: //; s/; finished.*//') ($verdict, $((SECONDS - start)) s)"
+done
+unset SSO_TEST_APACHE_UNDER
+reports=("$WORK"/suites/httpd.*.xml)
+summarize httpd-suites "${reports[@]}" | sed '/^   httpd-suites: .*report not complete/d'
+incomplete=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+n = 0
+for p in sys.argv[1:]:
+    try: ET.parse(p)
+    except ET.ParseError: n += 1
+print(n)' "${reports[@]}")
+echo "   httpd-suites: reports not complete (a process killed before its exit check): $incomplete"
+
+echo "== pam_sso_libpam test binary under valgrind"
+PAM_TESTS=$(cd "$ROOT" && cargo test -p sso-integration --test pam_sso_libpam --no-run 2>&1 \
+    | sed -n 's/.*Executable.*(\(.*pam_sso_libpam-[0-9a-f]*\)).*/\1/p' | tail -1)
+(cd "$ROOT/tests" && "${VALGRIND[@]}" --xml-file="$WORK/pam-tests.xml" "$(case $PAM_TESTS in /*) echo "$PAM_TESTS";; *) echo "$ROOT/$PAM_TESTS";; esac)" --test-threads=1) \
+    > "$WORK/pam-tests.out" 2>&1 || true
+echo "   pam_sso_libpam: $(grep -E '^test result' "$WORK/pam-tests.out" | sed 's/test result: //; s/; finished.*//')"
+summarize pam-tests "$WORK/pam-tests.xml"

@@ -108,7 +108,9 @@ start_replica b
 
 # The balancer: mod_proxy_balancer, byrequests, a member in error is left
 # alone for `retry` seconds and a refused connection is retried on the
-# other member.
+# other member; `ttl` drops a pooled connection before sso-server closes it
+# (20 s idle), so no request is sent on a connection being closed
+# (docs/operations.md, "Several replicas").
 PORT=$(free_port)
 cat > "$WORK/httpd.conf" <<EOF
 ServerRoot "$WORK"
@@ -137,8 +139,8 @@ CustomLog "$WORK/access.log" soak
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
 <Proxy "balancer://sso">
-  BalancerMember "http://127.0.0.1:${REPLICA_PORT[a]}" retry=2 connectiontimeout=1 timeout=30
-  BalancerMember "http://127.0.0.1:${REPLICA_PORT[b]}" retry=2 connectiontimeout=1 timeout=30
+  BalancerMember "http://127.0.0.1:${REPLICA_PORT[a]}" retry=2 connectiontimeout=1 timeout=30 ttl=15
+  BalancerMember "http://127.0.0.1:${REPLICA_PORT[b]}" retry=2 connectiontimeout=1 timeout=30 ttl=15
   ProxySet lbmethod=byrequests
 </Proxy>
 ProxyPass "/" "balancer://sso/"

@@ -22,21 +22,23 @@
 //! Everything the account can reach is owned by root except its secret key,
 //! so the account can neither change its keys nor its settings.
 
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use sso_core::SecretKey;
 
-use sso_client::fsutil::{ensure_dir, ensure_dir_all, write_atomic};
+use sso_client::fsutil::{ensure_dir, write_atomic};
 use sso_client::names::{check_command_path, check_group_name, check_realm_name, check_user_name};
 
 use crate::account::{self, Account};
 use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
+use crate::error::io_err;
+pub use crate::error::RealmError;
+pub use crate::layout::RealmAdmin;
 use crate::settings::RealmSettings;
-use crate::trust::{self, open_no_follow, Expected};
+use crate::trust::{read_limited, read_trusted, root_s_directories_above, Expected};
 use crate::users::{parse_users, users_text, RealmUser};
 
 /// Environment variable that overrides the root directory of realm files.
@@ -48,223 +50,15 @@ const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
 /// Largest settings or users file read.
 const MAX_STATE_FILE_LEN: u64 = 4 * 1024 * 1024;
 
-/// Why a realm operation failed. Display is the one-line message for the
-/// administrator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RealmError {
-    NotRoot,
-    UnknownRealm {
-        realm: String,
-        path: PathBuf,
-    },
-    RealmExists(String),
-    /// The account name exists but is not this realm's account.
-    AccountTaken(String),
-    UserPresent {
-        realm: String,
-        user: String,
-    },
-    UnknownUser {
-        realm: String,
-        user: String,
-    },
-    /// The key is already registered (for this or another user).
-    KeyInUse {
-        realm: String,
-        user: String,
-        fingerprint: String,
-    },
-    MalformedKey(String),
-    /// A name or setting failed validation.
-    Invalid(String),
-    /// A realm file is damaged or has wrong ownership.
-    Damaged(String),
-    Io(String),
-    Account(String),
-}
-
-impl fmt::Display for RealmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RealmError::NotRoot => write!(f, "not root: realm administration must run as root"),
-            RealmError::UnknownRealm { realm, path } => {
-                write!(f, "unknown realm {realm} (no {})", path.display())
-            }
-            RealmError::RealmExists(r) => write!(f, "realm {r} already exists"),
-            RealmError::AccountTaken(r) => write!(
-                f,
-                "account name {r} is taken by an account that is not an SSO realm; choose \
-                 another realm name"
-            ),
-            RealmError::UserPresent { realm, user } => write!(
-                f,
-                "user {user} is already present in realm {realm} (remove it first)"
-            ),
-            RealmError::UnknownUser { realm, user } => {
-                write!(f, "user {user} is not in realm {realm}")
-            }
-            RealmError::KeyInUse {
-                realm,
-                user,
-                fingerprint,
-            } => write!(
-                f,
-                "key {fingerprint} is already registered in realm {realm} for user {user}"
-            ),
-            RealmError::MalformedKey(m) => write!(f, "{m}"),
-            RealmError::Invalid(m) | RealmError::Damaged(m) => write!(f, "{m}"),
-            RealmError::Io(m) | RealmError::Account(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl std::error::Error for RealmError {}
-
-fn io_err<'a>(what: &'a str, path: &'a Path) -> impl FnOnce(io::Error) -> RealmError + 'a {
-    move |e| RealmError::Io(format!("cannot {what} {}: {e}", path.display()))
-}
-
-/// Every directory above a realm's file must be root's and writable by no
-/// one else (sticky ones pass), whoever runs the command: the one rule set
-/// of [`sso_core::file_trust`] with root as the only trusted user.
-fn root_s_directories_above(path: &Path) -> Result<(), RealmError> {
-    sso_core::file_trust::check_ancestors(path, 0).map_err(|e| RealmError::Damaged(e.to_string()))
-}
-
-/// Reads a small trusted file (see [`crate::trust`]): opened without
-/// following a symlink, checked for its owner and mode and for the
-/// directories above it, refused if larger than `limit`.
-fn read_trusted(path: &Path, expected: Expected<'_>, limit: u64) -> Result<String, RealmError> {
-    let file = open_no_follow(path).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            RealmError::Damaged(format!(
-                "{} is a symlink; it must be a file",
-                path.display()
-            ))
-        } else {
-            io_err("read", path)(e)
-        }
-    })?;
-    let meta = file.metadata().map_err(io_err("read", path))?;
-    trust::check_file(path, &meta, expected).map_err(RealmError::Damaged)?;
-    root_s_directories_above(path)?;
-    let mut text = String::new();
-    file.take(limit + 1)
-        .read_to_string(&mut text)
-        .map_err(io_err("read", path))?;
-    if text.len() as u64 > limit {
-        return Err(RealmError::Damaged(format!(
-            "{} is too large",
-            path.display()
-        )));
-    }
-    Ok(text)
-}
-
-/// Reads a public key file given to `add`, refusing one larger than `limit`.
-fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
-    let file = File::open(path)?;
-    let mut text = String::new();
-    file.take(limit + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "file is too large",
-        ));
-    }
-    Ok(text)
-}
-
-/// Administration of the realms under one root directory.
-#[derive(Debug, Clone)]
-pub struct RealmAdmin {
-    root: PathBuf,
-}
-
 /// A held administration lock (released on drop, when the file closes).
 struct AdminLock(#[allow(dead_code)] File);
 
 impl RealmAdmin {
-    /// Realms under `root` (`/` in production).
-    pub fn new(root: impl Into<PathBuf>) -> RealmAdmin {
-        RealmAdmin { root: root.into() }
-    }
-
-    /// The root from `--root`, else `$SSO_REALM_ROOT`, else `/`: for the
-    /// administration commands only, never for the forced command (whose
-    /// environment is partly the ssh client's).
-    pub fn from_flag_or_env(flag: Option<PathBuf>) -> RealmAdmin {
-        let root = flag
-            .or_else(|| std::env::var_os(ROOT_ENV).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("/"));
-        RealmAdmin::new(root)
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The directory of every realm's [`RealmAdmin::config_dir`].
-    fn config_parent(&self) -> PathBuf {
-        self.root.join("etc/sso/realms")
-    }
-
-    /// The directory of every realm's [`RealmAdmin::state_dir`].
-    fn state_parent(&self) -> PathBuf {
-        self.root.join("var/lib/sso-realm")
-    }
-
-    /// Directory of a realm's settings, users and public key.
-    pub fn config_dir(&self, realm: &str) -> PathBuf {
-        self.config_parent().join(realm)
-    }
-
-    /// The realm account's home: its secret key and `.ssh/authorized_keys`.
-    pub fn state_dir(&self, realm: &str) -> PathBuf {
-        self.state_parent().join(realm)
-    }
-
-    /// Creates or fixes the parents of the realm directories as root 0755,
-    /// whatever root's umask is: the realm account (running the forced
-    /// command) and sshd (reading `authorized_keys` as the account) must
-    /// pass through them, and sshd's `StrictModes` wants them owned by root
-    /// and not writable by others. Missing directories above them
-    /// (`etc/sso`, `var/lib` under a fresh root) are created the same way;
-    /// existing ones there are shared with the rest of the system and left
-    /// as they are.
-    fn ensure_parents(&self) -> Result<(), RealmError> {
-        for dir in [self.config_parent(), self.state_parent()] {
-            ensure_dir_all(&dir, 0o755, Some((0, 0))).map_err(io_err("set up", &dir))?;
-        }
-        Ok(())
-    }
-
-    pub fn settings_path(&self, realm: &str) -> PathBuf {
-        self.config_dir(realm).join("realm.conf")
-    }
-
-    pub fn users_path(&self, realm: &str) -> PathBuf {
-        self.config_dir(realm).join("users")
-    }
-
-    /// The public key file services add as one more `SSOPublicKeyFile`.
-    pub fn public_key_path(&self, realm: &str) -> PathBuf {
-        self.config_dir(realm).join("public.key")
-    }
-
-    pub fn secret_key_path(&self, realm: &str) -> PathBuf {
-        self.state_dir(realm).join("secret.key")
-    }
-
-    pub fn authorized_keys_path(&self, realm: &str) -> PathBuf {
-        self.state_dir(realm).join(".ssh/authorized_keys")
-    }
-
     /// The root as the forced command's `--root` spells it (`/` too: see
     /// [`forced_command`]).
     fn root_for_command(&self) -> Result<String, RealmError> {
         let root = self
-            .root
+            .root()
             .to_str()
             .ok_or_else(|| RealmError::Invalid("the realm root is not UTF-8".into()))?;
         let trimmed = root.trim_end_matches('/');

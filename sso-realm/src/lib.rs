@@ -20,7 +20,9 @@
 pub mod account;
 pub mod admin;
 pub mod authorized_keys;
+pub mod error;
 pub mod issue;
+pub mod layout;
 pub mod settings;
 pub mod shell;
 pub mod syslog;

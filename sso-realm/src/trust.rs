@@ -6,9 +6,11 @@
 //! part shares, [`sso_core::file_trust`], with root as the trusted user.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+
+use crate::error::{io_err, RealmError};
 
 const GROUP_OTHER_WRITE: u32 = 0o022;
 const GROUP_OTHER_ANY: u32 = 0o077;
@@ -65,6 +67,61 @@ pub fn check_file(path: &Path, meta: &Metadata, expected: Expected<'_>) -> Resul
         ));
     }
     Ok(())
+}
+
+/// Every directory above a realm's file must be root's and writable by no
+/// one else (sticky ones pass), whoever runs the command: the one rule set
+/// of [`sso_core::file_trust`] with root as the only trusted user.
+pub(crate) fn root_s_directories_above(path: &Path) -> Result<(), RealmError> {
+    sso_core::file_trust::check_ancestors(path, 0).map_err(|e| RealmError::Damaged(e.to_string()))
+}
+
+/// Reads a small trusted file (see [`crate::trust`]): opened without
+/// following a symlink, checked for its owner and mode and for the
+/// directories above it, refused if larger than `limit`.
+pub(crate) fn read_trusted(
+    path: &Path,
+    expected: Expected<'_>,
+    limit: u64,
+) -> Result<String, RealmError> {
+    let file = open_no_follow(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            RealmError::Damaged(format!(
+                "{} is a symlink; it must be a file",
+                path.display()
+            ))
+        } else {
+            io_err("read", path)(e)
+        }
+    })?;
+    let meta = file.metadata().map_err(io_err("read", path))?;
+    check_file(path, &meta, expected).map_err(RealmError::Damaged)?;
+    root_s_directories_above(path)?;
+    let mut text = String::new();
+    file.take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(io_err("read", path))?;
+    if text.len() as u64 > limit {
+        return Err(RealmError::Damaged(format!(
+            "{} is too large",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+/// Reads a public key file given to `add`, refusing one larger than `limit`.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
+    let file = File::open(path)?;
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "file is too large",
+        ));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 #  2. pam_sso in the real libpam under valgrind: bench/src/bin/pam_sso.rs
 #     (pam_start_confdir on a private service directory: valid ticket,
 #     second key, forged, not a ticket) with a few iterations.
+#  3. the test binary of tests/tests/pam_sso_libpam.rs (every libpam case
+#     of the test suite, in one process) under valgrind.
 # Reports, per host, invalid reads/writes and other memory errors, and
 # definite leaks, split into those with a project frame (mod_sso, pam_sso,
 # sso_core, or the libraries they are built into) and the rest. Prints,
@@ -215,38 +217,11 @@ echo "== pam_sso in libpam under valgrind ($PAM_ITERATIONS iterations per round)
     || echo "   (driver exited with $?; its output: $(tail -3 "$WORK/pam.out"))"
 summarize libpam "$WORK/pam.xml"
 
-# ---- 3. whole test files under valgrind
-# Every httpd that the mod_sso test files start runs under valgrind
-# (tests/src/apache.rs: SSO_TEST_APACHE_UNDER), with its MPM as the test
-# configures it: forked children write reports of their own (%p). The
-# pam_sso libpam test file loads libpam and pam_sso into its own process,
-# so its test binary itself runs under valgrind. A test's verdict is
-# cargo's; a test that fails only under valgrind (a timing it cannot meet
-# at valgrind's speed) is listed, not hidden.
-SUITE_FILES=${MEMCHECK_SUITES:-$(cd "$ROOT/tests/tests" && ls mod_sso_*.rs | sed 's/\.rs$//' | grep -v symbols | tr '\n' ' ')}
-mkdir -p "$WORK/suites"
-echo "== mod_sso test files with every httpd under valgrind: $SUITE_FILES"
-export SSO_TEST_APACHE_UNDER="${VALGRIND[*]} --xml-file=$WORK/suites/httpd.%p.xml"
-for t in $SUITE_FILES; do
-    start=$SECONDS
-    if (cd "$ROOT" && cargo test -q -p sso-integration --test "$t" -- --test-threads=1) > "$WORK/suites/$t.out" 2>&1; then
-        verdict="passed"
-    else
-        verdict="FAILED: $(grep -E '^    [a-z_]+$' "$WORK/suites/$t.out" | tr -d ' ' | tr '\n' ' ')"
-    fi
-    echo "   $t: $(grep -E '^test result' "$WORK/suites/$t.out" | head -1 | sed 's/test result: //; s/; finished.*//') ($verdict, $((SECONDS - start)) s)"
-done
-unset SSO_TEST_APACHE_UNDER
-reports=("$WORK"/suites/httpd.*.xml)
-summarize httpd-suites "${reports[@]}" | sed '/^   httpd-suites: .*report not complete/d'
-incomplete=$(python3 -c 'import sys, xml.etree.ElementTree as ET
-n = 0
-for p in sys.argv[1:]:
-    try: ET.parse(p)
-    except ET.ParseError: n += 1
-print(n)' "${reports[@]}")
-echo "   httpd-suites: reports not complete (a process killed before its exit check): $incomplete"
-
+# ---- 3. the pam_sso libpam test file under valgrind
+# tests/tests/pam_sso_libpam.rs loads libpam and pam_sso into its own
+# process (pam_start_confdir on private service directories), so its test
+# binary runs under valgrind as it is: every case of that file, not a
+# subset. A test's verdict is cargo's harness's.
 echo "== pam_sso_libpam test binary under valgrind"
 PAM_TESTS=$(cd "$ROOT" && cargo test -p sso-integration --test pam_sso_libpam --no-run 2>&1 \
     | sed -n 's/.*Executable.*(\(.*pam_sso_libpam-[0-9a-f]*\)).*/\1/p' | tail -1)

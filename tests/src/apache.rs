@@ -211,7 +211,7 @@ impl Apache {
         make_traversable(&dir);
 
         let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr.log");
-        let child = apache_command()
+        let child = Command::new(apache_binary())
             .arg("-d")
             .arg(&dir)
             .arg("-f")
@@ -354,9 +354,7 @@ impl Apache {
         if let Ok(None) = self.child.try_wait() {
             // SAFETY: kill on our own child's pid.
             unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-            // Under a wrapper (valgrind) the exit runs the leak check first.
-            let grace = if wrapper().is_some() { 120 } else { 15 };
-            let deadline = Instant::now() + Duration::from_secs(grace);
+            let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
                     return;
@@ -379,27 +377,6 @@ impl Drop for Apache {
                 self.error_log()
             );
         }
-    }
-}
-
-/// `SSO_TEST_APACHE_UNDER`: a command line (split at whitespace) that
-/// every httpd of the tests is started under, e.g. valgrind with its
-/// options (bench/memcheck.sh runs whole test files this way). Unset: httpd
-/// runs directly.
-fn wrapper() -> Option<Vec<String>> {
-    let line = std::env::var("SSO_TEST_APACHE_UNDER").ok()?;
-    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    (!words.is_empty()).then_some(words)
-}
-
-fn apache_command() -> Command {
-    match wrapper() {
-        Some(words) => {
-            let mut command = Command::new(&words[0]);
-            command.args(&words[1..]).arg(apache_binary());
-            command
-        }
-        None => Command::new(apache_binary()),
     }
 }
 

@@ -176,7 +176,8 @@ key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
 domain, ttl = sys.argv[2], int(sys.argv[3])
 expires = int(time.time()) + ttl
 for i in range(512):
-    content = f"4|user{i}|wiki.soak.example.org/|{domain}|{expires}||".encode()
+    # The account must exist: the exchange asks the backend about it.
+    content = f"4|soak|wiki.soak.example.org/|{domain}|{expires - i}||".encode()
     ticket = base64.urlsafe_b64encode(key.sign(content) + content).decode()
     print(urllib.parse.quote(ticket, safe=""))
 EOF

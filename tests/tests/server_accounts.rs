@@ -1,15 +1,17 @@
-//! The login server's silent path re-checks the account on every ticket,
-//! and a users file that stops parsing fails closed: the real server
-//! process with a users file edited while sessions live.
+//! The login server's silent path and its exchange re-check the account on
+//! every ticket, and a users file that stops parsing fails closed: the real
+//! server process with a users file edited while sessions live.
 
 use std::path::{Path, PathBuf};
 
+use sso_integration::http::query_params;
 use sso_integration::server::{
     add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::TestKeys;
 
 const FORM: &str = "/?s=wiki.test.example.org/&g=staff,admins";
+const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
@@ -28,7 +30,11 @@ impl World {
         add_user(&users, "alice", PASSWORD, &["staff", "admins"]);
         add_user(&users, "bob", PASSWORD, &["staff"]);
         add_user(&users, "carol", PASSWORD, &["staff"]);
-        let server = SsoServer::start(&keys, &Setup::users_file(&users));
+        let mut setup = Setup::users_file(&users);
+        setup.tables =
+            "[[exchange]]\nfrom = 'wiki\\.test\\.example\\.org/'\nto = 'mail\\.test\\.example\\.org/'\n"
+                .into();
+        let server = SsoServer::start(&keys, &setup);
         World {
             _keys: keys,
             _dir: dir,
@@ -111,6 +117,53 @@ fn a_deleted_user_gets_no_further_ticket() {
         .contains("check=\"account gone\" user=\"alice\""));
     // The others keep their sessions.
     assert_eq!(sorted_groups(&w.silent(&bob)), vec!["staff".to_string()]);
+}
+
+/// `POST /exchange` of `ticket` for the mail service, asking for `groups`.
+fn exchange(w: &World, ticket: &str, groups: &str) -> HttpResponse {
+    w.server.post(
+        "/exchange",
+        &Cookies::new(),
+        &[("t", ticket), ("s", MAIL), ("g", groups)],
+    )
+}
+
+#[test]
+fn an_exchange_asks_about_the_account_again() {
+    let w = World::new();
+    let alice = w.session("alice");
+    let r = w.silent(&alice);
+    let location = r.header("location").unwrap_or_default().to_owned();
+    let (_, ticket) = query_params(&location)
+        .into_iter()
+        .find(|(k, _)| k == "t")
+        .unwrap_or_else(|| panic!("no ticket: {location}"));
+    let exchanged = |r: &HttpResponse| {
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut groups = sso_core::decode_unverified(r.body.trim()).unwrap().groups;
+        groups.sort();
+        groups
+    };
+    assert_eq!(
+        exchanged(&exchange(&w, &ticket, "staff,admins")),
+        vec!["admins", "staff"]
+    );
+    // A group removed since the ticket was made is not carried over.
+    w.edit(|text| text.replace(":staff,admins", ":staff"));
+    assert_eq!(
+        exchanged(&exchange(&w, &ticket, "staff,admins")),
+        vec!["staff"]
+    );
+    assert_eq!(exchange(&w, &ticket, "admins").status, 403);
+    // A deleted account buys nothing with the ticket it still holds.
+    w.edit(|text| text.replace(&format!("{}\n", w.line_of("alice")), ""));
+    let r = exchange(&w, &ticket, "");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body.trim(), "account gone");
+    assert!(w
+        .server
+        .log()
+        .contains("event=exchange-refused check=\"account gone\" detail=\"alice\""));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `POST /exchange`: `t` (a ticket), `s` (the service wanted), optional `n`
 //! and `g`. A valid ticket for a service that an `[[exchange]]` rule lets
-//! through buys a ticket for the other service, answered as text.
+//! through buys a ticket for the other service, answered as text, once the
+//! backend has confirmed that the account still exists.
 
 use std::net::IpAddr;
 
@@ -12,7 +13,7 @@ use crate::params::{form_params, TicketRequest};
 
 impl App {
     /// `POST /exchange`.
-    pub fn exchange(&self, body: &[u8], client: IpAddr) -> Resp {
+    pub async fn exchange(&self, body: &[u8], client: IpAddr) -> Resp {
         let addr = client.to_string();
         let refuse = |status: StatusCode, check: &str, detail: &str| {
             self.metrics.exchange("refused");
@@ -68,7 +69,41 @@ impl App {
                 &format!("{} -> {}", input.service, req.service),
             );
         }
-        let Some(groups) = req.ticket_groups(&input.groups) else {
+        // The account is asked about again, as on the silent path: a
+        // deleted account buys nothing more with the tickets it still
+        // holds, and a group removed since the ticket was made is not
+        // carried over. Never more than the ticket given in had.
+        let current = match crate::auth::current_account(
+            &self.backend,
+            &self.auth_slots,
+            &input.user,
+        )
+        .await
+        {
+            Ok(Some(account)) => account.groups,
+            Ok(None) => return refuse(StatusCode::FORBIDDEN, "account gone", &input.user),
+            Err(e) => {
+                self.metrics.backend_errors.inc();
+                log_event(
+                    "backend-error",
+                    &[
+                        ("error", &e.to_string()),
+                        ("user", &input.user),
+                        ("service", &req.service),
+                        ("backend", self.backend.name()),
+                        ("addr", &addr),
+                    ],
+                );
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "backend unavailable", "");
+            }
+        };
+        let still_held: Vec<String> = input
+            .groups
+            .iter()
+            .filter(|g| current.contains(g))
+            .cloned()
+            .collect();
+        let Some(groups) = req.ticket_groups(&still_held) else {
             return refuse(StatusCode::FORBIDDEN, "not in groups", &input.user);
         };
         // Never outlive the ticket given in: exchange must not extend access.

@@ -164,7 +164,7 @@ impl App {
                 Err(e) => self.error(e.status(), "Bad request", e.message()),
             },
             ("/exchange", &Method::POST) => match read_body(req).await {
-                Ok(b) => self.exchange(&b, client),
+                Ok(b) => self.exchange(&b, client).await,
                 Err(e) => self.text(e.status(), format!("{}\n", e.message())),
             },
             ("/healthz", &Method::GET) => self.healthz(),

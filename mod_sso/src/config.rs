@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sso_core::flow::{CookiePolicy, CookieSecure};
+use sso_core::flow::{CookiePolicy, CookieSecure, Mode};
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
@@ -43,6 +43,8 @@ pub struct DirConf {
     pub export_ticket: Option<bool>,
     /// `SSOTicketBinding`: on unless set Off.
     pub binding: Option<bool>,
+    /// `SSOMode`: Browser unless set.
+    pub mode: Option<Mode>,
 }
 
 impl DirConf {
@@ -127,6 +129,7 @@ pub unsafe extern "C" fn merge_dir_config(
             cookie_secure: add.cookie_secure.or(base.cookie_secure),
             export_ticket: add.export_ticket.or(base.export_ticket),
             binding: add.binding.or(base.binding),
+            mode: add.mode.or(base.mode),
         };
         pool_box(p, merged) as *mut c_void
     })

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sso_core::file_trust;
-use sso_core::flow::CookieSecure;
+use sso_core::flow::{CookieSecure, Mode};
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
@@ -246,6 +246,22 @@ unsafe extern "C" fn set_cookie_secure(
     })
 }
 
+unsafe extern "C" fn set_mode(
+    cmd: *mut ffi::cmd_parms,
+    m: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    directive(cmd, arg, "SSOMode", |v| {
+        let mode = match v.to_ascii_lowercase().as_str() {
+            "browser" => Mode::Browser,
+            "api" => Mode::Api,
+            _ => return Err(format!("'{v}' is not one of Browser, API")),
+        };
+        dir_of(m)?.mode = Some(mode);
+        Ok(())
+    })
+}
+
 /// Runs a flag directive's handler body on the directory record.
 unsafe fn flag_directive(
     m: *mut c_void,
@@ -310,7 +326,7 @@ unsafe extern "C" fn set_binding_cache(
 }
 
 /// The command table (`cmds` of the module record).
-pub struct Commands(pub [ffi::command_rec; 13]);
+pub struct Commands(pub [ffi::command_rec; 14]);
 // SAFETY: the table is immutable and only read by httpd.
 unsafe impl Sync for Commands {}
 
@@ -404,6 +420,13 @@ pub static COMMANDS: Commands = Commands([
         ffi::cmd_how::TAKE1,
         DIR,
         cstr!("On, Off or Auto (Secure on https requests, the default)"),
+    ),
+    take1(
+        cstr!("SSOMode"),
+        set_mode,
+        ffi::cmd_how::TAKE1,
+        DIR,
+        cstr!("Browser (the default: redirect to the login server) or API (always 401, never a redirect)"),
     ),
     ffi::command_rec {
         name: cstr!("SSOExportTicket"),

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::ffi::{c_int, c_void};
 
-use sso_core::flow::{Action, Decision, Level, Mode, Request, Settings};
+use sso_core::flow::{Action, Decision, Level, Request, Settings};
 use sso_core::{unix_now, ConfigError, Verifier};
 
 use crate::apr::{
@@ -73,7 +73,7 @@ pub unsafe fn location<'a>(
         verifier,
         groups: dir.groups().to_vec(),
         cookies: dir.cookie_policy(),
-        mode: Mode::Browser,
+        mode: dir.mode.unwrap_or_default(),
         binding: dir.binding.unwrap_or(true),
     };
     Ok((settings, dir))

@@ -153,6 +153,7 @@ fn bad_arguments_stop_httpd_naming_the_directive() {
             "<VirtualHost 127.0.0.1:1>\nSSOCacheSize 10\n</VirtualHost>",
         ),
         ("SSOCookieSecure", "SSOCookieSecure maybe"),
+        ("SSOMode", "SSOMode sometimes"),
         ("SSOCookiePrefix", "SSOCookiePrefix a;b"),
         ("SSOGroups", "SSOGroups a|b"),
         ("SSODomain", "SSODomain a|b"),
@@ -203,6 +204,62 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
         .header("Authorization", &format!("SSO {late}"))
         .send();
     assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[test]
+fn api_mode_answers_401_and_never_redirects() {
+    if !need_root() {
+        return;
+    }
+    let keys = TestKeys::new();
+    let mut files = site_files();
+    files.push(("htdocs/api/env.cgi".into(), ENV_CGI.into(), 0o755));
+    files.push(("htdocs/api/index.html".into(), "protected\n".into(), 0o644));
+    let apache = Apache::start(ApacheConfig {
+        mpm: Mpm::Event,
+        config: format!(
+            "{}<Location /api/>\nAuthType SSO\nSSOService @HOSTPORT@/api/\nSSOMode API\n\
+SSOCookieSecure Off\nRequire valid-user\n</Location>\n\
+<Location /app/>\nAuthType SSO\nSSOService @HOSTPORT@/app/\nSSOCookieSecure Off\n\
+Require valid-user\n</Location>\n",
+            base(&keys.public_path.display().to_string())
+        ),
+        files,
+        ..ApacheConfig::default()
+    });
+    let service = format!("{}/api/", apache.host_port());
+    // No ticket, an expired one: 401 with the challenge, no Location, no
+    // nonce cookie, where a browser location would redirect.
+    let expired = keys.ticket("dora", &service, DOMAIN, -600, None, &[]);
+    for (what, r) in [
+        ("no ticket", apache.request("/api/").send()),
+        (
+            "expired",
+            apache
+                .request("/api/")
+                .header("Authorization", &format!("SSO {expired}"))
+                .send(),
+        ),
+    ] {
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        assert!(r.header("location").is_none(), "{what}: {r:?}");
+        let wa = r.header("WWW-Authenticate").expect("WWW-Authenticate");
+        assert!(wa.starts_with(&format!("SSO realm=\"{service}\"")), "{wa}");
+        assert!(r.set_cookie_line("SSO_nonce").is_none(), "{what}: {r:?}");
+    }
+    assert_eq!(
+        apache.request("/app/").send().status,
+        302,
+        "Browser, the default"
+    );
+    // A valid ticket passes as anywhere else.
+    let t = keys.ticket("dora", &service, DOMAIN, 600, None, &[]);
+    let r = apache
+        .request("/api/env.cgi")
+        .header("Authorization", &format!("SSO {t}"))
+        .send();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("dora"));
 }
 
 #[test]

@@ -22,6 +22,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PAM_ITERATIONS=${PAM_ITERATIONS:-3}
 MODULES=/usr/lib/apache2/modules
@@ -92,19 +93,11 @@ EOF
 # ---- 1. mod_sso in apache2 -X
 openssl genpkey -algorithm ed25519 -out "$WORK/secret.pem" 2>/dev/null
 openssl pkey -in "$WORK/secret.pem" -pubout -out "$WORK/public.pem"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SERVICE=127.0.0.1:$PORT/sso/
 mkdir -p "$WORK/run" "$WORK/htdocs/sso"
 echo hello > "$WORK/htdocs/sso/index.html"
-cat > "$WORK/httpd.conf" <<EOF
-ServerRoot "$WORK"
-PidFile "$WORK/run/httpd.pid"
-DefaultRuntimeDir "$WORK/run"
-Mutex file:$WORK/run default
-ErrorLog "$WORK/error.log"
-LogLevel warn
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1:$PORT
+{ httpd_head "$WORK" "$PORT"; cat <<EOF
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 LoadModule authn_core_module $MODULES/mod_authn_core.so
 LoadModule authz_core_module $MODULES/mod_authz_core.so
@@ -129,6 +122,7 @@ SSOPublicKeyFile $WORK/public.pem
   Require valid-user
 </Location>
 EOF
+} > "$WORK/httpd.conf"
 python3 - "$WORK" "$SERVICE" "$DOMAIN" <<'EOF'
 import base64, hashlib, sys, time, urllib.parse
 from cryptography.hazmat.primitives import serialization

@@ -18,6 +18,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
@@ -72,7 +73,7 @@ openssl pkey -in "$WORK/sso_secret.pem" -pubout -out "$WORK/sso_public.pem"
 openssl genrsa -out "$WORK/pubtkt_secret.pem" 2048 2>/dev/null
 openssl rsa -in "$WORK/pubtkt_secret.pem" -pubout -out "$WORK/pubtkt_public.pem" 2>/dev/null
 TKT_SECRET=$(openssl rand -hex 24)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SERVICE=127.0.0.1:$PORT/sso/
 DOMAIN=bench.example
 GEN="python3 $ROOT/bench/mod_sso_tickets.py"
@@ -101,19 +102,10 @@ done
 # ---- httpd
 mkdir -p "$WORK/run" "$WORK/htdocs"
 for loc in $LOCATIONS; do mkdir -p "$WORK/htdocs/$loc"; echo "hello" > "$WORK/htdocs/$loc/index.html"; done
-USER_LINES=
-[ "$(id -u)" = 0 ] && USER_LINES=$'User www-data\nGroup www-data'
 {
+    httpd_head "$WORK" "$PORT"
+    httpd_user
     cat <<EOF
-ServerRoot "$WORK"
-PidFile "$WORK/run/httpd.pid"
-DefaultRuntimeDir "$WORK/run"
-Mutex file:$WORK/run default
-ErrorLog "$WORK/error.log"
-LogLevel warn
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1:$PORT
-$USER_LINES
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 # One child: every request shares one verification cache, and its RSS is
 # the figure printed after the rotate runs.
@@ -132,6 +124,7 @@ LoadModule authz_core_module $MODULES/mod_authz_core.so
 LoadModule authz_user_module $MODULES/mod_authz_user.so
 LoadModule mime_module $MODULES/mod_mime.so
 LoadModule dir_module $MODULES/mod_dir.so
+LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so
 EOF
     # Both peers export a global dump_config: pubtkt first.
     [ -n "$PUBTKT_SO" ] && echo "LoadModule auth_pubtkt_module $PUBTKT_SO"

@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SOAK_MINUTES=${SOAK_MINUTES:-20}
 SOAK_MPMS=${SOAK_MPMS:-event prefork}
@@ -111,17 +112,8 @@ write_conf() {
     local dir=$1 mpm=$2 port=$3
     shift 3
     {
-        cat <<EOF
-ServerRoot "$dir"
-PidFile "$dir/run/httpd.pid"
-DefaultRuntimeDir "$dir/run"
-Mutex file:$dir/run default
-ErrorLog "$dir/error.log"
-LogLevel warn
-Listen 127.0.0.1:$port
-ServerName 127.0.0.1:$port
-EOF
-        [ "$(id -u)" = 0 ] && printf 'User www-data\nGroup www-data\n'
+        httpd_head "$dir" "$port"
+        httpd_user
         if [ "$mpm" = event ]; then cat <<EOF
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 StartServers 2
@@ -206,7 +198,7 @@ soak_one() {
     local mpm=$1 dir=$WORK/$1 port
     mkdir -p "$dir/run" "$dir/htdocs/sso" "$dir/tickets"
     echo hello > "$dir/htdocs/sso/index.html"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(free_port)
     echo "== mpm_$mpm: tickets ($LOGIN_TICKETS for sso_login)"
     make_tickets "$dir/tickets" "127.0.0.1:$port/sso/"
     chmod -R a+rX "$dir"

@@ -21,6 +21,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SOAK_MINUTES=${SOAK_MINUTES:-20}
 SOAK_DOWN=${SOAK_DOWN:-10}
@@ -53,7 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() {
     for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
     echo "soak: $1 did not answer" >&2
@@ -112,16 +112,7 @@ start_replica b
 # (20 s idle), so no request is sent on a connection being closed
 # (docs/operations.md, "Several replicas").
 PORT=$(free_port)
-cat > "$WORK/httpd.conf" <<EOF
-ServerRoot "$WORK"
-PidFile "$WORK/run/httpd.pid"
-DefaultRuntimeDir "$WORK/run"
-Mutex file:$WORK/run default
-ErrorLog "$WORK/error.log"
-LogLevel warn
-Listen 127.0.0.1:$PORT
-ServerName 127.0.0.1:$PORT
-$([ "$(id -u)" = 0 ] && printf 'User www-data\nGroup www-data')
+{ httpd_head "$WORK" "$PORT"; httpd_user; cat <<EOF
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 StartServers 2
 ServerLimit 4
@@ -145,6 +136,7 @@ MaxKeepAliveRequests 0
 </Proxy>
 ProxyPass "/" "balancer://sso/"
 EOF
+} > "$WORK/httpd.conf"
 /usr/sbin/apache2 -d "$WORK" -f "$WORK/httpd.conf" -k start
 BASE=http://127.0.0.1:$PORT
 wait_http "$BASE/healthz"

@@ -20,6 +20,7 @@ set -euo pipefail
 secs="${1:-10}"
 conns="${2:-64}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bench/lib.sh"
 target="${CARGO_TARGET_DIR:-$root/target}"
 for tool in wrk curl openssl redis-server oathtool; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
@@ -44,7 +45,7 @@ chmod 600 "$work/secret.pem"
 openssl pkey -in "$work/secret.pem" -pubout -out "$work/public.pem" 2>/dev/null
 echo "bench-password" | "$server" user add --users-file "$work/users" bench --groups staff 2>/dev/null
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 cat >"$work/sso-server.toml" <<EOF
 domain = "bench.example.org"
 listen = "127.0.0.1:$port"
@@ -108,8 +109,8 @@ printf '%-34s %14s %12s\n' "login (POST /login, 4 conns)" "$(echo "$logins" | rp
 # both) whose counts live in a redis-server of its own on loopback.
 silent_by_store() {
   local rport sport out_mem out_redis
-  rport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  sport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  rport="$(free_port)"
+  sport="$(free_port)"
   mkdir -p "$work/redis"
   redis-server --bind 127.0.0.1 --port "$rport" --dir "$work/redis" --save "" --appendonly no \
     --maxmemory-policy noeviction >"$work/redis/log" 2>&1 &
@@ -142,7 +143,7 @@ totp_logins() {
     echo "bench-password" | "$server" user add --users-file "$dir/users" "t$i" 2>/dev/null
     "$server" user totp enroll --totp-file "$dir/totp" "t$i" >/dev/null 2>&1
   done
-  tport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  tport="$(free_port)"
   cat >"$dir/sso-server.toml" <<TOML
 domain = "bench.example.org"
 listen = "127.0.0.1:$tport"

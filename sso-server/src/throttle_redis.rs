@@ -57,6 +57,19 @@ end
 return 0
 ";
 
+/// KEYS[1]: the user's last used TOTP step; ARGV: the step, the key's
+/// lifetime. Returns 1 (claimed) or 0 (that step or a later one was used).
+const CLAIM_STEP: &str = r"
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= last then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+";
+
+/// Seconds a used step is remembered: long after its code stops matching
+/// (one step of skew each way), with room for replicas' clocks to differ.
+const USED_STEP_SECONDS: u64 = 10 * crate::totp::STEP;
+
 /// The Redis store; connects at its first use and reconnects by itself.
 pub struct RedisThrottle {
     client: Client,
@@ -64,6 +77,7 @@ pub struct RedisThrottle {
     config: ThrottleConfig,
     begin: Script,
     give_back: Script,
+    claim_step: Script,
 }
 
 /// One counter of an attempt: its key, limit, window and what refuses.
@@ -85,6 +99,7 @@ impl RedisThrottle {
             config: config.clone(),
             begin: Script::new(BEGIN),
             give_back: Script::new(GIVE_BACK),
+            claim_step: Script::new(CLAIM_STEP),
         })
     }
 
@@ -142,13 +157,13 @@ impl RedisThrottle {
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
-        counters: &[Counter],
+        keys: &[&str],
         args: &[String],
     ) -> Result<T, String> {
         let mut conn = self.connection().await?;
         let mut inv = script.prepare_invoke();
-        for c in counters {
-            inv.key(&c.key);
+        for k in keys {
+            inv.key(k);
         }
         for a in args {
             inv.arg(a);
@@ -178,10 +193,20 @@ impl RedisThrottle {
             }
             _ => "0",
         };
-        self.run::<i64>(&self.give_back, &counters, &[flag.to_owned()])
+        self.run::<i64>(&self.give_back, &keys_of(&counters), &[flag.to_owned()])
             .await
             .map(|_| ())
     }
+}
+
+fn keys_of(counters: &[Counter]) -> Vec<&str> {
+    counters.iter().map(|c| c.key.as_str()).collect()
+}
+
+/// The key of `user`'s last used TOTP step: the name is the key's whole
+/// suffix, so no two users share a key.
+fn used_step_key(user: &str) -> String {
+    format!("{PREFIX}totp-step:{user}")
 }
 
 /// A Redis error for the log (its text names neither the URL nor its
@@ -204,7 +229,7 @@ impl ThrottleStore for RedisThrottle {
                 .flat_map(|c| [c.limit.to_string(), c.window.to_string()])
                 .collect();
             let at: i64 = self
-                .run(&self.begin, &counters, &args)
+                .run(&self.begin, &keys_of(&counters), &args)
                 .await
                 .map_err(Refusal::Unavailable)?;
             match usize::try_from(at).ok().and_then(|i| i.checked_sub(1)) {
@@ -222,6 +247,19 @@ impl ThrottleStore for RedisThrottle {
 
     fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
         Box::pin(self.give_back_all(user, addr, false))
+    }
+
+    fn claim_totp_step<'a>(
+        &'a self,
+        user: &'a str,
+        step: u64,
+    ) -> StoreFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let key = used_step_key(user);
+            let args = [step.to_string(), USED_STEP_SECONDS.to_string()];
+            let claimed: i64 = self.run(&self.claim_step, &[&key], &args).await?;
+            Ok(claimed == 1)
+        })
     }
 
     fn name(&self) -> &'static str {

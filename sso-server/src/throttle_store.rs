@@ -1,6 +1,8 @@
 //! Where the failure counts of [`crate::throttle`] live: behind one small
 //! trait, so the in-memory tables stay the default and a shared store
 //! (Redis, see [`crate::throttle_redis`]) counts for every replica at once.
+//! A shared store also keeps the TOTP time steps already used, so a code
+//! accepted by one replica is refused by all.
 //!
 //! Both stores keep the same rules: an attempt is checked and counted in
 //! one atomic step before its password is checked, a success clears the
@@ -46,6 +48,16 @@ pub trait ThrottleStore: Send + Sync {
     /// [`Throttle::release`]).
     fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
 
+    /// Records that `user` proved the TOTP code of time step `step`: false
+    /// when that step or a later one was used already (RFC 6238 section
+    /// 5.2), on any replica sharing the store. [`crate::totp::TotpFile`]
+    /// keeps each process's own record; this adds the other replicas'.
+    fn claim_totp_step<'a>(
+        &'a self,
+        user: &'a str,
+        step: u64,
+    ) -> StoreFuture<'a, Result<bool, String>>;
+
     /// `memory` or `redis`, for logs.
     fn name(&self) -> &'static str;
 }
@@ -69,6 +81,16 @@ impl ThrottleStore for Throttle {
     fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
         Throttle::release(self, user, addr);
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// The memory store shares nothing: the process's own record (in
+    /// [`crate::totp::TotpFile`]) is the whole answer.
+    fn claim_totp_step<'a>(
+        &'a self,
+        _user: &'a str,
+        _step: u64,
+    ) -> StoreFuture<'a, Result<bool, String>> {
+        Box::pin(std::future::ready(Ok(true)))
     }
 
     fn name(&self) -> &'static str {

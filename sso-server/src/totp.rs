@@ -11,8 +11,11 @@
 //! not in an error message.
 //!
 //! The last used step of each user is kept in memory for the whole process
-//! (carried over reloads), so with several replicas behind one name a code
-//! is refused again only by the replica that accepted it.
+//! (carried over reloads). With several replicas behind one name, a shared
+//! `[throttle] store` keeps it for all of them too (see
+//! `ThrottleStore::claim_totp_step`), so a code accepted by one replica is
+//! refused by every other; with the memory store, only by the one that
+//! accepted it.
 
 use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -39,8 +42,10 @@ const MIN_SECRET_BYTES: usize = 16;
 /// What a code check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Right, and its step not used before: the factor is proven.
-    Accepted,
+    /// Right, and its step (the number given) not used before by this
+    /// process: the factor is proven unless a shared store knows the step
+    /// as used (see `ThrottleStore::claim_totp_step`).
+    Accepted(u64),
     /// Not the code of any step in the window.
     Wrong,
     /// The code of a step already used (or older than one used).
@@ -53,7 +58,7 @@ impl Verdict {
     /// A short stable name for logs.
     pub fn check(self) -> &'static str {
         match self {
-            Verdict::Accepted => "accepted",
+            Verdict::Accepted(_) => "accepted",
             Verdict::Wrong => "wrong code",
             Verdict::Replayed => "replayed code",
             Verdict::NotEnrolled => "no second factor enrolled",
@@ -222,7 +227,7 @@ impl TotpFile {
             Some(&last) if step <= last => Ok(Verdict::Replayed),
             _ => {
                 used.insert(user.to_owned(), step);
-                Ok(Verdict::Accepted)
+                Ok(Verdict::Accepted(step))
             }
         }
     }
@@ -319,7 +324,10 @@ mod tests {
         let code = secret.generate(now);
         assert_eq!(f.verify("bob", &code, now).unwrap(), Verdict::NotEnrolled);
         assert_eq!(f.verify("alice", "000000x", now).unwrap(), Verdict::Wrong);
-        assert_eq!(f.verify("alice", &code, now).unwrap(), Verdict::Accepted);
+        assert_eq!(
+            f.verify("alice", &code, now).unwrap(),
+            Verdict::Accepted(now / STEP)
+        );
         assert_eq!(f.verify("alice", &code, now).unwrap(), Verdict::Replayed);
         // The previous step's code is older than the one used.
         let older = secret.generate(now - STEP);

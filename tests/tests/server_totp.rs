@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sso_integration::http::HttpResponse;
+use sso_integration::redis::RedisServer;
 use sso_integration::server::{
     add_user, redirected_ticket, run_sso_server, Cookies, Setup, SsoServer,
 };
@@ -93,10 +94,17 @@ struct Site {
     totp: PathBuf,
     secret: String,
     server: SsoServer,
+    /// Replicas of `server` (same keys, secrets and files), if asked for.
+    replicas: Vec<SsoServer>,
 }
 
 impl Site {
     fn start(tables: &str) -> Site {
+        Site::start_replicated(tables, 0)
+    }
+
+    /// As `start`, with `replicas` more servers of the same configuration.
+    fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users");
@@ -108,6 +116,9 @@ impl Site {
         setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
         setup.tables = tables.to_owned();
         let server = SsoServer::start(&keys, &setup);
+        let replicas = (0..replicas)
+            .map(|_| SsoServer::start(&keys, &setup))
+            .collect();
         Site {
             _keys: keys,
             _dir: dir,
@@ -115,23 +126,32 @@ impl Site {
             totp,
             secret,
             server,
+            replicas,
         }
     }
 
     /// Sends `code` with the second-factor form on the page `step` (the
     /// step, or a refused code's page with the form again).
     fn send_code(&self, jar: &mut Cookies, step: &HttpResponse, code: &str) -> HttpResponse {
-        assert!(
-            step.body.contains("action=\"/second-factor\""),
-            "{}",
-            step.body
-        );
-        let resp = self
-            .server
-            .submit(step, "/second-factor", jar, &[("code", code)]);
-        jar.update(&resp);
-        resp
+        send_code_to(&self.server, jar, step, code)
     }
+}
+
+/// [`Site::send_code`] to one given server.
+fn send_code_to(
+    server: &SsoServer,
+    jar: &mut Cookies,
+    step: &HttpResponse,
+    code: &str,
+) -> HttpResponse {
+    assert!(
+        step.body.contains("action=\"/second-factor\""),
+        "{}",
+        step.body
+    );
+    let resp = server.submit(step, "/second-factor", jar, &[("code", code)]);
+    jar.update(&resp);
+    resp
 }
 
 const ADMIN_NEEDS_TOTP: &str = "[[second_factor]]\nservices = ['admin\\.test\\.example\\.org/']\n";
@@ -221,6 +241,53 @@ fn a_reload_does_not_forget_the_used_codes() {
     let replay = site.send_code(&mut second, &step, &code);
     assert_eq!(replay.status, 401, "{}", replay.body);
     assert!(site.server.log().contains("check=\"replayed code\""));
+}
+
+#[test]
+fn a_code_used_on_one_replica_is_refused_by_the_other() {
+    // Two replicas sharing a Redis store: the step used on one is used on
+    // both. (With the memory store each would accept the code once.)
+    let redis = RedisServer::start();
+    let store = format!("[throttle]\nstore = {:?}\n", redis.url());
+    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{store}"), 1);
+    let (a, b) = (&site.server, &site.replicas[0]);
+    let mut first = Cookies::new();
+    let step = a.login(&mut first, ADMIN, "alice", PASSWORD);
+    let code = oathtool(&site.secret, None);
+    let ok = send_code_to(a, &mut first, &step, &code);
+    assert!(redirected_ticket(&ok).is_some(), "{}", ok.body);
+    let mut second = Cookies::new();
+    let step = b.login(&mut second, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let replay = send_code_to(b, &mut second, &step, &code);
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert!(redirected_ticket(&replay).is_none());
+    assert!(b.log().contains("check=\"replayed code\""), "{}", b.log());
+    // A store that cannot answer about the step (here: Redis refuses that
+    // key, while the throttle's counters still work) fails closed: 503,
+    // not a ticket on this replica's word. The next step's code, which
+    // this replica has not seen used.
+    acl_without_used_steps(&redis);
+    let mut third = Cookies::new();
+    let step = a.login(&mut third, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    let next = oathtool(&site.secret, Some(sso_core::unix_now() + 30));
+    let refused = send_code_to(a, &mut third, &step, &next);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(redirected_ticket(&refused).is_none());
+    assert!(a.log().contains("event=throttle-error"), "{}", a.log());
+}
+
+/// Limits Redis's default user to the throttle's counters: the key of the
+/// used TOTP steps is refused (NOPERM).
+fn acl_without_used_steps(redis: &RedisServer) {
+    let out = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "ACL", "SETUSER", "default"])
+        .args(["resetkeys", "~sso-throttle:v1:addr:*"])
+        .args(["~sso-throttle:v1:pair:*", "~sso-throttle:v1:user:*"])
+        .output()
+        .expect("run redis-cli (Debian package redis-tools)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK", "{out:?}");
 }
 
 #[test]

@@ -272,13 +272,28 @@ impl App {
                 return self.second_factor_unavailable(&e, &user, client);
             }
         };
+        // This process had not seen the step used; replicas sharing a store
+        // ask it too, so a code is used once across all of them.
+        let verdict = match verdict {
+            Verdict::Accepted(step) => match self.throttle.claim_totp_step(&user, step).await {
+                Ok(true) => verdict,
+                Ok(false) => Verdict::Replayed,
+                Err(e) => {
+                    if let Err(e) = self.throttle.release(&user, client).await {
+                        self.log_store_error(&e, &user, &addr);
+                    }
+                    return self.throttle_unavailable(&e, &user, &addr);
+                }
+            },
+            other => other,
+        };
         let fields = [
             ("user", user.as_str()),
             ("service", req.service.as_str()),
             ("addr", addr.as_str()),
         ];
         match verdict {
-            Verdict::Accepted => {
+            Verdict::Accepted(_) => {
                 if let Err(e) = self.throttle.succeeded(&user, client).await {
                     self.log_store_error(&e, &user, &addr);
                 }

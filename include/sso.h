@@ -62,6 +62,10 @@ typedef enum sso_flow_kind {
   SSO_FLOW_BAD_REQUEST = 7,
   // 503: the binding store cannot record a login right now.
   SSO_FLOW_UNAVAILABLE = 8,
+  // 302 answer of a refused `sso_login`: to the same handler with
+  // `error=CHECK` and no ticket, whose page is 403 (503 for the binding
+  // store), so no page is shown at a URL holding a ticket.
+  SSO_FLOW_LOGIN_REFUSED = 9,
 } sso_flow_kind;
 
 // Who a location serves (values of `sso_flow_settings.mode`).

@@ -39,6 +39,10 @@ pub enum sso_flow_kind {
     SSO_FLOW_BAD_REQUEST = 7,
     /// 503: the binding store cannot record a login right now.
     SSO_FLOW_UNAVAILABLE = 8,
+    /// 302 answer of a refused `sso_login`: to the same handler with
+    /// `error=CHECK` and no ticket, whose page is 403 (503 for the binding
+    /// store), so no page is shown at a URL holding a ticket.
+    SSO_FLOW_LOGIN_REFUSED = 9,
 }
 
 /// The level of a log line, as syslog and httpd name them.
@@ -84,6 +88,7 @@ impl sso_flow_decision {
             Action::Forbidden => (SSO_FLOW_FORBIDDEN, None, None),
             Action::BadRequest => (SSO_FLOW_BAD_REQUEST, None, None),
             Action::Unavailable => (SSO_FLOW_UNAVAILABLE, None, None),
+            Action::LoginRefused { .. } => (SSO_FLOW_LOGIN_REFUSED, None, None),
         };
         let headers = d
             .headers()

@@ -72,7 +72,7 @@ fn status_of(kind: sso_flow_kind) -> u16 {
     use sso_flow_kind::*;
     match kind {
         SSO_FLOW_DECLINE | SSO_FLOW_ACCEPT => 0,
-        SSO_FLOW_REDIRECT | SSO_FLOW_LOGIN_DONE => 302,
+        SSO_FLOW_REDIRECT | SSO_FLOW_LOGIN_DONE | SSO_FLOW_LOGIN_REFUSED => 302,
         SSO_FLOW_LOGOUT => 200,
         SSO_FLOW_UNAUTHORIZED => 401,
         SSO_FLOW_FORBIDDEN => 403,

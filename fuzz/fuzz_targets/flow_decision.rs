@@ -71,6 +71,11 @@ fuzz_target!(|data: &[u8]| {
         Action::LoginDone { target, .. } => {
             assert!(target.starts_with("https://www.example.org/app/"), "{target}")
         }
+        // A refused sso_login goes to its own page, with no ticket.
+        Action::LoginRefused { location } => {
+            assert!(location.starts_with("/app/sso_login?error="), "{location}");
+            assert!(!location.contains("t="), "{location}");
+        }
         _ => {}
     }
     for (name, value) in d.headers() {

@@ -56,6 +56,12 @@ unsafe fn accept(r: *mut ffi::request_rec, dir: &DirConf, accepted: &Accepted) -
     table_set(pool, env, cstr!("SSO_SERVICE"), &ticket.service);
     if dir.export_ticket == Some(true) {
         table_set(pool, env, cstr!("SSO_TICKET"), &accepted.encoded);
+        // A browser ticket buys nothing at the login server's /exchange
+        // without the secret of its nonce (docs/protocol.md, "Ticket
+        // binding"): the application gets it beside the ticket.
+        if let Some(proof) = &accepted.proof {
+            table_set(pool, env, cstr!("SSO_TICKET_PROOF"), proof);
+        }
     }
     let record = pool_box(
         pool,

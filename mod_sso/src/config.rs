@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sso_core::flow::{CookiePolicy, CookieSecure, Mode};
+use sso_core::proxy::TrustedProxy;
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
@@ -29,6 +30,8 @@ pub struct ServerConf {
     pub cache_size: Option<usize>,
     /// Main server only: `SSOBindingCache PROVIDER[:ARGS]`.
     pub binding_cache: Option<String>,
+    /// `SSOTrustedProxies`: peers whose `X-Forwarded-Proto` is believed.
+    pub trusted_proxies: Option<Vec<TrustedProxy>>,
 }
 
 /// Per directory/location settings.
@@ -97,6 +100,10 @@ pub unsafe extern "C" fn merge_server_config(
             clock_skew: add.clock_skew.or(base.clock_skew),
             cache_size: base.cache_size,
             binding_cache: base.binding_cache.clone(),
+            trusted_proxies: add
+                .trusted_proxies
+                .clone()
+                .or_else(|| base.trusted_proxies.clone()),
         };
         pool_box(p, merged) as *mut c_void
     })

@@ -83,6 +83,21 @@ unsafe extern "C" fn set_domain(
     })
 }
 
+unsafe extern "C" fn add_trusted_proxy(
+    cmd: *mut ffi::cmd_parms,
+    _m: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    directive(cmd, arg, "SSOTrustedProxies", |v| {
+        let proxy = sso_core::proxy::TrustedProxy::parse(v)?;
+        server_of(cmd)?
+            .trusted_proxies
+            .get_or_insert_with(Vec::new)
+            .push(proxy);
+        Ok(())
+    })
+}
+
 unsafe extern "C" fn add_public_key(
     cmd: *mut ffi::cmd_parms,
     _m: *mut c_void,
@@ -326,7 +341,7 @@ unsafe extern "C" fn set_binding_cache(
 }
 
 /// The command table (`cmds` of the module record).
-pub struct Commands(pub [ffi::command_rec; 14]);
+pub struct Commands(pub [ffi::command_rec; 15]);
 // SAFETY: the table is immutable and only read by httpd.
 unsafe impl Sync for Commands {}
 
@@ -392,6 +407,13 @@ pub static COMMANDS: Commands = Commands([
         ffi::cmd_how::TAKE1,
         SERVER,
         cstr!("socache provider of the ticket bindings, PROVIDER[:ARGS] (default shmcb)"),
+    ),
+    take1(
+        cstr!("SSOTrustedProxies"),
+        add_trusted_proxy,
+        ffi::cmd_how::ITERATE,
+        SERVER,
+        cstr!("addresses or CIDR networks of TLS-terminating proxies whose X-Forwarded-Proto: https is believed (SSOCookieSecure Auto)"),
     ),
     take1(
         cstr!("SSOService"),

@@ -89,7 +89,24 @@ pub unsafe fn misconfigured(r: *mut ffi::request_rec, missing: &str) -> c_int {
 pub unsafe fn with_request<T>(r: *mut ffi::request_rec, f: impl FnOnce(&Request<'_>) -> T) -> T {
     let cookies: Vec<Cow<'_, str>> = table_get_all((*r).headers_in, "Cookie");
     let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
-    let https = str_of(ffi::ap_run_http_scheme(r)).is_some_and(|s| s.eq_ignore_ascii_case("https"));
+    let own_https =
+        str_of(ffi::ap_run_http_scheme(r)).is_some_and(|s| s.eq_ignore_ascii_case("https"));
+    // Behind a TLS-terminating proxy: its X-Forwarded-Proto, if the TCP
+    // peer (not mod_remoteip's client address) is a trusted proxy.
+    let trusted = server_conf((*r).server)
+        .and_then(|c| c.trusted_proxies.as_deref())
+        .unwrap_or(&[]);
+    let https = own_https
+        || (!trusted.is_empty()
+            && sso_core::proxy::request_is_https(
+                false,
+                (*r).connection
+                    .as_ref()
+                    .and_then(|c| str_of(c.client_ip))
+                    .and_then(|ip| ip.parse().ok()),
+                trusted,
+                table_get((*r).headers_in, cstr!("X-Forwarded-Proto")),
+            ));
     let req = Request {
         method: str_of((*r).method).unwrap_or(""),
         path: str_of((*r).uri).unwrap_or(""),

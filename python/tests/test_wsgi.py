@@ -80,8 +80,12 @@ def test_browser_flow_with_binding(wsgi: harness.WsgiServer, keys: harness.Keys)
         allow_redirects=False,
         headers={"Cookie": login.nonce_cookie},
     )  # type: ignore[attr-defined]
-    assert again.status_code == 403, again.text
+    # A refusal sends the browser to a page whose URL holds no ticket.
+    assert again.status_code == 302, again.text
+    assert again.headers["Location"] == "/app/sso_login?error=replayed%20login"
     assert "check 'replayed login' failed" in wsgi.log()
+    page = requests.get(wsgi.url(again.headers["Location"]), allow_redirects=False)
+    assert page.status_code == 403
     # Whoever copied the sso_login URL reads the nonce in the ticket, but a
     # cookie holding it is not the browser's secret.
     copied = requests.get(
@@ -89,8 +93,12 @@ def test_browser_flow_with_binding(wsgi: harness.WsgiServer, keys: harness.Keys)
         allow_redirects=False,
         headers={"Cookie": f"SSO_nonce={login.nonce}"},  # type: ignore[attr-defined]
     )
-    assert copied.status_code == 403, copied.text
+    assert copied.status_code == 302, copied.text
+    assert copied.headers["Location"] == "/app/sso_login?error=nonce%20mismatch"
     assert "check 'nonce mismatch' failed" in wsgi.log()
+    # That try did not log the browser out: a bound ticket stays bound.
+    r = requests.get(wsgi.url("/app/page"), headers=cookie_header(jar), allow_redirects=False)
+    assert r.status_code == 200, r.text
     # Logout clears both cookies.
     out = requests.get(wsgi.url("/app/sso_logout"), headers=cookie_header(jar))
     assert out.status_code == 200
@@ -177,14 +185,54 @@ def test_hostile_input_is_never_a_500(kind: str, keys: harness.Keys) -> None:
         server.close()
 
 
-def test_several_processes_are_warned_about(keys: harness.Keys) -> None:
-    server = harness.WsgiServer("gunicorn", site_settings(keys, needgroup=None), workers=2)
+def test_four_workers_keep_a_browser_logged_in(keys: harness.Keys) -> None:
+    """The binding cookie proves the nonce secret by itself: under gunicorn
+    with 4 worker processes (each with its own store), 50 requests of one
+    logged-in browser all reach the application, none is sent to log in
+    again, whichever worker answers."""
+    server = harness.WsgiServer("gunicorn", site_settings(keys, needgroup=None), workers=4)
     try:
-        for _ in range(4):
-            requests.get(server.url("/app/"), allow_redirects=False)
-        assert "ticket bindings are kept per process" in server.log()
+        jar, _, login = browser_login(server, keys)
+        assert login.status_code == 302, login.text
+        answers = []
+        for _ in range(50):
+            r = requests.get(server.url("/app/page"), headers=cookie_header(jar), allow_redirects=False)
+            answers.append(r.status_code)
+            assert "REMOTE_USER=alice" in r.text or r.status_code != 200
+        assert answers == [200] * 50, answers
+        pids = {line for line in server.server_log().splitlines() if "Booting worker" in line}
+        assert len(pids) == 4, server.server_log()
     finally:
         server.close()
+
+
+def test_a_trusted_proxy_s_forwarded_proto_selects_host_cookies(keys: harness.Keys) -> None:
+    """Behind a TLS-terminating proxy, cookie_secure="auto" believes
+    X-Forwarded-Proto: https from a peer in trusted_proxies (and only from
+    one): the nonce cookie then gets its __Host- name and Secure, as over
+    https. waitress, which does not rewrite wsgi.url_scheme itself."""
+    for trusted, host_only in ((["127.0.0.1"], True), (["::ffff:127.0.0.1"], True), ([], False), (["192.0.2.0/24"], False)):
+        server = harness.WsgiServer("waitress", site_settings(keys, needgroup=None, trusted_proxies=trusted))
+        try:
+            r = requests.get(server.url("/app/"), headers={"X-Forwarded-Proto": "https"}, allow_redirects=False)
+            assert r.status_code == 302, r.text
+            ((name, line),) = set_cookies(r).items()
+            assert name.startswith("__Host-") is host_only, (trusted, name)
+            assert ("Secure" in line) is host_only, (trusted, line)
+        finally:
+            server.close()
+    import sso
+    from sso.wsgi import SSOMiddleware
+
+    with pytest.raises(sso.ConfigError, match="trusted_proxies"):
+        SSOMiddleware(
+            lambda e, s: [],
+            login_server=harness.LOGIN,
+            service="a.test.example/app/",
+            domain=harness.DOMAIN,
+            public_keys=[str(keys.public)],
+            trusted_proxies=["not-an-address"],
+        )
 
 
 def test_middleware_import_spellings() -> None:
@@ -234,6 +282,5 @@ def test_several_processes_work_with_binding_off(keys: harness.Keys) -> None:
         for _ in range(12):
             r = requests.get(server.url("/app/page"), headers=cookie_header(jar), allow_redirects=False)
             assert r.status_code == 200, r.text
-        assert "ticket bindings are kept per process" not in server.log()
     finally:
         server.close()

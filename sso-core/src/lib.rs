@@ -16,6 +16,7 @@ mod error;
 pub mod file_trust;
 pub mod flow;
 pub mod keys;
+pub mod proxy;
 pub mod signer;
 pub mod ticket;
 pub mod verifier;
@@ -38,11 +39,26 @@ pub fn unix_now() -> u64 {
 }
 
 /// A short identifier of a ticket that is safe to log: the first 8 bytes of
-/// SHA-256 over its encoded form, in hex. Never log the ticket itself.
+/// SHA-256 over its decoded bytes (signature and content), in hex. Never
+/// log the ticket itself.
+///
+/// The decoded form is canonical: a padded and an unpadded copy of one
+/// ticket (both accepted by every verifier) have one fingerprint, so a
+/// copy with its `=` stripped cannot be bound at `sso_login` a second time
+/// (docs/protocol.md, "Ticket binding"). A string that is no ticket is
+/// fingerprinted as it is, under another label.
 pub fn ticket_fingerprint(encoded: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(encoded.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let digest = match ticket::RawTicket::decode(encoded) {
+        Ok(raw) => Sha256::new()
+            .chain_update(b"sso ticket fingerprint v2\0")
+            .chain_update(raw.signature)
+            .chain_update(&raw.content)
+            .finalize(),
+        Err(_) => Sha256::new()
+            .chain_update(b"sso not a ticket\0")
+            .chain_update(encoded.as_bytes())
+            .finalize(),
+    };
+    web::hex(&digest[..8])
 }

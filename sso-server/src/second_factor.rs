@@ -96,17 +96,6 @@ impl Policy {
                     .is_none_or(|gs| gs.iter().any(|g| groups.contains(g)))
         })
     }
-
-    /// True when some table names `service`, whoever it applies to. A
-    /// ticket carries only the groups its service asked for, so
-    /// `POST /exchange` cannot tell whose second factor a ticket proves:
-    /// it refuses to exchange a ticket of a service no table names for one
-    /// of a service that a table names.
-    pub fn names_service(&self, service: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.services.iter().any(|s| s.is_match(service)))
-    }
 }
 
 #[cfg(test)]
@@ -133,8 +122,6 @@ mod tests {
         assert!(p.required("wiki.example.org/", &staff));
         assert!(!p.required("wiki.example.org/", &["guests".into()]));
         assert!(!p.required("mail.example.org/", &staff));
-        assert!(p.names_service("wiki.example.org/"));
-        assert!(!p.names_service("mail.example.org/"));
         assert!(Policy::default().is_empty());
     }
 

@@ -204,14 +204,31 @@ static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
     query_encode(ticket, encoded, sizeof encoded);
     snprintf(query, sizeof query, "t=%s&d=https%%3A%%2F%%2Fsvc.example.org%%2Fapp%%2Fpage%%3Fx%%3D1",
              encoded);
-    d = request(c, "GET", "/app/sso_login", query, wrong_nonce, NULL);
-    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(d) == 403,
-          "sso_login with another nonce: 403");
+    /* Refusals redirect to a page without the ticket, and burn it: a
+     * ticket whose sso_login was refused is dead even with the right secret. */
+    char burnt[4096], burnt_encoded[4200], burnt_query[4400];
+    flow_ticket(signer, nonce, "other", burnt, sizeof burnt);
+    query_encode(burnt, burnt_encoded, sizeof burnt_encoded);
+    snprintf(burnt_query, sizeof burnt_query, "t=%s", burnt_encoded);
+    d = request(c, "GET", "/app/sso_login", burnt_query, wrong_nonce, NULL);
+    location = header(d, "Location", 0);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGIN_REFUSED && sso_flow_decision_status(d) == 302,
+          "sso_login with another nonce: refused");
+    CHECK(location && strcmp(location, "/app/sso_login?error=nonce%20mismatch") == 0,
+          "to the refusal page, which holds no ticket");
     CHECK(logs_mention(d, "nonce mismatch"), "the log names the failed check");
     sso_flow_decision_free(d);
-    d = request(c, "GET", "/app/sso_login", query, copied_nonce, NULL);
-    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && logs_mention(d, "nonce mismatch"),
-          "sso_login with the ticket's own (readable) nonce as the cookie: 403");
+    d = request(c, "GET", "/app/sso_login", burnt_query, copied_nonce, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGIN_REFUSED && logs_mention(d, "nonce mismatch"),
+          "sso_login with the ticket's own (readable) nonce as the cookie: refused");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/sso_login", burnt_query, nonce_pair, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGIN_REFUSED && logs_mention(d, "replayed login"),
+          "a burnt ticket is refused even with the right secret");
+    sso_flow_decision_free(d);
+    d = request(c, "GET", "/app/sso_login", "error=nonce%20mismatch", NULL, NULL);
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN && sso_flow_decision_status(d) == 403,
+          "the refusal page: 403");
     sso_flow_decision_free(d);
     d = request(c, "GET", "/app/sso_login", "d=x", nonce_pair, NULL);
     CHECK(sso_flow_decision_kind(d) == SSO_FLOW_BAD_REQUEST && sso_flow_decision_status(d) == 400,
@@ -228,7 +245,8 @@ static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
     cookie_pair(header(d, "Set-Cookie", 0), ticket_pair, sizeof ticket_pair);
     cookie_pair(header(d, "Set-Cookie", 1), binding_pair, sizeof binding_pair);
     CHECK(strstr(ticket_pair, ticket) != NULL, "ticket cookie set");
-    CHECK(strchr(binding_pair, '=') && strlen(strchr(binding_pair, '=')) > 1, "binding cookie set");
+    CHECK(strchr(binding_pair, '=') && strcmp(strchr(binding_pair, '=') + 1, secret) == 0,
+          "binding cookie set to the nonce secret");
     cookie_pair(header(d, "Set-Cookie", 2), clear_nonce, sizeof clear_nonce);
     CHECK(strcmp(clear_nonce, nonce_pair) != 0 && header(d, "Set-Cookie", 2) &&
               strstr(header(d, "Set-Cookie", 2), "Max-Age=0"), "nonce cookie cleared");
@@ -237,7 +255,8 @@ static void browser_flow(const sso_flow_config *c, const sso_signer *signer)
     CHECK(!logs_mention(d, ticket), "no log line holds the ticket");
     sso_flow_decision_free(d);
     d = request(c, "GET", "/app/sso_login", query, nonce_pair, NULL);
-    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_FORBIDDEN, "a second sso_login with one ticket: 403");
+    CHECK(sso_flow_decision_kind(d) == SSO_FLOW_LOGIN_REFUSED && logs_mention(d, "replayed login"),
+          "a second sso_login with one ticket: refused");
     sso_flow_decision_free(d);
 
     /* The cookies: accepted, with the user and groups. */

@@ -2,9 +2,9 @@
 //! only the `__Host-` cookies derived from the service count (a planted
 //! cookie under another name never does), and ticket binding (a browser
 //! ticket counts only with the binding cookie set at `sso_login`, is
-//! accepted at `sso_login` once, never from `Authorization:`, and a
-//! graceful restart sends the browser to a silent re-login), under both
-//! MPMs. Also `Require group` after another module changed the user.
+//! accepted at `sso_login` once, never from `Authorization:`, and proven
+//! by the cookie itself, so a graceful restart keeps the browser logged
+//! in), under both MPMs. Also `Require group` after another module changed the user.
 
 mod mod_sso_common;
 
@@ -109,6 +109,54 @@ fn plain_http_uses_the_path_scoped_fallback() {
     );
 }
 
+/// Behind a TLS-terminating proxy (httpd itself on plain http),
+/// `SSOCookieSecure Auto` believes `X-Forwarded-Proto: https` from a peer
+/// named in `SSOTrustedProxies`, and from no other: the cookies get their
+/// `__Host-` names, which a sibling host cannot plant.
+#[test]
+fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
+    if !need_root() {
+        return;
+    }
+    let keys = sso_integration::util::TestKeys::new();
+    for (trusted, host_only) in [
+        ("SSOTrustedProxies 10.0.0.0/8 127.0.0.1\n", true),
+        ("SSOTrustedProxies ::ffff:127.0.0.1\n", true),
+        ("", false),
+        ("SSOTrustedProxies 192.0.2.1\n", false),
+    ] {
+        let apache = Apache::start(ApacheConfig {
+            mpm: Mpm::Event,
+            tls: false,
+            config: format!("{trusted}{}", site_config(&[&keys.public_path])),
+            files: site_files(),
+            ..ApacheConfig::default()
+        });
+        let r = apache
+            .request("/app/")
+            .header("X-Forwarded-Proto", "https")
+            .send();
+        assert_eq!(r.status, 302, "{trusted}: {r:?}");
+        let names = cookie_names(&format!("{}/app/", apache.host_port()));
+        let host = r.set_cookie_line(&names.nonce);
+        let plain = r.set_cookie_line("SSO_nonce");
+        assert_eq!(host.is_some(), host_only, "{trusted}: {r:?}");
+        assert_eq!(plain.is_some(), !host_only, "{trusted}: {r:?}");
+    }
+    let started = Apache::try_start(ApacheConfig {
+        mpm: Mpm::Event,
+        tls: false,
+        config: format!(
+            "SSOTrustedProxies 10.0.0.0/33\n{}",
+            site_config(&[&keys.public_path])
+        ),
+        files: site_files(),
+        ..ApacheConfig::default()
+    });
+    let err = started.err().expect("httpd refuses a bad network");
+    assert!(err.contains("SSOTrustedProxies"), "{err}");
+}
+
 fn binding_rules(mpm: Mpm) {
     let mut site = Site::start(mpm);
     let names = site.cookies();
@@ -135,12 +183,18 @@ fn binding_rules(mpm: Mpm) {
             .cookie(&names.nonce, cookie)
             .send()
     };
-    for cookie in [&nonce, &secret] {
+    for (cookie, check) in [(&nonce, "nonce%20mismatch"), (&secret, "replayed%20login")] {
         let r = replay(&site, cookie);
-        assert_eq!(r.status, 403, "{r:?}");
+        assert_eq!(r.status, 302, "{r:?}");
+        assert_eq!(
+            r.location(),
+            Some(format!("/app/sso_login?error={check}").as_str())
+        );
         assert!(r.set_cookie_line(&names.ticket).is_none());
         assert!(r.set_cookie_line(&names.binding).is_none());
     }
+    // Those tries did not log the browser out.
+    assert_eq!(status_with(&site, &cookies), 200);
     // The browser ticket as a bearer token: refused with the reason.
     let r = site
         .apache
@@ -168,26 +222,92 @@ fn binding_rules(mpm: Mpm) {
     }
     assert!(!log.contains(&t), "a ticket leaked into the log");
 
-    // A graceful restart empties the store: a silent re-login, never
-    // accepted, never 500.
+    // A graceful restart empties the store (shmcb): the binding cookie
+    // proves the nonce secret by itself, so the browser stays logged in on
+    // every child of the new generation; never 500.
     site.apache.graceful();
-    eventually("the binding is gone", || {
-        status_with(&site, &cookies) == 302
-    });
-    for _ in 0..10 {
+    for i in 0..20 {
         let r = with_cookies(site.apache.request("/app/env.cgi"), &cookies).send();
-        assert_eq!(r.status, 302, "{r:?}");
-        assert!(r.location().unwrap().starts_with(LOGIN));
+        assert_eq!(r.status, 200, "request {i} after the restart: {r:?}");
     }
     // The restarted store forgot the login, yet the sso_login URL still
     // buys nothing to whoever copied it: the nonce cookie it can make from
     // the ticket is not the browser's secret.
     let r = replay(&site, &nonce);
-    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.status, 302, "{r:?}");
     assert!(r.set_cookie_line(&names.ticket).is_none());
     // And a new login works after it.
     let (_, fresh) = site.browser_login("alice", &[]);
     assert_eq!(status_with(&site, &fresh), 200);
+}
+
+/// The holes of a leaked `sso_login` URL, against the real module: a
+/// ticket minted for a nonce the victim's browser does not hold (an
+/// induced nonce) is burnt by the victim's own refused `sso_login`, so the
+/// attacker who knows the secret and finds the URL later gets nothing; a
+/// padding-stripped copy of a used ticket is the same ticket; and an
+/// application that exports the ticket gets its proof beside it.
+#[test]
+fn leaked_login_urls_buy_nothing() {
+    if !need_root() {
+        return;
+    }
+    let site = Site::start(Mpm::Event);
+    let names = site.cookies();
+    let login = |t: &str, secret: &str| {
+        site.apache
+            .request(&format!("/app/sso_login?t={}", percent_encode(t)))
+            .cookie(&names.nonce, secret)
+            .send()
+    };
+    // The attacker knows the secret behind the nonce C.
+    let attacker_secret = sso_core::web::new_nonce();
+    let c = sso_core::web::nonce_commitment(&attacker_secret);
+    let induced = site
+        .keys
+        .ticket("victim", &site.service(), DOMAIN, 600, Some(&c), &[]);
+    let victims_own = sso_core::web::new_nonce();
+    let r = login(&induced, &victims_own);
+    assert_eq!(r.status, 302, "{r:?}");
+    let page = r.location().unwrap_or_default().to_owned();
+    assert_eq!(page, "/app/sso_login?error=nonce%20mismatch");
+    assert!(r.set_cookie_line(&names.ticket).is_none());
+    // The page the browser lands on holds no ticket.
+    let shown = site.apache.get(&page);
+    assert_eq!(shown.status, 403, "{shown:?}");
+    // The URL leaks; the attacker's sso_login, with the right secret, is a
+    // replay.
+    let r = login(&induced, &attacker_secret);
+    assert_eq!(r.location(), Some("/app/sso_login?error=replayed%20login"));
+    assert!(r.set_cookie_line(&names.binding).is_none(), "{r:?}");
+    let log = site.apache.error_log();
+    assert!(log.contains("(ticket burnt)"), "{log}");
+
+    // A padding-stripped copy of a used ticket binds no second time.
+    let (t, secret, _) = (1..8)
+        .map(|i| site.browser_login_keeping_the_secret(&"a".repeat(i), &[]))
+        .find(|(t, _, _)| t.ends_with('='))
+        .expect("a padded ticket");
+    let r = login(t.trim_end_matches('='), &secret);
+    assert_eq!(r.location(), Some("/app/sso_login?error=replayed%20login"));
+
+    // SSOExportTicket: the ticket, and the proof /exchange asks for.
+    let (t, secret, cookies) = site.browser_login_keeping_the_secret("carol", &[]);
+    let r = with_cookies(site.apache.request("/app/export/env.cgi"), &cookies).send();
+    assert_eq!(cgi_value(&r.body, "SSO_TICKET"), Some(t.as_str()), "{r:?}");
+    assert_eq!(
+        cgi_value(&r.body, "SSO_TICKET_PROOF"),
+        Some(secret.as_str())
+    );
+    let proof = cgi_value(&r.body, "SSO_TICKET_PROOF").unwrap_or_default();
+    assert_eq!(
+        sso_core::decode_unverified(&t).unwrap().nonce.as_deref(),
+        Some(sso_core::web::nonce_commitment(proof).as_str())
+    );
+    assert!(
+        !site.apache.error_log().contains(&secret),
+        "a secret in the log"
+    );
 }
 
 #[test]
@@ -225,7 +345,9 @@ fn logout_revokes_the_binding() {
         .request(&format!("/app/sso_login?t={}", percent_encode(&t)))
         .cookie(&names.nonce, &nonce)
         .send();
-    assert_eq!(r.status, 403);
+    assert_eq!(r.status, 302);
+    assert_eq!(r.location(), Some("/app/sso_login?error=nonce%20mismatch"));
+    assert!(site.apache.error_log().contains("check 'revoked' failed"));
 }
 
 #[test]

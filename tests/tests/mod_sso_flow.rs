@@ -394,8 +394,12 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         ),
     ] {
         let r = login(&ticket, cookie);
-        assert_eq!(r.status, 403, "{what}: {r:?}");
+        // Refused: to the refusal page, whose URL holds no ticket.
+        assert_eq!(r.status, 302, "{what}: {r:?}");
+        let page = r.location().unwrap_or_default();
+        assert!(page.starts_with("/app/sso_login?error="), "{what}: {page}");
         assert!(r.set_cookie_line(&names.ticket).is_none(), "{what}");
+        assert_eq!(site.apache.get(page).status, 403, "{what}: {page}");
     }
     let log = site.apache.error_log();
     assert!(log.contains("check 'nonce mismatch' failed"), "{log}");
@@ -423,7 +427,8 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
     };
     assert!(long.len() <= sso_core::MAX_TICKET_LEN);
     let r = login(&long, Some(secret));
-    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.status, 302, "{r:?}");
+    assert_eq!(r.location(), Some("/app/sso_login?error=cookie%20size"));
     assert!(r.set_cookie_line(&names.ticket).is_none());
     assert!(site
         .apache
@@ -431,9 +436,10 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
         .contains("check 'cookie size' failed"));
 
     // The access log prints the request line: the ticket in it is replaced
-    // by its fingerprint (8 sso_login requests above, plus one CGI).
-    let access = site.apache.access_log(9);
-    assert_eq!(access.matches("/app/sso_login").count(), 8, "{access}");
+    // by its fingerprint (8 sso_login requests above, 5 refusal pages,
+    // plus one CGI).
+    let access = site.apache.access_log(14);
+    assert_eq!(access.matches("/app/sso_login").count(), 13, "{access}");
     for ticket in [&t, &long] {
         let encoded = sso_core::web::percent_encode(ticket);
         assert!(

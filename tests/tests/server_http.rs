@@ -396,7 +396,7 @@ to = 'imap\.test\.example\.org/'
     let exchange = |t: &str, to: &str| s.post("/exchange", &Cookies::new(), &[("t", t), ("s", to)]);
     let good = w
         .keys
-        .ticket("alice", webmail, DOMAIN, 600, Some("x"), &["staff"]);
+        .ticket("alice", webmail, DOMAIN, 600, None, &["staff"]);
     let r = exchange(&good, imap);
     assert_eq!(r.status, 200, "{}", r.body);
     let out = w.verify(r.body.trim(), imap, None);
@@ -452,6 +452,52 @@ to = 'imap\.test\.example\.org/'
     let log = s.log();
     assert!(log.contains("event=exchange "), "{log}");
     assert!(!log.contains(&good), "a ticket in the log");
+}
+
+/// A browser ticket (one with a nonce) copied from an `sso_login` URL is
+/// no bearer token at `/exchange`: it buys nothing without `p`, the secret
+/// whose commitment is its nonce, not even with an `n` of the caller's
+/// choosing; the service that holds the secret (mod_sso's
+/// `SSO_TICKET_PROOF`) still exchanges it.
+#[test]
+fn a_leaked_browser_ticket_buys_nothing_at_exchange() {
+    let w = World::new();
+    let mut setup = w.setup();
+    setup.tables = r#"
+[[exchange]]
+from = 'webmail\.test\.example\.org/'
+to = 'imap\.test\.example\.org/'
+"#
+    .into();
+    let s = SsoServer::start(&w.keys, &setup);
+    let webmail = "webmail.test.example.org/";
+    let imap = "imap.test.example.org/";
+    let secret = sso_core::web::new_nonce();
+    let nonce = sso_core::web::nonce_commitment(&secret);
+    let leaked = w
+        .keys
+        .ticket("alice", webmail, DOMAIN, 600, Some(&nonce), &["staff"]);
+    let post = |extra: &[(&str, &str)]| {
+        let mut form = vec![("t", leaked.as_str()), ("s", imap)];
+        form.extend_from_slice(extra);
+        s.post("/exchange", &Cookies::new(), &form)
+    };
+    for attempt in [
+        vec![],
+        vec![("n", "attackers-own-nonce")],
+        vec![("p", nonce.as_str())],
+        vec![("p", "00112233445566778899aabbccddeeff")],
+    ] {
+        let r = post(&attempt);
+        assert_eq!(r.status, 401, "{attempt:?}: {}", r.body);
+        assert_eq!(r.body.trim(), "nonce proof", "{attempt:?}");
+    }
+    let r = post(&[("p", &secret)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(w.verify(r.body.trim(), imap, None).user, "alice");
+    let log = s.log();
+    assert!(log.contains("check=\"nonce proof\""), "{log}");
+    assert!(!log.contains(&leaked) && !log.contains(&secret), "{log}");
 }
 
 #[test]

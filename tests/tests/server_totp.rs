@@ -411,6 +411,34 @@ fn exchange_does_not_skip_the_second_factor() {
     assert_eq!(exchange("wiki.test.example.org/").status, 200);
 }
 
+/// Both services are named by some `[[second_factor]]` table, but only the
+/// target's applies to alice's groups: her mail ticket (no factor asked
+/// of her) buys no admin ticket. The rule is asked with her groups as the
+/// backend has them, not with the ticket's (which holds none here).
+#[test]
+fn exchange_asks_the_second_factor_rule_with_the_current_groups() {
+    let site = Site::start(
+        "[[second_factor]]\nservices = ['mail\\.test\\.example\\.org/', 'admin\\.test\\.example\\.org/']\n\
+         groups = ['auditors']\n\
+         [[second_factor]]\nservices = ['admin\\.test\\.example\\.org/']\ngroups = ['staff']\n\
+         [[exchange]]\nfrom = 'mail\\.test\\.example\\.org/'\nto = 'admin\\.test\\.example\\.org/'\n",
+    );
+    let mut jar = Cookies::new();
+    let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
+    let location = resp.location().unwrap_or_default().to_owned();
+    let (_, ticket) = sso_integration::http::query_params(&location)
+        .into_iter()
+        .find(|(k, _)| k == "t")
+        .unwrap_or_else(|| panic!("no mail ticket without a factor: {resp:?}"));
+    let r = site.server.post(
+        "/exchange",
+        &Cookies::new(),
+        &[("t", &ticket), ("s", "admin.test.example.org/")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body.trim(), "second factor required");
+}
+
 #[test]
 fn bad_second_factor_configurations_are_refused_naming_the_key() {
     let keys = TestKeys::new();

@@ -35,6 +35,7 @@ class Kind(enum.IntEnum):
     FORBIDDEN = 6
     BAD_REQUEST = 7
     UNAVAILABLE = 8
+    LOGIN_REFUSED = 9
 
 
 class LogLevel(enum.IntEnum):
@@ -71,7 +72,7 @@ def _s(p: bytes | None) -> str | None:
 
 class FlowConfig:
     """A protected location: settings, the core's verification cache and
-    its ticket binding store (per process: see docs/python.md,
+    its store of used and revoked tickets (per process: see docs/python.md,
     "Several processes"). Thread-safe."""
 
     def __init__(

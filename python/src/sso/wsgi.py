@@ -13,15 +13,16 @@ separated), ``SSO_SERVICE``, and the :class:`sso.Ticket` under
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 from . import _lib
+from .errors import ConfigError
 from .flow import Decision, FlowConfig, Kind, LogLevel
 
 logger = logging.getLogger("sso.wsgi")
@@ -73,7 +74,47 @@ def _request_uri(environ: Environ, path: bytes, query: bytes) -> bytes:
     return uri + b"?" + query if query else uri
 
 
-def request_of(environ: Environ) -> dict[str, Any]:
+TrustedProxies = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def parse_trusted_proxies(proxies: Sequence[str]) -> TrustedProxies:
+    """``trusted_proxies``: addresses or CIDR networks; IPv4-mapped IPv6
+    forms count as the IPv4 address they map. Raises ``ConfigError``
+    naming the bad entry."""
+    out = []
+    for p in proxies:
+        try:
+            net = ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            raise ConfigError(f"trusted_proxies: {p!r} is not an IP address or CIDR network") from None
+        if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped and net.prefixlen >= 96:
+            net = ipaddress.ip_network(f"{net.network_address.ipv4_mapped}/{net.prefixlen - 96}")
+        out.append(net)
+    return out
+
+
+def is_https(environ: Environ, trusted: TrustedProxies) -> bool:
+    """The rule of sso-core's ``proxy::request_is_https`` (mod_sso's
+    ``SSOTrustedProxies``): https if the server says so, or if the peer
+    (``REMOTE_ADDR``) is a trusted proxy whose last ``X-Forwarded-Proto``
+    value is ``https``. Nobody else's header is believed."""
+    if str(environ.get("wsgi.url_scheme", "http")).lower() == "https":
+        return True
+    if not trusted:
+        return False
+    try:
+        peer = ipaddress.ip_address(str(environ.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped
+    if not any(peer in net for net in trusted):
+        return False
+    proto = str(environ.get("HTTP_X_FORWARDED_PROTO", ""))
+    return proto.rsplit(",", 1)[-1].strip().lower() == "https"
+
+
+def request_of(environ: Environ, trusted: TrustedProxies = ()) -> dict[str, Any]:
     """The flow's input (the arguments of :meth:`FlowConfig.decide`) from
     a WSGI environ. Raises ``_Refused`` for text the core cannot take."""
     path = _wire(environ, "SCRIPT_NAME") + _wire(environ, "PATH_INFO")
@@ -87,7 +128,7 @@ def request_of(environ: Environ) -> dict[str, Any]:
         "unparsed_uri": _request_uri(environ, path, query),
         "cookie_headers": [cookie] if cookie else [],
         "authorization": authorization,
-        "https": str(environ.get("wsgi.url_scheme", "http")).lower() == "https",
+        "https": is_https(environ, trusted),
     }
 
 
@@ -111,8 +152,11 @@ class SSOMiddleware:
     ``cookie_secure``: ``"auto"`` (Secure and ``__Host-`` names over
     https), ``"on"`` or ``"off"`` (plain-http test setups only);
     ``browser=False``: API mode, never a redirect, always 401 naming the
-    failed check. ``binding``: ticket binding (on, as in mod_sso; see
-    docs/python.md for servers with several processes).
+    failed check. ``binding``: ticket binding (on, as in mod_sso; it works
+    in servers with several processes, see docs/python.md).
+    ``trusted_proxies``: addresses or CIDR networks of TLS-terminating
+    proxies whose ``X-Forwarded-Proto: https`` makes a request count as
+    https for ``cookie_secure="auto"`` (as mod_sso's ``SSOTrustedProxies``).
     """
 
     def __init__(
@@ -131,8 +175,10 @@ class SSOMiddleware:
         clock_skew: int = 0,
         cache_entries: int = 16384,
         binding_entries: int = 16384,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.app = app
+        self.trusted_proxies = parse_trusted_proxies(trusted_proxies)
         self.flow = FlowConfig(
             login_server=login_server,
             service=service,
@@ -147,16 +193,13 @@ class SSOMiddleware:
             cache_entries=cache_entries,
             binding_entries=binding_entries,
         )
-        self._binds_browsers = browser and binding
-        self._warned = threading.Event()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            request = request_of(environ)
+            request = request_of(environ, self.trusted_proxies)
         except _Refused as why:
             logger.info("refused a request the flow cannot read: %s", why)
             return _plain(start_response, 400, [("Cache-Control", "no-store")], "Bad Request\n")
-        self._warn_if_multiprocess(environ)
         decision = self.flow.decide(**request)
         if isinstance(decision, int):
             if decision == _lib.SSO_ERR_INVALID_ARGUMENT:
@@ -190,20 +233,6 @@ class SSOMiddleware:
         if decision.kind is Kind.LOGOUT:
             return _plain(start_response, status, decision.headers, decision.body or "")
         return _plain(start_response, status, decision.headers, f"{HTTPStatus(status).phrase}\n")
-
-    def _warn_if_multiprocess(self, environ: Environ) -> None:
-        """Ticket bindings live in this process (the C ABI's store): under a
-        server with several worker processes a browser whose binding is in
-        another worker is sent to log in again. Said once, loudly."""
-        if self._binds_browsers and environ.get("wsgi.multiprocess") and not self._warned.is_set():
-            self._warned.set()
-            logger.warning(
-                "SSOMiddleware runs in a server with several processes: ticket bindings are "
-                "kept per process, so browsers are sent back to the login server whenever a "
-                "request reaches another process than the one it logged in through. Run one "
-                "process with threads (gunicorn --workers 1 --threads N), or binding=False "
-                "(docs/python.md, 'Several processes')."
-            )
 
 
 def _mask_ticket_parameter(environ: Environ, path: bytes, mask: str) -> None:

@@ -2,7 +2,7 @@
 //! `Authorization: SSO` header (programs) or the ticket cookie (browsers),
 //! and what happens without a valid ticket (redirect, 401 or 403).
 
-use super::binding::{binding_digest, is_browser_ticket, BindingStore};
+use super::binding::{is_browser_ticket, proven_secret, BindingStore, REVOKED};
 use super::cookies::{self, CookieNames};
 use super::decision::{Accepted, Action, Decision, Level, Source};
 use super::reason;
@@ -63,8 +63,8 @@ pub fn authenticate(
         let fp = ticket_fingerprint(encoded);
         let refusal = match cache.verify(&settings.verifier, encoded, &check) {
             Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, &fp) {
-                Ok(()) => {
-                    return accept(ticket, encoded, fp, Source::Cookie).with_logs(logs);
+                Ok(proof) => {
+                    return accept(ticket, encoded, fp, Source::Cookie, proof).with_logs(logs);
                 }
                 Err(r) => Refusal::Flow(r),
             },
@@ -129,7 +129,7 @@ fn from_header(
         Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
-        Ok(ticket) => return accept(ticket, encoded, fp, Source::Header),
+        Ok(ticket) => return accept(ticket, encoded, fp, Source::Header, None),
         Err(Error::MissingGroup) => {
             return Decision::new(Action::Forbidden).log(
                 Level::Info,
@@ -151,10 +151,12 @@ fn from_header(
     )
 }
 
-/// A browser ticket (with a nonce) from a cookie needs its binding: the
-/// binding cookie's value must match the digest recorded at `sso_login`.
-/// Any doubt (no cookie, no record, store down) refuses, which sends the
-/// browser to a silent re-login.
+/// A browser ticket (with a nonce) from a cookie needs its binding: a
+/// binding cookie holding the secret whose commitment is the ticket's
+/// nonce. That proof needs no store; the store only says whether the
+/// ticket was revoked (logout, a burnt `sso_login`). A store that cannot
+/// answer refuses, which sends the browser to a silent re-login. Returns
+/// the proven secret (`None` for a ticket that needs none).
 fn check_binding(
     settings: &Settings,
     req: &Request<'_>,
@@ -162,27 +164,21 @@ fn check_binding(
     bindings: &dyn BindingStore,
     ticket: &Ticket,
     fingerprint: &str,
-) -> Result<(), &'static str> {
+) -> Result<Option<String>, &'static str> {
     if !settings.binding || !is_browser_ticket(ticket) {
-        return Ok(());
+        return Ok(None);
     }
     let values = cookies::values(req.cookie_headers, &names.binding);
     if values.is_empty() {
         return Err(reason::NO_BINDING_COOKIE);
     }
-    let bound = match bindings.lookup(fingerprint, req.now) {
-        Ok(Some(digest)) => digest,
-        Ok(None) => return Err(reason::NOT_BOUND),
-        Err(_) => return Err(reason::BINDING_STORE),
+    let Some(secret) = proven_secret(ticket, &values, MAX_COOKIES_TRIED) else {
+        return Err(reason::BINDING_MISMATCH);
     };
-    if values
-        .iter()
-        .take(MAX_COOKIES_TRIED)
-        .any(|v| binding_digest(v) == bound)
-    {
-        Ok(())
-    } else {
-        Err(reason::BINDING_MISMATCH)
+    match bindings.lookup(fingerprint, req.now) {
+        Ok(Some(v)) if v == REVOKED => Err(reason::REVOKED),
+        Ok(_) => Ok(Some(secret.to_owned())),
+        Err(_) => Err(reason::BINDING_STORE),
     }
 }
 
@@ -191,6 +187,7 @@ fn accept(
     encoded: &str,
     fingerprint: String,
     source: Source,
+    proof: Option<String>,
 ) -> Decision {
     let message = format!(
         "accepted {} ticket {fingerprint} for user {} (groups {:?})",
@@ -206,6 +203,7 @@ fn accept(
         encoded: encoded.to_owned(),
         fingerprint,
         source,
+        proof,
     }))
     .log(Level::Debug, message)
 }

@@ -1,17 +1,19 @@
-//! Ticket binding (docs/protocol.md, "Ticket binding"): at `sso_login` the
-//! ticket's fingerprint is recorded with the digest of a fresh random value
-//! that only the browser receives, in its own host-only cookie. A ticket
-//! that carries a nonce (a browser ticket) is then accepted from a cookie
-//! only together with that value, and at `sso_login` only once: a ticket
-//! copied from an `sso_login` URL buys nothing.
+//! Ticket binding (docs/protocol.md, "Ticket binding"). A browser ticket
+//! carries the commitment of a secret that only the browser holds (the
+//! nonce cookie until `sso_login`, the binding cookie after it). The cookie
+//! check proves that secret on every request: whoever copied the ticket
+//! from an `sso_login` URL, or read a shared store, cannot make the cookie.
+//! The check needs no store, so it holds in every process of a
+//! multi-process server (httpd children, gunicorn workers, gate replicas).
 //!
-//! The store is the adapter's: mod_sso keeps it in httpd's shared object
-//! cache, a single-process consumer can use [`MemoryBindingStore`].
+//! The store is for what a secret cannot say: that a ticket was used at
+//! `sso_login` already (a login is recorded once), and that it was revoked
+//! (logout, or a refused `sso_login` that burnt it). It is the adapter's:
+//! mod_sso keeps it in httpd's shared object cache, a single-process
+//! consumer can use [`MemoryBindingStore`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-
-use sha2::{Digest, Sha256};
 
 /// Why the store could not answer. Every error fails closed: a login is
 /// refused (503), a cookie ticket sends the browser to a silent re-login.
@@ -23,27 +25,28 @@ pub enum BindingError {
     Unavailable,
 }
 
-/// Where bindings live: fingerprint → digest of the binding value, until
-/// the ticket expires.
+/// Where fingerprints of used and revoked tickets live, until the ticket
+/// expires.
 pub trait BindingStore {
-    /// Records `digest` for `fingerprint` until `expires`, unless the
-    /// fingerprint is bound already ([`BindingError::AlreadyBound`]). Must
-    /// be atomic: two concurrent logins with one ticket bind at most once.
+    /// Records `value` ([`BOUND`] at `sso_login`) for `fingerprint` until
+    /// `expires`, unless the fingerprint is recorded already
+    /// ([`BindingError::AlreadyBound`]). Must be atomic: two concurrent
+    /// logins with one ticket record at most once.
     fn bind(
         &self,
         fingerprint: &str,
-        digest: &str,
+        value: &str,
         expires: u64,
         now: u64,
     ) -> Result<(), BindingError>;
 
-    /// The digest bound to `fingerprint`, `None` when there is none (never
+    /// What is recorded for `fingerprint`, `None` when nothing is (never
     /// bound, expired, evicted, or the store was restarted).
     fn lookup(&self, fingerprint: &str, now: u64) -> Result<Option<String>, BindingError>;
 
-    /// Revokes `fingerprint` until `expires` (logout): it stays bound, to a
-    /// digest no cookie matches, so neither the cookies nor a replay of the
-    /// `sso_login` URL work again. Best effort.
+    /// Records `fingerprint` as [`REVOKED`] until `expires` (logout, or a
+    /// refused `sso_login`): its cookies are refused, and a later
+    /// `sso_login` with it is a replay. Best effort.
     fn revoke(&self, fingerprint: &str, expires: u64, now: u64);
 }
 
@@ -54,16 +57,27 @@ pub fn is_browser_ticket(ticket: &crate::Ticket) -> bool {
     ticket.nonce.as_deref().is_some_and(|n| !n.is_empty())
 }
 
-/// What a revoked fingerprint is bound to: no [`binding_digest`] (hex) matches.
+/// What `sso_login` records for a ticket it accepted.
+pub const BOUND: &str = "+";
+
+/// What a revoked (or burnt) fingerprint is recorded as.
 pub const REVOKED: &str = "-";
 
-/// The digest stored for a binding value (the store never holds the value
-/// itself, so reading a shared cache does not yield a usable cookie).
-pub fn binding_digest(value: &str) -> String {
-    Sha256::digest(value.as_bytes())[..16]
+/// Whether one of the browser's binding cookies (`values`, most specific
+/// first) is the secret whose commitment the browser ticket carries as its
+/// nonce ([`crate::web::nonce_commitment`]); returns that secret. At most
+/// `limit` cookies are tried: each costs a hash.
+pub fn proven_secret<'a>(
+    ticket: &crate::Ticket,
+    values: &[&'a str],
+    limit: usize,
+) -> Option<&'a str> {
+    let nonce = ticket.nonce.as_deref().filter(|n| !n.is_empty())?;
+    values
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .take(limit)
+        .find(|v| !v.is_empty() && crate::web::nonce_commitment(v) == nonce)
+        .copied()
 }
 
 /// A bounded in-memory store for tests and single-process consumers. When
@@ -105,7 +119,7 @@ impl BindingStore for MemoryBindingStore {
     fn bind(
         &self,
         fingerprint: &str,
-        digest: &str,
+        value: &str,
         expires: u64,
         now: u64,
     ) -> Result<(), BindingError> {
@@ -132,7 +146,7 @@ impl BindingStore for MemoryBindingStore {
             }
         }
         e.map
-            .insert(fingerprint.to_owned(), (digest.to_owned(), expires));
+            .insert(fingerprint.to_owned(), (value.to_owned(), expires));
         e.order.push_back(fingerprint.to_owned());
         Ok(())
     }

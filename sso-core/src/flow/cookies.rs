@@ -83,7 +83,7 @@ impl CookieNames {
 /// hex: short, and distinct for every service on a host.
 fn host_cookie_base(service: &ServiceName) -> String {
     let digest = Sha256::digest(service.as_str().as_bytes());
-    let hash: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = crate::web::hex(&digest[..5]);
     format!("__Host-sso-{hash}")
 }
 

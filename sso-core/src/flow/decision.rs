@@ -39,6 +39,12 @@ pub struct Accepted {
     pub encoded: String,
     pub fingerprint: String,
     pub source: Source,
+    /// For a browser ticket from a cookie: the binding secret whose
+    /// commitment is the ticket's nonce. `POST /exchange` takes a browser
+    /// ticket only with it (`p=`), so an application that exports the
+    /// ticket (mod_sso's `SSOExportTicket`) exports this beside it. Never
+    /// for a log.
+    pub proof: Option<String>,
 }
 
 /// The answer to one request.
@@ -60,6 +66,10 @@ pub enum Action {
         target: String,
         set_cookies: Vec<String>,
     },
+    /// 302 answer of a refused `sso_login`: to `location`, the same
+    /// handler with `error=CHECK` and no ticket (its page is 403, or 503
+    /// for the binding store), so no page is shown at a URL with a ticket.
+    LoginRefused { location: String },
     /// 200 answer of `sso_logout`: the cookies cleared, `body` as text/plain.
     Logout {
         set_cookies: Vec<String>,
@@ -67,7 +77,8 @@ pub enum Action {
     },
     /// 401 with this `WWW-Authenticate` value.
     Unauthorized { www_authenticate: String },
-    /// 403: authenticated but not allowed, or a refused `sso_login`.
+    /// 403: authenticated but not allowed, or the page of a refused
+    /// `sso_login`.
     Forbidden,
     /// 400: a malformed `sso_login` request.
     BadRequest,
@@ -113,7 +124,7 @@ impl Decision {
     pub fn status(&self) -> u16 {
         match self.action {
             Action::Decline | Action::Accept(_) => 0,
-            Action::Redirect { .. } | Action::LoginDone { .. } => 302,
+            Action::Redirect { .. } | Action::LoginDone { .. } | Action::LoginRefused { .. } => 302,
             Action::Logout { .. } => 200,
             Action::Unauthorized { .. } => 401,
             Action::Forbidden => 403,
@@ -145,6 +156,9 @@ impl Decision {
             } => {
                 cookies(&mut h, set_cookies);
                 h.push(("Location".to_owned(), target.clone()));
+            }
+            Action::LoginRefused { location } => {
+                h.push(("Location".to_owned(), location.clone()));
             }
             Action::Logout { set_cookies, .. } => cookies(&mut h, set_cookies),
             Action::Unauthorized { www_authenticate } => {

@@ -3,7 +3,7 @@
 //! `sso_logout` (clears the cookies).
 
 use super::authn::MAX_COOKIES_TRIED;
-use super::binding::{binding_digest, BindingError, BindingStore};
+use super::binding::{BindingError, BindingStore, BOUND, REVOKED};
 use super::cookies::{self, CookieNames};
 use super::decision::{Action, Decision, Level};
 use super::reason;
@@ -28,6 +28,9 @@ pub fn handle(
 
 fn sso_login(settings: &Settings, req: &Request<'_>, bindings: &dyn BindingStore) -> Decision {
     let Some(encoded) = web::query_param(req.query, "t").filter(|t| !t.is_empty()) else {
+        if let Some(check) = web::query_param(req.query, "error") {
+            return refusal_page(&check);
+        }
         return Decision::new(Action::BadRequest).log(
             Level::Info,
             format!(
@@ -42,8 +45,37 @@ fn sso_login(settings: &Settings, req: &Request<'_>, bindings: &dyn BindingStore
     decision
 }
 
-fn refuse_login(fp: &str, check: &str, detail: &str) -> Decision {
-    Decision::new(Action::Forbidden).log(
+/// Where a refused `sso_login` sends the browser: the same handler with the
+/// name of the failed check and no ticket, so that no page is ever shown
+/// at a URL holding one (whatever that page loads would carry it on in
+/// `Referer`, and history keeps what it shows). A relative reference: the
+/// browser stays on the scheme and host it came in on.
+fn refusal_location(settings: &Settings, check: &str) -> String {
+    format!(
+        "{}sso_login?error={}",
+        settings.service.path(),
+        web::percent_encode(check)
+    )
+}
+
+/// The page at `sso_login?error=CHECK`: 503 for a store that could not
+/// record the login (trying again may work), 403 for every other refusal.
+/// The check was logged with the ticket's fingerprint when it failed; the
+/// value here comes from the URL and is not logged again.
+fn refusal_page(check: &str) -> Decision {
+    let action = if check == reason::BINDING_STORE {
+        Action::Unavailable
+    } else {
+        Action::Forbidden
+    };
+    Decision::new(action).log(Level::Debug, "sso_login: the page of a refused login")
+}
+
+fn refuse_login(settings: &Settings, fp: &str, check: &str, detail: &str) -> Decision {
+    Decision::new(Action::LoginRefused {
+        location: refusal_location(settings, check),
+    })
+    .log(
         Level::Info,
         format!("sso_login refused ticket {fp}: check '{check}' failed{detail}"),
     )
@@ -57,29 +89,57 @@ fn login_decision(
     fp: &str,
 ) -> Decision {
     let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
+    // Nothing is believed, or burnt, before the signature is ours.
+    let ticket = match settings.verifier.verify_signature(encoded) {
+        Ok(t) => t,
+        Err(e) => {
+            let detail = super::check_detail(settings, e.check());
+            return refuse_login(settings, fp, e.check(), &detail);
+        }
+    };
+    let until = ticket
+        .expires
+        .saturating_add(settings.verifier.clock_skew());
+    // Any refusal of an authentic ticket burns it: a ticket minted for a
+    // nonce this browser does not hold (an attacker can make a victim's
+    // browser fetch `LOGIN/?s=..&n=C` for a C whose secret the attacker
+    // knows) is then dead before its URL can leak anywhere. A ticket bound
+    // already stays bound: whoever replays a leaked URL must not be able
+    // to log its browser out.
+    let burn = |check: &str, detail: &str| {
+        let mut detail = detail.to_owned();
+        if settings.binding && bindings.bind(fp, REVOKED, until, req.now).is_ok() {
+            detail.push_str(" (ticket burnt)");
+        }
+        refuse_login(settings, fp, check, &detail)
+    };
     // The cookie holds the secret; the ticket carries its commitment.
-    let commitments: Vec<String> = cookies::values(req.cookie_headers, &names.nonce)
+    let secrets: Vec<&str> = cookies::values(req.cookie_headers, &names.nonce)
         .into_iter()
         .filter(|n| !n.is_empty())
         .take(MAX_COOKIES_TRIED)
-        .map(web::nonce_commitment)
         .collect();
-    if commitments.is_empty() {
-        let detail = format!(": no nonce cookie {}", names.nonce);
-        return refuse_login(fp, reason::NONCE, &detail);
+    if secrets.is_empty() {
+        return burn(reason::NONCE, &format!(": no nonce cookie {}", names.nonce));
     }
-    let nonces: Vec<&str> = commitments.iter().map(String::as_str).collect();
-    let ticket =
-        match settings
-            .verifier
-            .verify_with_nonces(encoded, &nonces, req.now, &settings.groups)
-        {
-            Ok(t) => t,
-            Err(e) => {
-                let detail = super::check_detail(settings, e.check());
-                return refuse_login(fp, e.check(), &detail);
-            }
+    let mut claims = Err(crate::Error::NonceMismatch);
+    let mut secret = "";
+    for candidate in &secrets {
+        let commitment = web::nonce_commitment(candidate);
+        let check = Check {
+            now: req.now,
+            nonce: Some(&commitment),
+            groups: &settings.groups,
         };
+        claims = settings.verifier.check_claims(&ticket, &check);
+        if claims != Err(crate::Error::NonceMismatch) {
+            secret = candidate;
+            break;
+        }
+    }
+    if let Err(e) = claims {
+        return burn(e.check(), "");
+    }
     if !web::fits_in_a_cookie(&names.ticket, encoded) {
         // A browser would drop the cookie, and the user would go round
         // login server → sso_login → service → login server for ever.
@@ -88,31 +148,33 @@ fn login_decision(
             names.ticket.len() + 1 + encoded.len(),
             web::MAX_COOKIE_BYTES
         );
-        return refuse_login(fp, reason::COOKIE_SIZE, &detail);
+        return burn(reason::COOKIE_SIZE, &detail);
     }
     let mut set_cookies = vec![names.set(&names.ticket, encoded)];
     if settings.binding {
-        let value = web::new_nonce();
-        let until = ticket
-            .expires
-            .saturating_add(settings.verifier.clock_skew());
-        match bindings.bind(fp, &binding_digest(&value), until, req.now) {
-            Ok(()) => set_cookies.push(names.set(&names.binding, &value)),
+        match bindings.bind(fp, BOUND, until, req.now) {
+            // The binding cookie keeps the secret: every later request
+            // proves it against the ticket's nonce.
+            Ok(()) => set_cookies.push(names.set(&names.binding, secret)),
             Err(BindingError::AlreadyBound) => {
                 return refuse_login(
+                    settings,
                     fp,
                     reason::REPLAYED_LOGIN,
-                    ": this ticket was used at sso_login before",
+                    ": this ticket was used at sso_login before, or burnt",
                 )
             }
             Err(BindingError::Unavailable) => {
-                return Decision::new(Action::Unavailable).log(
-                    Level::Error,
-                    format!(
-                        "sso_login refused ticket {fp}: check '{}' failed: the binding cannot be recorded",
-                        reason::BINDING_STORE
-                    ),
-                )
+                let mut d = refuse_login(
+                    settings,
+                    fp,
+                    reason::BINDING_STORE,
+                    ": the login cannot be recorded",
+                );
+                if let Some(line) = d.logs.last_mut() {
+                    line.level = Level::Error;
+                }
+                return d;
             }
         }
     }

@@ -22,7 +22,7 @@ mod tests;
 
 pub use authn::{authenticate, MAX_COOKIES_TRIED};
 pub use binding::{
-    binding_digest, is_browser_ticket, BindingError, BindingStore, MemoryBindingStore,
+    is_browser_ticket, proven_secret, BindingError, BindingStore, MemoryBindingStore,
 };
 pub use cookies::CookieNames;
 pub use decision::{Accepted, Action, Decision, Level, LogLine, Source};
@@ -47,12 +47,11 @@ pub mod reason {
     pub const NONCE_TICKET_IN_HEADER: &str = "nonce ticket in header";
     /// A browser ticket cookie without its binding cookie.
     pub const NO_BINDING_COOKIE: &str = "binding cookie";
-    /// A browser ticket with no binding on record (never bound, evicted,
-    /// or the store restarted).
-    pub const NOT_BOUND: &str = "binding missing";
-    /// A binding cookie that does not match the ticket's binding (or a
-    /// revoked binding).
+    /// No binding cookie holds the secret of the ticket's nonce.
     pub const BINDING_MISMATCH: &str = "binding mismatch";
+    /// A browser ticket revoked by `sso_logout`, or burnt by a refused
+    /// `sso_login`.
+    pub const REVOKED: &str = "revoked";
     /// The binding store failed.
     pub const BINDING_STORE: &str = "binding store";
     /// A ticket cookie under a name a sibling host can set (https only).

@@ -119,6 +119,25 @@ fn accepted_user(d: &Decision) -> Option<&str> {
     }
 }
 
+/// Asserts that `d` is a refused `sso_login`: a redirect to the refusal
+/// page naming `check`, with no cookie.
+fn assert_refused(d: &Decision, check: &str) {
+    let Action::LoginRefused { location } = &d.action else {
+        panic!("not a refused login: {d:?}")
+    };
+    assert_eq!(d.status(), 302);
+    assert_eq!(
+        location,
+        &format!("/app/sso_login?error={}", web::percent_encode(check)),
+    );
+    assert!(set_cookies(d).is_empty(), "{d:?}");
+    assert!(
+        logs(d).contains(&format!("check '{check}' failed")),
+        "{}",
+        logs(d)
+    );
+}
+
 fn www_authenticate(d: &Decision) -> Option<&str> {
     match &d.action {
         Action::Unauthorized { www_authenticate } => Some(www_authenticate),
@@ -407,7 +426,8 @@ fn sso_login_sets_ticket_and_binding_and_clears_the_nonce() {
     };
     assert_eq!(target, "https://www.example.org/app/page");
     assert_eq!(cookie_of(&set, &names.ticket), Some(t.as_str()));
-    assert_eq!(cookie_of(&set, &names.binding).map(str::len), Some(32));
+    // The binding cookie keeps the nonce secret, which the ticket commits to.
+    assert_eq!(cookie_of(&set, &names.binding), Some("n1"));
     assert_eq!(cookie_of(&set, &names.nonce), Some(""), "nonce cleared");
     assert_eq!(
         d.ticket_param_mask,
@@ -443,24 +463,109 @@ fn sso_login_refusals() {
     let d = f.decide(&req("GET", "/app/sso_login", "d=x", &[], None));
     assert!(matches!(d.action, Action::BadRequest));
     assert!(logs(&d).contains("check 'ticket parameter' failed"));
-    let t = f.ticket("alice", Some("n1"), &[]);
     // No nonce cookie.
+    let t = f.ticket("alice", Some("n1"), &[]);
     let query = format!("t={t}");
     let d = f.decide(&req("GET", "/app/sso_login", &query, &[], None));
-    assert_eq!(d.status(), 403);
-    assert!(logs(&d).contains("check 'nonce' failed"));
+    assert_refused(&d, "nonce");
     // Another nonce.
-    let (d, _) = f.login(&t, "other");
-    assert_eq!(d.status(), 403);
+    let (d, _) = f.login(&f.ticket("alice", Some("n2"), &[]), "other");
+    assert_refused(&d, "nonce mismatch");
     // A ticket without a nonce never passes sso_login.
     let (d, _) = f.login(&f.ticket("alice", None, &[]), "n1");
-    assert_eq!(d.status(), 403);
+    assert_refused(&d, "nonce mismatch");
     // A v3 ticket neither.
     let mut v3 = Ticket::new("alice", SERVICE, DOMAIN, NOW + 60);
     v3.version = Version::V3;
     let (d, _) = f.login(&f.signer.sign(&v3).unwrap(), "n1");
-    assert_eq!(d.status(), 403);
-    assert!(f.store.is_empty(), "nothing bound by a refused login");
+    assert_refused(&d, "nonce mismatch");
+    // Nor a forged one, which is not burnt: its fingerprint is no ticket
+    // of ours.
+    let forged = Signer::new(SecretKey::generate())
+        .sign(&Ticket::new("alice", SERVICE, DOMAIN, NOW + 60))
+        .unwrap();
+    let (d, _) = f.login(&forged, "n1");
+    assert_refused(&d, "bad signature");
+    assert_eq!(f.store.len(), 4, "each authentic refused ticket is burnt");
+    assert_eq!(
+        f.store
+            .lookup(&ticket_fingerprint(&t), NOW)
+            .unwrap()
+            .as_deref(),
+        Some(binding::REVOKED)
+    );
+    // The refusal page: no ticket in its URL, 403 (503 for the store).
+    let d = f.decide(&req(
+        "GET",
+        "/app/sso_login",
+        "error=nonce%20mismatch",
+        &[],
+        None,
+    ));
+    assert!(matches!(d.action, Action::Forbidden), "{d:?}");
+    let d = f.decide(&req(
+        "GET",
+        "/app/sso_login",
+        "error=binding%20store",
+        &[],
+        None,
+    ));
+    assert!(matches!(d.action, Action::Unavailable), "{d:?}");
+}
+
+/// An attacker who knows the secret behind a nonce C makes the victim's
+/// browser fetch `LOGIN/?s=SERVICE&n=C`: the login server mints a ticket for
+/// the victim with nonce C and sends the browser to `sso_login`, where its
+/// own nonce cookie does not fit. That refusal burns the ticket, so when
+/// the URL leaks the attacker's `sso_login`, with the right secret, is a
+/// replay.
+#[test]
+fn a_ticket_for_an_induced_nonce_is_burnt_by_the_victim_s_refusal() {
+    let f = fixture();
+    let induced = f.ticket("victim", Some("attacker-secret"), &[]);
+    let (d, _) = f.login(&induced, "victim-secret");
+    assert_refused(&d, "nonce mismatch");
+    assert!(logs(&d).contains("(ticket burnt)"), "{}", logs(&d));
+    let (d, set) = f.login(&induced, "attacker-secret");
+    assert_refused(&d, "replayed login");
+    assert!(set.is_empty());
+    // A refusal does not touch a ticket bound already: replaying a leaked
+    // URL with a wrong cookie does not log its browser out.
+    let (ticket, both) = logged_in(&f, "alice");
+    assert_refused(&f.login(&ticket, "wrong").0, "nonce mismatch");
+    let d = f.decide(&req("GET", "/app/", "", &[&both], None));
+    assert_eq!(accepted_user(&d), Some("alice"), "{d:?}");
+    // Without the burn (a fresh store), the attacker would be in.
+    let fresh = MemoryBindingStore::new(8);
+    let query = format!("t={induced}");
+    let cookie = format!("{}=attacker-secret", f.names().nonce);
+    let d = decide(
+        &f.settings,
+        &req("GET", "/app/sso_login", &query, &[&cookie], None),
+        &f.cache,
+        &fresh,
+    );
+    assert_eq!(d.status(), 302);
+    assert!(matches!(d.action, Action::LoginDone { .. }), "{d:?}");
+}
+
+/// A padded and an unpadded copy of one ticket are one ticket: the second
+/// is a replay at `sso_login`, and both name one fingerprint in logs.
+#[test]
+fn a_padding_stripped_copy_is_the_same_ticket() {
+    let f = fixture();
+    let (t, unpadded) = (0..64)
+        .map(|i| f.ticket(&format!("user{i}"), Some("n1"), &[]))
+        .find_map(|t| {
+            let stripped = t.trim_end_matches('=').to_owned();
+            (stripped != t).then_some((t, stripped))
+        })
+        .expect("a ticket with padding");
+    assert_eq!(ticket_fingerprint(&t), ticket_fingerprint(&unpadded));
+    assert_ne!(ticket_fingerprint(&t), ticket_fingerprint("garbage"));
+    assert_eq!(f.login(&t, "n1").0.status(), 302);
+    let (d, _) = f.login(&unpadded, "n1");
+    assert_refused(&d, "replayed login");
 }
 
 #[test]
@@ -473,12 +578,7 @@ fn sso_login_refuses_a_ticket_too_large_for_a_cookie() {
         .find(|t| t.len() <= crate::MAX_TICKET_LEN && !web::fits_in_a_cookie(&name, t))
         .expect("a ticket between the two bounds");
     let (d, _) = f.login(&t, "n1");
-    assert_eq!(d.status(), 403, "{d:?}");
-    assert!(
-        logs(&d).contains("check 'cookie size' failed"),
-        "{}",
-        logs(&d)
-    );
+    assert_refused(&d, "cookie size");
 }
 
 #[test]
@@ -501,9 +601,8 @@ fn a_login_ticket_is_accepted_at_sso_login_only_once() {
     let t = f.ticket("alice", Some("n1"), &[]);
     assert_eq!(f.login(&t, "n1").0.status(), 302);
     let (d, set) = f.login(&t, "n1");
-    assert_eq!(d.status(), 403);
+    assert_refused(&d, "replayed login");
     assert!(set.is_empty(), "no cookie for a replay");
-    assert!(logs(&d).contains("check 'replayed login' failed"));
 }
 
 #[test]
@@ -522,11 +621,19 @@ fn a_browser_ticket_needs_its_binding_cookie() {
     let wrong = format!("{}={ticket}; {}=0123", names.ticket, names.binding);
     let d = f.decide(&req("GET", "/app/", "", &[&wrong], None));
     assert!(logs(&d).contains("check 'binding mismatch' failed"));
-    // A ticket that never went through sso_login here has no binding.
-    let stolen = f.ticket("alice", Some("n9"), &[]);
-    let h = format!("{}={stolen}; {}=0123", names.ticket, names.binding);
-    let d = f.decide(&req("GET", "/app/", "", &[&h], None));
-    assert!(logs(&d).contains("check 'binding missing' failed"));
+    // The nonce itself (readable in the ticket) is no binding cookie.
+    let nonce = web::nonce_commitment("n1");
+    let copied = format!("{}={ticket}; {}={nonce}", names.ticket, names.binding);
+    let d = f.decide(&req("GET", "/app/", "", &[&copied], None));
+    assert_eq!(d.status(), 302);
+    assert!(logs(&d).contains("check 'binding mismatch' failed"));
+    // The accepted ticket carries its proof, for an application that
+    // exchanges it (mod_sso's SSO_TICKET_PROOF).
+    let d = f.decide(&req("GET", "/app/", "", &[&both], None));
+    let Action::Accept(a) = &d.action else {
+        panic!("{d:?}")
+    };
+    assert_eq!(a.proof.as_deref(), Some("n1"));
     // A ticket without a nonce (realms, exchange) needs no binding.
     let api = f.ticket("prog", None, &[]);
     let h = format!("{}={api}", names.ticket);
@@ -540,17 +647,19 @@ fn a_browser_ticket_needs_its_binding_cookie() {
 fn binding_survives_nothing_but_its_own_store() {
     let f = fixture();
     let (_, both) = logged_in(&f, "alice");
-    // A restarted (empty) store: the browser is sent to a silent re-login.
-    let restarted = MemoryBindingStore::new(64);
+    // Another process's store, or a restarted (empty) one: the cookie
+    // proves the secret by itself, the browser stays logged in.
+    let elsewhere = MemoryBindingStore::new(64);
     let d = decide(
         &f.settings,
         &req("GET", "/app/", "", &[&both], None),
         &f.cache,
-        &restarted,
+        &elsewhere,
     );
-    assert_eq!(d.status(), 302);
-    // A failing store: the same, and sso_login answers 503.
-    let failing = MemoryBindingStore::new(0);
+    assert_eq!(accepted_user(&d), Some("alice"), "{d:?}");
+    // A store that cannot say whether the ticket was revoked: a silent
+    // re-login, never an open door; and sso_login answers 503.
+    let failing = FailingStore;
     let d = decide(
         &f.settings,
         &req("GET", "/app/", "", &[&both], None),
@@ -558,6 +667,7 @@ fn binding_survives_nothing_but_its_own_store() {
         &failing,
     );
     assert_eq!(d.status(), 302);
+    assert!(logs(&d).contains("check 'binding store' failed"));
     let t = f.ticket("bob", Some("n1"), &[]);
     let query = format!("t={t}");
     let cookie = format!("{}=n1", f.names().nonce);
@@ -567,8 +677,21 @@ fn binding_survives_nothing_but_its_own_store() {
         &f.cache,
         &failing,
     );
-    assert!(matches!(d.action, Action::Unavailable), "{d:?}");
+    assert_refused(&d, "binding store");
     assert!(d.logs.iter().any(|l| l.level == Level::Error));
+}
+
+/// A store that answers nothing.
+struct FailingStore;
+
+impl BindingStore for FailingStore {
+    fn bind(&self, _: &str, _: &str, _: u64, _: u64) -> Result<(), BindingError> {
+        Err(BindingError::Unavailable)
+    }
+    fn lookup(&self, _: &str, _: u64) -> Result<Option<String>, BindingError> {
+        Err(BindingError::Unavailable)
+    }
+    fn revoke(&self, _: &str, _: u64, _: u64) {}
 }
 
 #[test]
@@ -590,11 +713,10 @@ fn logout_clears_all_cookies_and_revokes_the_binding() {
         .iter()
         .all(|(_, v)| !v.contains("Max-Age=0") || v.contains("Path=/")));
     // The old cookies no longer work, nor does a replayed sso_login.
-    assert_eq!(
-        f.decide(&req("GET", "/app/", "", &[&both], None)).status(),
-        302
-    );
-    assert_eq!(f.login(&ticket, "n1").0.status(), 403);
+    let d = f.decide(&req("GET", "/app/", "", &[&both], None));
+    assert_eq!(d.status(), 302);
+    assert!(logs(&d).contains("check 'revoked' failed"), "{}", logs(&d));
+    assert_refused(&f.login(&ticket, "n1").0, "replayed login");
     // Without any cookie, logout still answers.
     assert_eq!(
         f.decide(&req("GET", "/app/sso_logout", "", &[], None))
@@ -658,7 +780,7 @@ fn memory_store_is_bounded_and_keeps_used_tickets_used() {
         s.lookup("c", NOW).unwrap().as_deref(),
         Some(binding::REVOKED)
     );
-    assert_ne!(binding_digest("x"), binding::REVOKED);
+    assert_ne!(binding::BOUND, binding::REVOKED);
 }
 
 /// Whoever copies a browser ticket (from an `sso_login` URL, a proxy log)
@@ -671,9 +793,14 @@ fn a_cookie_holding_the_ticket_s_own_nonce_is_refused_at_sso_login() {
     let t = f.ticket("alice", Some("browser-secret"), &[]);
     let copied_nonce = web::nonce_commitment("browser-secret");
     let (d, set) = f.login(&t, &copied_nonce);
-    assert_eq!(d.status(), 403, "{d:?}");
+    assert_refused(&d, "nonce mismatch");
     assert!(set.is_empty(), "{set:?}");
-    assert!(logs(&d).contains("'nonce mismatch'"), "{}", logs(&d));
+    // The try burnt the ticket: not even its own browser gets in with it
+    // now (it goes round the login server again for a fresh one).
+    let (d, _) = f.login(&t, "browser-secret");
+    assert_refused(&d, "replayed login");
+    // A fresh ticket for the same secret works.
+    let t = f.ticket("alice", Some("browser-secret"), &[]);
     let (d, _) = f.login(&t, "browser-secret");
     assert_eq!(d.status(), 302, "{d:?}");
 }

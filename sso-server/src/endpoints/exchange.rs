@@ -1,7 +1,10 @@
-//! `POST /exchange`: `t` (a ticket), `s` (the service wanted), optional `n`
-//! and `g`. A valid ticket for a service that an `[[exchange]]` rule lets
-//! through buys a ticket for the other service, answered as text, once the
-//! backend has confirmed that the account still exists.
+//! `POST /exchange`: `t` (a ticket), `s` (the service wanted), optional `n`,
+//! `g` and `p`. A valid ticket for a service that an `[[exchange]]` rule
+//! lets through buys a ticket for the other service, answered as text, once
+//! the backend has confirmed that the account still exists. A browser
+//! ticket (one with a nonce) also needs `p`, the secret whose commitment is
+//! its nonce: without it, a ticket copied from an `sso_login` URL would be
+//! a bearer token here (docs/protocol.md, "Ticket binding").
 
 use std::net::IpAddr;
 
@@ -52,20 +55,13 @@ impl App {
             Ok(t) => t,
             Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.check(), ""),
         };
+        if let Err(detail) = nonce_proven(&input, get("p")) {
+            return refuse(StatusCode::UNAUTHORIZED, NONCE_PROOF, detail);
+        }
         if !self.config.exchange_allowed(&input.service, &req.service) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "exchange not allowed",
-                &format!("{} -> {}", input.service, req.service),
-            );
-        }
-        // A ticket does not say which factors its session proved: one of a
-        // service that needs no second factor cannot buy one that does.
-        let policy = &self.config.second_factor;
-        if policy.names_service(&req.service) && !policy.names_service(&input.service) {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "second factor required",
                 &format!("{} -> {}", input.service, req.service),
             );
         }
@@ -97,6 +93,22 @@ impl App {
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, "backend unavailable", "");
             }
         };
+        // A ticket does not say which factors its session proved: one of a
+        // service that needs no second factor from this user cannot buy
+        // one that does. The user's groups are today's, not the ticket's
+        // (which holds only those its service asked for).
+        if !second_factor_carries(
+            &self.config.second_factor,
+            &input.service,
+            &req.service,
+            &current,
+        ) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "second factor required",
+                &format!("{} -> {}", input.service, req.service),
+            );
+        }
         let still_held: Vec<String> = input
             .groups
             .iter()
@@ -131,5 +143,77 @@ impl App {
             }
             Err(e) => refuse(StatusCode::BAD_REQUEST, e.check(), ""),
         }
+    }
+}
+
+/// The check named when a browser ticket comes without its proof.
+const NONCE_PROOF: &str = "nonce proof";
+
+/// A browser ticket (with a nonce) is exchanged only with `p`, the secret
+/// whose commitment is its nonce, which only the browser and the service
+/// it logged into hold; a ticket without a nonce needs none.
+fn nonce_proven(ticket: &Ticket, proof: Option<&str>) -> Result<(), &'static str> {
+    let Some(nonce) = ticket.nonce.as_deref().filter(|n| !n.is_empty()) else {
+        return Ok(());
+    };
+    match proof {
+        None | Some("") => Err("a browser ticket needs p, the secret of its nonce"),
+        Some(p) if p.len() <= 64 && sso_core::web::nonce_commitment(p) == nonce => Ok(()),
+        Some(_) => Err("p is not the secret of the ticket's nonce"),
+    }
+}
+
+/// Whether a ticket of `from` may buy one of `to` as far as the second
+/// factor goes: when `to` needs a factor from a user in `groups`, `from`
+/// must have needed one too.
+fn second_factor_carries(
+    policy: &crate::second_factor::Policy,
+    from: &str,
+    to: &str,
+    groups: &[String],
+) -> bool {
+    !policy.required(to, groups) || policy.required(from, groups)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::second_factor::{Policy, RawRule};
+
+    #[test]
+    fn a_browser_ticket_needs_the_secret_of_its_nonce() {
+        let secret = "00112233445566778899aabbccddeeff";
+        let mut t = Ticket::new("alice", "a.example.org/", "example.org", 10);
+        assert_eq!(nonce_proven(&t, None), Ok(()));
+        t.nonce = Some(String::new());
+        assert_eq!(nonce_proven(&t, None), Ok(()));
+        t.nonce = Some(sso_core::web::nonce_commitment(secret));
+        assert!(nonce_proven(&t, None).is_err());
+        assert!(nonce_proven(&t, Some("")).is_err());
+        // The nonce itself (readable in the ticket) is no proof.
+        let nonce = t.nonce.clone().unwrap();
+        assert!(nonce_proven(&t, Some(&nonce)).is_err());
+        assert_eq!(nonce_proven(&t, Some(secret)), Ok(()));
+    }
+
+    #[test]
+    fn the_second_factor_rule_uses_the_current_groups() {
+        let rule = |services: &[&str], groups: &[&str]| RawRule {
+            services: services.iter().map(|s| s.to_string()).collect(),
+            groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+        };
+        let p = Policy::from_raw(&[
+            rule(&["mail/", "admin/"], &["staff"]),
+            rule(&["admin/"], &["admins"]),
+        ])
+        .unwrap();
+        let admins = vec!["admins".to_string()];
+        let staff = vec!["staff".to_string()];
+        // Both services are named by a table, yet an admin who is not
+        // staff logged into mail without a factor: no admin ticket.
+        assert!(!second_factor_carries(&p, "mail/", "admin/", &admins));
+        assert!(second_factor_carries(&p, "mail/", "admin/", &staff));
+        assert!(second_factor_carries(&p, "admin/", "mail/", &admins));
+        assert!(second_factor_carries(&p, "x/", "y/", &admins));
     }
 }

@@ -26,7 +26,7 @@ pub fn cookie_names(service: &str) -> CookieNames {
 /// first, as RFC 3875 asks: under mod_cgid a script that exits with the body
 /// unread makes the kernel reset the socket, and httpd then drops the
 /// response (curl: "empty reply"), at random.
-pub const ENV_CGI: &str = "#!/bin/sh\nhead -c \"${CONTENT_LENGTH:-0}\" >/dev/null\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REMOTE_USER=$REMOTE_USER\"\necho \"AUTH_TYPE=$AUTH_TYPE\"\necho \"SSO_USER=$SSO_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\necho \"SSO_SERVICE=$SSO_SERVICE\"\necho \"SSO_TICKET=$SSO_TICKET\"\n";
+pub const ENV_CGI: &str = "#!/bin/sh\nhead -c \"${CONTENT_LENGTH:-0}\" >/dev/null\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REMOTE_USER=$REMOTE_USER\"\necho \"AUTH_TYPE=$AUTH_TYPE\"\necho \"SSO_USER=$SSO_USER\"\necho \"SSO_GROUPS=$SSO_GROUPS\"\necho \"SSO_SERVICE=$SSO_SERVICE\"\necho \"SSO_TICKET=$SSO_TICKET\"\necho \"SSO_TICKET_PROOF=$SSO_TICKET_PROOF\"\n";
 
 /// The site: `/app/` needs a valid user, with nested locations for
 /// `Require user`, `Require group`, `Require sso-group`, `SSOGroups`, and an
@@ -124,6 +124,12 @@ impl Site {
             .cookie(&names.nonce, &secret)
             .send();
         assert_eq!(r.status, 302, "sso_login: {r:?}");
+        assert!(
+            !r.location()
+                .unwrap_or_default()
+                .contains("sso_login?error="),
+            "sso_login refused: {r:?}"
+        );
         let value = |name: &str| {
             let set = r.set_cookie_line(name).expect("cookie set at sso_login");
             let pair = set.split(';').next().unwrap_or_default();

@@ -307,11 +307,13 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
     }
 
     // pam_services=: outside the services the module decides for, it steps
-    // aside before asking anything. PAM_IGNORE, not PAM_AUTH_ERR: the
-    // packaged profile sits in common-auth ahead of pam_unix with
-    // default=ignore, and sudo or su must go on to ask for the Unix
-    // password as if pam_sso were not there (a `required` pam_sso alone
-    // still fails the stack, as no module succeeded).
+    // aside before asking anything. PAM_IGNORE (Linux-PAM's "this module
+    // takes no part"), not PAM_AUTH_ERR: whatever the control of the line
+    // (the profile's default=ignore in common-auth, or required/requisite
+    // in a service's own file), sudo or su then go on to pam_unix and its
+    // Unix password as if pam_sso were not there; a refusal would fail a
+    // required line even for the right password. A stack whose only auth
+    // module is pam_sso still fails, as no module succeeded.
     let pam_service = match pam_service(pamh) {
         Some(s) => s,
         None => {

@@ -17,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(!o.domain.is_empty() && !o.domain.contains('|'));
             assert!(o.groups.iter().all(|g| !g.is_empty() && !g.contains('|')));
             assert!(o.clock_skew <= MAX_CLOCK_SKEW);
+            if let options::PamServices::Only(list) = &o.pam_services {
+                assert!(!list.is_empty());
+                assert!(list
+                    .iter()
+                    .all(|s| !s.is_empty() && s != "*" && !s.contains('/') && !s.contains(',')));
+            }
         }
         Err(e) => {
             let text = e.to_string();

@@ -79,6 +79,9 @@ pub fn load_verifier(options: &Options, trusted_uid: u32) -> Result<Verifier, De
         .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))
 }
 
+/// The check that refuses a ticket minted for a browser (one with a nonce).
+pub const BROWSER_TICKET: &str = "browser ticket";
+
 /// Judges `password` as a ticket for `user` at time `now`.
 pub fn check_password(
     verifier: &Verifier,
@@ -107,6 +110,14 @@ pub fn check_password(
     match verifier.verify(encoded, &check) {
         Ok(ticket) => {
             let fp = sso_core::ticket_fingerprint(encoded);
+            // A nonce is put in only by the login server's browser flow: such
+            // a ticket travels in an `sso_login?t=` URL (browser history,
+            // proxy and server logs, Referer), and one that leaked must not
+            // work as the user's ssh or sudo password. Programs get tickets
+            // without one (ssotool, the token exchange, realms).
+            if sso_core::flow::is_browser_ticket(&ticket) {
+                return refuse(BROWSER_TICKET, Some(&fp));
+            }
             if ticket.user.as_bytes() == user {
                 Decision::new(Outcome::Success, log::accepted(user, &fp, ticket.expires))
             } else {
@@ -250,6 +261,29 @@ mod tests {
             assert!(d.line.contains(" ticket="), "{}", d.line);
             assert!(!d.line.contains(&t));
         }
+    }
+
+    #[test]
+    fn browser_tickets_are_refused() {
+        let f = fixture();
+        let o = opts(&f, &[]);
+        let mut t = Ticket::new("alice", "imap.example.org/", "example.org", NOW + 60);
+        t.nonce = Some("0123456789abcdef0123456789abcdef".into());
+        let browser = f.signer.sign(&t).unwrap();
+        let d = judge(&o, "alice", browser.as_bytes());
+        assert_eq!(d.outcome, Outcome::AuthErr);
+        let fp = sso_core::ticket_fingerprint(&browser);
+        assert_eq!(
+            d.line,
+            format!("refused user=\"alice\" check=\"browser ticket\" ticket={fp}")
+        );
+        // An empty nonce field is no nonce: a program's v4 ticket.
+        t.nonce = Some(String::new());
+        let program = f.signer.sign(&t).unwrap();
+        assert_eq!(
+            judge(&o, "alice", program.as_bytes()).outcome,
+            Outcome::Success
+        );
     }
 
     #[test]

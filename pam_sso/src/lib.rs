@@ -24,6 +24,7 @@ mod log;
 /// Public only for the fuzz target of the option parser (fuzz/).
 #[doc(hidden)]
 pub mod options;
+mod services;
 
 use auth::{Decision, Outcome};
 use options::{Options, PasswordSource};
@@ -224,6 +225,18 @@ unsafe fn ask(pamh: *mut PamHandle) -> Result<Answer, (c_int, &'static str)> {
     Ok(answer)
 }
 
+/// The `PAM_SERVICE` item: the name the application passed to pam_start.
+///
+/// # Safety
+/// `pamh` is the live handle of this call.
+unsafe fn pam_service<'a>(pamh: *mut PamHandle) -> Option<&'a [u8]> {
+    let mut item: *const c_void = ptr::null();
+    if ffi::pam_get_item(pamh, ffi::PAM_SERVICE, &mut item) != ffi::PAM_SUCCESS || item.is_null() {
+        return None;
+    }
+    Some(CStr::from_ptr(item as *const c_char).to_bytes())
+}
+
 /// # Safety
 /// Called by libpam with its handle and the module arguments.
 unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_char) -> c_int {
@@ -275,12 +288,13 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
             pamh,
             ffi::LOG_DEBUG,
             &log::debug(&format!(
-                "service={} domain={} keys={} groups={} clock_skew={}",
+                "service={} domain={} keys={} groups={} clock_skew={} pam_services={}",
                 log::sanitize(&options.service),
                 log::sanitize(&options.domain),
                 options.keys.len(),
                 options.groups.len(),
-                options.clock_skew
+                options.clock_skew,
+                log::pam_services(&options.pam_services)
             )),
         );
         if options.login_server.is_some() {
@@ -290,6 +304,30 @@ unsafe fn authenticate(pamh: *mut PamHandle, argc: c_int, argv: *const *const c_
                 &log::debug("login_server= is ignored: tickets are verified offline"),
             );
         }
+    }
+
+    // pam_services=: outside the services the module decides for, it steps
+    // aside before asking anything. PAM_IGNORE (Linux-PAM's "this module
+    // takes no part"), not PAM_AUTH_ERR: whatever the control of the line
+    // (the profile's default=ignore in common-auth, or required/requisite
+    // in a service's own file), sudo or su then go on to pam_unix and its
+    // Unix password as if pam_sso were not there; a refusal would fail a
+    // required line even for the right password. A stack whose only auth
+    // module is pam_sso still fails, as no module succeeded.
+    let pam_service = match pam_service(pamh) {
+        Some(s) => s,
+        None => {
+            syslog(pamh, ffi::LOG_ERR, &log::no_pam_service());
+            return ffi::PAM_SERVICE_ERR;
+        }
+    };
+    if let Err(skip) = services::check(&options.pam_services, pam_service) {
+        syslog(
+            pamh,
+            ffi::LOG_INFO,
+            &log::ignored(pam_service, skip.reason()),
+        );
+        return ffi::PAM_IGNORE;
     }
 
     let mut user_ptr: *const c_char = ptr::null();

@@ -86,6 +86,30 @@ pub fn no_user(code: i32) -> String {
     format!("no user: pam_get_user returned {code}")
 }
 
+/// The PAM service is not one the module decides for (`pam_services=`):
+/// the module answered PAM_IGNORE without asking anything.
+pub fn ignored(pam_service: &[u8], reason: &str) -> String {
+    format!(
+        "ignored pam_service=\"{}\" reason=\"{reason}\"",
+        sanitize_bytes(pam_service)
+    )
+}
+
+/// libpam gave no `PAM_SERVICE` item (it always sets one in pam_start).
+pub fn no_pam_service() -> String {
+    "no service: pam_get_item(PAM_SERVICE) failed".to_owned()
+}
+
+/// The `pam_services=` setting, for the debug line.
+pub fn pam_services(services: &crate::services::PamServices) -> String {
+    use crate::services::PamServices;
+    match services {
+        PamServices::Default => "(default: all but su, sudo, runuser, polkit)".to_owned(),
+        PamServices::Every => "*".to_owned(),
+        PamServices::Only(list) => sanitize(&list.join(",")),
+    }
+}
+
 /// Something that must never happen did (a caught panic).
 pub fn internal_error(entry_point: &str) -> String {
     format!("internal error in {entry_point}: refusing")
@@ -130,6 +154,14 @@ mod tests {
         );
         assert_eq!(config_error("x"), "configuration error: x");
         assert_eq!(key_unavailable("y"), "key unavailable: y");
+        assert_eq!(
+            ignored(b"sudo", "not in pam_services="),
+            "ignored pam_service=\"sudo\" reason=\"not in pam_services=\""
+        );
+        assert_eq!(
+            ignored(b"a\"b", "r"),
+            "ignored pam_service=\"a\\x22b\" reason=\"r\""
+        );
     }
 
     #[test]

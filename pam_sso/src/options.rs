@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::services::PamServices;
 pub use sso_core::MAX_CLOCK_SKEW;
 
 /// Where the password (the ticket) comes from.
@@ -32,6 +33,8 @@ pub struct Options {
     /// Accepted for compatibility with the original module; never contacted
     /// (verification is offline), only mentioned in debug logs.
     pub login_server: Option<String>,
+    /// The PAM services the module decides for (`pam_services=`).
+    pub pam_services: PamServices,
 }
 
 /// Why the arguments do not make a usable configuration. Display names the
@@ -106,6 +109,7 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
     let mut clock_skew = None;
     let mut login_server = None;
     let mut conf = None;
+    let mut pam_services = None;
     let mut debug = false;
     let mut use_first_pass = false;
     let mut try_first_pass = false;
@@ -187,6 +191,11 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                 }
                 set_once(&mut login_server, "login_server", v.to_owned())?;
             }
+            ("pam_services", Some(v)) => {
+                let list = crate::services::parse(v)
+                    .map_err(|why| OptionError::Malformed("pam_services", why))?;
+                set_once(&mut pam_services, "pam_services", list)?;
+            }
             ("debug", None) => debug = true,
             ("use_first_pass", None) => use_first_pass = true,
             ("try_first_pass", None) => try_first_pass = true,
@@ -201,7 +210,8 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                 ))
             }
             (
-                "key" | "service" | "domain" | "groups" | "clock_skew" | "login_server" | "conf",
+                "key" | "service" | "domain" | "groups" | "clock_skew" | "login_server" | "conf"
+                | "pam_services",
                 None,
             ) => {
                 return Err(OptionError::Malformed(
@@ -212,6 +222,7 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                         "domain" => "domain",
                         "groups" => "groups",
                         "clock_skew" => "clock_skew",
+                        "pam_services" => "pam_services",
                         _ => "login_server",
                     },
                     "needs a value (name=value)",
@@ -242,6 +253,7 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
             PasswordSource::Prompt
         },
         login_server,
+        pam_services: pam_services.unwrap_or_default(),
     })
 }
 
@@ -272,6 +284,7 @@ mod tests {
         assert!(!o.debug);
         assert_eq!(o.password, PasswordSource::Prompt);
         assert_eq!(o.login_server, None);
+        assert_eq!(o.pam_services, PamServices::Default);
     }
 
     #[test]
@@ -283,6 +296,7 @@ mod tests {
             "debug",
             "try_first_pass",
             "login_server=https://login.example.org/",
+            "pam_services=sshd,sudo",
         ])
         .unwrap();
         assert_eq!(o.keys.len(), 2);
@@ -293,6 +307,14 @@ mod tests {
         assert_eq!(
             o.login_server.as_deref(),
             Some("https://login.example.org/")
+        );
+        assert_eq!(
+            o.pam_services,
+            PamServices::Only(vec!["sshd".into(), "sudo".into()])
+        );
+        assert_eq!(
+            with(&["pam_services=*"]).unwrap().pam_services,
+            PamServices::Every
         );
         assert_eq!(
             with(&["use_first_pass"]).unwrap().password,
@@ -315,6 +337,35 @@ mod tests {
             with(&["conf"]),
             Err(OptionError::Malformed("conf", "needs a value (name=value)"))
         );
+    }
+
+    #[test]
+    fn pam_services_is_a_list_given_once() {
+        for bad in ["pam_services=", "pam_services=a,,b", "pam_services=*,sshd"] {
+            assert!(
+                matches!(with(&[bad]), Err(OptionError::Malformed("pam_services", _))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            with(&["pam_services"]),
+            Err(OptionError::Malformed(
+                "pam_services",
+                "needs a value (name=value)"
+            ))
+        );
+        assert_eq!(
+            with(&["pam_services=sshd", "pam_services=sudo"]),
+            Err(OptionError::Duplicate("pam_services"))
+        );
+        assert_eq!(
+            with(&["pam_service=sudo"]),
+            Err(OptionError::Unknown("pam_service=sudo".into()))
+        );
+        assert!(with(&["pam_services=a/b"])
+            .unwrap_err()
+            .to_string()
+            .starts_with("malformed pam_services=:"));
     }
 
     #[test]

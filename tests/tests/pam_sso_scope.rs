@@ -1,0 +1,294 @@
+//! Where a ticket may serve as a password (issue 19, item 5), through the
+//! real libpam and pamtester: a browser ticket (one with a nonce, which
+//! travels in `sso_login?t=` URLs) is never a password, and the PAM
+//! services that escalate privilege (sudo, su, polkit, ...) do not take
+//! tickets unless `pam_services=` names them.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use sso_integration::pam::{
+    module_args, module_path, InstalledService, LocalUser, PrivateSyslog, ServiceDir, DOMAIN,
+    PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+};
+use sso_integration::util::{self, TestKeys};
+
+const USER: &str = "alice";
+/// A nonce as the login server's browser flow puts in (32 hex digits).
+const NONCE: &str = "5f0e3c9a1b2d4e6f8091a2b3c4d5e6f7";
+
+/// `auth required pam_sso ARGS` as each of the PAM services `names`.
+fn services(names: &[&str], args: &str) -> ServiceDir {
+    let dir = ServiceDir::new();
+    for name in names {
+        dir.add(
+            name,
+            &format!("auth required {} {args}\n", module_path().display()),
+        );
+    }
+    dir
+}
+
+/// Runs pamtester on the installed `service` for `user` answering
+/// `password`, its /dev/log on `syslog`; returns (success, output).
+fn pamtester(syslog: &PrivateSyslog, service: &str, user: &str, password: &str) -> (bool, String) {
+    let mut child = syslog
+        .command("pamtester", &["-v", service, user, "authenticate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pamtester (apt package pamtester)");
+    // A module that fails before prompting lets pamtester exit unread.
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes());
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A leaked `sso_login?t=TICKET` URL whose ticket names this host's
+/// service must not log its user in: the nonce marks it as a browser
+/// ticket. The same claims without a nonce (what ssotool or the token
+/// exchange mint for programs) still work.
+#[test]
+fn a_browser_ticket_is_refused_and_the_same_without_nonce_accepted() {
+    let keys = TestKeys::new();
+    let dir = services(&["sshd"], &module_args(&keys.public_path, ""));
+    let browser = keys.ticket(USER, SERVICE, DOMAIN, 120, Some(NONCE), &[]);
+    let r = dir.authenticate("sshd", USER, browser.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "browser ticket: {r:?}");
+
+    let program = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let r = dir.authenticate("sshd", USER, program.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "ticket without nonce: {r:?}");
+
+    // Not even where every service is allowed.
+    let every = services(&["sudo"], &module_args(&keys.public_path, "pam_services=*"));
+    let r = every.authenticate("sudo", USER, browser.as_bytes());
+    assert_eq!(
+        r.code, PAM_AUTH_ERR,
+        "browser ticket, pam_services=*: {r:?}"
+    );
+}
+
+/// The refusal is logged naming the check, with the ticket's fingerprint
+/// and never the ticket.
+#[test]
+fn pamtester_logs_the_browser_ticket_check() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
+        return;
+    }
+    let keys = TestKeys::new();
+    let service = InstalledService::new(&format!(
+        "auth required {} {}\n",
+        module_path().display(),
+        module_args(&keys.public_path, "")
+    ));
+    let browser = keys.ticket("carol", SERVICE, DOMAIN, 120, Some(NONCE), &[]);
+    let syslog = PrivateSyslog::new();
+    let (ok, out) = pamtester(&syslog, &service.name, "carol", &browser);
+    assert!(!ok, "browser ticket accepted:\n{out}");
+    assert!(out.contains("Authentication failure"), "{out}");
+    let lines = syslog.lines();
+    let expected = format!(
+        "pam_sso({}:auth): refused user=\"carol\" check=\"browser ticket\" ticket={}",
+        service.name,
+        sso_core::ticket_fingerprint(&browser)
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&expected)),
+        "no line with {expected:?} in {lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains(&browser)), "{lines:#?}");
+}
+
+/// By default the privilege-escalating services step aside (PAM_IGNORE,
+/// without asking: as the only module, libpam then fails the stack since
+/// nothing succeeded), while any other service takes tickets.
+/// `pam_services=` names exactly the services that take tickets.
+#[test]
+fn sudo_su_and_polkit_ignore_tickets_unless_named_in_pam_services() {
+    let keys = TestKeys::new();
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let names = [
+        "sudo",
+        "sudo-i",
+        "su",
+        "su-l",
+        "runuser",
+        "runuser-l",
+        "polkit-1",
+        "sshd",
+    ];
+    let run = |extra: &str, expect: &dyn Fn(&str) -> bool| {
+        let dir = services(&names, &module_args(&keys.public_path, extra));
+        for name in names {
+            let r = dir.authenticate(name, USER, ticket.as_bytes());
+            if expect(name) {
+                assert_eq!(r.code, PAM_SUCCESS, "{extra:?} {name}: {r:?}");
+            } else {
+                assert_eq!(r.code, PAM_PERM_DENIED, "{extra:?} {name}: {r:?}");
+                assert_eq!(r.prompts, 0, "{extra:?} {name}: asked for a password");
+            }
+        }
+    };
+    run("", &|name| name == "sshd");
+    run("pam_services=sudo", &|name| name == "sudo");
+    run("pam_services=sshd,polkit-1", &|name| {
+        name == "sshd" || name == "polkit-1"
+    });
+    run("pam_services=*", &|_| true);
+}
+
+/// The common-auth shape the packaged profile produces: pam_sso with
+/// default=ignore ahead of pam_unix. Under sudo the ticket is no password,
+/// and the Unix password still works (pam_unix asks for it itself).
+#[test]
+fn sudo_falls_through_to_pam_unix_by_default() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/shadow)");
+        return;
+    }
+    let keys = TestKeys::new();
+    let unix_password = "sudo throwaway password";
+    let account = LocalUser::new(unix_password);
+    let stack = |extra: &str| {
+        let dir = ServiceDir::new();
+        dir.add(
+            "sudo",
+            &format!(
+                "auth [success=done default=ignore] {} {}\n\
+                 auth required pam_unix.so try_first_pass nodelay\n",
+                module_path().display(),
+                module_args(&keys.public_path, extra)
+            ),
+        );
+        dir
+    };
+    let ticket = keys.ticket(&account.name, SERVICE, DOMAIN, 120, None, &[]);
+    let dir = stack("");
+    let r = dir.authenticate("sudo", &account.name, ticket.as_bytes());
+    assert_eq!(r.code, PAM_AUTH_ERR, "ticket as a sudo password: {r:?}");
+    let r = dir.authenticate("sudo", &account.name, unix_password.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "unix password under sudo: {r:?}");
+    assert_eq!(r.prompts, 1, "asked once, by pam_unix");
+
+    let r = stack("pam_services=sudo").authenticate("sudo", &account.name, ticket.as_bytes());
+    assert_eq!(r.code, PAM_SUCCESS, "pam_services=sudo: {r:?}");
+}
+
+/// `pam_services=` is a key of the conf file too (the packaged profile's
+/// `conf=/etc/security/pam_sso.conf`), and like every other argument may
+/// not be given both on the line and in the file.
+#[test]
+fn pam_services_in_the_conf_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let keys = TestKeys::new();
+    let conf = keys.dir.path().join("pam_sso.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "key={} domain={DOMAIN} service={SERVICE}\npam_services=sudo,sshd\n",
+            keys.public_path.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let dir = services(&["sudo", "login"], &format!("conf={}", conf.display()));
+    assert_eq!(
+        dir.authenticate("sudo", USER, ticket.as_bytes()).code,
+        PAM_SUCCESS
+    );
+    assert_eq!(
+        dir.authenticate("login", USER, ticket.as_bytes()).code,
+        PAM_PERM_DENIED
+    );
+    let twice = services(
+        &["sudo"],
+        &format!("conf={} pam_services=sudo", conf.display()),
+    );
+    assert_eq!(
+        twice.authenticate("sudo", USER, ticket.as_bytes()).code,
+        PAM_SERVICE_ERR
+    );
+}
+
+/// A bad `pam_services=` stops the module (PAM_SERVICE_ERR, no prompt) with
+/// a log line naming the option; a service outside the list is logged as
+/// ignored, naming the option too.
+#[test]
+fn pamtester_names_pam_services_in_the_log() {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
+        return;
+    }
+    let keys = TestKeys::new();
+    let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
+    for (extra, expected) in [
+        ("pam_services=", "malformed pam_services=: empty value"),
+        (
+            "pam_services=sshd,,su",
+            "malformed pam_services=: empty service name",
+        ),
+        (
+            "pam_services=*,sshd",
+            "malformed pam_services=: '*' stands alone",
+        ),
+        ("pam_services", "malformed pam_services=: needs a value"),
+        (
+            "pam_services=sshd pam_services=su",
+            "pam_services= given more than once",
+        ),
+    ] {
+        let service = InstalledService::new(&format!(
+            "auth required {} {}\n",
+            module_path().display(),
+            module_args(&keys.public_path, extra)
+        ));
+        let syslog = PrivateSyslog::new();
+        let (ok, out) = pamtester(&syslog, &service.name, "carol", &ticket);
+        assert!(!ok, "{extra}: accepted:\n{out}");
+        assert!(out.contains("Error in service module"), "{extra}: {out}");
+        let lines = syslog.lines();
+        let expected = format!(
+            "pam_sso({}:auth): configuration error: {expected}",
+            service.name
+        );
+        assert!(
+            lines.iter().any(|l| l.contains(&expected)),
+            "{extra}: no line with {expected:?} in {lines:#?}"
+        );
+    }
+
+    let service = InstalledService::new(&format!(
+        "auth required {} {}\n",
+        module_path().display(),
+        module_args(&keys.public_path, "pam_services=sshd")
+    ));
+    let syslog = PrivateSyslog::new();
+    let (ok, out) = pamtester(&syslog, &service.name, "carol", &ticket);
+    assert!(
+        !ok,
+        "service outside pam_services= accepted a ticket:\n{out}"
+    );
+    let lines = syslog.lines();
+    let expected = format!(
+        "pam_sso({0}:auth): ignored pam_service=\"{0}\" reason=\"not in pam_services=\"",
+        service.name
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&expected)),
+        "no line with {expected:?} in {lines:#?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains(&ticket)), "{lines:#?}");
+}

@@ -143,8 +143,9 @@ fn a_users_file_templates_or_ca_file_others_could_write_refuses_the_start() {
         let (ok, out) = check_config(&text);
         set_mode(&path, good);
         assert!(!ok, "{what}: accepted: {out}");
+        // `auth.ldap.ca_file`: as every key of [auth.ldap] is named.
         assert!(
-            out.contains(&format!("{key}: ")),
+            out.contains(&format!("{key}: ")) || out.contains(&format!("`{key}`: ")),
             "{what}: {key} not named: {out}"
         );
         assert!(out.contains("refused: "), "{what}: {out}");

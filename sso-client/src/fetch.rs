@@ -14,7 +14,7 @@ use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
 
 use crate::cache::TicketCache;
 use crate::ssh::{SshError, SshTokenSource};
-use crate::target::check_ticket_target;
+use crate::target::{check_ticket_target, check_url_before_ticket};
 
 /// Largest response body read.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -225,6 +225,13 @@ impl FetchClient {
             return Err(FetchError::Invalid(
                 "an Authorization header is set by the client itself; do not pass one".into(),
             ));
+        }
+        // Before the ssh round trip: a URL the ticket may not go to fails
+        // at once (with --allow-any-url, the warning comes at the send).
+        if !self.allow_any_url {
+            check_url_before_ticket(&request.url, self.service.as_deref()).map_err(|why| {
+                FetchError::Invalid(format!("refused: {why} (--allow-any-url overrides this)"))
+            })?;
         }
         let (ticket, cached) = self.ticket()?;
         let mut ssh_fetches = u32::from(!cached);

@@ -12,23 +12,47 @@ use ureq::http::Uri;
 
 /// Why the ticket may not go to `url`; `Ok` if it may.
 pub fn check_ticket_target(url: &str, ticket: &str) -> Result<(), String> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    let uri = parse_url(url)?;
     let service = decode_unverified(ticket)
         .map_err(|e| format!("the ticket does not decode: {e}"))?
         .service;
     let service = ServiceName::parse(&service)
         .map_err(|why| format!("the ticket's service {service:?} is not a service name: {why}"))?;
+    check_against(&uri, url, Some(&service))
+}
+
+/// What can be checked before there is a ticket, so that a wrong URL fails
+/// at once rather than after the ssh round trip that fetches one: the URL
+/// is https, and, when the service to ask for is known (`--service`), it
+/// names that service's host (and port). [`check_ticket_target`] checks
+/// again against the service of the ticket itself.
+pub fn check_url_before_ticket(url: &str, service: Option<&str>) -> Result<(), String> {
+    let uri = parse_url(url)?;
+    // A name the realm would refuse is left to the realm to refuse.
+    let service = service.and_then(|s| ServiceName::parse(s.trim()).ok());
+    check_against(&uri, url, service.as_ref())
+}
+
+fn parse_url(url: &str) -> Result<Uri, String> {
+    url.parse().map_err(|e| format!("invalid URL {url:?}: {e}"))
+}
+
+/// Https, and the host (and pinned port) of `service` when there is one.
+fn check_against(uri: &Uri, url: &str, service: Option<&ServiceName>) -> Result<(), String> {
     if !uri
         .scheme_str()
         .is_some_and(|s| s.eq_ignore_ascii_case("https"))
     {
+        let its = service
+            .map(|s| format!(" (its service is {})", s.as_str()))
+            .unwrap_or_default();
         return Err(format!(
-            "a ticket is sent only over https, not to {url} (its service is {})",
-            service.as_str()
+            "a ticket is sent only over https, not to {url}{its}"
         ));
     }
+    let Some(service) = service else {
+        return Ok(());
+    };
     let (service_host, service_port) = split_host_port(service.host_port());
     let host = uri.host().unwrap_or("");
     let port = uri.port_u16().unwrap_or(443);
@@ -93,6 +117,23 @@ mod tests {
         }
         assert!(check_ticket_target("not a url", &api).is_err());
         assert!(check_ticket_target("https://api.example.org/", "garbage").is_err());
+    }
+
+    #[test]
+    fn the_url_is_checked_before_there_is_a_ticket() {
+        let err = check_url_before_ticket("http://api.example.org/", None).unwrap_err();
+        assert!(err.contains("only over https"), "{err}");
+        check_url_before_ticket("https://anything.example.org/", None).unwrap();
+        let api = Some(" api.example.org/\n");
+        check_url_before_ticket("https://api.example.org/x", api).unwrap();
+        let err = check_url_before_ticket("https://evil.example.org/", api).unwrap_err();
+        assert!(
+            err.contains("sent only to https://api.example.org"),
+            "{err}"
+        );
+        // A service the realm will refuse is the realm's to refuse.
+        check_url_before_ticket("https://h.example.org/", Some("not a service")).unwrap();
+        assert!(check_url_before_ticket("not a url", None).is_err());
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! the secret key).
 
 use std::fmt;
-use std::os::unix::fs::MetadataExt;
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 const GROUP_WRITE: u32 = 0o020;
@@ -130,6 +131,57 @@ pub fn check_file(file: &Path, trusted_uid: u32) -> Result<PathBuf, Untrusted> {
         check_directories(file, parent, trusted_uid)?;
     }
     Ok(resolved)
+}
+
+/// A trusted file (or directory), opened: read it through `file`, the very
+/// file whose owner and mode were judged, so nothing swapped in after the
+/// check is read.
+#[derive(Debug)]
+pub struct Opened {
+    /// The resolved path that was checked.
+    pub path: PathBuf,
+    pub file: File,
+}
+
+/// Resolves `file`, opens the result (refusing a symbolic link put there
+/// since), judges the open file itself (`fstat`), then checks every
+/// directory above it and that the resolved path still names the opened
+/// file. What the caller reads through [`Opened::file`] is then exactly
+/// what was checked. A directory may be opened too (to be listed through
+/// its resolved path, whose directories are trusted).
+pub fn open_file(file: &Path, trusted_uid: u32) -> Result<Opened, Untrusted> {
+    let refuse = |rule| Untrusted {
+        file: file.to_owned(),
+        culprit: file.to_owned(),
+        is_directory: false,
+        rule,
+    };
+    let unreadable = |e: std::io::Error| refuse(Rule::Unreadable(e.to_string()));
+    let resolved = file.canonicalize().map_err(unreadable)?;
+    // O_NONBLOCK: a FIFO put there must not hang the open.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&resolved)
+        .map_err(unreadable)?;
+    let meta = opened.metadata().map_err(unreadable)?;
+    if let Some(rule) = judge(meta.uid(), meta.mode(), meta.is_dir(), trusted_uid) {
+        return Err(refuse(rule));
+    }
+    if let Some(parent) = resolved.parent() {
+        check_directories(file, parent, trusted_uid)?;
+    }
+    let now = std::fs::symlink_metadata(&resolved).map_err(unreadable)?;
+    if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+        return Err(refuse(Rule::Unreadable(format!(
+            "{} was replaced while it was checked",
+            resolved.display()
+        ))));
+    }
+    Ok(Opened {
+        path: resolved,
+        file: opened,
+    })
 }
 
 /// Checks every directory above `file` up to `/` (resolved as the kernel
@@ -249,6 +301,40 @@ mod tests {
         }
         set_mode(&sub, 0o1777);
         assert!(check_file(&key, me).is_ok());
+    }
+
+    #[test]
+    fn open_file_judges_what_it_opened_and_returns_it() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.conf");
+        std::fs::write(&target, "checked").unwrap();
+        set_mode(&target, 0o644);
+        let link = dir.path().join("link.conf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let me = effective_uid();
+        let mut opened = open_file(&link, me).unwrap();
+        assert_eq!(opened.path, target.canonicalize().unwrap());
+        // Swapping the link after the check changes nothing: the open file is read.
+        let other = dir.path().join("other.conf");
+        std::fs::write(&other, "swapped").unwrap();
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&other, &link).unwrap();
+        let mut text = String::new();
+        opened.file.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "checked");
+
+        set_mode(&target, 0o664);
+        let e = open_file(&target, me).unwrap_err();
+        assert_eq!(e.rule, Rule::GroupWritable { mode: 0o100664 });
+        set_mode(&target, 0o644);
+        set_mode(dir.path(), 0o777);
+        let e = open_file(&target, me).unwrap_err();
+        assert!(e.is_directory, "{e}");
+        set_mode(dir.path(), 0o700);
+        assert!(open_file(dir.path(), me).is_ok());
+        let e = open_file(&dir.path().join("missing"), me).unwrap_err();
+        assert!(matches!(e.rule, Rule::Unreadable(_)), "{e}");
     }
 
     #[test]

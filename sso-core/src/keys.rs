@@ -86,8 +86,13 @@ fn read_key_file(path: &Path) -> Result<(Vec<u8>, u32), KeyError> {
         };
         KeyError::new(path, kind)
     })?;
-    // Permissions and content come from the same open file, so a file
-    // swapped between the check and the read cannot slip through.
+    read_open_key_file(file, path)
+}
+
+/// Reads an opened key file (`path` names it in errors). Permissions and
+/// content come from the same open file, so a file swapped between the
+/// check and the read cannot slip through.
+fn read_open_key_file(file: File, path: &Path) -> Result<(Vec<u8>, u32), KeyError> {
     let meta = file
         .metadata()
         .map_err(|e| KeyError::new(path, KeyErrorKind::Unreadable(e)))?;
@@ -187,6 +192,13 @@ impl PublicKey {
         PublicKey::from_bytes(&data).map_err(|m| KeyError::new(path, KeyErrorKind::Malformed(m)))
     }
 
+    /// Reads a public key file already opened (after a trust check, say:
+    /// see [`crate::file_trust::open_file`]); `path` names it in errors.
+    pub fn from_open_file(file: File, path: &Path) -> Result<PublicKey, KeyError> {
+        let (data, _) = read_open_key_file(file, path)?;
+        PublicKey::from_bytes(&data).map_err(|m| KeyError::new(path, KeyErrorKind::Malformed(m)))
+    }
+
     /// The 32 raw bytes (ai-sso public key file content).
     pub fn to_raw(&self) -> [u8; PUBLIC_KEY_LENGTH] {
         self.0.to_bytes()
@@ -252,7 +264,19 @@ impl SecretKey {
     /// Reads a secret key file, refusing one that group or others can access.
     pub fn from_file(path: impl AsRef<Path>) -> Result<SecretKey, KeyError> {
         let path = path.as_ref();
-        let (mut data, mode) = read_key_file(path)?;
+        let (data, mode) = read_key_file(path)?;
+        SecretKey::from_key_data(data, mode, path)
+    }
+
+    /// Reads a secret key file already opened (after a trust check, say:
+    /// see [`crate::file_trust::open_file`]), with the same refusals as
+    /// [`SecretKey::from_file`]; `path` names it in errors.
+    pub fn from_open_file(file: File, path: &Path) -> Result<SecretKey, KeyError> {
+        let (data, mode) = read_open_key_file(file, path)?;
+        SecretKey::from_key_data(data, mode, path)
+    }
+
+    fn from_key_data(mut data: Vec<u8>, mode: u32, path: &Path) -> Result<SecretKey, KeyError> {
         if mode & 0o077 != 0 {
             data.fill(0);
             return Err(KeyError::new(

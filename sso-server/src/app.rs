@@ -3,6 +3,7 @@
 //! the event log.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use http_body_util::Full;
@@ -10,7 +11,7 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use sso_core::file_trust;
-use sso_core::{KeySet, PublicKey, Signer};
+use sso_core::{KeySet, PublicKey, SecretKey, Signer};
 
 use crate::auth::Backend;
 use crate::config::Config;
@@ -110,15 +111,26 @@ impl App {
     /// Checks and loads the keys and builds the state; errors name the key
     /// and the file.
     pub fn new(config: Config, backend: Arc<dyn Backend>) -> Result<App, String> {
+        let uid = file_trust::effective_uid();
         for (key, path) in config.trusted_files() {
-            file_trust::check_file(path, file_trust::effective_uid())
-                .map_err(|e| format!("{key}: {e}"))?;
+            file_trust::check_file(path, uid).map_err(|e| format!("{key}: {e}"))?;
         }
-        let signer = Signer::from_file(&config.secret_key_file)
+        // The keys are read through the descriptor their check judged.
+        let open = |key: &str, path: &Path| {
+            file_trust::open_file(path, uid)
+                .map(|o| o.file)
+                .map_err(|e| format!("{key}: {e}"))
+        };
+        let secret = &config.secret_key_file;
+        let signer = SecretKey::from_open_file(open("secret_key_file", secret)?, secret)
+            .map(Signer::new)
             .map_err(|e| format!("secret_key_file: {e}"))?;
         let mut public = Vec::new();
         for p in &config.public_key_files {
-            public.push(PublicKey::from_file(p).map_err(|e| format!("public_key_files: {e}"))?);
+            public.push(
+                PublicKey::from_open_file(open("public_key_files", p)?, p)
+                    .map_err(|e| format!("public_key_files: {e}"))?,
+            );
         }
         let own = signer.public_key().to_raw();
         if !public.iter().any(|k| k.to_raw() == own) {

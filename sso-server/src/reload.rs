@@ -2,8 +2,9 @@
 //! (`systemctl reload`).
 //!
 //! Everything the configuration names is read again: the configuration, the
-//! secret and public keys, the users file (or the PAM/LDAP settings) and
-//! the TLS certificate. The new state is built and checked completely
+//! secret and public keys, the users file (or the PAM/LDAP settings and
+//! LDAP CA file), the `[ui] templates` and the TLS certificate, each
+//! through the path or descriptor its trust check resolved. The new state is built and checked completely
 //! before it is swapped in, so a bad configuration, an unreadable key or a
 //! file that fails the StrictModes-style trust check of a start is refused
 //! with a log line naming the key and the file, and the old state keeps
@@ -47,7 +48,17 @@ pub fn load(path: &Path, previous: Option<&Live>) -> Result<Live, String> {
     let mut app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
     let tls = match &tls_files {
         Some((cert, key)) => {
-            Some(listener::tls_acceptor(cert, key).map_err(|e| format!("{file}: {e}"))?)
+            // Read by the resolved paths their trust check returned, so a
+            // link swapped after the check is not followed.
+            let uid = sso_core::file_trust::effective_uid();
+            let checked = |k: &str, p: &Path| {
+                sso_core::file_trust::check_file(p, uid).map_err(|e| format!("{file}: {k}: {e}"))
+            };
+            let (cert, key) = (
+                checked("tls.cert_file", cert)?,
+                checked("tls.key_file", key)?,
+            );
+            Some(listener::tls_acceptor(&cert, &key).map_err(|e| format!("{file}: {e}"))?)
         }
         None => None,
     };

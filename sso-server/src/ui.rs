@@ -9,9 +9,11 @@
 //! (and on reload): it must parse and render with every variable defined,
 //! and errors name the key and the file.
 
+use std::io::Read;
 use std::path::Path;
 
 use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+use sso_core::file_trust;
 
 /// The compiled-in layout.
 pub const LAYOUT: &str = include_str!("../templates/layout.html");
@@ -54,6 +56,15 @@ impl Ui {
         let Some(dir) = &c.templates else {
             return Ui::build(LAYOUT.to_owned(), STYLE.to_owned(), logo, "layout.html");
         };
+        // The directory and each file in it are held to the trust rules
+        // of the configuration (whoever writes the layout writes every
+        // page, the login form's action included); the directory is then
+        // listed, and the files read, by the paths and descriptors checked.
+        let uid = file_trust::effective_uid();
+        let dir = file_trust::open_file(dir, uid)
+            .map_err(|e| format!("ui.templates: {e}"))?
+            .path;
+        let dir = dir.as_path();
         let entries =
             std::fs::read_dir(dir).map_err(|e| format!("ui.templates: {}: {e}", dir.display()))?;
         for entry in entries {
@@ -115,14 +126,23 @@ impl Ui {
     }
 }
 
+/// The file's text, `None` if there is no such file; read through the
+/// descriptor its trust check judged.
 fn read_optional(path: &Path) -> Result<Option<String>, String> {
-    match std::fs::read(path) {
-        Ok(b) => String::from_utf8(b)
-            .map(Some)
-            .map_err(|_| format!("ui.templates: {}: not UTF-8 text", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("ui.templates: {}: {e}", path.display())),
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
     }
+    let mut opened = file_trust::open_file(path, file_trust::effective_uid())
+        .map_err(|e| format!("ui.templates: {e}"))?;
+    let mut b = Vec::new();
+    opened
+        .file
+        .read_to_end(&mut b)
+        .map_err(|e| format!("ui.templates: {}: {e}", path.display()))?;
+    String::from_utf8(b)
+        .map(Some)
+        .map_err(|_| format!("ui.templates: {}: not UTF-8 text", path.display()))
 }
 
 fn template_error(file: &str, e: &minijinja::Error) -> String {

@@ -393,6 +393,30 @@ fn fetch_sends_a_ticket_only_over_https_to_its_service_host() {
 }
 
 #[test]
+fn fetch_refuses_a_plain_http_url_before_asking_the_realm() {
+    // The realm is unreachable (TEST-NET-1, no ticket cached): without the
+    // check first, ssh would time out and fail with its own message.
+    let cache_home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let o = Command::new(bin("ssotool"))
+        .args(["fetch", "--ssh", "api@192.0.2.1", "--no-cache"])
+        .args([
+            "--ssh-option=-oConnectTimeout=30",
+            "http://127.0.0.1:9/app/",
+        ])
+        .env("XDG_CACHE_HOME", cache_home.path())
+        .env_remove("SSO_SSH")
+        .env_remove("SSO_SSH_OPTIONS")
+        .output()
+        .expect("run ssotool fetch");
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("only over https"), "{}", text(&o));
+    assert!(!text(&o).contains("ssh"), "ssh ran: {}", text(&o));
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
 fn fetch_allow_any_url_sends_anyway_and_warns() {
     let dir = tempfile::tempdir().unwrap();
     assert!(gen(dir.path(), &[]).status.success());

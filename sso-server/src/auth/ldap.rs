@@ -10,12 +10,14 @@
 //! `ldap://` to any other host is refused at start-up unless
 //! `allow_cleartext = true`.
 
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ldap3::{dn_escape, ldap_escape, LdapConn, LdapConnSettings, Scope, SearchEntry, SearchResult};
+use sso_core::file_trust;
 use tokio_rustls::rustls;
 
 use super::{Account, Backend, BackendError};
@@ -146,8 +148,18 @@ fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, KeyEr
     match ca_file {
         Some(path) => {
             let bad = |e: String| ("auth.ldap.ca_file", format!("{}: {e}", path.display()));
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            // Whoever writes the CA file can stand in for the directory
+            // and accept any password: the trust rules of the keys apply,
+            // and the file is read through the descriptor they judged.
+            let mut opened = file_trust::open_file(path, file_trust::effective_uid())
+                .map_err(|e| ("auth.ldap.ca_file", e.to_string()))?;
+            let mut pem = Vec::new();
+            opened
+                .file
+                .read_to_end(&mut pem)
+                .map_err(|e| bad(e.to_string()))?;
+            let certs = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| bad(e.to_string()))?;
             if certs.is_empty() {
                 return Err(bad("no PEM certificate in it".into()));

@@ -5,7 +5,8 @@
 //! next ticket. A file that stops parsing fails closed: see `with_table`.
 
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::SystemTime;
@@ -13,6 +14,7 @@ use std::time::SystemTime;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand_core::OsRng;
+use sso_core::file_trust;
 
 use super::{Account, Backend, BackendError};
 use crate::session::valid_name;
@@ -181,6 +183,20 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// The file's text and mode, read through the descriptor that
+/// [`file_trust::open_file`] checked: whoever can write the users file (or
+/// rename it in its directory) can log in as anyone, so it is held to the
+/// rules of the configuration and the keys.
+fn read_trusted(path: &Path) -> Result<(String, u32), String> {
+    let mut opened =
+        file_trust::open_file(path, file_trust::effective_uid()).map_err(|e| e.to_string())?;
+    let unreadable = |e: std::io::Error| format!("{}: cannot read users file: {e}", path.display());
+    let mode = opened.file.metadata().map_err(unreadable)?.mode();
+    let mut text = String::new();
+    opened.file.read_to_string(&mut text).map_err(unreadable)?;
+    Ok((text, mode))
+}
+
 /// Bad lines logged when a changed file is read (the first one is also in
 /// every refused login's log line).
 const MAX_LOGGED_PROBLEMS: usize = 10;
@@ -200,22 +216,30 @@ struct Table {
     unreadable_name: bool,
 }
 
+/// Reads the file through the descriptor its trust check judged (see
+/// [`read_trusted`]); a file that fails the check is as unreadable.
 fn load(path: &Path) -> Table {
+    load_with_mode(path).0
+}
+
+/// The table, and the file's mode when it could be read.
+fn load_with_mode(path: &Path) -> (Table, Option<u32>) {
     let before = stamp(path);
-    let text = match std::fs::read_to_string(path) {
+    let (text, mode) = match read_trusted(path) {
         Ok(t) => t,
         Err(e) => {
-            return Table {
+            let table = Table {
                 stamp: before,
                 users: HashMap::new(),
-                problems: vec![format!("{}: cannot read users file: {e}", path.display())],
+                problems: vec![e],
                 unreadable: HashSet::new(),
                 unreadable_name: true,
-            }
+            };
+            return (table, None);
         }
     };
     let parsed = parse_lines(&text);
-    Table {
+    let table = Table {
         stamp: before,
         problems: parsed.errors.iter().map(|e| describe(path, e)).collect(),
         unreadable: parsed
@@ -225,7 +249,8 @@ fn load(path: &Path) -> Table {
             .collect(),
         unreadable_name: parsed.errors.iter().any(|e| e.user.is_none()),
         users: parsed.users,
-    }
+    };
+    (table, Some(mode))
 }
 
 /// The users-file backend.
@@ -240,12 +265,12 @@ pub struct UsersFile {
 impl UsersFile {
     /// Reads the file now: a missing or malformed file stops the start.
     pub fn open(path: &Path) -> Result<UsersFile, BackendError> {
-        let table = load(path);
+        let (table, mode) = load_with_mode(path);
         if let Some(e) = table.problems.first() {
             return Err(BackendError(e.clone()));
         }
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o004 != 0 {
+        if let Some(mode) = mode {
+            if mode & 0o004 != 0 {
                 eprintln!(
                     "sso-server: warning: {} is readable by everyone; the hashes in it should not be",
                     path.display()
@@ -276,7 +301,7 @@ impl UsersFile {
             *t = load(&self.path);
             for e in t.problems.iter().take(MAX_LOGGED_PROBLEMS) {
                 eprintln!(
-                    "sso-server: users file does not parse: {e}; logins are refused (503) \
+                    "sso-server: users file cannot be used: {e}; logins are refused (503) \
                      until it is fixed"
                 );
             }
@@ -408,6 +433,7 @@ pub fn edit_file(path: &Path, user: &str, edit: &Edit) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn edit_and_authenticate() {

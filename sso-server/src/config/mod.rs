@@ -122,11 +122,14 @@ pub fn whole_match(pattern: &str) -> Result<Regex, regex::Error> {
 
 impl Config {
     /// Reads and validates the file, after checking that no one but root
-    /// or the service's own user could have written it.
+    /// or the service's own user could have written it. The text is read
+    /// through the descriptor that was checked, so a link or file swapped
+    /// in after the check is not what is read.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        file_trust::check_file(path, file_trust::effective_uid())
+        let mut opened = file_trust::open_file(path, file_trust::effective_uid())
             .map_err(|e| ConfigError(e.to_string()))?;
-        let text = std::fs::read_to_string(path)
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut opened.file, &mut text)
             .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
         Config::parse(&text, path)
     }

@@ -284,31 +284,15 @@ impl App {
     }
 
     /// The client's address: the peer, or, when the peer is a trusted
-    /// proxy, the right-most X-Forwarded-For entry that is not one.
-    ///
-    /// Only the entries that trusted proxies appended (the right end) mean
-    /// anything: the walk goes from the right, and at the first entry that
-    /// does not parse it stops at the last hop it could trust. A client
-    /// that sends `X-Forwarded-For: junk` through the proxy is still itself,
-    /// never the proxy (which would throttle everyone behind it).
+    /// proxy, the right-most X-Forwarded-For entry that is not one; both
+    /// canonicalised, so a proxy on a dual-stack socket is still recognised
+    /// (see [`crate::net::client_addr`]).
     pub fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let trusted = &self.config.trusted_proxies;
-        if !trusted.contains(&peer) {
-            return peer;
-        }
-        let values: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
-        let mut hop = peer;
-        for v in values.into_iter().rev() {
-            let Ok(s) = v.to_str() else { return hop };
-            for part in s.rsplit(',') {
-                match part.trim().parse::<IpAddr>() {
-                    Ok(a) if trusted.contains(&a) => hop = a,
-                    Ok(a) => return a,
-                    Err(_) => return hop,
-                }
-            }
-        }
-        hop
+        let values = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().ok());
+        crate::net::client_addr(peer, values, &self.config.trusted_proxies)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod html;
 pub mod layout;
 pub mod listener;
 pub mod metrics;
+pub mod net;
 pub mod params;
 pub mod private_file;
 pub mod reload;
@@ -19,8 +20,10 @@ pub mod session;
 pub mod throttle;
 pub mod throttle_redis;
 pub mod throttle_store;
+pub mod throttle_table;
 pub mod totp;
 pub mod ui;
+pub mod warnings;
 pub mod webauthn;
 
 use std::sync::Arc;

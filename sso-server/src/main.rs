@@ -151,19 +151,9 @@ fn run(args: &RunArgs) -> Result<(), String> {
     }
     let config = &live.app.config;
     let listen = config.listen;
-    if config.allowed_services.is_none() {
-        eprintln!(
-            "sso-server: warning: allow_any_service = true: tickets are issued for ANY service"
-        );
-    }
-    // Plain http off loopback with no proxy in front: passwords would cross
-    // the network in clear, and every client would share one address.
-    if config.tls.is_none() && !listen.ip().is_loopback() && config.trusted_proxies.is_empty() {
-        eprintln!(
-            "sso-server: warning: {file}: `listen` = {listen} serves plain http off loopback \
-             and no `trusted_proxies` are set: configure [tls], or listen on loopback behind \
-             a TLS proxy and list it in `trusted_proxies`"
-        );
+    // The same warnings as at every reload (see `warnings`).
+    for w in sso_server::warnings::config_warnings(config, listen) {
+        eprintln!("sso-server: warning: {file}: `{}`: {}", w.key, w.detail);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -11,6 +11,10 @@
 //! serving. Requests in progress keep the state they started with (an
 //! `Arc`), so nothing in flight is dropped. The listening socket cannot
 //! move: a changed `listen` is logged and applies at the next restart.
+//! The warnings of a start are logged again for the new configuration
+//! (`event=reload-warning`), and so is what the reload resets
+//! (`event=reload-reset`, e.g. the in-memory throttle counters when
+//! `[throttle]` changed).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::app::{log_event, App};
 use crate::config::Config;
 use crate::listener;
+use crate::warnings;
 
 /// What one generation of the configuration serves with.
 pub struct Live {
@@ -88,7 +93,8 @@ pub async fn reload_on_sighup(
 /// files and hashes a dummy password), then swapped in, or refused.
 pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
     let file = path.display().to_string();
-    let current = shared.load_full();
+    let previous = shared.load_full();
+    let current = previous.clone();
     let p = path.to_path_buf();
     let built = tokio::task::spawn_blocking(move || load(&p, Some(&current)))
         .await
@@ -110,6 +116,19 @@ pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
                             ),
                         ),
                     ],
+                );
+            }
+            // The warnings of a start, for what this reload now serves.
+            for w in warnings::config_warnings(&live.app.config, listening) {
+                log_event(
+                    "reload-warning",
+                    &[("config", &file), ("key", w.key), ("detail", &w.detail)],
+                );
+            }
+            for w in warnings::reload_resets(&previous.app.config, &live.app.config) {
+                log_event(
+                    "reload-reset",
+                    &[("config", &file), ("key", w.key), ("detail", &w.detail)],
                 );
             }
             let backend = live.app.backend.name();

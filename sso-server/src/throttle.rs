@@ -9,6 +9,12 @@
 //! - **addresses** (an IPv4 address or an IPv6 /64) and **IPv6 /48s** (with
 //!   a higher limit) stop one source from trying many names.
 //!
+//! - **second factors**: wrong TOTP codes per user, a stricter count of
+//!   its own ([`Throttle::second_factor_begin`]). Only a right code
+//!   clears it, never a correct password: otherwise whoever knows the
+//!   password could guess codes for ever, logging in again between
+//!   guesses.
+//!
 //! A name that could never log in (see `session::valid_name`) gets no user
 //! or pair entry: junk names only cost their address.
 //!
@@ -24,13 +30,12 @@
 //! such entries, new attempts are refused until the window frees room:
 //! that fails closed.
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
 use crate::config::ThrottleConfig;
 use crate::session::valid_name;
+use crate::throttle_table::Table;
 
 /// Default for `throttle.max_tracked`: most entries of each table.
 pub const MAX_TRACKED: usize = 50_000;
@@ -48,6 +53,8 @@ pub enum Throttled {
     Network,
     /// A table is full of entries at their limits.
     Full,
+    /// Too many wrong second-factor codes for this user.
+    SecondFactor,
 }
 
 impl Throttled {
@@ -59,6 +66,7 @@ impl Throttled {
             Throttled::Address => "too many failures from address",
             Throttled::Network => "too many failures from network",
             Throttled::Full => "throttle tables full",
+            Throttled::SecondFactor => "too many second-factor failures for user",
         }
     }
 
@@ -70,99 +78,7 @@ impl Throttled {
             Throttled::Address => "address",
             Throttled::Network => "ipv6_48",
             Throttled::Full => "tables_full",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    window_start: u64,
-}
-
-/// One bounded table of failure counts.
-struct Table<K> {
-    window: u64,
-    limit: u32,
-    capacity: usize,
-    map: HashMap<K, Entry>,
-}
-
-impl<K: Eq + Hash + Clone> Table<K> {
-    fn new(window: u64, limit: u32, capacity: usize) -> Table<K> {
-        Table {
-            window,
-            limit,
-            capacity: capacity.max(1),
-            map: HashMap::new(),
-        }
-    }
-
-    fn live(&self, e: &Entry, now: u64) -> bool {
-        now < e.window_start.saturating_add(self.window)
-    }
-
-    fn failures(&self, key: &K, now: u64) -> u32 {
-        match self.map.get(key) {
-            Some(e) if self.live(e, now) => e.failures,
-            _ => 0,
-        }
-    }
-
-    fn at_limit(&self, key: &K, now: u64) -> bool {
-        self.failures(key, now) >= self.limit
-    }
-
-    /// Makes room for `key` if it is new; false when the table is full of
-    /// entries at their limit.
-    fn make_room(&mut self, key: &K, now: u64) -> bool {
-        if self.map.contains_key(key) || self.map.len() < self.capacity {
-            return true;
-        }
-        let (window, limit) = (self.window, self.limit);
-        let live = |e: &Entry| now < e.window_start.saturating_add(window);
-        self.map.retain(|_, e| live(e));
-        if self.map.len() < self.capacity {
-            return true;
-        }
-        // Evict the lowest counts first, half of the evictable ones at
-        // once so the sort is paid once per many insertions; never an
-        // entry at its limit.
-        let mut evictable: Vec<(u32, u64, K)> = self
-            .map
-            .iter()
-            .filter(|(_, e)| e.failures < limit)
-            .map(|(k, e)| (e.failures, e.window_start, k.clone()))
-            .collect();
-        if evictable.is_empty() {
-            return false;
-        }
-        evictable.sort_by_key(|(failures, start, _)| (*failures, *start));
-        let n = evictable.len().div_ceil(2);
-        for (_, _, k) in evictable.into_iter().take(n) {
-            self.map.remove(&k);
-        }
-        true
-    }
-
-    fn add(&mut self, key: K, now: u64) {
-        let window = self.window;
-        let e = self.map.entry(key).or_insert(Entry {
-            failures: 0,
-            window_start: now,
-        });
-        if now >= e.window_start.saturating_add(window) {
-            *e = Entry {
-                failures: 0,
-                window_start: now,
-            };
-        }
-        e.failures = e.failures.saturating_add(1);
-    }
-
-    fn give_back(&mut self, key: &K) {
-        if let Some(e) = self.map.get_mut(key) {
-            e.failures = e.failures.saturating_sub(1);
+            Throttled::SecondFactor => "second_factor",
         }
     }
 }
@@ -198,6 +114,8 @@ struct Tables {
     users: Table<String>,
     addresses: Table<IpAddr>,
     networks: Table<Ipv6Addr>,
+    /// Wrong second-factor codes per user: only a right code clears it.
+    second_factors: Table<String>,
 }
 
 /// Failure counts per (user, address), user, address and IPv6 /48.
@@ -236,6 +154,11 @@ impl Throttle {
                 users: Table::new(c.user_window, c.max_per_user, c.max_tracked),
                 addresses: Table::new(c.window, c.max_per_address, c.max_tracked),
                 networks: Table::new(c.window, c.max_per_ipv6_48, c.max_tracked),
+                second_factors: Table::new(
+                    c.second_factor_window,
+                    c.max_second_factor_failures,
+                    c.max_tracked,
+                ),
             }),
         }
     }
@@ -292,7 +215,7 @@ impl Throttle {
         let k = Keys::new(user, addr);
         let mut t = self.lock();
         if let Some(p) = k.pair() {
-            t.pairs.map.remove(&p);
+            t.pairs.clear(&p);
         }
         Self::give_back_others(&mut t, &k);
     }
@@ -318,10 +241,43 @@ impl Throttle {
         }
     }
 
+    /// Starts a second-factor attempt of `user` (who proved a password):
+    /// refused when the user's wrong codes reached their limit in the
+    /// current window, else counted as a failure until
+    /// [`Throttle::second_factor_succeeded`] or
+    /// [`Throttle::second_factor_release`]. A correct password leaves this
+    /// count alone.
+    pub fn second_factor_begin(&self, user: &str, now: u64) -> Result<(), Throttled> {
+        let key = user.to_owned();
+        let mut t = self.lock();
+        if t.second_factors.at_limit(&key, now) {
+            return Err(Throttled::SecondFactor);
+        }
+        if !t.second_factors.make_room(&key, now) {
+            return Err(Throttled::Full);
+        }
+        t.second_factors.add(key, now);
+        Ok(())
+    }
+
+    /// A right code: the user's second-factor failures are forgotten.
+    pub fn second_factor_succeeded(&self, user: &str) {
+        self.lock().second_factors.clear(&user.to_owned());
+    }
+
+    /// The second-factor attempt ended in neither yes nor no.
+    pub fn second_factor_release(&self, user: &str) {
+        self.lock().second_factors.give_back(&user.to_owned());
+    }
+
     /// Entries held in all tables.
     pub fn tracked(&self) -> usize {
         let t = self.lock();
-        t.pairs.map.len() + t.users.map.len() + t.addresses.map.len() + t.networks.map.len()
+        t.pairs.len()
+            + t.users.len()
+            + t.addresses.len()
+            + t.networks.len()
+            + t.second_factors.len()
     }
 }
 
@@ -342,6 +298,8 @@ mod tests {
             user_window: 600,
             max_per_user: 10,
             max_tracked: MAX_TRACKED,
+            second_factor_window: 900,
+            max_second_factor_failures: 3,
             store: crate::config::StoreConfig::Memory,
         }
     }
@@ -509,5 +467,46 @@ mod tests {
         assert_eq!(t.begin("c", ip("10.0.0.1"), 0), Err(Throttled::Full));
         // Once the window has passed, the expired entries make room.
         assert_eq!(t.begin("c", ip("10.0.0.1"), 60), Ok(()));
+    }
+
+    #[test]
+    fn second_factor_failures_survive_a_password_success() {
+        let t = throttle(|_| {});
+        let addr = ip("10.0.0.1");
+        for _ in 0..3 {
+            assert_eq!(t.begin("alice", addr, 0), Ok(()));
+            t.succeeded("alice", addr);
+            assert_eq!(t.second_factor_begin("alice", 0), Ok(()));
+        }
+        assert_eq!(t.begin("alice", addr, 0), Ok(()));
+        t.succeeded("alice", addr);
+        assert_eq!(
+            t.second_factor_begin("alice", 1),
+            Err(Throttled::SecondFactor)
+        );
+        // Another user is not concerned; the window passes.
+        assert_eq!(t.second_factor_begin("bob", 1), Ok(()));
+        assert_eq!(t.second_factor_begin("alice", 900), Ok(()));
+    }
+
+    #[test]
+    fn a_right_code_clears_and_a_release_gives_back() {
+        let t = throttle(|_| {});
+        for _ in 0..2 {
+            assert_eq!(t.second_factor_begin("alice", 0), Ok(()));
+        }
+        t.second_factor_succeeded("alice");
+        for _ in 0..3 {
+            assert_eq!(t.second_factor_begin("alice", 0), Ok(()));
+        }
+        assert_eq!(
+            t.second_factor_begin("alice", 0),
+            Err(Throttled::SecondFactor)
+        );
+        let t = throttle(|_| {});
+        for _ in 0..5 {
+            assert_eq!(t.second_factor_begin("alice", 0), Ok(()));
+            t.second_factor_release("alice");
+        }
     }
 }

@@ -13,6 +13,10 @@
 //! Checking and counting is one Lua script, which Redis runs atomically:
 //! concurrent attempts on any replica cannot all pass the check together.
 //! A store that does not answer within [`TIMEOUT`] refuses the attempt.
+//!
+//! Each user's wrong second-factor codes are one more counter
+//! (`sso-throttle:v1:2fa:USER`), checked and counted by the same script and
+//! deleted by a right code only.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -199,6 +203,12 @@ impl RedisThrottle {
     }
 }
 
+/// The counter of `user`'s wrong second-factor codes: the name is the
+/// key's whole suffix, so no two users share a key.
+fn second_factor_key(user: &str) -> String {
+    format!("{PREFIX}2fa:{user}")
+}
+
 fn keys_of(counters: &[Counter]) -> Vec<&str> {
     counters.iter().map(|c| c.key.as_str()).collect()
 }
@@ -249,6 +259,47 @@ impl ThrottleStore for RedisThrottle {
         Box::pin(self.give_back_all(user, addr, false))
     }
 
+    fn second_factor_begin<'a>(
+        &'a self,
+        user: &'a str,
+        _now: u64,
+    ) -> StoreFuture<'a, Result<(), Refusal>> {
+        Box::pin(async move {
+            let key = second_factor_key(user);
+            let args = [
+                self.config.max_second_factor_failures.to_string(),
+                self.config.second_factor_window.to_string(),
+            ];
+            let at: i64 = self
+                .run(&self.begin, &[&key], &args)
+                .await
+                .map_err(Refusal::Unavailable)?;
+            if at == 0 {
+                Ok(())
+            } else {
+                Err(Refusal::Throttled(Throttled::SecondFactor))
+            }
+        })
+    }
+
+    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let key = second_factor_key(user);
+            self.run::<i64>(&self.give_back, &[&key], &["1".to_owned()])
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let key = second_factor_key(user);
+            self.run::<i64>(&self.give_back, &[&key], &["0".to_owned()])
+                .await
+                .map(|_| ())
+        })
+    }
+
     fn claim_totp_step<'a>(
         &'a self,
         user: &'a str,
@@ -281,6 +332,8 @@ mod tests {
             user_window: 600,
             max_per_user: 10,
             max_tracked: 1,
+            second_factor_window: 900,
+            max_second_factor_failures: 5,
             store: StoreConfig::Redis("redis://127.0.0.1:1/".into()),
         };
         RedisThrottle::new("redis://127.0.0.1:1/", &c).unwrap()
@@ -323,5 +376,15 @@ mod tests {
         for junk in ["a|b", "", "x\ny", &"é".repeat(300)] {
             assert_eq!(keys(&s, junk, "10.0.0.1").len(), 1, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn the_second_factor_counter_is_one_key_per_user() {
+        assert_eq!(second_factor_key("alice"), "sso-throttle:v1:2fa:alice");
+        // Not any key of the password counters.
+        let s = store();
+        assert!(keys(&s, "alice", "10.0.0.1")
+            .iter()
+            .all(|(k, _, _)| k != &second_factor_key("alice")));
     }
 }

@@ -7,7 +7,9 @@
 //! Both stores keep the same rules: an attempt is checked and counted in
 //! one atomic step before its password is checked, a success clears the
 //! (user, address) pair and gives the other keys their attempt back, an
-//! attempt that ended in a backend error is given back whole. A store that
+//! attempt that ended in a backend error is given back whole. The
+//! per-user count of wrong second-factor codes follows the same rules,
+//! except that only a right code clears it. A store that
 //! cannot answer refuses the attempt ([`Refusal::Unavailable`]): logins
 //! fail closed, they are never let through uncounted.
 
@@ -48,6 +50,21 @@ pub trait ThrottleStore: Send + Sync {
     /// [`Throttle::release`]).
     fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
 
+    /// Checks `user`'s wrong second-factor codes against their limit and
+    /// counts this attempt as one, in one atomic step (see
+    /// [`Throttle::second_factor_begin`]).
+    fn second_factor_begin<'a>(
+        &'a self,
+        user: &'a str,
+        now: u64,
+    ) -> StoreFuture<'a, Result<(), Refusal>>;
+
+    /// A right code: `user`'s second-factor failures are forgotten.
+    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>>;
+
+    /// The second-factor attempt ended in neither yes nor no: given back.
+    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>>;
+
     /// Records that `user` proved the TOTP code of time step `step`: false
     /// when that step or a later one was used already (RFC 6238 section
     /// 5.2), on any replica sharing the store. [`crate::totp::TotpFile`]
@@ -80,6 +97,25 @@ impl ThrottleStore for Throttle {
 
     fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
         Throttle::release(self, user, addr);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn second_factor_begin<'a>(
+        &'a self,
+        user: &'a str,
+        now: u64,
+    ) -> StoreFuture<'a, Result<(), Refusal>> {
+        let r = Throttle::second_factor_begin(self, user, now).map_err(Refusal::Throttled);
+        Box::pin(std::future::ready(r))
+    }
+
+    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+        Throttle::second_factor_succeeded(self, user);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+        Throttle::second_factor_release(self, user);
         Box::pin(std::future::ready(Ok(())))
     }
 

@@ -10,4 +10,5 @@ pub mod pam;
 pub mod redis;
 pub mod server;
 pub mod ssh;
+pub mod totp;
 pub mod util;

@@ -143,10 +143,21 @@ impl SsoServer {
     /// Writes the configuration and starts the server; panics with the
     /// server's log if it does not come up.
     pub fn start(keys: &TestKeys, setup: &Setup) -> SsoServer {
+        SsoServer::start_with(keys, setup, |text| text)
+    }
+
+    /// As [`SsoServer::start`], with the configuration text passed through
+    /// `edit` first (e.g. to listen on `[::]`; the server must still accept
+    /// connections on 127.0.0.1).
+    pub fn start_with(
+        keys: &TestKeys,
+        setup: &Setup,
+        edit: impl FnOnce(String) -> String,
+    ) -> SsoServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("sso-server.toml");
-        std::fs::write(&config_path, setup.config_text(keys, port)).expect("write config");
+        std::fs::write(&config_path, edit(setup.config_text(keys, port))).expect("write config");
         let log_path = dir.path().join("sso-server.log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let child = Command::new(bin("sso-server"))

@@ -300,3 +300,51 @@ fn a_changed_listen_address_is_logged_and_waits_for_a_restart() {
     let t = ticket_after_login(&server, "alice", "alice password").unwrap();
     assert!(signed_by(&t, &new));
 }
+
+/// The configuration text of `setup` on `port`, listening on all IPv4
+/// addresses instead of loopback.
+fn off_loopback(text: String) -> String {
+    text.replace("listen = \"127.0.0.1:", "listen = \"0.0.0.0:")
+}
+
+#[test]
+fn a_reload_logs_the_start_warnings_and_what_it_resets() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = users_file(dir.path(), "users", "alice", "alice password");
+    // Off loopback behind a proxy, a list of services: nothing to warn of.
+    let mut setup = Setup::users_file(&users);
+    setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
+    let mut server = SsoServer::start_with(&keys, &setup, off_loopback);
+    let line = server.reload();
+    assert!(line.contains("event=reload "), "{line}");
+    let log = server.log();
+    assert!(!log.contains("warning"), "{log}");
+    assert!(!log.contains("event=reload-reset"), "{log}");
+
+    // The reload enables any service, drops the proxy (plain http off
+    // loopback) and changes [throttle].
+    let mut risky = Setup::users_file(&users);
+    risky.allowed_services = None;
+    risky.top_level = "allow_any_service = true\n".into();
+    risky.tables = "[throttle]\nmax_failures_per_user_address = 3\n".into();
+    server.write_config(&off_loopback(risky.config_text(&keys, server.port)));
+    let line = server.reload();
+    assert!(line.contains("event=reload "), "{line}");
+    let log = server.log();
+    let warned = |key: &str, text: &str| {
+        log.lines().any(|l| {
+            l.contains("event=reload-warning")
+                && l.contains(&format!("key=\"{key}\""))
+                && l.contains(text)
+        })
+    };
+    assert!(warned("allow_any_service", "ANY service"), "{log}");
+    assert!(warned("listen", "plain http off loopback"), "{log}");
+    assert!(
+        log.lines().any(|l| l.contains("event=reload-reset")
+            && l.contains("key=\"throttle\"")
+            && l.contains("throttle settings changed: in-memory counters reset")),
+        "{log}"
+    );
+}

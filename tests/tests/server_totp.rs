@@ -4,7 +4,7 @@
 //! and the `[[second_factor]]` policy on both the interactive and the silent
 //! ticket path.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use sso_integration::http::HttpResponse;
@@ -12,76 +12,13 @@ use sso_integration::redis::RedisServer;
 use sso_integration::server::{
     add_user, redirected_ticket, run_sso_server, Cookies, Setup, SsoServer,
 };
+use sso_integration::totp::{enroll, oathtool, totp_cli, wrong_code};
 use sso_integration::util::TestKeys;
 
 const ADMIN: &str = "/?s=admin.test.example.org%2F";
 const WIKI: &str = "/?s=wiki.test.example.org%2F";
 const MAIL: &str = "/?s=mail.test.example.org%2F";
 const PASSWORD: &str = "alice's password";
-
-/// Runs `sso-server user totp ...`; its exit code and output.
-fn totp_cli(args: &[&str], file: &Path) -> (Option<i32>, String) {
-    let mut all: Vec<&std::ffi::OsStr> = vec!["user".as_ref(), "totp".as_ref()];
-    all.push(args[0].as_ref());
-    all.push("--totp-file".as_ref());
-    all.push(file.as_os_str());
-    all.extend(args[1..].iter().map(std::ffi::OsStr::new));
-    run_sso_server(&all)
-}
-
-/// Enrols `user` and returns the base32 secret of the URI that the command
-/// prints on its first line.
-fn enroll(file: &Path, user: &str) -> String {
-    let (code, out) = totp_cli(&["enroll", user], file);
-    assert_eq!(code, Some(0), "{out}");
-    let first = out.lines().next().unwrap_or_default();
-    assert!(
-        first.starts_with(&format!("otpauth://totp/Single%20sign-on:{user}?")),
-        "{out}"
-    );
-    // Then the QR code: rows of block characters.
-    assert!(
-        out.lines().filter(|l| l.contains('\u{2588}')).count() > 10,
-        "{out}"
-    );
-    first
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("secret="))
-        .expect("secret= in the URI")
-        .to_owned()
-}
-
-/// The code `oathtool` computes for `secret` at Unix time `at` (now by
-/// default).
-fn oathtool(secret: &str, at: Option<u64>) -> String {
-    let mut cmd = Command::new("oathtool");
-    cmd.args(["--totp", "-b", secret]);
-    if let Some(t) = at {
-        cmd.arg(format!("--now=@{t}"));
-    }
-    let out = cmd
-        .output()
-        .expect("run oathtool (Debian package oathtool)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A six-digit code that is none of the codes of `secret` within two steps
-/// of now.
-fn wrong_code(secret: &str) -> String {
-    let now = sso_core::unix_now();
-    let near: Vec<String> = (0..5)
-        .map(|i| oathtool(secret, Some(now + i * 30 - 60)))
-        .collect();
-    (0..10)
-        .map(|d| format!("{d}{d}{d}{d}{d}{d}"))
-        .find(|c| !near.contains(c))
-        .unwrap()
-}
 
 /// A server whose users are alice (staff, with a TOTP secret) and bob (no
 /// group, no secret), whose `[auth] totp_file` is `totp`, with these
@@ -278,13 +215,15 @@ fn a_code_used_on_one_replica_is_refused_by_the_other() {
     assert!(a.log().contains("event=throttle-error"), "{}", a.log());
 }
 
-/// Limits Redis's default user to the throttle's counters: the key of the
+/// Limits Redis's default user to the throttle's counters (the password
+/// ones and the second-factor count): the key of the
 /// used TOTP steps is refused (NOPERM).
 fn acl_without_used_steps(redis: &RedisServer) {
     let out = Command::new("redis-cli")
         .args(["-p", &redis.port.to_string(), "ACL", "SETUSER", "default"])
         .args(["resetkeys", "~sso-throttle:v1:addr:*"])
         .args(["~sso-throttle:v1:pair:*", "~sso-throttle:v1:user:*"])
+        .arg("~sso-throttle:v1:2fa:*")
         .output()
         .expect("run redis-cli (Debian package redis-tools)");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK", "{out:?}");
@@ -304,6 +243,80 @@ fn wrong_codes_count_in_the_throttle() {
     }
     // Locked: even the right code is refused now.
     let locked = site.send_code(&mut jar, &page, &oathtool(&site.secret, None));
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(redirected_ticket(&locked).is_none());
+}
+
+/// Logs alice in with her right password at `server` (a fresh browser)
+/// and sends `code` on the step: the answer.
+fn password_then_code(server: &SsoServer, code: &str) -> HttpResponse {
+    let mut jar = Cookies::new();
+    let step = server.login(&mut jar, ADMIN, "alice", PASSWORD);
+    assert_is_step(&step);
+    send_code_to(server, &mut jar, &step, code)
+}
+
+const STRICT_CODES: &str = "[throttle]\nmax_second_factor_failures = 3\n";
+
+#[test]
+fn wrong_codes_between_correct_passwords_are_locked_out() {
+    // A correct password clears the password lock-out of its address,
+    // not the count of wrong codes: after three, even the right code is
+    // refused, however often the password is typed in between.
+    let site = Site::start(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}"));
+    let wrong = wrong_code(&site.secret);
+    for i in 0..3 {
+        let r = password_then_code(&site.server, &wrong);
+        assert_eq!(r.status, 401, "wrong code #{}: {}", i + 1, r.body);
+    }
+    let locked = password_then_code(&site.server, &oathtool(&site.secret, None));
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(redirected_ticket(&locked).is_none());
+    assert!(
+        locked.header("retry-after") == Some("900"),
+        "{:?}",
+        locked.headers
+    );
+    let log = site.server.log();
+    assert!(
+        log.contains("check=\"too many second-factor failures for user\""),
+        "{log}"
+    );
+    // bob's password still works: the count is alice's alone.
+    let mut bob = Cookies::new();
+    let r = site.server.login(&mut bob, WIKI, "bob", "bob's password");
+    assert!(redirected_ticket(&r).is_some(), "{}", r.body);
+}
+
+#[test]
+fn a_right_code_clears_the_count_of_wrong_codes() {
+    let site = Site::start(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}"));
+    let wrong = wrong_code(&site.secret);
+    for _ in 0..2 {
+        assert_eq!(password_then_code(&site.server, &wrong).status, 401);
+    }
+    let ok = password_then_code(&site.server, &oathtool(&site.secret, None));
+    assert!(redirected_ticket(&ok).is_some(), "{}", ok.body);
+    // Three more wrong codes fit before the lock-out.
+    for i in 0..3 {
+        let r = password_then_code(&site.server, &wrong);
+        assert_eq!(r.status, 401, "wrong code #{} after the right one", i + 1);
+    }
+    assert_eq!(password_then_code(&site.server, &wrong).status, 429);
+}
+
+#[test]
+fn replicas_sharing_redis_share_the_count_of_wrong_codes() {
+    let redis = RedisServer::start();
+    let store = format!("store = {:?}\n", redis.url());
+    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}{store}"), 1);
+    let (a, b) = (&site.server, &site.replicas[0]);
+    let wrong = wrong_code(&site.secret);
+    for (i, server) in [a, b, a].into_iter().enumerate() {
+        let r = password_then_code(server, &wrong);
+        assert_eq!(r.status, 401, "wrong code #{}: {}", i + 1, r.body);
+    }
+    let locked = password_then_code(b, &oathtool(&site.secret, None));
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(redirected_ticket(&locked).is_none());
 }

@@ -221,6 +221,14 @@ impl Checker<'_> {
             max_per_user: self
                 .positive("throttle.max_failures_per_user", t.max_failures_per_user)?,
             max_tracked: self.positive("throttle.max_tracked", t.max_tracked)?,
+            second_factor_window: self.positive(
+                "throttle.second_factor_window_seconds",
+                t.second_factor_window_seconds,
+            )?,
+            max_second_factor_failures: self.positive(
+                "throttle.max_second_factor_failures",
+                t.max_second_factor_failures,
+            )?,
             store: self.store(&t.store)?,
         };
         if c.max_per_user < c.max_per_user_address {

@@ -49,6 +49,10 @@ pub struct ThrottleConfig {
     pub user_window: u64,
     pub max_per_user: u32,
     pub max_tracked: usize,
+    /// The window of the per-user second-factor failure count.
+    pub second_factor_window: u64,
+    /// Wrong second-factor codes per user per window.
+    pub max_second_factor_failures: u32,
     pub store: StoreConfig,
 }
 

@@ -219,6 +219,9 @@ pub struct RawThrottle {
     pub user_window_seconds: u64,
     pub max_failures_per_user: u32,
     pub max_tracked: usize,
+    /// The second-factor count: its window and its limit (per user).
+    pub second_factor_window_seconds: u64,
+    pub max_second_factor_failures: u32,
     /// `"memory"`, or a `redis://` / `rediss://` URL.
     pub store: String,
 }
@@ -233,6 +236,8 @@ impl Default for RawThrottle {
             user_window_seconds: 3600,
             max_failures_per_user: 50,
             max_tracked: crate::throttle::MAX_TRACKED,
+            second_factor_window_seconds: 900,
+            max_second_factor_failures: 5,
             store: "memory".to_owned(),
         }
     }

@@ -15,6 +15,7 @@ use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::html;
 use crate::params::{form_params, ParamError, TicketRequest};
 use crate::session::{valid_name, Factor, Session};
+use crate::throttle::Throttled;
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::totp::Verdict;
 
@@ -232,7 +233,7 @@ impl App {
         }
         let user = session.user.clone();
         let now = sso_core::unix_now();
-        let which = match self.throttle.begin(&user, client, now).await {
+        let which = match self.begin_code_attempt(&user, client, &addr, now).await {
             Ok(()) => None,
             Err(ThrottleRefusal::Throttled(which)) => Some(which),
             Err(ThrottleRefusal::Unavailable(e)) => {
@@ -256,19 +257,19 @@ impl App {
                 &user,
                 Some("Too many failed attempts. Wait a few minutes and try again."),
             );
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                header_value(self.config.throttle.window.to_string()),
-            );
+            let wait = match which {
+                Throttled::SecondFactor => self.config.throttle.second_factor_window,
+                _ => self.config.throttle.window,
+            };
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header_value(wait.to_string()));
             return resp;
         }
         let code = form.get("code").map(|c| c.trim()).unwrap_or("");
         let verdict = match totp.verify(&user, code, now) {
             Ok(v) => v,
             Err(e) => {
-                if let Err(e) = self.throttle.release(&user, client).await {
-                    self.log_store_error(&e, &user, &addr);
-                }
+                self.release_code_attempt(&user, client, &addr).await;
                 return self.second_factor_unavailable(&e, &user, client);
             }
         };
@@ -279,9 +280,7 @@ impl App {
                 Ok(true) => verdict,
                 Ok(false) => Verdict::Replayed,
                 Err(e) => {
-                    if let Err(e) = self.throttle.release(&user, client).await {
-                        self.log_store_error(&e, &user, &addr);
-                    }
+                    self.release_code_attempt(&user, client, &addr).await;
                     return self.throttle_unavailable(&e, &user, &addr);
                 }
             },
@@ -297,6 +296,9 @@ impl App {
                 if let Err(e) = self.throttle.succeeded(&user, client).await {
                     self.log_store_error(&e, &user, &addr);
                 }
+                if let Err(e) = self.throttle.second_factor_succeeded(&user).await {
+                    self.log_store_error(&e, &user, &addr);
+                }
                 log_event(
                     "second-factor",
                     &[&[("factor", Factor::Totp.name())], &fields[..]].concat(),
@@ -305,13 +307,12 @@ impl App {
                 self.issue_or_second_factor(&req, session, cookies, client, true)
             }
             Verdict::NotEnrolled => {
-                if let Err(e) = self.throttle.release(&user, client).await {
-                    self.log_store_error(&e, &user, &addr);
-                }
+                self.release_code_attempt(&user, client, &addr).await;
                 self.issue_or_second_factor(&req, session, cookies, client, false)
             }
             Verdict::Wrong | Verdict::Replayed => {
-                // Counted as a failure by `begin`.
+                // Counted as a failure by `begin_code_attempt`, in the
+                // second-factor count too, which no password clears.
                 log_event(
                     "second-factor-failed",
                     &[&[("check", verdict.check())], &fields[..]].concat(),
@@ -324,6 +325,40 @@ impl App {
                     Some("Wrong or already used code."),
                 )
             }
+        }
+    }
+}
+
+impl App {
+    /// Counts a code attempt before the code is checked: against the
+    /// user's second-factor count (stricter, cleared by a right code only)
+    /// and against the password throttle's keys (address, pair, user).
+    /// Refused when either is at its limit; nothing stays counted then.
+    async fn begin_code_attempt(
+        &self,
+        user: &str,
+        client: IpAddr,
+        addr: &str,
+        now: u64,
+    ) -> Result<(), ThrottleRefusal> {
+        self.throttle.second_factor_begin(user, now).await?;
+        if let Err(refusal) = self.throttle.begin(user, client, now).await {
+            if let Err(e) = self.throttle.second_factor_release(user).await {
+                self.log_store_error(&e, user, addr);
+            }
+            return Err(refusal);
+        }
+        Ok(())
+    }
+
+    /// The code attempt ended in neither yes nor no: both counts get it
+    /// back.
+    async fn release_code_attempt(&self, user: &str, client: IpAddr, addr: &str) {
+        if let Err(e) = self.throttle.release(user, client).await {
+            self.log_store_error(&e, user, addr);
+        }
+        if let Err(e) = self.throttle.second_factor_release(user).await {
+            self.log_store_error(&e, user, addr);
         }
     }
 }

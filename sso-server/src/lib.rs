@@ -22,6 +22,7 @@ pub mod throttle_store;
 pub mod totp;
 pub mod ui;
 pub mod webauthn;
+pub mod webauthn_ceremonies;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,6 +6,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod endpoints;
+pub mod enrolment;
+pub mod enrolment_codes;
 pub mod html;
 pub mod layout;
 pub mod listener;

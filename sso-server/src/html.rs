@@ -139,15 +139,23 @@ maxlength=\"6\" autocomplete=\"one-time-code\" autofocus required>\n\
     page(title, &body)
 }
 
-/// Enrolment of a security key for the logged-in `user`.
-pub fn webauthn_register_page(title: &str, user: &str, csrf_token: &str) -> String {
+/// Enrolment of a security key for the logged-in `user`; with
+/// `ask_code`, a field for the administrator's one-time enrolment code.
+pub fn webauthn_register_page(title: &str, user: &str, csrf_token: &str, ask_code: bool) -> String {
+    let code = if ask_code {
+        "<label for=\"code\">Enrolment code from your administrator</label>\
+<input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"off\" spellcheck=\"false\" \
+autocapitalize=\"characters\" required>\n"
+    } else {
+        ""
+    };
     page(
         title,
         &format!(
             "<h1>Add a security key</h1>\n<p>Register a security key or this device's \
 authenticator as a second factor for {}.</p>\n\
 <form method=\"post\" action=\"/webauthn/register\" id=\"webauthn-register\">\n\
-<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n{code}\
 <button type=\"submit\" id=\"register\">Register a security key</button>\n</form>\n\
 <p id=\"webauthn-status\" role=\"status\"></p>\n<script src=\"/webauthn.js\"></script>",
             escape(user),

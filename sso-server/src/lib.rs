@@ -6,6 +6,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod endpoints;
+pub mod enrolment;
+pub mod enrolment_codes;
 pub mod html;
 pub mod layout;
 pub mod listener;
@@ -25,6 +27,7 @@ pub mod totp;
 pub mod ui;
 pub mod warnings;
 pub mod webauthn;
+pub mod webauthn_ceremonies;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -43,6 +43,27 @@ enum Command {
     /// prompted for on a terminal).
     #[command(subcommand)]
     User(UserCommand),
+    /// Security keys (WebAuthn): enrolment codes.
+    #[command(subcommand)]
+    Webauthn(WebauthnCommand),
+}
+
+#[derive(Subcommand)]
+enum WebauthnCommand {
+    /// Issue a one-time code with which USER may enrol a security key
+    /// (replacing any earlier code of USER): the code goes to standard
+    /// output, for the user only. The file is `[webauthn]
+    /// enrolment_codes_file` of the configuration (--config).
+    EnrolmentCode(EnrolmentCodeArgs),
+}
+
+#[derive(Args)]
+struct EnrolmentCodeArgs {
+    /// Hours the code stays valid.
+    #[arg(long, value_name = "N", default_value_t = sso_server::enrolment_codes::DEFAULT_HOURS)]
+    hours: u64,
+    /// The user name.
+    user: String,
 }
 
 #[derive(Subcommand)]
@@ -113,6 +134,9 @@ fn main() -> ExitCode {
         }
         Some(Command::User(UserCommand::Totp(t))) => totp_command(t),
         Some(Command::User(u)) => user_command(u),
+        Some(Command::Webauthn(WebauthnCommand::EnrolmentCode(a))) => {
+            enrolment_code(&cli.run.config, &a)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -248,6 +272,37 @@ fn totp_command(command: TotpCommand) -> Result<(), String> {
             );
         }
     }
+    Ok(())
+}
+
+/// `sso-server webauthn enrolment-code`: the code on standard output
+/// (nowhere else), what was done on standard error.
+fn enrolment_code(config: &std::path::Path, args: &EnrolmentCodeArgs) -> Result<(), String> {
+    let config = sso_server::config::Config::load(config).map_err(|e| e.to_string())?;
+    let file = config.path.display().to_string();
+    let path = config
+        .webauthn
+        .as_ref()
+        .ok_or_else(|| format!("{file}: no [webauthn] table: security keys are not enabled"))?
+        .enrolment_codes_file
+        .clone()
+        .ok_or_else(|| {
+            format!(
+                "{file}: `webauthn.enrolment_codes_file` is not set: name the file the server \
+                 keeps enrolment codes in"
+            )
+        })?;
+    let now = sso_core::unix_now();
+    let (code, expires) = sso_server::enrolment_codes::issue(&path, &args.user, args.hours, now)
+        .map_err(|e| format!("`webauthn.enrolment_codes_file`: {e}"))?;
+    println!("{code}");
+    eprintln!(
+        "sso-server: {}: enrolment code for {:?}: valid once, for {} hours (until Unix time \
+         {expires}); any earlier code of the user is replaced",
+        path.display(),
+        args.user,
+        args.hours
+    );
     Ok(())
 }
 

@@ -10,6 +10,12 @@ use std::path::Path;
 
 /// Replaces `path` with `contents`. The error names the file.
 pub fn replace(path: &Path, contents: &str) -> Result<(), String> {
+    replace_owned(path, contents, None)
+}
+
+/// As [`replace`], the new file given to `owner` (uid, gid) before it is
+/// renamed into place, so no reader ever sees it with another owner.
+pub fn replace_owned(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> Result<(), String> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -25,6 +31,9 @@ pub fn replace(path: &Path, contents: &str) -> Result<(), String> {
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(contents.as_bytes())?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };

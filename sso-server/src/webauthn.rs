@@ -9,19 +9,19 @@
 //! counter; nothing secret, but whoever can write the file can add a key
 //! for anyone, so it is a trusted file like the keys). The server rewrites
 //! it atomically (a private temporary file in the same directory, then
-//! rename) when a credential is enrolled or its counter moves.
+//! rename) when a credential is enrolled or its counter moves. The file
+//! must exist: a missing one is an error (at start and reload, or 503 when
+//! it goes later), never "no one has a key", which would let every user
+//! with a key only through on a password (or, with self-enrolment, let
+//! them enrol a new key).
 //!
 //! A ceremony (the challenge sent to the browser and what checks its answer)
-//! is kept in memory for [`CEREMONY_SECONDS`] under a random id that the
-//! page sends back; with several replicas, both halves of a ceremony must
-//! reach the same one.
+//! is kept in memory (see [`crate::webauthn_ceremonies`]); with several
+//! replicas, both halves of a ceremony must reach the same one.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use rand_core::{OsRng, RngCore};
 use webauthn_rs::prelude::{
     CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
@@ -29,11 +29,9 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-/// Seconds a started ceremony may take to finish.
-pub const CEREMONY_SECONDS: u64 = 300;
-
-/// Ceremonies held at once; more are refused until some finish or expire.
-const MAX_CEREMONIES: usize = 10_000;
+use crate::enrolment_codes::CodeHash;
+use crate::webauthn_ceremonies::Ceremonies;
+pub use crate::webauthn_ceremonies::CEREMONY_SECONDS;
 
 /// Most credentials one user may enrol.
 const MAX_PER_USER: usize = 10;
@@ -45,16 +43,30 @@ pub struct RawWebauthn {
     pub rp_id: String,
     pub origin: String,
     pub credentials_file: PathBuf,
+    /// See [`crate::enrolment`]; absent: on only without
+    /// `[[second_factor]]` tables.
+    pub self_enrolment: Option<bool>,
+    /// See [`crate::enrolment_codes`].
+    pub enrolment_codes_file: Option<PathBuf>,
 }
 
 impl RawWebauthn {
-    /// Validates the table; errors are `(key, message)`.
-    pub fn check(&self) -> Result<WebauthnConfig, (&'static str, String)> {
+    /// Validates the table (`has_rules`: `[[second_factor]]` tables exist);
+    /// errors are `(key, message)`.
+    pub fn check(&self, has_rules: bool) -> Result<WebauthnConfig, (&'static str, String)> {
         let c = WebauthnConfig {
             rp_id: self.rp_id.clone(),
             origin: self.origin.clone(),
             credentials_file: self.credentials_file.clone(),
+            self_enrolment: crate::enrolment::self_enrolment(self.self_enrolment, has_rules),
+            enrolment_codes_file: self.enrolment_codes_file.clone(),
         };
+        if c.enrolment_codes_file.as_ref() == Some(&c.credentials_file) {
+            return Err((
+                "webauthn.enrolment_codes_file",
+                "must not be the credentials_file".into(),
+            ));
+        }
         relying_party(&c)?;
         Ok(c)
     }
@@ -66,6 +78,9 @@ pub struct WebauthnConfig {
     pub rp_id: String,
     pub origin: String,
     pub credentials_file: PathBuf,
+    /// Whether a user with no second factor may enrol a key on a password.
+    pub self_enrolment: bool,
+    pub enrolment_codes_file: Option<PathBuf>,
 }
 
 /// Builds the relying party; errors are `(key, message)`.
@@ -99,12 +114,12 @@ struct Entry {
 
 enum Ceremony {
     Register {
-        user: String,
         handle: Uuid,
         state: PasskeyRegistration,
+        /// The enrolment code given at the start, spent at the finish.
+        code: Option<CodeHash>,
     },
     Authenticate {
-        user: String,
         state: PasskeyAuthentication,
     },
 }
@@ -123,6 +138,8 @@ pub enum Refusal {
     Busy,
     /// The credentials file cannot be read or written (fail closed).
     Store(String),
+    /// Enrolment is not allowed (see [`crate::enrolment`]).
+    Enrolment(crate::enrolment::Refusal),
 }
 
 impl Refusal {
@@ -135,6 +152,7 @@ impl Refusal {
             Refusal::TooMany => "too many security keys",
             Refusal::Busy => "too many ceremonies",
             Refusal::Store(_) => "credentials file",
+            Refusal::Enrolment(r) => r.check(),
         }
     }
 }
@@ -146,7 +164,7 @@ pub struct WebauthnStore {
     /// Held while the file is read and rewritten, so that two enrolments
     /// cannot lose one another.
     file: Mutex<()>,
-    ceremonies: Mutex<HashMap<String, (u64, Ceremony)>>,
+    ceremonies: Ceremonies<Ceremony>,
 }
 
 fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, String> {
@@ -178,7 +196,6 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, String> {
 fn read(path: &Path) -> Result<Vec<Entry>, String> {
     match std::fs::read_to_string(path) {
         Ok(t) => parse(&t, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
     }
 }
@@ -192,23 +209,28 @@ fn write(path: &Path, entries: &[Entry]) -> Result<(), String> {
     crate::private_file::replace(path, &text)
 }
 
-fn random_id() -> String {
-    let mut b = [0u8; 24];
-    OsRng.fill_bytes(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
-}
-
 impl WebauthnStore {
-    /// Builds the relying party and reads the file now (a missing file is
-    /// an empty one; a malformed one stops the start).
+    /// Builds the relying party and reads the files now: a missing or
+    /// malformed credentials file, or a malformed codes file, stops the
+    /// start (and is refused by a reload).
     pub fn open(c: &WebauthnConfig) -> Result<WebauthnStore, String> {
         let rp = relying_party(c).map_err(|(k, m)| format!("`{k}`: {m}"))?;
-        read(&c.credentials_file).map_err(|e| format!("`webauthn.credentials_file`: {e}"))?;
+        read(&c.credentials_file).map_err(|e| {
+            format!(
+                "`webauthn.credentials_file`: {e} (the file must exist: create it empty, \
+                 mode 0600 and owned by the server's user, for a first deployment; copy it \
+                 on a replica)"
+            )
+        })?;
+        if let Some(codes) = &c.enrolment_codes_file {
+            crate::enrolment_codes::check(codes)
+                .map_err(|e| format!("`webauthn.enrolment_codes_file`: {e}"))?;
+        }
         Ok(WebauthnStore {
             rp,
             path: c.credentials_file.clone(),
             file: Mutex::new(()),
-            ceremonies: Mutex::new(HashMap::new()),
+            ceremonies: Ceremonies::default(),
         })
     }
 
@@ -217,15 +239,10 @@ impl WebauthnStore {
         Ok(read(&self.path)?.iter().any(|e| e.user == user))
     }
 
-    fn hold(&self, ceremony: Ceremony, now: u64) -> Result<String, Refusal> {
-        let mut c = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
-        c.retain(|_, (expires, _)| *expires > now);
-        if c.len() >= MAX_CEREMONIES {
-            return Err(Refusal::Busy);
-        }
-        let id = random_id();
-        c.insert(id.clone(), (now + CEREMONY_SECONDS, ceremony));
-        Ok(id)
+    fn hold(&self, user: &str, ceremony: Ceremony, now: u64) -> Result<String, Refusal> {
+        self.ceremonies
+            .hold(user, ceremony, now)
+            .map_err(|_| Refusal::Busy)
     }
 
     /// The ceremony `id` (gone from the table: each is used once) if it is
@@ -238,30 +255,22 @@ impl WebauthnStore {
         answer: &str,
         now: u64,
     ) -> Result<(Ceremony, T), Refusal> {
-        let ceremony = self.take(id, now).ok_or(Refusal::NoCeremony)?;
-        let owner = match &ceremony {
-            Ceremony::Register { user, .. } | Ceremony::Authenticate { user, .. } => user,
-        };
-        if owner != user {
-            return Err(Refusal::NoCeremony);
-        }
+        let ceremony = self
+            .ceremonies
+            .take(user, id, now)
+            .ok_or(Refusal::NoCeremony)?;
         let answer = serde_json::from_str(answer).map_err(|_| Refusal::Malformed)?;
         Ok((ceremony, answer))
     }
 
-    fn take(&self, id: &str, now: u64) -> Option<Ceremony> {
-        let mut c = self.ceremonies.lock().unwrap_or_else(|p| p.into_inner());
-        match c.remove(id) {
-            Some((expires, ceremony)) if expires > now => Some(ceremony),
-            _ => None,
-        }
-    }
-
-    /// Starts enrolling a new credential for `user`: the options for
-    /// `navigator.credentials.create` and the ceremony id.
+    /// Starts enrolling a new credential for `user`, allowed by the
+    /// enrolment code `code` if any (kept with the ceremony for the
+    /// finish): the options for `navigator.credentials.create` and the
+    /// ceremony id.
     pub fn start_register(
         &self,
         user: &str,
+        code: Option<CodeHash>,
         now: u64,
     ) -> Result<(CreationChallengeResponse, String), Refusal> {
         let entries = read(&self.path).map_err(Refusal::Store)?;
@@ -280,10 +289,11 @@ impl WebauthnStore {
             .start_passkey_registration(handle, user, user, Some(exclude))
             .map_err(|_| Refusal::Rejected)?;
         let id = self.hold(
+            user,
             Ceremony::Register {
-                user: user.to_owned(),
                 handle,
                 state,
+                code,
             },
             now,
         )?;
@@ -291,16 +301,26 @@ impl WebauthnStore {
     }
 
     /// Finishes an enrolment of `user` with the browser's answer (JSON).
+    /// Once the answer is verified, and before the credential is written,
+    /// `authorise` decides again whether the enrolment is allowed, given
+    /// the code of the start (and spends it): the rule holds at the
+    /// finish, not only at the start.
     pub fn finish_register(
         &self,
         user: &str,
         id: &str,
         answer: &str,
         now: u64,
+        authorise: impl FnOnce(Option<&CodeHash>) -> Result<(), Refusal>,
     ) -> Result<(), Refusal> {
         let (ceremony, answer) =
             self.take_answer::<RegisterPublicKeyCredential>(user, id, answer, now)?;
-        let Ceremony::Register { handle, state, .. } = ceremony else {
+        let Ceremony::Register {
+            handle,
+            state,
+            code,
+        } = ceremony
+        else {
             return Err(Refusal::NoCeremony);
         };
         let key = self
@@ -313,6 +333,7 @@ impl WebauthnStore {
         if entries.iter().any(|e| e.key.cred_id() == key.cred_id()) {
             return Err(Refusal::Rejected);
         }
+        authorise(code.as_ref())?;
         entries.push(Entry {
             user: user.to_owned(),
             handle,
@@ -340,13 +361,7 @@ impl WebauthnStore {
             .rp
             .start_passkey_authentication(&keys)
             .map_err(|_| Refusal::Rejected)?;
-        let id = self.hold(
-            Ceremony::Authenticate {
-                user: user.to_owned(),
-                state,
-            },
-            now,
-        )?;
+        let id = self.hold(user, Ceremony::Authenticate { state }, now)?;
         Ok((options, id))
     }
 
@@ -392,6 +407,8 @@ mod tests {
             rp_id: rp_id.into(),
             origin: origin.into(),
             credentials_file: PathBuf::from("/nonexistent/webauthn"),
+            self_enrolment: false,
+            enrolment_codes_file: None,
         }
     }
 
@@ -410,33 +427,78 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = config("localhost", "https://localhost:8443");
         c.credentials_file = dir.path().join("webauthn");
+        std::fs::write(&c.credentials_file, "").unwrap();
         let s = WebauthnStore::open(&c).unwrap();
+        let allow = |_: Option<&CodeHash>| Ok(());
         assert!(!s.enrolled("alice").unwrap());
         assert_eq!(
             s.start_authenticate("alice", 1000).unwrap_err(),
             Refusal::NotEnrolled
         );
-        let (_, id) = s.start_register("alice", 1000).unwrap();
+        let (_, id) = s.start_register("alice", None, 1000).unwrap();
         assert_eq!(
-            s.finish_register("bob", &id, "{}", 1001).unwrap_err(),
+            s.finish_register("bob", &id, "{}", 1001, allow)
+                .unwrap_err(),
             Refusal::NoCeremony
         );
         // Taken by bob's attempt: gone for alice too.
         assert_eq!(
-            s.finish_register("alice", &id, "{}", 1001).unwrap_err(),
-            Refusal::NoCeremony
-        );
-        let (_, id) = s.start_register("alice", 1000).unwrap();
-        assert_eq!(
-            s.finish_register("alice", &id, "{}", 1001).unwrap_err(),
-            Refusal::Malformed
-        );
-        let (_, id) = s.start_register("alice", 1000).unwrap();
-        assert_eq!(
-            s.finish_register("alice", &id, "{}", 1000 + CEREMONY_SECONDS)
+            s.finish_register("alice", &id, "{}", 1001, allow)
                 .unwrap_err(),
             Refusal::NoCeremony
         );
+        let (_, id) = s.start_register("alice", None, 1000).unwrap();
+        assert_eq!(
+            s.finish_register("alice", &id, "{}", 1001, allow)
+                .unwrap_err(),
+            Refusal::Malformed
+        );
+        let (_, id) = s.start_register("alice", None, 1000).unwrap();
+        assert_eq!(
+            s.finish_register("alice", &id, "{}", 1000 + CEREMONY_SECONDS, allow)
+                .unwrap_err(),
+            Refusal::NoCeremony
+        );
+    }
+
+    #[test]
+    fn self_enrolment_is_off_under_rules_unless_written() {
+        let raw = |self_enrolment, codes: Option<&str>| RawWebauthn {
+            rp_id: "localhost".into(),
+            origin: "https://localhost".into(),
+            credentials_file: "/var/lib/sso-server/webauthn".into(),
+            self_enrolment,
+            enrolment_codes_file: codes.map(PathBuf::from),
+        };
+        assert!(!raw(None, None).check(true).unwrap().self_enrolment);
+        assert!(raw(None, None).check(false).unwrap().self_enrolment);
+        assert!(raw(Some(true), None).check(true).unwrap().self_enrolment);
+        let e = raw(None, Some("/var/lib/sso-server/webauthn"))
+            .check(true)
+            .unwrap_err();
+        assert_eq!(e.0, "webauthn.enrolment_codes_file");
+    }
+
+    #[test]
+    fn a_missing_credentials_file_is_an_error_not_an_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config("localhost", "https://localhost:8443");
+        c.credentials_file = dir.path().join("webauthn");
+        let e = WebauthnStore::open(&c).err().unwrap();
+        assert!(e.starts_with("`webauthn.credentials_file`: "), "{e}");
+        std::fs::write(&c.credentials_file, "").unwrap();
+        let s = WebauthnStore::open(&c).unwrap();
+        assert!(!s.enrolled("alice").unwrap());
+        std::fs::remove_file(&c.credentials_file).unwrap();
+        assert!(s.enrolled("alice").is_err());
+        assert!(matches!(
+            s.start_authenticate("alice", 1000),
+            Err(Refusal::Store(_))
+        ));
+        assert!(matches!(
+            s.start_register("alice", None, 1000),
+            Err(Refusal::Store(_))
+        ));
     }
 
     #[test]

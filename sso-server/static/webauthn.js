@@ -39,7 +39,9 @@
 
   async function register(form) {
     const csrf = form.elements.csrf.value;
-    const start = await post("/webauthn/register/start", { csrf: csrf });
+    // The administrator's one-time code, when the page asks for one.
+    const code = form.elements.code ? form.elements.code.value : "";
+    const start = await post("/webauthn/register/start", { csrf: csrf, code: code });
     const pk = start.options.publicKey;
     pk.challenge = fromB64url(pk.challenge);
     pk.user.id = fromB64url(pk.user.id);

@@ -2,6 +2,8 @@
 //! login in Debian's chromium (via chromedriver) with the WebDriver virtual
 //! authenticator, over https on localhost (WebAuthn needs a host name, not
 //! an address); and the refusals of the JSON endpoints over plain HTTP.
+//! Who may enrol, the credentials file and the ceremony caps:
+//! server_webauthn_enrolment.rs.
 
 use std::process::Command;
 
@@ -32,20 +34,41 @@ fn localhost_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::Path
     (cert, key)
 }
 
+/// `sso-server webauthn enrolment-code USER` against the server's
+/// configuration: the code it prints.
+fn enrolment_code(server: &SsoServer, user: &str) -> String {
+    let out = Command::new(sso_integration::util::bin("sso-server"))
+        .arg("--config")
+        .arg(&server.config_path)
+        .args(["webauthn", "enrolment-code", user])
+        .output()
+        .expect("run sso-server webauthn enrolment-code");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(code.len(), 19, "{code}");
+    // The code goes to standard output only.
+    assert!(!stderr.contains(&code), "{stderr}");
+    code
+}
+
 #[test]
-fn a_security_key_is_enrolled_in_chromium_then_is_the_second_factor() {
+fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_second_factor() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");
     add_user(&users, "alice", PASSWORD, &[]);
     let (cert, key) = localhost_cert(dir.path());
     let credentials = dir.path().join("webauthn");
+    std::fs::write(&credentials, "").unwrap();
+    let codes = dir.path().join("enrolment-codes");
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![r"localhost:[0-9]+/(open|admin)/".into()]);
     let tables = |origin: &str| {
         format!(
             "[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n\
              [webauthn]\nrp_id = \"localhost\"\norigin = {origin:?}\ncredentials_file = {credentials:?}\n\
+             enrolment_codes_file = {codes:?}\n\
              [[second_factor]]\nservices = ['localhost:[0-9]+/admin/']\n"
         )
     };
@@ -70,8 +93,20 @@ fn a_security_key_is_enrolled_in_chromium_then_is_the_second_factor() {
     browser.click("#submit");
     browser.wait_for_url(&format!("https://{open}sso_login?t="));
 
-    // Enrolment from that session.
+    // Under a [[second_factor]] table, her password alone cannot enrol a
+    // key: the page asks for the administrator's code, and a made-up one
+    // is refused.
     browser.goto(&format!("{base}/webauthn/register"));
+    browser.wait_for_text("id=\"code\"");
+    browser.type_into("#code", "AAAA-BBBB-CCCC-DDDD");
+    browser.click("#register");
+    browser.wait_for_text("Security key failed: invalid or expired enrolment code");
+    assert!(browser.virtual_credentials(&authenticator).is_empty());
+
+    // With the code the administrator issued: enrolled.
+    let code = enrolment_code(&server, "alice");
+    browser.goto(&format!("{base}/webauthn/register"));
+    browser.type_into("#code", &code.to_lowercase());
     browser.click("#register");
     browser.wait_for_text("Security key registered.");
     assert_eq!(browser.virtual_credentials(&authenticator).len(), 1);
@@ -80,7 +115,18 @@ fn a_security_key_is_enrolled_in_chromium_then_is_the_second_factor() {
         .starts_with("alice\t"));
     assert!(server
         .log()
-        .contains("event=webauthn-enrolled user=\"alice\""));
+        .contains("event=webauthn-enrolled user=\"alice\" by=\"enrolment code\""));
+    assert!(!server.log().contains(&code), "a code in the log");
+
+    // The code was spent: a second use is refused.
+    browser.goto(&format!("{base}/webauthn/register"));
+    browser.type_into("#code", &code);
+    browser.click("#register");
+    browser.wait_for_text("Security key failed: invalid or expired enrolment code");
+    assert!(server.log().contains(
+        "event=webauthn-refused check=\"invalid or expired enrolment code\" user=\"alice\""
+    ));
+    assert_eq!(browser.virtual_credentials(&authenticator).len(), 1);
 
     // The protected service: the step offers the key (and no TOTP code:
     // there is no totp_file), and the key buys the ticket.
@@ -109,6 +155,8 @@ fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServ
     let users = dir.join("users");
     add_user(&users, "alice", PASSWORD, &[]);
     add_user(&users, "bob", "bob's password", &[]);
+    // The credentials file must exist (a missing one is not an empty one).
+    std::fs::write(dir.join("webauthn"), "").unwrap();
     let totp = dir.join("totp");
     let (code, out) = sso_integration::server::run_sso_server(&[
         "user".as_ref(),

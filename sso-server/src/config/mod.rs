@@ -154,7 +154,10 @@ impl Config {
         let ui = check.ui(&raw.ui)?;
         let second_factor = check.second_factor(&raw)?;
         let webauthn = match &raw.webauthn {
-            Some(w) => Some(w.check().map_err(|(key, msg)| check.err(key, msg))?),
+            Some(w) => Some(
+                w.check(!second_factor.is_empty())
+                    .map_err(|(key, msg)| check.err(key, msg))?,
+            ),
             None => None,
         };
         Ok(Config {
@@ -197,8 +200,10 @@ impl Config {
             files.push(("auth.totp_file", totp.as_path()));
         }
         if let Some(w) = &self.webauthn {
-            if w.credentials_file.exists() {
-                files.push(("webauthn.credentials_file", w.credentials_file.as_path()));
+            // It must exist (a missing one is refused, not read as empty).
+            files.push(("webauthn.credentials_file", w.credentials_file.as_path()));
+            if let Some(codes) = w.enrolment_codes_file.as_deref().filter(|p| p.exists()) {
+                files.push(("webauthn.enrolment_codes_file", codes));
             }
         }
         files

@@ -8,8 +8,11 @@
 //!   script asks `/` again for the ticket (the silent path, which checks the
 //!   account and the policy as for any ticket).
 //!
-//! The ceremony endpoints take form fields (`csrf`, and `id` and
-//! `credential` to finish) and answer JSON: `{"id": ..., "options": ...}`,
+//! Who may enrol is decided by [`crate::enrolment`], at the start and again
+//! at the finish (which spends an enrolment code).
+//!
+//! The ceremony endpoints take form fields (`csrf`, `code` to start an
+//! enrolment, and `id` and `credential` to finish) and answer JSON: `{"id": ..., "options": ...}`,
 //! `{"ok": true}`, or `{"error": CHECK}` with a 4xx or 5xx status.
 
 use std::net::IpAddr;
@@ -19,6 +22,8 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::app::{log_event, App, Cookies, Resp};
+use crate::enrolment::{self, Code, Facts, Grant};
+use crate::enrolment_codes::{self, CodeHash};
 use crate::html;
 use crate::params::form_params;
 use crate::session::{Factor, Session};
@@ -51,12 +56,64 @@ impl App {
         self.json(status, json!({ "error": check }))
     }
 
-    /// True when `session` may enrol a new credential: with a second
-    /// factor enrolled already, only a session that proved one (a stolen
-    /// password alone must not add the thief's key).
-    fn may_enrol(&self, session: &Session) -> Result<bool, String> {
+    /// Whether `session` may enrol a new credential now, with the
+    /// enrolment code `code` if one was given (see [`crate::enrolment`]).
+    /// Err: a file cannot be read (fail closed).
+    fn enrolment(
+        &self,
+        session: &Session,
+        code: Option<&CodeHash>,
+        now: u64,
+    ) -> Result<Result<Grant, enrolment::Refusal>, String> {
+        let config = self.config.webauthn.as_ref();
         let offer = self.offer(&session.user)?;
-        Ok(session.has_second_factor() || !(offer.totp || offer.webauthn))
+        let code = match (code, config.and_then(|c| c.enrolment_codes_file.as_deref())) {
+            (None, _) => Code::NotGiven,
+            (Some(hash), Some(path)) => {
+                if enrolment_codes::valid(path, &session.user, hash, now)? {
+                    Code::Valid
+                } else {
+                    Code::Invalid
+                }
+            }
+            (Some(_), None) => Code::Invalid,
+        };
+        Ok(enrolment::decide(Facts {
+            session_proved_factor: session.has_second_factor(),
+            has_factor: offer.totp || offer.webauthn,
+            self_enrolment: config.is_some_and(|c| c.self_enrolment),
+            code,
+        }))
+    }
+
+    /// The finish's second look: the rule must still allow the enrolment,
+    /// and an enrolment code is spent (once: a second use finds it gone).
+    fn authorise_enrolment(
+        &self,
+        session: &Session,
+        code: Option<&CodeHash>,
+        now: u64,
+    ) -> Result<Grant, Refusal> {
+        let grant = self
+            .enrolment(session, code, now)
+            .map_err(Refusal::Store)?
+            .map_err(Refusal::Enrolment)?;
+        if grant == Grant::Code {
+            let path = self
+                .config
+                .webauthn
+                .as_ref()
+                .and_then(|c| c.enrolment_codes_file.as_deref());
+            let spent = match (path, code) {
+                (Some(path), Some(hash)) => enrolment_codes::spend(path, &session.user, hash, now)
+                    .map_err(Refusal::Store)?,
+                _ => false,
+            };
+            if !spent {
+                return Err(Refusal::Enrolment(enrolment::Refusal::BadCode));
+            }
+        }
+        Ok(grant)
     }
 
     /// `GET /webauthn/register`.
@@ -75,9 +132,16 @@ impl App {
                 "Log in first, then come back to this page to add a security key.",
             );
         };
-        match self.may_enrol(&session) {
-            Ok(true) => {}
-            Ok(false) => {
+        let codes = self
+            .config
+            .webauthn
+            .as_ref()
+            .is_some_and(|c| c.enrolment_codes_file.is_some());
+        let ask_code = match self.enrolment(&session, None, sso_core::unix_now()) {
+            Ok(Ok(_)) => false,
+            // The administrator may have issued a code: ask for it.
+            Ok(Err(_)) if codes => true,
+            Ok(Err(enrolment::Refusal::FactorRequired)) => {
                 return self.error(
                     StatusCode::FORBIDDEN,
                     "Second factor required",
@@ -85,12 +149,20 @@ impl App {
                      for it, then come back to add a security key.",
                 )
             }
+            Ok(Err(_)) => {
+                return self.error(
+                    StatusCode::FORBIDDEN,
+                    "Enrolment code required",
+                    "Adding a security key needs a second factor proven in this login, or a \
+                     one-time enrolment code from the administrator.",
+                )
+            }
             Err(e) => return self.second_factor_unavailable(&e, &session.user, client),
-        }
+        };
         let (token, set_cookie) = self.csrf_token(cookies);
         let mut resp = self.page(
             StatusCode::OK,
-            html::webauthn_register_page(&self.config.title, &session.user, &token),
+            html::webauthn_register_page(&self.config.title, &session.user, &token, ask_code),
         );
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
@@ -144,7 +216,9 @@ impl App {
         log_event(event, &fields);
         let status = match r {
             Refusal::Store(_) | Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            Refusal::NotEnrolled | Refusal::TooMany => StatusCode::FORBIDDEN,
+            Refusal::NotEnrolled | Refusal::TooMany | Refusal::Enrolment(_) => {
+                StatusCode::FORBIDDEN
+            }
             Refusal::Malformed => StatusCode::BAD_REQUEST,
             Refusal::NoCeremony | Refusal::Rejected => StatusCode::UNAUTHORIZED,
         };
@@ -153,19 +227,35 @@ impl App {
 
     /// `POST /webauthn/register/start`.
     pub fn webauthn_register_start(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
-        let (store, _, session) = match self.ceremony_request(body, cookies, client) {
+        let (store, form, session) = match self.ceremony_request(body, cookies, client) {
             Ok(x) => x,
             Err(r) => return *r,
         };
-        match self.may_enrol(&session) {
-            Ok(true) => {}
-            Ok(false) => return self.json_refusal(StatusCode::FORBIDDEN, "second factor required"),
+        let now = sso_core::unix_now();
+        let typed = form.get("code").map(|c| c.trim()).filter(|c| !c.is_empty());
+        let code = match typed.map(|t| enrolment_codes::hash(&session.user, t)) {
+            None => None,
+            Some(Some(hash)) => Some(hash),
+            Some(None) => {
+                let r = Refusal::Enrolment(enrolment::Refusal::BadCode);
+                return self.ceremony_refused(&r, "webauthn-refused", &session.user, client);
+            }
+        };
+        let grant = match self.enrolment(&session, code.as_ref(), now) {
+            Ok(Ok(grant)) => grant,
+            Ok(Err(r)) => {
+                let r = Refusal::Enrolment(r);
+                return self.ceremony_refused(&r, "webauthn-refused", &session.user, client);
+            }
             Err(e) => {
                 let r = Refusal::Store(e);
                 return self.ceremony_refused(&r, "webauthn-refused", &session.user, client);
             }
-        }
-        match store.start_register(&session.user, sso_core::unix_now()) {
+        };
+        // Only a code that opens the enrolment goes with the ceremony, to be
+        // spent at its finish.
+        let code = code.filter(|_| grant == Grant::Code);
+        match store.start_register(&session.user, code, now) {
             Ok((options, id)) => self.json(StatusCode::OK, json!({ "id": id, "options": options })),
             Err(r) => self.ceremony_refused(&r, "webauthn-refused", &session.user, client),
         }
@@ -178,16 +268,21 @@ impl App {
             Err(r) => return *r,
         };
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-        match store.finish_register(
-            &session.user,
-            get("id"),
-            get("credential"),
-            sso_core::unix_now(),
-        ) {
+        let now = sso_core::unix_now();
+        let mut granted = None;
+        let authorise = |code: Option<&CodeHash>| {
+            granted = Some(self.authorise_enrolment(&session, code, now)?);
+            Ok(())
+        };
+        match store.finish_register(&session.user, get("id"), get("credential"), now, authorise) {
             Ok(()) => {
                 log_event(
                     "webauthn-enrolled",
-                    &[("user", &session.user), ("addr", &client.to_string())],
+                    &[
+                        ("user", &session.user),
+                        ("by", granted.map_or("", Grant::name)),
+                        ("addr", &client.to_string()),
+                    ],
                 );
                 self.json(StatusCode::OK, json!({ "ok": true }))
             }

@@ -104,7 +104,7 @@ def normalized(r: requests.Response, target: Target) -> dict[str, Any]:
         answer["env"] = {
             k: v.replace(host_port, "HOSTPORT")
             for k, _, v in (line.partition("=") for line in r.text.splitlines())
-            if k != "TICKET_EXPIRES"
+            if k not in ("TICKET_EXPIRES", "PID")
         }
     return answer
 

@@ -194,14 +194,15 @@ def test_four_workers_keep_a_browser_logged_in(keys: harness.Keys) -> None:
     try:
         jar, _, login = browser_login(server, keys)
         assert login.status_code == 302, login.text
-        answers = []
+        answers, workers = [], set()
         for _ in range(50):
             r = requests.get(server.url("/app/page"), headers=cookie_header(jar), allow_redirects=False)
             answers.append(r.status_code)
             assert "REMOTE_USER=alice" in r.text or r.status_code != 200
+            workers.update(line for line in r.text.splitlines() if line.startswith("PID="))
         assert answers == [200] * 50, answers
-        pids = {line for line in server.server_log().splitlines() if "Booting worker" in line}
-        assert len(pids) == 4, server.server_log()
+        # More than the worker that answered sso_login answered them.
+        assert len(workers) > 1, workers
     finally:
         server.close()
 
@@ -211,7 +212,12 @@ def test_a_trusted_proxy_s_forwarded_proto_selects_host_cookies(keys: harness.Ke
     X-Forwarded-Proto: https from a peer in trusted_proxies (and only from
     one): the nonce cookie then gets its __Host- name and Secure, as over
     https. waitress, which does not rewrite wsgi.url_scheme itself."""
-    for trusted, host_only in ((["127.0.0.1"], True), (["::ffff:127.0.0.1"], True), ([], False), (["192.0.2.0/24"], False)):
+    for trusted, host_only in (
+        (["127.0.0.1"], True),
+        (["::ffff:127.0.0.1"], True),
+        ([], False),
+        (["192.0.2.0/24"], False),
+    ):
         server = harness.WsgiServer("waitress", site_settings(keys, needgroup=None, trusted_proxies=trusted))
         try:
             r = requests.get(server.url("/app/"), headers={"X-Forwarded-Proto": "https"}, allow_redirects=False)

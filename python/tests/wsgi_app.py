@@ -27,6 +27,7 @@ def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     ticket = environ.get("sso.ticket")
     if ticket is not None:
         lines.append(f"TICKET_EXPIRES={ticket.expires}")
+    lines.append(f"PID={os.getpid()}")  # which worker answered
     if environ.get("PATH_INFO", "").endswith("/boom"):
         raise RuntimeError("the application failed")  # the server's own 500
     body = ("\n".join(lines) + "\n").encode()

@@ -473,3 +473,28 @@ impl Drop for Dovecot {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a pamtester `command` (`pamtester -v SERVICE USER authenticate`)
+/// with `password` on stdin; returns (success, stdout and stderr).
+pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pamtester (apt package pamtester)");
+    // A module that fails before prompting lets pamtester exit without
+    // reading: a closed pipe here is that case, not an error.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(format!("{password}\n").as_bytes());
+    }
+    let out = child.wait_with_output().expect("wait for pamtester");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -241,6 +241,21 @@ impl SsoServer {
         }
     }
 
+    /// The login form of `ask` (a `/?s=...` path): the cookies it sets and
+    /// its hidden `csrf` and `s` fields, for tests that post many attempts
+    /// with one CSRF pair.
+    pub fn login_form(&self, ask: &str) -> (Cookies, Vec<(String, String)>) {
+        let mut jar = Cookies::new();
+        let form = self.get(ask, &jar);
+        assert_eq!(form.status, 200, "{}", form.body);
+        jar.update(&form);
+        let fields = ["csrf", "s"]
+            .iter()
+            .map(|n| (n.to_string(), form.form_field(n).unwrap_or_default()))
+            .collect();
+        (jar, fields)
+    }
+
     pub fn get(&self, path: &str, cookies: &Cookies) -> HttpResponse {
         http(self.port, "GET", path, &cookies.header(), None)
     }

@@ -1,11 +1,10 @@
 //! pamtester, a real PAM client, against a service file installed under
 //! /etc/pam.d (unique name, removed afterwards) that loads pam_sso.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sso_integration::pam::{
-    module_args, module_path, InstalledService, PrivateSyslog, DOMAIN, SERVICE,
+    module_args, module_path, run_pamtester, InstalledService, PrivateSyslog, DOMAIN, SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
@@ -14,31 +13,7 @@ use sso_integration::util::{self, TestKeys};
 fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
     let mut command = Command::new("pamtester");
     command.args(["-v", service, user, "authenticate"]);
-    run(command, password)
-}
-
-/// Runs a pamtester `command` with `password` on stdin.
-fn run(mut command: Command, password: &str) -> (bool, String) {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run pamtester (apt package pamtester)");
-    // A module that fails before prompting lets pamtester exit without
-    // reading: a closed pipe here is that case, not an error.
-    let _ = child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes());
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run_pamtester(command, password)
 }
 
 #[test]
@@ -110,7 +85,7 @@ fn pamtester_logs_an_untrusted_key_file_with_its_rule() {
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     let syslog = PrivateSyslog::new();
     let command = syslog.command("pamtester", &["-v", &service.name, "carol", "authenticate"]);
-    let (ok, out) = run(command, &ticket);
+    let (ok, out) = run_pamtester(command, &ticket);
     assert!(!ok, "a world-writable key file was trusted:\n{out}");
     assert!(out.contains("Error in service module"), "{out}");
     let lines = syslog.lines();

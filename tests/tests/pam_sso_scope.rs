@@ -4,12 +4,9 @@
 //! services that escalate privilege (sudo, su, polkit, ...) do not take
 //! tickets unless `pam_services=` names them.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use sso_integration::pam::{
-    module_args, module_path, InstalledService, LocalUser, PrivateSyslog, ServiceDir, DOMAIN,
-    PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+    module_args, module_path, run_pamtester, InstalledService, LocalUser, PrivateSyslog,
+    ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
@@ -32,26 +29,10 @@ fn services(names: &[&str], args: &str) -> ServiceDir {
 /// Runs pamtester on the installed `service` for `user` answering
 /// `password`, its /dev/log on `syslog`; returns (success, output).
 fn pamtester(syslog: &PrivateSyslog, service: &str, user: &str, password: &str) -> (bool, String) {
-    let mut child = syslog
-        .command("pamtester", &["-v", service, user, "authenticate"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run pamtester (apt package pamtester)");
-    // A module that fails before prompting lets pamtester exit unread.
-    let _ = child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes());
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run_pamtester(
+        syslog.command("pamtester", &["-v", service, user, "authenticate"]),
+        password,
+    )
 }
 
 /// A leaked `sso_login?t=TICKET` URL whose ticket names this host's

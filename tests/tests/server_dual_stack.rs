@@ -39,14 +39,7 @@ impl Proxied {
             "{}",
             server.log()
         );
-        let mut jar = Cookies::new();
-        let form = server.get("/?s=wiki.test.example.org%2F", &jar);
-        assert_eq!(form.status, 200, "{}", form.body);
-        jar.update(&form);
-        let fields = ["csrf", "s"]
-            .iter()
-            .map(|n| (n.to_string(), form.form_field(n).unwrap_or_default()))
-            .collect();
+        let (jar, fields) = server.login_form("/?s=wiki.test.example.org%2F");
         Proxied {
             _keys: keys,
             _users: users,

@@ -380,9 +380,11 @@ fn group_check_refuses_and_tickets_carry_requested_groups() {
     assert!(s.log().contains("not in groups"));
 }
 
-#[test]
-fn exchange_follows_the_rules() {
-    let w = World::new();
+const WEBMAIL: &str = "webmail.test.example.org/";
+const IMAP: &str = "imap.test.example.org/";
+
+/// A server whose one `[[exchange]]` rule lets webmail tickets buy imap ones.
+fn exchange_server(w: &World) -> SsoServer {
     let mut setup = w.setup();
     setup.tables = r#"
 [[exchange]]
@@ -390,9 +392,14 @@ from = 'webmail\.test\.example\.org/'
 to = 'imap\.test\.example\.org/'
 "#
     .into();
-    let s = SsoServer::start(&w.keys, &setup);
-    let webmail = "webmail.test.example.org/";
-    let imap = "imap.test.example.org/";
+    SsoServer::start(&w.keys, &setup)
+}
+
+#[test]
+fn exchange_follows_the_rules() {
+    let w = World::new();
+    let s = exchange_server(&w);
+    let (webmail, imap) = (WEBMAIL, IMAP);
     let exchange = |t: &str, to: &str| s.post("/exchange", &Cookies::new(), &[("t", t), ("s", to)]);
     let good = w
         .keys
@@ -462,16 +469,8 @@ to = 'imap\.test\.example\.org/'
 #[test]
 fn a_leaked_browser_ticket_buys_nothing_at_exchange() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables = r#"
-[[exchange]]
-from = 'webmail\.test\.example\.org/'
-to = 'imap\.test\.example\.org/'
-"#
-    .into();
-    let s = SsoServer::start(&w.keys, &setup);
-    let webmail = "webmail.test.example.org/";
-    let imap = "imap.test.example.org/";
+    let s = exchange_server(&w);
+    let (webmail, imap) = (WEBMAIL, IMAP);
     let secret = sso_core::web::new_nonce();
     let nonce = sso_core::web::nonce_commitment(&secret);
     let leaked = w

@@ -29,14 +29,7 @@ impl Target {
         setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
         setup.tables = format!("[throttle]\n{throttle}");
         let server = SsoServer::start(&keys, &setup);
-        let mut jar = Cookies::new();
-        let form = server.get("/?s=wiki.test.example.org%2F", &jar);
-        assert_eq!(form.status, 200, "{}", form.body);
-        jar.update(&form);
-        let fields = ["csrf", "s"]
-            .iter()
-            .map(|n| (n.to_string(), form.form_field(n).unwrap_or_default()))
-            .collect();
+        let (jar, fields) = server.login_form("/?s=wiki.test.example.org%2F");
         Target {
             _users: users,
             server,

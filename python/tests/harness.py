@@ -343,7 +343,9 @@ class WsgiServer:
                 "--workers",
                 str(workers),
                 "--threads",
-                "4",
+                # Several workers are sync workers (one request each at a time),
+                # so concurrent requests must spread over them.
+                "1" if workers > 1 else "4",
                 "--bind",
                 bind,
                 "--access-logfile",

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,8 @@ def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     lines.append(f"PID={os.getpid()}")  # which worker answered
     if environ.get("PATH_INFO", "").endswith("/boom"):
         raise RuntimeError("the application failed")  # the server's own 500
+    if environ.get("PATH_INFO", "").endswith("/slow"):
+        time.sleep(0.2)  # holds a sync worker, so the next request needs another
     body = ("\n".join(lines) + "\n").encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]

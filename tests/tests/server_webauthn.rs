@@ -289,3 +289,58 @@ fn failed_key_answers_count_in_the_throttle() {
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(server.log().contains("event=throttled"));
 }
+
+#[test]
+fn failed_key_answers_count_as_second_factor_failures() {
+    // As for TOTP codes: a correct password clears the password throttle,
+    // not the user's count of failed second factors, so typing the
+    // password between tries buys no more tries.
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_server(
+        dir.path(),
+        &keys,
+        "[throttle]\nmax_second_factor_failures = 3\n",
+    );
+    let finish_after_password = || {
+        let mut bob = Cookies::new();
+        let resp = server.login(
+            &mut bob,
+            "/?s=wiki.test.example.org%2F",
+            "bob",
+            "bob's password",
+        );
+        assert_eq!(resp.status, 302, "{}", resp.body);
+        let page = server.get("/webauthn/register", &bob);
+        let csrf = page.form_field("csrf").expect("csrf");
+        server.post(
+            "/webauthn/login/finish",
+            &bob,
+            &[("csrf", &csrf), ("id", "made-up"), ("credential", "{}")],
+        )
+    };
+    for i in 0..3 {
+        let r = finish_after_password();
+        assert_eq!(r.status, 401, "failed key answer #{}: {}", i + 1, r.body);
+    }
+    let locked = finish_after_password();
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(
+        locked.body.contains("too many second-factor failures"),
+        "{}",
+        locked.body
+    );
+    assert_eq!(
+        locked.header("retry-after"),
+        Some("900"),
+        "{:?}",
+        locked.headers
+    );
+    assert!(
+        server
+            .log()
+            .contains("check=\"too many second-factor failures for user\""),
+        "{}",
+        server.log()
+    );
+}

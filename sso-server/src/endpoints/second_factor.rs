@@ -334,7 +334,7 @@ impl App {
     /// user's second-factor count (stricter, cleared by a right code only)
     /// and against the password throttle's keys (address, pair, user).
     /// Refused when either is at its limit; nothing stays counted then.
-    async fn begin_code_attempt(
+    pub(super) async fn begin_code_attempt(
         &self,
         user: &str,
         client: IpAddr,
@@ -353,7 +353,7 @@ impl App {
 
     /// The code attempt ended in neither yes nor no: both counts get it
     /// back.
-    async fn release_code_attempt(&self, user: &str, client: IpAddr, addr: &str) {
+    pub(super) async fn release_code_attempt(&self, user: &str, client: IpAddr, addr: &str) {
         if let Err(e) = self.throttle.release(user, client).await {
             self.log_store_error(&e, user, addr);
         }

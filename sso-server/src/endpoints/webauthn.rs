@@ -21,12 +21,13 @@ use hyper::header;
 use hyper::StatusCode;
 use serde_json::json;
 
-use crate::app::{log_event, App, Cookies, Resp};
+use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::enrolment::{self, Code, Facts, Grant};
 use crate::enrolment_codes::{self, CodeHash};
 use crate::html;
 use crate::params::form_params;
 use crate::session::{Factor, Session};
+use crate::throttle::Throttled;
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::webauthn::{Refusal, WebauthnStore};
 
@@ -315,7 +316,12 @@ impl App {
         };
         let user = session.user.clone();
         let now = sso_core::unix_now();
-        let which = match self.throttle.begin(&user, client, now).await {
+        // Counted like a code: against the password throttle and the
+        // user's second-factor failures, which a correct password leaves alone.
+        let which = match self
+            .begin_code_attempt(&user, client, &client.to_string(), now)
+            .await
+        {
             Ok(()) => None,
             Err(ThrottleRefusal::Throttled(which)) => Some(which),
             Err(ThrottleRefusal::Unavailable(e)) => {
@@ -331,12 +337,22 @@ impl App {
                     ("addr", &client.to_string()),
                 ],
             );
-            return self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check());
+            let wait = match which {
+                Throttled::SecondFactor => self.config.throttle.second_factor_window,
+                _ => self.config.throttle.window,
+            };
+            let mut resp = self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check());
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header_value(wait.to_string()));
+            return resp;
         }
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         match store.finish_authenticate(&user, get("id"), get("credential"), now) {
             Ok(()) => {
                 if let Err(e) = self.throttle.succeeded(&user, client).await {
+                    self.log_store_error(&e, &user, &client.to_string());
+                }
+                if let Err(e) = self.throttle.second_factor_succeeded(&user).await {
                     self.log_store_error(&e, &user, &client.to_string());
                 }
                 log_event(
@@ -355,9 +371,8 @@ impl App {
             }
             Err(r) => {
                 if matches!(r, Refusal::Store(_) | Refusal::Busy) {
-                    if let Err(e) = self.throttle.release(&user, client).await {
-                        self.log_store_error(&e, &user, &client.to_string());
-                    }
+                    self.release_code_attempt(&user, client, &client.to_string())
+                        .await;
                 }
                 self.ceremony_refused(&r, "second-factor-failed", &user, client)
             }

@@ -2,8 +2,9 @@
 
 The package never re-implements a rule of the core: every ticket check,
 redirect, cookie and binding decision is a call into this library. The
-prototypes below mirror include/sso.h one for one; ctypes releases the GIL
-during each call, so threads verify in parallel.
+prototypes below mirror include/sso.h one for one (tests/test_abi_header.py
+checks them, the structs' layouts and the enum values against the header);
+ctypes releases the GIL during each call, so threads verify in parallel.
 
 Where the library comes from, in order:
 1. ``$SSO_LIBRARY``: a path to ``libsso.so.0`` (a build tree, a test);
@@ -35,8 +36,17 @@ LIBRARY_ENV = "SSO_LIBRARY"
 #: The soname build.rs gives libsso: the ABI's major version.
 SONAME = "libsso.so.0"
 
+# Values of the header's enums the package writes or tests (each checked
+# against include/sso.h by tests/test_abi_header.py).
 SSO_OK = 0
 SSO_ERR_INVALID_ARGUMENT = 101
+SSO_FLOW_MODE_BROWSER = 0
+SSO_FLOW_MODE_API = 1
+SSO_BINDING_ON = 0
+SSO_BINDING_OFF = 1
+SSO_COOKIE_SECURE_AUTO = 0
+SSO_COOKIE_SECURE_ON = 1
+SSO_COOKIE_SECURE_OFF = 2
 
 
 class KeyBytes(Structure):

@@ -47,7 +47,13 @@ class LogLevel(enum.IntEnum):
     DEBUG = 7
 
 
-_COOKIE_SECURE = {"auto": 0, True: 1, "on": 1, False: 2, "off": 2}
+_COOKIE_SECURE = {
+    "auto": _lib.SSO_COOKIE_SECURE_AUTO,
+    True: _lib.SSO_COOKIE_SECURE_ON,
+    "on": _lib.SSO_COOKIE_SECURE_ON,
+    False: _lib.SSO_COOKIE_SECURE_OFF,
+    "off": _lib.SSO_COOKIE_SECURE_OFF,
+}
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,8 @@ class FlowConfig:
             group_count=len(group_list),
             cookie_secure=_COOKIE_SECURE[cookie_secure],
             cookie_prefix=cookie_prefix.encode("utf-8") if cookie_prefix else None,
-            mode=0 if browser else 1,
-            binding=0 if binding else 1,
+            mode=_lib.SSO_FLOW_MODE_BROWSER if browser else _lib.SSO_FLOW_MODE_API,
+            binding=_lib.SSO_BINDING_ON if binding else _lib.SSO_BINDING_OFF,
             clock_skew_secs=clock_skew,
             cache_entries=cache_entries,
             binding_entries=binding_entries,

@@ -10,5 +10,6 @@ pub mod pam;
 pub mod redis;
 pub mod server;
 pub mod ssh;
+pub mod tls;
 pub mod totp;
 pub mod util;

@@ -393,65 +393,9 @@ impl Drop for Realm {
 /// (replacing a self-signed one; reload the server afterwards) and returns
 /// the CA certificate's path, for `ssotool fetch --cacert`.
 pub fn install_ca_signed_certificate(conf_dir: &Path, ca_dir: &Path) -> PathBuf {
-    let run = |args: &[&str]| {
-        let out = output(Command::new("openssl").args(args).current_dir(ca_dir));
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-days",
-        "2",
-        "-subj",
-        "/CN=sso test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&ca);
-    let mut csr = vec!["req", "-new"];
-    csr.extend(ec);
-    csr.extend([
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    run(&csr);
-    fs::write(
-        ca_dir.join("server.ext"),
-        "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n\
-         extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n",
-    )
-    .expect("server.ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "server.ext",
-        "-out",
-        "server.pem",
-    ]);
-    fs::copy(ca_dir.join("server.pem"), conf_dir.join("cert.pem")).expect("install cert");
-    fs::copy(ca_dir.join("server.key"), conf_dir.join("key.pem")).expect("install key");
-    ca_dir.join("ca.pem")
+    let ca = crate::tls::Ca::new(ca_dir, "sso test CA");
+    let (cert, key) = ca.issue("127.0.0.1");
+    fs::copy(cert, conf_dir.join("cert.pem")).expect("install cert");
+    fs::copy(key, conf_dir.join("key.pem")).expect("install key");
+    ca.cert
 }

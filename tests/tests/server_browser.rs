@@ -2,8 +2,6 @@
 //! against a private apache2 with mod_sso protecting two services and the
 //! login server, all over https on 127.0.0.1.
 
-use std::process::Command;
-
 use sso_integration::apache::{Apache, ApacheConfig};
 use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
 use sso_integration::util::{artifacts_dir, is_root, TestKeys};
@@ -23,73 +21,10 @@ fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
     add_user(&users, "alice", "browser-password", &["staff"]);
 
     // The login server over https with a certificate from a throwaway CA.
-    let ca_key = dir.path().join("ca.key");
-    let ca = dir.path().join("ca.pem");
-    let key = dir.path().join("key.pem");
-    let csr = dir.path().join("req.csr");
-    let cert = dir.path().join("cert.pem");
-    let ext = dir.path().join("ext.cnf");
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let os = |s: &str| std::ffi::OsString::from(s);
-    openssl(&[
-        &os("req"),
-        &os("-x509"),
-        &os("-newkey"),
-        &os("rsa:2048"),
-        &os("-nodes"),
-        &os("-days"),
-        &os("1"),
-        &os("-subj"),
-        &os("/CN=sso test CA"),
-        &os("-keyout"),
-        ca_key.as_os_str(),
-        &os("-out"),
-        ca.as_os_str(),
-    ]);
-    openssl(&[
-        &os("req"),
-        &os("-newkey"),
-        &os("rsa:2048"),
-        &os("-nodes"),
-        &os("-subj"),
-        &os("/CN=127.0.0.1"),
-        &os("-keyout"),
-        key.as_os_str(),
-        &os("-out"),
-        csr.as_os_str(),
-    ]);
-    openssl(&[
-        &os("x509"),
-        &os("-req"),
-        &os("-in"),
-        csr.as_os_str(),
-        &os("-CA"),
-        ca.as_os_str(),
-        &os("-CAkey"),
-        ca_key.as_os_str(),
-        &os("-CAcreateserial"),
-        &os("-days"),
-        &os("1"),
-        &os("-extfile"),
-        ext.as_os_str(),
-        &os("-out"),
-        cert.as_os_str(),
-    ]);
+    let ca_dir = tempfile::tempdir().unwrap();
+    let authority = sso_integration::tls::Ca::new(ca_dir.path(), "sso test CA");
+    let (cert, key) = authority.issue("127.0.0.1");
+    let ca = authority.cert.clone();
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/(one|two)/".into()]);
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n");
@@ -111,18 +46,22 @@ fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
             0o755,
         ));
     }
-    let apache = Apache::start(ApacheConfig {
+    let mut apache = Apache::start(ApacheConfig {
         config,
         files,
         ..ApacheConfig::default()
     });
+    // apache serves the same CA's certificate for 127.0.0.1 in place of
+    // its self-signed one.
+    std::fs::copy(&cert, apache.root().join("conf/cert.pem")).unwrap();
+    std::fs::copy(&key, apache.root().join("conf/key.pem")).unwrap();
+    apache.graceful();
     let one = apache.https_url("/one/whoami.cgi");
     let two = apache.https_url("/two/whoami.cgi");
 
-    // The browser trusts the CA and apache's self-signed certificate, and
-    // nothing else beyond the system roots: no certificate errors ignored.
-    let apache_cert = apache.root().join("conf/cert.pem");
-    let browser = Browser::start(&[&ca, &apache_cert]);
+    // The browser trusts the CA and nothing else beyond the system roots:
+    // no certificate errors ignored.
+    let browser = Browser::start(&[&ca]);
     let shots = artifacts_dir();
 
     // Service one sends the browser to the login form.

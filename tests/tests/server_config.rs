@@ -94,35 +94,7 @@ fn configuration_errors_name_the_key_and_the_file() {
 fn tls_serves_https_with_rustls() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        // A server certificate, not a CA: webpki refuses a CA certificate
-        // as the server's own.
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = sso_integration::tls::self_signed_in(dir.path(), "localhost");
     let mut setup = Setup::users_file(&users(&dir));
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n");
     let s = SsoServer::start(&keys, &setup);

@@ -7,7 +7,6 @@
 //! focus ring when moving by keyboard, and no sideways scrolling on a phone.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use sso_integration::server::{add_user, Browser, Setup, SsoServer};
@@ -21,80 +20,9 @@ const SIZES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 375, 740
 /// A throwaway CA (the one the browser trusts) and a certificate for
 /// 127.0.0.1 signed by it: (CA, certificate, key).
 fn certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n);
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    openssl(
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-days",
-                "1",
-                "-subj",
-                "/CN=pages test CA",
-                "-keyout",
-                "ca.key",
-            ],
-            &["-out", "ca.pem"],
-        ]
-        .concat(),
-    );
-    openssl(
-        &[
-            &["req"][..],
-            &ec,
-            &[
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "req.csr",
-            ],
-        ]
-        .concat(),
-    );
-    std::fs::write(
-        p("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "req.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
-    (p("ca.pem"), p("cert.pem"), p("key.pem"))
+    let ca = sso_integration::tls::Ca::new(dir, "pages test CA");
+    let (cert, key) = ca.issue("127.0.0.1");
+    (ca.cert, cert, key)
 }
 
 /// The WCAG 2 relative luminance of `rgb(r, g, b)` / `rgba(...)`.

@@ -7,7 +7,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sso_core::{Check, KeySet, PublicKey, Verifier};
 use sso_integration::http::get_verified;
@@ -254,23 +253,7 @@ fn chmod(path: &Path, mode: u32) {
 /// A fresh self-signed server certificate for localhost, written over
 /// `cert` and `key` (the key owner-only, as the trust check wants).
 fn certificate(cert: &Path, key: &Path) {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(key)
-        .arg("-out")
-        .arg(cert)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sso_integration::tls::self_signed("localhost", cert, key);
     chmod(key, 0o600);
 }
 

@@ -12,26 +12,13 @@ use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's password";
 
-/// A self-signed certificate for localhost: (cert, key).
-fn localhost_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=localhost", "-addext"])
-        .arg("subjectAltName=DNS:localhost")
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (cert, key)
+/// A certificate for localhost from a throwaway CA: (CA, cert, key).
+fn localhost_cert(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let ca = sso_integration::tls::Ca::new(dir, "webauthn test CA");
+    let (cert, key) = ca.issue("localhost");
+    (ca.cert, cert, key)
 }
 
 /// `sso-server webauthn enrolment-code USER` against the server's
@@ -58,7 +45,7 @@ fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_secon
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");
     add_user(&users, "alice", PASSWORD, &[]);
-    let (cert, key) = localhost_cert(dir.path());
+    let (ca, cert, key) = localhost_cert(dir.path());
     let credentials = dir.path().join("webauthn");
     std::fs::write(&credentials, "").unwrap();
     let codes = dir.path().join("enrolment-codes");
@@ -81,7 +68,7 @@ fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_secon
     let answer = server.reload();
     assert!(answer.contains("event=reload "), "{answer}");
 
-    let browser = Browser::start(&[&cert]);
+    let browser = Browser::start(&[&ca]);
     let authenticator = browser.add_virtual_authenticator();
     let open = format!("localhost:{}/open/", server.port);
     let admin = format!("localhost:{}/admin/", server.port);

@@ -118,17 +118,12 @@ impl Slapd {
         }
         let ldif_path = dir.path().join("data.ldif");
         std::fs::write(&ldif_path, ldif).expect("ldif");
-        let out = Command::new("/usr/sbin/slapadd")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&ldif_path)
-            .output()
-            .expect("run slapadd (apt install slapd)");
-        assert!(
-            out.status.success(),
-            "slapadd failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        crate::util::run_ok(
+            Command::new("/usr/sbin/slapadd")
+                .arg("-f")
+                .arg(&conf)
+                .arg("-l")
+                .arg(&ldif_path),
         );
         let port = free_port();
         let mut listeners = format!("ldap://127.0.0.1:{port}/");

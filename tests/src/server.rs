@@ -57,6 +57,16 @@ pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) 
     );
 }
 
+/// A users file `users` in `dir` with these accounts (user, password),
+/// in no group: its path.
+pub fn users_file(dir: &Path, accounts: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join("users");
+    for (user, password) in accounts {
+        add_user(&path, user, password, &[]);
+    }
+    path
+}
+
 /// What goes into a test configuration.
 pub struct Setup {
     /// TOML for the `[auth]` table's body, e.g. `backend = "users_file"...`.

@@ -46,14 +46,7 @@ pub fn oathtool(secret: &str, at: Option<u64>) -> String {
     if let Some(t) = at {
         cmd.arg(format!("--now=@{t}"));
     }
-    let out = cmd
-        .output()
-        .expect("run oathtool (Debian package oathtool)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = crate::util::run_ok(&mut cmd);
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 

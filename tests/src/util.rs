@@ -2,6 +2,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use sso_core::{KeyFormat, SecretKey, Signer, Ticket};
@@ -137,4 +138,18 @@ pub fn is_root() -> bool {
         "{NEED_ROOT_VAR} is set but the tests do not run as root"
     );
     root
+}
+
+/// Runs `cmd` and returns its output; panics naming the command and its
+/// error output unless it ran and exited 0.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }

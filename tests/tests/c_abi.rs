@@ -34,16 +34,11 @@ fn install_libsso(prefix: &Path) -> PathBuf {
 /// `pkg-config --cflags --libs sso` for `prefix`, reading the sso.pc that
 /// build.rs wrote next to the library.
 fn pkg_config_flags(prefix: &Path) -> Vec<String> {
-    let out = Command::new("pkg-config")
-        .env("PKG_CONFIG_PATH", profile_dir())
-        .arg(format!("--define-variable=prefix={}", prefix.display()))
-        .args(["--cflags", "--libs", "sso"])
-        .output()
-        .expect("run pkg-config");
-    assert!(
-        out.status.success(),
-        "pkg-config does not know sso: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = sso_integration::util::run_ok(
+        Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", profile_dir())
+            .arg(format!("--define-variable=prefix={}", prefix.display()))
+            .args(["--cflags", "--libs", "sso"]),
     );
     String::from_utf8(out.stdout)
         .unwrap()

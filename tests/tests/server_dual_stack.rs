@@ -4,7 +4,7 @@
 //! relays shares its address (one throttle count for all: anyone locks
 //! everyone out) and `/metrics`, for loopback only, answers them.
 
-use sso_integration::server::{add_user, http, Cookies, Setup, SsoServer};
+use sso_integration::server::{http, users_file, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's password";
@@ -24,8 +24,7 @@ impl Proxied {
     fn start() -> Proxied {
         let keys = TestKeys::new();
         let users = tempfile::tempdir().unwrap();
-        let path = users.path().join("users");
-        add_user(&path, "alice", PASSWORD, &[]);
+        let path = users_file(users.path(), &[("alice", PASSWORD)]);
         let mut setup = Setup::users_file(&path);
         setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
         setup.tables = "[metrics]\nenabled = true\n\n[throttle]\nmax_failures_per_address = 2\n\

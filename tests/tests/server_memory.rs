@@ -5,7 +5,7 @@
 //! leave several hundred MB resident, the figure bench/soak_login.sh
 //! first showed.
 
-use sso_integration::server::{add_user, pct, Cookies, Setup, SsoServer};
+use sso_integration::server::{pct, users_file, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -23,8 +23,7 @@ fn resident_kib(pid: u32) -> u64 {
 fn password_checks_do_not_stay_resident() {
     let keys = TestKeys::new();
     let users = tempfile::tempdir().unwrap();
-    let users_file = users.path().join("users");
-    add_user(&users_file, "alice", PASSWORD, &[]);
+    let users_file = users_file(users.path(), &[("alice", PASSWORD)]);
     let server = SsoServer::start(&keys, &Setup::users_file(&users_file));
     let path = format!("/?s={}&d=", pct("wiki.test.example.org/"));
     let before = resident_kib(server.pid());

@@ -4,7 +4,7 @@
 //! loopback is refused.
 
 use sso_integration::server::{
-    add_user, http, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
+    http, pct, query_params, users_file, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::TestKeys;
 
@@ -13,8 +13,7 @@ const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "alice password";
 
 fn start(keys: &TestKeys, dir: &tempfile::TempDir, tables: &str) -> SsoServer {
-    let users = dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
+    let users = users_file(dir.path(), &[("alice", PASSWORD)]);
     let mut setup = Setup::users_file(&users);
     setup.tables = tables.to_owned();
     SsoServer::start(keys, &setup)
@@ -190,8 +189,7 @@ fn counters_move_with_what_the_server_does() {
 fn a_client_off_loopback_is_refused() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
+    let users = users_file(dir.path(), &[("alice", PASSWORD)]);
     let mut setup = Setup::users_file(&users);
     // The server believes the proxy on 127.0.0.1 about the client.
     setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();

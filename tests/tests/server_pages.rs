@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sso_integration::server::{add_user, Browser, Setup, SsoServer};
+use sso_integration::server::{users_file, Browser, Setup, SsoServer};
 use sso_integration::util::{artifacts_dir, TestKeys};
 
 const PASSWORD: &str = "pages-password";
@@ -134,8 +134,7 @@ fn check_page(browser: &Browser, name: &str) {
 fn every_page_is_designed_accessible_and_fits_a_phone() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
+    let users = users_file(dir.path(), &[("alice", PASSWORD)]);
     let (ca, cert, key) = certificate(dir.path());
     let mut setup = Setup::users_file(&users);
     setup.top_level = "title = \"Example Org sign-in\"\n".into();

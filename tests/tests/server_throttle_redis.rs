@@ -6,7 +6,7 @@
 
 use sso_integration::http::{form_urlencode, pct};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, http, redirected_ticket, Cookies, Setup, SsoServer};
+use sso_integration::server::{http, redirected_ticket, users_file, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
@@ -24,9 +24,10 @@ impl Site {
     fn start(redis: &RedisServer, throttle: &str) -> Site {
         let keys = TestKeys::new();
         let users = tempfile::tempdir().unwrap();
-        let path = users.path().join("users");
-        add_user(&path, "alice", PASSWORD, &[]);
-        add_user(&path, "bob", "bob's password", &[]);
+        let path = users_file(
+            users.path(),
+            &[("alice", PASSWORD), ("bob", "bob's password")],
+        );
         let mut setup = Setup::users_file(&path);
         setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
         setup.tables = format!("[throttle]\nstore = {:?}\n{throttle}", redis.url());
@@ -158,8 +159,7 @@ fn a_reload_that_names_redis_moves_the_counts_there() {
     let mut redis = RedisServer::start();
     let keys = TestKeys::new();
     let users = tempfile::tempdir().unwrap();
-    let path = users.path().join("users");
-    add_user(&path, "alice", PASSWORD, &[]);
+    let path = users_file(users.path(), &[("alice", PASSWORD)]);
     let mut setup = Setup::users_file(&path);
     setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
     setup.tables = "[throttle]\nmax_failures_per_user_address = 2\n".into();

@@ -10,7 +10,7 @@ use std::process::Command;
 use sso_integration::http::HttpResponse;
 use sso_integration::redis::RedisServer;
 use sso_integration::server::{
-    add_user, redirected_ticket, run_sso_server, Cookies, Setup, SsoServer,
+    add_user, redirected_ticket, run_sso_server, users_file, Cookies, Setup, SsoServer,
 };
 use sso_integration::totp::{enroll, oathtool, totp_cli, wrong_code};
 use sso_integration::util::TestKeys;
@@ -456,8 +456,7 @@ fn exchange_asks_the_second_factor_rule_with_the_current_groups() {
 fn bad_second_factor_configurations_are_refused_naming_the_key() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
+    let users = users_file(dir.path(), &[("alice", PASSWORD)]);
     let totp = dir.path().join("totp");
     enroll(&totp, "alice");
     let config = |auth_extra: &str, tables: &str| {

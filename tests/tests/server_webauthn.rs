@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use sso_integration::server::{add_user, query_params, Browser, Cookies, Setup, SsoServer};
+use sso_integration::server::{query_params, users_file, Browser, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's password";
@@ -43,8 +43,7 @@ fn enrolment_code(server: &SsoServer, user: &str) -> String {
 fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_second_factor() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
+    let users = users_file(dir.path(), &[("alice", PASSWORD)]);
     let (ca, cert, key) = localhost_cert(dir.path());
     let credentials = dir.path().join("webauthn");
     std::fs::write(&credentials, "").unwrap();
@@ -139,9 +138,7 @@ fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_secon
 /// A plain-http server with a users file, a TOTP file for alice, and
 /// `[webauthn]` (no ceremony can complete without a browser here).
 fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServer {
-    let users = dir.join("users");
-    add_user(&users, "alice", PASSWORD, &[]);
-    add_user(&users, "bob", "bob's password", &[]);
+    let users = users_file(dir, &[("alice", PASSWORD), ("bob", "bob's password")]);
     // The credentials file must exist (a missing one is not an empty one).
     std::fs::write(dir.join("webauthn"), "").unwrap();
     let totp = dir.join("totp");

@@ -1,5 +1,5 @@
 fn main() {
-    // libpam itself is linked by sso-pam-sys (the module calls
+    // libpam itself is linked by pam-sys (the module calls
     // pam_get_user, pam_get_item, pam_set_item and pam_syslog).
     //
     // libpam dlopens the module in every pam_start and dlcloses it in

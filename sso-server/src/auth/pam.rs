@@ -1,5 +1,5 @@
 //! The PAM backend: `pam_authenticate` + `pam_acct_mgmt` under a configured
-//! service name, through the generated Linux-PAM bindings (sso-pam-sys).
+//! service name, through the generated Linux-PAM bindings (pam-sys).
 //! The user's groups are the Unix groups of the account (getgrouplist).
 //!
 //! A PAM stack may change the user during authentication (a module that

@@ -1,69 +1,28 @@
 //! Harness for the pam_sso tests: real libpam driven through
-//! `pam_start_confdir` on a private service directory, a conversation
-//! function that answers with a given password, service files installed
+//! `pam_start_confdir` on a private service directory, answering with a
+//! given password through the workspace's one conversation function
+//! (`pam::Conversation`, pam/), service files installed
 //! under /etc/pam.d for clients that only know the system directory
 //! (pamtester, Dovecot), and throwaway local users for pam_unix stacking.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::util;
 
-use pam_sys::{
-    pam_authenticate, pam_conv, pam_end, pam_handle_t, pam_message, pam_response, pam_setcred,
-    pam_start_confdir, pam_strerror, PAM_CONV_ERR, PAM_ESTABLISH_CRED, PAM_PROMPT_ECHO_OFF,
-    PAM_PROMPT_ECHO_ON,
+use pam::sys::PAM_ESTABLISH_CRED;
+pub use pam::sys::{
+    PAM_AUTHINFO_UNAVAIL, PAM_AUTHTOK_ERR, PAM_AUTH_ERR, PAM_ERROR_MSG, PAM_PERM_DENIED,
+    PAM_SERVICE_ERR, PAM_SILENT, PAM_SUCCESS,
 };
-pub use pam_sys::{
-    PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
-};
+pub use pam::Message;
+use pam::{Conversation, Transaction};
 
 /// The domain and service every pam_sso test configures.
 pub const DOMAIN: &str = "example.org";
 pub const SERVICE: &str = "imap.example.org/";
-
-/// What the conversation function saw and answers.
-struct ConvState {
-    answer: Vec<u8>,
-    prompts: usize,
-}
-
-/// Answers every prompt with the password (malloc'ed, as the module frees
-/// it); informational messages get no answer.
-unsafe extern "C" fn answer_password(
-    num_msg: c_int,
-    msg: *mut *const pam_message,
-    resp: *mut *mut pam_response,
-    appdata: *mut c_void,
-) -> c_int {
-    let state = &mut *(appdata as *mut ConvState);
-    let Ok(n) = usize::try_from(num_msg) else {
-        return PAM_CONV_ERR;
-    };
-    let replies = libc::calloc(n.max(1), std::mem::size_of::<pam_response>()) as *mut pam_response;
-    if replies.is_null() {
-        return PAM_CONV_ERR;
-    }
-    for i in 0..n {
-        let m = &**msg.add(i);
-        if m.msg_style == PAM_PROMPT_ECHO_OFF || m.msg_style == PAM_PROMPT_ECHO_ON {
-            state.prompts += 1;
-            let text = libc::malloc(state.answer.len() + 1) as *mut u8;
-            if text.is_null() {
-                return PAM_CONV_ERR;
-            }
-            ptr::copy_nonoverlapping(state.answer.as_ptr(), text, state.answer.len());
-            *text.add(state.answer.len()) = 0;
-            (*replies.add(i)).resp = text as *mut c_char;
-        }
-    }
-    *resp = replies;
-    PAM_SUCCESS
-}
 
 /// The result of one authentication through libpam.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +33,8 @@ pub struct AuthResult {
     pub text: String,
     /// How many times the stack asked for the password.
     pub prompts: usize,
+    /// The messages (not prompts) the stack showed.
+    pub messages: Vec<Message>,
     /// What pam_setcred(PAM_ESTABLISH_CRED) returned after a success.
     pub setcred: Option<i32>,
 }
@@ -87,41 +48,30 @@ pub fn authenticate(
     user: &str,
     password: &[u8],
 ) -> AuthResult {
-    assert!(!password.contains(&0), "a PAM answer is a C string");
-    let service_c = CString::new(service).unwrap();
-    let user_c = CString::new(user).unwrap();
-    let confdir_c = confdir.map(|d| CString::new(d.as_os_str().as_encoded_bytes()).unwrap());
-    let mut state = ConvState {
-        answer: password.to_vec(),
-        prompts: 0,
-    };
-    let conv = pam_conv {
-        conv: Some(answer_password),
-        appdata_ptr: &mut state as *mut ConvState as *mut c_void,
-    };
-    let mut pamh: *mut pam_handle_t = ptr::null_mut();
-    // SAFETY: every pointer outlives the handle, which pam_end closes below.
-    unsafe {
-        let rc = pam_start_confdir(
-            service_c.as_ptr(),
-            user_c.as_ptr(),
-            &conv,
-            confdir_c.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-            &mut pamh,
-        );
-        assert_eq!(rc, PAM_SUCCESS, "pam_start_confdir failed: {rc}");
-        let code = pam_authenticate(pamh, 0);
-        let text = CStr::from_ptr(pam_strerror(pamh, code))
-            .to_string_lossy()
-            .into_owned();
-        let setcred = (code == PAM_SUCCESS).then(|| pam_setcred(pamh, PAM_ESTABLISH_CRED));
-        pam_end(pamh, code);
-        AuthResult {
-            code,
-            text,
-            prompts: state.prompts,
-            setcred,
-        }
+    authenticate_with_flags(confdir, service, user, password, 0)
+}
+
+/// As [`authenticate`], passing `flags` (e.g. `PAM_SILENT`) to
+/// pam_authenticate.
+pub fn authenticate_with_flags(
+    confdir: Option<&Path>,
+    service: &str,
+    user: &str,
+    password: &[u8],
+    flags: i32,
+) -> AuthResult {
+    let conversation = Conversation::answering(password).expect("a PAM answer is a C string");
+    let mut transaction = Transaction::start_confdir(service, user, &conversation, confdir)
+        .expect("pam_start_confdir");
+    let code = transaction.authenticate(flags);
+    let setcred = (code == PAM_SUCCESS).then(|| transaction.setcred(PAM_ESTABLISH_CRED));
+    drop(transaction);
+    AuthResult {
+        code,
+        text: pam::strerror(code),
+        prompts: conversation.prompts(),
+        messages: conversation.messages(),
+        setcred,
     }
 }
 
@@ -253,6 +203,17 @@ impl ServiceDir {
     /// Authenticates through the service `name` of this directory.
     pub fn authenticate(&self, name: &str, user: &str, password: &[u8]) -> AuthResult {
         authenticate(Some(self.path()), name, user, password)
+    }
+
+    /// As [`ServiceDir::authenticate`], with `flags` for pam_authenticate.
+    pub fn authenticate_with_flags(
+        &self,
+        name: &str,
+        user: &str,
+        password: &[u8],
+        flags: i32,
+    ) -> AuthResult {
+        authenticate_with_flags(Some(self.path()), name, user, password, flags)
     }
 }
 

@@ -482,7 +482,13 @@ fn exports_only_pam_sm_functions() {
         .output()
         .expect("run nm");
     let undefined = String::from_utf8_lossy(&out.stdout);
-    for f in ["pam_get_user", "pam_get_item", "pam_set_item", "pam_syslog"] {
+    for f in [
+        "pam_get_user",
+        "pam_get_item",
+        "pam_set_item",
+        "pam_get_authtok",
+        "pam_syslog",
+    ] {
         assert!(
             undefined.contains(f),
             "{f} should come from libpam:\n{undefined}"

@@ -3,14 +3,15 @@
 //! given password through the workspace's one conversation function
 //! (`pam::Conversation`, pam/), service files installed
 //! under /etc/pam.d for clients that only know the system directory
-//! (pamtester, Dovecot), and throwaway local users for pam_unix stacking.
+//! (pamtester, Dovecot: see `dovecot`), the pam_sso lines the tests
+//! configure, and throwaway local users for pam_unix stacking.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::util;
+use crate::util::{self, TestKeys};
 
 use pam::sys::PAM_ESTABLISH_CRED;
 pub use pam::sys::{
@@ -103,6 +104,61 @@ pub fn module_args(public_key: &Path, extra: &str) -> String {
     )
 }
 
+/// The line `auth CONTROL pam_sso.so ARGS` for the test domain and service,
+/// with the key of `keys` and the `extra` arguments.
+pub fn sso_line(control: &str, keys: &TestKeys, extra: &str) -> String {
+    format!(
+        "auth {control} {} {}\n",
+        module_path().display(),
+        module_args(&keys.public_path, extra)
+    )
+}
+
+/// A fresh key pair and a private service directory whose service "sso"
+/// is `auth required pam_sso` for that key with the `extra` arguments.
+pub fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
+    let keys = TestKeys::new();
+    let dir = ServiceDir::new();
+    dir.add("sso", &sso_line("required", &keys, extra));
+    (keys, dir)
+}
+
+/// For a test that needs root: fresh keys and [`InstalledService::sso`]
+/// for them. `None`, after a "skipped" line, when not root (which
+/// `SSO_TESTS_NEED_ROOT` turns into a failure: see [`util::is_root`]).
+pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledService)> {
+    if !util::is_root() {
+        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+        return None;
+    }
+    let keys = TestKeys::new();
+    let service = InstalledService::sso(&keys, extra, rest);
+    Some((keys, service))
+}
+
+/// For a test that stacks pam_sso with pam_unix: fresh keys and a
+/// throwaway local account with `password`. `None`, after a "skipped"
+/// line, when not root (as [`installed_sso`]).
+pub fn keys_and_account(password: &str) -> Option<(TestKeys, LocalUser)> {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/shadow)");
+        return None;
+    }
+    Some((TestKeys::new(), LocalUser::new(password)))
+}
+
+/// One authentication of `user` through a fresh [`keys_and_service`]
+/// (`auth required pam_sso` with the `extra` arguments), answering the
+/// password that `password` makes with the fresh keys.
+pub fn authenticate_fresh(
+    extra: &str,
+    user: &str,
+    password: impl FnOnce(&TestKeys) -> Vec<u8>,
+) -> AuthResult {
+    let (keys, dir) = keys_and_service(extra);
+    dir.authenticate("sso", user, &password(&keys))
+}
+
 /// The test-only PAM module `tests/c/pam_map_user.c`, compiled into `dir`:
 /// `auth required PATH to=NAME` makes NAME the PAM user for the modules
 /// after it.
@@ -155,6 +211,14 @@ impl PrivateSyslog {
         command
     }
 
+    /// pamtester, as [`pamtester`], with its /dev/log on this socket.
+    pub fn pamtester(&self, service: &str, user: &str, password: &str) -> (bool, String) {
+        run_pamtester(
+            self.command("pamtester", &["-v", service, user, "authenticate"]),
+            password,
+        )
+    }
+
     /// The lines received so far.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -195,6 +259,19 @@ impl ServiceDir {
         self.dir.path()
     }
 
+    /// A directory whose services `names` are each `auth required pam_sso
+    /// ARGS` (`args`: the whole argument list).
+    pub fn with_module(names: &[&str], args: &str) -> ServiceDir {
+        let dir = ServiceDir::new();
+        for name in names {
+            dir.add(
+                name,
+                &format!("auth required {} {args}\n", module_path().display()),
+            );
+        }
+        dir
+    }
+
     /// Writes the service file `name` with the given lines.
     pub fn add(&self, name: &str, content: &str) {
         std::fs::write(self.dir.path().join(name), content).expect("write service file");
@@ -231,6 +308,12 @@ pub struct InstalledService {
 }
 
 impl InstalledService {
+    /// `auth required pam_sso` for the key of `keys` with the `extra`
+    /// arguments, followed by the lines `rest`.
+    pub fn sso(keys: &TestKeys, extra: &str, rest: &str) -> InstalledService {
+        InstalledService::new(&format!("{}{rest}", sso_line("required", keys, extra)))
+    }
+
     pub fn new(content: &str) -> InstalledService {
         let name = unique_name("pam-sso-test-");
         let path = Path::new("/etc/pam.d").join(&name);
@@ -302,139 +385,6 @@ impl Drop for LocalUser {
     }
 }
 
-/// A private Dovecot IMAP server on 127.0.0.1 whose passdb is PAM with the
-/// given service name (a file in /etc/pam.d, see [`InstalledService`]) and
-/// whose userdb is static. Stopped (SIGTERM, then SIGKILL) on drop.
-pub struct Dovecot {
-    pub port: u16,
-    pub dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Dovecot {
-    pub fn start(pam_service: &str) -> Dovecot {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        // Dovecot's unprivileged processes (dovenull, dovecot, the mail
-        // user nobody) must reach their sockets and directories below it.
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for sub in ["mail", "home"] {
-            let p = root.join(sub);
-            std::fs::create_dir(&p).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        }
-        let port = util::free_port();
-        let r = root.display();
-        // auth_failure_delay = 0 and the anvil-auth-penalty listener turned
-        // off (mode 0): no fixed or growing per-IP delay between the test's
-        // deliberate failed logins.
-        let conf = format!(
-            "protocols = imap\n\
-             listen = 127.0.0.1\n\
-             base_dir = {r}/run\n\
-             state_dir = {r}/state\n\
-             log_path = {r}/dovecot.log\n\
-             ssl = no\n\
-             disable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\n\
-             auth_failure_delay = 0\n\
-             auth_verbose = yes\n\
-             auth_cache_size = 0\n\
-             first_valid_uid = 1\n\
-             mail_location = maildir:{r}/mail/%u\n\
-             passdb {{\n  driver = pam\n  args = {pam_service}\n}}\n\
-             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={r}/home/%u\n}}\n\
-             service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
-        );
-        let conf_path = root.join("dovecot.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("dovecot")
-            .arg("-F")
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(root.join("stderr.log")).unwrap())
-            .spawn()
-            .expect("start dovecot (apt package dovecot-imapd)");
-        let mut dovecot = Dovecot { port, dir, child };
-        if !util::wait_for_port(port, std::time::Duration::from_secs(30)) {
-            panic!("dovecot did not listen on {port}:\n{}", dovecot.logs());
-        }
-        assert!(dovecot.is_running(), "dovecot exited:\n{}", dovecot.logs());
-        dovecot
-    }
-
-    /// True while the master process is alive.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Dovecot's log and stderr, for assertion messages.
-    pub fn logs(&self) -> String {
-        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        format!(
-            "--- dovecot.log\n{}--- stderr\n{}",
-            read("dovecot.log"),
-            read("stderr.log")
-        )
-    }
-
-    /// IMAP LOGIN over a fresh connection; returns the tagged reply line.
-    pub fn imap_login(&self, user: &str, password: &str) -> String {
-        use std::io::{BufRead, BufReader, Write};
-        let stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect imap");
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-            .unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("imap greeting");
-        assert!(line.starts_with("* OK"), "greeting: {line}");
-        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        write!(
-            writer,
-            "a1 LOGIN \"{}\" \"{}\"\r\n",
-            quote(user),
-            quote(password)
-        )
-        .unwrap();
-        let reply = loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                break String::from("(connection closed)");
-            }
-            if line.starts_with("a1 ") {
-                break line.trim_end().to_owned();
-            }
-        };
-        let _ = write!(writer, "a2 LOGOUT\r\n");
-        reply
-    }
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: our own child's pid; SIGTERM lets the master stop its
-            // children (auth, imap-login, ...) before it exits.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs a pamtester `command` (`pamtester -v SERVICE USER authenticate`)
 /// with `password` on stdin; returns (success, stdout and stderr).
 pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
@@ -458,4 +408,12 @@ pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `pamtester -v SERVICE USER authenticate` answering `password`; returns
+/// (success, stdout and stderr).
+pub fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
+    let mut command = Command::new("pamtester");
+    command.args(["-v", service, user, "authenticate"]);
+    run_pamtester(command, password)
 }

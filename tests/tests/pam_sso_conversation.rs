@@ -7,26 +7,13 @@
 use std::process::{Command, Stdio};
 
 use sso_integration::pam::{
-    module_args, module_path, run_pamtester, InstalledService, LocalUser, Message, ServiceDir,
-    DOMAIN, PAM_AUTH_ERR, PAM_ERROR_MSG, PAM_SILENT, PAM_SUCCESS, SERVICE,
+    installed_sso, keys_and_account, keys_and_service, module_args, module_path, pamtester,
+    sso_line, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_ERROR_MSG, PAM_SILENT, PAM_SUCCESS,
+    SERVICE,
 };
-use sso_integration::util::{self, TestKeys};
+use sso_integration::util::TestKeys;
 
 const USER: &str = "alice";
-
-fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
-    let keys = TestKeys::new();
-    let dir = ServiceDir::new();
-    dir.add(
-        "sso",
-        &format!(
-            "auth required {} {}\n",
-            module_path().display(),
-            module_args(&keys.public_path, extra)
-        ),
-    );
-    (keys, dir)
-}
 
 fn error(text: &str) -> Message {
     Message {
@@ -71,21 +58,16 @@ fn a_refused_ticket_is_told_to_the_user_unless_pam_silent() {
 /// there, and a ticket is checked by pam_sso from PAM_AUTHTOK.
 #[test]
 fn use_first_pass_after_pam_unix_reuses_its_password() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return;
-    }
-    let keys = TestKeys::new();
     let unix_password = "a throwaway unix password";
-    let account = LocalUser::new(unix_password);
+    let Some((keys, account)) = keys_and_account(unix_password) else {
+        return;
+    };
     let dir = ServiceDir::new();
     dir.add(
         "stack",
         &format!(
-            "auth sufficient pam_unix.so nodelay\n\
-             auth required {} {}\n",
-            module_path().display(),
-            module_args(&keys.public_path, "use_first_pass")
+            "auth sufficient pam_unix.so nodelay\n{}",
+            sso_line("required", &keys, "use_first_pass")
         ),
     );
     let ticket = keys.ticket(&account.name, SERVICE, DOMAIN, 120, None, &[]);
@@ -137,16 +119,9 @@ fn try_first_pass_from_the_conf_file_reuses_the_stored_password() {
 /// pam_get_authtok's PAM_AUTHTOK_ERR, as pam_unix answers.
 #[test]
 fn a_failed_conversation_is_authtok_err() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+    let Some((_keys, service)) = installed_sso("", "") else {
         return;
-    }
-    let keys = TestKeys::new();
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
+    };
     let out = Command::new("pamtester")
         .args([service.name.as_str(), USER, "authenticate"])
         .stdin(Stdio::null())
@@ -164,20 +139,11 @@ fn a_failed_conversation_is_authtok_err() {
 /// A real client shows the refusal message.
 #[test]
 fn pamtester_shows_a_refused_ticket() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+    let Some((keys, service)) = installed_sso("", "") else {
         return;
-    }
-    let keys = TestKeys::new();
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
+    };
     let expired = keys.ticket(USER, SERVICE, DOMAIN, -60, None, &[]);
-    let mut command = Command::new("pamtester");
-    command.args([service.name.as_str(), USER, "authenticate"]);
-    let (ok, out) = run_pamtester(command, &expired);
+    let (ok, out) = pamtester(&service.name, USER, &expired);
     assert!(!ok, "{out}");
     assert!(out.contains("Ticket refused: expired."), "{out}");
 }

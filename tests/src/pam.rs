@@ -219,6 +219,21 @@ impl PrivateSyslog {
         )
     }
 
+    /// Asserts that pam_sso logged `line` under the PAM service `service`
+    /// (`pam_sso(SERVICE:auth): LINE`) and that no line holds `secret`.
+    pub fn expect_logged(&self, service: &str, line: &str, secret: &str) {
+        let lines = self.lines();
+        let expected = format!("pam_sso({service}:auth): {line}");
+        assert!(
+            lines.iter().any(|l| l.contains(&expected)),
+            "no line with {expected:?} in {lines:#?}"
+        );
+        assert!(
+            lines.iter().all(|l| !l.contains(secret)),
+            "a line holds the ticket: {lines:#?}"
+        );
+    }
+
     /// The lines received so far.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -269,6 +284,13 @@ impl ServiceDir {
                 &format!("auth required {} {args}\n", module_path().display()),
             );
         }
+        dir
+    }
+
+    /// A directory with the one service file `name` holding `content`.
+    pub fn with_service(name: &str, content: &str) -> ServiceDir {
+        let dir = ServiceDir::new();
+        dir.add(name, content);
         dir
     }
 

@@ -62,8 +62,7 @@ fn use_first_pass_after_pam_unix_reuses_its_password() {
     let Some((keys, account)) = keys_and_account(unix_password) else {
         return;
     };
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "stack",
         &format!(
             "auth sufficient pam_unix.so nodelay\n{}",
@@ -98,8 +97,7 @@ fn try_first_pass_from_the_conf_file_reuses_the_stored_password() {
         format!("{}\n", module_args(&keys.public_path, "try_first_pass")),
     )
     .unwrap();
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "sso",
         &format!(
             "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\

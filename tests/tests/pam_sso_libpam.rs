@@ -27,9 +27,7 @@ fn ticket(user: &'static str, ttl: i64) -> impl FnOnce(&TestKeys) -> Vec<u8> {
 
 #[test]
 fn valid_v4_ticket_is_accepted() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, ticket(USER, 120));
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1);
     assert_eq!(r.setcred, Some(PAM_SUCCESS), "pam_setcred after success");
@@ -276,19 +274,17 @@ fn chmod(path: &std::path::Path, mode: u32) {
 
 #[test]
 fn login_server_and_debug_are_accepted() {
-    let (keys, dir) = keys_and_service("login_server=https://login.example.org/ debug");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    assert_eq!(
-        dir.authenticate("sso", USER, ticket.as_bytes()).code,
-        PAM_SUCCESS
+    let r = authenticate_fresh(
+        "login_server=https://login.example.org/ debug",
+        USER,
+        ticket(USER, 120),
     );
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
 }
 
 #[test]
 fn use_first_pass_without_an_earlier_password_fails_without_asking() {
-    let (keys, dir) = keys_and_service("use_first_pass");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("use_first_pass", USER, ticket(USER, 120));
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
     assert_eq!(r.prompts, 0);
 }
@@ -299,8 +295,7 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
     // the second, with use_first_pass, verifies the same ticket silently.
     let keys = TestKeys::new();
     let module = module_path();
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "sso",
         &format!(
             "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\
@@ -325,8 +320,7 @@ fn try_first_pass_stacking_with_pam_unix() {
     let Some((keys, account)) = keys_and_account(unix_password) else {
         return;
     };
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "stack",
         &format!(
             "{}auth required pam_unix.so try_first_pass nodelay\n\
@@ -373,8 +367,7 @@ fn sufficient_stacking_survives_a_missing_key() {
     let Some((keys, account)) = keys_and_account(unix_password) else {
         return;
     };
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "stack",
         &format!(
             "auth sufficient {} {}\n\

@@ -52,17 +52,11 @@ fn pamtester_logs_the_browser_ticket_check() {
     let (ok, out) = syslog.pamtester(&service.name, "carol", &browser);
     assert!(!ok, "browser ticket accepted:\n{out}");
     assert!(out.contains("Authentication failure"), "{out}");
-    let lines = syslog.lines();
-    let expected = format!(
-        "pam_sso({}:auth): refused user=\"carol\" check=\"browser ticket\" ticket={}",
-        service.name,
+    let line = format!(
+        "refused user=\"carol\" check=\"browser ticket\" ticket={}",
         sso_core::ticket_fingerprint(&browser)
     );
-    assert!(
-        lines.iter().any(|l| l.contains(&expected)),
-        "no line with {expected:?} in {lines:#?}"
-    );
-    assert!(lines.iter().all(|l| !l.contains(&browser)), "{lines:#?}");
+    syslog.expect_logged(&service.name, &line, &browser);
 }
 
 /// By default the privilege-escalating services step aside (PAM_IGNORE,
@@ -204,15 +198,8 @@ fn pamtester_names_pam_services_in_the_log() {
         let (ok, out) = syslog.pamtester(&service.name, "carol", &ticket);
         assert!(!ok, "{extra}: accepted:\n{out}");
         assert!(out.contains("Error in service module"), "{extra}: {out}");
-        let lines = syslog.lines();
-        let expected = format!(
-            "pam_sso({}:auth): configuration error: {expected}",
-            service.name
-        );
-        assert!(
-            lines.iter().any(|l| l.contains(&expected)),
-            "{extra}: no line with {expected:?} in {lines:#?}"
-        );
+        let line = format!("configuration error: {expected}");
+        syslog.expect_logged(&service.name, &line, &ticket);
     }
 
     let service = InstalledService::sso(&keys, "pam_services=sshd", "");
@@ -222,14 +209,9 @@ fn pamtester_names_pam_services_in_the_log() {
         !ok,
         "service outside pam_services= accepted a ticket:\n{out}"
     );
-    let lines = syslog.lines();
-    let expected = format!(
-        "pam_sso({0}:auth): ignored pam_service=\"{0}\" reason=\"not in pam_services=\"",
+    let line = format!(
+        "ignored pam_service=\"{}\" reason=\"not in pam_services=\"",
         service.name
     );
-    assert!(
-        lines.iter().any(|l| l.contains(&expected)),
-        "no line with {expected:?} in {lines:#?}"
-    );
-    assert!(lines.iter().all(|l| !l.contains(&ticket)), "{lines:#?}");
+    syslog.expect_logged(&service.name, &line, &ticket);
 }

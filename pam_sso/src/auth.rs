@@ -228,6 +228,7 @@ mod tests {
         );
         let d = judge(&o, "alice", t.as_bytes());
         assert_eq!(d.outcome, Outcome::Success);
+        assert_eq!(d.message, None);
         assert!(!d.line.contains(&t));
         assert!(d.line.contains(&sso_core::ticket_fingerprint(&t)));
     }

@@ -114,6 +114,27 @@ pub fn sso_line(control: &str, keys: &TestKeys, extra: &str) -> String {
     )
 }
 
+/// Writes `content` as `pam_sso.conf` beside the keys of `keys`, mode 0644
+/// (trusted as a `conf=` file must be), and returns its path.
+pub fn write_conf(keys: &TestKeys, content: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let conf = keys.dir.path().join("pam_sso.conf");
+    std::fs::write(&conf, content).expect("write pam_sso.conf");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    conf
+}
+
+/// `auth optional pam_sso` for another service than the tickets': it asks,
+/// stores the answer as `PAM_AUTHTOK` and refuses it, so that the line
+/// after it can take the same answer.
+pub fn asking_line(keys: &TestKeys) -> String {
+    format!(
+        "auth optional {} key={} domain={DOMAIN} service=other.example.org/\n",
+        module_path().display(),
+        keys.public_path.display()
+    )
+}
+
 /// A fresh key pair and a private service directory whose service "sso"
 /// is `auth required pam_sso` for that key with the `extra` arguments.
 pub fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {

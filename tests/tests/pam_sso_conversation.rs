@@ -7,9 +7,9 @@
 use std::process::{Command, Stdio};
 
 use sso_integration::pam::{
-    installed_sso, keys_and_account, keys_and_service, module_args, module_path, pamtester,
-    sso_line, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_ERROR_MSG, PAM_SILENT, PAM_SUCCESS,
-    SERVICE,
+    asking_line, installed_sso, keys_and_account, keys_and_service, module_args, module_path,
+    pamtester, sso_line, write_conf, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_ERROR_MSG,
+    PAM_SILENT, PAM_SUCCESS, SERVICE,
 };
 use sso_integration::util::TestKeys;
 
@@ -91,22 +91,16 @@ fn use_first_pass_after_pam_unix_reuses_its_password() {
 #[test]
 fn try_first_pass_from_the_conf_file_reuses_the_stored_password() {
     let keys = TestKeys::new();
-    let conf = keys.dir.path().join("pam_sso.conf");
-    std::fs::write(
-        &conf,
-        format!("{}\n", module_args(&keys.public_path, "try_first_pass")),
-    )
-    .unwrap();
-    let dir = ServiceDir::with_service(
-        "sso",
-        &format!(
-            "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\
-             auth required {m} conf={c}\n",
-            m = module_path().display(),
-            k = keys.public_path.display(),
-            c = conf.display(),
-        ),
+    let conf = write_conf(
+        &keys,
+        &format!("{}\n", module_args(&keys.public_path, "try_first_pass")),
     );
+    let conf_line = format!(
+        "auth required {} conf={}\n",
+        module_path().display(),
+        conf.display()
+    );
+    let dir = ServiceDir::with_service("sso", &(asking_line(&keys) + &conf_line));
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let r = dir.authenticate("sso", USER, ticket.as_bytes());
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");

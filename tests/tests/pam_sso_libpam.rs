@@ -5,8 +5,9 @@ use std::process::Command;
 
 use sso_core::{KeyFormat, Ticket, Version};
 use sso_integration::pam::{
-    authenticate_fresh, keys_and_account, keys_and_service, module_args, module_path, sso_line,
-    ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+    asking_line, authenticate_fresh, keys_and_account, keys_and_service, module_args, module_path,
+    sso_line, write_conf, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_SERVICE_ERR,
+    PAM_SUCCESS, SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
@@ -294,16 +295,9 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
     // The first pam_sso line (wrong service) asks and stores the answer;
     // the second, with use_first_pass, verifies the same ticket silently.
     let keys = TestKeys::new();
-    let module = module_path();
     let dir = ServiceDir::with_service(
         "sso",
-        &format!(
-            "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\
-             auth required {m} {args}\n",
-            m = module.display(),
-            k = keys.public_path.display(),
-            args = module_args(&keys.public_path, "use_first_pass"),
-        ),
+        &(asking_line(&keys) + &sso_line("required", &keys, "use_first_pass")),
     );
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let r = dir.authenticate("sso", USER, ticket.as_bytes());
@@ -470,13 +464,11 @@ fn exports_only_pam_sm_functions() {
 #[test]
 fn settings_come_from_a_trusted_conf_file() {
     let keys = TestKeys::new();
-    let conf = keys.dir.path().join("pam_sso.conf");
     let settings = format!(
         "# site settings\nkey={}  domain={DOMAIN}\nservice={SERVICE} # this host\n",
         keys.public_path.display()
     );
-    std::fs::write(&conf, &settings).unwrap();
-    chmod(&conf, 0o644);
+    let conf = write_conf(&keys, &settings);
     let dir = single(&format!("conf={}", conf.display()));
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let code = || dir.authenticate("sso", USER, ticket.as_bytes()).code;

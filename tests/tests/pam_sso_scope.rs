@@ -5,8 +5,9 @@
 //! tickets unless `pam_services=` names them.
 
 use sso_integration::pam::{
-    installed_sso, keys_and_account, module_args, sso_line, InstalledService, PrivateSyslog,
-    ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+    installed_sso, keys_and_account, module_args, sso_line, write_conf, InstalledService,
+    PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
+    SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
@@ -134,18 +135,14 @@ fn sudo_falls_through_to_pam_unix_by_default() {
 /// not be given both on the line and in the file.
 #[test]
 fn pam_services_in_the_conf_file() {
-    use std::os::unix::fs::PermissionsExt;
     let keys = TestKeys::new();
-    let conf = keys.dir.path().join("pam_sso.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let conf = write_conf(
+        &keys,
+        &format!(
             "key={} domain={DOMAIN} service={SERVICE}\npam_services=sudo,sshd\n",
             keys.public_path.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    );
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let dir = ServiceDir::with_module(&["sudo", "login"], &format!("conf={}", conf.display()));
     assert_eq!(

@@ -59,7 +59,7 @@ for p in paths:
         print(f"   {name}: {p}: report not complete (process killed), skipped")
 if len(roots) > 1:
     print(f"   {name}: {len(roots)} processes")
-project = ("mod_sso", "pam_sso", "sso_core", "libmod_sso.so", "libpam_sso.so", "sso_pam_sys")
+project = ("mod_sso", "pam_sso", "sso_core", "libmod_sso.so", "libpam_sso.so", "pam_sys::", "pam::")
 counts = {}
 for err in [e for root in roots for e in root.findall("error")]:
     kind = err.findtext("kind")

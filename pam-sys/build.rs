@@ -38,9 +38,12 @@ fn main() {
         // Both sides.
         .allowlist_function("pam_get_item")
         .allowlist_function("pam_set_item")
-        // Module side: pam_sso.
+        // Module side: pam_sso (through the safe layer, pam/).
         .allowlist_function("pam_get_user")
+        .allowlist_function("pam_get_authtok")
         .allowlist_function("pam_syslog")
+        // pam_error and pam_info are macros over it.
+        .allowlist_function("pam_prompt")
         // Result codes, items, flags, message styles, syslog priorities.
         .allowlist_var("PAM_.*")
         .allowlist_var("LOG_(ERR|WARNING|NOTICE|INFO|DEBUG)")

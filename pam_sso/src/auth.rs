@@ -22,16 +22,36 @@ pub enum Outcome {
     ServiceErr,
 }
 
-/// What to return and what to log about it.
+/// What to return, what to log about it, and what to tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: Outcome,
     pub line: String,
+    /// Shown through the conversation as an error message unless the
+    /// application passed `PAM_SILENT`: set only when a password that
+    /// decoded as a ticket is refused, so an ordinary password meant for a
+    /// module below (pam_unix) draws no message.
+    pub message: Option<String>,
 }
 
 impl Decision {
     fn new(outcome: Outcome, line: String) -> Decision {
-        Decision { outcome, line }
+        Decision {
+            outcome,
+            line,
+            message: None,
+        }
+    }
+
+    /// A refusal of something shaped like a ticket, told to the user with
+    /// the name of the failed check (the holder of a ticket can read all
+    /// its fields, so the check reveals nothing to them).
+    fn ticket_refused(line: String, check: &str) -> Decision {
+        Decision {
+            outcome: Outcome::AuthErr,
+            line,
+            message: Some(format!("Ticket refused: {check}.")),
+        }
     }
 }
 
@@ -90,8 +110,9 @@ pub fn check_password(
     password: &[u8],
     now: u64,
 ) -> Decision {
-    let refuse = |check: &str, fp: Option<&str>| {
-        Decision::new(Outcome::AuthErr, log::refused(user, check, fp))
+    let refuse = |check: &str, fp: Option<&str>| match fp {
+        Some(_) => Decision::ticket_refused(log::refused(user, check, fp), check),
+        None => Decision::new(Outcome::AuthErr, log::refused(user, check, fp)),
     };
     if password.is_empty() {
         return refuse("empty", None);
@@ -121,9 +142,9 @@ pub fn check_password(
             if ticket.user.as_bytes() == user {
                 Decision::new(Outcome::Success, log::accepted(user, &fp, ticket.expires))
             } else {
-                Decision::new(
-                    Outcome::AuthErr,
+                Decision::ticket_refused(
                     log::user_mismatch(user, &ticket.user, &fp),
+                    "user mismatch",
                 )
             }
         }
@@ -207,6 +228,7 @@ mod tests {
         );
         let d = judge(&o, "alice", t.as_bytes());
         assert_eq!(d.outcome, Outcome::Success);
+        assert_eq!(d.message, None);
         assert!(!d.line.contains(&t));
         assert!(d.line.contains(&sso_core::ticket_fingerprint(&t)));
     }
@@ -260,6 +282,7 @@ mod tests {
             assert!(d.line.contains(&format!("check=\"{check}\"")), "{}", d.line);
             assert!(d.line.contains(" ticket="), "{}", d.line);
             assert!(!d.line.contains(&t));
+            assert_eq!(d.message, Some(format!("Ticket refused: {check}.")));
         }
     }
 
@@ -375,6 +398,7 @@ mod tests {
             let d = judge(&o, "alice", pw);
             assert_eq!(d.outcome, Outcome::AuthErr);
             assert_eq!(d.line, format!("refused user=\"alice\" check=\"{check}\""));
+            assert_eq!(d.message, None, "no message for an ordinary password");
         }
         let big = vec![b'A'; 10 * 1024];
         let d = judge(&o, "alice", &big);

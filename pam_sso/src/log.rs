@@ -110,11 +110,6 @@ pub fn pam_services(services: &crate::services::PamServices) -> String {
     }
 }
 
-/// Something that must never happen did (a caught panic).
-pub fn internal_error(entry_point: &str) -> String {
-    format!("internal error in {entry_point}: refusing")
-}
-
 /// `debug` lines: fixed prefix, free text built only from configuration.
 pub fn debug(what: &str) -> String {
     format!("debug: {what}")

@@ -4,6 +4,7 @@
 
 pub mod apache;
 pub mod browser;
+pub mod dovecot;
 pub mod http;
 pub mod ldap;
 pub mod pam;

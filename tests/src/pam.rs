@@ -1,69 +1,29 @@
 //! Harness for the pam_sso tests: real libpam driven through
-//! `pam_start_confdir` on a private service directory, a conversation
-//! function that answers with a given password, service files installed
+//! `pam_start_confdir` on a private service directory, answering with a
+//! given password through the workspace's one conversation function
+//! (`pam::Conversation`, pam/), service files installed
 //! under /etc/pam.d for clients that only know the system directory
-//! (pamtester, Dovecot), and throwaway local users for pam_unix stacking.
+//! (pamtester, Dovecot: see `dovecot`), the pam_sso lines the tests
+//! configure, and throwaway local users for pam_unix stacking.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::util;
+use crate::util::{self, TestKeys};
 
-use pam_sys::{
-    pam_authenticate, pam_conv, pam_end, pam_handle_t, pam_message, pam_response, pam_setcred,
-    pam_start_confdir, pam_strerror, PAM_CONV_ERR, PAM_ESTABLISH_CRED, PAM_PROMPT_ECHO_OFF,
-    PAM_PROMPT_ECHO_ON,
+use pam::sys::PAM_ESTABLISH_CRED;
+pub use pam::sys::{
+    PAM_AUTHINFO_UNAVAIL, PAM_AUTHTOK_ERR, PAM_AUTH_ERR, PAM_ERROR_MSG, PAM_PERM_DENIED,
+    PAM_SERVICE_ERR, PAM_SILENT, PAM_SUCCESS,
 };
-pub use pam_sys::{
-    PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
-};
+pub use pam::Message;
+use pam::{Conversation, Transaction};
 
 /// The domain and service every pam_sso test configures.
 pub const DOMAIN: &str = "example.org";
 pub const SERVICE: &str = "imap.example.org/";
-
-/// What the conversation function saw and answers.
-struct ConvState {
-    answer: Vec<u8>,
-    prompts: usize,
-}
-
-/// Answers every prompt with the password (malloc'ed, as the module frees
-/// it); informational messages get no answer.
-unsafe extern "C" fn answer_password(
-    num_msg: c_int,
-    msg: *mut *const pam_message,
-    resp: *mut *mut pam_response,
-    appdata: *mut c_void,
-) -> c_int {
-    let state = &mut *(appdata as *mut ConvState);
-    let Ok(n) = usize::try_from(num_msg) else {
-        return PAM_CONV_ERR;
-    };
-    let replies = libc::calloc(n.max(1), std::mem::size_of::<pam_response>()) as *mut pam_response;
-    if replies.is_null() {
-        return PAM_CONV_ERR;
-    }
-    for i in 0..n {
-        let m = &**msg.add(i);
-        if m.msg_style == PAM_PROMPT_ECHO_OFF || m.msg_style == PAM_PROMPT_ECHO_ON {
-            state.prompts += 1;
-            let text = libc::malloc(state.answer.len() + 1) as *mut u8;
-            if text.is_null() {
-                return PAM_CONV_ERR;
-            }
-            ptr::copy_nonoverlapping(state.answer.as_ptr(), text, state.answer.len());
-            *text.add(state.answer.len()) = 0;
-            (*replies.add(i)).resp = text as *mut c_char;
-        }
-    }
-    *resp = replies;
-    PAM_SUCCESS
-}
 
 /// The result of one authentication through libpam.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +34,8 @@ pub struct AuthResult {
     pub text: String,
     /// How many times the stack asked for the password.
     pub prompts: usize,
+    /// The messages (not prompts) the stack showed.
+    pub messages: Vec<Message>,
     /// What pam_setcred(PAM_ESTABLISH_CRED) returned after a success.
     pub setcred: Option<i32>,
 }
@@ -87,41 +49,30 @@ pub fn authenticate(
     user: &str,
     password: &[u8],
 ) -> AuthResult {
-    assert!(!password.contains(&0), "a PAM answer is a C string");
-    let service_c = CString::new(service).unwrap();
-    let user_c = CString::new(user).unwrap();
-    let confdir_c = confdir.map(|d| CString::new(d.as_os_str().as_encoded_bytes()).unwrap());
-    let mut state = ConvState {
-        answer: password.to_vec(),
-        prompts: 0,
-    };
-    let conv = pam_conv {
-        conv: Some(answer_password),
-        appdata_ptr: &mut state as *mut ConvState as *mut c_void,
-    };
-    let mut pamh: *mut pam_handle_t = ptr::null_mut();
-    // SAFETY: every pointer outlives the handle, which pam_end closes below.
-    unsafe {
-        let rc = pam_start_confdir(
-            service_c.as_ptr(),
-            user_c.as_ptr(),
-            &conv,
-            confdir_c.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
-            &mut pamh,
-        );
-        assert_eq!(rc, PAM_SUCCESS, "pam_start_confdir failed: {rc}");
-        let code = pam_authenticate(pamh, 0);
-        let text = CStr::from_ptr(pam_strerror(pamh, code))
-            .to_string_lossy()
-            .into_owned();
-        let setcred = (code == PAM_SUCCESS).then(|| pam_setcred(pamh, PAM_ESTABLISH_CRED));
-        pam_end(pamh, code);
-        AuthResult {
-            code,
-            text,
-            prompts: state.prompts,
-            setcred,
-        }
+    authenticate_with_flags(confdir, service, user, password, 0)
+}
+
+/// As [`authenticate`], passing `flags` (e.g. `PAM_SILENT`) to
+/// pam_authenticate.
+pub fn authenticate_with_flags(
+    confdir: Option<&Path>,
+    service: &str,
+    user: &str,
+    password: &[u8],
+    flags: i32,
+) -> AuthResult {
+    let conversation = Conversation::answering(password).expect("a PAM answer is a C string");
+    let mut transaction = Transaction::start_confdir(service, user, &conversation, confdir)
+        .expect("pam_start_confdir");
+    let code = transaction.authenticate(flags);
+    let setcred = (code == PAM_SUCCESS).then(|| transaction.setcred(PAM_ESTABLISH_CRED));
+    drop(transaction);
+    AuthResult {
+        code,
+        text: pam::strerror(code),
+        prompts: conversation.prompts(),
+        messages: conversation.messages(),
+        setcred,
     }
 }
 
@@ -151,6 +102,82 @@ pub fn module_args(public_key: &Path, extra: &str) -> String {
         "key={} domain={DOMAIN} service={SERVICE} {extra}",
         public_key.display()
     )
+}
+
+/// The line `auth CONTROL pam_sso.so ARGS` for the test domain and service,
+/// with the key of `keys` and the `extra` arguments.
+pub fn sso_line(control: &str, keys: &TestKeys, extra: &str) -> String {
+    format!(
+        "auth {control} {} {}\n",
+        module_path().display(),
+        module_args(&keys.public_path, extra)
+    )
+}
+
+/// Writes `content` as `pam_sso.conf` beside the keys of `keys`, mode 0644
+/// (trusted as a `conf=` file must be), and returns its path.
+pub fn write_conf(keys: &TestKeys, content: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let conf = keys.dir.path().join("pam_sso.conf");
+    std::fs::write(&conf, content).expect("write pam_sso.conf");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    conf
+}
+
+/// `auth optional pam_sso` for another service than the tickets': it asks,
+/// stores the answer as `PAM_AUTHTOK` and refuses it, so that the line
+/// after it can take the same answer.
+pub fn asking_line(keys: &TestKeys) -> String {
+    format!(
+        "auth optional {} key={} domain={DOMAIN} service=other.example.org/\n",
+        module_path().display(),
+        keys.public_path.display()
+    )
+}
+
+/// A fresh key pair and a private service directory whose service "sso"
+/// is `auth required pam_sso` for that key with the `extra` arguments.
+pub fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
+    let keys = TestKeys::new();
+    let dir = ServiceDir::new();
+    dir.add("sso", &sso_line("required", &keys, extra));
+    (keys, dir)
+}
+
+/// For a test that needs root: fresh keys and [`InstalledService::sso`]
+/// for them. `None`, after a "skipped" line, when not root (which
+/// `SSO_TESTS_NEED_ROOT` turns into a failure: see [`util::is_root`]).
+pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledService)> {
+    if !util::is_root() {
+        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+        return None;
+    }
+    let keys = TestKeys::new();
+    let service = InstalledService::sso(&keys, extra, rest);
+    Some((keys, service))
+}
+
+/// For a test that stacks pam_sso with pam_unix: fresh keys and a
+/// throwaway local account with `password`. `None`, after a "skipped"
+/// line, when not root (as [`installed_sso`]).
+pub fn keys_and_account(password: &str) -> Option<(TestKeys, LocalUser)> {
+    if !util::is_root() {
+        eprintln!("skipped: needs root (useradd, /etc/shadow)");
+        return None;
+    }
+    Some((TestKeys::new(), LocalUser::new(password)))
+}
+
+/// One authentication of `user` through a fresh [`keys_and_service`]
+/// (`auth required pam_sso` with the `extra` arguments), answering the
+/// password that `password` makes with the fresh keys.
+pub fn authenticate_fresh(
+    extra: &str,
+    user: &str,
+    password: impl FnOnce(&TestKeys) -> Vec<u8>,
+) -> AuthResult {
+    let (keys, dir) = keys_and_service(extra);
+    dir.authenticate("sso", user, &password(&keys))
 }
 
 /// The test-only PAM module `tests/c/pam_map_user.c`, compiled into `dir`:
@@ -205,6 +232,29 @@ impl PrivateSyslog {
         command
     }
 
+    /// pamtester, as [`pamtester`], with its /dev/log on this socket.
+    pub fn pamtester(&self, service: &str, user: &str, password: &str) -> (bool, String) {
+        run_pamtester(
+            self.command("pamtester", &["-v", service, user, "authenticate"]),
+            password,
+        )
+    }
+
+    /// Asserts that pam_sso logged `line` under the PAM service `service`
+    /// (`pam_sso(SERVICE:auth): LINE`) and that no line holds `secret`.
+    pub fn expect_logged(&self, service: &str, line: &str, secret: &str) {
+        let lines = self.lines();
+        let expected = format!("pam_sso({service}:auth): {line}");
+        assert!(
+            lines.iter().any(|l| l.contains(&expected)),
+            "no line with {expected:?} in {lines:#?}"
+        );
+        assert!(
+            lines.iter().all(|l| !l.contains(secret)),
+            "a line holds the ticket: {lines:#?}"
+        );
+    }
+
     /// The lines received so far.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -245,6 +295,26 @@ impl ServiceDir {
         self.dir.path()
     }
 
+    /// A directory whose services `names` are each `auth required pam_sso
+    /// ARGS` (`args`: the whole argument list).
+    pub fn with_module(names: &[&str], args: &str) -> ServiceDir {
+        let dir = ServiceDir::new();
+        for name in names {
+            dir.add(
+                name,
+                &format!("auth required {} {args}\n", module_path().display()),
+            );
+        }
+        dir
+    }
+
+    /// A directory with the one service file `name` holding `content`.
+    pub fn with_service(name: &str, content: &str) -> ServiceDir {
+        let dir = ServiceDir::new();
+        dir.add(name, content);
+        dir
+    }
+
     /// Writes the service file `name` with the given lines.
     pub fn add(&self, name: &str, content: &str) {
         std::fs::write(self.dir.path().join(name), content).expect("write service file");
@@ -253,6 +323,17 @@ impl ServiceDir {
     /// Authenticates through the service `name` of this directory.
     pub fn authenticate(&self, name: &str, user: &str, password: &[u8]) -> AuthResult {
         authenticate(Some(self.path()), name, user, password)
+    }
+
+    /// As [`ServiceDir::authenticate`], with `flags` for pam_authenticate.
+    pub fn authenticate_with_flags(
+        &self,
+        name: &str,
+        user: &str,
+        password: &[u8],
+        flags: i32,
+    ) -> AuthResult {
+        authenticate_with_flags(Some(self.path()), name, user, password, flags)
     }
 }
 
@@ -270,6 +351,12 @@ pub struct InstalledService {
 }
 
 impl InstalledService {
+    /// `auth required pam_sso` for the key of `keys` with the `extra`
+    /// arguments, followed by the lines `rest`.
+    pub fn sso(keys: &TestKeys, extra: &str, rest: &str) -> InstalledService {
+        InstalledService::new(&format!("{}{rest}", sso_line("required", keys, extra)))
+    }
+
     pub fn new(content: &str) -> InstalledService {
         let name = unique_name("pam-sso-test-");
         let path = Path::new("/etc/pam.d").join(&name);
@@ -341,139 +428,6 @@ impl Drop for LocalUser {
     }
 }
 
-/// A private Dovecot IMAP server on 127.0.0.1 whose passdb is PAM with the
-/// given service name (a file in /etc/pam.d, see [`InstalledService`]) and
-/// whose userdb is static. Stopped (SIGTERM, then SIGKILL) on drop.
-pub struct Dovecot {
-    pub port: u16,
-    pub dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl Dovecot {
-    pub fn start(pam_service: &str) -> Dovecot {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        // Dovecot's unprivileged processes (dovenull, dovecot, the mail
-        // user nobody) must reach their sockets and directories below it.
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for sub in ["mail", "home"] {
-            let p = root.join(sub);
-            std::fs::create_dir(&p).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        }
-        let port = util::free_port();
-        let r = root.display();
-        // auth_failure_delay = 0 and the anvil-auth-penalty listener turned
-        // off (mode 0): no fixed or growing per-IP delay between the test's
-        // deliberate failed logins.
-        let conf = format!(
-            "protocols = imap\n\
-             listen = 127.0.0.1\n\
-             base_dir = {r}/run\n\
-             state_dir = {r}/state\n\
-             log_path = {r}/dovecot.log\n\
-             ssl = no\n\
-             disable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\n\
-             auth_failure_delay = 0\n\
-             auth_verbose = yes\n\
-             auth_cache_size = 0\n\
-             first_valid_uid = 1\n\
-             mail_location = maildir:{r}/mail/%u\n\
-             passdb {{\n  driver = pam\n  args = {pam_service}\n}}\n\
-             userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={r}/home/%u\n}}\n\
-             service anvil {{\n  unix_listener anvil-auth-penalty {{\n    mode = 0\n  }}\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
-        );
-        let conf_path = root.join("dovecot.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("dovecot")
-            .arg("-F")
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(root.join("stderr.log")).unwrap())
-            .spawn()
-            .expect("start dovecot (apt package dovecot-imapd)");
-        let mut dovecot = Dovecot { port, dir, child };
-        if !util::wait_for_port(port, std::time::Duration::from_secs(30)) {
-            panic!("dovecot did not listen on {port}:\n{}", dovecot.logs());
-        }
-        assert!(dovecot.is_running(), "dovecot exited:\n{}", dovecot.logs());
-        dovecot
-    }
-
-    /// True while the master process is alive.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Dovecot's log and stderr, for assertion messages.
-    pub fn logs(&self) -> String {
-        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        format!(
-            "--- dovecot.log\n{}--- stderr\n{}",
-            read("dovecot.log"),
-            read("stderr.log")
-        )
-    }
-
-    /// IMAP LOGIN over a fresh connection; returns the tagged reply line.
-    pub fn imap_login(&self, user: &str, password: &str) -> String {
-        use std::io::{BufRead, BufReader, Write};
-        let stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect imap");
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-            .unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("imap greeting");
-        assert!(line.starts_with("* OK"), "greeting: {line}");
-        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        write!(
-            writer,
-            "a1 LOGIN \"{}\" \"{}\"\r\n",
-            quote(user),
-            quote(password)
-        )
-        .unwrap();
-        let reply = loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                break String::from("(connection closed)");
-            }
-            if line.starts_with("a1 ") {
-                break line.trim_end().to_owned();
-            }
-        };
-        let _ = write!(writer, "a2 LOGOUT\r\n");
-        reply
-    }
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: our own child's pid; SIGTERM lets the master stop its
-            // children (auth, imap-login, ...) before it exits.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs a pamtester `command` (`pamtester -v SERVICE USER authenticate`)
 /// with `password` on stdin; returns (success, stdout and stderr).
 pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
@@ -497,4 +451,12 @@ pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// `pamtester -v SERVICE USER authenticate` answering `password`; returns
+/// (success, stdout and stderr).
+pub fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
+    let mut command = Command::new("pamtester");
+    command.args(["-v", service, user, "authenticate"]);
+    run_pamtester(command, password)
 }

@@ -5,8 +5,9 @@ use std::process::Command;
 
 use sso_core::{KeyFormat, Ticket, Version};
 use sso_integration::pam::{
-    module_args, module_path, LocalUser, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR,
-    PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+    asking_line, authenticate_fresh, keys_and_account, keys_and_service, module_args, module_path,
+    sso_line, write_conf, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_SERVICE_ERR,
+    PAM_SUCCESS, SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
@@ -14,25 +15,20 @@ const USER: &str = "alice";
 
 /// A service directory whose service "sso" is `auth required pam_sso ARGS`.
 fn single(args: &str) -> ServiceDir {
-    let dir = ServiceDir::new();
-    dir.add(
-        "sso",
-        &format!("auth required {} {args}\n", module_path().display()),
-    );
-    dir
+    ServiceDir::with_module(&["sso"], args)
 }
 
-fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
-    let keys = TestKeys::new();
-    let dir = single(&module_args(&keys.public_path, extra));
-    (keys, dir)
+/// A ticket of the fresh keys for `user`, valid for `ttl` seconds more.
+fn ticket(user: &'static str, ttl: i64) -> impl FnOnce(&TestKeys) -> Vec<u8> {
+    move |keys| {
+        keys.ticket(user, SERVICE, DOMAIN, ttl, None, &[])
+            .into_bytes()
+    }
 }
 
 #[test]
 fn valid_v4_ticket_is_accepted() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, ticket(USER, 120));
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1);
     assert_eq!(r.setcred, Some(PAM_SUCCESS), "pam_setcred after success");
@@ -70,74 +66,66 @@ fn ticket_for_another_user_is_refused() {
 
 #[test]
 fn expired_ticket_is_refused() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, ticket(USER, -120));
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn clock_skew_accepts_a_just_expired_ticket() {
-    let (keys, dir) = keys_and_service("clock_skew=600");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("clock_skew=600", USER, ticket(USER, -120));
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
 }
 
 #[test]
 fn ticket_for_another_service_is_refused() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, "webmail.example.org/", DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, |keys| {
+        let service = "webmail.example.org/";
+        keys.ticket(USER, service, DOMAIN, 120, None, &[]).into()
+    });
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn ticket_for_another_domain_is_refused() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, "example.com", 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, |keys| {
+        keys.ticket(USER, SERVICE, "example.com", 120, None, &[])
+            .into()
+    });
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn forged_ticket_is_refused() {
-    let (_keys, dir) = keys_and_service("");
-    let forger = TestKeys::new();
-    let ticket = forger.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("", USER, |_| ticket(USER, 120)(&TestKeys::new()));
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn tampered_ticket_is_refused() {
-    let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    // Flip one character inside the signature part.
-    let mut bytes = ticket.into_bytes();
-    bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
-    let r = dir.authenticate("sso", USER, &bytes);
+    let r = authenticate_fresh("", USER, |keys| {
+        // Flip one character inside the signature part.
+        let mut bytes = ticket(USER, 120)(keys);
+        bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
+        bytes
+    });
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn empty_password_is_refused() {
-    let (_keys, dir) = keys_and_service("");
-    let r = dir.authenticate("sso", USER, b"");
+    let r = authenticate_fresh("", USER, |_| Vec::new());
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn ten_kilobyte_password_is_refused() {
-    let (_keys, dir) = keys_and_service("");
-    let r = dir.authenticate("sso", USER, &vec![b'A'; 10 * 1024]);
+    let r = authenticate_fresh("", USER, |_| vec![b'A'; 10 * 1024]);
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
 #[test]
 fn non_utf8_password_is_refused() {
-    let (_keys, dir) = keys_and_service("");
-    let r = dir.authenticate("sso", USER, b"\xff\xfe\x80abc");
+    let r = authenticate_fresh("", USER, |_| b"\xff\xfe\x80abc".to_vec());
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
 }
 
@@ -287,19 +275,17 @@ fn chmod(path: &std::path::Path, mode: u32) {
 
 #[test]
 fn login_server_and_debug_are_accepted() {
-    let (keys, dir) = keys_and_service("login_server=https://login.example.org/ debug");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    assert_eq!(
-        dir.authenticate("sso", USER, ticket.as_bytes()).code,
-        PAM_SUCCESS
+    let r = authenticate_fresh(
+        "login_server=https://login.example.org/ debug",
+        USER,
+        ticket(USER, 120),
     );
+    assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
 }
 
 #[test]
 fn use_first_pass_without_an_earlier_password_fails_without_asking() {
-    let (keys, dir) = keys_and_service("use_first_pass");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = authenticate_fresh("use_first_pass", USER, ticket(USER, 120));
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
     assert_eq!(r.prompts, 0);
 }
@@ -309,17 +295,9 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
     // The first pam_sso line (wrong service) asks and stores the answer;
     // the second, with use_first_pass, verifies the same ticket silently.
     let keys = TestKeys::new();
-    let module = module_path();
-    let dir = ServiceDir::new();
-    dir.add(
+    let dir = ServiceDir::with_service(
         "sso",
-        &format!(
-            "auth optional {m} key={k} domain={DOMAIN} service=other.example.org/\n\
-             auth required {m} {args}\n",
-            m = module.display(),
-            k = keys.public_path.display(),
-            args = module_args(&keys.public_path, "use_first_pass"),
-        ),
+        &(asking_line(&keys) + &sso_line("required", &keys, "use_first_pass")),
     );
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let r = dir.authenticate("sso", USER, ticket.as_bytes());
@@ -332,22 +310,16 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
 /// the user is asked once, and a wrong password still fails.
 #[test]
 fn try_first_pass_stacking_with_pam_unix() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return;
-    }
-    let keys = TestKeys::new();
     let unix_password = "correct horse battery staple";
-    let account = LocalUser::new(unix_password);
-    let dir = ServiceDir::new();
-    dir.add(
+    let Some((keys, account)) = keys_and_account(unix_password) else {
+        return;
+    };
+    let dir = ServiceDir::with_service(
         "stack",
         &format!(
-            "auth sufficient {} {}\n\
-             auth required pam_unix.so try_first_pass nodelay\n\
+            "{}auth required pam_unix.so try_first_pass nodelay\n\
              account required pam_permit.so\n",
-            module_path().display(),
-            module_args(&keys.public_path, "")
+            sso_line("sufficient", &keys, "")
         ),
     );
     let ticket = keys.ticket(&account.name, SERVICE, DOMAIN, 120, None, &[]);
@@ -385,15 +357,11 @@ fn try_first_pass_stacking_with_pam_unix() {
 /// password still works (pam_unix then asks for itself).
 #[test]
 fn sufficient_stacking_survives_a_missing_key() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return;
-    }
-    let keys = TestKeys::new();
     let unix_password = "another throwaway password";
-    let account = LocalUser::new(unix_password);
-    let dir = ServiceDir::new();
-    dir.add(
+    let Some((keys, account)) = keys_and_account(unix_password) else {
+        return;
+    };
+    let dir = ServiceDir::with_service(
         "stack",
         &format!(
             "auth sufficient {} {}\n\
@@ -412,14 +380,7 @@ fn sufficient_stacking_survives_a_missing_key() {
 fn sufficient_alone_fails_closed() {
     let keys = TestKeys::new();
     let dir = ServiceDir::new();
-    dir.add(
-        "alone",
-        &format!(
-            "auth sufficient {} {}\n",
-            module_path().display(),
-            module_args(&keys.public_path, "")
-        ),
-    );
+    dir.add("alone", &sso_line("sufficient", &keys, ""));
     let r = dir.authenticate("alone", USER, b"not a ticket");
     assert_ne!(r.code, PAM_SUCCESS, "{r:?}");
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
@@ -482,7 +443,13 @@ fn exports_only_pam_sm_functions() {
         .output()
         .expect("run nm");
     let undefined = String::from_utf8_lossy(&out.stdout);
-    for f in ["pam_get_user", "pam_get_item", "pam_set_item", "pam_syslog"] {
+    for f in [
+        "pam_get_user",
+        "pam_get_item",
+        "pam_set_item",
+        "pam_get_authtok",
+        "pam_syslog",
+    ] {
         assert!(
             undefined.contains(f),
             "{f} should come from libpam:\n{undefined}"
@@ -497,13 +464,11 @@ fn exports_only_pam_sm_functions() {
 #[test]
 fn settings_come_from_a_trusted_conf_file() {
     let keys = TestKeys::new();
-    let conf = keys.dir.path().join("pam_sso.conf");
     let settings = format!(
         "# site settings\nkey={}  domain={DOMAIN}\nservice={SERVICE} # this host\n",
         keys.public_path.display()
     );
-    std::fs::write(&conf, &settings).unwrap();
-    chmod(&conf, 0o644);
+    let conf = write_conf(&keys, &settings);
     let dir = single(&format!("conf={}", conf.display()));
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     let code = || dir.authenticate("sso", USER, ticket.as_bytes()).code;

@@ -1,33 +1,13 @@
 //! pamtester, a real PAM client, against a service file installed under
 //! /etc/pam.d (unique name, removed afterwards) that loads pam_sso.
 
-use std::process::Command;
-
-use sso_integration::pam::{
-    module_args, module_path, run_pamtester, InstalledService, PrivateSyslog, DOMAIN, SERVICE,
-};
-use sso_integration::util::{self, TestKeys};
-
-/// Runs `pamtester SERVICE USER authenticate` with `password` on stdin;
-/// returns (success, combined output).
-fn pamtester(service: &str, user: &str, password: &str) -> (bool, String) {
-    let mut command = Command::new("pamtester");
-    command.args(["-v", service, user, "authenticate"]);
-    run_pamtester(command, password)
-}
+use sso_integration::pam::{installed_sso, pamtester, PrivateSyslog, DOMAIN, SERVICE};
 
 #[test]
 fn pamtester_authenticates_with_a_ticket() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+    let Some((keys, service)) = installed_sso("", "account required pam_permit.so\n") else {
         return;
-    }
-    let keys = TestKeys::new();
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\naccount required pam_permit.so\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
+    };
 
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     let (ok, out) = pamtester(&service.name, "carol", &ticket);
@@ -49,16 +29,9 @@ fn pamtester_authenticates_with_a_ticket() {
 
 #[test]
 fn pamtester_reports_a_broken_configuration() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
+    let Some((keys, service)) = installed_sso("no_such_option", "") else {
         return;
-    }
-    let keys = TestKeys::new();
-    let service = InstalledService::new(&format!(
-        "auth required {} {} no_such_option\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
+    };
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     let (ok, out) = pamtester(&service.name, "carol", &ticket);
     assert!(!ok, "broken configuration accepted a ticket:\n{out}");
@@ -70,33 +43,19 @@ fn pamtester_reports_a_broken_configuration() {
 /// pam_syslog, naming the file and the rule it breaks.
 #[test]
 fn pamtester_logs_an_untrusted_key_file_with_its_rule() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
-    let keys = TestKeys::new();
+    let Some((keys, service)) = installed_sso("", "") else {
+        return;
+    };
     std::fs::set_permissions(&keys.public_path, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     let syslog = PrivateSyslog::new();
-    let command = syslog.command("pamtester", &["-v", &service.name, "carol", "authenticate"]);
-    let (ok, out) = run_pamtester(command, &ticket);
+    let (ok, out) = syslog.pamtester(&service.name, "carol", &ticket);
     assert!(!ok, "a world-writable key file was trusted:\n{out}");
     assert!(out.contains("Error in service module"), "{out}");
-    let lines = syslog.lines();
-    let expected = format!(
-        "pam_sso({}:auth): configuration error: {}: refused: is writable by its group (mode 0666)",
-        service.name,
+    let line = format!(
+        "configuration error: {}: refused: is writable by its group (mode 0666)",
         keys.public_path.display()
     );
-    assert!(
-        lines.iter().any(|l| l.contains(&expected)),
-        "no line with {expected:?} in {lines:#?}"
-    );
-    assert!(lines.iter().all(|l| !l.contains(&ticket)));
+    syslog.expect_logged(&service.name, &line, &ticket);
 }

@@ -5,35 +5,15 @@
 //! tickets unless `pam_services=` names them.
 
 use sso_integration::pam::{
-    module_args, module_path, run_pamtester, InstalledService, LocalUser, PrivateSyslog,
-    ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE,
+    installed_sso, keys_and_account, module_args, sso_line, write_conf, InstalledService,
+    PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
+    SERVICE,
 };
 use sso_integration::util::{self, TestKeys};
 
 const USER: &str = "alice";
 /// A nonce as the login server's browser flow puts in (32 hex digits).
 const NONCE: &str = "5f0e3c9a1b2d4e6f8091a2b3c4d5e6f7";
-
-/// `auth required pam_sso ARGS` as each of the PAM services `names`.
-fn services(names: &[&str], args: &str) -> ServiceDir {
-    let dir = ServiceDir::new();
-    for name in names {
-        dir.add(
-            name,
-            &format!("auth required {} {args}\n", module_path().display()),
-        );
-    }
-    dir
-}
-
-/// Runs pamtester on the installed `service` for `user` answering
-/// `password`, its /dev/log on `syslog`; returns (success, output).
-fn pamtester(syslog: &PrivateSyslog, service: &str, user: &str, password: &str) -> (bool, String) {
-    run_pamtester(
-        syslog.command("pamtester", &["-v", service, user, "authenticate"]),
-        password,
-    )
-}
 
 /// A leaked `sso_login?t=TICKET` URL whose ticket names this host's
 /// service must not log its user in: the nonce marks it as a browser
@@ -42,7 +22,7 @@ fn pamtester(syslog: &PrivateSyslog, service: &str, user: &str, password: &str) 
 #[test]
 fn a_browser_ticket_is_refused_and_the_same_without_nonce_accepted() {
     let keys = TestKeys::new();
-    let dir = services(&["sshd"], &module_args(&keys.public_path, ""));
+    let dir = ServiceDir::with_module(&["sshd"], &module_args(&keys.public_path, ""));
     let browser = keys.ticket(USER, SERVICE, DOMAIN, 120, Some(NONCE), &[]);
     let r = dir.authenticate("sshd", USER, browser.as_bytes());
     assert_eq!(r.code, PAM_AUTH_ERR, "browser ticket: {r:?}");
@@ -52,7 +32,8 @@ fn a_browser_ticket_is_refused_and_the_same_without_nonce_accepted() {
     assert_eq!(r.code, PAM_SUCCESS, "ticket without nonce: {r:?}");
 
     // Not even where every service is allowed.
-    let every = services(&["sudo"], &module_args(&keys.public_path, "pam_services=*"));
+    let every =
+        ServiceDir::with_module(&["sudo"], &module_args(&keys.public_path, "pam_services=*"));
     let r = every.authenticate("sudo", USER, browser.as_bytes());
     assert_eq!(
         r.code, PAM_AUTH_ERR,
@@ -64,32 +45,19 @@ fn a_browser_ticket_is_refused_and_the_same_without_nonce_accepted() {
 /// and never the ticket.
 #[test]
 fn pamtester_logs_the_browser_ticket_check() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
+    let Some((keys, service)) = installed_sso("", "") else {
         return;
-    }
-    let keys = TestKeys::new();
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\n",
-        module_path().display(),
-        module_args(&keys.public_path, "")
-    ));
+    };
     let browser = keys.ticket("carol", SERVICE, DOMAIN, 120, Some(NONCE), &[]);
     let syslog = PrivateSyslog::new();
-    let (ok, out) = pamtester(&syslog, &service.name, "carol", &browser);
+    let (ok, out) = syslog.pamtester(&service.name, "carol", &browser);
     assert!(!ok, "browser ticket accepted:\n{out}");
     assert!(out.contains("Authentication failure"), "{out}");
-    let lines = syslog.lines();
-    let expected = format!(
-        "pam_sso({}:auth): refused user=\"carol\" check=\"browser ticket\" ticket={}",
-        service.name,
+    let line = format!(
+        "refused user=\"carol\" check=\"browser ticket\" ticket={}",
         sso_core::ticket_fingerprint(&browser)
     );
-    assert!(
-        lines.iter().any(|l| l.contains(&expected)),
-        "no line with {expected:?} in {lines:#?}"
-    );
-    assert!(lines.iter().all(|l| !l.contains(&browser)), "{lines:#?}");
+    syslog.expect_logged(&service.name, &line, &browser);
 }
 
 /// By default the privilege-escalating services step aside (PAM_IGNORE,
@@ -111,7 +79,7 @@ fn sudo_su_and_polkit_ignore_tickets_unless_named_in_pam_services() {
         "sshd",
     ];
     let run = |extra: &str, expect: &dyn Fn(&str) -> bool| {
-        let dir = services(&names, &module_args(&keys.public_path, extra));
+        let dir = ServiceDir::with_module(&names, &module_args(&keys.public_path, extra));
         for name in names {
             let r = dir.authenticate(name, USER, ticket.as_bytes());
             if expect(name) {
@@ -135,22 +103,17 @@ fn sudo_su_and_polkit_ignore_tickets_unless_named_in_pam_services() {
 /// and the Unix password still works (pam_unix asks for it itself).
 #[test]
 fn sudo_falls_through_to_pam_unix_by_default() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return;
-    }
-    let keys = TestKeys::new();
     let unix_password = "sudo throwaway password";
-    let account = LocalUser::new(unix_password);
+    let Some((keys, account)) = keys_and_account(unix_password) else {
+        return;
+    };
     let stack = |extra: &str| {
         let dir = ServiceDir::new();
         dir.add(
             "sudo",
             &format!(
-                "auth [success=done default=ignore] {} {}\n\
-                 auth required pam_unix.so try_first_pass nodelay\n",
-                module_path().display(),
-                module_args(&keys.public_path, extra)
+                "{}auth required pam_unix.so try_first_pass nodelay\n",
+                sso_line("[success=done default=ignore]", &keys, extra)
             ),
         );
         dir
@@ -172,20 +135,16 @@ fn sudo_falls_through_to_pam_unix_by_default() {
 /// not be given both on the line and in the file.
 #[test]
 fn pam_services_in_the_conf_file() {
-    use std::os::unix::fs::PermissionsExt;
     let keys = TestKeys::new();
-    let conf = keys.dir.path().join("pam_sso.conf");
-    std::fs::write(
-        &conf,
-        format!(
+    let conf = write_conf(
+        &keys,
+        &format!(
             "key={} domain={DOMAIN} service={SERVICE}\npam_services=sudo,sshd\n",
             keys.public_path.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    );
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let dir = services(&["sudo", "login"], &format!("conf={}", conf.display()));
+    let dir = ServiceDir::with_module(&["sudo", "login"], &format!("conf={}", conf.display()));
     assert_eq!(
         dir.authenticate("sudo", USER, ticket.as_bytes()).code,
         PAM_SUCCESS
@@ -194,7 +153,7 @@ fn pam_services_in_the_conf_file() {
         dir.authenticate("login", USER, ticket.as_bytes()).code,
         PAM_PERM_DENIED
     );
-    let twice = services(
+    let twice = ServiceDir::with_module(
         &["sudo"],
         &format!("conf={} pam_services=sudo", conf.display()),
     );
@@ -231,45 +190,25 @@ fn pamtester_names_pam_services_in_the_log() {
             "pam_services= given more than once",
         ),
     ] {
-        let service = InstalledService::new(&format!(
-            "auth required {} {}\n",
-            module_path().display(),
-            module_args(&keys.public_path, extra)
-        ));
+        let service = InstalledService::sso(&keys, extra, "");
         let syslog = PrivateSyslog::new();
-        let (ok, out) = pamtester(&syslog, &service.name, "carol", &ticket);
+        let (ok, out) = syslog.pamtester(&service.name, "carol", &ticket);
         assert!(!ok, "{extra}: accepted:\n{out}");
         assert!(out.contains("Error in service module"), "{extra}: {out}");
-        let lines = syslog.lines();
-        let expected = format!(
-            "pam_sso({}:auth): configuration error: {expected}",
-            service.name
-        );
-        assert!(
-            lines.iter().any(|l| l.contains(&expected)),
-            "{extra}: no line with {expected:?} in {lines:#?}"
-        );
+        let line = format!("configuration error: {expected}");
+        syslog.expect_logged(&service.name, &line, &ticket);
     }
 
-    let service = InstalledService::new(&format!(
-        "auth required {} {}\n",
-        module_path().display(),
-        module_args(&keys.public_path, "pam_services=sshd")
-    ));
+    let service = InstalledService::sso(&keys, "pam_services=sshd", "");
     let syslog = PrivateSyslog::new();
-    let (ok, out) = pamtester(&syslog, &service.name, "carol", &ticket);
+    let (ok, out) = syslog.pamtester(&service.name, "carol", &ticket);
     assert!(
         !ok,
         "service outside pam_services= accepted a ticket:\n{out}"
     );
-    let lines = syslog.lines();
-    let expected = format!(
-        "pam_sso({0}:auth): ignored pam_service=\"{0}\" reason=\"not in pam_services=\"",
+    let line = format!(
+        "ignored pam_service=\"{}\" reason=\"not in pam_services=\"",
         service.name
     );
-    assert!(
-        lines.iter().any(|l| l.contains(&expected)),
-        "no line with {expected:?} in {lines:#?}"
-    );
-    assert!(lines.iter().all(|l| !l.contains(&ticket)), "{lines:#?}");
+    syslog.expect_logged(&service.name, &line, &ticket);
 }

@@ -6,9 +6,8 @@
 //! Usage: pam_sso [PATH/TO/libpam_sso.so] [ITERATIONS_PER_ROUND]
 //! (default module: libpam_sso.so next to this binary; run bench/pam_sso.sh)
 
-use std::ffi::{c_char, c_int, c_void, CString};
-use std::path::PathBuf;
-use std::ptr;
+use std::ffi::{c_int, CString};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sso_core::{
@@ -16,66 +15,23 @@ use sso_core::{
     Verifier,
 };
 
-use pam_sys::{
-    pam_authenticate, pam_conv, pam_end, pam_handle_t, pam_message, pam_response,
-    pam_start_confdir, PAM_AUTH_ERR, PAM_CONV_ERR, PAM_SUCCESS,
-};
-
-/// Answers every prompt with the NUL-terminated password in `appdata`.
-unsafe extern "C" fn answer(
-    num_msg: c_int,
-    _msg: *mut *const pam_message,
-    resp: *mut *mut pam_response,
-    appdata: *mut c_void,
-) -> c_int {
-    let password = &*(appdata as *const CString);
-    let n = usize::try_from(num_msg).unwrap_or(0);
-    let replies = libc::calloc(n.max(1), std::mem::size_of::<pam_response>()) as *mut pam_response;
-    if replies.is_null() {
-        return PAM_CONV_ERR;
-    }
-    let bytes = password.as_bytes_with_nul();
-    for i in 0..n {
-        let text = libc::malloc(bytes.len()) as *mut u8;
-        if text.is_null() {
-            return PAM_CONV_ERR;
-        }
-        ptr::copy_nonoverlapping(bytes.as_ptr(), text, bytes.len());
-        (*replies.add(i)).resp = text as *mut c_char;
-    }
-    *resp = replies;
-    PAM_SUCCESS
-}
+use pam::sys::{PAM_AUTH_ERR, PAM_SUCCESS};
+use pam::{Conversation, Transaction};
 
 struct Case {
     name: &'static str,
     service: &'static str,
-    password: CString,
+    /// Answers the prompt with the case's password.
+    conversation: Conversation,
     expect: c_int,
 }
 
 /// One pam_start_confdir / pam_authenticate / pam_end; returns the result.
-fn authenticate(confdir: &CString, case: &Case, user: &CString) -> c_int {
-    let conv = pam_conv {
-        conv: Some(answer),
-        appdata_ptr: &case.password as *const CString as *mut c_void,
-    };
-    let service = CString::new(case.service).unwrap();
-    let mut pamh: *mut pam_handle_t = ptr::null_mut();
-    // SAFETY: all pointers outlive the handle, closed by pam_end.
-    unsafe {
-        let rc = pam_start_confdir(
-            service.as_ptr(),
-            user.as_ptr(),
-            &conv,
-            confdir.as_ptr(),
-            &mut pamh,
-        );
-        assert_eq!(rc, PAM_SUCCESS, "pam_start_confdir");
-        let code = pam_authenticate(pamh, 0);
-        pam_end(pamh, code);
-        code
-    }
+fn authenticate(confdir: &Path, case: &Case, user: &str) -> c_int {
+    let mut transaction =
+        Transaction::start_confdir(case.service, user, &case.conversation, Some(confdir))
+            .expect("pam_start_confdir");
+    transaction.authenticate(0)
 }
 
 /// Microseconds per authentication: wall clock and this thread's CPU time.
@@ -179,40 +135,39 @@ fn main() {
         Case {
             name: "pam_permit, kept loaded",
             service: "permit",
-            password: CString::new("x").unwrap(),
+            conversation: Conversation::answering("x").unwrap(),
             expect: PAM_SUCCESS,
         },
         Case {
             name: "pam_sso valid ticket",
             service: "sso",
-            password: CString::new(ticket.clone()).unwrap(),
+            conversation: Conversation::answering(ticket.clone()).unwrap(),
             expect: PAM_SUCCESS,
         },
         Case {
             name: "pam_sso 2 keys, 2nd key",
             service: "sso2",
-            password: CString::new(old_ticket).unwrap(),
+            conversation: Conversation::answering(old_ticket).unwrap(),
             expect: PAM_SUCCESS,
         },
         Case {
             name: "pam_sso forged ticket",
             service: "sso",
-            password: CString::new(forged).unwrap(),
+            conversation: Conversation::answering(forged).unwrap(),
             expect: PAM_AUTH_ERR,
         },
         Case {
             name: "pam_sso not a ticket",
             service: "sso",
-            password: CString::new("hunter2").unwrap(),
+            conversation: Conversation::answering("hunter2").unwrap(),
             expect: PAM_AUTH_ERR,
         },
     ];
 
-    let confdir = CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
-    let user_c = CString::new(user).unwrap();
+    let confdir = dir.as_path();
     // Check every case gives its expected answer before timing anything.
     for case in &cases {
-        let code = authenticate(&confdir, case, &user_c);
+        let code = authenticate(confdir, case, user);
         if code != case.expect {
             eprintln!(
                 "{}: pam_authenticate returned {code}, expected {}",
@@ -244,7 +199,7 @@ fn main() {
         for _ in 0..ROUNDS {
             for (i, case) in cases.iter().enumerate() {
                 rounds[i].push(run(&mut || {
-                    std::hint::black_box(authenticate(&confdir, case, &user_c));
+                    std::hint::black_box(authenticate(confdir, case, user));
                 }));
             }
         }

@@ -1,5 +1,5 @@
 //! The PAM backend: `pam_authenticate` + `pam_acct_mgmt` under a configured
-//! service name, through the generated Linux-PAM bindings (sso-pam-sys).
+//! service name, through the safe PAM layer (pam/, over pam-sys).
 //! The user's groups are the Unix groups of the account (getgrouplist).
 //!
 //! A PAM stack may change the user during authentication (a module that
@@ -10,88 +10,32 @@
 //! canonical name when the passwd database knows it, as the LDAP backend
 //! requires of its directory entry.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;
 
-use pam_sys::{
-    pam_acct_mgmt, pam_authenticate, pam_conv, pam_end, pam_get_item, pam_handle_t, pam_message,
-    pam_response, pam_start, pam_strerror, PAM_ACCT_EXPIRED, PAM_AUTHTOK_EXPIRED, PAM_AUTH_ERR,
-    PAM_BUF_ERR, PAM_CONV_ERR, PAM_CRED_INSUFFICIENT, PAM_DISALLOW_NULL_AUTHTOK, PAM_MAXTRIES,
-    PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED, PAM_PROMPT_ECHO_OFF, PAM_PROMPT_ECHO_ON, PAM_SILENT,
-    PAM_SUCCESS, PAM_USER, PAM_USER_UNKNOWN,
+use pam::sys::{
+    PAM_ACCT_EXPIRED, PAM_AUTHTOK_EXPIRED, PAM_AUTH_ERR, PAM_CRED_INSUFFICIENT,
+    PAM_DISALLOW_NULL_AUTHTOK, PAM_MAXTRIES, PAM_NEW_AUTHTOK_REQD, PAM_PERM_DENIED, PAM_SILENT,
+    PAM_SUCCESS, PAM_USER_UNKNOWN,
 };
+use pam::{Conversation, Transaction};
 
 use super::{Account, Backend, BackendError};
 use crate::session::valid_name;
 
-/// Answers every prompt with the password (appdata points to a CString).
-/// PAM frees the responses with free(), so they come from calloc/strdup.
-unsafe extern "C" fn conversation(
-    num_msg: c_int,
-    msg: *mut *const pam_message,
-    resp: *mut *mut pam_response,
-    appdata: *mut c_void,
-) -> c_int {
-    let body = std::panic::catch_unwind(|| {
-        if num_msg <= 0 || num_msg > 32 || msg.is_null() || resp.is_null() || appdata.is_null() {
-            return PAM_CONV_ERR;
-        }
-        let password = &*(appdata as *const CString);
-        let n = num_msg as usize;
-        let replies = libc::calloc(n, std::mem::size_of::<pam_response>()) as *mut pam_response;
-        if replies.is_null() {
-            return PAM_BUF_ERR;
-        }
-        for i in 0..n {
-            // Linux-PAM passes an array of pointers.
-            let m = *msg.add(i);
-            if m.is_null() {
-                continue;
-            }
-            let style = (*m).msg_style;
-            if style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON {
-                let copy = libc::strdup(password.as_ptr());
-                if copy.is_null() {
-                    for j in 0..i {
-                        let r = (*replies.add(j)).resp;
-                        if !r.is_null() {
-                            libc::free(r as *mut c_void);
-                        }
-                    }
-                    libc::free(replies as *mut c_void);
-                    return PAM_BUF_ERR;
-                }
-                (*replies.add(i)).resp = copy;
-            }
-        }
-        *resp = replies;
-        PAM_SUCCESS
-    });
-    body.unwrap_or(PAM_CONV_ERR)
-}
-
 /// Authenticates through a PAM service.
 pub struct Pam {
-    service: CString,
+    service: String,
 }
 
 impl Pam {
     pub fn new(service: &str) -> Result<Pam, BackendError> {
-        let service = CString::new(service)
-            .map_err(|_| BackendError("PAM service name contains NUL".into()))?;
-        Ok(Pam { service })
-    }
-}
-
-fn strerror(pamh: *mut pam_handle_t, rc: c_int) -> String {
-    // SAFETY: pam_strerror returns a static string for any code.
-    unsafe {
-        let s = pam_strerror(pamh, rc);
-        if s.is_null() {
-            format!("PAM error {rc}")
-        } else {
-            CStr::from_ptr(s).to_string_lossy().into_owned()
+        if service.contains('\0') {
+            return Err(BackendError("PAM service name contains NUL".into()));
         }
+        Ok(Pam {
+            service: service.to_owned(),
+        })
     }
 }
 
@@ -115,29 +59,23 @@ impl Backend for Pam {
         user: &str,
         password: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
-        let (Ok(c_user), Ok(c_password)) = (CString::new(user), CString::new(password)) else {
+        // Every prompt of the stack gets the password.
+        let Some(conversation) = Conversation::answering(password) else {
             return Ok(None);
         };
-        let conv = pam_conv {
-            conv: Some(conversation),
-            appdata_ptr: &c_password as *const CString as *mut c_void,
-        };
-        // `conv` and the password outlive the transaction, which ends with
-        // pam_end below on every path.
-        let pamh = self.start(&c_user, &conv)?;
-        // SAFETY: pamh is a live handle from pam_start.
-        let mut rc = unsafe { pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK) };
-        if rc == PAM_SUCCESS {
-            // SAFETY: as above.
-            rc = unsafe { pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK) };
+        if user.contains('\0') {
+            return Ok(None);
         }
-        // SAFETY: as above; read before pam_end frees the items.
-        let pam_user = (rc == PAM_SUCCESS).then(|| unsafe { user_item(pamh) });
-        let message = strerror(pamh, rc);
-        // SAFETY: ends the transaction started above; pamh is not used after.
-        unsafe { pam_end(pamh, rc) };
+        let mut transaction = self.start(user, &conversation)?;
+        let mut rc = transaction.authenticate(PAM_DISALLOW_NULL_AUTHTOK);
         if rc == PAM_SUCCESS {
-            if !is_the_account(user, pam_user.flatten().as_deref()) {
+            rc = transaction.acct_mgmt(PAM_DISALLOW_NULL_AUTHTOK);
+        }
+        // Read before pam_end (the drop) frees the items.
+        let pam_user = (rc == PAM_SUCCESS).then(|| transaction.user()).flatten();
+        drop(transaction);
+        if rc == PAM_SUCCESS {
+            if !is_the_account(user, pam_user.as_deref()) {
                 return Ok(None);
             }
             Ok(Some(unix_groups(user)))
@@ -145,8 +83,9 @@ impl Backend for Pam {
             Ok(None)
         } else {
             Err(BackendError(format!(
-                "PAM service {:?}: {message}",
-                self.service
+                "PAM service {:?}: {}",
+                self.service,
+                pam::strerror(rc)
             )))
         }
     }
@@ -161,66 +100,41 @@ impl Backend for Pam {
 }
 
 impl Pam {
-    /// `pam_start` for `user` on this service. The caller keeps `conv` (and
-    /// what its `appdata_ptr` points to) alive until it calls `pam_end`.
-    fn start(&self, user: &CStr, conv: &pam_conv) -> Result<*mut pam_handle_t, BackendError> {
-        let mut pamh: *mut pam_handle_t = ptr::null_mut();
-        // SAFETY: the service name, user and conversation are valid C data
-        // that outlive the call; the caller keeps `conv` alive until pam_end.
-        let rc = unsafe { pam_start(self.service.as_ptr(), user.as_ptr(), conv, &mut pamh) };
-        if rc != PAM_SUCCESS || pamh.is_null() {
-            return Err(BackendError(format!(
-                "pam_start({:?}) failed: {}",
-                self.service,
-                strerror(pamh, rc)
-            )));
-        }
-        Ok(pamh)
+    /// `pam_start` for `user` on this service; `pam_end` runs when the
+    /// transaction, which borrows the conversation, is dropped.
+    fn start<'c>(
+        &self,
+        user: &str,
+        conversation: &'c Conversation,
+    ) -> Result<Transaction<'c>, BackendError> {
+        Transaction::start(&self.service, user, conversation)
+            .map_err(|e| BackendError(format!("pam_start({:?}) failed: {e}", self.service)))
     }
 
     /// The silent path's re-check: `pam_acct_mgmt` alone, without a
     /// password, so the service's account modules decide whether the
     /// account may still log in (pam_unix: it exists and has not expired).
     fn check_account(&self, user: &str) -> Result<Option<Account>, BackendError> {
-        let Ok(c_user) = CString::new(user) else {
+        if user.contains('\0') {
             return Ok(None);
-        };
+        }
         // A module that prompts here gets an empty answer.
-        let no_password = CString::default();
-        let conv = pam_conv {
-            conv: Some(conversation),
-            appdata_ptr: &no_password as *const CString as *mut c_void,
-        };
-        // As in `authenticate`; pam_end below ends the transaction.
-        let pamh = self.start(&c_user, &conv)?;
-        // SAFETY: pamh is a live handle from pam_start, not used after pam_end.
-        let rc = unsafe { pam_acct_mgmt(pamh, PAM_SILENT) };
-        let message = strerror(pamh, rc);
-        // SAFETY: ends the transaction pam_start began; pamh is not used again.
-        unsafe { pam_end(pamh, rc) };
+        let no_password = Conversation::answering("").expect("no NUL in an empty string");
+        let mut transaction = self.start(user, &no_password)?;
+        let rc = transaction.acct_mgmt(PAM_SILENT);
+        drop(transaction);
         match rc {
             PAM_SUCCESS => Ok(Some(Account {
                 groups: unix_groups(user),
             })),
             rc if is_refusal(rc) => Ok(None),
             _ => Err(BackendError(format!(
-                "PAM service {:?} account check: {message}",
-                self.service
+                "PAM service {:?} account check: {}",
+                self.service,
+                pam::strerror(rc)
             ))),
         }
     }
-}
-
-/// `PAM_USER` as the stack left it, if set and readable.
-///
-/// # Safety
-/// `pamh` is a live handle from pam_start.
-unsafe fn user_item(pamh: *mut pam_handle_t) -> Option<Vec<u8>> {
-    let mut item: *const c_void = ptr::null();
-    if pam_get_item(pamh, PAM_USER, &mut item) != PAM_SUCCESS || item.is_null() {
-        return None;
-    }
-    Some(CStr::from_ptr(item as *const c_char).to_bytes().to_vec())
 }
 
 /// Whether the name typed at the login form is the account that PAM
@@ -242,6 +156,8 @@ fn is_the_account(typed: &str, pam_user: Option<&[u8]>) -> bool {
 fn passwd_entry(user: &str) -> Option<(String, libc::gid_t)> {
     let c_user = CString::new(user).ok()?;
     let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: a C struct of integers and pointers, for which all zeros
+    // (NULL pointers) is a valid value; getpwnam_r fills it.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = ptr::null_mut();
     // SAFETY: buffers are sized as passed; result points into pwd or is NULL.
@@ -290,6 +206,7 @@ pub fn unix_groups(user: &str) -> Vec<String> {
     }
     let mut names = Vec::new();
     for gid in gids {
+        // SAFETY: as for passwd above: all zeros is a valid `group`.
         let mut grp: libc::group = unsafe { std::mem::zeroed() };
         let mut res: *mut libc::group = ptr::null_mut();
         let mut gbuf = vec![0u8; 64 * 1024];

@@ -8,10 +8,8 @@ use url::Url;
 
 use crate::config::{OidcConfig, SCOPES};
 use crate::error::{invalid_request, ErrorCode, OAuthError};
+use crate::params::single;
 use crate::pkce;
-
-/// No parameter of a legitimate request comes near this.
-const MAX_PARAM_LEN: usize = 2048;
 
 /// What `prompt` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,22 +83,6 @@ impl AuthorizeRequest {
         }
         params.push(("iss", issuer));
         with_query(&self.redirect_uri, &params)
-    }
-}
-
-/// The one value of `name`, `Ok(None)` if absent, `Err` if repeated
-/// (RFC 6749 3.1: no parameter more than once) or too long.
-fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
-    let mut values = params.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(format!("{name} given more than once"));
-    }
-    match first {
-        Some(v) if v.len() > MAX_PARAM_LEN => Err(format!("{name} too long")),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => Ok(Some(v.as_str())),
-        None => Ok(None),
     }
 }
 
@@ -407,7 +389,7 @@ scopes = ["openid", "profile"]
         let mut twice = params(&[]);
         twice.push(("scope".into(), "openid".into()));
         assert_eq!(redirect_error(parse(&twice, &c)).0, "invalid_request");
-        let long = "x".repeat(MAX_PARAM_LEN + 1);
+        let long = "x".repeat(crate::params::MAX_PARAM_LEN + 1);
         assert_eq!(
             redirect_error(parse(&params(&[("nonce", &long)]), &c)).0,
             "invalid_request"

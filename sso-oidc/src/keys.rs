@@ -167,8 +167,19 @@ impl SigningKeys {
         a
     }
 
-    /// Signs `claims` with the active key of `alg` (`RS256` or `EdDSA`).
+    /// Signs `claims` with the active key of `alg` (`RS256` or `EdDSA`),
+    /// header `typ: JWT` (an id_token, a logout token).
     pub fn sign(&self, alg: &str, claims: &impl Serialize) -> Result<String, SignError> {
+        self.sign_typed(alg, "JWT", claims)
+    }
+
+    /// Signs with header `typ` (`at+jwt` for access tokens, RFC 9068).
+    pub fn sign_typed(
+        &self,
+        alg: &str,
+        typ: &str,
+        claims: &impl Serialize,
+    ) -> Result<String, SignError> {
         let (algorithm, key) = match (alg, &self.eddsa) {
             ("RS256", _) => (Algorithm::RS256, &self.rsa),
             ("EdDSA", Some(k)) => (Algorithm::EdDSA, k),
@@ -176,6 +187,7 @@ impl SigningKeys {
         };
         let mut header = Header::new(algorithm);
         header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &key.encoding)
             .map_err(|e| SignError::Failed(e.to_string()))
     }

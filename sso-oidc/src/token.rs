@@ -10,6 +10,7 @@ use base64::Engine;
 
 use crate::config::{Authentication, Client, OidcConfig};
 use crate::error::{invalid_request, ErrorCode, OAuthError};
+use crate::params::single;
 
 /// What the client asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +45,7 @@ pub struct Credentials {
 }
 
 fn one<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, OAuthError> {
-    let mut values = params
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str());
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(invalid_request(format!("{name} given more than once")));
-    }
-    Ok(first.filter(|v| !v.is_empty()))
+    single(params, name).map_err(invalid_request)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one Basic half.

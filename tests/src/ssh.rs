@@ -387,6 +387,26 @@ impl Drop for Realm {
     }
 }
 
+/// `ssotool fetch --ssh DESTINATION ARGS... URL` as a user runs it: the
+/// ticket cache under `cache_home`, ssh to `sshd` with `key`.
+pub fn ssotool_fetch(
+    sshd: &Sshd,
+    key: &ClientKey,
+    destination: &str,
+    cache_home: &Path,
+    args: &[&str],
+    url: &str,
+) -> Output {
+    output(
+        Command::new(crate::util::bin("ssotool"))
+            .args(["fetch", "--ssh", destination])
+            .args(args)
+            .arg(url)
+            .env("XDG_CACHE_HOME", cache_home)
+            .env("SSO_SSH_OPTIONS", sshd.ssh_options(key).join(" ")),
+    )
+}
+
 /// Makes a throwaway CA and a server certificate for 127.0.0.1 signed by
 /// it (`CA:FALSE`, as TLS clients that check the chain strictly require),
 /// writes the server pair as `cert.pem`/`key.pem` into `conf_dir`

@@ -5,13 +5,11 @@
 //! after a `401 ... error="expired"` for a ticket the client still holds
 //! valid needs a server clock ahead of the client's: `ssh_apache_skew.rs`.
 
-use std::process::Command;
-
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd};
-use sso_integration::util::{bin, is_root};
+use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd};
+use sso_integration::util::is_root;
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
@@ -133,24 +131,16 @@ fn ssh_fetch_replaces_an_expired_cached_ticket_before_sending() {
         ))
         .unwrap();
     cache.store(&destination, Some(API), &stale).unwrap();
-    let cert = &s.ca_cert;
+    let cert = s.ca_cert.to_str().unwrap();
     let fetch = || {
-        Command::new(bin("ssotool"))
-            .args([
-                "fetch",
-                "--ssh",
-                &destination,
-                "--service",
-                API,
-                "--fail",
-                "--cacert",
-            ])
-            .arg(cert)
-            .arg(s.apache.https_url("/app/env.cgi"))
-            .env("XDG_CACHE_HOME", cache_home.path())
-            .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
-            .output()
-            .unwrap()
+        ssotool_fetch(
+            &s.sshd,
+            &s.key,
+            &destination,
+            cache_home.path(),
+            &["--service", API, "--fail", "--cacert", cert],
+            &s.apache.https_url("/app/env.cgi"),
+        )
     };
     let out = fetch();
     assert!(
@@ -194,22 +184,20 @@ fn ssh_fetch_returns_apache_refusal_without_refreshing() {
     TicketCache::new(cache_home.path().join("sso"))
         .store(&destination, Some(API), &foreign)
         .unwrap();
-    let out = Command::new(bin("ssotool"))
-        .args([
-            "fetch",
-            "--ssh",
-            &destination,
+    let out = ssotool_fetch(
+        &s.sshd,
+        &s.key,
+        &destination,
+        cache_home.path(),
+        &[
             "--service",
             API,
             "-i",
             "--cacert",
-        ])
-        .arg(&s.ca_cert)
-        .arg(s.apache.https_url("/app/env.cgi"))
-        .env("XDG_CACHE_HOME", cache_home.path())
-        .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
-        .output()
-        .unwrap();
+            s.ca_cert.to_str().unwrap(),
+        ],
+        &s.apache.https_url("/app/env.cgi"),
+    );
     assert!(out.status.success(), "{out:?}");
     let shown = text(&out.stdout);
     assert!(shown.starts_with("HTTP 401"), "{shown}");
@@ -223,16 +211,17 @@ fn ssh_fetch_sends_method_headers_and_body_and_writes_output() {
     let cache_home = tempfile::tempdir().unwrap();
     let destination = format!("{}@127.0.0.1", s.realm.name);
     let out_file = cache_home.path().join("out.txt");
+    let url = s.apache.https_url("/app/env.cgi");
     let fetch = |extra: &[&str]| {
-        Command::new(bin("ssotool"))
-            .args(["fetch", "--ssh", &destination, "--cacert"])
-            .arg(&s.ca_cert)
-            .args(extra)
-            .arg(s.apache.https_url("/app/env.cgi"))
-            .env("XDG_CACHE_HOME", cache_home.path())
-            .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
-            .output()
-            .unwrap()
+        let args = [&["--cacert", s.ca_cert.to_str().unwrap()][..], extra].concat();
+        ssotool_fetch(
+            &s.sshd,
+            &s.key,
+            &destination,
+            cache_home.path(),
+            &args,
+            &url,
+        )
     };
     // No --service: the realm's default service, which is this one.
     let out = fetch(&[
@@ -261,13 +250,7 @@ fn ssh_fetch_sends_method_headers_and_body_and_writes_output() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("Authorization"), "{out:?}");
     // An untrusted certificate is an error, not a silent downgrade.
-    let out = Command::new(bin("ssotool"))
-        .args(["fetch", "--ssh", &destination])
-        .arg(s.apache.https_url("/app/env.cgi"))
-        .env("XDG_CACHE_HOME", cache_home.path())
-        .env("SSO_SSH_OPTIONS", s.sshd.ssh_options(&s.key).join(" "))
-        .output()
-        .unwrap();
+    let out = ssotool_fetch(&s.sshd, &s.key, &destination, cache_home.path(), &[], &url);
     assert!(!out.status.success(), "{out:?}");
     assert!(text(&out.stderr).contains("certificate"), "{out:?}");
 }

@@ -11,13 +11,12 @@
 //! process's environment just for the moment apache is spawned.
 
 use std::path::Path;
-use std::process::Command;
 
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ClientKey, Realm, Sshd};
-use sso_integration::util::{bin, is_root};
+use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd};
+use sso_integration::util::is_root;
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
@@ -81,22 +80,20 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
     let cached = signer.sign(&cached).unwrap();
     cache.store(&destination, Some(API), &cached).unwrap();
 
-    let out = Command::new(bin("ssotool"))
-        .args([
-            "fetch",
-            "--ssh",
-            &destination,
+    let out = ssotool_fetch(
+        &sshd,
+        &key,
+        &destination,
+        cache_home.path(),
+        &[
             "--service",
             API,
             "--fail",
             "--cacert",
-        ])
-        .arg(&ca_cert)
-        .arg(apache.https_url("/app/"))
-        .env("XDG_CACHE_HOME", cache_home.path())
-        .env("SSO_SSH_OPTIONS", sshd.ssh_options(&key).join(" "))
-        .output()
-        .unwrap();
+            ca_cert.to_str().unwrap(),
+        ],
+        &apache.https_url("/app/"),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -131,22 +128,20 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
         ))
         .unwrap();
     cache.store(&destination, Some(API), &cached).unwrap();
-    let out = Command::new(bin("ssotool"))
-        .args([
-            "fetch",
-            "--ssh",
-            &destination,
+    let out = ssotool_fetch(
+        &sshd,
+        &key,
+        &destination,
+        cache_home.path(),
+        &[
             "--service",
             API,
             "--fail",
             "--cacert",
-        ])
-        .arg(&ca_cert)
-        .arg(apache.https_url("/app/"))
-        .env("XDG_CACHE_HOME", cache_home.path())
-        .env("SSO_SSH_OPTIONS", sshd.ssh_options(&key).join(" "))
-        .output()
-        .unwrap();
+            ca_cert.to_str().unwrap(),
+        ],
+        &apache.https_url("/app/"),
+    );
     assert!(!out.status.success(), "still expired for apache: {out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("401"), "{out:?}");

@@ -243,6 +243,20 @@ impl Realm {
         Realm::init_under_umask(domain, services, ttl, None)
     }
 
+    /// A new realm (as [`Realm::init`]) with one member, `alice` in
+    /// `groups` (comma-separated), and her key (comment `alice@laptop`).
+    pub fn with_alice(
+        domain: &str,
+        services: &[&str],
+        ttl: u64,
+        groups: &str,
+    ) -> (Realm, ClientKey) {
+        let realm = Realm::init(domain, services, ttl);
+        let key = ClientKey::generate("alice@laptop");
+        realm.add(&key, "alice", groups);
+        (realm, key)
+    }
+
     /// [`Realm::init`] with `realm init` run under `umask` (octal, e.g.
     /// `"077"`) if given, instead of this process's.
     pub fn init_under_umask(

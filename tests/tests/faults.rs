@@ -17,7 +17,7 @@ use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
 use sso_integration::server::{
     add_user, redirected_ticket, try_add_user, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::ssh::{skip_unless_root, ClientKey, Realm, Sshd};
+use sso_integration::ssh::{skip_unless_root, Realm, Sshd};
 use sso_integration::util::{is_root, TestKeys};
 
 fn text(bytes: &[u8]) -> String {
@@ -313,9 +313,7 @@ fn a_realm_whose_secret_key_cannot_be_read_issues_nothing() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(REALM_DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
+    let (realm, key) = Realm::with_alice(REALM_DOMAIN, &[API], 600, "");
     let sshd = Sshd::start(&[&realm.name]);
     let secret = realm.secret_key_path();
     let saved = std::fs::read(&secret).unwrap();

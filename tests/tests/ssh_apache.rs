@@ -36,9 +36,7 @@ fn setup() -> Option<Setup> {
         eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
         return None;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice@laptop");
-    realm.add(&key, "alice", "ops,dev");
+    let (realm, key) = Realm::with_alice(DOMAIN, &[API], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
     // The realm's public key is one more SSOPublicKeyFile of the service.
     let mut apache = Apache::start(ApacheConfig {

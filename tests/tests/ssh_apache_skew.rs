@@ -15,7 +15,7 @@ use std::path::Path;
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd};
+use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, Realm, Sshd};
 use sso_integration::util::is_root;
 
 const DOMAIN: &str = "example.org";
@@ -34,9 +34,7 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
         Path::new(FAKETIME_LIB).exists(),
         "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
     );
-    let realm = Realm::init(DOMAIN, &[API], 3600);
-    let key = ClientKey::generate("alice@laptop");
-    realm.add(&key, "alice", "ops");
+    let (realm, key) = Realm::with_alice(DOMAIN, &[API], 3600, "ops");
     // Tickets of this realm are expired for apache even when fresh.
     let short = Realm::init(DOMAIN, &[API], 600);
     short.add(&key, "alice", "ops");

@@ -13,10 +13,7 @@ const WIKI: &str = "wiki.example.org/app/";
 /// A realm for API with one key, alice's, and no groups: the start of most
 /// tests here.
 fn realm_with_alice() -> (Realm, ClientKey) {
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice");
-    realm.add(&key, "alice", "");
-    (realm, key)
+    Realm::with_alice(DOMAIN, &[API], 600, "")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -28,9 +25,7 @@ fn ssh_ticket_verifies_with_the_realm_public_key() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API, WIKI], 600);
-    let key = ClientKey::generate("alice@laptop");
-    realm.add(&key, "alice", "ops,dev");
+    let (realm, key) = Realm::with_alice(DOMAIN, &[API, WIKI], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
 
     // No service asked for: the realm's default (first) service.
@@ -396,9 +391,7 @@ fn ssh_managed_files_have_safe_owners_and_modes() {
         return;
     }
     use std::os::unix::fs::MetadataExt;
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let key = ClientKey::generate("alice@laptop");
-    realm.add(&key, "alice", "ops");
+    let (realm, _key) = Realm::with_alice(DOMAIN, &[API], 600, "ops");
     let account = sso_realm::account::lookup(&realm.name)
         .unwrap()
         .expect("account");

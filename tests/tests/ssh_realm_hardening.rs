@@ -43,9 +43,7 @@ fn ssh_realm_account_gets_no_shell_even_without_the_forced_command() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let alice = ClientKey::generate("alice");
-    realm.add(&alice, "alice", "");
+    let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     let own = fs::canonicalize(&realm.ssotool).unwrap();
     assert_eq!(login_shell(&realm.name), own.display().to_string());
 
@@ -102,9 +100,7 @@ fn ssh_realm_sync_migrates_an_old_realm() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let alice = ClientKey::generate("alice");
-    realm.add(&alice, "alice", "");
+    let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     // What an older ssotool made: /bin/sh and key = value settings.
     let status = Command::new("usermod")
         .args(["--shell", "/bin/sh", "--", &realm.name])
@@ -147,9 +143,7 @@ fn ssh_realm_refuses_trusted_files_others_can_write() {
     if skip_unless_root() {
         return;
     }
-    let realm = Realm::init(DOMAIN, &[API], 600);
-    let alice = ClientKey::generate("alice");
-    realm.add(&alice, "alice", "");
+    let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     let sshd = Sshd::start(&[&realm.name]);
     let conf = realm.config_dir().join("realm.conf");
     let users = realm.config_dir().join("users");

@@ -25,9 +25,7 @@ fn setup(ttl: u64) -> Option<Setup> {
         eprintln!("skipped: needs root (creates a system account and runs sshd)");
         return None;
     }
-    let realm = Realm::init(DOMAIN, &[API], ttl);
-    let key = ClientKey::generate("alice@laptop");
-    realm.add(&key, "alice", "ops");
+    let (realm, key) = Realm::with_alice(DOMAIN, &[API], ttl, "ops");
     let sshd = Sshd::start(&[&realm.name]);
     Some(Setup {
         realm,

@@ -36,13 +36,11 @@ use crate::account::{self, Account};
 use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
 use crate::error::io_err;
 pub use crate::error::RealmError;
-pub use crate::layout::RealmAdmin;
+pub use crate::layout::{RealmAdmin, ROOT_ENV};
 use crate::settings::RealmSettings;
 use crate::trust::{read_limited, read_trusted, root_s_directories_above, Expected};
 use crate::users::{parse_users, users_text, RealmUser};
 
-/// Environment variable that overrides the root directory of realm files.
-pub const ROOT_ENV: &str = "SSO_REALM_ROOT";
 /// Default ticket lifetime of a realm, in seconds.
 pub const DEFAULT_TTL: u64 = 3600;
 /// Largest public key file `add` reads.

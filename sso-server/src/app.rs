@@ -14,11 +14,13 @@ use sso_core::file_trust;
 use sso_core::{KeySet, PublicKey, SecretKey, Signer};
 
 use crate::auth::Backend;
-use crate::config::Config;
+use crate::config::{Config, StoreConfig, ThrottleConfig};
 use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
-use crate::throttle_store::{self, ThrottleStore};
+use crate::throttle::Throttle;
+use crate::throttle_redis::RedisThrottle;
+use crate::throttle_store::ThrottleStore;
 use crate::totp::TotpFile;
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
@@ -61,6 +63,16 @@ pub struct App {
     pub totp: Option<TotpFile>,
     /// `[webauthn]`: the relying party, credentials and ceremonies.
     pub webauthn: Option<Arc<crate::webauthn::WebauthnStore>>,
+}
+
+/// The store `[throttle]` names. Nothing is connected yet: the Redis
+/// store connects at its first use, so a server starts (and serves tickets)
+/// while Redis is down.
+fn throttle_store(c: &ThrottleConfig) -> Result<Box<dyn ThrottleStore>, String> {
+    Ok(match &c.store {
+        StoreConfig::Memory => Box::new(Throttle::new(c)),
+        StoreConfig::Redis(url) => Box::new(RedisThrottle::new(url, c)?),
+    })
 }
 
 /// How many password checks may run at once: two per core.
@@ -142,7 +154,7 @@ impl App {
         }
         let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
-        let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
+        let throttle: Arc<dyn ThrottleStore> = throttle_store(&config.throttle)?.into();
         let ui = Arc::new(crate::ui::Ui::load(&config.ui)?);
         let totp = match &config.totp_file {
             Some(p) => Some(TotpFile::open(p).map_err(|e| format!("auth.totp_file: {e}"))?),

@@ -25,7 +25,6 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::app::{log_event, App};
 use crate::config::Config;
-use crate::listener;
 use crate::warnings;
 
 /// What one generation of the configuration serves with.
@@ -63,7 +62,7 @@ pub fn load(path: &Path, previous: Option<&Live>) -> Result<Live, String> {
                 checked("tls.cert_file", cert)?,
                 checked("tls.key_file", key)?,
             );
-            Some(listener::tls_acceptor(&cert, &key).map_err(|e| format!("{file}: {e}"))?)
+            Some(crate::tls::tls_acceptor(&cert, &key).map_err(|e| format!("{file}: {e}"))?)
         }
         None => None,
     };

@@ -9,7 +9,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::config::whole_match;
+use crate::service_pattern::whole_match;
 use crate::session::valid_name;
 
 /// One `[[second_factor]]` table as written.

@@ -17,7 +17,6 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use crate::config::{StoreConfig, ThrottleConfig};
 use crate::throttle::{Throttle, Throttled};
 
 /// A boxed future, so the trait can be used as `dyn ThrottleStore`.
@@ -132,14 +131,4 @@ impl ThrottleStore for Throttle {
     fn name(&self) -> &'static str {
         "memory"
     }
-}
-
-/// The store `[throttle]` names. Nothing is connected yet: the Redis
-/// store connects at its first use, so a server starts (and serves tickets)
-/// while Redis is down.
-pub fn build(c: &ThrottleConfig) -> Result<Box<dyn ThrottleStore>, String> {
-    Ok(match &c.store {
-        StoreConfig::Memory => Box::new(Throttle::new(c)),
-        StoreConfig::Redis(url) => Box::new(crate::throttle_redis::RedisThrottle::new(url, c)?),
-    })
 }

@@ -115,7 +115,7 @@ impl Ui {
                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>{s}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\n\
 <body><main id=\"main\">{content}</main></body></html>\n",
-                s = crate::html::escape(site)
+                s = crate::escape::escape(site)
             )
         })
     }

@@ -196,7 +196,9 @@ impl RealmAdmin {
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned(),
         };
-        settings.validate().map_err(RealmError::Invalid)?;
+        settings
+            .validate()
+            .map_err(|e| RealmError::Invalid(e.to_string()))?;
         Self::require_root()?;
         self.root_for_command()?;
         if account::lookup(realm)
@@ -294,7 +296,7 @@ impl RealmAdmin {
         );
         for u in users {
             let command = forced_command(&settings.issuer, &root, &settings.name, &u.user)
-                .map_err(RealmError::Invalid)?;
+                .map_err(|e| RealmError::Invalid(e.to_string()))?;
             out.push_str(&authorized_line(&command, &u.key));
             out.push('\n');
         }
@@ -324,7 +326,8 @@ impl RealmAdmin {
         for g in groups {
             check_group_name(g).map_err(RealmError::Invalid)?;
         }
-        let keys = PublicKeyLine::parse_file(key_text).map_err(RealmError::MalformedKey)?;
+        let keys = PublicKeyLine::parse_file(key_text)
+            .map_err(|e| RealmError::MalformedKey(e.to_string()))?;
         Self::require_root()?;
         let settings = self.load_settings(realm)?;
         let _lock = self.lock(realm)?;
@@ -422,7 +425,9 @@ impl RealmAdmin {
                 .to_str()
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned();
-            settings.validate().map_err(RealmError::Invalid)?;
+            settings
+                .validate()
+                .map_err(|e| RealmError::Invalid(e.to_string()))?;
         }
         if legacy || issuer.is_some() {
             self.write_settings(&settings)?;

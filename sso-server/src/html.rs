@@ -53,12 +53,7 @@ pub fn login_form(
     page(title, &body)
 }
 
-/// Which second factors the step offers.
-#[derive(Debug, Clone, Copy)]
-pub struct Offer {
-    pub totp: bool,
-    pub webauthn: bool,
-}
+pub use crate::login_flow::Offer;
 
 /// The second-factor step: a TOTP code for `user` (`POST /second-factor`)
 /// and/or a security key (`/webauthn.js`), with the ticket request in

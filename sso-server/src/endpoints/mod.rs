@@ -1,4 +1,10 @@
-//! The endpoints, one file each, and the router that picks one.
+//! The endpoints, one file each, and the router that picks one from the
+//! route table ([`ROUTES`], the one place a path is written). A handler
+//! answers `Result<Resp, Refusal>`; the router turns a [`refusal::Refusal`]
+//! into its status, page, log line and metrics. What several endpoints end
+//! in (the forms, the ticket, the second-factor step) is in [`answers`],
+//! and the decisions of a login are [`crate::login_flow`]: the endpoint
+//! files do not call one another.
 //!
 //! - `GET /`: a ticket for a live session, else the login form ([`ticket`]);
 //! - `POST /login`: the form's password check ([`login`]);
@@ -10,11 +16,13 @@
 //! - `GET /healthz`, `GET /style.css` ([`health`]);
 //! - `GET /metrics` when enabled ([`metrics`]).
 
+pub mod answers;
 pub mod exchange;
 pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod refusal;
 pub mod second_factor;
 pub mod ticket;
 pub mod webauthn;
@@ -26,10 +34,11 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header;
 use hyper::{Method, Request, StatusCode};
 
-use crate::app::{header_value, App, Cookies, Resp};
+use crate::app::{App, Cookies, Resp};
+
+use refusal::Refusal;
 
 /// Largest form body accepted.
 const MAX_BODY: usize = 16 * 1024;
@@ -40,6 +49,7 @@ const MAX_BODY: usize = 16 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a request body was not read.
+#[derive(Debug)]
 pub enum BodyRefused {
     /// Over [`MAX_BODY`], or the connection broke.
     TooLarge,
@@ -95,8 +105,9 @@ pub struct Input {
     pub body: Bytes,
 }
 
-/// A handler's answer, boxed so that every route has one handler type.
-type Answer<'a> = Pin<Box<dyn Future<Output = Resp> + Send + 'a>>;
+/// A handler's answer, or why it refused (see [`refusal`]); boxed so that
+/// every route has one handler type.
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<Resp, Refusal>> + Send + 'a>>;
 
 /// An endpoint: the state and the request in, the answer out.
 type Handler = for<'a> fn(&'a App, Input) -> Answer<'a>;
@@ -141,11 +152,11 @@ static ROUTES: &[Route] = &[
         enabled: always,
         handler: |app, i| {
             Box::pin(async move {
-                if i.method == Method::POST {
+                Ok(if i.method == Method::POST {
                     app.logout_post(&i.body, &i.cookies, i.client)
                 } else {
                     app.logout_get(&i.cookies, i.client)
-                }
+                })
             })
         },
     },
@@ -154,7 +165,7 @@ static ROUTES: &[Route] = &[
         methods: &["POST"],
         body: Body::Text,
         enabled: always,
-        handler: |app, i| Box::pin(async move { app.exchange(&i.body, i.client).await }),
+        handler: |app, i| Box::pin(async move { Ok(app.exchange(&i.body, i.client).await) }),
     },
     Route {
         path: "/second-factor",
@@ -170,14 +181,14 @@ static ROUTES: &[Route] = &[
         methods: &["GET"],
         body: Body::None,
         enabled: always,
-        handler: |app, _| Box::pin(async move { app.webauthn_script() }),
+        handler: |app, _| Box::pin(async move { Ok(app.webauthn_script()) }),
     },
     Route {
         path: "/webauthn/register",
         methods: &["GET"],
         body: Body::None,
         enabled: always,
-        handler: |app, i| Box::pin(async move { app.webauthn_register_page(&i.cookies, i.client) }),
+        handler: |app, i| Box::pin(async move { app.webauthn_register_page(&i.cookies) }),
     },
     Route {
         path: "/webauthn/register/start",
@@ -185,7 +196,7 @@ static ROUTES: &[Route] = &[
         body: Body::Text,
         enabled: always,
         handler: |app, i| {
-            Box::pin(async move { app.webauthn_register_start(&i.body, &i.cookies, i.client) })
+            Box::pin(async move { Ok(app.webauthn_register_start(&i.body, &i.cookies, i.client)) })
         },
     },
     Route {
@@ -194,7 +205,7 @@ static ROUTES: &[Route] = &[
         body: Body::Text,
         enabled: always,
         handler: |app, i| {
-            Box::pin(async move { app.webauthn_register_finish(&i.body, &i.cookies, i.client) })
+            Box::pin(async move { Ok(app.webauthn_register_finish(&i.body, &i.cookies, i.client)) })
         },
     },
     Route {
@@ -203,7 +214,7 @@ static ROUTES: &[Route] = &[
         body: Body::Text,
         enabled: always,
         handler: |app, i| {
-            Box::pin(async move { app.webauthn_login_start(&i.body, &i.cookies, i.client) })
+            Box::pin(async move { Ok(app.webauthn_login_start(&i.body, &i.cookies, i.client)) })
         },
     },
     Route {
@@ -223,21 +234,21 @@ static ROUTES: &[Route] = &[
         methods: &["GET"],
         body: Body::None,
         enabled: always,
-        handler: |app, _| Box::pin(async move { app.healthz() }),
+        handler: |app, _| Box::pin(async move { Ok(app.healthz()) }),
     },
     Route {
         path: "/style.css",
         methods: &["GET"],
         body: Body::None,
         enabled: always,
-        handler: |app, _| Box::pin(async move { app.style() }),
+        handler: |app, _| Box::pin(async move { Ok(app.style()) }),
     },
     Route {
         path: "/metrics",
         methods: &["GET"],
         body: Body::None,
         enabled: |app| app.config.metrics_enabled,
-        handler: |app, i| Box::pin(async move { app.metrics_page(i.client) }),
+        handler: |app, i| Box::pin(async move { Ok(app.metrics_page(i.client)) }),
     },
 ];
 
@@ -265,34 +276,31 @@ impl App {
     /// Routes one request: its route's handler, or 405 with the methods
     /// the path answers, or 404.
     async fn route(&self, req: Request<Incoming>, peer: IpAddr) -> Resp {
+        let client = self.client_addr(peer, req.headers());
+        let path = req.uri().path().to_owned();
+        match self.dispatch(req, client).await {
+            Ok(resp) => resp,
+            Err(refusal) => self.refuse(&refusal, &path, client),
+        }
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>, client: IpAddr) -> Result<Resp, Refusal> {
         let Some(route) = find_route(req.uri().path()).filter(|r| (r.enabled)(self)) else {
-            return self.error(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "There is nothing at this address.",
-            );
+            return Err(Refusal::NotFound);
         };
         let method = req.method().clone();
         if !route.methods.contains(&method.as_str()) {
-            let mut r = self.error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                "This address does not accept that method.",
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, header_value(route.methods.join(", ")));
-            return r;
+            return Err(Refusal::MethodNotAllowed {
+                allow: route.methods.join(", "),
+            });
         }
-        let client = self.client_addr(peer, req.headers());
         let cookies = Cookies::from_headers(req.headers());
         let query = req.uri().query().unwrap_or("").to_owned();
         let body = if method == Method::POST && route.body != Body::None {
             match read_body(req).await {
                 Ok(b) => b,
-                Err(e) if route.body == Body::Page => {
-                    return self.error(e.status(), "Bad request", e.message())
-                }
-                Err(e) => return self.text(e.status(), format!("{}\n", e.message())),
+                Err(e) if route.body == Body::Page => return Err(Refusal::Body(e)),
+                Err(e) => return Ok(self.text(e.status(), format!("{}\n", e.message()))),
             }
         } else {
             Bytes::new()

@@ -26,9 +26,12 @@ use crate::enrolment::{self, Code, Facts, Grant};
 use crate::enrolment_codes::{self, CodeHash};
 use crate::html;
 use crate::params::form_params;
+use crate::second_factor::Unavailable;
 use crate::session::{Factor, Session};
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::webauthn::{Refusal, WebauthnStore};
+
+use super::refusal::Refusal as PageRefusal;
 
 /// The script of the WebAuthn pages.
 const SCRIPT: &str = include_str!("../../static/webauthn.js");
@@ -64,7 +67,7 @@ impl App {
         session: &Session,
         code: Option<&CodeHash>,
         now: u64,
-    ) -> Result<Result<Grant, enrolment::Refusal>, String> {
+    ) -> Result<Result<Grant, enrolment::Refusal>, Unavailable> {
         let config = self.config.webauthn.as_ref();
         let offer = self.offer(&session.user)?;
         let code = match (code, config.and_then(|c| c.enrolment_codes_file.as_deref())) {
@@ -106,7 +109,7 @@ impl App {
                 .and_then(|c| c.enrolment_codes_file.as_deref());
             let spent = match (path, code) {
                 (Some(path), Some(hash)) => enrolment_codes::spend(path, &session.user, hash, now)
-                    .map_err(Refusal::Store)?,
+                    .map_err(|e| Refusal::Store(e.into()))?,
                 _ => false,
             };
             if !spent {
@@ -117,20 +120,20 @@ impl App {
     }
 
     /// `GET /webauthn/register`.
-    pub fn webauthn_register_page(&self, cookies: &Cookies, client: IpAddr) -> Resp {
+    pub fn webauthn_register_page(&self, cookies: &Cookies) -> Result<Resp, PageRefusal> {
         if self.webauthn.is_none() {
-            return self.error(
+            return Ok(self.error(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "Security keys are not enabled on this server.",
-            );
+            ));
         }
         let Some(session) = self.session(cookies) else {
-            return self.error(
+            return Ok(self.error(
                 StatusCode::UNAUTHORIZED,
                 "Not logged in",
                 "Log in first, then come back to this page to add a security key.",
-            );
+            ));
         };
         let codes = self
             .config
@@ -142,22 +145,27 @@ impl App {
             // The administrator may have issued a code: ask for it.
             Ok(Err(_)) if codes => true,
             Ok(Err(enrolment::Refusal::FactorRequired)) => {
-                return self.error(
+                return Ok(self.error(
                     StatusCode::FORBIDDEN,
                     "Second factor required",
                     "You already have a second factor: log in with it to a service that asks \
                      for it, then come back to add a security key.",
-                )
+                ))
             }
             Ok(Err(_)) => {
-                return self.error(
+                return Ok(self.error(
                     StatusCode::FORBIDDEN,
                     "Enrolment code required",
                     "Adding a security key needs a second factor proven in this login, or a \
                      one-time enrolment code from the administrator.",
-                )
+                ))
             }
-            Err(e) => return self.second_factor_unavailable(&e, &session.user, client),
+            Err(error) => {
+                return Err(PageRefusal::SecondFactorUnavailable {
+                    error,
+                    user: session.user,
+                })
+            }
         };
         let (token, set_cookie) = self.csrf_token(cookies);
         let mut resp = self.page(
@@ -167,7 +175,7 @@ impl App {
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
-        resp
+        Ok(resp)
     }
 
     /// The common checks of the ceremony endpoints: configured, the form,
@@ -210,8 +218,12 @@ impl App {
             ("user", user),
             ("addr", addr.as_str()),
         ];
-        if let Refusal::Store(e) = r {
-            fields.push(("error", e.as_str()));
+        let error = match r {
+            Refusal::Store(e) => e.to_string(),
+            _ => String::new(),
+        };
+        if let Refusal::Store(_) = r {
+            fields.push(("error", error.as_str()));
         }
         log_event(event, &fields);
         let status = match r {
@@ -308,18 +320,18 @@ impl App {
         body: &[u8],
         cookies: &Cookies,
         client: IpAddr,
-    ) -> Resp {
+    ) -> Result<Resp, PageRefusal> {
         let (store, form, mut session) = match self.ceremony_request(body, cookies, client) {
             Ok(x) => x,
-            Err(r) => return *r,
+            Err(r) => return Ok(*r),
         };
         let user = session.user.clone();
         let now = sso_core::unix_now();
         let which = match self.throttle.begin(&user, client, now).await {
             Ok(()) => None,
             Err(ThrottleRefusal::Throttled(which)) => Some(which),
-            Err(ThrottleRefusal::Unavailable(e)) => {
-                return self.throttle_unavailable(&e, &user, &client.to_string());
+            Err(ThrottleRefusal::Unavailable(error)) => {
+                return Err(PageRefusal::ThrottleStore { error, user });
             }
         };
         if let Some(which) = which {
@@ -331,7 +343,7 @@ impl App {
                     ("addr", &client.to_string()),
                 ],
             );
-            return self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check());
+            return Ok(self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check()));
         }
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         match store.finish_authenticate(&user, get("id"), get("credential"), now) {
@@ -351,7 +363,7 @@ impl App {
                 let mut resp = self.json(StatusCode::OK, json!({ "ok": true }));
                 resp.headers_mut()
                     .append(header::SET_COOKIE, self.session_cookie(&session));
-                resp
+                Ok(resp)
             }
             Err(r) => {
                 if matches!(r, Refusal::Store(_) | Refusal::Busy) {
@@ -359,7 +371,7 @@ impl App {
                         self.log_store_error(&e, &user, &client.to_string());
                     }
                 }
-                self.ceremony_refused(&r, "second-factor-failed", &user, client)
+                Ok(self.ceremony_refused(&r, "second-factor-failed", &user, client))
             }
         }
     }

@@ -1,5 +1,5 @@
 //! The endpoints, one file each, and the router that picks one from the
-//! route table ([`ROUTES`], the one place a path is written). A handler
+//! route table (`ROUTES`, the one place a path is written). A handler
 //! answers `Result<Resp, Refusal>`; the router turns a [`refusal::Refusal`]
 //! into its status, page, log line and metrics. What several endpoints end
 //! in (the forms, the ticket, the second-factor step) is in [`answers`],
@@ -248,7 +248,7 @@ static ROUTES: &[Route] = &[
         methods: &["GET"],
         body: Body::None,
         enabled: |app| app.config.metrics_enabled,
-        handler: |app, i| Box::pin(async move { Ok(app.metrics_page(i.client)) }),
+        handler: |app, i| Box::pin(async move { app.metrics_page(i.client) }),
     },
 ];
 

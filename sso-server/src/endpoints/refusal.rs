@@ -70,6 +70,27 @@ pub enum Refusal {
         user: String,
         service: String,
     },
+    /// `GET /metrics` from another host.
+    #[error("The metrics are served to this host only.")]
+    MetricsNotLocal,
+    /// `GET /webauthn/register` where `[webauthn]` is not configured.
+    #[error("Security keys are not enabled on this server.")]
+    SecurityKeysDisabled,
+    /// `GET /webauthn/register` without a session.
+    #[error("Log in first, then come back to this page to add a security key.")]
+    NotLoggedIn,
+    /// Enrolment needs the factor the user has (see [`crate::enrolment`]).
+    #[error(
+        "You already have a second factor: log in with it to a service that asks for it, then \
+         come back to add a security key."
+    )]
+    EnrolmentNeedsFactor,
+    /// Enrolment needs a proven factor or an administrator's code.
+    #[error(
+        "Adding a security key needs a second factor proven in this login, or a one-time \
+         enrolment code from the administrator."
+    )]
+    EnrolmentNeedsCode,
     #[error("{}", .0.message())]
     Body(BodyRefused),
     #[error("There is nothing at this address.")]
@@ -93,7 +114,12 @@ impl Refusal {
     pub fn status(&self) -> StatusCode {
         match self {
             Refusal::BadRequest(_) | Refusal::CannotSign { .. } => StatusCode::BAD_REQUEST,
+            Refusal::NotLoggedIn => StatusCode::UNAUTHORIZED,
+            Refusal::SecurityKeysDisabled | Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::ServiceNotAllowed { .. }
+            | Refusal::MetricsNotLocal
+            | Refusal::EnrolmentNeedsFactor
+            | Refusal::EnrolmentNeedsCode
             | Refusal::FormExpired { .. }
             | Refusal::NoFactorEnrolled { .. }
             | Refusal::NotInGroups { .. } => StatusCode::FORBIDDEN,
@@ -101,7 +127,6 @@ impl Refusal {
             | Refusal::ThrottleStore { .. }
             | Refusal::SecondFactorUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::Body(b) => b.status(),
-            Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::KeepingSession { refusal, .. } => refusal.status(),
         }
@@ -116,7 +141,13 @@ impl Refusal {
             Refusal::Backend { .. }
             | Refusal::ThrottleStore { .. }
             | Refusal::SecondFactorUnavailable { .. } => "Login unavailable",
-            Refusal::NoFactorEnrolled { .. } => "Second factor required",
+            Refusal::NoFactorEnrolled { .. } | Refusal::EnrolmentNeedsFactor => {
+                "Second factor required"
+            }
+            Refusal::EnrolmentNeedsCode => "Enrolment code required",
+            Refusal::MetricsNotLocal => "Forbidden",
+            Refusal::NotLoggedIn => "Not logged in",
+            Refusal::SecurityKeysDisabled => "Not found",
             Refusal::NotInGroups { .. } => "Access denied",
             Refusal::CannotSign { .. } => "Cannot issue a ticket",
             Refusal::NotFound => "Not found",
@@ -179,7 +210,8 @@ impl App {
     }
 
     /// The log line of a refusal; none for a bad body, 404 and 405 (the
-    /// client's own mistakes, which name no user).
+    /// client's own mistakes, which name no user), nor for the steps of
+    /// the security key page.
     fn log_refusal(&self, refusal: &Refusal, addr: &str) {
         match refusal {
             Refusal::BadRequest(e) => log_event("refused", &[("check", e.check()), ("addr", addr)]),
@@ -255,8 +287,18 @@ impl App {
                     ("addr", addr),
                 ],
             ),
+            Refusal::MetricsNotLocal => log_event(
+                "refused",
+                &[("check", "metrics for loopback only"), ("addr", addr)],
+            ),
             Refusal::KeepingSession { refusal, .. } => self.log_refusal(refusal, addr),
-            Refusal::Body(_) | Refusal::NotFound | Refusal::MethodNotAllowed { .. } => {}
+            Refusal::SecurityKeysDisabled
+            | Refusal::NotLoggedIn
+            | Refusal::EnrolmentNeedsFactor
+            | Refusal::EnrolmentNeedsCode
+            | Refusal::Body(_)
+            | Refusal::NotFound
+            | Refusal::MethodNotAllowed { .. } => {}
         }
     }
 

@@ -122,18 +122,10 @@ impl App {
     /// `GET /webauthn/register`.
     pub fn webauthn_register_page(&self, cookies: &Cookies) -> Result<Resp, PageRefusal> {
         if self.webauthn.is_none() {
-            return Ok(self.error(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "Security keys are not enabled on this server.",
-            ));
+            return Err(PageRefusal::SecurityKeysDisabled);
         }
         let Some(session) = self.session(cookies) else {
-            return Ok(self.error(
-                StatusCode::UNAUTHORIZED,
-                "Not logged in",
-                "Log in first, then come back to this page to add a security key.",
-            ));
+            return Err(PageRefusal::NotLoggedIn);
         };
         let codes = self
             .config
@@ -145,21 +137,9 @@ impl App {
             // The administrator may have issued a code: ask for it.
             Ok(Err(_)) if codes => true,
             Ok(Err(enrolment::Refusal::FactorRequired)) => {
-                return Ok(self.error(
-                    StatusCode::FORBIDDEN,
-                    "Second factor required",
-                    "You already have a second factor: log in with it to a service that asks \
-                     for it, then come back to add a security key.",
-                ))
+                return Err(PageRefusal::EnrolmentNeedsFactor)
             }
-            Ok(Err(_)) => {
-                return Ok(self.error(
-                    StatusCode::FORBIDDEN,
-                    "Enrolment code required",
-                    "Adding a security key needs a second factor proven in this login, or a \
-                     one-time enrolment code from the administrator.",
-                ))
-            }
+            Ok(Err(_)) => return Err(PageRefusal::EnrolmentNeedsCode),
             Err(error) => {
                 return Err(PageRefusal::SecondFactorUnavailable {
                     error,

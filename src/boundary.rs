@@ -7,10 +7,7 @@ use std::ptr;
 
 use crate::result::sso_result;
 
-/// Runs `f` behind a panic boundary; a panic yields `on_panic`.
-pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
-}
+pub(crate) use crate::panic_guard::guard;
 
 /// Like `guard` for functions returning a result code.
 pub(crate) fn guard_result(f: impl FnOnce() -> Result<(), sso_result>) -> sso_result {

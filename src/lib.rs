@@ -17,6 +17,7 @@ use std::ffi::c_char;
 mod boundary;
 mod flow_config;
 mod flow_decision;
+mod panic_guard;
 mod result;
 mod signer;
 mod ticket;

@@ -11,7 +11,7 @@ use std::ptr;
 
 use sso_core::{Error, KeyErrorKind};
 
-use crate::boundary::guard;
+use crate::panic_guard::guard;
 
 /// Result of every fallible call. 0 is success; 1..=19 are the ticket checks
 /// of sso-core (same numbers as its `Error`); 100 and up are ABI errors.

@@ -6,6 +6,28 @@ use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why an account could not be looked up, created, changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("account name holds a NUL byte")]
+    NulInName,
+    #[error("cannot look up account {name}: {error}")]
+    Lookup { name: String, error: String },
+    #[error("cannot run {program}: {error}")]
+    Spawn { program: String, error: String },
+    /// The tool ran and failed; `stderr` is what it said.
+    #[error("{program} failed ({status}): {stderr}")]
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("home directory {0} is not UTF-8")]
+    HomeNotUtf8(String),
+    #[error("useradd succeeded but account {0} is not visible")]
+    NotVisible(String),
+}
+
 /// What the account database says about one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -17,8 +39,8 @@ pub struct Account {
 }
 
 /// Looks an account up by name; `Ok(None)` if there is none.
-pub fn lookup(name: &str) -> Result<Option<Account>, String> {
-    let cname = CString::new(name).map_err(|_| "account name holds a NUL byte".to_string())?;
+pub fn lookup(name: &str) -> Result<Option<Account>, AccountError> {
+    let cname = CString::new(name).map_err(|_| AccountError::NulInName)?;
     let mut buf = vec![0 as libc::c_char; 16 * 1024];
     loop {
         // SAFETY: pwd and result are plain out-parameters; buf outlives the
@@ -39,10 +61,10 @@ pub fn lookup(name: &str) -> Result<Option<Account>, String> {
             continue;
         }
         if rc != 0 {
-            return Err(format!(
-                "cannot look up account {name}: {}",
-                std::io::Error::from_raw_os_error(rc)
-            ));
+            return Err(AccountError::Lookup {
+                name: name.to_owned(),
+                error: std::io::Error::from_raw_os_error(rc).to_string(),
+            });
         }
         if result.is_null() {
             return Ok(None);
@@ -69,23 +91,26 @@ pub fn lookup(name: &str) -> Result<Option<Account>, String> {
 /// the password database lock (exit status 10 of useradd/userdel) or, with
 /// `busy_retry`, while the account still runs a process (exit status 8 of
 /// userdel: a forced command or sshd session that is just ending).
-fn run_account_tool(program: &str, args: &[&str], busy_retry: bool) -> Result<(), String> {
-    let mut last = String::new();
+fn run_account_tool(program: &str, args: &[&str], busy_retry: bool) -> Result<(), AccountError> {
+    let mut last = None;
     for attempt in 0..20 {
         let out = Command::new(program)
             .args(args)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .output()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
+            .map_err(|e| AccountError::Spawn {
+                program: program.to_owned(),
+                error: e.to_string(),
+            })?;
         if out.status.success() {
             return Ok(());
         }
-        last = format!(
-            "{program} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        last = Some(AccountError::Failed {
+            program: program.to_owned(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
         let locked =
             out.status.code() == Some(10) || String::from_utf8_lossy(&out.stderr).contains("lock");
         let busy = busy_retry && out.status.code() == Some(8);
@@ -94,7 +119,11 @@ fn run_account_tool(program: &str, args: &[&str], busy_retry: bool) -> Result<()
         }
         std::thread::sleep(std::time::Duration::from_millis(100 * (attempt + 1)));
     }
-    Err(last)
+    // The loop ran at least once and ended on a failure.
+    Err(last.unwrap_or_else(|| AccountError::Spawn {
+        program: program.to_owned(),
+        error: "not run".into(),
+    }))
 }
 
 /// The GECOS comment that marks a realm account.
@@ -107,10 +136,14 @@ pub fn realm_gecos(realm: &str) -> String {
 /// sshd runs the forced command through it, see [`crate::shell`]) and no
 /// usable password (`*`: not locked, so sshd without PAM still accepts
 /// public keys, but no password ever matches).
-pub fn create_system_account(name: &str, home: &Path, shell: &str) -> Result<Account, String> {
+pub fn create_system_account(
+    name: &str,
+    home: &Path,
+    shell: &str,
+) -> Result<Account, AccountError> {
     let home = home
         .to_str()
-        .ok_or_else(|| format!("home directory {} is not UTF-8", home.display()))?;
+        .ok_or_else(|| AccountError::HomeNotUtf8(home.display().to_string()))?;
     let gecos = realm_gecos(name);
     run_account_tool(
         "useradd",
@@ -131,16 +164,16 @@ pub fn create_system_account(name: &str, home: &Path, shell: &str) -> Result<Acc
         ],
         false,
     )?;
-    lookup(name)?.ok_or_else(|| format!("useradd succeeded but account {name} is not visible"))
+    lookup(name)?.ok_or_else(|| AccountError::NotVisible(name.to_owned()))
 }
 
 /// Sets the login shell of an account.
-pub fn set_shell(name: &str, shell: &str) -> Result<(), String> {
+pub fn set_shell(name: &str, shell: &str) -> Result<(), AccountError> {
     run_account_tool("usermod", &["--shell", shell, "--", name], false)
 }
 
 /// Removes an account (not its home, which the caller removes).
-pub fn delete_account(name: &str) -> Result<(), String> {
+pub fn delete_account(name: &str) -> Result<(), AccountError> {
     run_account_tool("userdel", &["--", name], true)
 }
 

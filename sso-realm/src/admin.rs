@@ -36,13 +36,11 @@ use crate::account::{self, Account};
 use crate::authorized_keys::{authorized_line, forced_command, PublicKeyLine};
 use crate::error::io_err;
 pub use crate::error::RealmError;
-pub use crate::layout::RealmAdmin;
+pub use crate::layout::{RealmAdmin, ROOT_ENV};
 use crate::settings::RealmSettings;
 use crate::trust::{read_limited, read_trusted, root_s_directories_above, Expected};
 use crate::users::{parse_users, users_text, RealmUser};
 
-/// Environment variable that overrides the root directory of realm files.
-pub const ROOT_ENV: &str = "SSO_REALM_ROOT";
 /// Default ticket lifetime of a realm, in seconds.
 pub const DEFAULT_TTL: u64 = 3600;
 /// Largest public key file `add` reads.
@@ -198,7 +196,9 @@ impl RealmAdmin {
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned(),
         };
-        settings.validate().map_err(RealmError::Invalid)?;
+        settings
+            .validate()
+            .map_err(|e| RealmError::Invalid(e.to_string()))?;
         Self::require_root()?;
         self.root_for_command()?;
         if account::lookup(realm)
@@ -296,7 +296,7 @@ impl RealmAdmin {
         );
         for u in users {
             let command = forced_command(&settings.issuer, &root, &settings.name, &u.user)
-                .map_err(RealmError::Invalid)?;
+                .map_err(|e| RealmError::Invalid(e.to_string()))?;
             out.push_str(&authorized_line(&command, &u.key));
             out.push('\n');
         }
@@ -326,7 +326,8 @@ impl RealmAdmin {
         for g in groups {
             check_group_name(g).map_err(RealmError::Invalid)?;
         }
-        let keys = PublicKeyLine::parse_file(key_text).map_err(RealmError::MalformedKey)?;
+        let keys = PublicKeyLine::parse_file(key_text)
+            .map_err(|e| RealmError::MalformedKey(e.to_string()))?;
         Self::require_root()?;
         let settings = self.load_settings(realm)?;
         let _lock = self.lock(realm)?;
@@ -424,7 +425,9 @@ impl RealmAdmin {
                 .to_str()
                 .ok_or_else(|| RealmError::Invalid("the ssotool path is not UTF-8".into()))?
                 .to_owned();
-            settings.validate().map_err(RealmError::Invalid)?;
+            settings
+                .validate()
+                .map_err(|e| RealmError::Invalid(e.to_string()))?;
         }
         if legacy || issuer.is_some() {
             self.write_settings(&settings)?;

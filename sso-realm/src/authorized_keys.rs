@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 use sso_client::names::{check_command_path, check_realm_name, check_user_name, shorten};
 
+use crate::error::InvalidName;
+
 /// Key types a realm accepts (the public key algorithms of OpenSSH; RSA keys
 /// are `ssh-rsa` whatever signature algorithm they later use).
 pub const ALLOWED_KEY_TYPES: [&str; 7] = [
@@ -132,37 +134,61 @@ fn is_comment_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | ':' | '+' | '=' | '/' | '-' | ' ')
 }
 
+/// Why a public key line or file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyLineError {
+    #[error(
+        "malformed key: {0:?} is not an allowed key type (allowed: {allowed}); a line with \
+         options is not a public key",
+        allowed = ALLOWED_KEY_TYPES.join(", ")
+    )]
+    KeyType(String),
+    #[error("malformed key: the base64 key data is missing")]
+    NoData,
+    #[error("malformed key: the key data is too long")]
+    TooLong,
+    #[error("malformed key: the key data is not valid base64")]
+    NotBase64,
+    /// The key data does not hold a key of its declared type.
+    #[error("malformed key: {0}")]
+    Blob(&'static str),
+    #[error(
+        "malformed key: the comment {0:?} may hold at most {MAX_COMMENT_LEN} characters of \
+         A-Z, a-z, 0-9, space and `@._:+=/-`"
+    )]
+    Comment(String),
+    #[error("malformed key: the file holds no public key")]
+    NoKey,
+    /// A line of a key file.
+    #[error("line {line}: {error}")]
+    Line {
+        line: usize,
+        error: Box<KeyLineError>,
+    },
+}
+
 impl PublicKeyLine {
     /// Parses one `TYPE BASE64 [COMMENT]` line (no options allowed).
-    pub fn parse(line: &str) -> Result<PublicKeyLine, String> {
+    pub fn parse(line: &str) -> Result<PublicKeyLine, KeyLineError> {
         let (key_type, rest) = split_field(line.trim());
         if !ALLOWED_KEY_TYPES.contains(&key_type) {
-            return Err(format!(
-                "malformed key: {:?} is not an allowed key type (allowed: {}); a line with \
-                 options is not a public key",
-                shorten(key_type),
-                ALLOWED_KEY_TYPES.join(", ")
-            ));
+            return Err(KeyLineError::KeyType(shorten(key_type)));
         }
         let (data, comment) = split_field(rest);
         if data.is_empty() {
-            return Err("malformed key: the base64 key data is missing".into());
+            return Err(KeyLineError::NoData);
         }
         if data.len() > MAX_BLOB_LEN * 4 / 3 + 4 {
-            return Err("malformed key: the key data is too long".into());
+            return Err(KeyLineError::TooLong);
         }
         let blob = STANDARD
             .decode(data)
             .or_else(|_| STANDARD_NO_PAD.decode(data))
-            .map_err(|_| "malformed key: the key data is not valid base64".to_string())?;
-        check_blob(key_type, &blob).map_err(|e| format!("malformed key: {e}"))?;
+            .map_err(|_| KeyLineError::NotBase64)?;
+        check_blob(key_type, &blob).map_err(KeyLineError::Blob)?;
         let comment = comment.split_whitespace().collect::<Vec<_>>().join(" ");
         if comment.len() > MAX_COMMENT_LEN || !comment.chars().all(is_comment_char) {
-            return Err(format!(
-                "malformed key: the comment {:?} may hold at most {MAX_COMMENT_LEN} characters \
-                 of A-Z, a-z, 0-9, space and `@._:+=/-`",
-                shorten(&comment)
-            ));
+            return Err(KeyLineError::Comment(shorten(&comment)));
         }
         Ok(PublicKeyLine {
             key_type: key_type.to_owned(),
@@ -173,17 +199,20 @@ impl PublicKeyLine {
 
     /// Parses a public key file: one or more key lines; empty lines and `#`
     /// comments are skipped. At least one key is required.
-    pub fn parse_file(text: &str) -> Result<Vec<PublicKeyLine>, String> {
+    pub fn parse_file(text: &str) -> Result<Vec<PublicKeyLine>, KeyLineError> {
         let mut keys = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            keys.push(PublicKeyLine::parse(line).map_err(|e| format!("line {}: {e}", n + 1))?);
+            keys.push(PublicKeyLine::parse(line).map_err(|e| KeyLineError::Line {
+                line: n + 1,
+                error: Box::new(e),
+            })?);
         }
         if keys.is_empty() {
-            return Err("malformed key: the file holds no public key".into());
+            return Err(KeyLineError::NoKey);
         }
         Ok(keys)
     }
@@ -218,11 +247,16 @@ impl PublicKeyLine {
 /// validated, so the string needs no quoting inside `command="..."`, and
 /// sshd runs it through the account's shell without any character the
 /// shell would interpret.
-pub fn forced_command(issuer: &str, root: &str, realm: &str, user: &str) -> Result<String, String> {
-    check_command_path(issuer)?;
-    check_command_path(root)?;
-    check_realm_name(realm)?;
-    check_user_name(user)?;
+pub fn forced_command(
+    issuer: &str,
+    root: &str,
+    realm: &str,
+    user: &str,
+) -> Result<String, InvalidName> {
+    check_command_path(issuer).map_err(InvalidName)?;
+    check_command_path(root).map_err(InvalidName)?;
+    check_realm_name(realm).map_err(InvalidName)?;
+    check_user_name(user).map_err(InvalidName)?;
     Ok(format!("{issuer} realm issue --root {root} {realm} {user}"))
 }
 
@@ -320,13 +354,15 @@ mod tests {
             let other = if len == 65 { 97 } else { 65 };
             for bad in [1, len - 1, len + 1, other] {
                 let err = PublicKeyLine::parse(&ecdsa_blob(&key_type, curve, &point(bad), false))
-                    .unwrap_err();
+                    .unwrap_err()
+                    .to_string();
                 assert!(err.contains("wrong length"), "{curve} {bad}: {err}");
             }
             let mut compressed = point(len);
             compressed[0] = 2;
             let err = PublicKeyLine::parse(&ecdsa_blob(&key_type, curve, &compressed, false))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("not an uncompressed point"), "{err}");
         }
         let sk = "sk-ecdsa-sha2-nistp256@openssh.com";
@@ -363,7 +399,7 @@ mod tests {
             format!("ssh-ed25519 {good} {}", "c".repeat(101)),
         ];
         for line in cases {
-            let err = PublicKeyLine::parse(&line).unwrap_err();
+            let err = PublicKeyLine::parse(&line).unwrap_err().to_string();
             assert!(err.starts_with("malformed key"), "{line:?}: {err}");
         }
     }
@@ -373,8 +409,9 @@ mod tests {
         let text = format!("# keys\n\n{}\n{}\n", ed25519_line("a"), ed25519_line("b"));
         assert_eq!(PublicKeyLine::parse_file(&text).unwrap().len(), 2);
         assert!(PublicKeyLine::parse_file("# nothing\n").is_err());
-        let err =
-            PublicKeyLine::parse_file(&format!("{}\nbogus\n", ed25519_line("a"))).unwrap_err();
+        let err = PublicKeyLine::parse_file(&format!("{}\nbogus\n", ed25519_line("a")))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("line 2:"), "{err}");
     }
 

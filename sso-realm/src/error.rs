@@ -36,7 +36,7 @@ pub enum RealmError {
     /// A realm file is damaged or has wrong ownership.
     Damaged(String),
     Io(String),
-    Account(String),
+    Account(crate::account::AccountError),
 }
 
 impl fmt::Display for RealmError {
@@ -69,12 +69,19 @@ impl fmt::Display for RealmError {
             ),
             RealmError::MalformedKey(m) => write!(f, "{m}"),
             RealmError::Invalid(m) | RealmError::Damaged(m) => write!(f, "{m}"),
-            RealmError::Io(m) | RealmError::Account(m) => write!(f, "{m}"),
+            RealmError::Io(m) => write!(f, "{m}"),
+            RealmError::Account(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for RealmError {}
+
+/// A name, path or domain that a check of `sso_client::names` refused; the
+/// message is that check's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidName(pub String);
 
 pub(crate) fn io_err<'a>(
     what: &'a str,

@@ -13,6 +13,7 @@ use sso_client::names::{check_realm_name, check_user_name, shorten};
 use sso_core::web::ServiceName;
 
 use crate::admin::RealmAdmin;
+use crate::error::{InvalidName, RealmError};
 use crate::settings::RealmSettings;
 
 /// A ticket printed by the forced command, and what may be logged of it.
@@ -27,6 +28,41 @@ pub struct Issued {
     pub fingerprint: String,
 }
 
+/// Why no ticket was issued: one line, safe to log (a refused command is
+/// not repeated, as it may hold anything).
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    #[error(transparent)]
+    Realm(#[from] RealmError),
+    #[error(
+        "refused: realm {0} only answers `ssh -T {0}@HOST [SERVICE]`; the requested command is \
+         not a service name"
+    )]
+    NotAService(String),
+    #[error("refused: service {service} is not allowed in realm {realm} (allowed: {allowed})")]
+    ServiceNotAllowed {
+        /// Shortened: it comes from the client.
+        service: String,
+        realm: String,
+        allowed: String,
+    },
+    #[error("refused: only the account {0} issues tickets of realm {0}")]
+    NotTheRealmAccount(String),
+    #[error("refused: user {user} is not in realm {realm}")]
+    UnknownUser { realm: String, user: String },
+    #[error("cannot use the secret key of realm {realm}: {error}")]
+    SecretKey {
+        realm: String,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("refused: the clock is out of range")]
+    ClockOutOfRange,
+    #[error("cannot sign the ticket: {0}")]
+    Sign(sso_core::Error),
+}
+
 /// The service to issue for: the realm default when the client sent no
 /// command, the requested one if it is a single allowed service name.
 /// Errors are one line, safe to log (a refused command is not repeated, as
@@ -34,25 +70,20 @@ pub struct Issued {
 pub fn choose_service(
     settings: &RealmSettings,
     original_command: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, IssueError> {
     let requested = original_command.map(str::trim).unwrap_or("");
     if requested.is_empty() {
         return Ok(settings.default_service().to_owned());
     }
     if ServiceName::parse(requested).is_err() {
-        return Err(format!(
-            "refused: realm {} only answers `ssh -T {}@HOST [SERVICE]`; the requested command is \
-             not a service name",
-            settings.name, settings.name
-        ));
+        return Err(IssueError::NotAService(settings.name.clone()));
     }
     if !settings.services.iter().any(|s| s == requested) {
-        return Err(format!(
-            "refused: service {} is not allowed in realm {} (allowed: {})",
-            shorten(requested),
-            settings.name,
-            settings.services.join(" ")
-        ));
+        return Err(IssueError::ServiceNotAllowed {
+            service: shorten(requested),
+            realm: settings.name.clone(),
+            allowed: settings.services.join(" "),
+        });
     }
     Ok(requested.to_owned())
 }
@@ -65,41 +96,43 @@ pub fn issue(
     user: &str,
     original_command: Option<&str>,
     now: u64,
-) -> Result<Issued, String> {
-    check_realm_name(realm)?;
-    check_user_name(user)?;
-    let settings = admin.load_settings(realm).map_err(|e| e.to_string())?;
-    let acct = admin.realm_account(realm).map_err(|e| e.to_string())?;
+) -> Result<Issued, IssueError> {
+    check_realm_name(realm).map_err(InvalidName)?;
+    check_user_name(user).map_err(InvalidName)?;
+    let settings = admin.load_settings(realm)?;
+    let acct = admin.realm_account(realm)?;
     let euid = effective_uid();
     if euid != acct.uid && euid != 0 {
-        return Err(format!(
-            "refused: only the account {realm} issues tickets of realm {realm}"
-        ));
+        return Err(IssueError::NotTheRealmAccount(realm.to_owned()));
     }
     // The users file, not only authorized_keys, decides: a user removed
     // while an old authorized_keys is still in place gets nothing.
-    let users = admin.load_users(realm).map_err(|e| e.to_string())?;
+    let users = admin.load_users(realm)?;
     let entry = users
         .iter()
         .find(|u| u.user == user)
-        .ok_or_else(|| format!("refused: user {user} is not in realm {realm}"))?;
+        .ok_or_else(|| IssueError::UnknownUser {
+            realm: realm.to_owned(),
+            user: user.to_owned(),
+        })?;
     let service = choose_service(&settings, original_command)?;
     // Only a key that is the realm account's own and nobody else's signs:
     // a key given to another owner (or opened to others) is a damaged
     // realm, and the message names the `realm sync` that repairs it.
     admin
         .check_secret_key_file(realm, &acct)
-        .map_err(|e| format!("cannot use the secret key of realm {realm}: {e}"))?;
+        .map_err(|e| IssueError::SecretKey {
+            realm: realm.to_owned(),
+            error: e.into(),
+        })?;
     let secret_path = admin.secret_key_path(realm);
     let signer = load_signer(&secret_path, realm)?;
     let expires = now
         .checked_add(settings.ttl)
-        .ok_or("refused: the clock is out of range")?;
+        .ok_or(IssueError::ClockOutOfRange)?;
     let mut ticket = Ticket::new(user, &service, &settings.domain, expires);
     ticket.groups = entry.groups.clone();
-    let encoded = signer
-        .sign(&ticket)
-        .map_err(|e| format!("cannot sign the ticket: {e}"))?;
+    let encoded = signer.sign(&ticket).map_err(IssueError::Sign)?;
     Ok(Issued {
         fingerprint: ticket_fingerprint(&encoded),
         ticket: encoded,
@@ -109,8 +142,11 @@ pub fn issue(
     })
 }
 
-fn load_signer(path: &Path, realm: &str) -> Result<Signer, String> {
-    Signer::from_file(path).map_err(|e| format!("cannot use the secret key of realm {realm}: {e}"))
+fn load_signer(path: &Path, realm: &str) -> Result<Signer, IssueError> {
+    Signer::from_file(path).map_err(|e| IssueError::SecretKey {
+        realm: realm.to_owned(),
+        error: e.into(),
+    })
 }
 
 #[cfg(test)]
@@ -137,7 +173,9 @@ mod tests {
     #[test]
     fn refuses_other_services_and_commands() {
         let s = example_settings();
-        let err = choose_service(&s, Some("evil.example.org/")).unwrap_err();
+        let err = choose_service(&s, Some("evil.example.org/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not allowed in realm api"), "{err}");
         for cmd in [
             "/bin/sh",
@@ -147,7 +185,7 @@ mod tests {
             "a;b/",
             "scp -f x",
         ] {
-            let err = choose_service(&s, Some(cmd)).unwrap_err();
+            let err = choose_service(&s, Some(cmd)).unwrap_err().to_string();
             assert!(err.contains("not a service name"), "{cmd}: {err}");
             assert!(!err.contains(cmd), "the command is not echoed: {err}");
         }

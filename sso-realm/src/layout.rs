@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use sso_client::fsutil::ensure_dir_all;
 
-use crate::admin::ROOT_ENV;
 use crate::error::{io_err, RealmError};
+
+/// Environment variable that overrides the root directory of realm files.
+pub const ROOT_ENV: &str = "SSO_REALM_ROOT";
 
 /// Administration of the realms under one root directory.
 #[derive(Debug, Clone)]

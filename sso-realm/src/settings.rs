@@ -35,6 +35,33 @@ pub struct RealmSettings {
     pub services: Vec<String>,
 }
 
+/// Why `realm.conf` or a setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// A value failed its check; `setting` names it.
+    #[error("{setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+    /// Not TOML, or not the settings' shape; `location` is ` (line N)`
+    /// when the parser told one.
+    #[error("{message}{location}")]
+    Toml { message: String, location: String },
+    #[error(
+        "this is the old `key = value` format of realm.conf; run `ssotool realm sync REALM` \
+         as root once to rewrite it as TOML"
+    )]
+    OldFormat,
+    /// A line of the old format.
+    #[error("line {line}: {message}")]
+    OldLine { line: usize, message: String },
+}
+
+fn invalid(setting: &'static str) -> impl FnOnce(String) -> SettingsError {
+    move |message| SettingsError::Invalid { setting, message }
+}
+
 /// The header of every written `realm.conf`.
 const HEADER: &str = "# SSO token realm settings, managed by `ssotool realm` (docs/realms.md).\n\
                       # The first service is the default one.\n";
@@ -42,23 +69,26 @@ const HEADER: &str = "# SSO token realm settings, managed by `ssotool realm` (do
 impl RealmSettings {
     /// Checks every value; used both when writing and when reading. The
     /// message names the setting.
-    pub fn validate(&self) -> Result<(), String> {
-        check_realm_name(&self.name).map_err(|e| format!("name: {e}"))?;
-        check_domain(&self.domain).map_err(|e| format!("domain: {e}"))?;
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        check_realm_name(&self.name).map_err(invalid("name"))?;
+        check_domain(&self.domain).map_err(invalid("domain"))?;
         if self.services.is_empty() {
-            return Err("services: a realm needs at least one service".into());
-        }
-        for s in &self.services {
-            ServiceName::parse(s)
-                .map_err(|why| format!("services: invalid service name {:?}: {why}", shorten(s)))?;
-        }
-        if self.ttl == 0 || self.ttl > MAX_TTL {
-            return Err(format!(
-                "ttl: the ticket lifetime must be 1 to {MAX_TTL} seconds, not {}",
-                self.ttl
+            return Err(invalid("services")(
+                "a realm needs at least one service".into(),
             ));
         }
-        check_command_path(&self.issuer).map_err(|e| format!("issuer: {e}"))?;
+        for s in &self.services {
+            ServiceName::parse(s).map_err(|why| {
+                invalid("services")(format!("invalid service name {:?}: {why}", shorten(s)))
+            })?;
+        }
+        if self.ttl == 0 || self.ttl > MAX_TTL {
+            return Err(invalid("ttl")(format!(
+                "the ticket lifetime must be 1 to {MAX_TTL} seconds, not {}",
+                self.ttl
+            )));
+        }
+        check_command_path(&self.issuer).map_err(invalid("issuer"))?;
         Ok(())
     }
 
@@ -76,24 +106,23 @@ impl RealmSettings {
 
     /// Parses and validates `realm.conf`. A file in the old `key = value`
     /// format gets an error that says how to migrate it.
-    pub fn parse(text: &str) -> Result<RealmSettings, String> {
+    pub fn parse(text: &str) -> Result<RealmSettings, SettingsError> {
         match toml::from_str::<RealmSettings>(text) {
             Ok(settings) => {
                 settings.validate()?;
                 Ok(settings)
             }
-            Err(_) if parse_legacy(text).is_ok() => Err(
-                "this is the old `key = value` format of realm.conf; run `ssotool realm sync \
-                 REALM` as root once to rewrite it as TOML"
-                    .into(),
-            ),
-            Err(e) => Err(e.message().to_owned() + &toml_location(text, &e)),
+            Err(_) if parse_legacy(text).is_ok() => Err(SettingsError::OldFormat),
+            Err(e) => Err(SettingsError::Toml {
+                message: e.message().to_owned(),
+                location: toml_location(text, &e),
+            }),
         }
     }
 
     /// [`RealmSettings::parse`], also reading the old format; `true` with
     /// settings read from the old format, which the caller rewrites.
-    pub fn parse_or_migrate(text: &str) -> Result<(RealmSettings, bool), String> {
+    pub fn parse_or_migrate(text: &str) -> Result<(RealmSettings, bool), SettingsError> {
         match RealmSettings::parse(text) {
             Ok(settings) => Ok((settings, false)),
             Err(toml_error) => match parse_legacy(text) {
@@ -133,7 +162,7 @@ fn toml_location(text: &str, e: &toml::de::Error) -> String {
 /// The old format: `name`, `domain`, `ttl`, `issuer` once each and
 /// `service` per service, as `key = value` lines with bare values, `#`
 /// comments. Kept for [`RealmSettings::parse_or_migrate`] only.
-fn parse_legacy(text: &str) -> Result<RealmSettings, String> {
+fn parse_legacy(text: &str) -> Result<RealmSettings, SettingsError> {
     let mut settings = RealmSettings {
         name: String::new(),
         domain: String::new(),
@@ -149,18 +178,27 @@ fn parse_legacy(text: &str) -> Result<RealmSettings, String> {
         let (key, value) = line
             .split_once('=')
             .map(|(k, v)| (k.trim(), v.trim().to_owned()))
-            .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
+            .ok_or_else(|| SettingsError::OldLine {
+                line: n + 1,
+                message: "expected `key = value`".into(),
+            })?;
         match key {
             "name" => settings.name = value,
             "domain" => settings.domain = value,
             "issuer" => settings.issuer = value,
             "service" => settings.services.push(value),
             "ttl" => {
-                settings.ttl = value
-                    .parse()
-                    .map_err(|_| format!("line {}: ttl is not a number", n + 1))?
+                settings.ttl = value.parse().map_err(|_| SettingsError::OldLine {
+                    line: n + 1,
+                    message: "ttl is not a number".into(),
+                })?
             }
-            other => return Err(format!("line {}: unknown setting {other:?}", n + 1)),
+            other => {
+                return Err(SettingsError::OldLine {
+                    line: n + 1,
+                    message: format!("unknown setting {other:?}"),
+                })
+            }
         }
     }
     settings.validate()?;
@@ -218,7 +256,7 @@ mod tests {
         ] {
             let mut s = base.clone();
             change(&mut s);
-            let err = RealmSettings::parse(&s.to_toml()).unwrap_err();
+            let err = RealmSettings::parse(&s.to_toml()).unwrap_err().to_string();
             assert!(err.starts_with(named), "{named} {err}");
         }
     }
@@ -226,16 +264,20 @@ mod tests {
     #[test]
     fn unknown_keys_and_wrong_types_are_refused() {
         let text = example_settings().to_toml();
-        let err = RealmSettings::parse(&format!("{text}shell = \"/bin/sh\"\n")).unwrap_err();
+        let err = RealmSettings::parse(&format!("{text}shell = \"/bin/sh\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("shell"), "{err}");
-        let err = RealmSettings::parse(&text.replace("ttl = 600", "ttl = \"600\"")).unwrap_err();
+        let err = RealmSettings::parse(&text.replace("ttl = 600", "ttl = \"600\""))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line"), "{err}");
         assert!(RealmSettings::parse("").is_err());
     }
 
     #[test]
     fn the_old_format_is_refused_with_the_way_out_and_migrated_by_sync() {
-        let err = RealmSettings::parse(LEGACY).unwrap_err();
+        let err = RealmSettings::parse(LEGACY).unwrap_err().to_string();
         assert!(err.contains("ssotool realm sync"), "{err}");
         let (migrated, was_legacy) = RealmSettings::parse_or_migrate(LEGACY).unwrap();
         assert!(was_legacy);

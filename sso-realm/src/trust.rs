@@ -8,7 +8,7 @@
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{io_err, RealmError};
 
@@ -43,9 +43,30 @@ pub fn open_no_follow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// A realm file that fails the ownership and mode rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} must be a regular file owned by {owner}, {rule} (it is {}owned by uid {uid}, mode \
+     {mode:04o})",
+    path.display(),
+    if *not_a_file { "not a file, " } else { "" }
+)]
+pub struct UntrustedFile {
+    pub path: PathBuf,
+    pub owner: String,
+    pub rule: &'static str,
+    pub not_a_file: bool,
+    pub uid: u32,
+    pub mode: u32,
+}
+
 /// Checks a trusted file's own metadata (from [`open_no_follow`] and
 /// `File::metadata`, or `symlink_metadata`). The message names the rule.
-pub fn check_file(path: &Path, meta: &Metadata, expected: Expected<'_>) -> Result<(), String> {
+pub fn check_file(
+    path: &Path,
+    meta: &Metadata,
+    expected: Expected<'_>,
+) -> Result<(), UntrustedFile> {
     let forbidden = if expected.private {
         GROUP_OTHER_ANY
     } else {
@@ -57,14 +78,14 @@ pub fn check_file(path: &Path, meta: &Metadata, expected: Expected<'_>) -> Resul
         } else {
             "not writable by group or others"
         };
-        return Err(format!(
-            "{} must be a regular file owned by {}, {rule} (it is {}owned by uid {}, mode {:04o})",
-            path.display(),
-            expected.owner,
-            if meta.is_file() { "" } else { "not a file, " },
-            meta.uid(),
-            meta.mode() & 0o7777
-        ));
+        return Err(UntrustedFile {
+            path: path.to_owned(),
+            owner: expected.owner.to_owned(),
+            rule,
+            not_a_file: !meta.is_file(),
+            uid: meta.uid(),
+            mode: meta.mode() & 0o7777,
+        });
     }
     Ok(())
 }
@@ -95,7 +116,7 @@ pub(crate) fn read_trusted(
         }
     })?;
     let meta = file.metadata().map_err(io_err("read", path))?;
-    check_file(path, &meta, expected).map_err(RealmError::Damaged)?;
+    check_file(path, &meta, expected).map_err(|e| RealmError::Damaged(e.to_string()))?;
     root_s_directories_above(path)?;
     let mut text = String::new();
     file.take(limit + 1)
@@ -151,7 +172,10 @@ mod tests {
             let result = check_file(&file, &meta, expected);
             assert_eq!(result.is_ok(), ok, "{m:o}: {result:?}");
             if let Err(e) = result {
-                assert!(e.contains("not writable by group or others"), "{e}");
+                assert!(
+                    e.to_string().contains("not writable by group or others"),
+                    "{e}"
+                );
             }
         }
         let private = Expected {
@@ -160,7 +184,7 @@ mod tests {
         };
         mode(&file, 0o440);
         let meta = fs::metadata(&file).unwrap();
-        let err = check_file(&file, &meta, private).unwrap_err();
+        let err = check_file(&file, &meta, private).unwrap_err().to_string();
         assert!(err.contains("no access for group or others"), "{err}");
         mode(&file, 0o400);
         check_file(&file, &fs::metadata(&file).unwrap(), private).unwrap();
@@ -169,7 +193,9 @@ mod tests {
             owner: "someone",
             private: false,
         };
-        let err = check_file(&file, &fs::metadata(&file).unwrap(), other_owner).unwrap_err();
+        let err = check_file(&file, &fs::metadata(&file).unwrap(), other_owner)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("owned by someone"), "{err}");
     }
 

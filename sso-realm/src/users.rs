@@ -6,7 +6,19 @@
 
 use sso_client::names::{check_group_name, check_user_name};
 
-use crate::authorized_keys::PublicKeyLine;
+use crate::authorized_keys::{KeyLineError, PublicKeyLine};
+use crate::error::InvalidName;
+
+/// Why a `users` file or one of its lines was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsersError {
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    #[error(transparent)]
+    Key(#[from] KeyLineError),
+    #[error("line {line}: {error}")]
+    Line { line: usize, error: Box<UsersError> },
+}
 
 /// One registered key of a realm user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +38,12 @@ impl RealmUser {
         format!("{} {} {}", self.user, groups, self.key.to_public_line())
     }
 
-    pub fn parse_line(line: &str) -> Result<RealmUser, String> {
+    pub fn parse_line(line: &str) -> Result<RealmUser, UsersError> {
         let mut parts = line.splitn(3, ' ');
         let user = parts.next().unwrap_or("");
         let groups = parts.next().unwrap_or("");
         let key = parts.next().unwrap_or("");
-        check_user_name(user)?;
+        check_user_name(user).map_err(InvalidName)?;
         let groups = parse_groups(if groups == "-" { "" } else { groups })?;
         let key = PublicKeyLine::parse(key)?;
         Ok(RealmUser {
@@ -43,10 +55,10 @@ impl RealmUser {
 }
 
 /// Parses a comma-separated group list; empty items are ignored.
-pub fn parse_groups(list: &str) -> Result<Vec<String>, String> {
+pub fn parse_groups(list: &str) -> Result<Vec<String>, InvalidName> {
     let mut groups: Vec<String> = Vec::new();
     for g in list.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        check_group_name(g)?;
+        check_group_name(g).map_err(InvalidName)?;
         if !groups.iter().any(|have| have == g) {
             groups.push(g.to_owned());
         }
@@ -54,11 +66,16 @@ pub fn parse_groups(list: &str) -> Result<Vec<String>, String> {
     Ok(groups)
 }
 
-pub fn parse_users(text: &str) -> Result<Vec<RealmUser>, String> {
+pub fn parse_users(text: &str) -> Result<Vec<RealmUser>, UsersError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(n, l)| RealmUser::parse_line(l.trim()).map_err(|e| format!("line {}: {e}", n + 1)))
+        .map(|(n, l)| {
+            RealmUser::parse_line(l.trim()).map_err(|e| UsersError::Line {
+                line: n + 1,
+                error: Box::new(e),
+            })
+        })
         .collect()
 }
 

@@ -14,11 +14,13 @@ use sso_core::file_trust;
 use sso_core::{KeySet, PublicKey, SecretKey, Signer};
 
 use crate::auth::Backend;
-use crate::config::Config;
+use crate::config::{Config, StoreConfig, ThrottleConfig};
 use crate::html;
 use crate::metrics::Metrics;
 use crate::session::{Sealer, Session};
-use crate::throttle_store::{self, ThrottleStore};
+use crate::throttle::Throttle;
+use crate::throttle_redis::{InvalidUrl, RedisThrottle};
+use crate::throttle_store::ThrottleStore;
 use crate::totp::TotpFile;
 
 /// Name of the pre-login cookie the CSRF tokens are bound to.
@@ -36,6 +38,42 @@ img-src 'self' https:; form-action 'self' https:; frame-ancestors 'none'; base-u
 
 /// An answer, whole in memory (every page is small).
 pub type Resp = Response<Full<Bytes>>;
+
+/// Why the state could not be built; the message names the key (and the
+/// file).
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The setting `key` names a file or value that cannot be used.
+    #[error("{key}: {error}")]
+    Key {
+        key: &'static str,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "public_key_files: none of them is the public key of {} (tickets this server mints \
+         could not be verified)",
+        .0.display()
+    )]
+    OwnKeyMissing(std::path::PathBuf),
+    #[error(transparent)]
+    Ui(#[from] crate::ui::UiError),
+    #[error(transparent)]
+    Throttle(#[from] crate::throttle_redis::InvalidUrl),
+    #[error(transparent)]
+    Webauthn(#[from] crate::webauthn::OpenError),
+}
+
+impl StartupError {
+    /// The error of the setting `key`, for `map_err`.
+    pub fn key<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+        key: &'static str,
+    ) -> impl FnOnce(E) -> StartupError {
+        move |error| StartupError::Key {
+            key,
+            error: error.into(),
+        }
+    }
+}
 
 /// Everything a request needs, built once at startup.
 pub struct App {
@@ -61,6 +99,16 @@ pub struct App {
     pub totp: Option<TotpFile>,
     /// `[webauthn]`: the relying party, credentials and ceremonies.
     pub webauthn: Option<Arc<crate::webauthn::WebauthnStore>>,
+}
+
+/// The store `[throttle]` names. Nothing is connected yet: the Redis
+/// store connects at its first use, so a server starts (and serves tickets)
+/// while Redis is down.
+fn throttle_store(c: &ThrottleConfig) -> Result<Box<dyn ThrottleStore>, InvalidUrl> {
+    Ok(match &c.store {
+        StoreConfig::Memory => Box::new(Throttle::new(c)),
+        StoreConfig::Redis(url) => Box::new(RedisThrottle::new(url, c)?),
+    })
 }
 
 /// How many password checks may run at once: two per core.
@@ -110,42 +158,38 @@ impl Cookies {
 impl App {
     /// Checks and loads the keys and builds the state; errors name the key
     /// and the file.
-    pub fn new(config: Config, backend: Arc<dyn Backend>) -> Result<App, String> {
+    pub fn new(config: Config, backend: Arc<dyn Backend>) -> Result<App, StartupError> {
         let uid = file_trust::effective_uid();
         for (key, path) in config.trusted_files() {
-            file_trust::check_file(path, uid).map_err(|e| format!("{key}: {e}"))?;
+            file_trust::check_file(path, uid).map_err(StartupError::key(key))?;
         }
         // The keys are read through the descriptor their check judged.
-        let open = |key: &str, path: &Path| {
+        let open = |key: &'static str, path: &Path| {
             file_trust::open_file(path, uid)
                 .map(|o| o.file)
-                .map_err(|e| format!("{key}: {e}"))
+                .map_err(StartupError::key(key))
         };
         let secret = &config.secret_key_file;
         let signer = SecretKey::from_open_file(open("secret_key_file", secret)?, secret)
             .map(Signer::new)
-            .map_err(|e| format!("secret_key_file: {e}"))?;
+            .map_err(StartupError::key("secret_key_file"))?;
         let mut public = Vec::new();
         for p in &config.public_key_files {
             public.push(
                 PublicKey::from_open_file(open("public_key_files", p)?, p)
-                    .map_err(|e| format!("public_key_files: {e}"))?,
+                    .map_err(StartupError::key("public_key_files"))?,
             );
         }
         let own = signer.public_key().to_raw();
         if !public.iter().any(|k| k.to_raw() == own) {
-            return Err(format!(
-                "public_key_files: none of them is the public key of {} (tickets this server \
-                 mints could not be verified)",
-                config.secret_key_file.display()
-            ));
+            return Err(StartupError::OwnKeyMissing(config.secret_key_file.clone()));
         }
-        let keys = KeySet::new(&public).map_err(|e| format!("public_key_files: {e}"))?;
+        let keys = KeySet::new(&public).map_err(StartupError::key("public_key_files"))?;
         let sealer = Sealer::new(&config.session.secrets, config.session.lifetime);
-        let throttle: Arc<dyn ThrottleStore> = throttle_store::build(&config.throttle)?.into();
+        let throttle: Arc<dyn ThrottleStore> = throttle_store(&config.throttle)?.into();
         let ui = Arc::new(crate::ui::Ui::load(&config.ui)?);
         let totp = match &config.totp_file {
-            Some(p) => Some(TotpFile::open(p).map_err(|e| format!("auth.totp_file: {e}"))?),
+            Some(p) => Some(TotpFile::open(p).map_err(StartupError::key("auth.totp_file"))?),
             None => None,
         };
         let webauthn = match &config.webauthn {

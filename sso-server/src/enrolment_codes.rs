@@ -19,6 +19,8 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::private_file::FileError;
+
 /// Hours a code is valid unless the command says otherwise, and at most.
 pub const DEFAULT_HOURS: u64 = 24;
 pub const MAX_HOURS: u64 = 30 * 24;
@@ -89,13 +91,30 @@ fn unhex(s: &str) -> Option<CodeHash> {
     Some(out)
 }
 
-fn parse(text: &str, path: &Path) -> Result<Vec<Line>, String> {
+/// Why no code was issued (`sso-server webauthn enrolment-code`).
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("invalid user name {0:?}")]
+    InvalidUser(String),
+    #[error("--hours must be between 1 and {MAX_HOURS}")]
+    Hours,
+    #[error("cannot make a code")]
+    NoCode,
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+fn parse(text: &str, path: &Path) -> Result<Vec<Line>, FileError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |what: &str| format!("{}:{}: {what}", path.display(), i + 1);
+        let bad = |problem| FileError::Line {
+            path: path.to_owned(),
+            line: i + 1,
+            problem,
+        };
         let mut parts = line.split('\t');
         let (Some(user), Some(expires), Some(hash), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -116,18 +135,18 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Line>, String> {
     Ok(out)
 }
 
-fn read(path: &Path) -> Result<Vec<Line>, String> {
+fn read(path: &Path) -> Result<Vec<Line>, FileError> {
     match std::fs::read_to_string(path) {
         Ok(t) => parse(&t, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+        Err(e) => Err(FileError::io(path, "read")(e)),
     }
 }
 
 /// Writes the lines still valid at `now`, with the owner the file has (or,
 /// for a new file made by root, its directory's owner: the server's user
 /// must be able to read it and spend codes).
-fn write(path: &Path, lines: &[Line], now: u64) -> Result<(), String> {
+fn write(path: &Path, lines: &[Line], now: u64) -> Result<(), FileError> {
     let mut text = String::new();
     for l in lines.iter().filter(|l| l.expires > now) {
         text.push_str(&format!("{}\t{}\t{}\n", l.user, l.expires, hex(&l.hash)));
@@ -138,7 +157,7 @@ fn write(path: &Path, lines: &[Line], now: u64) -> Result<(), String> {
         .map(|m| (m.uid(), m.gid()));
     // Only root may give a file away; anyone else writes it as themselves.
     let owner = owner.filter(|_| sso_core::file_trust::effective_uid() == 0);
-    crate::private_file::replace_owned(path, &text, owner)
+    Ok(crate::private_file::replace_owned(path, &text, owner)?)
 }
 
 fn directory(path: &Path) -> &Path {
@@ -149,15 +168,13 @@ fn directory(path: &Path) -> &Path {
 
 /// Runs `f` holding an exclusive lock on the file's directory (the file
 /// itself is replaced by rename, so it cannot carry the lock).
-fn locked<T>(path: &Path, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+fn locked<T>(path: &Path, f: impl FnOnce() -> Result<T, FileError>) -> Result<T, FileError> {
     let dir = directory(path);
-    let handle =
-        std::fs::File::open(dir).map_err(|e| format!("{}: cannot open: {e}", dir.display()))?;
+    let handle = std::fs::File::open(dir).map_err(FileError::io(dir, "open"))?;
     // SAFETY: flock on a descriptor this function owns; the lock goes when
     // `handle` is closed.
     if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!("{}: cannot lock: {e}", dir.display()));
+        return Err(FileError::io(dir, "lock")(std::io::Error::last_os_error()));
     }
     let result = f();
     drop(handle);
@@ -172,17 +189,17 @@ fn opens(line: &Line, user: &str, hash: &CodeHash, now: u64) -> bool {
 /// `sso-server webauthn enrolment-code`: a new code for `user`, valid for
 /// `hours` from `now` (replacing the user's earlier one); the code and
 /// its expiry.
-pub fn issue(path: &Path, user: &str, hours: u64, now: u64) -> Result<(String, u64), String> {
+pub fn issue(path: &Path, user: &str, hours: u64, now: u64) -> Result<(String, u64), IssueError> {
     if !crate::session::valid_name(user) || user.contains('\t') {
-        return Err(format!("invalid user name {user:?}"));
+        return Err(IssueError::InvalidUser(user.to_owned()));
     }
     if hours == 0 || hours > MAX_HOURS {
-        return Err(format!("--hours must be between 1 and {MAX_HOURS}"));
+        return Err(IssueError::Hours);
     }
     let mut raw = [0u8; CODE_BYTES];
     OsRng.fill_bytes(&mut raw);
     let code = base32(&raw);
-    let hash = hash(user, &code).ok_or("cannot make a code")?;
+    let hash = hash(user, &code).ok_or(IssueError::NoCode)?;
     let expires = now.saturating_add(hours * 3600);
     locked(path, || {
         let mut lines = read(path)?;
@@ -203,14 +220,14 @@ pub fn issue(path: &Path, user: &str, hours: u64, now: u64) -> Result<(String, u
 
 /// True when `hash` is `user`'s unexpired, unspent code. Err: the file
 /// cannot be read (fail closed).
-pub fn valid(path: &Path, user: &str, hash: &CodeHash, now: u64) -> Result<bool, String> {
+pub fn valid(path: &Path, user: &str, hash: &CodeHash, now: u64) -> Result<bool, FileError> {
     Ok(read(path)?.iter().any(|l| opens(l, user, hash, now)))
 }
 
 /// Spends `user`'s code `hash`: true when it was valid and is now gone
 /// from the file, false when it was not (already spent, replaced or
 /// expired).
-pub fn spend(path: &Path, user: &str, hash: &CodeHash, now: u64) -> Result<bool, String> {
+pub fn spend(path: &Path, user: &str, hash: &CodeHash, now: u64) -> Result<bool, FileError> {
     locked(path, || {
         let mut lines = read(path)?;
         let before = lines.len();
@@ -224,7 +241,7 @@ pub fn spend(path: &Path, user: &str, hash: &CodeHash, now: u64) -> Result<bool,
 }
 
 /// Checks the file at start-up (a malformed one stops the start).
-pub fn check(path: &Path) -> Result<(), String> {
+pub fn check(path: &Path) -> Result<(), FileError> {
     read(path).map(|_| ())
 }
 
@@ -286,8 +303,8 @@ mod tests {
         let h = [0u8; 32];
         assert!(!valid(Path::new("/nonexistent/codes"), "alice", &h, 0).unwrap());
         let e = parse("alice\t12\tzz\n", Path::new("/f")).err().unwrap();
-        assert_eq!(e, "/f:1: bad hash");
-        let e = parse("alice\n", Path::new("/f")).err().unwrap();
+        assert_eq!(e.to_string(), "/f:1: bad hash");
+        let e = parse("alice\n", Path::new("/f")).err().unwrap().to_string();
         assert!(e.starts_with("/f:1: expected"), "{e}");
         assert_eq!(base32(&[0xff; 10]), "7".repeat(16));
     }

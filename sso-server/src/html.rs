@@ -4,25 +4,7 @@
 
 use crate::params::TicketRequest;
 
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The compiled-in stylesheet (see [`crate::ui`]).
-pub const STYLE: &str = crate::ui::STYLE;
+pub use crate::escape::escape;
 
 /// Every page: the shared layout of [`crate::layout`] around `body`.
 fn page(title: &str, body: &str) -> String {
@@ -71,12 +53,7 @@ pub fn login_form(
     page(title, &body)
 }
 
-/// Which second factors the step offers.
-#[derive(Debug, Clone, Copy)]
-pub struct Offer {
-    pub totp: bool,
-    pub webauthn: bool,
-}
+pub use crate::login_flow::Offer;
 
 /// The second-factor step: a TOTP code for `user` (`POST /second-factor`)
 /// and/or a security key (`/webauthn.js`), with the ticket request in

@@ -124,6 +124,46 @@ struct UserArgs {
     groups: Option<String>,
 }
 
+/// Why a command failed; printed as `sso-server: ERROR`.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Load(#[from] reload::LoadError),
+    #[error(transparent)]
+    Config(#[from] sso_server::config::ConfigError),
+    #[error(transparent)]
+    Edit(#[from] sso_server::auth::users_file::EditError),
+    #[error(transparent)]
+    Totp(#[from] sso_server::totp::TotpError),
+    #[error("`webauthn.enrolment_codes_file`: {0}")]
+    EnrolmentCode(sso_server::enrolment_codes::IssueError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot handle SIGHUP: {0}")]
+    Signal(std::io::Error),
+    #[error("{file}: `listen`: cannot listen on {listen}: {error}")]
+    Listen {
+        file: String,
+        listen: std::net::SocketAddr,
+        error: std::io::Error,
+    },
+    #[error("invalid group name")]
+    InvalidGroup,
+    #[error("{0}: no [webauthn] table: security keys are not enabled")]
+    NoWebauthn(String),
+    #[error(
+        "{0}: `webauthn.enrolment_codes_file` is not set: name the file the server keeps \
+         enrolment codes in"
+    )]
+    NoEnrolmentCodesFile(String),
+    #[error("reading the password: {0}")]
+    ReadPassword(std::io::Error),
+    #[error("empty password")]
+    EmptyPassword,
+    #[error("the passwords differ")]
+    PasswordsDiffer,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -164,7 +204,7 @@ fn return_password_hash_memory_to_the_kernel() {
     }
 }
 
-fn run(args: &RunArgs) -> Result<(), String> {
+fn run(args: &RunArgs) -> Result<(), CliError> {
     return_password_hash_memory_to_the_kernel();
     let config_path = &args.config;
     let file = config_path.display().to_string();
@@ -182,14 +222,18 @@ fn run(args: &RunArgs) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(CliError::Runtime)?;
     runtime.block_on(async move {
         // Before anything listens: SIGHUP's default action ends the process.
         let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            .map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+            .map_err(CliError::Signal)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| format!("{file}: `listen`: cannot listen on {listen}: {e}"))?;
+            .map_err(|error| CliError::Listen {
+                file: file.clone(),
+                listen,
+                error,
+            })?;
         let scheme = if live.tls.is_some() { "https" } else { "http" };
         let bound = listener.local_addr().unwrap_or(listen);
         eprintln!(
@@ -209,7 +253,7 @@ fn run(args: &RunArgs) -> Result<(), String> {
     })
 }
 
-fn user_command(command: UserCommand) -> Result<(), String> {
+fn user_command(command: UserCommand) -> Result<(), CliError> {
     let (action, file, groups) = match command {
         UserCommand::Add(a) => ("add", a.file, a.groups),
         UserCommand::Passwd(a) => ("passwd", a.file, a.groups),
@@ -225,7 +269,7 @@ fn user_command(command: UserCommand) -> Result<(), String> {
     });
     if let Some(gs) = &groups {
         if !gs.iter().all(|g| sso_server::session::valid_name(g)) {
-            return Err("invalid group name".into());
+            return Err(CliError::InvalidGroup);
         }
     }
     let user = &file.user;
@@ -250,7 +294,7 @@ fn user_command(command: UserCommand) -> Result<(), String> {
 
 /// `sso-server user totp`: the URI (a secret: it goes to standard output
 /// only) and its QR code.
-fn totp_command(command: TotpCommand) -> Result<(), String> {
+fn totp_command(command: TotpCommand) -> Result<(), CliError> {
     use sso_server::totp;
     match command {
         TotpCommand::Enroll(a) => {
@@ -277,24 +321,19 @@ fn totp_command(command: TotpCommand) -> Result<(), String> {
 
 /// `sso-server webauthn enrolment-code`: the code on standard output
 /// (nowhere else), what was done on standard error.
-fn enrolment_code(config: &std::path::Path, args: &EnrolmentCodeArgs) -> Result<(), String> {
-    let config = sso_server::config::Config::load(config).map_err(|e| e.to_string())?;
+fn enrolment_code(config: &std::path::Path, args: &EnrolmentCodeArgs) -> Result<(), CliError> {
+    let config = sso_server::config::Config::load(config)?;
     let file = config.path.display().to_string();
     let path = config
         .webauthn
         .as_ref()
-        .ok_or_else(|| format!("{file}: no [webauthn] table: security keys are not enabled"))?
+        .ok_or_else(|| CliError::NoWebauthn(file.clone()))?
         .enrolment_codes_file
         .clone()
-        .ok_or_else(|| {
-            format!(
-                "{file}: `webauthn.enrolment_codes_file` is not set: name the file the server \
-                 keeps enrolment codes in"
-            )
-        })?;
+        .ok_or_else(|| CliError::NoEnrolmentCodesFile(file.clone()))?;
     let now = sso_core::unix_now();
     let (code, expires) = sso_server::enrolment_codes::issue(&path, &args.user, args.hours, now)
-        .map_err(|e| format!("`webauthn.enrolment_codes_file`: {e}"))?;
+        .map_err(CliError::EnrolmentCode)?;
     println!("{code}");
     eprintln!(
         "sso-server: {}: enrolment code for {:?}: valid once, for {} hours (until Unix time \
@@ -307,32 +346,32 @@ fn enrolment_code(config: &std::path::Path, args: &EnrolmentCodeArgs) -> Result<
 }
 
 /// One line from stdin; on a terminal, prompted for twice with echo off.
-fn read_password(user: &str) -> Result<String, String> {
+fn read_password(user: &str) -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut line = String::new();
         stdin
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("reading the password: {e}"))?;
+            .map_err(CliError::ReadPassword)?;
         let p = line.trim_end_matches(['\n', '\r']).to_owned();
         if p.is_empty() {
-            return Err("empty password".into());
+            return Err(CliError::EmptyPassword);
         }
         return Ok(p);
     }
     let first = prompt(&format!("Password for {user}: "))?;
     let second = prompt("Again: ")?;
     if first != second {
-        return Err("the passwords differ".into());
+        return Err(CliError::PasswordsDiffer);
     }
     if first.is_empty() {
-        return Err("empty password".into());
+        return Err(CliError::EmptyPassword);
     }
     Ok(first)
 }
 
-fn prompt(text: &str) -> Result<String, String> {
+fn prompt(text: &str) -> Result<String, CliError> {
     eprint!("{text}");
     let _ = std::io::stderr().flush();
     // SAFETY: termios calls on fd 0 with a zeroed struct filled by tcgetattr.
@@ -349,6 +388,6 @@ fn prompt(text: &str) -> Result<String, String> {
     if have_tty {
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
     }
-    r.map_err(|e| format!("reading the password: {e}"))?;
+    r.map_err(CliError::ReadPassword)?;
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }

@@ -6,16 +6,69 @@
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A private file that could not be replaced; the old one is unchanged.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: cannot write: {error}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub error: Arc<std::io::Error>,
+}
+
+/// A private file of lines (the WebAuthn credentials, the enrolment codes)
+/// that cannot be read, parsed or written; the message names the file, and
+/// never holds a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FileError {
+    /// `FILE:LINE: what`.
+    #[error("{}:{line}: {problem}", path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        problem: &'static str,
+    },
+    #[error("{}: cannot {action}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        /// `read`, `open`, `lock`.
+        action: &'static str,
+        error: Arc<std::io::Error>,
+    },
+    #[error("serialising: {0}")]
+    Serialising(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl FileError {
+    /// The error of `action` on `path`, for `map_err`.
+    pub fn io<'a>(
+        path: &'a Path,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> FileError + 'a {
+        move |error| FileError::Io {
+            path: path.to_owned(),
+            action,
+            error: Arc::new(error),
+        }
+    }
+}
 
 /// Replaces `path` with `contents`. The error names the file.
-pub fn replace(path: &Path, contents: &str) -> Result<(), String> {
+pub fn replace(path: &Path, contents: &str) -> Result<(), WriteError> {
     replace_owned(path, contents, None)
 }
 
 /// As [`replace`], the new file given to `owner` (uid, gid) before it is
 /// renamed into place, so no reader ever sees it with another owner.
-pub fn replace_owned(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> Result<(), String> {
+pub fn replace_owned(
+    path: &Path,
+    contents: &str,
+    owner: Option<(u32, u32)>,
+) -> Result<(), WriteError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -39,7 +92,10 @@ pub fn replace_owned(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> 
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write: {e}", path.display())
+        WriteError {
+            path: path.to_owned(),
+            error: Arc::new(e),
+        }
     })
 }
 
@@ -65,7 +121,7 @@ mod tests {
     fn a_failed_write_names_the_file_and_keeps_the_old_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-dir").join("users");
-        let e = replace(&path, "new\n").unwrap_err();
+        let e = replace(&path, "new\n").unwrap_err().to_string();
         assert!(
             e.starts_with(&format!("{}: cannot write: ", path.display())),
             "{e}"

@@ -23,9 +23,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio_rustls::TlsAcceptor;
 
+use crate::app::StartupError;
 use crate::app::{log_event, App};
-use crate::config::Config;
-use crate::listener;
+use crate::config::{Config, ConfigError};
+use crate::tls::TlsError;
 use crate::warnings;
 
 /// What one generation of the configuration serves with.
@@ -39,31 +40,65 @@ pub struct Live {
 /// the generation that is current when it starts.
 pub type Shared = Arc<ArcSwap<Live>>;
 
+/// Why a configuration was not loaded; every message names the file (the
+/// configuration's own errors name it already) and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{file}: {error}")]
+    Startup { file: String, error: StartupError },
+    /// The trust check of a TLS file (`key` names it).
+    #[error("{file}: {key}: {error}")]
+    Untrusted {
+        file: String,
+        key: &'static str,
+        error: sso_core::file_trust::Untrusted,
+    },
+    #[error("{file}: {error}")]
+    Tls { file: String, error: Box<TlsError> },
+    #[error("{0}: reading the configuration panicked")]
+    Panicked(String),
+}
+
 /// Reads and checks the configuration at `path` and everything it names.
 /// With `previous`, the state that must outlive a reload (the throttle
 /// counters, the bound on password checks) is carried over from it.
 /// Errors name the file and the key.
-pub fn load(path: &Path, previous: Option<&Live>) -> Result<Live, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
+pub fn load(path: &Path, previous: Option<&Live>) -> Result<Live, LoadError> {
+    let config = Config::load(path)?;
     let file = path.display().to_string();
-    let backend = crate::backend(&config).map_err(|e| format!("{file}: {e}"))?;
+    let startup = |error| LoadError::Startup {
+        file: file.clone(),
+        error,
+    };
+    let backend = crate::backend(&config).map_err(startup)?;
     let tls_files = config.tls.clone();
     // First: it checks that the key and TLS files are trusted before any
     // of them is read.
-    let mut app = App::new(config, backend).map_err(|e| format!("{file}: {e}"))?;
+    let mut app = App::new(config, backend).map_err(startup)?;
     let tls = match &tls_files {
         Some((cert, key)) => {
             // Read by the resolved paths their trust check returned, so a
             // link swapped after the check is not followed.
             let uid = sso_core::file_trust::effective_uid();
-            let checked = |k: &str, p: &Path| {
-                sso_core::file_trust::check_file(p, uid).map_err(|e| format!("{file}: {k}: {e}"))
+            let checked = |key: &'static str, p: &Path| {
+                sso_core::file_trust::check_file(p, uid).map_err(|error| LoadError::Untrusted {
+                    file: file.clone(),
+                    key,
+                    error,
+                })
             };
             let (cert, key) = (
                 checked("tls.cert_file", cert)?,
                 checked("tls.key_file", key)?,
             );
-            Some(listener::tls_acceptor(&cert, &key).map_err(|e| format!("{file}: {e}"))?)
+            Some(
+                crate::tls::tls_acceptor(&cert, &key).map_err(|error| LoadError::Tls {
+                    file: file.clone(),
+                    error: Box::new(error),
+                })?,
+            )
         }
         None => None,
     };
@@ -98,7 +133,7 @@ pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
     let p = path.to_path_buf();
     let built = tokio::task::spawn_blocking(move || load(&p, Some(&current)))
         .await
-        .unwrap_or_else(|_| Err(format!("{file}: reading the configuration panicked")));
+        .unwrap_or_else(|_| Err(LoadError::Panicked(file.clone())));
     match built {
         Ok(live) => {
             let listen = live.app.config.listen;
@@ -142,7 +177,7 @@ pub async fn reload(shared: &Shared, path: &Path, listening: SocketAddr) {
                 "reload-refused",
                 &[
                     ("config", &file),
-                    ("error", &e),
+                    ("error", &e.to_string()),
                     ("detail", "still serving the previous configuration"),
                 ],
             )

@@ -9,8 +9,20 @@
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::config::whole_match;
+use crate::private_file::FileError;
+use crate::service_pattern::whole_match;
 use crate::session::valid_name;
+use crate::totp::TotpError;
+
+/// A second factor's file (the TOTP secrets, the WebAuthn credentials or
+/// the enrolment codes) cannot be read: the step fails closed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unavailable {
+    #[error(transparent)]
+    Totp(#[from] TotpError),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
 
 /// One `[[second_factor]]` table as written.
 #[derive(Debug, Deserialize)]

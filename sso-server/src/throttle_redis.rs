@@ -27,7 +27,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::ThrottleConfig;
 use crate::throttle::{Keys, Throttled};
-use crate::throttle_store::{Refusal, StoreFuture, ThrottleStore};
+use crate::throttle_store::{Refusal, StoreError, StoreFuture, ThrottleStore};
 
 /// The longest a login waits for Redis before it is refused.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -94,9 +94,8 @@ struct Counter {
 
 impl RedisThrottle {
     /// `url` was checked by the configuration; nothing is connected yet.
-    pub fn new(url: &str, config: &ThrottleConfig) -> Result<RedisThrottle, String> {
-        let client = Client::open(url)
-            .map_err(|e| format!("throttle.store: not a valid Redis URL ({:?})", e.kind()))?;
+    pub fn new(url: &str, config: &ThrottleConfig) -> Result<RedisThrottle, InvalidUrl> {
+        let client = Client::open(url).map_err(|e| InvalidUrl(e.kind()))?;
         Ok(RedisThrottle {
             client,
             conn: OnceCell::new(),
@@ -144,7 +143,7 @@ impl RedisThrottle {
         v
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, String> {
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.conn
             .get_or_try_init(|| async {
                 let config = redis::aio::ConnectionManagerConfig::new()
@@ -163,7 +162,7 @@ impl RedisThrottle {
         script: &Script,
         keys: &[&str],
         args: &[String],
-    ) -> Result<T, String> {
+    ) -> Result<T, StoreError> {
         let mut conn = self.connection().await?;
         let mut inv = script.prepare_invoke();
         for k in keys {
@@ -174,7 +173,7 @@ impl RedisThrottle {
         }
         match tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn)).await {
             Ok(r) => r.map_err(|e| describe(&e)),
-            Err(_) => Err("redis: no answer in time".to_owned()),
+            Err(_) => Err(StoreError::Timeout),
         }
     }
 
@@ -183,7 +182,7 @@ impl RedisThrottle {
         user: &str,
         addr: IpAddr,
         clear_pair: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let mut counters = self.counters(user, addr);
         // The pair first, so the script can delete it.
         let pair = counters
@@ -221,9 +220,15 @@ fn used_step_key(user: &str) -> String {
 
 /// A Redis error for the log (its text names neither the URL nor its
 /// password).
-fn describe(e: &redis::RedisError) -> String {
-    format!("redis: {e}")
+fn describe(e: &redis::RedisError) -> StoreError {
+    StoreError::Redis(e.to_string())
 }
+
+/// `throttle.store` does not parse as a Redis URL (the URL is not
+/// repeated: it may hold a password).
+#[derive(Debug, thiserror::Error)]
+#[error("throttle.store: not a valid Redis URL ({0:?})")]
+pub struct InvalidUrl(redis::ErrorKind);
 
 impl ThrottleStore for RedisThrottle {
     fn begin<'a>(
@@ -251,11 +256,19 @@ impl ThrottleStore for RedisThrottle {
         })
     }
 
-    fn succeeded<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+    fn succeeded<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(self.give_back_all(user, addr, true))
     }
 
-    fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+    fn release<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(self.give_back_all(user, addr, false))
     }
 
@@ -282,7 +295,10 @@ impl ThrottleStore for RedisThrottle {
         })
     }
 
-    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+    fn second_factor_succeeded<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let key = second_factor_key(user);
             self.run::<i64>(&self.give_back, &[&key], &["1".to_owned()])
@@ -291,7 +307,10 @@ impl ThrottleStore for RedisThrottle {
         })
     }
 
-    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+    fn second_factor_release<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let key = second_factor_key(user);
             self.run::<i64>(&self.give_back, &[&key], &["0".to_owned()])
@@ -304,7 +323,7 @@ impl ThrottleStore for RedisThrottle {
         &'a self,
         user: &'a str,
         step: u64,
-    ) -> StoreFuture<'a, Result<bool, String>> {
+    ) -> StoreFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let key = used_step_key(user);
             let args = [step.to_string(), USED_STEP_SECONDS.to_string()];

@@ -17,7 +17,6 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use crate::config::{StoreConfig, ThrottleConfig};
 use crate::throttle::{Throttle, Throttled};
 
 /// A boxed future, so the trait can be used as `dyn ThrottleStore`.
@@ -28,8 +27,18 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum Refusal {
     /// A limit was reached.
     Throttled(Throttled),
-    /// The store did not answer; the text is safe to log (no URL, no key).
-    Unavailable(String),
+    /// The store did not answer.
+    Unavailable(StoreError),
+}
+
+/// Why the store did not answer; the text is safe to log (no URL, no key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Redis's own error text (it names neither the URL nor its password).
+    #[error("redis: {0}")]
+    Redis(String),
+    #[error("redis: no answer in time")]
+    Timeout,
 }
 
 /// The counts of failed logins, wherever they are kept.
@@ -44,11 +53,19 @@ pub trait ThrottleStore: Send + Sync {
     ) -> StoreFuture<'a, Result<(), Refusal>>;
 
     /// The attempt begun succeeded (see [`Throttle::succeeded`]).
-    fn succeeded<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
+    fn succeeded<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// The attempt begun ended in neither yes nor no (see
     /// [`Throttle::release`]).
-    fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>>;
+    fn release<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// Checks `user`'s wrong second-factor codes against their limit and
     /// counts this attempt as one, in one atomic step (see
@@ -60,10 +77,16 @@ pub trait ThrottleStore: Send + Sync {
     ) -> StoreFuture<'a, Result<(), Refusal>>;
 
     /// A right code: `user`'s second-factor failures are forgotten.
-    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>>;
+    fn second_factor_succeeded<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// The second-factor attempt ended in neither yes nor no: given back.
-    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>>;
+    fn second_factor_release<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>>;
 
     /// Records that `user` proved the TOTP code of time step `step`: false
     /// when that step or a later one was used already (RFC 6238 section
@@ -73,7 +96,7 @@ pub trait ThrottleStore: Send + Sync {
         &'a self,
         user: &'a str,
         step: u64,
-    ) -> StoreFuture<'a, Result<bool, String>>;
+    ) -> StoreFuture<'a, Result<bool, StoreError>>;
 
     /// `memory` or `redis`, for logs.
     fn name(&self) -> &'static str;
@@ -90,12 +113,20 @@ impl ThrottleStore for Throttle {
         Box::pin(std::future::ready(r))
     }
 
-    fn succeeded<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+    fn succeeded<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Throttle::succeeded(self, user, addr);
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn release<'a>(&'a self, user: &'a str, addr: IpAddr) -> StoreFuture<'a, Result<(), String>> {
+    fn release<'a>(
+        &'a self,
+        user: &'a str,
+        addr: IpAddr,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Throttle::release(self, user, addr);
         Box::pin(std::future::ready(Ok(())))
     }
@@ -109,12 +140,18 @@ impl ThrottleStore for Throttle {
         Box::pin(std::future::ready(r))
     }
 
-    fn second_factor_succeeded<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+    fn second_factor_succeeded<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Throttle::second_factor_succeeded(self, user);
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn second_factor_release<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Result<(), String>> {
+    fn second_factor_release<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> StoreFuture<'a, Result<(), StoreError>> {
         Throttle::second_factor_release(self, user);
         Box::pin(std::future::ready(Ok(())))
     }
@@ -125,21 +162,11 @@ impl ThrottleStore for Throttle {
         &'a self,
         _user: &'a str,
         _step: u64,
-    ) -> StoreFuture<'a, Result<bool, String>> {
+    ) -> StoreFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(Ok(true)))
     }
 
     fn name(&self) -> &'static str {
         "memory"
     }
-}
-
-/// The store `[throttle]` names. Nothing is connected yet: the Redis
-/// store connects at its first use, so a server starts (and serves tickets)
-/// while Redis is down.
-pub fn build(c: &ThrottleConfig) -> Result<Box<dyn ThrottleStore>, String> {
-    Ok(match &c.store {
-        StoreConfig::Memory => Box::new(Throttle::new(c)),
-        StoreConfig::Redis(url) => Box::new(crate::throttle_redis::RedisThrottle::new(url, c)?),
-    })
 }

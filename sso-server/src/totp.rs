@@ -27,6 +27,8 @@ use rand_core::{OsRng, RngCore};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use crate::private_file::WriteError;
+
 /// Digits of a code, seconds of a step, steps of skew each way: what every
 /// authenticator app uses by default (and `oathtool --totp`).
 pub const DIGITS: usize = 6;
@@ -73,38 +75,94 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// What is wrong with a line of the TOTP file (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    #[error("expected USER:SECRET")]
+    NoSeparator,
+    #[error("invalid user name")]
+    InvalidUser,
+    #[error("the secret of {0:?} is not base32")]
+    NotBase32(String),
+    #[error("the secret of {0:?} is shorter than {MIN_SECRET_BYTES} bytes")]
+    TooShort(String),
+    #[error("{0:?} has more than one secret")]
+    Duplicate(String),
+}
+
+/// Why the TOTP file cannot be used or changed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TotpError {
+    /// `FILE:LINE: what`.
+    #[error("{}:{line}: {problem}", path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        problem: LineProblem,
+    },
+    #[error("{}: cannot read: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    /// The file's metadata, or its text for an edit, cannot be read.
+    #[error("{}: {error}", path.display())]
+    Access {
+        path: PathBuf,
+        error: Arc<std::io::Error>,
+    },
+    #[error(
+        "{} is readable by everyone; the TOTP secrets in it must not be (chmod o-r)",
+        path.display()
+    )]
+    ReadableByEveryone { path: PathBuf },
+    #[error("invalid user name {0:?}")]
+    InvalidUser(String),
+    #[error("--issuer must not contain `:`")]
+    IssuerWithColon,
+    #[error("cannot encode the secret")]
+    Encoding,
+    #[error("{}: {user:?} has no TOTP secret", path.display())]
+    NoSecret { path: PathBuf, user: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("QR code: {0}")]
+    QrCode(String),
+}
+
 /// The secrets as last read, or why the file cannot be used.
 struct Table {
     stamp: Stamp,
-    secrets: Result<HashMap<String, Vec<u8>>, String>,
+    secrets: Result<HashMap<String, Vec<u8>>, TotpError>,
 }
 
 /// Parses the file's text; errors are `FILE:LINE: what`, never the secret.
-pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, Vec<u8>>, String> {
+pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, Vec<u8>>, TotpError> {
     let mut out = HashMap::new();
     for (i, line) in text.lines().enumerate() {
-        let at = || format!("{}:{}", path.display(), i + 1);
+        let at = |problem| TotpError::Line {
+            path: path.to_owned(),
+            line: i + 1,
+            problem,
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let Some((user, secret)) = line.split_once(':') else {
-            return Err(format!("{}: expected USER:SECRET", at()));
+            return Err(at(LineProblem::NoSeparator));
         };
         if !crate::session::valid_name(user) {
-            return Err(format!("{}: invalid user name", at()));
+            return Err(at(LineProblem::InvalidUser));
         }
         let bytes = Secret::Encoded(secret.trim().to_ascii_uppercase())
             .to_bytes()
-            .map_err(|_| format!("{}: the secret of {user:?} is not base32", at()))?;
+            .map_err(|_| at(LineProblem::NotBase32(user.to_owned())))?;
         if bytes.len() < MIN_SECRET_BYTES {
-            return Err(format!(
-                "{}: the secret of {user:?} is shorter than {MIN_SECRET_BYTES} bytes",
-                at()
-            ));
+            return Err(at(LineProblem::TooShort(user.to_owned())));
         }
         if out.insert(user.to_owned(), bytes).is_some() {
-            return Err(format!("{}: {user:?} has more than one secret", at()));
+            return Err(at(LineProblem::Duplicate(user.to_owned())));
         }
     }
     Ok(out)
@@ -113,7 +171,10 @@ pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, Vec<u8>>, String
 fn load(path: &Path) -> Table {
     let before = stamp(path);
     let secrets = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))
+        .map_err(|e| TotpError::Read {
+            path: path.to_owned(),
+            error: Arc::new(e),
+        })
         .and_then(|t| parse(&t, path));
     Table {
         stamp: before,
@@ -164,13 +225,15 @@ impl TotpFile {
     /// may read, stops the start. (The ownership and write permissions are
     /// checked before, with the other trusted files: see
     /// `Config::trusted_files`.)
-    pub fn open(path: &Path) -> Result<TotpFile, String> {
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn open(path: &Path) -> Result<TotpFile, TotpError> {
+        let meta = std::fs::metadata(path).map_err(|e| TotpError::Access {
+            path: path.to_owned(),
+            error: Arc::new(e),
+        })?;
         if meta.permissions().mode() & 0o004 != 0 {
-            return Err(format!(
-                "{} is readable by everyone; the TOTP secrets in it must not be (chmod o-r)",
-                path.display()
-            ));
+            return Err(TotpError::ReadableByEveryone {
+                path: path.to_owned(),
+            });
         }
         let table = load(path);
         if let Err(e) = &table.secrets {
@@ -192,7 +255,10 @@ impl TotpFile {
     /// Runs `f` on the secrets, reading the file again when it changed. A
     /// file that no longer parses is an error (fail closed), not the
     /// previous table.
-    fn with_secrets<T>(&self, f: impl FnOnce(&HashMap<String, Vec<u8>>) -> T) -> Result<T, String> {
+    fn with_secrets<T>(
+        &self,
+        f: impl FnOnce(&HashMap<String, Vec<u8>>) -> T,
+    ) -> Result<T, TotpError> {
         let now = stamp(&self.path);
         {
             let t = self.table.read().unwrap_or_else(|p| p.into_inner());
@@ -208,13 +274,13 @@ impl TotpFile {
     }
 
     /// True when `user` has a secret. Err: the file cannot be read.
-    pub fn enrolled(&self, user: &str) -> Result<bool, String> {
+    pub fn enrolled(&self, user: &str) -> Result<bool, TotpError> {
         self.with_secrets(|s| s.contains_key(user))
     }
 
     /// Checks `code` for `user` at Unix time `now`, and on success records
     /// its step as used.
-    pub fn verify(&self, user: &str, code: &str, now: u64) -> Result<Verdict, String> {
+    pub fn verify(&self, user: &str, code: &str, now: u64) -> Result<Verdict, TotpError> {
         let Some(step) = self.with_secrets(|s| s.get(user).map(|k| matching_step(k, code, now)))?
         else {
             return Ok(Verdict::NotEnrolled);
@@ -235,35 +301,40 @@ impl TotpFile {
 
 /// `sso-server user totp enroll`: a fresh secret for `user` (replacing any
 /// earlier one); returns its `otpauth://totp/` URI.
-pub fn enroll(path: &Path, user: &str, issuer: &str) -> Result<String, String> {
+pub fn enroll(path: &Path, user: &str, issuer: &str) -> Result<String, TotpError> {
     if !crate::session::valid_name(user) || user.contains(':') {
-        return Err(format!("invalid user name {user:?}"));
+        return Err(TotpError::InvalidUser(user.to_owned()));
     }
     if issuer.contains(':') {
-        return Err("--issuer must not contain `:`".into());
+        return Err(TotpError::IssuerWithColon);
     }
     let mut secret = vec![0u8; SECRET_BYTES];
     OsRng.fill_bytes(&mut secret);
     let Secret::Encoded(encoded) = Secret::Raw(secret.clone()).to_encoded() else {
-        return Err("cannot encode the secret".into());
+        return Err(TotpError::Encoding);
     };
     edit(path, user, Some(&encoded))?;
     Ok(totp(secret, user, Some(issuer)).get_url())
 }
 
 /// `sso-server user totp remove`: drops `user`'s secret.
-pub fn remove(path: &Path, user: &str) -> Result<(), String> {
+pub fn remove(path: &Path, user: &str) -> Result<(), TotpError> {
     edit(path, user, None)
 }
 
 /// Replaces (or with `None` removes) `user`'s line, atomically: a private
 /// temporary file in the same directory, then rename. A missing file is
 /// created when adding.
-fn edit(path: &Path, user: &str, secret: Option<&str>) -> Result<(), String> {
+fn edit(path: &Path, user: &str, secret: Option<&str>) -> Result<(), TotpError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && secret.is_some() => String::new(),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => {
+            return Err(TotpError::Access {
+                path: path.to_owned(),
+                error: Arc::new(e),
+            })
+        }
     };
     let mut found = false;
     let mut lines: Vec<String> = Vec::new();
@@ -276,17 +347,22 @@ fn edit(path: &Path, user: &str, secret: Option<&str>) -> Result<(), String> {
     }
     match secret {
         Some(s) => lines.push(format!("{user}:{s}")),
-        None if !found => return Err(format!("{}: {user:?} has no TOTP secret", path.display())),
+        None if !found => {
+            return Err(TotpError::NoSecret {
+                path: path.to_owned(),
+                user: user.to_owned(),
+            })
+        }
         None => {}
     }
     let mut new = lines.join("\n");
     new.push('\n');
-    crate::private_file::replace(path, &new)
+    Ok(crate::private_file::replace(path, &new)?)
 }
 
 /// The URI as a QR code for a terminal (two modules per character).
-pub fn qr_for_terminal(uri: &str) -> Result<String, String> {
-    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| format!("QR code: {e}"))?;
+pub fn qr_for_terminal(uri: &str) -> Result<String, TotpError> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| TotpError::QrCode(e.to_string()))?;
     Ok(code
         .render::<qrcode::render::unicode::Dense1x2>()
         .dark_color(qrcode::render::unicode::Dense1x2::Light)
@@ -340,6 +416,7 @@ mod tests {
         );
         assert!(remove(&path, "alice")
             .unwrap_err()
+            .to_string()
             .contains("no TOTP secret"));
     }
 
@@ -347,13 +424,16 @@ mod tests {
     fn bad_files_name_the_line_not_the_secret() {
         let p = Path::new("/etc/sso/totp");
         let e = parse("# c\n\nalice:GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\nbob\n", p).unwrap_err();
-        assert_eq!(e, "/etc/sso/totp:4: expected USER:SECRET");
-        let e = parse("alice:not-base32!\n", p).unwrap_err();
+        assert_eq!(e.to_string(), "/etc/sso/totp:4: expected USER:SECRET");
+        let e = parse("alice:not-base32!\n", p).unwrap_err().to_string();
         assert!(e.contains(":1:") && !e.contains("not-base32"), "{e}");
-        let e = parse("alice:GEZDGNBV\n", p).unwrap_err();
+        let e = parse("alice:GEZDGNBV\n", p).unwrap_err().to_string();
         assert!(e.contains("shorter"), "{e}");
         let two = "alice:GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n".repeat(2);
-        assert!(parse(&two, p).unwrap_err().contains("more than one"));
+        assert!(parse(&two, p)
+            .unwrap_err()
+            .to_string()
+            .contains("more than one"));
     }
 
     #[test]
@@ -362,7 +442,7 @@ mod tests {
         let path = dir.path().join("totp");
         enroll(&path, "alice", "x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = TotpFile::open(&path).err().unwrap();
+        let e = TotpFile::open(&path).err().unwrap().to_string();
         assert!(e.contains("readable by everyone"), "{e}");
     }
 

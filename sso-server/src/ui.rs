@@ -31,6 +31,40 @@ pub struct UiConfig {
     pub logo: Option<String>,
 }
 
+/// Why `[ui] templates` cannot be used; every message starts with the key.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error("ui.templates: {0}")]
+    Untrusted(#[from] file_trust::Untrusted),
+    #[error("ui.templates: {}: {error}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "ui.templates: {}: not a file the server uses (only {files})",
+        .0.display(),
+        files = FILES.join(", ")
+    )]
+    NotUsed(std::path::PathBuf),
+    #[error("ui.templates: {}: not UTF-8 text", .0.display())]
+    NotUtf8(std::path::PathBuf),
+    /// The layout does not parse or render; `at` is ` line N:` or empty.
+    #[error("ui.templates: {file}:{at} {detail}")]
+    Template {
+        file: String,
+        at: String,
+        detail: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> UiError + '_ {
+    move |error| UiError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
 /// The layout and stylesheet in use.
 pub struct Ui {
     env: Environment<'static>,
@@ -51,7 +85,7 @@ impl Ui {
     }
 
     /// The design `[ui]` asks for; errors name the key and the file.
-    pub fn load(c: &UiConfig) -> Result<Ui, String> {
+    pub fn load(c: &UiConfig) -> Result<Ui, UiError> {
         let logo = c.logo.clone().unwrap_or_default();
         let Some(dir) = &c.templates else {
             return Ui::build(LAYOUT.to_owned(), STYLE.to_owned(), logo, "layout.html");
@@ -61,22 +95,15 @@ impl Ui {
         // page, the login form's action included); the directory is then
         // listed, and the files read, by the paths and descriptors checked.
         let uid = file_trust::effective_uid();
-        let dir = file_trust::open_file(dir, uid)
-            .map_err(|e| format!("ui.templates: {e}"))?
-            .path;
+        let dir = file_trust::open_file(dir, uid)?.path;
         let dir = dir.as_path();
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("ui.templates: {}: {e}", dir.display()))?;
+        let entries = std::fs::read_dir(dir).map_err(io_error(dir))?;
         for entry in entries {
-            let entry = entry.map_err(|e| format!("ui.templates: {}: {e}", dir.display()))?;
+            let entry = entry.map_err(io_error(dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = name.rsplit_once('.').map(|(_, ext)| ext);
             if matches!(kind, Some("html" | "css")) && !FILES.contains(&name.as_str()) {
-                return Err(format!(
-                    "ui.templates: {}: not a file the server uses (only {})",
-                    entry.path().display(),
-                    FILES.join(", ")
-                ));
+                return Err(UiError::NotUsed(entry.path()));
             }
         }
         let layout_path = dir.join("layout.html");
@@ -85,7 +112,7 @@ impl Ui {
         Ui::build(layout, style, logo, &layout_path.display().to_string())
     }
 
-    fn build(layout: String, style: String, logo: String, file: &str) -> Result<Ui, String> {
+    fn build(layout: String, style: String, logo: String, file: &str) -> Result<Ui, UiError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -115,7 +142,7 @@ impl Ui {
                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>{s}</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\n\
 <body><main id=\"main\">{content}</main></body></html>\n",
-                s = crate::html::escape(site)
+                s = crate::escape::escape(site)
             )
         })
     }
@@ -128,29 +155,25 @@ impl Ui {
 
 /// The file's text, `None` if there is no such file; read through the
 /// descriptor its trust check judged.
-fn read_optional(path: &Path) -> Result<Option<String>, String> {
+fn read_optional(path: &Path) -> Result<Option<String>, UiError> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         _ => {}
     }
-    let mut opened = file_trust::open_file(path, file_trust::effective_uid())
-        .map_err(|e| format!("ui.templates: {e}"))?;
+    let mut opened = file_trust::open_file(path, file_trust::effective_uid())?;
     let mut b = Vec::new();
-    opened
-        .file
-        .read_to_end(&mut b)
-        .map_err(|e| format!("ui.templates: {}: {e}", path.display()))?;
+    opened.file.read_to_end(&mut b).map_err(io_error(path))?;
     String::from_utf8(b)
         .map(Some)
-        .map_err(|_| format!("ui.templates: {}: not UTF-8 text", path.display()))
+        .map_err(|_| UiError::NotUtf8(path.to_owned()))
 }
 
-fn template_error(file: &str, e: &minijinja::Error) -> String {
-    let line = e.line().map(|l| format!(" line {l}:")).unwrap_or_default();
-    format!(
-        "ui.templates: {file}:{line} {}",
-        e.detail().unwrap_or("invalid template")
-    )
+fn template_error(file: &str, e: &minijinja::Error) -> UiError {
+    UiError::Template {
+        file: file.to_owned(),
+        at: e.line().map(|l| format!(" line {l}:")).unwrap_or_default(),
+        detail: e.detail().unwrap_or("invalid template").to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -194,13 +217,13 @@ mod tests {
             .contains("lang=\"de\"><p>x</p>"));
         for broken in ["{% if site %}", "{{ sight }}"] {
             std::fs::write(&layout, broken).unwrap();
-            let e = Ui::load(&c).err().unwrap();
+            let e = Ui::load(&c).err().unwrap().to_string();
             assert!(e.starts_with("ui.templates: "), "{e}");
             assert!(e.contains(&layout.display().to_string()), "{e}");
         }
         std::fs::remove_file(&layout).unwrap();
         std::fs::write(dir.path().join("login.html"), "x").unwrap();
-        let e = Ui::load(&c).err().unwrap();
+        let e = Ui::load(&c).err().unwrap().to_string();
         assert!(
             e.contains("login.html") && e.contains("not a file the server uses"),
             "{e}"

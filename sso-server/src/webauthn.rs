@@ -30,6 +30,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::enrolment_codes::CodeHash;
+use crate::private_file::FileError;
 use crate::webauthn_ceremonies::Ceremonies;
 pub use crate::webauthn_ceremonies::CEREMONY_SECONDS;
 
@@ -125,7 +126,7 @@ enum Ceremony {
 }
 
 /// Why a ceremony did not succeed; `check()` names it for logs and answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Refusal {
     /// Unknown, expired, another user's, or of the other kind.
     NoCeremony,
@@ -136,8 +137,8 @@ pub enum Refusal {
     NotEnrolled,
     TooMany,
     Busy,
-    /// The credentials file cannot be read or written (fail closed).
-    Store(String),
+    /// A file cannot be read or written (fail closed).
+    Store(crate::second_factor::Unavailable),
     /// Enrolment is not allowed (see [`crate::enrolment`]).
     Enrolment(crate::enrolment::Refusal),
 }
@@ -167,13 +168,17 @@ pub struct WebauthnStore {
     ceremonies: Ceremonies<Ceremony>,
 }
 
-fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, String> {
+fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, FileError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |what: &str| format!("{}:{}: {what}", path.display(), i + 1);
+        let bad = |problem| FileError::Line {
+            path: path.to_owned(),
+            line: i + 1,
+            problem,
+        };
         let mut parts = line.splitn(3, '\t');
         let (Some(user), Some(handle), Some(json)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -193,38 +198,45 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, String> {
     Ok(out)
 }
 
-fn read(path: &Path) -> Result<Vec<Entry>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => parse(&t, path),
-        Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
-    }
+fn read(path: &Path) -> Result<Vec<Entry>, FileError> {
+    let text = std::fs::read_to_string(path).map_err(FileError::io(path, "read"))?;
+    parse(&text, path)
 }
 
-fn write(path: &Path, entries: &[Entry]) -> Result<(), String> {
+fn write(path: &Path, entries: &[Entry]) -> Result<(), FileError> {
     let mut text = String::new();
     for e in entries {
-        let json = serde_json::to_string(&e.key).map_err(|e| format!("serialising: {e}"))?;
+        let json =
+            serde_json::to_string(&e.key).map_err(|e| FileError::Serialising(e.to_string()))?;
         text.push_str(&format!("{}\t{}\t{json}\n", e.user, e.handle));
     }
-    crate::private_file::replace(path, &text)
+    Ok(crate::private_file::replace(path, &text)?)
+}
+
+/// Why the WebAuthn store could not be opened; names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A setting of `[webauthn]` (`key` is its name).
+    #[error("`{key}`: {message}")]
+    Setting { key: &'static str, message: String },
+    #[error(
+        "`webauthn.credentials_file`: {0} (the file must exist: create it empty, mode 0600 and \
+         owned by the server's user, for a first deployment; copy it on a replica)"
+    )]
+    Credentials(FileError),
+    #[error("`webauthn.enrolment_codes_file`: {0}")]
+    EnrolmentCodes(FileError),
 }
 
 impl WebauthnStore {
     /// Builds the relying party and reads the files now: a missing or
     /// malformed credentials file, or a malformed codes file, stops the
     /// start (and is refused by a reload).
-    pub fn open(c: &WebauthnConfig) -> Result<WebauthnStore, String> {
-        let rp = relying_party(c).map_err(|(k, m)| format!("`{k}`: {m}"))?;
-        read(&c.credentials_file).map_err(|e| {
-            format!(
-                "`webauthn.credentials_file`: {e} (the file must exist: create it empty, \
-                 mode 0600 and owned by the server's user, for a first deployment; copy it \
-                 on a replica)"
-            )
-        })?;
+    pub fn open(c: &WebauthnConfig) -> Result<WebauthnStore, OpenError> {
+        let rp = relying_party(c).map_err(|(key, message)| OpenError::Setting { key, message })?;
+        read(&c.credentials_file).map_err(OpenError::Credentials)?;
         if let Some(codes) = &c.enrolment_codes_file {
-            crate::enrolment_codes::check(codes)
-                .map_err(|e| format!("`webauthn.enrolment_codes_file`: {e}"))?;
+            crate::enrolment_codes::check(codes).map_err(OpenError::EnrolmentCodes)?;
         }
         Ok(WebauthnStore {
             rp,
@@ -235,7 +247,7 @@ impl WebauthnStore {
     }
 
     /// True when `user` has a credential. Err: the file cannot be read.
-    pub fn enrolled(&self, user: &str) -> Result<bool, String> {
+    pub fn enrolled(&self, user: &str) -> Result<bool, FileError> {
         Ok(read(&self.path)?.iter().any(|e| e.user == user))
     }
 
@@ -273,7 +285,7 @@ impl WebauthnStore {
         code: Option<CodeHash>,
         now: u64,
     ) -> Result<(CreationChallengeResponse, String), Refusal> {
-        let entries = read(&self.path).map_err(Refusal::Store)?;
+        let entries = read(&self.path).map_err(|e| Refusal::Store(e.into()))?;
         let mine: Vec<&Entry> = entries.iter().filter(|e| e.user == user).collect();
         if mine.len() >= MAX_PER_USER {
             return Err(Refusal::TooMany);
@@ -328,7 +340,7 @@ impl WebauthnStore {
             .finish_passkey_registration(&answer, &state)
             .map_err(|_| Refusal::Rejected)?;
         let _guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let mut entries = read(&self.path).map_err(Refusal::Store)?;
+        let mut entries = read(&self.path).map_err(|e| Refusal::Store(e.into()))?;
         // A credential id belongs to one account only.
         if entries.iter().any(|e| e.key.cred_id() == key.cred_id()) {
             return Err(Refusal::Rejected);
@@ -339,7 +351,7 @@ impl WebauthnStore {
             handle,
             key,
         });
-        write(&self.path, &entries).map_err(Refusal::Store)
+        write(&self.path, &entries).map_err(|e| Refusal::Store(e.into()))
     }
 
     /// Starts a login of `user` with one of their credentials.
@@ -349,7 +361,7 @@ impl WebauthnStore {
         now: u64,
     ) -> Result<(RequestChallengeResponse, String), Refusal> {
         let keys: Vec<Passkey> = read(&self.path)
-            .map_err(Refusal::Store)?
+            .map_err(|e| Refusal::Store(e.into()))?
             .into_iter()
             .filter(|e| e.user == user)
             .map(|e| e.key)
@@ -383,7 +395,7 @@ impl WebauthnStore {
             .finish_passkey_authentication(&answer, &state)
             .map_err(|_| Refusal::Rejected)?;
         let _guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let mut entries = read(&self.path).map_err(Refusal::Store)?;
+        let mut entries = read(&self.path).map_err(|e| Refusal::Store(e.into()))?;
         // A credential removed from the file since the start is no use.
         let Some(entry) = entries
             .iter_mut()
@@ -392,7 +404,7 @@ impl WebauthnStore {
             return Err(Refusal::NotEnrolled);
         };
         if entry.key.update_credential(&result) == Some(true) {
-            write(&self.path, &entries).map_err(Refusal::Store)?;
+            write(&self.path, &entries).map_err(|e| Refusal::Store(e.into()))?;
         }
         Ok(())
     }
@@ -431,34 +443,34 @@ mod tests {
         let s = WebauthnStore::open(&c).unwrap();
         let allow = |_: Option<&CodeHash>| Ok(());
         assert!(!s.enrolled("alice").unwrap());
-        assert_eq!(
+        assert!(matches!(
             s.start_authenticate("alice", 1000).unwrap_err(),
             Refusal::NotEnrolled
-        );
+        ));
         let (_, id) = s.start_register("alice", None, 1000).unwrap();
-        assert_eq!(
+        assert!(matches!(
             s.finish_register("bob", &id, "{}", 1001, allow)
                 .unwrap_err(),
             Refusal::NoCeremony
-        );
+        ));
         // Taken by bob's attempt: gone for alice too.
-        assert_eq!(
+        assert!(matches!(
             s.finish_register("alice", &id, "{}", 1001, allow)
                 .unwrap_err(),
             Refusal::NoCeremony
-        );
+        ));
         let (_, id) = s.start_register("alice", None, 1000).unwrap();
-        assert_eq!(
+        assert!(matches!(
             s.finish_register("alice", &id, "{}", 1001, allow)
                 .unwrap_err(),
             Refusal::Malformed
-        );
+        ));
         let (_, id) = s.start_register("alice", None, 1000).unwrap();
-        assert_eq!(
+        assert!(matches!(
             s.finish_register("alice", &id, "{}", 1000 + CEREMONY_SECONDS, allow)
                 .unwrap_err(),
             Refusal::NoCeremony
-        );
+        ));
     }
 
     #[test]
@@ -484,7 +496,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = config("localhost", "https://localhost:8443");
         c.credentials_file = dir.path().join("webauthn");
-        let e = WebauthnStore::open(&c).err().unwrap();
+        let e = WebauthnStore::open(&c).err().unwrap().to_string();
         assert!(e.starts_with("`webauthn.credentials_file`: "), "{e}");
         std::fs::write(&c.credentials_file, "").unwrap();
         let s = WebauthnStore::open(&c).unwrap();
@@ -505,9 +517,10 @@ mod tests {
     fn a_malformed_file_names_the_line() {
         let e = parse("alice\tnot-a-uuid\t{}\n", Path::new("/f"))
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert_eq!(e, "/f:1: bad user handle");
-        let e = parse("alice\n", Path::new("/f")).err().unwrap();
+        let e = parse("alice\n", Path::new("/f")).err().unwrap().to_string();
         assert!(e.starts_with("/f:1: expected"), "{e}");
     }
 }

@@ -130,7 +130,7 @@ pub fn run(args: RealmArgs) -> Result<(), String> {
             Ok(())
         }
         RealmCommand::Add(a) => {
-            let groups = parse_groups(&a.groups)?;
+            let groups = parse_groups(&a.groups).map_err(|e| e.to_string())?;
             let text = RealmAdmin::read_key_file(&a.pubkey_file).map_err(|e| e.to_string())?;
             let added = admin
                 .add(&a.name, &text, &a.user, &groups)
@@ -277,7 +277,8 @@ fn issue_command(admin: &RealmAdmin, realm: &str, user: &str) -> Result<(), Stri
             user,
             original.as_deref(),
             sso_core::unix_now(),
-        )?;
+        )
+        .map_err(|e| e.to_string())?;
         // Logged as a refusal, not as issued: the client did not get it.
         print_ticket(&issued.ticket).map_err(|e| {
             format!(

@@ -5,6 +5,7 @@
 
 pub mod account_cache;
 pub mod ldap;
+pub mod ldap_config;
 pub mod pam;
 pub mod users_file;
 

@@ -183,14 +183,46 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// Why the users file cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Untrusted(#[from] file_trust::Untrusted),
+    #[error("{}: cannot read users file: {error}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// Why `sso-server user add|passwd|delete` changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("invalid user name {0:?}")]
+    InvalidUser(String),
+    #[error("user {0:?} already exists")]
+    Exists(String),
+    #[error("no user {0:?} in the file")]
+    NoSuchUser(String),
+    #[error("{}: {error}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::private_file::WriteError),
+}
+
 /// The file's text and mode, read through the descriptor that
 /// [`file_trust::open_file`] checked: whoever can write the users file (or
 /// rename it in its directory) can log in as anyone, so it is held to the
 /// rules of the configuration and the keys.
-fn read_trusted(path: &Path) -> Result<(String, u32), String> {
-    let mut opened =
-        file_trust::open_file(path, file_trust::effective_uid()).map_err(|e| e.to_string())?;
-    let unreadable = |e: std::io::Error| format!("{}: cannot read users file: {e}", path.display());
+fn read_trusted(path: &Path) -> Result<(String, u32), ReadError> {
+    let mut opened = file_trust::open_file(path, file_trust::effective_uid())?;
+    let unreadable = |error| ReadError::Unreadable {
+        path: path.to_owned(),
+        error,
+    };
     let mode = opened.file.metadata().map_err(unreadable)?.mode();
     let mut text = String::new();
     opened.file.read_to_string(&mut text).map_err(unreadable)?;
@@ -231,7 +263,7 @@ fn load_with_mode(path: &Path) -> (Table, Option<u32>) {
             let table = Table {
                 stamp: before,
                 users: HashMap::new(),
-                problems: vec![e],
+                problems: vec![e.to_string()],
                 unreadable: HashSet::new(),
                 unreadable_name: true,
             };
@@ -375,9 +407,9 @@ pub enum Edit {
 }
 
 /// Applies `edit` for `user` to the file's text, keeping every other line.
-pub fn apply_edit(text: &str, user: &str, edit: &Edit) -> Result<String, String> {
+pub fn apply_edit(text: &str, user: &str, edit: &Edit) -> Result<String, EditError> {
     if !valid_user_name(user) {
-        return Err(format!("invalid user name {user:?}"));
+        return Err(EditError::InvalidUser(user.to_owned()));
     }
     let line_for = |hash: &str, groups: &[String]| format!("{user}:{hash}:{}", groups.join(","));
     let mut out = Vec::new();
@@ -387,7 +419,7 @@ pub fn apply_edit(text: &str, user: &str, edit: &Edit) -> Result<String, String>
         if !line.trim_start().starts_with('#') && name == user {
             found = true;
             match edit {
-                Edit::Add { .. } => return Err(format!("user {user:?} already exists")),
+                Edit::Add { .. } => return Err(EditError::Exists(user.to_owned())),
                 Edit::Delete => continue,
                 Edit::Passwd { password, groups } => {
                     let old_groups: Vec<String> = line
@@ -408,7 +440,7 @@ pub fn apply_edit(text: &str, user: &str, edit: &Edit) -> Result<String, String>
     }
     match edit {
         Edit::Add { password, groups } => out.push(line_for(&hash_password(password), groups)),
-        _ if !found => return Err(format!("no user {user:?} in the file")),
+        _ if !found => return Err(EditError::NoSuchUser(user.to_owned())),
         _ => {}
     }
     let mut s = out.join("\n");
@@ -418,16 +450,21 @@ pub fn apply_edit(text: &str, user: &str, edit: &Edit) -> Result<String, String>
 
 /// Edits the users file in place (atomically: a private temporary file in
 /// the same directory, then rename). A missing file is created by `add`.
-pub fn edit_file(path: &Path, user: &str, edit: &Edit) -> Result<(), String> {
+pub fn edit_file(path: &Path, user: &str, edit: &Edit) -> Result<(), EditError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && matches!(edit, Edit::Add { .. }) => {
             String::new()
         }
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(error) => {
+            return Err(EditError::Unreadable {
+                path: path.to_owned(),
+                error,
+            })
+        }
     };
     let new = apply_edit(&text, user, edit)?;
-    crate::private_file::replace(path, &new)
+    Ok(crate::private_file::replace(path, &new)?)
 }
 
 #[cfg(test)]

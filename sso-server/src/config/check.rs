@@ -174,14 +174,14 @@ impl Checker<'_> {
     pub(super) fn ldap(
         &self,
         l: Option<&RawLdap>,
-    ) -> Result<crate::auth::ldap::LdapConfig, ConfigError> {
+    ) -> Result<crate::auth::ldap_config::LdapConfig, ConfigError> {
         let l = l.cloned().ok_or_else(|| {
             self.err(
                 "auth.ldap",
                 "an [auth.ldap] table is required with backend = \"ldap\"",
             )
         })?;
-        crate::auth::ldap::LdapConfig::from_raw(l).map_err(|(key, msg)| self.err(key, msg))
+        crate::auth::ldap_config::LdapConfig::from_raw(l).map_err(|(key, msg)| self.err(key, msg))
     }
 
     /// `[[exchange]]` rules.

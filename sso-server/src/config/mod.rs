@@ -26,7 +26,7 @@ use check::{syntax_error, Checker};
 pub enum AuthConfig {
     UsersFile(PathBuf),
     Pam(String),
-    Ldap(Box<crate::auth::ldap::LdapConfig>),
+    Ldap(Box<crate::auth::ldap_config::LdapConfig>),
 }
 
 /// The validated `[session]` table.
@@ -118,11 +118,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Compiles a service pattern so that it must match the whole name: an
-/// unanchored `example\.org/` would otherwise allow `evil.com/example.org/`.
-pub fn whole_match(pattern: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?:{pattern})$"))
-}
+pub use crate::service_pattern::whole_match;
 
 impl Config {
     /// Reads and validates the file, after checking that no one but root

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use crate::auth::ldap_config::RawLdap;
+
 /// The configuration file as written (see `docs/sso-server.md`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,63 +137,6 @@ pub struct RawAuth {
 
 fn default_account_cache_seconds() -> u64 {
     300
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct RawLdap {
-    pub url: String,
-    /// `uid={user},ou=people,dc=example,dc=org`: bind directly as this DN.
-    pub user_dn_template: Option<String>,
-    /// Otherwise: search `search_base` for `search_filter` (`{user}` is
-    /// replaced, filter-escaped), bound as `bind_dn` if given.
-    pub search_base: Option<String>,
-    #[serde(default = "default_search_filter")]
-    pub search_filter: String,
-    pub bind_dn: Option<String>,
-    pub bind_password: Option<String>,
-    pub group_base: Option<String>,
-    #[serde(default = "default_group_filter")]
-    pub group_filter: String,
-    #[serde(default = "default_group_attribute")]
-    pub group_attribute: String,
-    #[serde(default = "default_ldap_timeout")]
-    pub timeout_seconds: u64,
-    /// The attribute that holds the login name. After the bind it is read
-    /// from the user's entry and must equal the typed name exactly: LDAP
-    /// matches names ignoring case and spaces, and `ALICE` or `alice ` must
-    /// not become a second identity beside `alice`.
-    #[serde(default = "default_user_attribute")]
-    pub user_attribute: String,
-    /// TLS: an `ldaps://` URL, or StartTLS on an `ldap://` one.
-    #[serde(default)]
-    pub starttls: bool,
-    /// PEM CA certificates the server's certificate must chain to
-    /// (default: the system's roots).
-    pub ca_file: Option<PathBuf>,
-    /// Allows plain `ldap://` to a host that is not loopback.
-    #[serde(default)]
-    pub allow_cleartext: bool,
-}
-
-fn default_user_attribute() -> String {
-    "uid".to_owned()
-}
-
-fn default_search_filter() -> String {
-    "(uid={user})".to_owned()
-}
-
-fn default_group_filter() -> String {
-    "(&(objectClass=groupOfNames)(member={dn}))".to_owned()
-}
-
-fn default_group_attribute() -> String {
-    "cn".to_owned()
-}
-
-fn default_ldap_timeout() -> u64 {
-    5
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,29 +9,20 @@ use std::net::IpAddr;
 
 use hyper::StatusCode;
 
-use crate::app::{log_event, App, Resp};
+use crate::app::{App, Resp};
+
+use super::refusal::Refusal;
 
 /// What prometheus-client writes.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 impl App {
     /// `GET /metrics` (only routed when enabled).
-    pub fn metrics_page(&self, client: IpAddr) -> Resp {
+    pub fn metrics_page(&self, client: IpAddr) -> Result<Resp, Refusal> {
         // `::ffff:127.0.0.1` from a dual-stack socket is loopback too.
         if !client.to_canonical().is_loopback() {
-            log_event(
-                "refused",
-                &[
-                    ("check", "metrics for loopback only"),
-                    ("addr", &client.to_string()),
-                ],
-            );
-            return self.error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "The metrics are served to this host only.",
-            );
+            return Err(Refusal::MetricsNotLocal);
         }
-        self.respond(StatusCode::OK, CONTENT_TYPE, self.metrics.encode())
+        Ok(self.respond(StatusCode::OK, CONTENT_TYPE, self.metrics.encode()))
     }
 }

@@ -1,4 +1,10 @@
-//! The endpoints, one file each, and the router that picks one.
+//! The endpoints, one file each, and the router that picks one from the
+//! route table (`ROUTES`, the one place a path is written). A handler
+//! answers `Result<Resp, Refusal>`; the router turns a [`refusal::Refusal`]
+//! into its status, page, log line and metrics. What several endpoints end
+//! in (the forms, the ticket, the second-factor step) is in [`answers`],
+//! and the decisions of a login are [`crate::login_flow`]: the endpoint
+//! files do not call one another.
 //!
 //! - `GET /`: a ticket for a live session, else the login form ([`ticket`]);
 //! - `POST /login`: the form's password check ([`login`]);
@@ -10,24 +16,29 @@
 //! - `GET /healthz`, `GET /style.css` ([`health`]);
 //! - `GET /metrics` when enabled ([`metrics`]).
 
+pub mod answers;
 pub mod exchange;
 pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod refusal;
 pub mod second_factor;
 pub mod ticket;
 pub mod webauthn;
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
 use crate::app::{App, Cookies, Resp};
+
+use refusal::Refusal;
 
 /// Largest form body accepted.
 const MAX_BODY: usize = 16 * 1024;
@@ -38,6 +49,7 @@ const MAX_BODY: usize = 16 * 1024;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a request body was not read.
+#[derive(Debug)]
 pub enum BodyRefused {
     /// Over [`MAX_BODY`], or the connection broke.
     TooLarge,
@@ -70,42 +82,185 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyRefused> {
     }
 }
 
-/// The methods each path answers, for `405` and its `Allow` header.
-fn allowed_methods(path: &str, metrics: bool) -> Option<&'static str> {
-    match path {
-        "/login" | "/exchange" | "/second-factor" => Some("POST"),
-        "/webauthn/register/start"
-        | "/webauthn/register/finish"
-        | "/webauthn/login/start"
-        | "/webauthn/login/finish" => Some("POST"),
-        "/webauthn.js" | "/webauthn/register" => Some("GET"),
-        "/logout" => Some("GET, POST"),
-        "/" | "/healthz" | "/style.css" => Some("GET"),
-        "/metrics" if metrics => Some("GET"),
-        _ => None,
-    }
+/// How a route reads a `POST` body, and how it answers a body it refused:
+/// with an HTML page (forms) or with plain text (scripts and services).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// No body is read.
+    None,
+    Page,
+    Text,
 }
 
-/// The `endpoint` label of the latency histogram: the known paths, and
-/// `other` for the rest (a path a client made up must not become a series).
+/// What a handler is given: the request, read and parsed as far as every
+/// endpoint needs it.
+pub struct Input {
+    pub method: Method,
+    /// The query string, `""` when there is none.
+    pub query: String,
+    pub cookies: Cookies,
+    /// The client's address (see [`App::client_addr`]).
+    pub client: IpAddr,
+    /// The body of a `POST` to a route that reads one; empty otherwise.
+    pub body: Bytes,
+}
+
+/// A handler's answer, or why it refused (see [`refusal`]); boxed so that
+/// every route has one handler type.
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<Resp, Refusal>> + Send + 'a>>;
+
+/// An endpoint: the state and the request in, the answer out.
+type Handler = for<'a> fn(&'a App, Input) -> Answer<'a>;
+
+/// One row of the route table.
+struct Route {
+    /// The path, matched exactly; also the `endpoint` label of the latency
+    /// histogram.
+    path: &'static str,
+    /// The methods answered, in the order of the `Allow` header of a 405.
+    methods: &'static [&'static str],
+    body: Body,
+    /// Answered only when the configuration enables it (404 otherwise).
+    enabled: fn(&App) -> bool,
+    handler: Handler,
+}
+
+fn always(_: &App) -> bool {
+    true
+}
+
+/// Every path the server answers: the one place a path is written.
+static ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        methods: &["GET", "HEAD"],
+        body: Body::None,
+        enabled: always,
+        handler: |app, i| Box::pin(async move { app.index(&i.query, &i.cookies, i.client).await }),
+    },
+    Route {
+        path: "/login",
+        methods: &["POST"],
+        body: Body::Page,
+        enabled: always,
+        handler: |app, i| Box::pin(async move { app.login(&i.body, &i.cookies, i.client).await }),
+    },
+    Route {
+        path: "/logout",
+        methods: &["GET", "POST"],
+        body: Body::Page,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move {
+                Ok(if i.method == Method::POST {
+                    app.logout_post(&i.body, &i.cookies, i.client)
+                } else {
+                    app.logout_get(&i.cookies, i.client)
+                })
+            })
+        },
+    },
+    Route {
+        path: "/exchange",
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: always,
+        handler: |app, i| Box::pin(async move { Ok(app.exchange(&i.body, i.client).await) }),
+    },
+    Route {
+        path: "/second-factor",
+        methods: &["POST"],
+        body: Body::Page,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move { app.second_factor(&i.body, &i.cookies, i.client).await })
+        },
+    },
+    Route {
+        path: "/webauthn.js",
+        methods: &["GET"],
+        body: Body::None,
+        enabled: always,
+        handler: |app, _| Box::pin(async move { Ok(app.webauthn_script()) }),
+    },
+    Route {
+        path: "/webauthn/register",
+        methods: &["GET"],
+        body: Body::None,
+        enabled: always,
+        handler: |app, i| Box::pin(async move { app.webauthn_register_page(&i.cookies) }),
+    },
+    Route {
+        path: "/webauthn/register/start",
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move { Ok(app.webauthn_register_start(&i.body, &i.cookies, i.client)) })
+        },
+    },
+    Route {
+        path: "/webauthn/register/finish",
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move { Ok(app.webauthn_register_finish(&i.body, &i.cookies, i.client)) })
+        },
+    },
+    Route {
+        path: "/webauthn/login/start",
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move { Ok(app.webauthn_login_start(&i.body, &i.cookies, i.client)) })
+        },
+    },
+    Route {
+        path: "/webauthn/login/finish",
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: always,
+        handler: |app, i| {
+            Box::pin(async move {
+                app.webauthn_login_finish(&i.body, &i.cookies, i.client)
+                    .await
+            })
+        },
+    },
+    Route {
+        path: "/healthz",
+        methods: &["GET"],
+        body: Body::None,
+        enabled: always,
+        handler: |app, _| Box::pin(async move { Ok(app.healthz()) }),
+    },
+    Route {
+        path: "/style.css",
+        methods: &["GET"],
+        body: Body::None,
+        enabled: always,
+        handler: |app, _| Box::pin(async move { Ok(app.style()) }),
+    },
+    Route {
+        path: "/metrics",
+        methods: &["GET"],
+        body: Body::None,
+        enabled: |app| app.config.metrics_enabled,
+        handler: |app, i| Box::pin(async move { app.metrics_page(i.client) }),
+    },
+];
+
+fn find_route(path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.path == path)
+}
+
+/// The `endpoint` label of the latency histogram: the path of a route,
+/// and `other` for the rest (a path a client made up must not become a
+/// series).
 fn endpoint_label(path: &str) -> &'static str {
-    match path {
-        "/" => "/",
-        "/login" => "/login",
-        "/logout" => "/logout",
-        "/exchange" => "/exchange",
-        "/second-factor" => "/second-factor",
-        "/webauthn.js" => "/webauthn.js",
-        "/webauthn/register" => "/webauthn/register",
-        "/webauthn/register/start" => "/webauthn/register/start",
-        "/webauthn/register/finish" => "/webauthn/register/finish",
-        "/webauthn/login/start" => "/webauthn/login/start",
-        "/webauthn/login/finish" => "/webauthn/login/finish",
-        "/healthz" => "/healthz",
-        "/style.css" => "/style.css",
-        "/metrics" => "/metrics",
-        _ => "other",
-    }
+    find_route(path).map_or("other", |r| r.path)
 }
 
 impl App {
@@ -118,75 +273,71 @@ impl App {
         resp
     }
 
-    /// Routes one request.
+    /// Routes one request: its route's handler, or 405 with the methods
+    /// the path answers, or 404.
     async fn route(&self, req: Request<Incoming>, peer: IpAddr) -> Resp {
         let client = self.client_addr(peer, req.headers());
-        let cookies = Cookies::from_headers(req.headers());
-        let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let query = req.uri().query().unwrap_or("").to_owned();
-        match (path.as_str(), &method) {
-            ("/", &Method::GET) | ("/", &Method::HEAD) => {
-                self.index(&query, &cookies, client).await
-            }
-            ("/login", &Method::POST) => match read_body(req).await {
-                Ok(b) => self.login(&b, &cookies, client).await,
-                Err(e) => self.error(e.status(), "Bad request", e.message()),
-            },
-            ("/second-factor", &Method::POST) => match read_body(req).await {
-                Ok(b) => self.second_factor(&b, &cookies, client).await,
-                Err(e) => self.error(e.status(), "Bad request", e.message()),
-            },
-            ("/webauthn.js", &Method::GET) => self.webauthn_script(),
-            ("/webauthn/register", &Method::GET) => self.webauthn_register_page(&cookies, client),
-            (
-                "/webauthn/register/start"
-                | "/webauthn/register/finish"
-                | "/webauthn/login/start"
-                | "/webauthn/login/finish",
-                &Method::POST,
-            ) => match read_body(req).await {
-                Ok(b) => match path.as_str() {
-                    "/webauthn/register/start" => {
-                        self.webauthn_register_start(&b, &cookies, client)
-                    }
-                    "/webauthn/register/finish" => {
-                        self.webauthn_register_finish(&b, &cookies, client)
-                    }
-                    "/webauthn/login/start" => self.webauthn_login_start(&b, &cookies, client),
-                    _ => self.webauthn_login_finish(&b, &cookies, client).await,
-                },
-                Err(e) => self.text(e.status(), format!("{}\n", e.message())),
-            },
-            ("/logout", &Method::GET) => self.logout_get(&cookies, client),
-            ("/logout", &Method::POST) => match read_body(req).await {
-                Ok(b) => self.logout_post(&b, &cookies, client),
-                Err(e) => self.error(e.status(), "Bad request", e.message()),
-            },
-            ("/exchange", &Method::POST) => match read_body(req).await {
-                Ok(b) => self.exchange(&b, client).await,
-                Err(e) => self.text(e.status(), format!("{}\n", e.message())),
-            },
-            ("/healthz", &Method::GET) => self.healthz(),
-            ("/style.css", &Method::GET) => self.style(),
-            ("/metrics", &Method::GET) if self.config.metrics_enabled => self.metrics_page(client),
-            _ => match allowed_methods(&path, self.config.metrics_enabled) {
-                Some(allow) => {
-                    let mut r = self.error(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "Method not allowed",
-                        "This address does not accept that method.",
-                    );
-                    r.headers_mut()
-                        .insert(header::ALLOW, HeaderValue::from_static(allow));
-                    r
-                }
-                None => self.error(
-                    StatusCode::NOT_FOUND,
-                    "Not found",
-                    "There is nothing at this address.",
-                ),
-            },
+        match self.dispatch(req, client).await {
+            Ok(resp) => resp,
+            Err(refusal) => self.refuse(&refusal, &path, client),
         }
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>, client: IpAddr) -> Result<Resp, Refusal> {
+        let Some(route) = find_route(req.uri().path()).filter(|r| (r.enabled)(self)) else {
+            return Err(Refusal::NotFound);
+        };
+        let method = req.method().clone();
+        if !route.methods.contains(&method.as_str()) {
+            return Err(Refusal::MethodNotAllowed {
+                allow: route.methods.join(", "),
+            });
+        }
+        let cookies = Cookies::from_headers(req.headers());
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let body = if method == Method::POST && route.body != Body::None {
+            match read_body(req).await {
+                Ok(b) => b,
+                Err(e) if route.body == Body::Page => return Err(Refusal::Body(e)),
+                Err(e) => return Ok(self.text(e.status(), format!("{}\n", e.message()))),
+            }
+        } else {
+            Bytes::new()
+        };
+        let input = Input {
+            method,
+            query,
+            cookies,
+            client,
+            body,
+        };
+        (route.handler)(self, input).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_routed_once_and_labelled_by_itself() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            assert!(
+                ROUTES[..i].iter().all(|o| o.path != r.path),
+                "{} twice",
+                r.path
+            );
+            assert_eq!(endpoint_label(r.path), r.path);
+            assert!(!r.methods.is_empty(), "{}", r.path);
+            assert_eq!(
+                r.body != Body::None,
+                r.methods.contains(&"POST"),
+                "{}: a POST route reads its body",
+                r.path
+            );
+        }
+        assert_eq!(endpoint_label("/nowhere"), "other");
+        assert_eq!(endpoint_label("/login/"), "other");
     }
 }

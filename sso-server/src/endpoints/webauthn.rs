@@ -25,11 +25,14 @@ use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::enrolment::{self, Code, Facts, Grant};
 use crate::enrolment_codes::{self, CodeHash};
 use crate::html;
+use crate::login_flow;
 use crate::params::form_params;
+use crate::second_factor::Unavailable;
 use crate::session::{Factor, Session};
-use crate::throttle::Throttled;
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::webauthn::{Refusal, WebauthnStore};
+
+use super::refusal::Refusal as PageRefusal;
 
 /// The script of the WebAuthn pages.
 const SCRIPT: &str = include_str!("../../static/webauthn.js");
@@ -65,7 +68,7 @@ impl App {
         session: &Session,
         code: Option<&CodeHash>,
         now: u64,
-    ) -> Result<Result<Grant, enrolment::Refusal>, String> {
+    ) -> Result<Result<Grant, enrolment::Refusal>, Unavailable> {
         let config = self.config.webauthn.as_ref();
         let offer = self.offer(&session.user)?;
         let code = match (code, config.and_then(|c| c.enrolment_codes_file.as_deref())) {
@@ -107,7 +110,7 @@ impl App {
                 .and_then(|c| c.enrolment_codes_file.as_deref());
             let spent = match (path, code) {
                 (Some(path), Some(hash)) => enrolment_codes::spend(path, &session.user, hash, now)
-                    .map_err(Refusal::Store)?,
+                    .map_err(|e| Refusal::Store(e.into()))?,
                 _ => false,
             };
             if !spent {
@@ -118,20 +121,12 @@ impl App {
     }
 
     /// `GET /webauthn/register`.
-    pub fn webauthn_register_page(&self, cookies: &Cookies, client: IpAddr) -> Resp {
+    pub fn webauthn_register_page(&self, cookies: &Cookies) -> Result<Resp, PageRefusal> {
         if self.webauthn.is_none() {
-            return self.error(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                "Security keys are not enabled on this server.",
-            );
+            return Err(PageRefusal::SecurityKeysDisabled);
         }
         let Some(session) = self.session(cookies) else {
-            return self.error(
-                StatusCode::UNAUTHORIZED,
-                "Not logged in",
-                "Log in first, then come back to this page to add a security key.",
-            );
+            return Err(PageRefusal::NotLoggedIn);
         };
         let codes = self
             .config
@@ -143,22 +138,15 @@ impl App {
             // The administrator may have issued a code: ask for it.
             Ok(Err(_)) if codes => true,
             Ok(Err(enrolment::Refusal::FactorRequired)) => {
-                return self.error(
-                    StatusCode::FORBIDDEN,
-                    "Second factor required",
-                    "You already have a second factor: log in with it to a service that asks \
-                     for it, then come back to add a security key.",
-                )
+                return Err(PageRefusal::EnrolmentNeedsFactor)
             }
-            Ok(Err(_)) => {
-                return self.error(
-                    StatusCode::FORBIDDEN,
-                    "Enrolment code required",
-                    "Adding a security key needs a second factor proven in this login, or a \
-                     one-time enrolment code from the administrator.",
-                )
+            Ok(Err(_)) => return Err(PageRefusal::EnrolmentNeedsCode),
+            Err(error) => {
+                return Err(PageRefusal::SecondFactorUnavailable {
+                    error,
+                    user: session.user,
+                })
             }
-            Err(e) => return self.second_factor_unavailable(&e, &session.user, client),
         };
         let (token, set_cookie) = self.csrf_token(cookies);
         let mut resp = self.page(
@@ -168,7 +156,7 @@ impl App {
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
-        resp
+        Ok(resp)
     }
 
     /// The common checks of the ceremony endpoints: configured, the form,
@@ -211,8 +199,12 @@ impl App {
             ("user", user),
             ("addr", addr.as_str()),
         ];
-        if let Refusal::Store(e) = r {
-            fields.push(("error", e.as_str()));
+        let error = match r {
+            Refusal::Store(e) => e.to_string(),
+            _ => String::new(),
+        };
+        if let Refusal::Store(_) = r {
+            fields.push(("error", error.as_str()));
         }
         log_event(event, &fields);
         let status = match r {
@@ -309,10 +301,10 @@ impl App {
         body: &[u8],
         cookies: &Cookies,
         client: IpAddr,
-    ) -> Resp {
+    ) -> Result<Resp, PageRefusal> {
         let (store, form, mut session) = match self.ceremony_request(body, cookies, client) {
             Ok(x) => x,
-            Err(r) => return *r,
+            Err(r) => return Ok(*r),
         };
         let user = session.user.clone();
         let now = sso_core::unix_now();
@@ -324,8 +316,8 @@ impl App {
         {
             Ok(()) => None,
             Err(ThrottleRefusal::Throttled(which)) => Some(which),
-            Err(ThrottleRefusal::Unavailable(e)) => {
-                return self.throttle_unavailable(&e, &user, &client.to_string());
+            Err(ThrottleRefusal::Unavailable(error)) => {
+                return Err(PageRefusal::ThrottleStore { error, user });
             }
         };
         if let Some(which) = which {
@@ -337,14 +329,15 @@ impl App {
                     ("addr", &client.to_string()),
                 ],
             );
-            let wait = match which {
-                Throttled::SecondFactor => self.config.throttle.second_factor_window,
-                _ => self.config.throttle.window,
-            };
+            let wait = login_flow::retry_after(
+                which,
+                self.config.throttle.window,
+                self.config.throttle.second_factor_window,
+            );
             let mut resp = self.json_refusal(StatusCode::TOO_MANY_REQUESTS, which.check());
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header_value(wait.to_string()));
-            return resp;
+            return Ok(resp);
         }
         let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         match store.finish_authenticate(&user, get("id"), get("credential"), now) {
@@ -367,14 +360,14 @@ impl App {
                 let mut resp = self.json(StatusCode::OK, json!({ "ok": true }));
                 resp.headers_mut()
                     .append(header::SET_COOKIE, self.session_cookie(&session));
-                resp
+                Ok(resp)
             }
             Err(r) => {
                 if matches!(r, Refusal::Store(_) | Refusal::Busy) {
                     self.release_code_attempt(&user, client, &client.to_string())
                         .await;
                 }
-                self.ceremony_refused(&r, "second-factor-failed", &user, client)
+                Ok(self.ceremony_refused(&r, "second-factor-failed", &user, client))
             }
         }
     }

@@ -1,0 +1,257 @@
+//! The answers several endpoints end in: the login form and the
+//! second-factor step, the ticket (or the step the policy asks for first,
+//! decided by [`crate::login_flow`]), and the refusals of a bad ticket
+//! request or an unavailable store. The endpoint files call these and not
+//! one another.
+
+use std::net::IpAddr;
+
+use hyper::header;
+use hyper::StatusCode;
+use sso_core::Ticket;
+
+use crate::app::{header_value, log_event, App, Cookies, Resp};
+
+use super::refusal::Refusal;
+use crate::html;
+use crate::login_flow::{self, Next, Offer};
+use crate::params::{Params, TicketRequest};
+use crate::second_factor::Unavailable;
+use crate::session::Session;
+use crate::throttle_store::Refusal as ThrottleRefusal;
+
+impl App {
+    /// The ticket request from a parsed parameter map, checked, and the
+    /// service allowed.
+    pub(crate) fn ticket_request(
+        &self,
+        p: &Params,
+        user: Option<&str>,
+    ) -> Result<TicketRequest, Refusal> {
+        let req = TicketRequest::from_map(p).map_err(Refusal::BadRequest)?;
+        if !self.config.service_allowed(&req.service) {
+            return Err(Refusal::ServiceNotAllowed {
+                service: req.service,
+                user: user.map(str::to_owned),
+            });
+        }
+        Ok(req)
+    }
+
+    /// Mints a ticket for a logged-in user and redirects to the service;
+    /// `send_cookie` when the session cookie must be (re)sent anyway.
+    pub(crate) fn issue(
+        &self,
+        req: &TicketRequest,
+        mut session: Session,
+        client: IpAddr,
+        mut send_cookie: bool,
+    ) -> Result<Resp, Refusal> {
+        let addr = client.to_string();
+        let Some(groups) = req.ticket_groups(&session.groups) else {
+            let refusal = Refusal::NotInGroups {
+                user: session.user.clone(),
+                service: req.service.clone(),
+                groups: req.groups.clone(),
+            };
+            return Err(self.keeping_session(refusal, &session, send_cookie));
+        };
+        let now = sso_core::unix_now();
+        let expires = now.saturating_add(self.config.ticket_lifetime(&req.service));
+        let mut ticket = Ticket::new(&session.user, &req.service, &self.config.domain, expires);
+        ticket.nonce = req.nonce.clone();
+        ticket.groups = groups;
+        let encoded = self.signer.sign(&ticket).map_err(|e| Refusal::CannotSign {
+            check: e.check(),
+            user: session.user.clone(),
+            service: req.service.clone(),
+        })?;
+        // `send_cookie` comes in true exactly when a password login has
+        // just made the session; the silent path passes false.
+        self.metrics
+            .ticket_issued(if send_cookie { "login" } else { "silent" });
+        send_cookie |= session.add_service(&req.service);
+        log_event(
+            "ticket",
+            &[
+                ("user", &session.user),
+                ("service", &req.service),
+                ("addr", &addr),
+                ("ticket", &sso_core::ticket_fingerprint(&encoded)),
+            ],
+        );
+        let mut resp = self.respond(
+            StatusCode::FOUND,
+            "text/plain; charset=utf-8",
+            String::new(),
+        );
+        let h = resp.headers_mut();
+        h.insert(header::LOCATION, header_value(req.redirect_url(&encoded)));
+        if send_cookie {
+            h.append(header::SET_COOKIE, self.session_cookie(&session));
+        }
+        Ok(resp)
+    }
+
+    /// `refusal`, with the session cookie when `send_cookie` (the session
+    /// was made by this request and must outlive the refusal).
+    fn keeping_session(&self, refusal: Refusal, session: &Session, send_cookie: bool) -> Refusal {
+        if !send_cookie {
+            return refusal;
+        }
+        Refusal::KeepingSession {
+            refusal: Box::new(refusal),
+            cookie: self.session_cookie(session),
+        }
+    }
+
+    /// The login form (status 200, or the status of a failed attempt),
+    /// with the CSRF cookie set when the browser has none.
+    pub(crate) fn login_form(
+        &self,
+        status: StatusCode,
+        req: &TicketRequest,
+        cookies: &Cookies,
+        username: &str,
+        error: Option<&str>,
+    ) -> Resp {
+        let (token, set_cookie) = self.csrf_token(cookies);
+        let mut resp = self.page(
+            status,
+            html::login_form(&self.config.title, req, &token, username, error),
+        );
+        if let Some(c) = set_cookie {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        resp
+    }
+
+    /// A ticket, or the second-factor step when the policy asks for one
+    /// that the session has not proven. `send_cookie` as for
+    /// [`App::issue`]: the session cookie is sent with the step too.
+    pub(crate) fn issue_or_second_factor(
+        &self,
+        req: &TicketRequest,
+        session: Session,
+        cookies: &Cookies,
+        client: IpAddr,
+        send_cookie: bool,
+    ) -> Result<Resp, Refusal> {
+        let required = self
+            .config
+            .second_factor
+            .required(&req.service, &session.groups);
+        let next = login_flow::after_login(required, session.has_second_factor(), || {
+            self.offer(&session.user)
+        });
+        let mut resp = match next {
+            Ok(Next::Ticket) => return self.issue(req, session, client, send_cookie),
+            Ok(Next::SecondFactor) => {
+                log_event(
+                    "second-factor-asked",
+                    &[
+                        ("user", &session.user),
+                        ("service", &req.service),
+                        ("addr", &client.to_string()),
+                    ],
+                );
+                self.second_factor_form(StatusCode::OK, req, cookies, &session.user, None)
+            }
+            Ok(Next::NoFactorEnrolled) => {
+                let refusal = Refusal::NoFactorEnrolled {
+                    service: req.service.clone(),
+                    user: session.user.clone(),
+                };
+                return Err(self.keeping_session(refusal, &session, send_cookie));
+            }
+            Err(error) => {
+                return Err(Refusal::SecondFactorUnavailable {
+                    error,
+                    user: session.user.clone(),
+                })
+            }
+        };
+        if send_cookie {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, self.session_cookie(&session));
+        }
+        Ok(resp)
+    }
+
+    /// The second factors `user` has enrolled. Err: a file cannot be read.
+    pub(crate) fn offer(&self, user: &str) -> Result<Offer, Unavailable> {
+        Ok(Offer {
+            totp: match &self.totp {
+                Some(t) => t.enrolled(user)?,
+                None => false,
+            },
+            webauthn: match &self.webauthn {
+                Some(w) => w.enrolled(user)?,
+                None => false,
+            },
+        })
+    }
+
+    /// The second-factor step, with the CSRF cookie set when the browser
+    /// has none.
+    pub(crate) fn second_factor_form(
+        &self,
+        status: StatusCode,
+        req: &TicketRequest,
+        cookies: &Cookies,
+        user: &str,
+        error: Option<&str>,
+    ) -> Resp {
+        let (token, set_cookie) = self.csrf_token(cookies);
+        // The step was shown, so a file was readable a moment ago; if it
+        // no longer is, the form offers the TOTP code, whose check fails
+        // closed.
+        let offer = self.offer(user).unwrap_or(Offer {
+            totp: true,
+            webauthn: false,
+        });
+        let mut resp = self.page(
+            status,
+            html::second_factor_form(&self.config.title, req, &token, user, error, offer),
+        );
+        if let Some(c) = set_cookie {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        resp
+    }
+}
+
+impl App {
+    /// Counts a second-factor attempt (a TOTP code, a security key's
+    /// answer) before it is checked: against the
+    /// user's second-factor count (stricter, cleared by a right code only)
+    /// and against the password throttle's keys (address, pair, user).
+    /// Refused when either is at its limit; nothing stays counted then.
+    pub(super) async fn begin_code_attempt(
+        &self,
+        user: &str,
+        client: IpAddr,
+        addr: &str,
+        now: u64,
+    ) -> Result<(), ThrottleRefusal> {
+        self.throttle.second_factor_begin(user, now).await?;
+        if let Err(refusal) = self.throttle.begin(user, client, now).await {
+            if let Err(e) = self.throttle.second_factor_release(user).await {
+                self.log_store_error(&e, user, addr);
+            }
+            return Err(refusal);
+        }
+        Ok(())
+    }
+
+    /// The code attempt ended in neither yes nor no: both counts get it
+    /// back.
+    pub(super) async fn release_code_attempt(&self, user: &str, client: IpAddr, addr: &str) {
+        if let Err(e) = self.throttle.release(user, client).await {
+            self.log_store_error(&e, user, addr);
+        }
+        if let Err(e) = self.throttle.second_factor_release(user).await {
+            self.log_store_error(&e, user, addr);
+        }
+    }
+}

@@ -224,6 +224,20 @@ impl SigningKeys {
     }
 }
 
+/// Size of the RSA keys `sso-server oidc gen-key` makes.
+pub const RSA_BITS: usize = 2048;
+
+/// A new RSA private key, PKCS#8 PEM, for `signing_key_file`.
+pub fn generate_rsa_pem() -> Result<String, String> {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let key =
+        rsa::RsaPrivateKey::new(&mut rand_core::OsRng, RSA_BITS).map_err(|e| e.to_string())?;
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    Ok(pem.as_str().to_owned())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
     #[error("no {0} key configured")]
@@ -351,6 +365,16 @@ pub(crate) mod tests {
             keys.verify_own("not a token", ISSUER),
             Err(VerifyError::Malformed)
         );
+    }
+
+    #[test]
+    fn a_generated_key_signs_and_verifies() {
+        let pem = generate_rsa_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let keys = SigningKeys::new(pem.as_bytes(), &[], None).unwrap();
+        let token = keys.sign("RS256", &claims()).unwrap();
+        assert!(keys.verify_own(&token, ISSUER).is_ok());
+        assert_ne!(generate_rsa_pem().unwrap(), pem);
     }
 
     #[test]

@@ -147,6 +147,24 @@ pub fn parse(
     Ok((credentials, grant))
 }
 
+/// Shortest client secret `hash_secret` takes.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// The argon2id PHC string of a client secret, for `secret_hash`.
+pub fn hash_secret(secret: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "the secret is shorter than {MIN_SECRET_LEN} characters (`openssl rand -base64 32` makes one)"
+        ));
+    }
+    let salt = SaltString::generate(&mut rand_core::OsRng);
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// Whether `secret` is the one `hash` (an argon2 PHC string) was made of.
 pub fn secret_matches(hash: &str, secret: &str) -> bool {
     PasswordHash::new(hash)
@@ -267,6 +285,16 @@ mod tests {
             parse(&form(CODE), Some("Basic !!!")).unwrap_err().code,
             ErrorCode::InvalidClient
         );
+    }
+
+    #[test]
+    fn hashed_secrets_match_only_themselves() {
+        let h = hash_secret("a long enough secret").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(secret_matches(&h, "a long enough secret"));
+        assert!(!secret_matches(&h, "a long enough secreT"));
+        assert_ne!(hash_secret("a long enough secret").unwrap(), h, "salted");
+        assert!(hash_secret("short").is_err());
     }
 
     #[test]

@@ -46,6 +46,26 @@ enum Command {
     /// Security keys (WebAuthn): enrolment codes.
     #[command(subcommand)]
     Webauthn(WebauthnCommand),
+    /// OpenID Connect: the signing key and client secrets.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Write a new RSA signing key (PKCS#8 PEM, 2048 bits, mode 0600) for
+    /// `[oidc] signing_key_file`; an existing file is never replaced.
+    GenKey(GenKeyArgs),
+    /// Read a client secret from standard input (at least 16 characters)
+    /// and print its argon2id hash for `[[oidc.client]] secret_hash`.
+    HashSecret,
+}
+
+#[derive(Args)]
+struct GenKeyArgs {
+    /// The key file to write.
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -156,6 +176,10 @@ enum CliError {
          enrolment codes in"
     )]
     NoEnrolmentCodesFile(String),
+    #[error("{path}: {error}")]
+    WriteKey { path: String, error: std::io::Error },
+    #[error("{0}")]
+    Oidc(String),
     #[error("reading the password: {0}")]
     ReadPassword(std::io::Error),
     #[error("empty password")]
@@ -177,6 +201,8 @@ fn main() -> ExitCode {
         Some(Command::Webauthn(WebauthnCommand::EnrolmentCode(a))) => {
             enrolment_code(&cli.run.config, &a)
         }
+        Some(Command::Oidc(OidcCommand::GenKey(a))) => oidc_gen_key(&a.output),
+        Some(Command::Oidc(OidcCommand::HashSecret)) => oidc_hash_secret(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -390,4 +416,45 @@ fn prompt(text: &str) -> Result<String, CliError> {
     }
     r.map_err(CliError::ReadPassword)?;
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// `sso-server oidc gen-key --output FILE`: created with mode 0600, and
+/// only if nothing is there (a signing key replaced by mistake would log
+/// every relying party out of its tokens).
+fn oidc_gen_key(path: &std::path::Path) -> Result<(), CliError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let pem = sso_oidc::keys::generate_rsa_pem().map_err(CliError::Oidc)?;
+    let failed = |error| CliError::WriteKey {
+        path: path.display().to_string(),
+        error,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    file.write_all(pem.as_bytes()).map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    eprintln!(
+        "sso-server: {}: new RSA signing key written",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `sso-server oidc hash-secret`: the secret on standard input, its hash
+/// on standard output.
+fn oidc_hash_secret() -> Result<(), CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::ReadPassword)?;
+    let secret = line.trim_end_matches(['\n', '\r']);
+    println!(
+        "{}",
+        sso_oidc::token::hash_secret(secret).map_err(CliError::Oidc)?
+    );
+    Ok(())
 }

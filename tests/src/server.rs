@@ -17,6 +17,24 @@ pub const DOMAIN: &str = "test.example.org";
 /// random bytes in base64, as `sso-server gen-secret` makes them.
 pub const SECRET: &str = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI=";
 
+/// Runs the real `sso-server ARGS...` with `stdin` as its standard input.
+pub fn sso_server_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(bin("sso-server"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sso-server");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
 /// Runs the real `sso-server user add` on a users file, the password on
 /// stdin, and returns what it did (for tests of its failures).
 pub fn try_add_user(
@@ -25,26 +43,13 @@ pub fn try_add_user(
     password: &str,
     groups: &[&str],
 ) -> std::process::Output {
-    let mut cmd = Command::new(bin("sso-server"));
-    cmd.args(["user", "add", "--users-file"])
-        .arg(users_file)
-        .arg(user);
+    let file = users_file.to_str().expect("a UTF-8 path");
+    let groups = groups.join(",");
+    let mut args = vec!["user", "add", "--users-file", file, user];
     if !groups.is_empty() {
-        cmd.args(["--groups", &groups.join(",")]);
+        args.extend(["--groups", &groups]);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sso-server user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write password");
-    child.wait_with_output().expect("wait")
+    sso_server_with_stdin(&args, &format!("{password}\n"))
 }
 
 /// Adds a user to a users file with the real `sso-server user add`.

@@ -119,21 +119,10 @@ fn user_subcommand_adds_changes_and_deletes_users() {
     assert!(!text.contains("first"), "plain password in the file");
 
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(bin("sso-server"))
-            .arg("user")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap().status.success()
+        let args = [&["user"][..], args].concat();
+        sso_integration::server::sso_server_with_stdin(&args, stdin)
+            .status
+            .success()
     };
     let p = path.to_str().unwrap();
     assert!(

@@ -235,19 +235,14 @@ pub fn group(name: &str) -> Result<&str, SpecError> {
 }
 
 /// A comma-separated list of group names, added to `into` without
-/// duplicates. Space around the commas is ignored, as are empty items
-/// (`a, b` and `a,,b` name two groups); a list naming none is refused.
+/// duplicates. Space around a name is ignored; an empty item (`a,,b`, a
+/// list naming none) is refused: it is more likely a typo than meant.
 pub fn groups(list: &str, into: &mut Vec<String>) -> Result<(), SpecError> {
-    let mut named = 0;
-    for name in list.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+    for name in list.split(',').map(str::trim) {
         let name = group(name)?;
-        named += 1;
         if !into.iter().any(|g| g == name) {
             into.push(name.to_owned());
         }
-    }
-    if named == 0 {
-        return Err(SpecError::invalid(Field::Groups, "no group name"));
     }
     Ok(())
 }

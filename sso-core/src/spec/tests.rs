@@ -145,10 +145,10 @@ fn clock_skew_is_capped() {
 #[test]
 fn group_lists() {
     let mut list = Vec::new();
-    groups("staff, admins,,staff", &mut list).unwrap();
+    groups("staff, admins ,staff", &mut list).unwrap();
     groups("admins", &mut list).unwrap();
     assert_eq!(list, ["staff", "admins"]);
-    for bad in ["", ",", "a|b", "a\tb", "a\u{7f}"] {
+    for bad in ["", ",", "a,,b", "a,", "a|b", "a\tb", "a\u{7f}"] {
         assert_eq!(
             groups(bad, &mut list).unwrap_err().field,
             Field::Groups,

@@ -5,12 +5,12 @@ use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sso_core::flow::{CookiePolicy, CookieSecure, Mode};
+use sso_core::flow::{CookieSecure, Mode};
 use sso_core::proxy::TrustedProxy;
-use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::apr::{guard, module_config, pool_box};
+use crate::location::LocationService;
 use crate::{ffi, module_index};
 
 /// Per virtual host settings (`RSRC_CONF` directives).
@@ -32,6 +32,9 @@ pub struct ServerConf {
     pub binding_cache: Option<String>,
     /// `SSOTrustedProxies`: peers whose `X-Forwarded-Proto` is believed.
     pub trusted_proxies: Option<Vec<TrustedProxy>>,
+    /// The server's place in httpd's list of servers, given at post_config:
+    /// its index into each location's settings built then.
+    pub ordinal: Option<usize>,
 }
 
 /// Per directory/location settings.
@@ -39,7 +42,8 @@ pub struct ServerConf {
 /// every request: a merge then only bumps reference counts.
 #[derive(Default, Clone)]
 pub struct DirConf {
-    pub service: Option<Arc<ServiceName>>,
+    /// `SSOService`, with the location's settings built at post_config.
+    pub service: Option<Arc<LocationService>>,
     pub groups: Option<Arc<Vec<String>>>,
     pub cookie_prefix: Option<Arc<str>>,
     pub cookie_secure: Option<CookieSecure>,
@@ -53,13 +57,6 @@ pub struct DirConf {
 impl DirConf {
     pub fn groups(&self) -> &[String] {
         self.groups.as_deref().map_or(&[], |g| g.as_slice())
-    }
-
-    pub fn cookie_policy(&self) -> CookiePolicy {
-        CookiePolicy {
-            secure: self.cookie_secure.unwrap_or_default(),
-            prefix: self.cookie_prefix.as_deref().map(str::to_owned),
-        }
     }
 }
 
@@ -104,6 +101,7 @@ pub unsafe extern "C" fn merge_server_config(
                 .trusted_proxies
                 .clone()
                 .or_else(|| base.trusted_proxies.clone()),
+            ordinal: None,
         };
         pool_box(p, merged) as *mut c_void
     })

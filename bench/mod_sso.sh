@@ -13,7 +13,9 @@
 # cold-mode bound it implies, and the RSS of the httpd child after the
 # rotate runs (the verification cache is bounded by SSOCacheSize).
 #
-# Usage: bench/mod_sso.sh [--quick]     (env: DURATION ROUNDS CONNS)
+# Usage: bench/mod_sso.sh [--quick]     (env: DURATION ROUNDS CONNS; MODES,
+# e.g. "warm", to run only some modes; MOD_SSO_SO, a module built
+# elsewhere, e.g. from an older commit, to measure instead of this tree's)
 # Needs: apache2, wrk, python3-cryptography, openssl, taskset; run as root.
 set -euo pipefail
 
@@ -37,7 +39,8 @@ CPU_WRK=1
 
 echo "== building (release)"
 (cd "$ROOT" && cargo build --release -q -p mod_sso --lib --example raw_verify)
-SO=$TARGET/release/libmod_sso.so
+SO=${MOD_SSO_SO:-$TARGET/release/libmod_sso.so}
+MODES=${MODES:-warm rotate cold}
 RAW_VERIFY=$TARGET/release/examples/raw_verify
 
 WORK=$(mktemp -d /tmp/mod_sso_bench.XXXXXX)
@@ -237,7 +240,7 @@ for loc in $LOCATIONS; do
 done
 echo "== $ROUNDS round(s) of ${DURATION}s per (mode, location), $CONNS connections"
 for round in $(seq "$ROUNDS"); do
-    for mode in warm rotate cold; do
+    for mode in $MODES; do
         for loc in $LOCATIONS; do
             file=$WORK/$loc.$mode
             if [ "$mode" = cold ]; then
@@ -265,7 +268,7 @@ RAW=$(taskset -c $CPU_HTTPD "$RAW_VERIFY")
 echo
 echo "== results (median req/s; ratio to /open/ in the same mode)"
 printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
-for mode in warm rotate cold; do
+for mode in $MODES; do
     open=$(echo "${RESULTS[$mode.open]}" | median)
     printf '%-7s' $mode
     for loc in $LOCATIONS; do
@@ -275,8 +278,8 @@ for mode in warm rotate cold; do
     done
     echo
 done
-open_cold=$(echo "${RESULTS[cold.open]}" | median)
-sso_cold=$(echo "${RESULTS[cold.sso]}" | median)
+open_cold=$(echo "${RESULTS[cold.open]:-}" | median)
+sso_cold=$(echo "${RESULTS[cold.sso]:-}" | median)
 bound=$(awk -v o="$open_cold" -v v="$RAW" 'BEGIN { if (o > 0 && v > 0) printf "%.0f", 1 / (1 / o + 1 / v); else print 0 }')
 echo
 echo "raw Ed25519 verify on one core: $RAW /s"

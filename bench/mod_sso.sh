@@ -13,7 +13,9 @@
 # cold-mode bound it implies, and the RSS of the httpd child after the
 # rotate runs (the verification cache is bounded by SSOCacheSize).
 #
-# Usage: bench/mod_sso.sh [--quick]     (env: DURATION ROUNDS CONNS)
+# Usage: bench/mod_sso.sh [--quick]     (env: DURATION ROUNDS CONNS; MODES,
+# e.g. "warm", to run only some modes; MOD_SSO_SO, a module built
+# elsewhere, e.g. from an older commit, to measure instead of this tree's)
 # Needs: apache2, wrk, python3-cryptography, openssl, taskset; run as root.
 set -euo pipefail
 
@@ -37,7 +39,8 @@ CPU_WRK=1
 
 echo "== building (release)"
 (cd "$ROOT" && cargo build --release -q -p mod_sso --lib --example raw_verify)
-SO=$TARGET/release/libmod_sso.so
+SO=${MOD_SSO_SO:-$TARGET/release/libmod_sso.so}
+MODES=${MODES:-warm rotate cold}
 RAW_VERIFY=$TARGET/release/examples/raw_verify
 
 WORK=$(mktemp -d /tmp/mod_sso_bench.XXXXXX)
@@ -204,8 +207,19 @@ request = function()
 end
 EOF
 
-run_wrk() { # run_wrk LOCATION TICKETFILE -> prints "reqs_per_s total_requests"
-    local out
+# CPU time (user + system, clock ticks) of the httpd children so far.
+child_cpu_ticks() {
+    local t=0 p
+    for p in $(pgrep -P "$HTTPD_PID" || true); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo $t
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+run_wrk() { # run_wrk LOCATION TICKETFILE -> prints "reqs_per_s total_requests cpu_us_per_request"
+    local out cpu_before cpu_after
+    cpu_before=$(child_cpu_ticks)
     out=$(WRK_PATH=/$1/ WRK_COOKIE=$(cookie_name "$1") WRK_TICKETS=$2 \
         taskset -c $CPU_WRK wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$WORK/tickets.lua" \
         "http://127.0.0.1:$PORT/$1/" 2>&1)
@@ -214,7 +228,11 @@ run_wrk() { # run_wrk LOCATION TICKETFILE -> prints "reqs_per_s total_requests"
     total=$(echo "$out" | awk '/requests in/ {print $1}')
     non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
     if [ -n "$non2xx" ]; then echo "   warning: /$1/ had $non2xx non-2xx answers" >&2; fi
-    echo "${rps:-0} ${total:-0}"
+    cpu_after=$(child_cpu_ticks)
+    local us
+    us=$(awk -v d=$((cpu_after - cpu_before)) -v n="${total:-0}" -v hz="$CLK_TCK" \
+        'BEGIN { if (n > 0) printf "%.2f", d * 1e6 / hz / n; else print 0 }')
+    echo "${rps:-0} ${total:-0} $us"
 }
 
 child_rss() {
@@ -223,7 +241,7 @@ child_rss() {
     for p in $pids; do echo "$p $(awk '/VmRSS/ {print $2, $3}' /proc/$p/status)"; done
 }
 
-declare -A RESULTS
+declare -A RESULTS CPU_US
 RSS_AFTER_ROTATE=
 # Steady state for rotate: one unrecorded pass so every cache (ours and the
 # peers') has seen the 8192 tickets once.
@@ -237,7 +255,7 @@ for loc in $LOCATIONS; do
 done
 echo "== $ROUNDS round(s) of ${DURATION}s per (mode, location), $CONNS connections"
 for round in $(seq "$ROUNDS"); do
-    for mode in warm rotate cold; do
+    for mode in $MODES; do
         for loc in $LOCATIONS; do
             file=$WORK/$loc.$mode
             if [ "$mode" = cold ]; then
@@ -247,12 +265,13 @@ for round in $(seq "$ROUNDS"); do
                 file=$WORK/$loc.cold.$round
                 gen "$loc" "$file" "$count" "c$round"
             fi
-            read -r rps total < <(run_wrk "$loc" "$file")
+            read -r rps total us < <(run_wrk "$loc" "$file")
             RESULTS[$mode.$loc]="${RESULTS[$mode.$loc]:-} $rps"
+            CPU_US[$mode.$loc]="${CPU_US[$mode.$loc]:-} $us"
             if [ "$mode" = cold ] && [ "$loc" != open ] && [ "${total%.*}" -gt "$count" ] 2>/dev/null; then
                 echo "   note: cold /$loc/ round $round made $total requests with $count fresh tickets (the rest were repeats)"
             fi
-            printf '   round %d %-6s /%-6s %10s req/s\n' "$round" "$mode" "$loc/" "$rps"
+            printf '   round %d %-6s /%-6s %10s req/s %8s us cpu/req\n' "$round" "$mode" "$loc/" "$rps" "$us"
             rm -f "$WORK/$loc.cold.$round"
         done
         if [ "$mode" = rotate ]; then RSS_AFTER_ROTATE=$(child_rss); fi
@@ -265,7 +284,7 @@ RAW=$(taskset -c $CPU_HTTPD "$RAW_VERIFY")
 echo
 echo "== results (median req/s; ratio to /open/ in the same mode)"
 printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
-for mode in warm rotate cold; do
+for mode in $MODES; do
     open=$(echo "${RESULTS[$mode.open]}" | median)
     printf '%-7s' $mode
     for loc in $LOCATIONS; do
@@ -275,8 +294,22 @@ for mode in warm rotate cold; do
     done
     echo
 done
-open_cold=$(echo "${RESULTS[cold.open]}" | median)
-sso_cold=$(echo "${RESULTS[cold.sso]}" | median)
+echo
+echo "== httpd child CPU per request (median us; extra over /open/ in the same mode)"
+echo "   (robust against other load on the machine, unlike req/s)"
+printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
+for mode in $MODES; do
+    open=$(echo "${CPU_US[$mode.open]}" | median)
+    printf '%-7s' $mode
+    for loc in $LOCATIONS; do
+        m=$(echo "${CPU_US[$mode.$loc]}" | median)
+        extra=$(awk -v a="$m" -v b="$open" 'BEGIN { printf "%+.2f", a - b }')
+        printf '%13s (%6s)' "$m" "$extra"
+    done
+    echo
+done
+open_cold=$(echo "${RESULTS[cold.open]:-}" | median)
+sso_cold=$(echo "${RESULTS[cold.sso]:-}" | median)
 bound=$(awk -v o="$open_cold" -v v="$RAW" 'BEGIN { if (o > 0 && v > 0) printf "%.0f", 1 / (1 / o + 1 / v); else print 0 }')
 echo
 echo "raw Ed25519 verify on one core: $RAW /s"

@@ -126,6 +126,10 @@ typedef enum sso_result {
   SSO_ERR_PANIC = 107,
   // Inconsistent settings (no keys, empty service or domain).
   SSO_ERR_CONFIG = 108,
+  // A public key file, or a directory above it, that someone besides
+  // root or the process's user could write (or owns): refused, as
+  // mod_sso and pam_sso refuse it.
+  SSO_ERR_KEY_UNTRUSTED = 109,
 } sso_result;
 
 // A protected location: settings, verification cache and binding store.
@@ -197,16 +201,30 @@ const char *sso_version(void);
 
 // Builds a config from `settings` and writes it to `*config_out`.
 // Fails with `SSO_ERR_KEY_*` for a key that cannot be read or parsed,
-// `SSO_ERR_CONFIG` for no key, a malformed service name, an empty domain
-// or a login server that is not an http(s) URL with a host, and
-// `SSO_ERR_INVALID_ARGUMENT` for an unknown enumerated value, a bad cookie
-// prefix or a clock skew over 3600.
+// `SSO_ERR_KEY_UNTRUSTED` for a key file someone besides root or the
+// process's user could write, `SSO_ERR_CONFIG` for no key, a malformed
+// service name, domain or group name, or a login server that is not an
+// http(s) URL with a host, and `SSO_ERR_INVALID_ARGUMENT` for an unknown
+// enumerated value, a bad cookie prefix or a clock skew over 3600.
 //
 // # Safety
 // `settings` must point to a valid `sso_flow_settings` whose pointers are
 // valid as described there; `config_out` must be valid for a write.
 enum sso_result sso_flow_config_new(const struct sso_flow_settings *settings,
                                     struct sso_flow_config **config_out);
+
+// As `sso_flow_config_new`, with each of the settings' public key files
+// pinned to the services its entry of `public_key_file_services` matches
+// (see `sso_verifier_new_pinned`); a NULL entry, or a NULL array, leaves
+// a key unpinned.
+//
+// # Safety
+// As for `sso_flow_config_new`; `public_key_file_services` must be NULL
+// or point to `settings->public_key_file_count` pointers, each NULL or a
+// C string.
+enum sso_result sso_flow_config_new_pinned(const struct sso_flow_settings *settings,
+                                           const char *const *public_key_file_services,
+                                           struct sso_flow_config **config_out);
 
 // Frees a config. NULL is ignored.
 //
@@ -457,6 +475,10 @@ uint32_t sso_ticket_version(const struct sso_ticket *ticket);
 // `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
 // tickets (0: no cache). On success writes `*verifier_out`.
 //
+// A key file that someone besides root or the process's user could write
+// (the file, or a directory above it) is refused with
+// `SSO_ERR_KEY_UNTRUSTED`, as mod_sso and pam_sso refuse it.
+//
 // # Safety
 // `public_key_files` must point to `key_count` C strings; the other strings
 // must be NUL-terminated; `verifier_out` must be valid for a write.
@@ -467,6 +489,27 @@ enum sso_result sso_verifier_new(const char *const *public_key_files,
                                  uint64_t clock_skew_secs,
                                  size_t cache_entries,
                                  struct sso_verifier **verifier_out);
+
+// As `sso_verifier_new`, with each key file pinned to the services its
+// entry of `public_key_file_services` matches (a regular expression over
+// the whole service name, as `SSOPublicKeyFile PATH services=REGEX`); a
+// NULL entry, or a NULL array, leaves a key unpinned. A key pinned to
+// other services never verifies a ticket here; when every key is,
+// `SSO_ERR_CONFIG`. A pattern that does not compile: `SSO_ERR_CONFIG`.
+//
+// # Safety
+// `public_key_files` must point to `key_count` C strings and
+// `public_key_file_services` be NULL or point to `key_count` pointers,
+// each NULL or a C string; the other strings must be NUL-terminated;
+// `verifier_out` must be valid for a write.
+enum sso_result sso_verifier_new_pinned(const char *const *public_key_files,
+                                        const char *const *public_key_file_services,
+                                        size_t key_count,
+                                        const char *service,
+                                        const char *domain,
+                                        uint64_t clock_skew_secs,
+                                        size_t cache_entries,
+                                        struct sso_verifier **verifier_out);
 
 // Frees a verifier. NULL is ignored.
 //

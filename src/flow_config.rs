@@ -11,12 +11,13 @@
 
 use std::ffi::c_char;
 
-use sso_core::flow::{CookiePolicy, CookieSecure, MemoryBindingStore, Mode, Settings};
-use sso_core::web::ServiceName;
-use sso_core::{KeySet, PublicKey, Verifier, VerifyCache, DEFAULT_CACHE_ENTRIES};
+use sso_core::flow::{CookieSecure, MemoryBindingStore, Mode, Settings};
+use sso_core::spec::{KeySource, KeySpec, VerifierSpec};
+use sso_core::{VerifyCache, DEFAULT_CACHE_ENTRIES};
 
 use crate::boundary::{guard, guard_result, optional_str, required_str, string_array};
-use crate::result::{key_result, sso_result};
+use crate::result::{spec_result, sso_result};
+use crate::verifier::key_files;
 
 /// Whether the flow's cookies get `Secure` (values of
 /// `sso_flow_settings.cookie_secure`).
@@ -109,10 +110,11 @@ pub struct sso_flow_config {
 
 /// Builds a config from `settings` and writes it to `*config_out`.
 /// Fails with `SSO_ERR_KEY_*` for a key that cannot be read or parsed,
-/// `SSO_ERR_CONFIG` for no key, a malformed service name, an empty domain
-/// or a login server that is not an http(s) URL with a host, and
-/// `SSO_ERR_INVALID_ARGUMENT` for an unknown enumerated value, a bad cookie
-/// prefix or a clock skew over 3600.
+/// `SSO_ERR_KEY_UNTRUSTED` for a key file someone besides root or the
+/// process's user could write, `SSO_ERR_CONFIG` for no key, a malformed
+/// service name, domain or group name, or a login server that is not an
+/// http(s) URL with a host, and `SSO_ERR_INVALID_ARGUMENT` for an unknown
+/// enumerated value, a bad cookie prefix or a clock skew over 3600.
 ///
 /// # Safety
 /// `settings` must point to a valid `sso_flow_settings` whose pointers are
@@ -122,11 +124,29 @@ pub unsafe extern "C" fn sso_flow_config_new(
     settings: *const sso_flow_settings,
     config_out: *mut *mut sso_flow_config,
 ) -> sso_result {
+    sso_flow_config_new_pinned(settings, std::ptr::null(), config_out)
+}
+
+/// As `sso_flow_config_new`, with each of the settings' public key files
+/// pinned to the services its entry of `public_key_file_services` matches
+/// (see `sso_verifier_new_pinned`); a NULL entry, or a NULL array, leaves
+/// a key unpinned.
+///
+/// # Safety
+/// As for `sso_flow_config_new`; `public_key_file_services` must be NULL
+/// or point to `settings->public_key_file_count` pointers, each NULL or a
+/// C string.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_config_new_pinned(
+    settings: *const sso_flow_settings,
+    public_key_file_services: *const *const c_char,
+    config_out: *mut *mut sso_flow_config,
+) -> sso_result {
     guard_result(|| {
         if settings.is_null() || config_out.is_null() {
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
         }
-        let config = build(&*settings)?;
+        let config = build(&*settings, public_key_file_services)?;
         *config_out = Box::into_raw(Box::new(config));
         Ok(())
     })
@@ -147,40 +167,35 @@ pub unsafe extern "C" fn sso_flow_config_free(config: *mut sso_flow_config) {
 }
 
 /// # Safety
-/// As for `sso_flow_config_new`.
-unsafe fn build(s: &sso_flow_settings) -> Result<sso_flow_config, sso_result> {
-    if s.clock_skew_secs > sso_core::MAX_CLOCK_SKEW {
-        return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
-    }
-    let service =
-        ServiceName::parse(required_str(s.service)?).map_err(|_| sso_result::SSO_ERR_CONFIG)?;
-    let login_server = required_str(s.login_server)?;
-    if sso_core::web::check_login_server_url(login_server).is_err() {
-        return Err(sso_result::SSO_ERR_CONFIG);
-    }
-    let verifier = Verifier::new(
-        KeySet::new(&public_keys(s)?).map_err(|_| sso_result::SSO_ERR_CONFIG)?,
-        service.as_str(),
-        required_str(s.domain)?,
-    )
-    .map_err(|_| sso_result::SSO_ERR_CONFIG)?
-    .with_clock_skew(s.clock_skew_secs);
-    let mut settings = Settings::new(service, login_server, verifier);
-    settings.groups = string_array(s.groups, s.group_count)?;
-    settings.cookies = CookiePolicy {
-        secure: cookie_secure(s.cookie_secure)?,
-        prefix: cookie_prefix(s.cookie_prefix)?,
+/// As for `sso_flow_config_new_pinned`.
+unsafe fn build(
+    s: &sso_flow_settings,
+    services: *const *const c_char,
+) -> Result<sso_flow_config, sso_result> {
+    let mut keys = key_files(s.public_key_files, services, s.public_key_file_count)?;
+    keys.extend(key_bytes(s)?);
+    let spec = VerifierSpec {
+        keys,
+        service: Some(required_str(s.service)?.to_owned()),
+        domain: Some(required_str(s.domain)?.to_owned()),
+        clock_skew: s.clock_skew_secs,
+        groups: string_array(s.groups, s.group_count)?,
+        login_server: Some(required_str(s.login_server)?.to_owned()),
+        cookie_prefix: optional_str(s.cookie_prefix)?.map(str::to_owned),
+        cookie_secure: cookie_secure(s.cookie_secure)?,
+        mode: match s.mode {
+            0 => Mode::Browser,
+            1 => Mode::Api,
+            _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
+        },
+        binding: match s.binding {
+            0 => true,
+            1 => false,
+            _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
+        },
+        ..VerifierSpec::default()
     };
-    settings.mode = match s.mode {
-        0 => Mode::Browser,
-        1 => Mode::Api,
-        _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
-    };
-    settings.binding = match s.binding {
-        0 => true,
-        1 => false,
-        _ => return Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
-    };
+    let settings: Settings = spec.settings().map_err(|e| spec_result(&e))?;
     let entries = |n: usize| if n == 0 { DEFAULT_CACHE_ENTRIES } else { n };
     Ok(sso_flow_config {
         settings,
@@ -189,26 +204,26 @@ unsafe fn build(s: &sso_flow_settings) -> Result<sso_flow_config, sso_result> {
     })
 }
 
-/// The keys from the files, then the byte strings.
+/// The keys given as bytes (never pinned: a pin names a file).
 ///
 /// # Safety
 /// As for `sso_flow_config_new`.
-unsafe fn public_keys(s: &sso_flow_settings) -> Result<Vec<PublicKey>, sso_result> {
-    let mut keys = Vec::new();
-    for path in string_array(s.public_key_files, s.public_key_file_count)? {
-        keys.push(PublicKey::from_file(&path).map_err(|e| key_result(&e.kind))?);
+unsafe fn key_bytes(s: &sso_flow_settings) -> Result<Vec<KeySpec>, sso_result> {
+    if s.public_key_count == 0 {
+        return Ok(Vec::new());
     }
-    if s.public_key_count > 0 {
-        if s.public_keys.is_null() {
+    if s.public_keys.is_null() {
+        return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
+    }
+    let mut keys = Vec::with_capacity(s.public_key_count);
+    for key in std::slice::from_raw_parts(s.public_keys, s.public_key_count) {
+        if key.data.is_null() {
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
         }
-        for key in std::slice::from_raw_parts(s.public_keys, s.public_key_count) {
-            if key.data.is_null() {
-                return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-            }
-            let bytes = std::slice::from_raw_parts(key.data, key.len);
-            keys.push(PublicKey::from_bytes(bytes).map_err(|_| sso_result::SSO_ERR_KEY_MALFORMED)?);
-        }
+        keys.push(KeySpec {
+            source: KeySource::Bytes(std::slice::from_raw_parts(key.data, key.len).to_vec()),
+            services: None,
+        });
     }
     Ok(keys)
 }
@@ -220,19 +235,6 @@ fn cookie_secure(value: u32) -> Result<CookieSecure, sso_result> {
         2 => Ok(CookieSecure::Off),
         _ => Err(sso_result::SSO_ERR_INVALID_ARGUMENT),
     }
-}
-
-/// # Safety
-/// `p` must be NULL or a C string.
-unsafe fn cookie_prefix(p: *const c_char) -> Result<Option<String>, sso_result> {
-    let Some(prefix) = optional_str(p)? else {
-        return Ok(None);
-    };
-    let is_name_char = |b: u8| b.is_ascii_alphanumeric() || b"_-.".contains(&b);
-    if prefix.is_empty() || !prefix.bytes().all(is_name_char) {
-        return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
-    }
-    Ok(Some(prefix.to_owned()))
 }
 
 #[cfg(test)]

@@ -95,9 +95,13 @@ impl sso_flow_decision {
             .iter()
             .map(|(name, value)| Ok((c_string(name)?, c_string(value)?)))
             .collect::<Result<_, sso_result>>()?;
+        // The acceptance's debug line is formatted only on request (the
+        // flow leaves it out of `logs`); this ABI gives every line.
+        let accept_line = accepted.map(|a| a.log_line());
         let logs = d
             .logs
             .iter()
+            .chain(accept_line.as_ref())
             .map(|line| Ok((log_level(line.level), c_string(&line.message)?)))
             .collect::<Result<_, sso_result>>()?;
         Ok(sso_flow_decision {
@@ -108,7 +112,7 @@ impl sso_flow_decision {
             ticket: accepted
                 .map(|a| sso_ticket::from_ticket(&a.ticket))
                 .transpose()?,
-            fingerprint: accepted.map(|a| c_string(&a.fingerprint)).transpose()?,
+            fingerprint: accepted.map(|a| c_string(&a.fingerprint())).transpose()?,
             logs,
             ticket_param_mask: d.ticket_param_mask.as_deref().map(c_string).transpose()?,
         })

@@ -9,6 +9,7 @@
 use std::ffi::c_char;
 use std::ptr;
 
+use sso_core::spec::{Field, Problem, SpecErrors};
 use sso_core::{Error, KeyErrorKind};
 
 use crate::panic_guard::guard;
@@ -56,6 +57,10 @@ pub enum sso_result {
     SSO_ERR_PANIC = 107,
     /// Inconsistent settings (no keys, empty service or domain).
     SSO_ERR_CONFIG = 108,
+    /// A public key file, or a directory above it, that someone besides
+    /// root or the process's user could write (or owns): refused, as
+    /// mod_sso and pam_sso refuse it.
+    SSO_ERR_KEY_UNTRUSTED = 109,
 }
 
 /// Generates `From<Error>` from sso-core's table of checks and makes the
@@ -98,6 +103,24 @@ pub(crate) fn key_result(kind: &KeyErrorKind) -> sso_result {
     }
 }
 
+/// The code of the first refused field of a configuration: the key file's
+/// own problem, `SSO_ERR_INVALID_ARGUMENT` for a value out of range (clock
+/// skew, cookie prefix), `SSO_ERR_CONFIG` for the rest.
+pub(crate) fn spec_result(errors: &SpecErrors) -> sso_result {
+    let Some(first) = errors.0.first() else {
+        return sso_result::SSO_ERR_CONFIG;
+    };
+    match (&first.problem, first.field) {
+        (Problem::Key(e), _) => key_result(&e.kind),
+        (Problem::Untrusted(_), _) => sso_result::SSO_ERR_KEY_UNTRUSTED,
+        (Problem::Invalid(_), Field::KeyBytes) => sso_result::SSO_ERR_KEY_MALFORMED,
+        (Problem::Invalid(_), Field::ClockSkew | Field::CookiePrefix) => {
+            sso_result::SSO_ERR_INVALID_ARGUMENT
+        }
+        _ => sso_result::SSO_ERR_CONFIG,
+    }
+}
+
 pub(crate) fn message(result: sso_result) -> &'static str {
     use sso_result::*;
     match result {
@@ -113,6 +136,10 @@ pub(crate) fn message(result: sso_result) -> &'static str {
         SSO_ERR_BUFFER_TOO_SMALL => "output buffer too small",
         SSO_ERR_PANIC => "internal error (panic caught at the C boundary)",
         SSO_ERR_CONFIG => "invalid settings: need a key, a service and a domain",
+        SSO_ERR_KEY_UNTRUSTED => {
+            "key file or a directory above it is writable by someone besides root \
+             or the process's user (fix with chmod go-w)"
+        }
         other => Error::from_code(other as u32)
             .map(Error::check)
             .unwrap_or("unknown result code"),
@@ -149,7 +176,7 @@ pub unsafe extern "C" fn sso_result_message(
 
 pub(crate) fn result_from_code(code: u32) -> Option<sso_result> {
     use sso_result::*;
-    const ABI: [sso_result; 9] = [
+    const ABI: [sso_result; 10] = [
         SSO_ERR_NULL_ARGUMENT,
         SSO_ERR_INVALID_ARGUMENT,
         SSO_ERR_KEY_NOT_FOUND,
@@ -159,6 +186,7 @@ pub(crate) fn result_from_code(code: u32) -> Option<sso_result> {
         SSO_ERR_BUFFER_TOO_SMALL,
         SSO_ERR_PANIC,
         SSO_ERR_CONFIG,
+        SSO_ERR_KEY_UNTRUSTED,
     ];
     if code == 0 {
         return Some(SSO_OK);
@@ -189,6 +217,6 @@ mod tests {
                 assert!(seen.insert(message(r)), "duplicate message for {code}");
             }
         }
-        assert_eq!(seen.len(), 1 + Error::ALL.len() + 9);
+        assert_eq!(seen.len(), 1 + Error::ALL.len() + 10);
     }
 }

@@ -3,10 +3,11 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use sso_core::{Check, KeySet, PublicKey, Ticket, Verifier, VerifyCache};
+use sso_core::spec::{KeySource, KeySpec, VerifierSpec};
+use sso_core::{Check, Ticket, Verifier, VerifyCache};
 
 use crate::boundary::{guard, guard_result, optional_str, required_str, string_array};
-use crate::result::{key_result, sso_result};
+use crate::result::{spec_result, sso_result};
 use crate::ticket::sso_ticket;
 
 /// Verifies tickets for one service and domain. Thread-safe: one verifier may
@@ -22,6 +23,10 @@ pub struct sso_verifier {
 /// `SSO_ERR_INVALID_ARGUMENT`), with a cache of `cache_entries` verified
 /// tickets (0: no cache). On success writes `*verifier_out`.
 ///
+/// A key file that someone besides root or the process's user could write
+/// (the file, or a directory above it) is refused with
+/// `SSO_ERR_KEY_UNTRUSTED`, as mod_sso and pam_sso refuse it.
+///
 /// # Safety
 /// `public_key_files` must point to `key_count` C strings; the other strings
 /// must be NUL-terminated; `verifier_out` must be valid for a write.
@@ -35,28 +40,85 @@ pub unsafe extern "C" fn sso_verifier_new(
     cache_entries: usize,
     verifier_out: *mut *mut sso_verifier,
 ) -> sso_result {
+    sso_verifier_new_pinned(
+        public_key_files,
+        std::ptr::null(),
+        key_count,
+        service,
+        domain,
+        clock_skew_secs,
+        cache_entries,
+        verifier_out,
+    )
+}
+
+/// As `sso_verifier_new`, with each key file pinned to the services its
+/// entry of `public_key_file_services` matches (a regular expression over
+/// the whole service name, as `SSOPublicKeyFile PATH services=REGEX`); a
+/// NULL entry, or a NULL array, leaves a key unpinned. A key pinned to
+/// other services never verifies a ticket here; when every key is,
+/// `SSO_ERR_CONFIG`. A pattern that does not compile: `SSO_ERR_CONFIG`.
+///
+/// # Safety
+/// `public_key_files` must point to `key_count` C strings and
+/// `public_key_file_services` be NULL or point to `key_count` pointers,
+/// each NULL or a C string; the other strings must be NUL-terminated;
+/// `verifier_out` must be valid for a write.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sso_verifier_new_pinned(
+    public_key_files: *const *const c_char,
+    public_key_file_services: *const *const c_char,
+    key_count: usize,
+    service: *const c_char,
+    domain: *const c_char,
+    clock_skew_secs: u64,
+    cache_entries: usize,
+    verifier_out: *mut *mut sso_verifier,
+) -> sso_result {
     guard_result(|| {
         if verifier_out.is_null() || public_key_files.is_null() {
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
         }
-        if clock_skew_secs > sso_core::MAX_CLOCK_SKEW {
-            return Err(sso_result::SSO_ERR_INVALID_ARGUMENT);
-        }
-        let paths = string_array(public_key_files, key_count)?;
-        let service = required_str(service)?;
-        let domain = required_str(domain)?;
-        let keys = paths
-            .iter()
-            .map(|p| PublicKey::from_file(p).map_err(|e| key_result(&e.kind)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let key_set = KeySet::new(&keys).map_err(|_| sso_result::SSO_ERR_CONFIG)?;
-        let verifier = Verifier::new(key_set, service, domain)
-            .map_err(|_| sso_result::SSO_ERR_CONFIG)?
-            .with_clock_skew(clock_skew_secs);
+        let spec = VerifierSpec {
+            keys: key_files(public_key_files, public_key_file_services, key_count)?,
+            service: Some(required_str(service)?.to_owned()),
+            domain: Some(required_str(domain)?.to_owned()),
+            clock_skew: clock_skew_secs,
+            ..VerifierSpec::default()
+        };
+        let verifier = spec.verifier().map_err(|e| spec_result(&e))?;
         let cache = (cache_entries > 0).then(|| Arc::new(VerifyCache::new(cache_entries)));
         *verifier_out = Box::into_raw(Box::new(sso_verifier { verifier, cache }));
         Ok(())
     })
+}
+
+/// `count` key files, each pinned to its entry of `services` (NULL array or
+/// entry: unpinned).
+///
+/// # Safety
+/// `files` must point to `count` C strings; `services` be NULL or point to
+/// `count` pointers, each NULL or a C string.
+pub(crate) unsafe fn key_files(
+    files: *const *const c_char,
+    services: *const *const c_char,
+    count: usize,
+) -> Result<Vec<KeySpec>, sso_result> {
+    let paths = string_array(files, count)?;
+    let mut keys = Vec::with_capacity(paths.len());
+    for (i, path) in paths.into_iter().enumerate() {
+        let services = if services.is_null() {
+            None
+        } else {
+            optional_str(*services.add(i))?.map(str::to_owned)
+        };
+        keys.push(KeySpec {
+            source: KeySource::File(path.into()),
+            services,
+        });
+    }
+    Ok(keys)
 }
 
 /// Frees a verifier. NULL is ignored.

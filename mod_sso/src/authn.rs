@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sso_core::flow::{self, Accepted, Action};
 use sso_core::Ticket;
 
-use crate::apr::{cstr, guard, pool_box, pstr, set_module_config, table_set};
+use crate::apr::{cstr, guard, log_r, pool_box, pstr, set_module_config, table_set};
 use crate::binding::SocacheBindings;
 use crate::config::DirConf;
 use crate::ffi;
@@ -33,6 +33,10 @@ pub unsafe extern "C" fn check_authn(r: *mut ffi::request_rec) -> c_int {
         match &decision.action {
             Action::Accept(accepted) => {
                 request::log(r, &decision);
+                // Formatted (and the ticket fingerprinted) only when logged.
+                if crate::apr::log_enabled(r, crate::apr::LOG_DEBUG) {
+                    log_r(r, crate::apr::LOG_DEBUG, &accepted.log_line().message);
+                }
                 accept(r, dir, accepted)
             }
             _ => request::answer(r, &decision),

@@ -5,12 +5,12 @@ use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sso_core::flow::{CookiePolicy, CookieSecure, Mode};
+use sso_core::flow::{CookieSecure, Mode};
 use sso_core::proxy::TrustedProxy;
-use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::apr::{guard, module_config, pool_box};
+use crate::location::LocationService;
 use crate::{ffi, module_index};
 
 /// Per virtual host settings (`RSRC_CONF` directives).
@@ -32,6 +32,9 @@ pub struct ServerConf {
     pub binding_cache: Option<String>,
     /// `SSOTrustedProxies`: peers whose `X-Forwarded-Proto` is believed.
     pub trusted_proxies: Option<Vec<TrustedProxy>>,
+    /// The server's place in httpd's list of servers, given at post_config:
+    /// its index into each location's settings built then.
+    pub ordinal: Option<usize>,
 }
 
 /// Per directory/location settings.
@@ -39,7 +42,8 @@ pub struct ServerConf {
 /// every request: a merge then only bumps reference counts.
 #[derive(Default, Clone)]
 pub struct DirConf {
-    pub service: Option<Arc<ServiceName>>,
+    /// `SSOService`, with the location's settings built at post_config.
+    pub service: Option<Arc<LocationService>>,
     pub groups: Option<Arc<Vec<String>>>,
     pub cookie_prefix: Option<Arc<str>>,
     pub cookie_secure: Option<CookieSecure>,
@@ -51,15 +55,28 @@ pub struct DirConf {
 }
 
 impl DirConf {
-    pub fn groups(&self) -> &[String] {
-        self.groups.as_deref().map_or(&[], |g| g.as_slice())
+    /// True when the section sets none of this module's directives.
+    fn is_unset(&self) -> bool {
+        let DirConf {
+            service,
+            groups,
+            cookie_prefix,
+            cookie_secure,
+            export_ticket,
+            binding,
+            mode,
+        } = self;
+        service.is_none()
+            && groups.is_none()
+            && cookie_prefix.is_none()
+            && cookie_secure.is_none()
+            && export_ticket.is_none()
+            && binding.is_none()
+            && mode.is_none()
     }
 
-    pub fn cookie_policy(&self) -> CookiePolicy {
-        CookiePolicy {
-            secure: self.cookie_secure.unwrap_or_default(),
-            prefix: self.cookie_prefix.as_deref().map(str::to_owned),
-        }
+    pub fn groups(&self) -> &[String] {
+        self.groups.as_deref().map_or(&[], |g| g.as_slice())
     }
 }
 
@@ -104,6 +121,7 @@ pub unsafe extern "C" fn merge_server_config(
                 .trusted_proxies
                 .clone()
                 .or_else(|| base.trusted_proxies.clone()),
+            ordinal: None,
         };
         pool_box(p, merged) as *mut c_void
     })
@@ -124,8 +142,19 @@ pub unsafe extern "C" fn merge_dir_config(
     add: *mut c_void,
 ) -> *mut c_void {
     guard(std::ptr::null_mut(), || {
+        let (base_ptr, add_ptr) = (base, add);
         let base = &*(base as *const DirConf);
         let add = &*(add as *const DirConf);
+        // httpd merges on every request, for every section: when one side
+        // sets nothing, the other is the merge as it is (both outlive the
+        // request, and nothing writes to a merged record), which spares a
+        // record, its cleanup and its drop per section per request.
+        if add.is_unset() {
+            return base_ptr;
+        }
+        if base.is_unset() {
+            return add_ptr;
+        }
         let merged = DirConf {
             service: add.service.clone().or_else(|| base.service.clone()),
             groups: add.groups.clone().or_else(|| base.groups.clone()),

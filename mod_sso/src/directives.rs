@@ -1,7 +1,8 @@
 //! The directive handlers and the command table. Every argument is checked
-//! when httpd reads the configuration; an error names the directive, so a
-//! bad value stops httpd at startup (or at `apache2ctl -t`) instead of
-//! surfacing per request.
+//! when httpd reads the configuration, by sso-core's rules
+//! ([`sso_core::spec`], shared with pam_sso and libsso); an error names the
+//! directive, so a bad value stops httpd at startup (or at `apache2ctl -t`)
+//! instead of surfacing per request.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
@@ -9,12 +10,13 @@ use std::sync::Arc;
 
 use sso_core::file_trust;
 use sso_core::flow::{CookieSecure, Mode};
-use sso_core::web::ServiceName;
+use sso_core::spec::{self, SpecError};
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::apr::{cmd_error, cstr, guard, str_of};
 use crate::config::{server_conf_mut, DirConf, ServerConf};
 use crate::ffi;
+use crate::location::LocationService;
 
 type Take1 = unsafe extern "C" fn(*mut ffi::cmd_parms, *mut c_void, *const c_char) -> *const c_char;
 
@@ -45,17 +47,9 @@ unsafe fn server_of<'a>(cmd: *mut ffi::cmd_parms) -> Result<&'a mut ServerConf, 
         .ok_or_else(|| "no server configuration (internal error)".to_owned())
 }
 
-fn no_bad_chars(value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        return Err("the value must not be empty".into());
-    }
-    if value
-        .bytes()
-        .any(|b| b < 0x20 || b == 0x7f || b == b'|' || b == b'"')
-    {
-        return Err("the value must not hold control characters, '|' or '\"'".into());
-    }
-    Ok(())
+/// A rule's refusal as the directive's error text.
+fn said(e: SpecError) -> String {
+    e.to_string()
 }
 
 unsafe extern "C" fn set_login_server(
@@ -64,9 +58,7 @@ unsafe extern "C" fn set_login_server(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSOLoginServer", |v| {
-        no_bad_chars(v)?;
-        sso_core::web::check_login_server_url(v)?;
-        server_of(cmd)?.login_server = Some(v.to_owned());
+        server_of(cmd)?.login_server = Some(spec::login_server(v).map_err(said)?);
         Ok(())
     })
 }
@@ -77,8 +69,7 @@ unsafe extern "C" fn set_domain(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSODomain", |v| {
-        no_bad_chars(v)?;
-        server_of(cmd)?.domain = Some(v.to_owned());
+        server_of(cmd)?.domain = Some(spec::domain(v).map_err(said)?);
         Ok(())
     })
 }
@@ -114,22 +105,16 @@ unsafe extern "C" fn add_public_key(
             if pin.is_some() {
                 return Err("one services= per key file".into());
             }
-            *pin = Some(ServicePattern::new(pattern)?);
+            *pin = Some(spec::key_services(pattern).map_err(said)?);
         } else {
             // Relative paths are under ServerRoot, as for every httpd file directive.
             let path_c = ffi::ap_server_root_relative((*cmd).pool, arg);
             let path = str_of(path_c).unwrap_or(v).to_owned();
             // Whoever can write a key file mints tickets: it and its
             // directories must be root's (or httpd's own user's at start),
-            // as pam_sso and the login server require. A file that cannot
-            // be examined is left to the read, which names the problem.
-            match file_trust::check_file(Path::new(&path), file_trust::effective_uid()) {
-                Err(e) if !matches!(e.rule, file_trust::Rule::Unreadable(_)) => {
-                    return Err(e.to_string())
-                }
-                _ => {}
-            }
-            let key = PublicKey::from_file(&path).map_err(|e| e.to_string())?;
+            // as pam_sso and the login server require.
+            let key =
+                spec::load_key_file(Path::new(&path), file_trust::effective_uid()).map_err(said)?;
             conf.keys.push(key);
             conf.pins.push(None);
             conf.key_files.push(PathBuf::from(path));
@@ -151,16 +136,7 @@ unsafe extern "C" fn set_clock_skew(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSOClockSkew", |v| {
-        let secs: u64 = v
-            .parse()
-            .map_err(|_| format!("'{v}' is not a number of seconds"))?;
-        if secs > sso_core::MAX_CLOCK_SKEW {
-            return Err(format!(
-                "more than {} seconds of clock skew is refused",
-                sso_core::MAX_CLOCK_SKEW
-            ));
-        }
-        server_of(cmd)?.clock_skew = Some(secs);
+        server_of(cmd)?.clock_skew = Some(spec::clock_skew_text(v).map_err(said)?);
         Ok(())
     })
 }
@@ -198,8 +174,10 @@ unsafe extern "C" fn set_service(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSOService", |v| {
-        let service = ServiceName::parse(v).map_err(|e| format!("'{v}': {e}"))?;
-        dir_of(m)?.service = Some(Arc::new(service));
+        let service = spec::service(v).map_err(|e| format!("'{v}': {e}"))?;
+        let home = (*cmd).server as usize;
+        let dir = dir_of(m)?;
+        dir.service = Some(Arc::new(LocationService::new(service, home, dir)));
         Ok(())
     })
 }
@@ -212,17 +190,12 @@ unsafe extern "C" fn add_groups(
     directive(cmd, arg, "SSOGroups", |v| {
         let conf = dir_of(m)?;
         let groups = Arc::make_mut(conf.groups.get_or_insert_with(Default::default));
-        for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-            if g.bytes().any(|b| b <= 0x20 || b == 0x7f || b == b'|') {
-                return Err(format!(
-                    "group name '{g}' holds a space, control character or '|'"
-                ));
-            }
-            if !groups.iter().any(|x| x == g) {
-                groups.push(g.to_owned());
-            }
+        // Arguments are separated by spaces, commas or both (`a, b`).
+        let list = v.trim_matches(',');
+        if list.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        spec::groups(list, groups).map_err(said)
     })
 }
 
@@ -232,14 +205,8 @@ unsafe extern "C" fn set_cookie_prefix(
     arg: *const c_char,
 ) -> *const c_char {
     directive(cmd, arg, "SSOCookiePrefix", |v| {
-        if v.is_empty()
-            || !v
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        {
-            return Err("a cookie name prefix is made of letters, digits, '_', '-' and '.'".into());
-        }
-        dir_of(m)?.cookie_prefix = Some(Arc::from(v));
+        let prefix = spec::cookie_prefix(v).map_err(said)?;
+        dir_of(m)?.cookie_prefix = Some(Arc::from(prefix));
         Ok(())
     })
 }

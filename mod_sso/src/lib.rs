@@ -1,7 +1,7 @@
 //! mod_sso: `AuthType SSO` for Apache httpd 2.4, a thin adapter over
 //! sso-core's flow ([`sso_core::flow`]), which makes every protocol
 //! decision. This crate translates: configuration ([`config`],
-//! [`directives`]), the
+//! [`directives`], each location's settings built once in [`location`]), the
 //! request path ([`handlers`] for `sso_login`/`sso_logout`, [`authn`] for
 //! authentication, both through [`request`]), authorization ([`authz`]),
 //! the stores ([`cache`], [`binding`]), the life cycle ([`startup`]), and
@@ -21,6 +21,7 @@ mod config;
 mod directives;
 mod ffi;
 mod handlers;
+mod location;
 mod request;
 mod startup;
 

@@ -7,13 +7,13 @@ use std::borrow::Cow;
 use std::ffi::{c_int, c_void};
 
 use sso_core::flow::{Action, Decision, Level, Request, Settings};
-use sso_core::{unix_now, ConfigError, Verifier};
+use sso_core::unix_now;
 
 use crate::apr::{
     cstr, log_r, pstr, str_of, table_add, table_get, table_get_all, table_set, LOG_DEBUG, LOG_ERR,
     LOG_INFO, LOG_WARNING,
 };
-use crate::config::{dir_conf, server_conf, DirConf, ServerConf};
+use crate::config::{dir_conf, server_conf, DirConf};
 use crate::ffi;
 
 pub const OK: c_int = ffi::OK as c_int;
@@ -30,52 +30,23 @@ pub unsafe fn is_sso(r: *mut ffi::request_rec) -> bool {
     str_of(ffi::ap_auth_type(r)).is_some_and(|t| t.eq_ignore_ascii_case(AUTH_TYPE))
 }
 
-/// The directive a server with SSO settings lacks, if any.
-pub fn missing_server_setting(conf: &ServerConf) -> Option<&'static str> {
-    if conf.login_server.is_none() {
-        Some("SSOLoginServer")
-    } else if conf.domain.is_none() {
-        Some("SSODomain")
-    } else if conf.key_set.is_none() {
-        Some("SSOPublicKeyFile")
-    } else {
-        None
-    }
-}
-
-/// The location's settings and directory record, or the name of the
-/// directive that is missing.
+/// The location's settings (built once at post_config, see
+/// [`crate::location`]) and directory record, or the name of the directive
+/// that is missing.
 pub unsafe fn location<'a>(
     r: *mut ffi::request_rec,
-) -> Result<(Settings, &'a DirConf), &'static str> {
+) -> Result<(Cow<'a, Settings>, &'a DirConf), &'static str> {
     let dir = dir_conf(r).ok_or("per-directory configuration")?;
     let server = server_conf((*r).server).ok_or("server configuration")?;
-    let service = dir.service.as_ref().ok_or("SSOService")?;
-    if let Some(missing) = missing_server_setting(server) {
-        return Err(missing);
+    let settings = crate::location::settings(server, dir)?;
+    if matches!(settings, Cow::Owned(_)) && crate::apr::log_enabled(r, LOG_DEBUG) {
+        log_r(
+            r,
+            LOG_DEBUG,
+            "this location's settings were built for the request: its directory \
+             records differ from those seen at startup and from the first ones after",
+        );
     }
-    let (Some(login_server), Some(domain), Some(keys)) =
-        (&server.login_server, &server.domain, &server.key_set)
-    else {
-        return Err("SSOLoginServer");
-    };
-    let verifier = Verifier::new(keys.clone(), service.as_str(), domain)
-        .map_err(|e| match e {
-            ConfigError::NoKeyForService => {
-                "SSOPublicKeyFile for this service (every key is pinned to other services)"
-            }
-            _ => "SSODomain",
-        })?
-        .with_clock_skew(server.clock_skew.unwrap_or(0));
-    let settings = Settings {
-        service: (**service).clone(),
-        login_server: login_server.clone(),
-        verifier,
-        groups: dir.groups().to_vec(),
-        cookies: dir.cookie_policy(),
-        mode: dir.mode.unwrap_or_default(),
-        binding: dir.binding.unwrap_or(true),
-    };
     Ok((settings, dir))
 }
 

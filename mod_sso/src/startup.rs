@@ -1,13 +1,15 @@
 //! The server's life cycle: pre_config (the `group` provider, the binding
-//! mutex type), post_config (configuration checks, the binding store),
-//! child_init (the verification cache, the binding mutex).
+//! mutex type), post_config (configuration checks, every location's
+//! settings, the binding store), child_init (the verification cache, the
+//! binding mutex).
 
 use std::ffi::c_int;
 
 use crate::apr::{guard, log_s, LOG_DEBUG, LOG_WARNING};
-use crate::config::{server_conf, ServerConf};
+use crate::config::{server_conf, server_conf_mut, ServerConf};
 use crate::ffi;
-use crate::request::{missing_server_setting, HTTP_SERVER_ERROR, OK};
+use crate::location::missing_server_setting;
+use crate::request::{HTTP_SERVER_ERROR, OK};
 
 pub unsafe extern "C" fn pre_config(
     pconf: *mut ffi::apr_pool_t,
@@ -18,6 +20,7 @@ pub unsafe extern "C" fn pre_config(
     guard(HTTP_SERVER_ERROR, || {
         crate::authz::take_over_group(pconf);
         crate::binding::register_mutex(pconf);
+        crate::location::start_reading();
         OK
     })
 }
@@ -39,6 +42,7 @@ pub unsafe extern "C" fn post_config(
 ) -> c_int {
     // A panic here aborts startup (non-OK) rather than run half set up.
     guard(HTTP_SERVER_ERROR, || {
+        build_locations(s);
         let mut any_sso = false;
         let mut server = s;
         while !server.is_null() {
@@ -73,6 +77,26 @@ pub unsafe extern "C" fn post_config(
             }
         }
     })
+}
+
+/// Numbers the servers and builds the settings of every location for
+/// every server it serves, once, before any request.
+///
+/// # Safety
+/// `s` is the main server record at post_config, before any request.
+unsafe fn build_locations(s: *mut ffi::server_rec) {
+    let mut servers = Vec::new();
+    let mut server = s;
+    while !server.is_null() {
+        if let Some(conf) = server_conf_mut(server) {
+            conf.ordinal = Some(servers.len());
+            servers.push((server as usize, &*conf));
+        }
+        server = (*server).next;
+    }
+    // SAFETY: post_config runs before httpd clears the configuration pool
+    // that holds every record registered while it was read.
+    crate::location::build_all(&servers);
 }
 
 pub unsafe extern "C" fn child_init(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {

@@ -2,11 +2,11 @@
 //! options name, then judge a (user, password) pair. Unit-tested here, the
 //! FFI layer only fetches the inputs and reports the result.
 
-use sso_core::{Check, KeyErrorKind, KeySet, PublicKey, Verifier, MAX_TICKET_LEN};
+use sso_core::spec::{Problem, SpecError};
+use sso_core::{Check, KeyErrorKind, Verifier, MAX_TICKET_LEN};
 
 use crate::log;
 use crate::options::Options;
-use sso_core::file_trust::{self, Rule};
 
 /// The result classes of the module, mapped to Linux-PAM codes in `lib.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,46 +57,28 @@ impl Decision {
 
 /// Reads every configured key (all of them must be readable: a key named on
 /// the line that silently went missing is an outage to report, not to hide)
-/// and builds the verifier. A key file that anyone but root or `trusted_uid`
-/// could write is refused as a configuration error (see
-/// [`sso_core::file_trust`]).
+/// and builds the verifier, by sso-core's rules ([`sso_core::spec`]). A key
+/// file that anyone but root or `trusted_uid` could write is refused as a
+/// configuration error (see [`sso_core::file_trust`]).
 pub fn load_verifier(options: &Options, trusted_uid: u32) -> Result<Verifier, Decision> {
-    let mut keys = Vec::with_capacity(options.keys.len());
-    for path in &options.keys {
-        // A file that cannot be examined is left to the read below, which
-        // reports it as missing or unreadable.
-        let resolved = match file_trust::check_file(path, trusted_uid) {
-            Ok(resolved) => Some(resolved),
-            Err(e) if matches!(e.rule, Rule::Unreadable(_)) => None,
-            Err(e) => {
-                return Err(Decision::new(
-                    Outcome::ServiceErr,
-                    log::config_error(&e.to_string()),
-                ))
+    options
+        .verifier_spec(trusted_uid)
+        .verifier()
+        .map_err(|errors| match errors.0.first() {
+            Some(SpecError {
+                problem: Problem::Key(e),
+                ..
+            }) if matches!(e.kind, KeyErrorKind::NotFound | KeyErrorKind::Unreadable(_)) => {
+                Decision::new(
+                    Outcome::AuthinfoUnavail,
+                    log::key_unavailable(&e.to_string()),
+                )
             }
-        };
-        match PublicKey::from_file(resolved.as_deref().unwrap_or(path)) {
-            Ok(k) => keys.push(k),
-            Err(e) => {
-                let outcome = match e.kind {
-                    KeyErrorKind::NotFound | KeyErrorKind::Unreadable(_) => {
-                        Outcome::AuthinfoUnavail
-                    }
-                    _ => Outcome::ServiceErr,
-                };
-                let line = match outcome {
-                    Outcome::AuthinfoUnavail => log::key_unavailable(&e.to_string()),
-                    _ => log::config_error(&e.to_string()),
-                };
-                return Err(Decision::new(outcome, line));
+            Some(first) => {
+                Decision::new(Outcome::ServiceErr, log::config_error(&first.to_string()))
             }
-        }
-    }
-    let set = KeySet::new(&keys)
-        .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))?;
-    Verifier::new(set, &options.service, &options.domain)
-        .map(|v| v.with_clock_skew(options.clock_skew))
-        .map_err(|e| Decision::new(Outcome::ServiceErr, log::config_error(&e.to_string())))
+            None => Decision::new(Outcome::ServiceErr, log::config_error(&errors.to_string())),
+        })
 }
 
 /// The check that refuses a ticket minted for a browser (one with a nonce).
@@ -163,6 +145,7 @@ pub fn check_password(
 mod tests {
     use super::*;
     use crate::options;
+    use sso_core::file_trust;
     use sso_core::{keys::write_public_key, KeyFormat, SecretKey, Signer, Ticket};
 
     struct Fixture {
@@ -427,6 +410,36 @@ mod tests {
                 .outcome,
             Outcome::ServiceErr
         );
+    }
+
+    #[test]
+    fn pinned_keys_sign_only_for_their_services() {
+        let f = fixture();
+        let t = ticket(
+            &f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &[],
+        );
+        let here = opts(&f, &["services=imap\\.example\\.org/"]);
+        assert_eq!(
+            judge(&here, "alice", t.as_bytes()).outcome,
+            Outcome::Success
+        );
+        // Pinned elsewhere, beside an unrelated unpinned key: bad signature.
+        let other = fixture();
+        let elsewhere_key = format!("key={}", other.key_path);
+        let mut elsewhere = opts(&f, &["services=smtp\\.example\\.org/", &elsewhere_key]);
+        let d = judge(&elsewhere, "alice", t.as_bytes());
+        assert_eq!(d.outcome, Outcome::AuthErr);
+        assert!(d.line.contains("bad signature"), "{}", d.line);
+        // Every key pinned elsewhere: the configuration is unusable.
+        elsewhere.keys.pop();
+        let e = load_verifier(&elsewhere, file_trust::effective_uid()).unwrap_err();
+        assert_eq!(e.outcome, Outcome::ServiceErr);
+        assert!(e.line.contains("pinned to other services"), "{}", e.line);
     }
 
     #[test]

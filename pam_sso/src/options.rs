@@ -1,7 +1,12 @@
 //! The module arguments of a `pam_sso.so` line, parsed by a pure function so
-//! that every rule is unit-tested without libpam.
+//! that every rule is unit-tested without libpam. The rules of the values
+//! (service, domain, groups, clock skew, key pins, and the key files' trust
+//! check when they are read) are sso-core's, shared with every consumer
+//! ([`sso_core::spec`]); only the `name=value` syntax is this module's.
 
 use std::path::PathBuf;
+
+use sso_core::spec::{self, KeySpec, SpecError, VerifierSpec};
 
 pub use crate::services::PamServices;
 pub use sso_core::MAX_CLOCK_SKEW;
@@ -23,6 +28,8 @@ pub enum PasswordSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub keys: Vec<PathBuf>,
+    /// Per key, the `services=` that follows its `key=` (`None`: any).
+    pub key_services: Vec<Option<String>>,
     pub service: String,
     pub domain: String,
     /// Accept only tickets holding at least one of these; empty: any ticket.
@@ -48,6 +55,8 @@ pub enum OptionError {
     Unknown(String),
     /// A known argument with a bad value: (argument name, what is wrong).
     Malformed(&'static str, &'static str),
+    /// A value sso-core's rules refuse (argument name, the rule's words).
+    Refused(&'static str, String),
     /// A single-valued argument given twice.
     Duplicate(&'static str),
     /// A required argument is missing.
@@ -64,6 +73,7 @@ impl std::fmt::Display for OptionError {
                 write!(f, "unknown argument \"{}\"", crate::log::sanitize(arg))
             }
             OptionError::Malformed(name, why) => write!(f, "malformed {name}=: {why}"),
+            OptionError::Refused(name, why) => write!(f, "malformed {name}=: {why}"),
             OptionError::Duplicate(name) => write!(f, "{name}= given more than once"),
             OptionError::Missing(name) => write!(f, "missing required argument {name}="),
             OptionError::Conflict(a, b) => write!(f, "{a} and {b} exclude each other"),
@@ -72,6 +82,30 @@ impl std::fmt::Display for OptionError {
 }
 
 impl std::error::Error for OptionError {}
+
+impl Options {
+    /// The verifier's configuration, for sso-core to check and build: key
+    /// files trusted only when root or `trusted_uid` alone could write them.
+    pub fn verifier_spec(&self, trusted_uid: u32) -> VerifierSpec {
+        VerifierSpec {
+            keys: self
+                .keys
+                .iter()
+                .enumerate()
+                .map(|(i, path)| KeySpec {
+                    services: self.key_services.get(i).cloned().flatten(),
+                    ..KeySpec::file(path)
+                })
+                .collect(),
+            service: Some(self.service.clone()),
+            domain: Some(self.domain.clone()),
+            clock_skew: self.clock_skew,
+            groups: self.groups.clone(),
+            trusted_uid,
+            ..VerifierSpec::default()
+        }
+    }
+}
 
 /// Sets a single-valued option, refusing a second occurrence.
 fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(), OptionError> {
@@ -82,27 +116,15 @@ fn set_once<T>(slot: &mut Option<T>, name: &'static str, value: T) -> Result<(),
     Ok(())
 }
 
-/// A ticket field cannot hold `|`, so a configured value with one could
-/// never match: refuse it now instead of refusing every ticket later.
-fn ticket_field(name: &'static str, value: &str) -> Result<String, OptionError> {
-    if value.is_empty() {
-        return Err(OptionError::Malformed(name, "empty value"));
-    }
-    if value.contains('|') {
-        return Err(OptionError::Malformed(
-            name,
-            "a ticket field cannot contain '|'",
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(OptionError::Malformed(name, "control character"));
-    }
-    Ok(value.to_owned())
+/// A value checked by one of sso-core's rules, refused under `name`.
+fn by_rule<T>(name: &'static str, checked: Result<T, SpecError>) -> Result<T, OptionError> {
+    checked.map_err(|e| OptionError::Refused(name, e.to_string()))
 }
 
 /// Parses the module arguments (`argv` of `pam_sm_authenticate`).
 pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
     let mut keys = Vec::new();
+    let mut key_services: Vec<Option<String>> = Vec::new();
     let mut service = None;
     let mut domain = None;
     let mut groups = None;
@@ -130,16 +152,25 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                     return Err(OptionError::Malformed("key", "path must be absolute"));
                 }
                 keys.push(PathBuf::from(v));
+                key_services.push(None);
+            }
+            ("services", Some(v)) => {
+                // Pins the key named just before to the matching services.
+                let Some(pin) = key_services.last_mut() else {
+                    return Err(OptionError::Malformed(
+                        "services",
+                        "services= follows the key= it pins",
+                    ));
+                };
+                if pin.is_some() {
+                    return Err(OptionError::Malformed("services", "one services= per key="));
+                }
+                by_rule("services", spec::key_services(v))?;
+                *pin = Some(v.to_owned());
             }
             ("service", Some(v)) => {
-                let v = ticket_field("service", v)?;
-                if !v.ends_with('/') {
-                    return Err(OptionError::Malformed(
-                        "service",
-                        "a service name ends with '/' (e.g. imap.example.org/)",
-                    ));
-                }
-                set_once(&mut service, "service", v)?;
+                let v = by_rule("service", spec::service(v))?;
+                set_once(&mut service, "service", v.as_str().to_owned())?;
             }
             ("conf", Some(v)) => {
                 // Read by the caller (crate::conf) before this parse, which
@@ -150,39 +181,16 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                 }
                 set_once(&mut conf, "conf", ())?;
             }
-            ("domain", Some(v)) => set_once(&mut domain, "domain", ticket_field("domain", v)?)?,
+            ("domain", Some(v)) => {
+                set_once(&mut domain, "domain", by_rule("domain", spec::domain(v))?)?
+            }
             ("groups", Some(v)) => {
-                let list: Vec<String> = v.split(',').map(str::to_owned).collect();
-                if list.iter().any(|g| g.is_empty()) {
-                    return Err(OptionError::Malformed("groups", "empty group name"));
-                }
-                if list
-                    .iter()
-                    .any(|g| g.contains('|') || g.chars().any(char::is_control))
-                {
-                    return Err(OptionError::Malformed(
-                        "groups",
-                        "invalid character in a group name",
-                    ));
-                }
+                let mut list = Vec::new();
+                by_rule("groups", spec::groups(v, &mut list))?;
                 set_once(&mut groups, "groups", list)?;
             }
             ("clock_skew", Some(v)) => {
-                let secs: u64 = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-                    v.parse()
-                        .map_err(|_| OptionError::Malformed("clock_skew", "number too large"))?
-                } else {
-                    return Err(OptionError::Malformed(
-                        "clock_skew",
-                        "expected a number of seconds",
-                    ));
-                };
-                if secs > MAX_CLOCK_SKEW {
-                    return Err(OptionError::Malformed(
-                        "clock_skew",
-                        "more than 3600 seconds",
-                    ));
-                }
+                let secs = by_rule("clock_skew", spec::clock_skew_text(v))?;
                 set_once(&mut clock_skew, "clock_skew", secs)?;
             }
             ("login_server", Some(v)) => {
@@ -210,13 +218,14 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
                 ))
             }
             (
-                "key" | "service" | "domain" | "groups" | "clock_skew" | "login_server" | "conf"
-                | "pam_services",
+                "key" | "services" | "service" | "domain" | "groups" | "clock_skew"
+                | "login_server" | "conf" | "pam_services",
                 None,
             ) => {
                 return Err(OptionError::Malformed(
                     match name {
                         "key" => "key",
+                        "services" => "services",
                         "conf" => "conf",
                         "service" => "service",
                         "domain" => "domain",
@@ -240,6 +249,7 @@ pub fn parse<A: AsRef<[u8]>>(args: &[A]) -> Result<Options, OptionError> {
     }
     Ok(Options {
         keys,
+        key_services,
         service: service.ok_or(OptionError::Missing("service"))?,
         domain: domain.ok_or(OptionError::Missing("domain"))?,
         groups: groups.unwrap_or_default(),
@@ -416,18 +426,18 @@ mod tests {
             with(&["key"]),
             Err(OptionError::Malformed("key", _))
         ));
-        assert!(matches!(
-            with(&["groups="]),
-            Err(OptionError::Malformed("groups", _))
-        ));
-        assert!(matches!(
-            with(&["groups=a,,b"]),
-            Err(OptionError::Malformed("groups", _))
-        ));
-        assert!(matches!(
-            with(&["groups=a|b"]),
-            Err(OptionError::Malformed("groups", _))
-        ));
+        for bad in [
+            "groups=",
+            "groups=,",
+            "groups=a,,b",
+            "groups=a|b",
+            "groups=a\tb",
+        ] {
+            assert!(
+                matches!(with(&[bad]), Err(OptionError::Refused("groups", _))),
+                "{bad}"
+            );
+        }
         for bad in [
             "clock_skew=",
             "clock_skew=-1",
@@ -436,7 +446,7 @@ mod tests {
             "clock_skew=99999999999999999999999",
         ] {
             assert!(
-                matches!(with(&[bad]), Err(OptionError::Malformed("clock_skew", _))),
+                matches!(with(&[bad]), Err(OptionError::Refused("clock_skew", _))),
                 "{bad}"
             );
         }
@@ -452,18 +462,29 @@ mod tests {
             with(&["login_server="]),
             Err(OptionError::Malformed("login_server", _))
         ));
-        assert!(matches!(
-            parse(&["key=/k", "domain=d", "service=imap.example.org"]),
-            Err(OptionError::Malformed("service", _))
-        ));
-        assert!(matches!(
-            parse(&["key=/k", "domain=a|b", "service=s/"]),
-            Err(OptionError::Malformed("domain", _))
-        ));
-        assert!(matches!(
-            parse(&["key=/k", "domain=", "service=s/"]),
-            Err(OptionError::Malformed("domain", _))
-        ));
+        for bad in [
+            "imap.example.org",
+            "https://imap.example.org/",
+            "/x/",
+            "h/a b/",
+        ] {
+            assert!(
+                matches!(
+                    parse(&["key=/k", "domain=d", &format!("service={bad}")]),
+                    Err(OptionError::Refused("service", _))
+                ),
+                "{bad}"
+            );
+        }
+        for bad in ["a|b", "", "a\"b"] {
+            assert!(
+                matches!(
+                    parse(&["key=/k", &format!("domain={bad}"), "service=s/"]),
+                    Err(OptionError::Refused("domain", _))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -490,6 +511,40 @@ mod tests {
         );
         // Repeating a flag or a key is harmless.
         assert!(with(&["debug", "debug", "key=/etc/sso/public.key"]).is_ok());
+    }
+
+    #[test]
+    fn services_pins_the_key_before_it() {
+        let o = with(&["key=/etc/sso/realm.pub", "services=imap\\.example\\.org/"]).unwrap();
+        assert_eq!(o.keys.len(), 2);
+        assert_eq!(
+            o.key_services,
+            [None, Some("imap\\.example\\.org/".to_owned())]
+        );
+        let spec = o.verifier_spec(0);
+        assert_eq!(spec.keys[0].services, None);
+        assert_eq!(
+            spec.keys[1].services.as_deref(),
+            Some("imap\\.example\\.org/")
+        );
+        assert_eq!(
+            parse(&["services=x/", "key=/k", "domain=d", "service=s/"]),
+            Err(OptionError::Malformed(
+                "services",
+                "services= follows the key= it pins"
+            ))
+        );
+        assert_eq!(
+            with(&["services=a/", "services=b/"]),
+            Err(OptionError::Malformed("services", "one services= per key="))
+        );
+        let e = with(&["services=("]).unwrap_err();
+        assert!(matches!(e, OptionError::Refused("services", _)));
+        assert!(
+            e.to_string()
+                .starts_with("malformed services=: service pattern '('"),
+            "{e}"
+        );
     }
 
     #[test]

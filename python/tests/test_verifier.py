@@ -14,6 +14,8 @@ import pytest
 
 import harness
 import sso
+from sso._lib import SSO_ERR_KEY_UNTRUSTED
+from sso.flow import FlowConfig
 from sso.verifier import decode_unverified
 
 SERVICE = "www.test.example/app/"
@@ -93,6 +95,50 @@ def test_bad_settings_are_config_errors(keys: harness.Keys, tmp_path) -> None:
         sso.Verifier([keys.public], SERVICE, harness.DOMAIN, clock_skew=7200)
     with pytest.raises(TypeError):
         sso.Verifier(str(keys.public), SERVICE, harness.DOMAIN)  # type: ignore[arg-type]
+
+
+def test_a_key_file_others_could_write_is_refused(keys: harness.Keys) -> None:
+    os.chmod(keys.public, 0o664)
+    with pytest.raises(sso.ConfigError) as e:
+        sso.Verifier([keys.public], SERVICE, harness.DOMAIN)
+    assert e.value.code == SSO_ERR_KEY_UNTRUSTED
+    assert "writable" in e.value.reason
+    os.chmod(keys.public, 0o644)
+    assert sso.Verifier([keys.public], SERVICE, harness.DOMAIN) is not None
+
+
+def test_pinned_keys_sign_only_for_their_services(keys: harness.Keys, forger: harness.Keys) -> None:
+    both = [forger.public, keys.public]
+    pinned_elsewhere = {keys.public: r"other\.test\.example/"}
+    v = sso.Verifier(both, SERVICE, harness.DOMAIN, key_services=pinned_elsewhere)
+    with pytest.raises(sso.TicketError) as e:
+        v.verify(keys.sign("alice", SERVICE))
+    assert e.value.check == "bad signature"
+    pinned_here = {keys.public: r"www\.test\.example/.*"}
+    v = sso.Verifier(both, SERVICE, harness.DOMAIN, key_services=pinned_here)
+    assert v.verify(keys.sign("alice", SERVICE)).user == "alice"
+    with pytest.raises(sso.ConfigError):
+        sso.Verifier([keys.public], SERVICE, harness.DOMAIN, key_services=pinned_elsewhere)
+    with pytest.raises(sso.ConfigError):
+        sso.Verifier([keys.public], SERVICE, harness.DOMAIN, key_services={keys.public: "("})
+    with pytest.raises(sso.ConfigError):
+        sso.Verifier([keys.public], SERVICE, harness.DOMAIN, key_services={forger.public: "x/"})
+    flow = FlowConfig(
+        login_server="https://login.test.example/",
+        service=SERVICE,
+        domain=harness.DOMAIN,
+        public_keys=[keys.public],
+        key_services=pinned_here,
+    )
+    assert flow.service == SERVICE
+    with pytest.raises(sso.ConfigError):
+        FlowConfig(
+            login_server="https://login.test.example/",
+            service=SERVICE,
+            domain=harness.DOMAIN,
+            public_keys=[keys.public],
+            key_services=pinned_elsewhere,
+        )
 
 
 def test_threads_share_one_verifier(keys: harness.Keys, forger: harness.Keys) -> None:

@@ -7,7 +7,12 @@
 //! taken as verified under another.
 //!
 //! Thread safety without one global lock: the cache is split into shards,
-//! each behind its own mutex, chosen by a keyed hash of the ticket. The size
+//! each behind its own mutex, chosen by a keyed hash of the ticket. That
+//! hash is computed once per lookup, by a fast keyed function
+//! ([`ticket_hash`]), and keys the shard's map too: a hit hashes the ticket
+//! once and allocates nothing. Only verified tickets are inserted, so no
+//! one can fill a shard with chosen collisions; an entry also keeps its
+//! ticket's text, and a hit must match it. The size
 //! is bounded: each shard holds at most `capacity / shards` entries and
 //! evicts the oldest first (tickets are inserted roughly in expiry order, so
 //! first-in is also first-to-expire). Expired entries are dropped on a hit
@@ -17,7 +22,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -33,23 +38,73 @@ const MAX_SHARDS: usize = 32;
 const SWEEP_INTERVAL_SECS: u64 = 60;
 
 struct Entry {
+    /// The ticket as received: the map's key is only its hash.
+    text: Box<str>,
     ticket: Arc<Ticket>,
     key_set: u64,
 }
 
+/// The hasher of a shard's map, whose keys are already [`ticket_hash`]es.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the keys are u64); any other input is
+        // folded in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// 64 × 64 → 128-bit multiply, folded back to 64 bits.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// A fast keyed hash of a ticket's bytes (the folded-multiply scheme of
+/// foldhash and wyhash): 16 bytes per multiply, `seed` drawn at random per
+/// cache.
+fn ticket_hash(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(16);
+    for c in &mut chunks {
+        h = folded_multiply(word(&c[..8]) ^ h, word(&c[8..]) ^ K);
+    }
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 16];
+    tail[..rest.len()].copy_from_slice(rest);
+    h = folded_multiply(word(&tail[..8]) ^ h, word(&tail[8..]) ^ seed ^ K);
+    folded_multiply(h, K)
+}
+
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Arc<str>, Entry>,
+    /// Keyed by [`ticket_hash`] of the ticket.
+    map: HashMap<u64, Entry, BuildHasherDefault<Prehashed>>,
     /// Insertion order, for eviction. May hold keys already removed from the
     /// map (expired on a hit); compacted when it outgrows the map.
-    order: VecDeque<Arc<str>>,
+    order: VecDeque<u64>,
 }
 
 /// A bounded, sharded cache of verified tickets.
 pub struct VerifyCache {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
-    hasher: RandomState,
+    /// The key of [`ticket_hash`], random per cache.
+    seed: u64,
     /// When the last sweep started (the `now` of the check that started it).
     last_sweep: AtomicU64,
 }
@@ -71,7 +126,7 @@ impl VerifyCache {
         VerifyCache {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: capacity / shards,
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0x5eed_u64),
             last_sweep: AtomicU64::new(0),
         }
     }
@@ -90,9 +145,12 @@ impl VerifyCache {
         self.len() == 0
     }
 
-    fn shard(&self, encoded: &str) -> &Mutex<Shard> {
-        let h = self.hasher.hash_one(encoded.as_bytes()) as usize;
-        &self.shards[h % self.shards.len()]
+    /// The ticket's hash and its shard. The shard comes from bits the
+    /// map's own table does not use for its slots (the low ones) or tags
+    /// (the top seven).
+    fn shard(&self, encoded: &str) -> (u64, &Mutex<Shard>) {
+        let h = ticket_hash(self.seed, encoded.as_bytes());
+        (h, &self.shards[(h >> 32) as usize % self.shards.len()])
     }
 
     /// Verifies like [`Verifier::verify`], reusing an earlier signature check
@@ -106,20 +164,20 @@ impl VerifyCache {
         if self.per_shard == 0 {
             return verifier.verify(encoded, check).map(Arc::new);
         }
-        let shard = self.shard(encoded);
+        let (hash, shard) = self.shard(encoded);
         let cached = {
             let guard = lock(shard);
             guard
                 .map
-                .get(encoded)
-                .filter(|e| e.key_set == verifier.keys().id())
+                .get(&hash)
+                .filter(|e| e.key_set == verifier.keys().id() && *e.text == *encoded)
                 .map(|e| Arc::clone(&e.ticket))
         };
         if let Some(ticket) = cached {
             return match verifier.check_claims(&ticket, check) {
                 Ok(()) => Ok(ticket),
                 Err(Error::Expired) => {
-                    lock(shard).map.remove(encoded);
+                    lock(shard).map.remove(&hash);
                     Err(Error::Expired)
                 }
                 Err(e) => Err(e),
@@ -128,13 +186,14 @@ impl VerifyCache {
         // Verify outside the lock: the signature check is the slow part.
         let ticket = Arc::new(verifier.verify_signature(encoded)?);
         verifier.check_claims(&ticket, check)?;
-        self.insert(shard, encoded, &ticket, verifier, check.now);
+        self.insert(shard, hash, encoded, &ticket, verifier, check.now);
         Ok(ticket)
     }
 
     fn insert(
         &self,
         shard: &Mutex<Shard>,
+        hash: u64,
         encoded: &str,
         ticket: &Arc<Ticket>,
         verifier: &Verifier,
@@ -150,13 +209,15 @@ impl VerifyCache {
                 None => break,
             }
         }
-        let key: Arc<str> = Arc::from(encoded);
         let entry = Entry {
+            text: Box::from(encoded),
             ticket: Arc::clone(ticket),
             key_set: verifier.keys().id(),
         };
-        if s.map.insert(Arc::clone(&key), entry).is_none() {
-            s.order.push_back(key);
+        // Another ticket of the same hash (never seen in practice) is
+        // replaced: a cache may forget.
+        if s.map.insert(hash, entry).is_none() {
+            s.order.push_back(hash);
         }
         if s.order.len() > 2 * self.per_shard + 16 {
             let Shard { map, order, .. } = &mut *s;
@@ -192,4 +253,56 @@ impl VerifyCache {
 /// map itself is always left consistent, so keep using it.
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_hash_depends_on_every_byte_and_on_the_seed() {
+        let ticket = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdefghij".as_bytes();
+        let h = ticket_hash(1, ticket);
+        assert_eq!(h, ticket_hash(1, ticket));
+        assert_ne!(h, ticket_hash(2, ticket), "keyed");
+        for i in 0..ticket.len() {
+            let mut other = ticket.to_vec();
+            other[i] ^= 1;
+            assert_ne!(h, ticket_hash(1, &other), "byte {i}");
+        }
+        // Lengths that differ only by trailing zero bytes hash apart.
+        assert_ne!(ticket_hash(1, b"ab"), ticket_hash(1, b"ab\0"));
+        assert_ne!(ticket_hash(1, b""), ticket_hash(1, b"\0"));
+    }
+
+    #[test]
+    fn a_hit_must_match_the_ticket_text() {
+        let key = crate::SecretKey::from_seed(&[9; 32]);
+        let verifier =
+            Verifier::new(crate::KeySet::new(&[key.public_key()]).unwrap(), "s/", "d").unwrap();
+        let signer = crate::Signer::new(key);
+        let t = signer.sign(&Ticket::new("u", "s/", "d", 100)).unwrap();
+        let cache = VerifyCache::new(8);
+        let check = Check::at(50);
+        assert!(cache.verify(&verifier, &t, &check).is_ok());
+        // Forge an entry under another ticket's hash: the text decides.
+        let other = signer.sign(&Ticket::new("v", "s/", "d", 100)).unwrap();
+        let (hash, shard) = cache.shard(&other);
+        let (_, own) = cache.shard(&t);
+        let entry = lock(own)
+            .map
+            .values()
+            .next()
+            .map(|e| Arc::clone(&e.ticket))
+            .unwrap();
+        lock(shard).map.insert(
+            hash,
+            Entry {
+                text: Box::from(t.as_str()),
+                ticket: entry,
+                key_set: verifier.keys().id(),
+            },
+        );
+        assert_eq!(cache.verify(&verifier, &other, &check).unwrap().user, "v");
+    }
 }

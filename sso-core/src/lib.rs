@@ -6,6 +6,8 @@
 //! - [`VerifyCache`]: a bounded, sharded cache for servers;
 //! - [`file_trust`]: which key and configuration files may be trusted
 //!   (StrictModes), for every consumer;
+//! - [`spec`]: one verifier configuration (keys with trust check and pins,
+//!   service, domain, clock skew, groups, cookies) for every consumer;
 //! - [`flow`]: the decisions of a protected web location (cookies, redirects,
 //!   `sso_login`, ticket binding), for every web adapter.
 //!
@@ -18,6 +20,7 @@ pub mod flow;
 pub mod keys;
 pub mod proxy;
 pub mod signer;
+pub mod spec;
 pub mod ticket;
 pub mod verifier;
 pub mod web;

@@ -8,6 +8,7 @@
  *   argv[3] another public key argv[4] a secret key file with mode 0644
  *   argv[5] a ticket minted by the Rust side (user "rustuser", v3, groups
  *           "ops", service "svc.example.org/", domain "example.org")
+ *   argv[6] a copy of the public key that its group may write (mode 0664)
  * Prints one line per check and "N passed, M failed" at the end.
  */
 #include <stdbool.h>
@@ -160,7 +161,19 @@ static void flow_config_checks(sso_flow_settings s)
     bad = s;
     bad.public_key_file_count = 0;
     CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_CONFIG, "no keys refused");
+    const char *elsewhere[] = {"other\\.example\\.org/"};
+    CHECK(sso_flow_config_new_pinned(&s, elsewhere, &c) == SSO_ERR_CONFIG,
+          "the only key pinned to another service");
+    bad = s;
+    const char *bad_groups[] = {"a|b"};
+    bad.groups = bad_groups;
+    bad.group_count = 1;
+    CHECK(sso_flow_config_new(&bad, &c) == SSO_ERR_CONFIG, "a group name with '|' refused");
     CHECK(c == SENTINEL_CONFIG, "no config written on failure");
+    const char *here[] = {"svc\\.example\\.org/app/"};
+    c = NULL;
+    CHECK(sso_flow_config_new_pinned(&s, here, &c) == SSO_OK && c, "the key pinned to this service");
+    sso_flow_config_free(c);
     sso_flow_config_free(NULL);
 }
 
@@ -373,12 +386,13 @@ static void flow_checks(const sso_signer *signer, const char *public_key_file)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s SECRET PUBLIC OTHER_PUBLIC INSECURE_SECRET RUST_TICKET\n", argv[0]);
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s SECRET PUBLIC OTHER_PUBLIC INSECURE_SECRET RUST_TICKET "
+                        "UNTRUSTED_PUBLIC\n", argv[0]);
         return 2;
     }
     const char *secret = argv[1], *public_key = argv[2], *other_public = argv[3];
-    const char *insecure = argv[4], *rust_ticket = argv[5];
+    const char *insecure = argv[4], *rust_ticket = argv[5], *untrusted_public = argv[6];
 
     printf("%s\n", sso_version());
 
@@ -435,6 +449,16 @@ int main(int argc, char **argv)
     const char *wrong_kind[] = {secret};
     CHECK(sso_verifier_new(wrong_kind, 1, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_KEY_MALFORMED,
           "secret key as public key");
+    const char *untrusted[] = {untrusted_public};
+    CHECK(sso_verifier_new(untrusted, 1, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_KEY_UNTRUSTED,
+          "group-writable public key refused");
+    const char *bad_pin[] = {NULL, "("};
+    CHECK(sso_verifier_new_pinned(keys, bad_pin, 2, SERVICE, DOMAIN, 0, 0, &v) == SSO_ERR_CONFIG,
+          "a pin that does not compile is refused");
+    const char *all_elsewhere[] = {"x/", "other\\.example\\.org/"};
+    CHECK(sso_verifier_new_pinned(keys, all_elsewhere, 2, SERVICE, DOMAIN, 0, 0, &v) ==
+              SSO_ERR_CONFIG,
+          "every key pinned to other services");
     CHECK(v == SENTINEL_VERIFIER, "no verifier written on failure");
     v = NULL;
     CHECK(sso_verifier_new(keys, 2, SERVICE, DOMAIN, 0, 1024, &v) == SSO_OK && v, "verifier");
@@ -546,6 +570,25 @@ int main(int argc, char **argv)
     CHECK(strcmp(msg, "unknown result code") == 0, "unknown code");
     sso_result_message(SSO_ERR_BAD_SIGNATURE, msg, 4, &mlen);
     CHECK(strcmp(msg, "bad") == 0 && mlen == 3, "message truncated to buffer");
+
+    /* Pins: the signer's key pinned to another service verifies nothing
+     * here; pinned to this one, it does. */
+    const char *signer_elsewhere[] = {NULL, "other\\.example\\.org/"};
+    sso_verifier *pinned = NULL;
+    CHECK(sso_verifier_new_pinned(keys, signer_elsewhere, 2, SERVICE, DOMAIN, 0, 0, &pinned) ==
+              SSO_OK && pinned,
+          "verifier with a key pinned elsewhere");
+    expect(pinned, v3, SSO_ERR_BAD_SIGNATURE, "a key pinned to other services does not verify");
+    sso_verifier_free(pinned);
+    const char *signer_here[] = {NULL, "svc\\.example\\.org/"};
+    pinned = NULL;
+    CHECK(sso_verifier_new_pinned(keys, signer_here, 2, SERVICE, DOMAIN, 0, 0, &pinned) == SSO_OK &&
+              pinned,
+          "verifier with a key pinned here");
+    expect(pinned, v3, SSO_OK, "a key pinned to this service verifies");
+    sso_verifier_free(pinned);
+    sso_result_message(SSO_ERR_KEY_UNTRUSTED, msg, sizeof msg, &mlen);
+    CHECK(strstr(msg, "writable") != NULL, "message for an untrusted key file");
 
     flow_checks(signer, public_key);
 

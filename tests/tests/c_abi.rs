@@ -69,6 +69,9 @@ fn c_program_verifies_tickets_and_drives_the_flow() {
     let insecure = keys.dir.path().join("insecure.key");
     std::fs::copy(&keys.secret_path, &insecure).unwrap();
     std::fs::set_permissions(&insecure, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let untrusted = keys.dir.path().join("untrusted.pub");
+    std::fs::copy(&keys.public_path, &untrusted).unwrap();
+    std::fs::set_permissions(&untrusted, std::fs::Permissions::from_mode(0o664)).unwrap();
 
     let mut t = Ticket::new(
         "rustuser",
@@ -107,6 +110,7 @@ fn c_program_verifies_tickets_and_drives_the_flow() {
         .arg(&other.public_path)
         .arg(&insecure)
         .arg(&rust_ticket)
+        .arg(&untrusted)
         .output()
         .expect("run abi_test");
     let stdout = String::from_utf8_lossy(&out.stdout);

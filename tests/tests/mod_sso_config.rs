@@ -282,3 +282,64 @@ fn location_without_sso_service_answers_500_naming_it() {
         apache.error_log()
     );
 }
+
+/// A location's settings (its verifier with it) are built once, at startup
+/// or at the first request of a nested variant, never per request: the
+/// debug line of a per-request build appears only once a location has more
+/// variants than mod_sso keeps (8 per server), and every request is still
+/// decided by its own settings.
+#[test]
+fn location_settings_are_built_once_not_per_request() {
+    if !need_root() {
+        return;
+    }
+    const PER_REQUEST: &str = "settings were built for the request";
+    let keys = TestKeys::new();
+    let mut config = base(&keys.public_path.display().to_string())
+        + "<Location /app/>\nAuthType SSO\nSSOService @HOSTPORT@/app/\nRequire valid-user\n</Location>\n";
+    let mut files = site_files();
+    for i in 0..10 {
+        config += &format!("<Location /app/g{i}/>\nSSOGroups group{i}\n</Location>\n");
+        files.push((format!("htdocs/app/g{i}/index.html"), "g\n".into(), 0o644));
+    }
+    let apache = Apache::start(ApacheConfig {
+        tls: false,
+        config,
+        files,
+        ..ApacheConfig::default()
+    });
+    let service = format!("{}/app/", apache.host_port());
+    let auth = |groups: &[&str]| {
+        let t = keys.ticket("erin", &service, DOMAIN, 600, None, groups);
+        format!("SSO {t}")
+    };
+    let status = |path: &str, groups: &[&str]| {
+        apache
+            .request(path)
+            .header("Authorization", &auth(groups))
+            .send()
+            .status
+    };
+    // The section's own settings and seven nested variants: built once.
+    for _ in 0..3 {
+        assert_eq!(status("/app/", &[]), 200);
+        assert_eq!(status("/app/alice/", &[]), 200);
+        for i in 0..7 {
+            let path = format!("/app/g{i}/");
+            assert_eq!(status(&path, &[&format!("group{i}")]), 200, "{path}");
+            assert_eq!(status(&path, &["other"]), 403, "{path}");
+        }
+    }
+    assert!(
+        !apache.error_log().contains(PER_REQUEST),
+        "{}",
+        apache.error_log()
+    );
+    // More variants than kept: still right, built per request.
+    for i in 7..10 {
+        let path = format!("/app/g{i}/");
+        assert_eq!(status(&path, &[&format!("group{i}")]), 200, "{path}");
+        assert_eq!(status(&path, &["group0"]), 403, "{path}");
+    }
+    assert!(apache.error_log().contains(PER_REQUEST));
+}

@@ -47,6 +47,9 @@ SSO_BINDING_OFF = 1
 SSO_COOKIE_SECURE_AUTO = 0
 SSO_COOKIE_SECURE_ON = 1
 SSO_COOKIE_SECURE_OFF = 2
+#: A key file (or a directory above it) others than root or this process's
+#: user could write: refused, as mod_sso and pam_sso refuse it.
+SSO_ERR_KEY_UNTRUSTED = 109
 
 
 class KeyBytes(Structure):
@@ -87,6 +90,20 @@ _PROTOTYPES: list[tuple[str, object, list[object]]] = [
         c_uint32,
         [POINTER(c_char_p), c_size_t, c_char_p, c_char_p, c_uint64, c_size_t, POINTER(c_void_p)],
     ),
+    (
+        "sso_verifier_new_pinned",
+        c_uint32,
+        [
+            POINTER(c_char_p),
+            POINTER(c_char_p),
+            c_size_t,
+            c_char_p,
+            c_char_p,
+            c_uint64,
+            c_size_t,
+            POINTER(c_void_p),
+        ],
+    ),
     ("sso_verifier_free", None, [c_void_p]),
     (
         "sso_verifier_verify",
@@ -113,6 +130,11 @@ _PROTOTYPES: list[tuple[str, object, list[object]]] = [
     ("sso_ticket_expires", c_uint64, [c_void_p]),
     ("sso_ticket_version", c_uint32, [c_void_p]),
     ("sso_flow_config_new", c_uint32, [POINTER(FlowSettings), POINTER(c_void_p)]),
+    (
+        "sso_flow_config_new_pinned",
+        c_uint32,
+        [POINTER(FlowSettings), POINTER(c_char_p), POINTER(c_void_p)],
+    ),
     ("sso_flow_config_free", None, [c_void_p]),
     (
         "sso_flow_decide",
@@ -189,6 +211,11 @@ def result_message(code: int) -> str:
 
 def string_array(values: list[bytes]) -> ctypes.Array[c_char_p]:
     """A C array of C strings (kept alive by the caller while in use)."""
+    return (c_char_p * len(values))(*values)
+
+
+def optional_string_array(values: list[bytes | None]) -> ctypes.Array[c_char_p]:
+    """A C array of C strings or NULLs (kept alive by the caller)."""
     return (c_char_p * len(values))(*values)
 
 

@@ -13,12 +13,12 @@ import ctypes
 import enum
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from ctypes import c_void_p
 from dataclasses import dataclass, field
 
 from . import _lib
-from .verifier import Ticket, config_failed, ticket_from_handle
+from .verifier import Ticket, config_failed, key_pins, ticket_from_handle
 
 StrPath = str | os.PathLike[str]
 
@@ -96,6 +96,7 @@ class FlowConfig:
         clock_skew: int = 0,
         cache_entries: int = 16384,
         binding_entries: int = 16384,
+        key_services: Mapping[StrPath, str] | None = None,
     ) -> None:
         if isinstance(public_keys, (str, bytes, os.PathLike)):
             raise TypeError("public_keys is a list (of key file paths or key bytes)")
@@ -134,7 +135,12 @@ class FlowConfig:
         )
         lib = _lib.lib()
         out = c_void_p()
-        code = lib.sso_flow_config_new(ctypes.byref(settings), ctypes.byref(out))
+        pins = _lib.optional_string_array(key_pins(files, key_services))
+        code = lib.sso_flow_config_new_pinned(
+            ctypes.byref(settings),
+            ctypes.cast(pins, ctypes.POINTER(ctypes.c_char_p)),
+            ctypes.byref(out),
+        )
         if code != _lib.SSO_OK:
             raise config_failed("refused SSO settings", code)
         self._handle: int | None = out.value

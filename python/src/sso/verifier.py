@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from ctypes import c_void_p
 from dataclasses import dataclass
 
@@ -99,6 +99,17 @@ def _paths(public_keys: Iterable[StrPath]) -> list[bytes]:
     return [os.fsencode(p) for p in public_keys]
 
 
+def key_pins(paths: list[bytes], key_services: Mapping[StrPath, str] | None) -> list[bytes | None]:
+    """Per key file path, the services pattern ``key_services`` pins it
+    to (None: unpinned). A pin for a file that is not among the keys is
+    refused: it would silently pin nothing."""
+    pins = {os.fsencode(k): v.encode("utf-8") for k, v in (key_services or {}).items()}
+    stray = set(pins) - set(paths)
+    if stray:
+        raise ConfigError("key_services names a file that is not among the public keys")
+    return [pins.get(p) for p in paths]
+
+
 class Verifier:
     """Verifies tickets for one service in one domain.
 
@@ -108,6 +119,13 @@ class Verifier:
     ``clock_skew``: seconds a ticket stays good after its expiry (<= 3600).
     ``cache_entries``: verified tickets the core remembers (0: none), so a
     ticket seen again costs a lookup instead of a signature check.
+    ``key_services``: pins key files to services: ``{path: regex}``, the
+    regular expression matching whole service names the key may sign for
+    (as ``SSOPublicKeyFile PATH services=REGEX``); other keys are unpinned.
+
+    A key file that someone besides root or this process's user could
+    write (the file or a directory above it) is refused with
+    :class:`ConfigError` (code ``SSO_ERR_KEY_UNTRUSTED``).
 
     Thread-safe: one verifier serves any number of threads (the core's
     verifier and cache are; ctypes releases the GIL during the call).
@@ -120,14 +138,17 @@ class Verifier:
         domain: str,
         clock_skew: int = 0,
         cache_entries: int = 16384,
+        key_services: Mapping[StrPath, str] | None = None,
     ) -> None:
         if clock_skew < 0 or cache_entries < 0:
             raise ConfigError("clock_skew and cache_entries must not be negative")
         lib = _lib.lib()
         paths = _paths(public_keys)
+        pins = key_pins(paths, key_services)
         out = c_void_p()
-        code = lib.sso_verifier_new(
+        code = lib.sso_verifier_new_pinned(
             _lib.string_array(paths),
+            _lib.optional_string_array(pins),
             len(paths),
             service.encode("utf-8"),
             domain.encode("utf-8"),

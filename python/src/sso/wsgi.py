@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -157,6 +157,10 @@ class SSOMiddleware:
     ``trusted_proxies``: addresses or CIDR networks of TLS-terminating
     proxies whose ``X-Forwarded-Proto: https`` makes a request count as
     https for ``cookie_secure="auto"`` (as mod_sso's ``SSOTrustedProxies``).
+    ``key_services``: ``{key file path: regex}`` pins a key file to the
+    services the regular expression matches (as mod_sso's
+    ``SSOPublicKeyFile PATH services=REGEX``). A key file someone besides
+    root or this process's user could write is refused (``ConfigError``).
     """
 
     def __init__(
@@ -176,6 +180,7 @@ class SSOMiddleware:
         cache_entries: int = 16384,
         binding_entries: int = 16384,
         trusted_proxies: Sequence[str] = (),
+        key_services: Mapping[str | os.PathLike[str], str] | None = None,
     ) -> None:
         self.app = app
         self.trusted_proxies = parse_trusted_proxies(trusted_proxies)
@@ -192,6 +197,7 @@ class SSOMiddleware:
             clock_skew=clock_skew,
             cache_entries=cache_entries,
             binding_entries=binding_entries,
+            key_services=key_services,
         )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

@@ -60,11 +60,10 @@ pub fn authenticate(
     let mut last = None;
     let tickets = cookies::values(req.cookie_headers, &names.ticket);
     for encoded in tickets.into_iter().take(MAX_COOKIES_TRIED) {
-        let fp = ticket_fingerprint(encoded);
         let refusal = match cache.verify(&settings.verifier, encoded, &check) {
-            Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, &fp) {
+            Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, encoded) {
                 Ok(proof) => {
-                    return accept(ticket, encoded, fp, Source::Cookie, proof).with_logs(logs);
+                    return accept(ticket, encoded, Source::Cookie, proof).with_logs(logs);
                 }
                 Err(r) => Refusal::Flow(r),
             },
@@ -73,7 +72,8 @@ pub fn authenticate(
         logs.push(super::log_line(
             Level::Debug,
             format!(
-                "cookie ticket {fp} refused: check '{}' failed{}",
+                "cookie ticket {} refused: check '{}' failed{}",
+                ticket_fingerprint(encoded),
                 refusal.check(),
                 super::check_detail(settings, refusal.check())
             ),
@@ -119,7 +119,6 @@ fn from_header(
     cache: &VerifyCache,
     encoded: &str,
 ) -> Decision {
-    let fp = ticket_fingerprint(encoded);
     let check = Check {
         now: req.now,
         nonce: None,
@@ -129,18 +128,20 @@ fn from_header(
         Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
-        Ok(ticket) => return accept(ticket, encoded, fp, Source::Header, None),
+        Ok(ticket) => return accept(ticket, encoded, Source::Header, None),
         Err(Error::MissingGroup) => {
             return Decision::new(Action::Forbidden).log(
                 Level::Info,
                 format!(
-                    "refused Authorization ticket {fp}: check 'missing group' failed (needs one of {:?})",
+                    "refused Authorization ticket {}: check 'missing group' failed (needs one of {:?})",
+                    ticket_fingerprint(encoded),
                     settings.groups
                 ),
             );
         }
         Err(e) => Refusal::Ticket(e),
     };
+    let fp = ticket_fingerprint(encoded);
     unauthorized(settings, refusal.check()).log(
         Level::Info,
         format!(
@@ -163,7 +164,7 @@ fn check_binding(
     names: &CookieNames,
     bindings: &dyn BindingStore,
     ticket: &Ticket,
-    fingerprint: &str,
+    encoded: &str,
 ) -> Result<Option<String>, &'static str> {
     if !settings.binding || !is_browser_ticket(ticket) {
         return Ok(None);
@@ -175,37 +176,26 @@ fn check_binding(
     let Some(secret) = proven_secret(ticket, &values, MAX_COOKIES_TRIED) else {
         return Err(reason::BINDING_MISMATCH);
     };
-    match bindings.lookup(fingerprint, req.now) {
+    match bindings.lookup(&ticket_fingerprint(encoded), req.now) {
         Ok(Some(v)) if v == REVOKED => Err(reason::REVOKED),
         Ok(_) => Ok(Some(secret.to_owned())),
         Err(_) => Err(reason::BINDING_STORE),
     }
 }
 
+/// The acceptance: no log line of its own (see [`Accepted::log_line`]).
 fn accept(
     ticket: std::sync::Arc<Ticket>,
     encoded: &str,
-    fingerprint: String,
     source: Source,
     proof: Option<String>,
 ) -> Decision {
-    let message = format!(
-        "accepted {} ticket {fingerprint} for user {} (groups {:?})",
-        match source {
-            Source::Header => "Authorization",
-            Source::Cookie => "cookie",
-        },
-        ticket.user,
-        ticket.groups
-    );
     Decision::new(Action::Accept(Accepted {
         ticket,
         encoded: encoded.to_owned(),
-        fingerprint,
         source,
         proof,
     }))
-    .log(Level::Debug, message)
 }
 
 fn unauthorized(settings: &Settings, why: &str) -> Decision {

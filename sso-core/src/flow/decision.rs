@@ -37,7 +37,6 @@ pub struct Accepted {
     /// The ticket as received: only for an application that asked for it
     /// (mod_sso's `SSOExportTicket`), never for a log.
     pub encoded: String,
-    pub fingerprint: String,
     pub source: Source,
     /// For a browser ticket from a cookie: the binding secret whose
     /// commitment is the ticket's nonce. `POST /exchange` takes a browser
@@ -45,6 +44,34 @@ pub struct Accepted {
     /// ticket (mod_sso's `SSOExportTicket`) exports this beside it. Never
     /// for a log.
     pub proof: Option<String>,
+}
+
+impl Accepted {
+    /// The ticket's fingerprint ([`crate::ticket_fingerprint`]), what a log
+    /// may name. Computed when asked: a request served without a debug log
+    /// needs none.
+    pub fn fingerprint(&self) -> String {
+        crate::ticket_fingerprint(&self.encoded)
+    }
+
+    /// The debug line of the acceptance, for an adapter that logs at debug
+    /// level: not among [`Decision::logs`], so that a request served
+    /// without it formats nothing.
+    pub fn log_line(&self) -> LogLine {
+        LogLine {
+            level: Level::Debug,
+            message: format!(
+                "accepted {} ticket {} for user {} (groups {:?})",
+                match self.source {
+                    Source::Header => "Authorization",
+                    Source::Cookie => "cookie",
+                },
+                self.fingerprint(),
+                self.ticket.user,
+                self.ticket.groups
+            ),
+        }
+    }
 }
 
 /// The answer to one request.

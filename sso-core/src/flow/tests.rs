@@ -288,7 +288,15 @@ fn header_ticket_is_accepted_or_refused_with_401() {
         panic!()
     };
     assert_eq!(a.source, Source::Header);
-    assert_eq!(a.fingerprint, ticket_fingerprint(&t));
+    assert_eq!(a.fingerprint(), ticket_fingerprint(&t));
+    let line = a.log_line();
+    assert_eq!(line.level, Level::Debug);
+    assert!(line.message.contains(&ticket_fingerprint(&t)), "{line:?}");
+    assert!(
+        line.message.starts_with("accepted Authorization ticket"),
+        "{line:?}"
+    );
+    assert!(!line.message.contains(&t), "no ticket in a log");
     assert!(!logs(&d).contains(&t), "no ticket in a log");
     // A bad one: 401 with the reason, even for GET (a program, no redirect).
     let other = f.ticket_for("prog", "www.example.org/else/", None, &[]);

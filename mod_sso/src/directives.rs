@@ -14,9 +14,9 @@ use sso_core::spec::{self, SpecError};
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::apr::{cmd_error, cstr, guard, str_of};
+use crate::config::LocationService;
 use crate::config::{server_conf_mut, DirConf, ServerConf};
 use crate::ffi;
-use crate::location::LocationService;
 
 type Take1 = unsafe extern "C" fn(*mut ffi::cmd_parms, *mut c_void, *const c_char) -> *const c_char;
 

@@ -21,7 +21,6 @@ mod config;
 mod directives;
 mod ffi;
 mod handlers;
-mod location;
 mod request;
 mod startup;
 

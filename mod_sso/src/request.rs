@@ -31,14 +31,14 @@ pub unsafe fn is_sso(r: *mut ffi::request_rec) -> bool {
 }
 
 /// The location's settings (built once at post_config, see
-/// [`crate::location`]) and directory record, or the name of the directive
+/// [`crate::config`]) and directory record, or the name of the directive
 /// that is missing.
 pub unsafe fn location<'a>(
     r: *mut ffi::request_rec,
 ) -> Result<(Cow<'a, Settings>, &'a DirConf), &'static str> {
     let dir = dir_conf(r).ok_or("per-directory configuration")?;
     let server = server_conf((*r).server).ok_or("server configuration")?;
-    let settings = crate::location::settings(server, dir)?;
+    let settings = crate::config::settings(server, dir)?;
     if matches!(settings, Cow::Owned(_)) && crate::apr::log_enabled(r, LOG_DEBUG) {
         log_r(
             r,

@@ -6,9 +6,9 @@
 use std::ffi::c_int;
 
 use crate::apr::{guard, log_s, LOG_DEBUG, LOG_WARNING};
+use crate::config::missing_server_setting;
 use crate::config::{server_conf, server_conf_mut, ServerConf};
 use crate::ffi;
-use crate::location::missing_server_setting;
 use crate::request::{HTTP_SERVER_ERROR, OK};
 
 pub unsafe extern "C" fn pre_config(
@@ -20,7 +20,7 @@ pub unsafe extern "C" fn pre_config(
     guard(HTTP_SERVER_ERROR, || {
         crate::authz::take_over_group(pconf);
         crate::binding::register_mutex(pconf);
-        crate::location::start_reading();
+        crate::config::start_reading();
         OK
     })
 }
@@ -96,7 +96,7 @@ unsafe fn build_locations(s: *mut ffi::server_rec) {
     }
     // SAFETY: post_config runs before httpd clears the configuration pool
     // that holds every record registered while it was read.
-    crate::location::build_all(&servers);
+    crate::config::build_all(&servers);
 }
 
 pub unsafe extern "C" fn child_init(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {

@@ -314,10 +314,11 @@ class Apache:
 
 
 class WsgiServer:
-    """The test application (tests/wsgi_app.py) behind SSOMiddleware in a
-    real WSGI server process: ``wsgiref``, ``gunicorn`` (one worker, threads)
-    or ``waitress``. ``settings`` are the middleware's keyword arguments
-    (``service`` may hold ``@HOSTPORT@``)."""
+    """The test application behind SSOMiddleware in a real server process:
+    tests/wsgi_app.py under ``wsgiref``, ``gunicorn`` (one worker, threads)
+    or ``waitress``, tests/asgi_app.py under ``uvicorn`` or ``hypercorn``.
+    ``settings`` are the middleware's keyword arguments (``service`` may
+    hold ``@HOSTPORT@``)."""
 
     def __init__(self, kind: str, settings: dict[str, object], tls: bool = False, workers: int = 1) -> None:
         self.kind = kind
@@ -357,6 +358,14 @@ class WsgiServer:
                 argv += ["--certfile", str(self.dir / "cert.pem"), "--keyfile", str(self.dir / "key.pem")]
         elif kind == "waitress":
             argv = [sys.executable, "-m", "waitress", f"--listen={bind}", "--threads=4", "wsgi_app:app"]
+        elif kind == "uvicorn":
+            argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
+            argv += ["--workers", str(workers), "--ws", "websockets", "asgi_app:app"]
+        elif kind == "hypercorn":
+            argv = [sys.executable, "-m", "hypercorn", "--bind", bind, "--workers", str(workers)]
+            # The access log with each request's query (%(R)s), as uvicorn's shows it.
+            argv += ["--access-logfile", str(self.dir / "access.log"), "--access-logformat", '%(h)s "%(R)s" %(s)s']
+            argv += ["asgi_app:app"]
         else:
             raise ValueError(kind)
         self.out = open(self.dir / "server.log", "wb")

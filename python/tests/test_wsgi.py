@@ -13,7 +13,7 @@ import requests
 import urllib3
 
 import harness
-from conftest import site_settings
+from conftest import SERVERS, site_settings
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -156,7 +156,7 @@ def test_https_gets_host_cookies(keys: harness.Keys) -> None:
         server.close()
 
 
-@pytest.mark.parametrize("kind", ["wsgiref", "gunicorn", "waitress"])
+@pytest.mark.parametrize("kind", SERVERS)
 def test_hostile_input_is_never_a_500(kind: str, keys: harness.Keys) -> None:
     server = harness.WsgiServer(kind, site_settings(keys, needgroup=None))
     try:

@@ -462,3 +462,42 @@ class SsoServer:
         stop(self.proc)
         self.log_file.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ExampleServer:
+    """An application of python/examples (``module:app``) under gunicorn
+    (one worker, threads), configured by environment variables whose
+    values may hold ``@HOSTPORT@``; its service is ``127.0.0.1:PORT/``."""
+
+    EXAMPLES = REPO / "python" / "examples"
+
+    def __init__(self, app: str, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.service = f"127.0.0.1:{self.port}/"
+        self.dir = Path(tempfile.mkdtemp(prefix="example-"))
+        full = dict(os.environ)
+        full.update({k: v.replace("@HOSTPORT@", f"127.0.0.1:{self.port}") for k, v in env.items()})
+        full["PYTHONPATH"] = os.pathsep.join([str(self.EXAMPLES), full.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+        argv += ["--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.dir / "access.log"), app]
+        self.out = open(self.dir / "server.log", "wb")
+        self.proc = subprocess.Popen(
+            argv, env=full, cwd=self.dir, stdout=self.out, stderr=self.out, start_new_session=True
+        )
+        if not wait_port(self.port, 30, self.proc):
+            self.close()
+            raise RuntimeError(f"{app} did not start:\n{self.log()}")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log(self) -> str:
+        try:
+            return (self.dir / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.out.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -45,8 +45,9 @@ def browser_login(
     secret = value(line)
     assert secret != nonce and secret not in r.headers["Location"]
     ticket = keys.sign(user, server.service, nonce=nonce, groups=["staff"])
+    location = "/" + server.service.split("/", 1)[1]  # where sso_login lives
     login = requests.get(
-        server.url(f"/app/sso_login?t={quote(ticket, safe='')}&d={quote(q['d'][0], safe='')}"),
+        server.url(f"{location}sso_login?t={quote(ticket, safe='')}&d={quote(q['d'][0], safe='')}"),
         headers={"Cookie": f"{nonce_cookie}={secret}"},
         allow_redirects=False,
         verify=False,

@@ -466,27 +466,37 @@ class SsoServer:
 
 class ExampleServer:
     """An application of python/examples (``module:app``) under gunicorn
-    (one worker, threads), configured by environment variables whose
-    values may hold ``@HOSTPORT@``; its service is ``127.0.0.1:PORT/``."""
+    (one worker, threads) or uvicorn, configured by environment variables
+    whose values may hold ``@HOSTPORT@``; its service is
+    ``127.0.0.1:PORT/``. ``before``: commands run first in the same
+    environment (a Django migration)."""
 
     EXAMPLES = REPO / "python" / "examples"
 
-    def __init__(self, app: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, app: str, env: dict[str, str], server: str = "gunicorn", before: list[list[str]] | None = None
+    ) -> None:
         self.port = free_port()
         self.service = f"127.0.0.1:{self.port}/"
         self.dir = Path(tempfile.mkdtemp(prefix="example-"))
         full = dict(os.environ)
         full.update({k: v.replace("@HOSTPORT@", f"127.0.0.1:{self.port}") for k, v in env.items()})
         full["PYTHONPATH"] = os.pathsep.join([str(self.EXAMPLES), full.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
-        argv += ["--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.dir / "access.log"), app]
         self.out = open(self.dir / "server.log", "wb")
+        for command in before or []:
+            subprocess.run(command, env=full, cwd=self.dir, stdout=self.out, stderr=self.out, check=True)
+        if server == "gunicorn":
+            argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+            argv += ["--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.dir / "access.log"), app]
+        else:
+            argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), app]
         self.proc = subprocess.Popen(
             argv, env=full, cwd=self.dir, stdout=self.out, stderr=self.out, start_new_session=True
         )
         if not wait_port(self.port, 30, self.proc):
+            log = self.log()
             self.close()
-            raise RuntimeError(f"{app} did not start:\n{self.log()}")
+            raise RuntimeError(f"{app} did not start:\n{log}")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

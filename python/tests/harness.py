@@ -469,14 +469,21 @@ class ExampleServer:
     (one worker, threads) or uvicorn, configured by environment variables
     whose values may hold ``@HOSTPORT@``; its service is
     ``127.0.0.1:PORT/``. ``before``: commands run first in the same
-    environment (a Django migration)."""
+    environment (a Django migration); ``tls``: (certificate, key) for
+    gunicorn's https."""
 
     EXAMPLES = REPO / "python" / "examples"
 
     def __init__(
-        self, app: str, env: dict[str, str], server: str = "gunicorn", before: list[list[str]] | None = None
+        self,
+        app: str,
+        env: dict[str, str],
+        server: str = "gunicorn",
+        before: list[list[str]] | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.port = free_port()
+        self.tls = tls is not None
         self.service = f"127.0.0.1:{self.port}/"
         self.dir = Path(tempfile.mkdtemp(prefix="example-"))
         full = dict(os.environ)
@@ -488,6 +495,8 @@ class ExampleServer:
         if server == "gunicorn":
             argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
             argv += ["--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.dir / "access.log"), app]
+            if tls is not None:
+                argv += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
         else:
             argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), app]
         self.proc = subprocess.Popen(
@@ -499,7 +508,7 @@ class ExampleServer:
             raise RuntimeError(f"{app} did not start:\n{log}")
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def log(self) -> str:
         try:

@@ -16,19 +16,29 @@ import harness
 from test_wsgi import browser_login, cookie_header
 
 
-def django_site(keys: harness.Keys, server: str, app: str) -> harness.ExampleServer:
+def django_site(
+    keys: harness.Keys,
+    server: str,
+    app: str,
+    login: str = harness.LOGIN,
+    tls: tuple[harness.Path, harness.Path] | None = None,
+    groups: str = "",
+) -> harness.ExampleServer:
+    """The example project (python/examples/django_site) with a fresh
+    database, migrated; ``groups``: the groups the site asks for."""
     db = harness.Path(harness.tempfile.mkdtemp(prefix="django-")) / "db.sqlite3"
     env = {
+        "SSO_REQUIRE_GROUPS": groups,
         "DJANGO_SETTINGS_MODULE": "django_site.settings",
         "DJANGO_DB": str(db),
-        "SSO_LOGIN_SERVER": harness.LOGIN,
+        "SSO_LOGIN_SERVER": login,
         "SSO_SERVICE": "@HOSTPORT@/",
         "SSO_DOMAIN": harness.DOMAIN,
         "SSO_PUBLIC_KEY": str(keys.public),
-        "SSO_COOKIE_SECURE": "off",
+        "SSO_COOKIE_SECURE": "auto" if tls else "off",
     }
     migrate = [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"]
-    return harness.ExampleServer(app, env, server=server, before=[migrate])
+    return harness.ExampleServer(app, env, server=server, before=[migrate], tls=tls)
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "uvicorn"])

@@ -36,6 +36,9 @@ SSO = {
     "domain": os.environ["SSO_DOMAIN"],
     "public_keys": [os.environ["SSO_PUBLIC_KEY"]],
     "cookie_secure": os.environ.get("SSO_COOKIE_SECURE", "auto"),
+    # A ticket carries the user's groups among those asked for (g=): the
+    # groups that may use the site at all, e.g. "staff,admins".
+    "groups": [g for g in os.environ.get("SSO_REQUIRE_GROUPS", "").split(",") if g] or None,
     "group_map": {"staff": "Staff members", "admins": ["Staff members", "Administrators"]},
     "staff_groups": ["admins"],
     "superuser_groups": ["admins"],

@@ -80,10 +80,6 @@ class SSOCredentials:
     scopes: list[str]
 
 
-def _header_values(scope: Scope, name: bytes) -> list[bytes]:
-    return [v for k, v in scope.get("headers", ()) if k.lower() == name]
-
-
 def _path(scope: Scope) -> tuple[bytes, bytes]:
     """(decoded path, path as the client sent it). ``raw_path`` keeps the
     bytes a client sent, so a percent escape that is not UTF-8 reaches the
@@ -111,17 +107,28 @@ def request_of(scope: Scope, trusted: TrustedProxies = ()) -> Request:
     :class:`sso.protection.Refused` for text the core cannot take."""
     path, raw_path = _path(scope)
     query = checked("query string", scope.get("query_string", b""))
-    authorization = _header_values(scope, b"authorization")
+    cookies, authorization, forwarded = [], [], []
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name == b"cookie":
+            cookies.append(checked("Cookie", value))
+        elif name == b"authorization":
+            authorization.append(value)
+        elif name == b"x-forwarded-proto":
+            forwarded.append(value)
     client = scope.get("client") or ("", 0)
-    forwarded = b",".join(_header_values(scope, b"x-forwarded-proto")).decode("latin-1")
     return Request(
         method=checked("method", scope.get("method", "GET").encode("latin-1")),
         path=checked("path", path),
         query=query,
         unparsed_uri=checked("path", raw_path + b"?" + query if query else raw_path),
-        cookie_headers=[checked("Cookie", c) for c in _header_values(scope, b"cookie")],
+        cookie_headers=cookies,
+        # Several header lines of one name are one value, as HTTP (and WSGI
+        # servers) join them.
         authorization=checked("Authorization", b", ".join(authorization)) if authorization else None,
-        https=request_is_https(str(scope.get("scheme", "http")), str(client[0]), forwarded, trusted),
+        https=request_is_https(
+            str(scope.get("scheme", "http")), str(client[0]), b",".join(forwarded).decode("latin-1"), trusted
+        ),
     )
 
 

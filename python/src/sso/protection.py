@@ -34,6 +34,16 @@ _LEVELS = {
     LogLevel.DEBUG: logging.DEBUG,
 }
 
+
+def _least_logged(logger: logging.Logger) -> int:
+    """The least severe core log level ``logger`` logs (the core's lines
+    below it are not even copied out of the decision); 0: none."""
+    for level in (LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR):
+        if logger.isEnabledFor(_LEVELS[level]):
+            return int(level)
+    return 0
+
+
 #: Characters of a decoded path that stay as they are in a rebuilt request
 #: URI (RFC 3986 pchar plus `/`), when the server gives no raw URI.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -96,7 +106,7 @@ def request_is_https(scheme: str, peer: str, forwarded_proto: str, trusted: Trus
     return forwarded_proto.rsplit(",", 1)[-1].strip().lower() == "https"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     """The flow's input: bytes as they came on the wire (``path`` decoded
     from its percent escapes, ``query`` not), none holding a NUL byte.
@@ -111,7 +121,7 @@ class Request:
     https: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Accepted:
     """The application runs for ``ticket``'s user."""
 
@@ -119,7 +129,7 @@ class Accepted:
     fingerprint: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answer:
     """The middleware answers itself: status, headers (with their
     ``Content-Type`` and ``Content-Length``) and body. ``ticket_param_mask``:
@@ -230,6 +240,7 @@ class ProtectedApp(Generic[App]):
             cookie_headers=request.cookie_headers,
             authorization=request.authorization,
             https=request.https,
+            log_level=_least_logged(self.logger),
         )
         if isinstance(decision, int):
             if decision == _lib.SSO_ERR_INVALID_ARGUMENT:

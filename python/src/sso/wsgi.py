@@ -44,6 +44,8 @@ def _wire(environ: Environ, key: str, default: str = "") -> bytes:
     """An environ value as the bytes that came on the wire: WSGI keeps
     them as latin-1 ``str`` (PEP 3333)."""
     value = environ.get(key, default)
+    if type(value) is str and value.isascii() and "\0" not in value:
+        return value.encode("ascii")  # the usual case, checked at C speed
     if not isinstance(value, str):
         raise Refused(f"{key} is not a string")
     try:
@@ -77,6 +79,32 @@ def is_https(environ: Environ, trusted: TrustedProxies) -> bool:
 def request_of(environ: Environ, trusted: TrustedProxies = ()) -> Request:
     """The flow's input from a WSGI environ. Raises
     :class:`sso.protection.Refused` for text the core cannot take."""
+    get = environ.get
+    method, script, info = get("REQUEST_METHOD", "GET"), get("SCRIPT_NAME", ""), get("PATH_INFO", "")
+    query, cookie, authorization = get("QUERY_STRING", ""), get("HTTP_COOKIE", ""), get("HTTP_AUTHORIZATION")
+    uri = get("RAW_URI") or get("REQUEST_URI")
+    try:
+        text = method + script + info + query + cookie + (uri or "") + (authorization or "")
+    except TypeError:
+        text = "\0"
+    if not text.isascii() or "\0" in text:
+        return _request_of_any(environ, trusted)
+    # The usual request: ASCII strings all, checked at C speed at once.
+    path, raw_query = (script + info).encode("ascii"), query.encode("ascii")
+    return Request(
+        method=method.encode("ascii"),
+        path=path,
+        query=raw_query,
+        unparsed_uri=uri.encode("ascii") if uri else rebuilt_uri(path, raw_query),
+        cookie_headers=[cookie.encode("ascii")] if cookie else [],
+        authorization=authorization.encode("ascii") if authorization is not None else None,
+        https=is_https(environ, trusted),
+    )
+
+
+def _request_of_any(environ: Environ, trusted: TrustedProxies) -> Request:
+    """:func:`request_of` for any environ: each value checked by itself, so
+    a refusal names the key."""
     path = _wire(environ, "SCRIPT_NAME") + _wire(environ, "PATH_INFO")
     query = _wire(environ, "QUERY_STRING")
     cookie = _wire(environ, "HTTP_COOKIE")

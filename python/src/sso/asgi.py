@@ -77,7 +77,7 @@ class SSOUser:
 class SSOCredentials:
     """``scope["auth"]``: the ticket's groups as Starlette's scopes."""
 
-    scopes: list[str]
+    scopes: tuple[str, ...]
 
 
 def _path(scope: Scope) -> tuple[bytes, bytes]:
@@ -132,20 +132,8 @@ def request_of(scope: Scope, trusted: TrustedProxies = ()) -> Request:
     )
 
 
-def _accepted_scope(scope: Scope, outcome: Accepted) -> Scope:
-    """A copy of ``scope`` telling the application who the user is; the
-    server's ``state`` dict (shared with its lifespan) is copied, not
-    changed."""
-    ticket = outcome.ticket
-    state = dict(scope.get("state") or {})
-    state.update(identity(ticket))
-    return dict(
-        scope,
-        user=SSOUser(ticket.user, ticket.groups, ticket),
-        auth=SSOCredentials(list(ticket.groups)),
-        state=state,
-        **{"sso.ticket": ticket, "sso.fingerprint": outcome.fingerprint},
-    )
+def _identity_of(ticket: Ticket) -> tuple[SSOUser, SSOCredentials, dict[str, str]]:
+    return SSOUser(ticket.user, ticket.groups, ticket), SSOCredentials(ticket.groups), identity(ticket)
 
 
 async def _respond(send: Send, answer: Answer) -> None:
@@ -176,7 +164,7 @@ class SSOMiddleware(ProtectedApp[ASGIApp]):
         except Refused as why:
             outcome = self.refused(why)
         if isinstance(outcome, Accepted):
-            await self.app(_accepted_scope(scope, outcome), receive, send)
+            await self.app(self._accepted_scope(scope, outcome), receive, send)
         elif kind == "websocket":
             await _refuse_websocket(receive, send)
         else:
@@ -185,6 +173,22 @@ class SSOMiddleware(ProtectedApp[ASGIApp]):
                 # it at the response): keep only the core's mask there.
                 scope["query_string"] = f"t={outcome.ticket_param_mask}".encode("ascii")
             await _respond(send, outcome)
+
+    def _accepted_scope(self, scope: Scope, outcome: Accepted) -> Scope:
+        """A copy of ``scope`` telling the application who the user is; the
+        server's ``state`` dict (shared with its lifespan) is copied, not
+        changed."""
+        ticket = outcome.ticket
+        user, credentials, names = self.per_ticket(ticket, _identity_of)
+        state = dict(scope.get("state") or {})
+        state.update(names)
+        return dict(
+            scope,
+            user=user,
+            auth=credentials,
+            state=state,
+            **{"sso.ticket": ticket, "sso.fingerprint": outcome.fingerprint},
+        )
 
 
 async def _refuse_websocket(receive: Receive, send: Send) -> None:

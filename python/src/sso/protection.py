@@ -16,10 +16,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote
 
 from . import _lib
@@ -35,18 +35,27 @@ _LEVELS = {
 }
 
 
+#: (Python level, the core's level) from the least severe, as plain ints:
+#: an enum member's hash is a Python call, paid at every request.
+_THRESHOLDS = tuple((int(_LEVELS[level]), int(level)) for level in sorted(_LEVELS, reverse=True))
+
+
 def _least_logged(logger: logging.Logger) -> int:
     """The least severe core log level ``logger`` logs (the core's lines
     below it are not even copied out of the decision); 0: none."""
-    for level in (LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR):
-        if logger.isEnabledFor(_LEVELS[level]):
-            return int(level)
+    effective = logger.getEffectiveLevel()
+    for python_level, core_level in _THRESHOLDS:
+        if effective <= python_level:
+            return core_level
     return 0
 
 
 #: Characters of a decoded path that stay as they are in a rebuilt request
 #: URI (RFC 3986 pchar plus `/`), when the server gives no raw URI.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+#: How many tickets' derived values a ProtectedApp keeps (per_ticket).
+_PER_TICKET_ENTRIES = 4096
 
 TrustedProxies = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
@@ -210,6 +219,7 @@ class ProtectedApp(Generic[App]):
     ) -> None:
         self.app = app
         self.trusted_proxies = parse_trusted_proxies(trusted_proxies)
+        self._per_ticket: dict[int, tuple[Ticket, Any]] = {}
         self.flow = FlowConfig(
             login_server=login_server,
             service=service,
@@ -224,6 +234,22 @@ class ProtectedApp(Generic[App]):
             cache_entries=cache_entries,
             binding_entries=binding_entries,
         )
+
+    def per_ticket(self, ticket: Ticket, make: Callable[[Ticket], Any]) -> Any:
+        """``make(ticket)``, made once per ticket: the flow hands out one
+        :class:`Ticket` object for every request with the same ticket, so
+        what an adapter derives from it (the identity it shows the
+        application) is derived once. The value must not be changed by
+        its users."""
+        entry = self._per_ticket.get(id(ticket))
+        if entry is not None and entry[0] is ticket:
+            return entry[1]
+        value = make(ticket)
+        if len(self._per_ticket) >= _PER_TICKET_ENTRIES:
+            self._per_ticket.clear()
+        # The entry holds the ticket, so its id stays its own while kept.
+        self._per_ticket[id(ticket)] = (ticket, value)
+        return value
 
     def refused(self, why: Refused) -> Answer:
         """The answer to a request whose text the core cannot read."""

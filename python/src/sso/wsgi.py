@@ -140,7 +140,7 @@ class SSOMiddleware(ProtectedApp[WSGIApp]):
             return _respond(start_response, self.refused(why))
         outcome = self.check(request)
         if isinstance(outcome, Accepted):
-            environ.update(identity(outcome.ticket))
+            environ.update(self.per_ticket(outcome.ticket, identity))
             environ["sso.ticket"] = outcome.ticket
             environ["sso.fingerprint"] = outcome.fingerprint
             return self.app(environ, start_response)

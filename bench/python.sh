@@ -8,7 +8,9 @@
 #    with a warm ticket cookie (one ticket, the core's cache hits) and with
 #    never-seen tickets (every request a new ticket: a signature check).
 #    Rounds are interleaved; each figure is the median of ROUNDS, printed
-#    with its ratio to /bare/.
+#    with its ratio to /bare/. Then the same for ASGI: one uvicorn (one
+#    worker, pinned likewise), a bare ASGI application and the same behind
+#    sso.asgi.SSOMiddleware.
 # 2. The per-call cost of the Python binding over the core: sso.Verifier.verify
 #    (no cache and cached) against the bare ctypes call and against the
 #    core's own Ed25519 check in Rust (mod_sso's examples/raw_verify).
@@ -16,7 +18,8 @@
 #    difference of two of them can still come out below zero.
 #
 # Usage: bench/python.sh [--quick]      (env: DURATION ROUNDS CONNS)
-# Needs: python3-venv, gunicorn, wrk, python3-cryptography, openssl, taskset.
+# Needs: python3-venv, gunicorn, python3-uvicorn, wrk, python3-cryptography,
+# openssl, taskset.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,19 +77,28 @@ def app(environ, start_response):
     return bare(environ, start_response)
 EOF
 
+cat > "$WORK/bench_asgi.py" <<EOF
+from sso.asgi import SSOMiddleware
+
+HEADERS = [(b"content-type", b"text/plain"), (b"content-length", b"6")]
+
+async def bare(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": b"hello\n"})
+
+protected = SSOMiddleware(bare, login_server="https://login.bench.example/", service="$SERVICE",
+                          domain="$DOMAIN", public_keys=["$WORK/public.pem"])
+
+async def app(scope, receive, send):
+    if scope["path"].startswith("/sso/"):
+        await protected(scope, receive, send)
+    else:
+        await bare(scope, receive, send)
+EOF
+
 echo "== tickets"
 python3 "$ROOT/bench/mod_sso_tickets.py" sso "$WORK/warm" 1 "$WORK/secret.pem" "$SERVICE" "$DOMAIN" 3600 w
 python3 "$ROOT/bench/mod_sso_tickets.py" sso "$WORK/cold" "$COLD_TICKETS" "$WORK/secret.pem" "$SERVICE" "$DOMAIN" 3600 c
-
-(cd "$WORK" && exec taskset -c $CPU_SERVER "$PY" -m gunicorn --workers 1 --threads 8 \
-    --bind "127.0.0.1:$PORT" --log-level warning bench_app:app) &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/bare/" && break
-    sleep 0.1
-done
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: SSO_ticket=$(cat "$WORK/warm")" "http://127.0.0.1:$PORT/sso/")
-[ "$code" = 200 ] || { echo "the middleware did not accept the ticket ($code)"; exit 1; }
 
 cat > "$WORK/tickets.lua" <<'EOF'
 -- One Cookie per request, cycling through the lines of WRK_TICKETS.
@@ -115,35 +127,64 @@ run_wrk() { # run_wrk PATH TICKETFILE -> "reqs_per_s total"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A RUNS
-echo "== wrk: $ROUNDS round(s) of ${DURATION}s, $CONNS connections"
-run_wrk /bare/ "$WORK/warm" >/dev/null  # warm-up
-for r in $(seq "$ROUNDS"); do
-    for mode in bare warm cold; do
-        case $mode in
-            bare) read -r rps total < <(run_wrk /bare/ "$WORK/warm") ;;
-            warm) read -r rps total < <(run_wrk /sso/ "$WORK/warm") ;;
-            cold) read -r rps total < <(run_wrk /sso/ "$WORK/cold") ;;
-        esac
-        RUNS[$mode]="${RUNS[$mode]:-} $rps"
-        if [ "$mode" = cold ] && [ "${total%.*}" -gt "$COLD_TICKETS" ]; then
-            echo "   note: cold round $r sent $total requests for $COLD_TICKETS tickets (some were cache hits)"
-        fi
+start_server() { # start_server COMMAND... (in $WORK, pinned to the server's core)
+    (cd "$WORK" && exec taskset -c $CPU_SERVER "$@") &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/bare/" && break
+        sleep 0.1
     done
-done
-BARE=$(echo "${RUNS[bare]}" | tr ' ' '\n' | grep . | median)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: SSO_ticket=$(cat "$WORK/warm")" "http://127.0.0.1:$PORT/sso/")
+    [ "$code" = 200 ] || { echo "the middleware did not accept the ticket ($code)"; exit 1; }
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+
+bench_server() { # bench_server TITLE KIND: wrk rounds against the running server, then its table
+    local r mode rps total m label BARE
+    declare -A RUNS=()
+    echo "== wrk: $1: $ROUNDS round(s) of ${DURATION}s, $CONNS connections"
+    run_wrk /bare/ "$WORK/warm" >/dev/null  # warm-up
+    for r in $(seq "$ROUNDS"); do
+        for mode in bare warm cold; do
+            case $mode in
+                bare) read -r rps total < <(run_wrk /bare/ "$WORK/warm") ;;
+                warm) read -r rps total < <(run_wrk /sso/ "$WORK/warm") ;;
+                cold) read -r rps total < <(run_wrk /sso/ "$WORK/cold") ;;
+            esac
+            RUNS[$mode]="${RUNS[$mode]:-} $rps"
+            if [ "$mode" = cold ] && [ "${total%.*}" -gt "$COLD_TICKETS" ]; then
+                echo "   note: cold round $r sent $total requests for $COLD_TICKETS tickets (some were cache hits)"
+            fi
+        done
+    done
+    BARE=$(echo "${RUNS[bare]}" | tr ' ' '\n' | grep . | median)
+    echo
+    printf '%-44s %10s %8s\n' "$1" "req/s" "ratio"
+    for mode in bare warm cold; do
+        m=$(echo "${RUNS[$mode]}" | tr ' ' '\n' | grep . | median)
+        label=$mode
+        case $mode in
+            bare) label="bare $2 app" ;;
+            warm) label="SSOMiddleware, warm ticket cookie" ;;
+            cold) label="SSOMiddleware, never-seen tickets" ;;
+        esac
+        printf '%-44s %10.0f %8.2f\n' "$label" "$m" "$(echo "$m $BARE" | awk '{print $1/$2}')"
+    done
+}
+
+start_server "$PY" -m gunicorn --workers 1 --threads 8 --bind "127.0.0.1:$PORT" --log-level warning bench_app:app
+bench_server "gunicorn (1 worker, 8 threads, 1 core)" WSGI
+stop_server
 echo
-printf '%-44s %10s %8s\n' "gunicorn (1 worker, 8 threads, 1 core)" "req/s" "ratio"
-for mode in bare warm cold; do
-    m=$(echo "${RUNS[$mode]}" | tr ' ' '\n' | grep . | median)
-    label=$mode
-    case $mode in
-        bare) label="bare WSGI app" ;;
-        warm) label="SSOMiddleware, warm ticket cookie" ;;
-        cold) label="SSOMiddleware, never-seen tickets" ;;
-    esac
-    printf '%-44s %10.0f %8.2f\n' "$label" "$m" "$(echo "$m $BARE" | awk '{print $1/$2}')"
-done
+start_server "$PY" -m uvicorn --host 127.0.0.1 --port "$PORT" --log-level warning --no-access-log \
+    --lifespan off bench_asgi:app
+bench_server "uvicorn (1 worker, 1 core)" ASGI
+stop_server
 
 echo
 echo "== per call (one thread)"

@@ -13,7 +13,7 @@ import pytest
 
 import harness
 
-SERVERS = ["wsgiref", "gunicorn", "waitress"]
+SERVERS = ["wsgiref", "gunicorn", "waitress", "uvicorn", "hypercorn"]
 
 
 def need_root() -> None:

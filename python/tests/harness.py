@@ -314,10 +314,11 @@ class Apache:
 
 
 class WsgiServer:
-    """The test application (tests/wsgi_app.py) behind SSOMiddleware in a
-    real WSGI server process: ``wsgiref``, ``gunicorn`` (one worker, threads)
-    or ``waitress``. ``settings`` are the middleware's keyword arguments
-    (``service`` may hold ``@HOSTPORT@``)."""
+    """The test application behind SSOMiddleware in a real server process:
+    tests/wsgi_app.py under ``wsgiref``, ``gunicorn`` (one worker, threads)
+    or ``waitress``, tests/asgi_app.py under ``uvicorn`` or ``hypercorn``.
+    ``settings`` are the middleware's keyword arguments (``service`` may
+    hold ``@HOSTPORT@``)."""
 
     def __init__(self, kind: str, settings: dict[str, object], tls: bool = False, workers: int = 1) -> None:
         self.kind = kind
@@ -357,6 +358,14 @@ class WsgiServer:
                 argv += ["--certfile", str(self.dir / "cert.pem"), "--keyfile", str(self.dir / "key.pem")]
         elif kind == "waitress":
             argv = [sys.executable, "-m", "waitress", f"--listen={bind}", "--threads=4", "wsgi_app:app"]
+        elif kind == "uvicorn":
+            argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
+            argv += ["--workers", str(workers), "--ws", "websockets", "asgi_app:app"]
+        elif kind == "hypercorn":
+            argv = [sys.executable, "-m", "hypercorn", "--bind", bind, "--workers", str(workers)]
+            # The access log with each request's query (%(R)s), as uvicorn's shows it.
+            argv += ["--access-logfile", str(self.dir / "access.log"), "--access-logformat", '%(h)s "%(R)s" %(s)s']
+            argv += ["asgi_app:app"]
         else:
             raise ValueError(kind)
         self.out = open(self.dir / "server.log", "wb")
@@ -452,4 +461,62 @@ class SsoServer:
     def close(self) -> None:
         stop(self.proc)
         self.log_file.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ExampleServer:
+    """An application of python/examples (``module:app``) under gunicorn
+    (one worker, threads) or uvicorn, configured by environment variables
+    whose values may hold ``@HOSTPORT@``; its service is
+    ``127.0.0.1:PORT/``. ``before``: commands run first in the same
+    environment (a Django migration); ``tls``: (certificate, key) for
+    gunicorn's https."""
+
+    EXAMPLES = REPO / "python" / "examples"
+
+    def __init__(
+        self,
+        app: str,
+        env: dict[str, str],
+        server: str = "gunicorn",
+        before: list[list[str]] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.tls = tls is not None
+        self.service = f"127.0.0.1:{self.port}/"
+        self.dir = Path(tempfile.mkdtemp(prefix="example-"))
+        full = dict(os.environ)
+        full.update({k: v.replace("@HOSTPORT@", f"127.0.0.1:{self.port}") for k, v in env.items()})
+        full["PYTHONPATH"] = os.pathsep.join([str(self.EXAMPLES), full.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.out = open(self.dir / "server.log", "wb")
+        for command in before or []:
+            subprocess.run(command, env=full, cwd=self.dir, stdout=self.out, stderr=self.out, check=True)
+        if server == "gunicorn":
+            argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+            argv += ["--bind", f"127.0.0.1:{self.port}", "--access-logfile", str(self.dir / "access.log"), app]
+            if tls is not None:
+                argv += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        else:
+            argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), app]
+        self.proc = subprocess.Popen(
+            argv, env=full, cwd=self.dir, stdout=self.out, stderr=self.out, start_new_session=True
+        )
+        if not wait_port(self.port, 30, self.proc):
+            log = self.log()
+            self.close()
+            raise RuntimeError(f"{app} did not start:\n{log}")
+
+    def url(self, path: str) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+
+    def log(self) -> str:
+        try:
+            return (self.dir / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.out.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,8 +1,9 @@
 """End to end in Debian's chromium (over WebDriver, as tests/src/browser.rs
 drives it): log in at the real login server, land in the WSGI application
 (SSOMiddleware under gunicorn, https), reach an Apache + mod_sso service
-with the same login session and no form, log out at the login server, and
-both services send the browser to the login form again."""
+and the Django example's admin (sso.django) with the same login session
+and no form, log out at the login server, and all three services send the
+browser to the login form again (Django's own session notwithstanding)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import requests
 
 import harness
 from conftest import need_root, site_settings
+from test_django import django_site
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 PASSWORD = "browser password"
@@ -165,16 +167,23 @@ def world(keys: harness.Keys, tmp_path: Path) -> Iterator[dict[str, Any]]:
     parts: list[Any] = []
     try:
         login = harness.SsoServer(
-            keys, {"alice": (PASSWORD, ["staff"])}, allowed=(r"127\.0\.0\.1:[0-9]+/app/",), tls=(cert, key)
+            keys,
+            {"alice": (PASSWORD, ["staff", "admins"])},
+            allowed=(r"127\.0\.0\.1:[0-9]+/app/", r"127\.0\.0\.1:[0-9]+/"),
+            tls=(cert, key),
         )
         parts.append(login)
         wsgi = harness.WsgiServer("gunicorn", site_settings(keys, login_server=login.url, needgroup=None), tls=True)
         parts.append(wsgi)
         apache = harness.Apache([keys.public], tls=True, login=login.url)
         parts.append(apache)
+        django = django_site(
+            keys, "gunicorn", "django_site.wsgi:application", login=login.url, tls=(cert, key), groups="staff,admins"
+        )
+        parts.append(django)
         browser = Browser([ca, wsgi.dir / "cert.pem", apache.root / "conf/cert.pem"])
         parts.append(browser)
-        yield {"login": login, "wsgi": wsgi, "apache": apache, "browser": browser}
+        yield {"login": login, "wsgi": wsgi, "apache": apache, "django": django, "browser": browser}
     finally:
         for p in reversed(parts):
             p.close()
@@ -195,13 +204,22 @@ def test_one_login_for_wsgi_and_apache_and_one_logout(world: dict[str, Any]) -> 
     # Back to the WSGI application: still in (its own cookies, bound).
     b.goto(app_url)
     b.wait("the WSGI application again", lambda: "REMOTE_USER=alice" in b.source())
+    # The Django site (sso.django behind gunicorn): the same login session
+    # creates the user, and alice (in admins) reaches the admin.
+    django = world["django"]
+    b.goto(django.url("/admin/"))
+    b.wait("Django's admin", lambda: b.url().startswith(django.url("/admin/")) and "Site administration" in b.source())
+    b.goto(django.url("/whoami/"))
+    b.wait("Django's view", lambda: "user=alice" in b.source())
+    assert "groups=Administrators,Staff members" in b.source() and "superuser=True" in b.source(), b.source()
     # Log out everywhere: the login server's page loads both sso_logout.
     b.goto(login.url + "logout")
     b.click("#logout")
     b.wait("the logged-out page", lambda: "Logged out" in b.source())
     page = b.source()
     assert f"{wsgi.service}sso_logout" in page and f"{apache.service}sso_logout" in page, page
-    for url in (app_url, apache_url):
+    assert f"{django.service}sso_logout" in page, page
+    for url in (app_url, apache_url, django.url("/whoami/")):
         b.goto(url)
         b.wait(
             f"the login form instead of {url}",

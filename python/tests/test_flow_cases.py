@@ -1,9 +1,10 @@
-"""One table of cases (tests/cases/flow.json), two implementations of the
-flow's adapter: every case goes to a real apache2 with mod_sso and to the
-WSGI middleware in a real server (wsgiref, gunicorn, waitress), driven by
-requests. Each answer must meet the table's expectation, and the two
-answers must be the same (status, cookies set, Location, challenge, the
-application's environment), so the adapters cannot drift apart.
+"""One table of cases (tests/cases/flow.json), three adapters of the
+flow: every case goes to a real apache2 with mod_sso and to the WSGI
+middleware in a real server (wsgiref, gunicorn, waitress) or the ASGI
+middleware in one (uvicorn, hypercorn), driven by requests. Each answer
+must meet the table's expectation, and the two answers must be the same
+(status, cookies set, Location, challenge, the application's
+environment), so the adapters cannot drift apart.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def normalized(r: requests.Response, target: Target) -> dict[str, Any]:
         answer["env"] = {
             k: v.replace(host_port, "HOSTPORT")
             for k, _, v in (line.partition("=") for line in r.text.splitlines())
-            if k not in ("TICKET_EXPIRES", "PID")
+            if k not in ("TICKET_EXPIRES", "PID", "USER")
         }
     return answer
 

@@ -1,26 +1,19 @@
 """The WSGI application of the tests: prints what SSOMiddleware put into
-the environ, like mod_sso's tests' env.cgi. Its settings come from the JSON
-file named by ``$SSO_TEST_APP_CONFIG`` (written by harness.WsgiServer):
-``middleware`` (SSOMiddleware's keyword arguments; ``needgroup`` adds a
-second location under ``/app/needgroup/`` asking for those groups, as the
-Apache site does) and ``log`` (the file the middleware logs to).
+the environ, like mod_sso's tests' env.cgi. Its settings: app_config.py.
 
 Run directly (``python wsgi_app.py PORT``) it serves with wsgiref.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from app_config import KEYS, load_config
 from sso.wsgi import SSOMiddleware
-
-KEYS = ("REMOTE_USER", "AUTH_TYPE", "SSO_USER", "SSO_GROUPS", "SSO_SERVICE")
 
 
 def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -39,15 +32,7 @@ def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 def build() -> Any:
-    with open(os.environ["SSO_TEST_APP_CONFIG"]) as f:
-        config = json.load(f)
-    handler = logging.FileHandler(config["log"])
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("sso")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    settings = dict(config["middleware"])
-    needgroup = settings.pop("needgroup", None)
+    settings, needgroup = load_config()
     plain = SSOMiddleware(echo, **settings)
     if not needgroup:
         return plain

@@ -2,6 +2,7 @@
 
 - :class:`Verifier`: verify tickets (the core's checks and cache);
 - :mod:`sso.wsgi` / :mod:`sso.middleware`: ``SSOMiddleware`` for WSGI;
+- :mod:`sso.asgi`: ``SSOMiddleware`` for ASGI (HTTP and WebSocket);
 - :mod:`sso.requests`: ``SSOAuth`` for ``requests``; :func:`get_token`;
 - :mod:`sso.client`: ``LoginClient``, a program logging in at sso-server.
 

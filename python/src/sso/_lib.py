@@ -8,7 +8,9 @@ ctypes releases the GIL during each call, so threads verify in parallel.
 
 Where the library comes from, in order:
 1. ``$SSO_LIBRARY``: a path to ``libsso.so.0`` (a build tree, a test);
-2. the soname ``libsso.so.0`` through the dynamic loader's search path,
+2. ``libsso.so.0`` beside this file: the copy a wheel built by
+   ``scripts/package --wheel`` carries (docs/python.md);
+3. the soname ``libsso.so.0`` through the dynamic loader's search path,
    i.e. an installed library (README.md, "Installing libsso").
 """
 
@@ -183,12 +185,18 @@ def lib() -> ctypes.CDLL:
     return _lib
 
 
+#: Where a wheel carries its own copy of the library.
+BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
+
 def _load() -> ctypes.CDLL:
-    path = os.environ.get(LIBRARY_ENV) or SONAME
+    path = os.environ.get(LIBRARY_ENV) or (BUNDLED if os.path.exists(BUNDLED) else SONAME)
     try:
         handle = ctypes.CDLL(path)
     except OSError as e:
-        where = f"${LIBRARY_ENV}={path}" if path != SONAME else f"{SONAME} (set ${LIBRARY_ENV})"
+        where = {SONAME: f"{SONAME} (set ${LIBRARY_ENV})", BUNDLED: f"the wheel's {BUNDLED}"}.get(
+            path, f"${LIBRARY_ENV}={path}"
+        )
         raise LibraryError(f"cannot load libsso from {where}: {e}") from None
     for name, restype, argtypes in _PROTOTYPES:
         try:

@@ -14,7 +14,7 @@ import enum
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from ctypes import c_void_p
+from ctypes import c_char_p, c_void_p
 from dataclasses import dataclass, field
 
 from . import _lib
@@ -54,6 +54,45 @@ _COOKIE_SECURE = {
     False: _lib.SSO_COOKIE_SECURE_OFF,
     "off": _lib.SSO_COOKIE_SECURE_OFF,
 }
+# Numbers to members by a dict: an enum's own lookup costs microseconds,
+# paid at every request.
+_KINDS = {int(k): k for k in Kind}
+_LOG_LEVELS = {int(level): level for level in LogLevel}
+#: How many accepted tickets' claims a config keeps copied (FlowConfig._ticket).
+_TICKET_COPIES = 4096
+
+#: What the adapters read out of a decision and its ticket (include/sso.h).
+_READERS = [
+    "sso_flow_decision_free",
+    "sso_flow_decision_kind",
+    "sso_flow_decision_status",
+    "sso_flow_decision_header_count",
+    "sso_flow_decision_header_name",
+    "sso_flow_decision_header_value",
+    "sso_flow_decision_body",
+    "sso_flow_decision_ticket",
+    "sso_flow_decision_fingerprint",
+    "sso_flow_decision_ticket_param_mask",
+    "sso_flow_decision_log_count",
+    "sso_flow_decision_log_level",
+    "sso_flow_decision_log_message",
+    "sso_ticket_user",
+    "sso_ticket_expires",
+]
+
+
+def _reader(lib: ctypes.CDLL) -> ctypes.PyDLL:
+    """The same library, for the calls that read a decision: each takes
+    nanoseconds, and a ``CDLL`` call gives the GIL up and takes it back,
+    which in a threaded server (gunicorn's threads, waitress) hands it to
+    another thread a dozen times per request. A ``PyDLL`` keeps it.
+    ``sso_flow_decide`` itself, which may check a signature, still lets
+    other threads run."""
+    reader = ctypes.PyDLL(lib._name, handle=lib._handle)
+    for name in _READERS:
+        source, target = getattr(lib, name), getattr(reader, name)
+        target.restype, target.argtypes = source.restype, source.argtypes
+    return reader
 
 
 @dataclass(frozen=True)
@@ -144,6 +183,9 @@ class FlowConfig:
         if code != _lib.SSO_OK:
             raise config_failed("refused SSO settings", code)
         self._handle: int | None = out.value
+        self._lib = lib
+        self._reader = _reader(lib)
+        self._tickets: dict[tuple[str | None, bytes | None, int], Ticket] = {}
         self._free = lib.sso_flow_config_free
         self._closing = threading.Lock()
         self.service = service
@@ -160,16 +202,18 @@ class FlowConfig:
         authorization: bytes | None,
         https: bool,
         now: int = 0,
+        log_level: int = LogLevel.DEBUG,
     ) -> Decision | int:
         """The core's decision for one request, or the ``sso_result`` code
         with which the core refused to decide (``INVALID_ARGUMENT``: a
         method, path or query that is not UTF-8, to be answered 400). No
-        argument may hold a NUL byte."""
+        argument may hold a NUL byte. ``log_level``: the least severe log
+        line to copy (a syslog number; lines below it are not read)."""
         handle = self._handle
         if handle is None:
             raise ValueError("flow config is closed")
-        lib = _lib.lib()
-        cookies = _lib.string_array(list(cookie_headers))
+        lib, reader = self._lib, self._reader
+        cookies = (c_char_p * len(cookie_headers))(*cookie_headers)
         out = c_void_p()
         code = lib.sso_flow_decide(
             handle,
@@ -187,9 +231,39 @@ class FlowConfig:
         if code != _lib.SSO_OK:
             return int(code)
         try:
-            return _copy_decision(out.value)
+            d = out.value
+            if reader.sso_flow_decision_kind(d) != Kind.ACCEPT:
+                return _copy_decision(reader, d, log_level)
+            # An acceptance has no status, headers, body or mask
+            # (sso-core/src/flow/decision.rs): only its ticket is read, the
+            # one field of every request of a logged-in browser.
+            fingerprint = _s(reader.sso_flow_decision_fingerprint(d))
+            return Decision(
+                kind=Kind.ACCEPT,
+                status=0,
+                ticket=self._ticket(reader, reader.sso_flow_decision_ticket(d), fingerprint),
+                fingerprint=fingerprint,
+                logs=_copy_logs(reader, d, log_level),
+            )
         finally:
-            lib.sso_flow_decision_free(out)
+            reader.sso_flow_decision_free(out)
+
+    def _ticket(self, lib: ctypes.CDLL, handle: int | None, fingerprint: str | None) -> Ticket | None:
+        """The accepted ticket's claims. A copy made for an earlier request
+        is reused when fingerprint (SHA-256 over the ticket's signature and
+        content), user and expiry are the same: the same ticket, which the
+        core has just accepted again; reading every claim anew costs more
+        calls into the library than the decision itself."""
+        if not handle:
+            return None
+        key = (fingerprint, lib.sso_ticket_user(handle), lib.sso_ticket_expires(handle))
+        ticket = self._tickets.get(key)
+        if ticket is None:
+            ticket = ticket_from_handle(handle)
+            if len(self._tickets) >= _TICKET_COPIES:
+                self._tickets.clear()
+            self._tickets[key] = ticket
+        return ticket
 
     def close(self) -> None:
         """Frees the core's config (also done when collected); only once no
@@ -206,27 +280,34 @@ class FlowConfig:
             self._free(handle)
 
 
-def _copy_decision(d: int | None) -> Decision:
-    lib = _lib.lib()
+def _copy_logs(lib: ctypes.CDLL, d: int | None, log_level: int) -> list[tuple[LogLevel, str]]:
+    logs = []
+    for i in range(lib.sso_flow_decision_log_count(d)):
+        level = _LOG_LEVELS.get(lib.sso_flow_decision_log_level(d, i), LogLevel.ERROR)
+        if level > log_level:
+            continue  # not logged: its text is not even read
+        message = _s(lib.sso_flow_decision_log_message(d, i))
+        if message is not None:
+            logs.append((level, message))
+    return logs
+
+
+def _copy_decision(lib: ctypes.CDLL, d: int | None, log_level: int) -> Decision:
+    """Every field of a decision other than an acceptance."""
     headers = []
     for i in range(lib.sso_flow_decision_header_count(d)):
         name = _s(lib.sso_flow_decision_header_name(d, i))
         value = _s(lib.sso_flow_decision_header_value(d, i))
         if name is not None and value is not None:
             headers.append((name, value))
-    logs = []
-    for i in range(lib.sso_flow_decision_log_count(d)):
-        message = _s(lib.sso_flow_decision_log_message(d, i))
-        if message is not None:
-            logs.append((LogLevel(lib.sso_flow_decision_log_level(d, i)), message))
     ticket = lib.sso_flow_decision_ticket(d)
     return Decision(
-        kind=Kind(lib.sso_flow_decision_kind(d)),
+        kind=_KINDS[lib.sso_flow_decision_kind(d)],
         status=int(lib.sso_flow_decision_status(d)),
         headers=headers,
         body=_s(lib.sso_flow_decision_body(d)),
         ticket=ticket_from_handle(ticket) if ticket else None,
         fingerprint=_s(lib.sso_flow_decision_fingerprint(d)),
         ticket_param_mask=_s(lib.sso_flow_decision_ticket_param_mask(d)),
-        logs=logs,
+        logs=_copy_logs(lib, d, log_level),
     )

@@ -1,9 +1,10 @@
 """``SSOMiddleware``: mod_sso's protection for a WSGI application.
 
 Every request goes through the core's ``sso_flow_decide`` (see
-:mod:`sso.flow`), exactly as mod_sso's hooks do: this module only turns
-the WSGI environ into the flow's input and the decision into a WSGI
-response. No ticket, cookie or redirect rule is written here.
+:mod:`sso.flow` and :mod:`sso.protection`, shared with the ASGI adapter),
+exactly as mod_sso's hooks do: this module only turns the WSGI environ
+into the flow's input and the outcome into a WSGI response. No ticket,
+cookie or redirect rule is written here.
 
 What the application sees on success (as mod_sso's CGI environment):
 ``REMOTE_USER``, ``AUTH_TYPE=SSO``, ``SSO_USER``, ``SSO_GROUPS`` (comma
@@ -13,54 +14,45 @@ separated), ``SSO_SERVICE``, and the :class:`sso.Ticket` under
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
 
-from . import _lib
-from .errors import ConfigError
-from .flow import Decision, FlowConfig, Kind, LogLevel
+from .protection import (
+    Accepted,
+    Answer,
+    ProtectedApp,
+    Refused,
+    Request,
+    TrustedProxies,
+    checked,
+    identity,
+    parse_trusted_proxies,
+    rebuilt_uri,
+    request_is_https,
+)
 
-logger = logging.getLogger("sso.wsgi")
+__all__ = ["SSOMiddleware", "is_https", "parse_trusted_proxies", "request_of"]
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
-_LEVELS = {
-    LogLevel.ERROR: logging.ERROR,
-    LogLevel.WARNING: logging.WARNING,
-    LogLevel.INFO: logging.INFO,
-    LogLevel.DEBUG: logging.DEBUG,
-}
-
-#: Characters of a decoded path that stay as they are in a rebuilt request
-#: URI (RFC 3986 pchar plus `/`), when the server gives no raw URI.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-
-
-class _Refused(Exception):
-    """The request's own text cannot be handed to the core (400)."""
-
 
 def _wire(environ: Environ, key: str, default: str = "") -> bytes:
     """An environ value as the bytes that came on the wire: WSGI keeps
-    them as latin-1 ``str`` (PEP 3333). A NUL would cut the C string the
-    core reads, so it is refused rather than passed."""
+    them as latin-1 ``str`` (PEP 3333)."""
     value = environ.get(key, default)
+    if type(value) is str and value.isascii() and "\0" not in value:
+        return value.encode("ascii")  # the usual case, checked at C speed
     if not isinstance(value, str):
-        raise _Refused(f"{key} is not a string")
+        raise Refused(f"{key} is not a string")
     try:
         raw = value.encode("latin-1")
     except UnicodeEncodeError:
-        raise _Refused(f"{key} is not a WSGI byte string") from None
-    if b"\0" in raw:
-        raise _Refused(f"{key} holds a NUL byte")
-    return raw
+        raise Refused(f"{key} is not a WSGI byte string") from None
+    return checked(key, raw)
 
 
 def _request_uri(environ: Environ, path: bytes, query: bytes) -> bytes:
@@ -70,175 +62,91 @@ def _request_uri(environ: Environ, path: bytes, query: bytes) -> bytes:
     for key in ("RAW_URI", "REQUEST_URI"):
         if environ.get(key):
             return _wire(environ, key)
-    uri = quote(path, safe=_PATH_SAFE).encode("ascii")
-    return uri + b"?" + query if query else uri
-
-
-TrustedProxies = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-
-
-def parse_trusted_proxies(proxies: Sequence[str]) -> TrustedProxies:
-    """``trusted_proxies``: addresses or CIDR networks; IPv4-mapped IPv6
-    forms count as the IPv4 address they map. Raises ``ConfigError``
-    naming the bad entry."""
-    out = []
-    for p in proxies:
-        try:
-            net = ipaddress.ip_network(p, strict=False)
-        except ValueError:
-            raise ConfigError(f"trusted_proxies: {p!r} is not an IP address or CIDR network") from None
-        if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped and net.prefixlen >= 96:
-            net = ipaddress.ip_network(f"{net.network_address.ipv4_mapped}/{net.prefixlen - 96}")
-        out.append(net)
-    return out
+    return rebuilt_uri(path, query)
 
 
 def is_https(environ: Environ, trusted: TrustedProxies) -> bool:
-    """The rule of sso-core's ``proxy::request_is_https`` (mod_sso's
-    ``SSOTrustedProxies``): https if the server says so, or if the peer
-    (``REMOTE_ADDR``) is a trusted proxy whose last ``X-Forwarded-Proto``
-    value is ``https``. Nobody else's header is believed."""
-    if str(environ.get("wsgi.url_scheme", "http")).lower() == "https":
-        return True
-    if not trusted:
-        return False
+    """https by ``wsgi.url_scheme``, or by a trusted proxy's
+    ``X-Forwarded-Proto`` (see :func:`sso.protection.request_is_https`)."""
+    return request_is_https(
+        str(environ.get("wsgi.url_scheme", "http")),
+        str(environ.get("REMOTE_ADDR", "")),
+        str(environ.get("HTTP_X_FORWARDED_PROTO", "")),
+        trusted,
+    )
+
+
+def request_of(environ: Environ, trusted: TrustedProxies = ()) -> Request:
+    """The flow's input from a WSGI environ. Raises
+    :class:`sso.protection.Refused` for text the core cannot take."""
+    get = environ.get
+    method, script, info = get("REQUEST_METHOD", "GET"), get("SCRIPT_NAME", ""), get("PATH_INFO", "")
+    query, cookie, authorization = get("QUERY_STRING", ""), get("HTTP_COOKIE", ""), get("HTTP_AUTHORIZATION")
+    uri = get("RAW_URI") or get("REQUEST_URI")
     try:
-        peer = ipaddress.ip_address(str(environ.get("REMOTE_ADDR", "")))
-    except ValueError:
-        return False
-    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped:
-        peer = peer.ipv4_mapped
-    if not any(peer in net for net in trusted):
-        return False
-    proto = str(environ.get("HTTP_X_FORWARDED_PROTO", ""))
-    return proto.rsplit(",", 1)[-1].strip().lower() == "https"
+        text = method + script + info + query + cookie + (uri or "") + (authorization or "")
+    except TypeError:
+        text = "\0"
+    if not text.isascii() or "\0" in text:
+        return _request_of_any(environ, trusted)
+    # The usual request: ASCII strings all, checked at C speed at once.
+    path, raw_query = (script + info).encode("ascii"), query.encode("ascii")
+    return Request(
+        method=method.encode("ascii"),
+        path=path,
+        query=raw_query,
+        unparsed_uri=uri.encode("ascii") if uri else rebuilt_uri(path, raw_query),
+        cookie_headers=[cookie.encode("ascii")] if cookie else [],
+        authorization=authorization.encode("ascii") if authorization is not None else None,
+        https=is_https(environ, trusted),
+    )
 
 
-def request_of(environ: Environ, trusted: TrustedProxies = ()) -> dict[str, Any]:
-    """The flow's input (the arguments of :meth:`FlowConfig.decide`) from
-    a WSGI environ. Raises ``_Refused`` for text the core cannot take."""
+def _request_of_any(environ: Environ, trusted: TrustedProxies) -> Request:
+    """:func:`request_of` for any environ: each value checked by itself, so
+    a refusal names the key."""
     path = _wire(environ, "SCRIPT_NAME") + _wire(environ, "PATH_INFO")
     query = _wire(environ, "QUERY_STRING")
     cookie = _wire(environ, "HTTP_COOKIE")
     authorization = _wire(environ, "HTTP_AUTHORIZATION") if "HTTP_AUTHORIZATION" in environ else None
-    return {
-        "method": _wire(environ, "REQUEST_METHOD", "GET"),
-        "path": path,
-        "query": query,
-        "unparsed_uri": _request_uri(environ, path, query),
-        "cookie_headers": [cookie] if cookie else [],
-        "authorization": authorization,
-        "https": is_https(environ, trusted),
-    }
+    return Request(
+        method=_wire(environ, "REQUEST_METHOD", "GET"),
+        path=path,
+        query=query,
+        unparsed_uri=_request_uri(environ, path, query),
+        cookie_headers=[cookie] if cookie else [],
+        authorization=authorization,
+        https=is_https(environ, trusted),
+    )
 
 
-def _plain(start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: str) -> list[bytes]:
-    data = body.encode("utf-8")
-    phrase = HTTPStatus(status).phrase
-    out = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
-    out += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
-    start_response(f"{status} {phrase}", out)
-    return [data]
+def _respond(start_response: StartResponse, answer: Answer) -> list[bytes]:
+    start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", answer.headers)
+    return [answer.body]
 
 
-class SSOMiddleware:
-    """Protects ``app`` as mod_sso protects a location.
+class SSOMiddleware(ProtectedApp[WSGIApp]):
+    """Protects the WSGI application ``app`` as mod_sso protects a
+    location; the keyword arguments are :class:`sso.protection.ProtectedApp`'s
+    (``login_server``, ``service``, ``domain``, ``public_keys``, ``groups``,
+    ``cookie_secure``, ``browser``, ``binding``, ``trusted_proxies``, ...)."""
 
-    ``login_server``: the login server's URL; ``service``:
-    ``HOST[:PORT]/PATH/`` as the login server knows this application (its
-    path is where ``sso_login`` and ``sso_logout`` live); ``domain``: the
-    SSO domain; ``public_keys``: key file paths or key bytes; ``groups``:
-    a ticket must hold one of them (asked for with ``g=``), else 403;
-    ``cookie_secure``: ``"auto"`` (Secure and ``__Host-`` names over
-    https), ``"on"`` or ``"off"`` (plain-http test setups only);
-    ``browser=False``: API mode, never a redirect, always 401 naming the
-    failed check. ``binding``: ticket binding (on, as in mod_sso; it works
-    in servers with several processes, see docs/python.md).
-    ``trusted_proxies``: addresses or CIDR networks of TLS-terminating
-    proxies whose ``X-Forwarded-Proto: https`` makes a request count as
-    https for ``cookie_secure="auto"`` (as mod_sso's ``SSOTrustedProxies``).
-    ``key_services``: ``{key file path: regex}`` pins a key file to the
-    services the regular expression matches (as mod_sso's
-    ``SSOPublicKeyFile PATH services=REGEX``). A key file someone besides
-    root or this process's user could write is refused (``ConfigError``).
-    """
-
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        login_server: str,
-        service: str,
-        domain: str,
-        public_keys: Sequence[str | os.PathLike[str] | bytes],
-        groups: Sequence[str] | None = None,
-        cookie_secure: str | bool = "auto",
-        browser: bool = True,
-        binding: bool = True,
-        cookie_prefix: str | None = None,
-        clock_skew: int = 0,
-        cache_entries: int = 16384,
-        binding_entries: int = 16384,
-        trusted_proxies: Sequence[str] = (),
-        key_services: Mapping[str | os.PathLike[str], str] | None = None,
-    ) -> None:
-        self.app = app
-        self.trusted_proxies = parse_trusted_proxies(trusted_proxies)
-        self.flow = FlowConfig(
-            login_server=login_server,
-            service=service,
-            domain=domain,
-            public_keys=public_keys,
-            groups=groups,
-            cookie_secure=cookie_secure,
-            cookie_prefix=cookie_prefix,
-            browser=browser,
-            binding=binding,
-            clock_skew=clock_skew,
-            cache_entries=cache_entries,
-            binding_entries=binding_entries,
-            key_services=key_services,
-        )
+    logger = logging.getLogger("sso.wsgi")
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
             request = request_of(environ, self.trusted_proxies)
-        except _Refused as why:
-            logger.info("refused a request the flow cannot read: %s", why)
-            return _plain(start_response, 400, [("Cache-Control", "no-store")], "Bad Request\n")
-        decision = self.flow.decide(**request)
-        if isinstance(decision, int):
-            if decision == _lib.SSO_ERR_INVALID_ARGUMENT:
-                logger.info("refused a request whose method, path or query is not UTF-8")
-                return _plain(start_response, 400, [("Cache-Control", "no-store")], "Bad Request\n")
-            logger.error("the SSO flow failed: %s", _lib.result_message(decision))
-            return _plain(start_response, 500, [("Cache-Control", "no-store")], "Internal Server Error\n")
-        for level, message in decision.logs:
-            logger.log(_LEVELS.get(level, logging.ERROR), "%s", message)
-        if decision.kind is Kind.ACCEPT and decision.ticket is not None:
-            return self._accept(environ, start_response, decision)
-        if decision.ticket_param_mask:
-            _mask_ticket_parameter(environ, request["path"], decision.ticket_param_mask)
-        return self._answer(start_response, decision)
-
-    def _accept(self, environ: Environ, start_response: StartResponse, decision: Decision) -> Iterable[bytes]:
-        ticket = decision.ticket
-        assert ticket is not None
-        environ["REMOTE_USER"] = ticket.user
-        environ["AUTH_TYPE"] = "SSO"
-        environ["SSO_USER"] = ticket.user
-        environ["SSO_GROUPS"] = ",".join(ticket.groups)
-        environ["SSO_SERVICE"] = ticket.service
-        environ["sso.ticket"] = ticket
-        environ["sso.fingerprint"] = decision.fingerprint
-        return self.app(environ, start_response)
-
-    @staticmethod
-    def _answer(start_response: StartResponse, decision: Decision) -> list[bytes]:
-        status = decision.status or 403  # the core never answers 0 here; fail closed
-        if decision.kind is Kind.LOGOUT:
-            return _plain(start_response, status, decision.headers, decision.body or "")
-        return _plain(start_response, status, decision.headers, f"{HTTPStatus(status).phrase}\n")
+        except Refused as why:
+            return _respond(start_response, self.refused(why))
+        outcome = self.check(request)
+        if isinstance(outcome, Accepted):
+            environ.update(self.per_ticket(outcome.ticket, identity))
+            environ["sso.ticket"] = outcome.ticket
+            environ["sso.fingerprint"] = outcome.fingerprint
+            return self.app(environ, start_response)
+        if outcome.ticket_param_mask:
+            _mask_ticket_parameter(environ, request.path, outcome.ticket_param_mask)
+        return _respond(start_response, outcome)
 
 
 def _mask_ticket_parameter(environ: Environ, path: bytes, mask: str) -> None:

@@ -1,0 +1,200 @@
+"""``SSOMiddleware`` for ASGI applications (Starlette, FastAPI, Quart,
+Django's ASGI mode): the same protection as :mod:`sso.wsgi`, over the same
+transport-neutral core (:mod:`sso.protection`), so both answer every
+request as mod_sso does.
+
+What the application sees on success: ``scope["user"]`` (an
+:class:`SSOUser`, shaped as Starlette's authenticated user), ``scope["auth"]``
+(:class:`SSOCredentials`, whose ``scopes`` are the ticket's groups, as
+Starlette's ``requires()`` reads them), ``REMOTE_USER``, ``AUTH_TYPE``,
+``SSO_USER``, ``SSO_GROUPS``, ``SSO_SERVICE`` in ``scope["state"]``, and
+the :class:`sso.Ticket` under ``scope["sso.ticket"]``.
+
+WebSocket connections are checked from the same cookie (or
+``Authorization`` header) before the application sees them: a connection
+the flow does not accept is closed before ``websocket.accept``, which the
+server answers with ``403``. Lifespan events pass through.
+
+The core's decision is a call of a few microseconds on a cached ticket
+(tens on a first signature check), made on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from .protection import (
+    Accepted,
+    Answer,
+    ProtectedApp,
+    Refused,
+    Request,
+    TrustedProxies,
+    checked,
+    identity,
+    rebuilt_uri,
+    request_is_https,
+)
+from .verifier import Ticket
+
+__all__ = ["SSOCredentials", "SSOMiddleware", "SSOUser", "request_of"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SSOUser:
+    """The user a ticket names, in ``scope["user"]``: the attributes of
+    Starlette's ``BaseUser`` (``is_authenticated``, ``display_name``,
+    ``identity``) plus the ticket's groups."""
+
+    name: str
+    groups: tuple[str, ...]
+    ticket: Ticket = field(repr=False)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @property
+    def identity(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class SSOCredentials:
+    """``scope["auth"]``: the ticket's groups as Starlette's scopes."""
+
+    scopes: tuple[str, ...]
+
+
+def _path(scope: Scope) -> tuple[bytes, bytes]:
+    """(decoded path, path as the client sent it). ``raw_path`` keeps the
+    bytes a client sent, so a percent escape that is not UTF-8 reaches the
+    core as it is (which answers 400, as mod_sso does); servers without it
+    give the path already decoded as UTF-8."""
+    root = scope.get("root_path", "").encode("utf-8")
+    raw = scope.get("raw_path")
+    if isinstance(raw, str):  # uvicorn's websockets protocol gives a str
+        raw = raw.encode("latin-1", "replace")
+    if isinstance(raw, bytes):
+        raw = raw.partition(b"?")[0]
+        path = unquote_to_bytes(raw)
+        if root and not path.startswith(root):
+            path, raw = root + path, root + raw
+        return path, raw
+    path = scope.get("path", "").encode("utf-8")
+    if root and not path.startswith(root):
+        path = root + path
+    return path, rebuilt_uri(path, b"")
+
+
+def request_of(scope: Scope, trusted: TrustedProxies = ()) -> Request:
+    """The flow's input from an ``http`` or ``websocket`` scope (the
+    handshake of a WebSocket is a GET). Raises
+    :class:`sso.protection.Refused` for text the core cannot take."""
+    path, raw_path = _path(scope)
+    query = checked("query string", scope.get("query_string", b""))
+    cookies, authorization, forwarded = [], [], []
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name == b"cookie":
+            cookies.append(checked("Cookie", value))
+        elif name == b"authorization":
+            authorization.append(value)
+        elif name == b"x-forwarded-proto":
+            forwarded.append(value)
+    client = scope.get("client") or ("", 0)
+    return Request(
+        method=checked("method", scope.get("method", "GET").encode("latin-1")),
+        path=checked("path", path),
+        query=query,
+        unparsed_uri=checked("path", raw_path + b"?" + query if query else raw_path),
+        cookie_headers=cookies,
+        # Several header lines of one name are one value, as HTTP (and WSGI
+        # servers) join them.
+        authorization=checked("Authorization", b", ".join(authorization)) if authorization else None,
+        https=request_is_https(
+            str(scope.get("scheme", "http")), str(client[0]), b",".join(forwarded).decode("latin-1"), trusted
+        ),
+    )
+
+
+def _identity_of(ticket: Ticket) -> tuple[SSOUser, SSOCredentials, dict[str, str]]:
+    return SSOUser(ticket.user, ticket.groups, ticket), SSOCredentials(ticket.groups), identity(ticket)
+
+
+async def _respond(send: Send, answer: Answer) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": answer.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+class SSOMiddleware(ProtectedApp[ASGIApp]):
+    """Protects the ASGI application ``app`` as mod_sso protects a
+    location; the keyword arguments are :class:`sso.wsgi.SSOMiddleware`'s
+    (:class:`sso.protection.ProtectedApp`)."""
+
+    logger = logging.getLogger("sso.asgi")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            outcome = self.check(request_of(scope, self.trusted_proxies))
+        except Refused as why:
+            outcome = self.refused(why)
+        if isinstance(outcome, Accepted):
+            await self.app(self._accepted_scope(scope, outcome), receive, send)
+        elif kind == "websocket":
+            await _refuse_websocket(receive, send)
+        else:
+            if outcome.ticket_param_mask:
+                # Servers log the scope's query (uvicorn's access log reads
+                # it at the response): keep only the core's mask there.
+                scope["query_string"] = f"t={outcome.ticket_param_mask}".encode("ascii")
+            await _respond(send, outcome)
+
+    def _accepted_scope(self, scope: Scope, outcome: Accepted) -> Scope:
+        """A copy of ``scope`` telling the application who the user is; the
+        server's ``state`` dict (shared with its lifespan) is copied, not
+        changed."""
+        ticket = outcome.ticket
+        user, credentials, names = self.per_ticket(ticket, _identity_of)
+        state = dict(scope.get("state") or {})
+        state.update(names)
+        return dict(
+            scope,
+            user=user,
+            auth=credentials,
+            state=state,
+            **{"sso.ticket": ticket, "sso.fingerprint": outcome.fingerprint},
+        )
+
+
+async def _refuse_websocket(receive: Receive, send: Send) -> None:
+    """Closes a WebSocket before it is accepted: the server answers the
+    handshake with 403, and the application never sees the connection.
+    No redirect: a WebSocket client cannot follow one."""
+    message = await receive()
+    if message.get("type") == "websocket.connect":
+        await send({"type": "websocket.close", "code": 1008})

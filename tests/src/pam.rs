@@ -315,9 +315,16 @@ impl ServiceDir {
         dir
     }
 
-    /// Writes the service file `name` with the given lines.
+    /// Writes the service file `name` with the given lines. Atomically (a
+    /// new file renamed over the old), as an administrator's editor does:
+    /// tests rewrite a service while another thread authenticates through
+    /// it, and libpam must see the old file or the new one, never a
+    /// truncated one.
     pub fn add(&self, name: &str, content: &str) {
-        std::fs::write(self.dir.path().join(name), content).expect("write service file");
+        let path = self.dir.path().join(name);
+        let tmp = self.dir.path().join(format!(".{name}.new"));
+        std::fs::write(&tmp, content).expect("write service file");
+        std::fs::rename(&tmp, &path).expect("rename service file");
     }
 
     /// Authenticates through the service `name` of this directory.

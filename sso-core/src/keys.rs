@@ -139,7 +139,19 @@ impl ServicePattern {
         let regex = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| format!("service pattern '{pattern}': {e}"))?;
+            .map_err(|e| {
+                // One line, control characters escaped: the message goes to
+                // logs (syslog, httpd's error log). The regex crate's own
+                // message repeats the pattern over several lines; its last
+                // line says what is wrong.
+                let why = e.to_string();
+                let why = why.lines().last().unwrap_or_default();
+                format!(
+                    "service pattern '{}': {}",
+                    pattern.escape_debug(),
+                    why.trim_start_matches("error: ").escape_debug()
+                )
+            })?;
         Ok(ServicePattern {
             source: pattern.to_owned(),
             regex,

@@ -228,7 +228,12 @@ pub fn group(name: &str) -> Result<&str, SpecError> {
     {
         return Err(SpecError::invalid(
             Field::Groups,
-            format!("group name '{name}' holds a space, control character, ',' or '|'"),
+            // Escaped: the name may hold control characters, and the
+            // message goes to logs.
+            format!(
+                "group name '{}' holds a space, control character, ',' or '|'",
+                name.escape_debug()
+            ),
         ));
     }
     Ok(name)

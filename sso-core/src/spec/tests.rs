@@ -318,3 +318,14 @@ fn verifier_for_applies_the_same_rules() {
         Field::ClockSkew
     );
 }
+
+#[test]
+fn refusals_stay_on_one_line_without_control_characters() {
+    // The messages go to syslog and httpd's error log: a value that holds
+    // a newline or an escape must not forge or split a log line.
+    let group = group("ma{\u{1f}s").unwrap_err().to_string();
+    let pattern = key_services("(\n\u{1b}[31m").unwrap_err().to_string();
+    for text in [group, pattern] {
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+    }
+}

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parent
@@ -112,6 +113,22 @@ def self_signed_certificate(key: Path, cert: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def read_log(path: Path) -> str:
+    """A server's log so far ("" before it exists)."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def end(proc: subprocess.Popen[bytes], log: IO[bytes], root: Path) -> None:
+    """Stops a server started by this module, closes its log, removes its
+    directory."""
+    stop(proc)
+    log.close()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 class Keys:
@@ -302,15 +319,10 @@ class Apache:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def error_log(self) -> str:
-        try:
-            return (self.root / "error.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log((self.root / "error.log"))
 
     def close(self) -> None:
-        stop(self.proc)
-        self.stderr.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        end(self.proc, self.stderr, self.root)
 
 
 class WsgiServer:
@@ -381,21 +393,13 @@ class WsgiServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def server_log(self) -> str:
-        try:
-            return (self.dir / "server.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log((self.dir / "server.log"))
 
     def close(self) -> None:
-        stop(self.proc)
-        self.out.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        end(self.proc, self.out, self.dir)
 
 
 def random_name(prefix: str) -> str:
@@ -453,15 +457,10 @@ class SsoServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     def log(self) -> str:
-        try:
-            return (self.dir / "sso-server.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log((self.dir / "sso-server.log"))
 
     def close(self) -> None:
-        stop(self.proc)
-        self.log_file.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        end(self.proc, self.log_file, self.dir)
 
 
 class ExampleServer:
@@ -511,12 +510,7 @@ class ExampleServer:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def log(self) -> str:
-        try:
-            return (self.dir / "server.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log((self.dir / "server.log"))
 
     def close(self) -> None:
-        stop(self.proc)
-        self.out.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        end(self.proc, self.out, self.dir)

@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -99,30 +98,6 @@ def test_api_mode_never_redirects(keys: harness.Keys) -> None:
         assert r.status_code == 401
         assert websocket(server, "/app/ws", {}) == "refused 403"
         assert "REMOTE_USER=alice" in websocket(server, "/app/ws", {"Authorization": f"SSO {ok}"})
-    finally:
-        server.close()
-
-
-def test_uvicorn_four_workers_keep_a_browser_logged_in(keys: harness.Keys) -> None:
-    """As test_wsgi.py's gunicorn test: 4 uvicorn worker processes, each
-    with its own store; 40 requests of one logged-in browser, 8 at a time,
-    to a page that blocks its worker's event loop for 0.2 s (so others must
-    answer), all reach the application."""
-    server = harness.WsgiServer("uvicorn", site_settings(keys, needgroup=None), workers=4)
-    try:
-        jar, _, login = browser_login(server, keys)
-        assert login.status_code == 302, login.text
-
-        def one(_: int) -> requests.Response:
-            return requests.get(server.url("/app/slow"), headers=cookie_header(jar), allow_redirects=False)
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            responses = list(pool.map(one, range(40)))
-        answers = [r.status_code for r in responses]
-        assert answers == [200] * 40, answers
-        assert all("REMOTE_USER=alice" in r.text for r in responses)
-        workers = {line for r in responses for line in r.text.splitlines() if line.startswith("PID=")}
-        assert len(workers) > 1, workers
     finally:
         server.close()
 

@@ -282,32 +282,29 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0
 
 RAW=$(taskset -c $CPU_HTTPD "$RAW_VERIFY")
 echo
-echo "== results (median req/s; ratio to /open/ in the same mode)"
-printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
-for mode in $MODES; do
-    open=$(echo "${RESULTS[$mode.open]}" | median)
-    printf '%-7s' $mode
-    for loc in $LOCATIONS; do
-        m=$(echo "${RESULTS[$mode.$loc]}" | median)
-        ratio=$(awk -v a="$m" -v b="$open" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-        printf '%15s (%4s)' "$m" "$ratio"
+# table ARRAY AWK FORMAT: a row per mode, a column per location: the median
+# of ARRAY[MODE.LOCATION] and AWK's figure of it (a) against /open/'s (b).
+table() {
+    local -n figures=$1
+    local mode loc open m
+    printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
+    for mode in $MODES; do
+        open=$(echo "${figures[$mode.open]}" | median)
+        printf '%-7s' "$mode"
+        for loc in $LOCATIONS; do
+            m=$(echo "${figures[$mode.$loc]}" | median)
+            # shellcheck disable=SC2059 # the format is the caller's
+            printf "$3" "$m" "$(awk -v a="$m" -v b="$open" "BEGIN { $2 }")"
+        done
+        echo
     done
-    echo
-done
+}
+echo "== results (median req/s; ratio to /open/ in the same mode)"
+table RESULTS 'if (b > 0) printf "%.2f", a / b; else print "-"' '%15s (%4s)'
 echo
 echo "== httpd child CPU per request (median us; extra over /open/ in the same mode)"
 echo "   (robust against other load on the machine, unlike req/s)"
-printf '%-7s' mode; for loc in $LOCATIONS; do printf '%22s' "/$loc/"; done; echo
-for mode in $MODES; do
-    open=$(echo "${CPU_US[$mode.open]}" | median)
-    printf '%-7s' $mode
-    for loc in $LOCATIONS; do
-        m=$(echo "${CPU_US[$mode.$loc]}" | median)
-        extra=$(awk -v a="$m" -v b="$open" 'BEGIN { printf "%+.2f", a - b }')
-        printf '%13s (%6s)' "$m" "$extra"
-    done
-    echo
-done
+table CPU_US 'printf "%+.2f", a - b' '%13s (%6s)'
 open_cold=$(echo "${RESULTS[cold.open]:-}" | median)
 sso_cold=$(echo "${RESULTS[cold.sso]:-}" | median)
 bound=$(awk -v o="$open_cold" -v v="$RAW" 'BEGIN { if (o > 0 && v > 0) printf "%.0f", 1 / (1 / o + 1 / v); else print 0 }')

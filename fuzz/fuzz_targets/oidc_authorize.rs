@@ -7,25 +7,47 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use sso_oidc::authorize::{self, Refused};
-use sso_oidc::{OidcConfig, RawOidc};
+use sso_oidc::{OidcConfig, RawClient, RawOidc};
 
+fn client(id: &str, public: bool, redirect_uris: &[&str], scopes: Option<&[&str]>) -> RawClient {
+    RawClient {
+        id: id.into(),
+        name: None,
+        // The check only parses it; the authorization request never reads it.
+        secret_hash: (!public).then(|| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ck3W3kuvDbXDkTwVrTUtyHnKIhP+JP7pYypzqkV+cRk".into()
+        }),
+        public,
+        redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        groups: None,
+        scopes: scopes.map(|s| s.iter().map(|x| x.to_string()).collect()),
+        id_token_signed_response_alg: None,
+    }
+}
+
+/// A public client with two redirect URIs (one with a query of its own)
+/// and a confidential one limited to two scopes.
 fn config() -> &'static OidcConfig {
     static CONFIG: OnceLock<OidcConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
-        let text = r#"
-issuer = "https://login.example.org"
-signing_key_file = "/k"
-[[client]]
-id = "spa"
-public = true
-redirect_uris = ["https://spa.example.org/cb?x=1", "http://127.0.0.1:8000/cb"]
-[[client]]
-id = "web"
-secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ck3W3kuvDbXDkTwVrTUtyHnKIhP+JP7pYypzqkV+cRk"
-redirect_uris = ["https://web.example.org/cb"]
-scopes = ["openid", "profile"]
-"#;
-        toml::from_str::<RawOidc>(text).unwrap().check().unwrap()
+        RawOidc {
+            issuer: "https://login.example.org".into(),
+            signing_key_file: "/k".into(),
+            previous_key_files: vec![],
+            eddsa_key_file: None,
+            code_lifetime_seconds: 60,
+            access_token_lifetime_seconds: 600,
+            id_token_lifetime_seconds: 600,
+            refresh_token_lifetime_seconds: 86400,
+            clients: vec![
+                client("spa", true, &["https://spa.example.org/cb?x=1", "http://127.0.0.1:8000/cb"], None),
+                client("web", false, &["https://web.example.org/cb"], Some(&["openid", "profile"])),
+            ],
+        }
+        .check()
+        .unwrap()
     })
 }
 

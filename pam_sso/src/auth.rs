@@ -192,6 +192,19 @@ mod tests {
 
     const NOW: u64 = 1_900_000_000;
 
+    /// alice's ticket for the test service, signed by `f`'s key, good
+    /// for a minute.
+    fn alices(f: &Fixture) -> String {
+        ticket(
+            f,
+            "alice",
+            "imap.example.org/",
+            "example.org",
+            NOW + 60,
+            &[],
+        )
+    }
+
     fn judge(o: &Options, user: &str, password: &[u8]) -> Decision {
         let v = load_verifier(o, file_trust::effective_uid()).unwrap();
         check_password(&v, &o.groups, user.as_bytes(), password, NOW)
@@ -201,14 +214,7 @@ mod tests {
     fn valid_ticket_is_accepted() {
         let f = fixture();
         let o = opts(&f, &[]);
-        let t = ticket(
-            &f,
-            "alice",
-            "imap.example.org/",
-            "example.org",
-            NOW + 60,
-            &[],
-        );
+        let t = alices(&f);
         let d = judge(&o, "alice", t.as_bytes());
         assert_eq!(d.outcome, Outcome::Success);
         assert_eq!(d.message, None);
@@ -297,14 +303,7 @@ mod tests {
         let f = fixture();
         let other = fixture();
         let o = opts(&f, &[]);
-        let t = ticket(
-            &other,
-            "alice",
-            "imap.example.org/",
-            "example.org",
-            NOW + 60,
-            &[],
-        );
+        let t = alices(&other);
         let d = judge(&o, "alice", t.as_bytes());
         assert_eq!(d.outcome, Outcome::AuthErr);
         assert!(d.line.contains("bad signature"), "{}", d.line);
@@ -315,14 +314,7 @@ mod tests {
         let f = fixture();
         let old = fixture();
         let o = opts(&f, &[&format!("key={}", old.key_path)]);
-        let t = ticket(
-            &old,
-            "alice",
-            "imap.example.org/",
-            "example.org",
-            NOW + 60,
-            &[],
-        );
+        let t = alices(&old);
         assert_eq!(judge(&o, "alice", t.as_bytes()).outcome, Outcome::Success);
     }
 
@@ -415,14 +407,7 @@ mod tests {
     #[test]
     fn pinned_keys_sign_only_for_their_services() {
         let f = fixture();
-        let t = ticket(
-            &f,
-            "alice",
-            "imap.example.org/",
-            "example.org",
-            NOW + 60,
-            &[],
-        );
+        let t = alices(&f);
         let here = opts(&f, &["services=imap\\.example\\.org/"]);
         assert_eq!(
             judge(&here, "alice", t.as_bytes()).outcome,

@@ -110,8 +110,9 @@ def test_browser_flow_with_binding(wsgi: harness.WsgiServer, keys: harness.Keys)
     assert ticket not in log and jar["SSO_binding"] not in log
 
 
-def test_api_mode_never_redirects(keys: harness.Keys) -> None:
-    server = harness.WsgiServer("wsgiref", site_settings(keys, browser=False, needgroup=None))
+@pytest.mark.parametrize("kind", ["wsgiref", "uvicorn"])
+def test_api_mode_never_redirects(kind: str, keys: harness.Keys) -> None:
+    server = harness.WsgiServer(kind, site_settings(keys, browser=False, needgroup=None))
     try:
         r = requests.get(server.url("/app/x"), allow_redirects=False)
         assert r.status_code == 401

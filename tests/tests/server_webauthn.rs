@@ -241,15 +241,9 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     assert!(!server.log().contains("webauthn-enrolled"));
 }
 
-#[test]
-fn failed_key_answers_count_in_the_throttle() {
-    let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let server = plain_server(
-        dir.path(),
-        &keys,
-        "[throttle]\nmax_failures_per_user_address = 2\n",
-    );
+/// bob logged in with his password (no factor of his own) at `server`:
+/// his cookies and the CSRF token of his pages.
+fn bob_logged_in(server: &SsoServer) -> (Cookies, String) {
     let mut bob = Cookies::new();
     let resp = server.login(
         &mut bob,
@@ -260,16 +254,34 @@ fn failed_key_answers_count_in_the_throttle() {
     assert_eq!(resp.status, 302, "{}", resp.body);
     let page = server.get("/webauthn/register", &bob);
     let csrf = page.form_field("csrf").expect("csrf");
-    let finish = || {
-        server.post(
-            "/webauthn/login/finish",
-            &bob,
-            &[("csrf", &csrf), ("id", "made-up"), ("credential", "{}")],
-        )
-    };
-    assert_eq!(finish().status, 401);
-    assert_eq!(finish().status, 401);
-    let locked = finish();
+    (bob, csrf)
+}
+
+/// A security-key answer that is no answer, for a made-up ceremony.
+fn failed_key_answer(
+    server: &SsoServer,
+    (jar, csrf): &(Cookies, String),
+) -> sso_integration::server::HttpResponse {
+    server.post(
+        "/webauthn/login/finish",
+        jar,
+        &[("csrf", csrf), ("id", "made-up"), ("credential", "{}")],
+    )
+}
+
+#[test]
+fn failed_key_answers_count_in_the_throttle() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = plain_server(
+        dir.path(),
+        &keys,
+        "[throttle]\nmax_failures_per_user_address = 2\n",
+    );
+    let bob = bob_logged_in(&server);
+    assert_eq!(failed_key_answer(&server, &bob).status, 401);
+    assert_eq!(failed_key_answer(&server, &bob).status, 401);
+    let locked = failed_key_answer(&server, &bob);
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(server.log().contains("event=throttled"));
 }
@@ -286,28 +298,11 @@ fn failed_key_answers_count_as_second_factor_failures() {
         &keys,
         "[throttle]\nmax_second_factor_failures = 3\n",
     );
-    let finish_after_password = || {
-        let mut bob = Cookies::new();
-        let resp = server.login(
-            &mut bob,
-            "/?s=wiki.test.example.org%2F",
-            "bob",
-            "bob's password",
-        );
-        assert_eq!(resp.status, 302, "{}", resp.body);
-        let page = server.get("/webauthn/register", &bob);
-        let csrf = page.form_field("csrf").expect("csrf");
-        server.post(
-            "/webauthn/login/finish",
-            &bob,
-            &[("csrf", &csrf), ("id", "made-up"), ("credential", "{}")],
-        )
-    };
     for i in 0..3 {
-        let r = finish_after_password();
+        let r = failed_key_answer(&server, &bob_logged_in(&server));
         assert_eq!(r.status, 401, "failed key answer #{}: {}", i + 1, r.body);
     }
-    let locked = finish_after_password();
+    let locked = failed_key_answer(&server, &bob_logged_in(&server));
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(
         locked.body.contains("too many second-factor failures"),

@@ -25,3 +25,36 @@ CONF
 httpd_user() {
     if [ "$(id -u)" = 0 ]; then printf 'User www-data\nGroup www-data\n'; fi
 }
+
+# stop_pid PID [TENTHS]: TERM, up to TENTHS tenths of a second (default 50)
+# for the process to go, then KILL; reaps it when it is our child.
+stop_pid() {
+    [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq "${2:-50}"); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# httpd_site MODULES DIR SO: the modules a mod_sso bench httpd loads beside
+# its MPM (httpd modules from MODULES, mod_sso from SO) and its document
+# root DIR/htdocs.
+httpd_site() {
+    cat <<CONF
+LoadModule authn_core_module $1/mod_authn_core.so
+LoadModule authz_core_module $1/mod_authz_core.so
+LoadModule authz_user_module $1/mod_authz_user.so
+LoadModule mime_module $1/mod_mime.so
+LoadModule dir_module $1/mod_dir.so
+LoadModule socache_shmcb_module $1/mod_socache_shmcb.so
+CONF
+    [ -n "$3" ] && echo "LoadModule sso_module $3"
+    cat <<CONF
+TypesConfig /etc/mime.types
+DocumentRoot "$2/htdocs"
+DirectoryIndex index.html
+<Directory "$2/htdocs">
+  Require all granted
+</Directory>
+CONF
+}

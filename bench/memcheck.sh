@@ -99,19 +99,8 @@ mkdir -p "$WORK/run" "$WORK/htdocs/sso"
 echo hello > "$WORK/htdocs/sso/index.html"
 { httpd_head "$WORK" "$PORT"; cat <<EOF
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authn_core_module $MODULES/mod_authn_core.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule authz_user_module $MODULES/mod_authz_user.so
-LoadModule mime_module $MODULES/mod_mime.so
-LoadModule dir_module $MODULES/mod_dir.so
-LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so
-LoadModule sso_module $SO
-TypesConfig /etc/mime.types
-DocumentRoot "$WORK/htdocs"
-DirectoryIndex index.html
-<Directory "$WORK/htdocs">
-  Require all granted
-</Directory>
+EOF
+httpd_site "$MODULES" "$WORK" "$SO"; cat <<EOF
 SSOLoginServer https://login.$DOMAIN/
 SSODomain $DOMAIN
 SSOPublicKeyFile $WORK/public.pem

@@ -47,11 +47,7 @@ WORK=$(mktemp -d /tmp/mod_sso_bench.XXXXXX)
 chmod 755 "$WORK"
 HTTPD_PID=
 cleanup() {
-    if [ -n "$HTTPD_PID" ] && kill -0 "$HTTPD_PID" 2>/dev/null; then
-        kill -TERM "$HTTPD_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$HTTPD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$HTTPD_PID" 2>/dev/null || true
-    fi
+    stop_pid "$HTTPD_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -122,24 +118,12 @@ MaxSpareThreads 64
 MaxConnectionsPerChild 0
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
-LoadModule authn_core_module $MODULES/mod_authn_core.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule authz_user_module $MODULES/mod_authz_user.so
-LoadModule mime_module $MODULES/mod_mime.so
-LoadModule dir_module $MODULES/mod_dir.so
-LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so
 EOF
     # Both peers export a global dump_config: pubtkt first.
     [ -n "$PUBTKT_SO" ] && echo "LoadModule auth_pubtkt_module $PUBTKT_SO"
     [ -n "$TKT_SO" ] && echo "LoadModule auth_tkt_module $TKT_SO"
+    httpd_site "$MODULES" "$WORK" "$SO"
     cat <<EOF
-LoadModule sso_module $SO
-TypesConfig /etc/mime.types
-DocumentRoot "$WORK/htdocs"
-DirectoryIndex index.html
-<Directory "$WORK/htdocs">
-  Require all granted
-</Directory>
 SSOLoginServer https://login.bench.example/
 SSODomain $DOMAIN
 SSOPublicKeyFile $WORK/sso_public.pem

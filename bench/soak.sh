@@ -48,12 +48,7 @@ chmod 755 "$WORK"
 HTTPD_PID=
 WRK_PID=
 stop_httpd() {
-    if [ -n "$HTTPD_PID" ] && kill -0 "$HTTPD_PID" 2>/dev/null; then
-        kill -TERM "$HTTPD_PID" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$HTTPD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$HTTPD_PID" 2>/dev/null || true
-        wait "$HTTPD_PID" 2>/dev/null || true
-    fi
+    stop_pid "$HTTPD_PID" 100
     HTTPD_PID=
 }
 cleanup() {
@@ -133,25 +128,13 @@ MaxRequestWorkers 24
 MaxConnectionsPerChild 0
 EOF
         fi
+        httpd_site "$MODULES" "$dir" "$SOAK_SO"
         cat <<EOF
-LoadModule authn_core_module $MODULES/mod_authn_core.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule authz_user_module $MODULES/mod_authz_user.so
-LoadModule mime_module $MODULES/mod_mime.so
-LoadModule dir_module $MODULES/mod_dir.so
-LoadModule socache_shmcb_module $MODULES/mod_socache_shmcb.so
-LoadModule sso_module $SOAK_SO
-TypesConfig /etc/mime.types
 # The class the client names and the status: never a ticket.
 LogFormat "%{X-Soak-Class}i %>s" soak
 CustomLog "$dir/access.log" soak
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
-DocumentRoot "$dir/htdocs"
-DirectoryIndex index.html
-<Directory "$dir/htdocs">
-  Require all granted
-</Directory>
 SSOLoginServer https://login.$DOMAIN/
 SSODomain $DOMAIN
 # Room for every binding of the run (about 100 bytes each), so that a

@@ -14,7 +14,6 @@
 -- re-seal the session) join this thread's ring, so a session sealed by
 -- one replica is presented to both from then on.
 
-local dir = os.getenv("SOAK_DIR")
 
 local mix = {
     { "silent", 60 }, { "no_session", 5 }, { "login_good", 2 },
@@ -22,17 +21,9 @@ local mix = {
     { "logout", 5 },
 }
 
-local counter = 0
-function setup(thread)
-    thread:set("tid", counter)
-    counter = counter + 1
-end
-
-local function lines(name)
-    local t = {}
-    for l in io.lines(dir .. "/" .. name) do t[#t + 1] = l end
-    return t
-end
+-- setup(), lines() and the wheel: bench/soak_mix.lua, beside this file.
+local soak = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "soak_mix.lua")
+local lines = soak.lines
 
 local wheel = {}
 local ring = {}
@@ -43,9 +34,7 @@ local n_ticket = 0
 
 function init(args)
     math.randomseed(os.time() + (tid or 0) * 7919)
-    for _, entry in ipairs(mix) do
-        for _ = 1, entry[2] do wheel[#wheel + 1] = entry[1] end
-    end
+    wheel = soak.wheel(mix)
     for _, s in ipairs(lines("sessions")) do ring[#ring + 1] = s end
     csrf_cookie, csrf_token = lines("csrf")[1]:match("^(%S+) (%S+)$")
     tickets = lines("exchange")

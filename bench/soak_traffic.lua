@@ -7,7 +7,6 @@
 -- SOAK_DIR: warm, fresh, expired, forged, wrong_service, newkey, login
 -- (each line "NONCE TICKET", used once per thread slice).
 
-local dir = os.getenv("SOAK_DIR")
 local path = os.getenv("SOAK_PATH") -- e.g. /sso/
 local threads = tonumber(os.getenv("SOAK_THREADS") or "1")
 
@@ -20,17 +19,9 @@ local mix = {
     { "none", 8 }, { "login_good", 1 }, { "login_bad", 5 },
 }
 
-local counter = 0
-function setup(thread)
-    thread:set("tid", counter)
-    counter = counter + 1
-end
-
-local function lines(name)
-    local t = {}
-    for l in io.lines(dir .. "/" .. name) do t[#t + 1] = l end
-    return t
-end
+-- setup(), lines() and the wheel: bench/soak_mix.lua, beside this file.
+local soak = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "soak_mix.lua")
+local lines = soak.lines
 
 local tickets = {}
 local logins = {}
@@ -57,9 +48,7 @@ function init(args)
     local all = lines("login")
     for i = (tid or 0) + 1, #all, threads do logins[#logins + 1] = all[i] end
     n.login = 0
-    for _, entry in ipairs(mix) do
-        for _ = 1, entry[2] do wheel[#wheel + 1] = entry[1] end
-    end
+    wheel = soak.wheel(mix)
     -- Cookie values up to mod_sso's cookie limit (4096 bytes with the
     -- name), headers up to httpd's LimitRequestFieldSize (8190) and past it.
     local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="

@@ -45,10 +45,13 @@ chmod 600 "$work/secret.pem"
 openssl pkey -in "$work/secret.pem" -pubout -out "$work/public.pem" 2>/dev/null
 echo "bench-password" | "$server" user add --users-file "$work/users" bench --groups staff 2>/dev/null
 
-port="$(free_port)"
-cat >"$work/sso-server.toml" <<EOF
+# server_config PORT DIR [LINES]: a bench server's configuration: users from
+# DIR/users, LINES (more [auth] keys, then sections) before a throttle that
+# never locks the bench out.
+server_config() {
+  cat <<EOF
 domain = "bench.example.org"
-listen = "127.0.0.1:$port"
+listen = "127.0.0.1:$1"
 secret_key_file = "$work/secret.pem"
 public_key_files = ["$work/public.pem"]
 allowed_services = ['[a-z0-9.-]+\.example\.org/']
@@ -56,12 +59,17 @@ allowed_services = ['[a-z0-9.-]+\.example\.org/']
 secrets = ["$(openssl rand -base64 32)"]
 [auth]
 backend = "users_file"
-users_file = "$work/users"
+users_file = "$2/users"
+${3:-}
 [throttle]
 max_failures_per_user = 1000000
 max_failures_per_user_address = 1000000
 max_failures_per_address = 1000000
 EOF
+}
+
+port="$(free_port)"
+server_config "$port" "$work" >"$work/sso-server.toml"
 # The event log (one line per ticket) goes to a file, as in production.
 "$server" --config "$work/sso-server.toml" 2>"$work/server.log" &
 pid=$!
@@ -144,25 +152,9 @@ totp_logins() {
     "$server" user totp enroll --totp-file "$dir/totp" "t$i" >/dev/null 2>&1
   done
   tport="$(free_port)"
-  cat >"$dir/sso-server.toml" <<TOML
-domain = "bench.example.org"
-listen = "127.0.0.1:$tport"
-secret_key_file = "$work/secret.pem"
-public_key_files = ["$work/public.pem"]
-allowed_services = ['[a-z0-9.-]+\.example\.org/']
-[session]
-secrets = ["$(openssl rand -base64 32)"]
-[auth]
-backend = "users_file"
-users_file = "$dir/users"
-totp_file = "$dir/totp"
+  server_config "$tport" "$dir" "totp_file = \"$dir/totp\"
 [[second_factor]]
-services = ['admin\.bench\.example\.org/']
-[throttle]
-max_failures_per_user = 1000000
-max_failures_per_user_address = 1000000
-max_failures_per_address = 1000000
-TOML
+services = ['admin\\.bench\\.example\\.org/']" >"$dir/sso-server.toml"
   (
     "$server" --config "$dir/sso-server.toml" 2>"$dir/server.log" &
     tpid=$!

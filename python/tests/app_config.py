@@ -28,3 +28,14 @@ def load_config() -> tuple[dict[str, Any], Any]:
     settings = dict(config["middleware"])
     needgroup = settings.pop("needgroup", None)
     return settings, needgroup
+
+
+def protected(middleware: Any, app: Any) -> tuple[Any, Any]:
+    """APP behind MIDDLEWARE (the WSGI or the ASGI SSOMiddleware) as the
+    settings say, and behind a second one asking for the groups of
+    /app/needgroup/ (None when the settings name none)."""
+    settings, needgroup = load_config()
+    plain = middleware(app, **settings)
+    if not needgroup:
+        return plain, None
+    return plain, middleware(app, **dict(settings, groups=needgroup))

@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from app_config import KEYS, load_config
+from app_config import KEYS, protected
 from sso.asgi import SSOMiddleware
 
 
@@ -52,11 +52,9 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def build() -> Any:
-    settings, needgroup = load_config()
-    plain = SSOMiddleware(echo, **settings)
-    if not needgroup:
+    plain, grouped = protected(SSOMiddleware, echo)
+    if grouped is None:
         return plain
-    grouped = SSOMiddleware(echo, **dict(settings, groups=needgroup))
 
     async def dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("root_path", "") + scope.get("path", "")

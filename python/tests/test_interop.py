@@ -53,21 +53,17 @@ def python_verdict(keys: harness.Keys, service: str, ticket: str) -> str:
 
 
 def ssotool_verdict(keys: harness.Keys, service: str, ticket: str) -> str:
-    out = subprocess.run(
-        [
-            str(harness.artifact("ssotool")),
-            "verify",
-            "--public-key",
-            str(keys.public),
-            "--service",
-            service,
-            "--domain",
-            harness.DOMAIN,
-            "--",
-            ticket,
-        ],
-        capture_output=True,
-        text=True,
+    out = harness.ssotool(
+        "verify",
+        "--public-key",
+        str(keys.public),
+        "--service",
+        service,
+        "--domain",
+        harness.DOMAIN,
+        "--",
+        ticket,
+        check=False,
     )
     if out.returncode == 0:
         return "valid"

@@ -176,21 +176,17 @@ def test_same_check_name_as_ssotool_verify(keys: harness.Keys, forger: harness.K
     ):
         with pytest.raises(sso.TicketError) as e:
             verifier.verify(ticket)
-        out = subprocess.run(
-            [
-                str(harness.artifact("ssotool")),
-                "verify",
-                "--public-key",
-                str(keys.public),
-                "--service",
-                SERVICE,
-                "--domain",
-                harness.DOMAIN,
-                "--",
-                ticket,
-            ],
-            capture_output=True,
-            text=True,
+        out = harness.ssotool(
+            "verify",
+            "--public-key",
+            str(keys.public),
+            "--service",
+            SERVICE,
+            "--domain",
+            harness.DOMAIN,
+            "--",
+            ticket,
+            check=False,
         )
         assert out.returncode != 0
         assert f"invalid: {e.value.check} (" in out.stderr, out.stderr

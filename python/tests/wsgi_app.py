@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from app_config import KEYS, load_config
+from app_config import KEYS, protected
 from sso.wsgi import SSOMiddleware
 
 
@@ -32,11 +32,9 @@ def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 def build() -> Any:
-    settings, needgroup = load_config()
-    plain = SSOMiddleware(echo, **settings)
-    if not needgroup:
+    plain, grouped = protected(SSOMiddleware, echo)
+    if grouped is None:
         return plain
-    grouped = SSOMiddleware(echo, **dict(settings, groups=needgroup))
 
     def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")

@@ -81,6 +81,17 @@ fn login(
     resp
 }
 
+/// alice's login for the wiki (no nonce, no groups asked).
+fn alice_at_wiki(server: &SsoServer, jar: &mut Cookies) -> HttpResponse {
+    login(
+        server,
+        jar,
+        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
+        "alice",
+        PASSWORD,
+    )
+}
+
 /// The ticket and destination of a redirect to `https://SERVICE/sso_login`.
 fn redirect_ticket(resp: &HttpResponse, service: &str) -> (String, String) {
     assert_eq!(resp.status, 302, "redirect expected, got: {}", resp.body);
@@ -299,13 +310,7 @@ fn disallowed_service_is_refused_with_or_without_session() {
     assert_eq!(r.status, 403);
     // With a session: still no ticket.
     let mut jar = Cookies::new();
-    login(
-        &s,
-        &mut jar,
-        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
-        "alice",
-        PASSWORD,
-    );
+    alice_at_wiki(&s, &mut jar);
     let r = s.get(&ask(evil, "https://evil.example.com/", "", ""), &jar);
     assert_eq!(r.status, 403);
     assert!(r.header("location").is_none());
@@ -505,13 +510,7 @@ fn a_session_from_instance_a_is_accepted_by_instance_b() {
     let a = w.start();
     let b = w.start();
     let mut jar = Cookies::new();
-    let r = login(
-        &a,
-        &mut jar,
-        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
-        "alice",
-        PASSWORD,
-    );
+    let r = alice_at_wiki(&a, &mut jar);
     redirect_ticket(&r, WIKI);
     let r = b.get(&ask(MAIL, "https://mail.test.example.org/", "n", ""), &jar);
     let (t, _) = redirect_ticket(&r, MAIL);
@@ -543,13 +542,7 @@ fn logout_lists_the_services_and_ends_the_session() {
     let w = World::new();
     let s = w.start();
     let mut jar = Cookies::new();
-    login(
-        &s,
-        &mut jar,
-        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
-        "alice",
-        PASSWORD,
-    );
+    alice_at_wiki(&s, &mut jar);
     let r = s.get(&ask(MAIL, "https://mail.test.example.org/", "", ""), &jar);
     jar.update(&r);
     let r = logout(&s, &mut jar);
@@ -667,13 +660,7 @@ fn log_lines_name_user_service_address_and_never_secrets() {
     let w = World::new();
     let s = w.start();
     let mut jar = Cookies::new();
-    let r = login(
-        &s,
-        &mut jar,
-        &ask(WIKI, "https://wiki.test.example.org/", "", ""),
-        "alice",
-        PASSWORD,
-    );
+    let r = alice_at_wiki(&s, &mut jar);
     let (t, _) = redirect_ticket(&r, WIKI);
     login(
         &s,

@@ -78,20 +78,24 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
     let cached = signer.sign(&cached).unwrap();
     cache.store(&destination, Some(API), &cached).unwrap();
 
-    let out = ssotool_fetch(
-        &sshd,
-        &key,
-        &destination,
-        cache_home.path(),
-        &[
-            "--service",
-            API,
-            "--fail",
-            "--cacert",
-            ca_cert.to_str().unwrap(),
-        ],
-        &apache.https_url("/app/"),
-    );
+    // One ssotool fetch of apache's /app/ with the ticket cached for DESTINATION.
+    let fetch = |destination: &str| {
+        ssotool_fetch(
+            &sshd,
+            &key,
+            destination,
+            cache_home.path(),
+            &[
+                "--service",
+                API,
+                "--fail",
+                "--cacert",
+                ca_cert.to_str().unwrap(),
+            ],
+            &apache.https_url("/app/"),
+        )
+    };
+    let out = fetch(&destination);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -126,20 +130,7 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
         ))
         .unwrap();
     cache.store(&destination, Some(API), &cached).unwrap();
-    let out = ssotool_fetch(
-        &sshd,
-        &key,
-        &destination,
-        cache_home.path(),
-        &[
-            "--service",
-            API,
-            "--fail",
-            "--cacert",
-            ca_cert.to_str().unwrap(),
-        ],
-        &apache.https_url("/app/"),
-    );
+    let out = fetch(&destination);
     assert!(!out.status.success(), "still expired for apache: {out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("401"), "{out:?}");

@@ -27,18 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from .protection import (
-    Accepted,
-    Answer,
-    ProtectedApp,
-    Refused,
-    Request,
-    TrustedProxies,
-    checked,
-    identity,
-    rebuilt_uri,
-    request_is_https,
-)
+from .protection import Accepted, Answer, ProtectedApp, Refused, Request, TrustedProxies
+from .protection import checked, identity, rebuilt_uri, request_is_https
 from .verifier import Ticket
 
 __all__ = ["SSOCredentials", "SSOMiddleware", "SSOUser", "request_of"]

@@ -19,19 +19,9 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from .protection import (
-    Accepted,
-    Answer,
-    ProtectedApp,
-    Refused,
-    Request,
-    TrustedProxies,
-    checked,
-    identity,
-    parse_trusted_proxies,
-    rebuilt_uri,
-    request_is_https,
-)
+from .protection import Accepted, Answer, ProtectedApp, Refused, Request, TrustedProxies
+from .protection import checked, identity, rebuilt_uri, request_is_https
+from .protection import parse_trusted_proxies
 
 __all__ = ["SSOMiddleware", "is_https", "parse_trusted_proxies", "request_of"]
 

@@ -106,15 +106,8 @@ pub enum IssueError {
 
 fn parse(text: &str, path: &Path) -> Result<Vec<Line>, FileError> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |problem| FileError::Line {
-            path: path.to_owned(),
-            line: i + 1,
-            problem,
-        };
+    for (n, line) in crate::private_file::data_lines(text) {
+        let bad = FileError::at(path, n);
         let mut parts = line.split('\t');
         let (Some(user), Some(expires), Some(hash), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

@@ -43,7 +43,25 @@ pub enum FileError {
     Write(#[from] WriteError),
 }
 
+/// The lines of a private file that hold data, numbered from 1, as they
+/// are: blank lines and `#` comments are skipped.
+pub fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !(l.trim().is_empty() || l.trim_start().starts_with('#')))
+        .map(|(i, l)| (i + 1, l))
+}
+
 impl FileError {
+    /// What is wrong with line `line` of `path`, for `Err`.
+    pub fn at(path: &Path, line: usize) -> impl Fn(&'static str) -> FileError + '_ {
+        move |problem| FileError::Line {
+            path: path.to_owned(),
+            line,
+            problem,
+        }
+    }
+
     /// The error of `action` on `path`, for `map_err`.
     pub fn io<'a>(
         path: &'a Path,

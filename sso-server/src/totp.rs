@@ -139,16 +139,13 @@ struct Table {
 /// Parses the file's text; errors are `FILE:LINE: what`, never the secret.
 pub fn parse(text: &str, path: &Path) -> Result<HashMap<String, Vec<u8>>, TotpError> {
     let mut out = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
+    for (n, line) in crate::private_file::data_lines(text) {
         let at = |problem| TotpError::Line {
             path: path.to_owned(),
-            line: i + 1,
+            line: n,
             problem,
         };
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
         let Some((user, secret)) = line.split_once(':') else {
             return Err(at(LineProblem::NoSeparator));
         };

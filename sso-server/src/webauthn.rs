@@ -170,15 +170,8 @@ pub struct WebauthnStore {
 
 fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, FileError> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |problem| FileError::Line {
-            path: path.to_owned(),
-            line: i + 1,
-            problem,
-        };
+    for (n, line) in crate::private_file::data_lines(text) {
+        let bad = FileError::at(path, n);
         let mut parts = line.splitn(3, '\t');
         let (Some(user), Some(handle), Some(json)) = (parts.next(), parts.next(), parts.next())
         else {

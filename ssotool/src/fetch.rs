@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use sso_client::{FetchClient, FetchRequest, SshTokenSource, TicketCache};
+use sso_client::FetchRequest;
+
+use crate::realm_client::RealmClientArgs;
 
 /// Environment variable with the default realm (`REALM@HOST`) for `--ssh`.
 const REALM_ENV: &str = "SSO_REALM";
@@ -40,13 +42,8 @@ pub struct FetchArgs {
     /// Trust the CA certificates in this PEM file instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
-    /// Extra ssh argument, repeatable (e.g. `--ssh-option=-p --ssh-option=2222`);
-    /// `$SSO_SSH` names the ssh program, `$SSO_SSH_OPTIONS` adds arguments.
-    #[arg(long = "ssh-option", value_name = "ARG", allow_hyphen_values = true)]
-    ssh_options: Vec<String>,
-    /// Neither read nor write the ticket cache.
-    #[arg(long)]
-    no_cache: bool,
+    #[command(flatten)]
+    realm: RealmClientArgs,
     /// Send the ticket even over plain http or to a host other than the
     /// ticket's service names (a warning is printed each time). Without it
     /// a ticket goes only to https://HOST of its service.
@@ -61,16 +58,9 @@ pub fn run(a: FetchArgs) -> Result<(), String> {
         None => std::env::var(REALM_ENV)
             .map_err(|_| format!("no realm: pass --ssh REALM@HOST or set {REALM_ENV}"))?,
     };
-    let source = SshTokenSource::from_env(&destination)
-        .map_err(|e| e.to_string())?
-        .with_options(a.ssh_options);
-    let cache = if a.no_cache {
-        None
-    } else {
-        Some(TicketCache::open_default()?)
-    };
-    let client = FetchClient::new(source, a.service, cache, a.cacert.as_deref())
-        .map_err(|e| e.to_string())?
+    let client = a
+        .realm
+        .client(&destination, a.service, a.cacert.as_deref())?
         .allow_any_url(a.allow_any_url);
     let mut headers = Vec::new();
     for h in &a.headers {

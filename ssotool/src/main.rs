@@ -5,6 +5,7 @@
 
 mod fetch;
 mod realm;
+mod realm_client;
 mod token;
 
 use std::io::Write;

@@ -96,17 +96,14 @@ fn parse_line(line: &str) -> Result<(String, UserEntry), (Option<String>, &'stat
 /// reading of the start-up).
 pub fn parse_lines(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    for (i, line) in text.lines().enumerate() {
+    for (n, line) in crate::private_file::data_lines(text) {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
         match parse_line(line) {
             Ok((user, entry)) => {
                 let seen = parsed.errors.iter().any(|e| e.user.as_ref() == Some(&user));
                 if parsed.users.remove(&user).is_some() || seen {
                     parsed.errors.push(LineError {
-                        line: i + 1,
+                        line: n,
                         user: Some(user),
                         what: "duplicate user",
                     });
@@ -119,7 +116,7 @@ pub fn parse_lines(text: &str) -> Parsed {
                     parsed.users.remove(u);
                 }
                 parsed.errors.push(LineError {
-                    line: i + 1,
+                    line: n,
                     user,
                     what,
                 });

@@ -34,7 +34,7 @@ CPU_WRK=1
 [ "$(nproc)" -ge 2 ] || CPU_WRK=0
 
 echo "== building libsso (release)"
-(cd "$ROOT" && cargo build --release -q -p libsso)
+(cd "$ROOT" && cargo build --release -q -p sso)
 export SSO_LIBRARY=$TARGET/release/libsso.so
 RAW_VERIFY=
 if (cd "$ROOT" && cargo build --release -q -p mod_sso --example raw_verify 2>/dev/null); then

@@ -8,7 +8,7 @@
 //!
 //! The committed header is generated from these sources by cbindgen; the test
 //! `header_is_current` fails when they drift apart (regenerate with
-//! `SSO_UPDATE_HEADER=1 cargo test -p libsso header_is_current`).
+//! `SSO_UPDATE_HEADER=1 cargo test -p sso header_is_current`).
 
 #![allow(non_camel_case_types)]
 
@@ -98,7 +98,7 @@ mod tests {
         assert!(
             committed == generated,
             "include/sso.h differs from the Rust exports; regenerate with \
-             SSO_UPDATE_HEADER=1 cargo test -p libsso header_is_current and review the diff"
+             SSO_UPDATE_HEADER=1 cargo test -p sso header_is_current and review the diff"
         );
     }
 }

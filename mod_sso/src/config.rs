@@ -333,5 +333,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
         },
         mode: dir.mode.unwrap_or_default(),
         binding: dir.binding.unwrap_or(true),
+        names: Default::default(),
     })
 }

@@ -35,7 +35,7 @@ pub trait Module: 'static {
 }
 
 /// Registers the hooks of `M`.
-pub(super) fn register<M: Module>(_p: *mut ffi::apr_pool_t) -> bool {
+pub(super) fn register<M: Module>() -> bool {
     let (first, middle) = (ffi::APR_HOOK_FIRST as c_int, ffi::APR_HOOK_MIDDLE as c_int);
     // SAFETY: httpd copies the function pointers; every one is a trampoline
     // below with the signature of its hook.

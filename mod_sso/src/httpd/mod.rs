@@ -28,7 +28,7 @@ use std::any::TypeId;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::OnceLock;
 
 pub use authz::Authz;
 pub use command::{directive, sections, Arg, Cmd, Commands, Scope, END};
@@ -75,10 +75,15 @@ macro_rules! module {
         #[allow(non_upper_case_globals, unsafe_code)]
         pub static mut $record: $crate::httpd::ffi::module_struct =
             $crate::httpd::record::<$module>($name, $commands.as_ptr(), {
-                extern "C" fn register(p: *mut $crate::httpd::ffi::apr_pool_t) {
-                    // SAFETY: httpd registers the hooks of the record
-                    // `$record` (at its final place) with a live pool.
-                    unsafe { $crate::httpd::register::<$module>(&raw const $record, p) }
+                extern "C" fn register(_p: *mut $crate::httpd::ffi::apr_pool_t) {
+                    fn index() -> i32 {
+                        // SAFETY: httpd sets the index of `$record` once,
+                        // while loading the module, before it runs any of
+                        // its hooks or directives; afterwards only read.
+                        unsafe { (*&raw const $record).module_index }
+                    }
+                    // SAFETY: `index` reads the index httpd gave this record.
+                    unsafe { $crate::httpd::register::<$module>(index) }
                 }
                 register
             });
@@ -86,14 +91,12 @@ macro_rules! module {
 }
 pub(crate) use module;
 
-/// Where httpd keeps this module's index into its config vectors.
-static RECORD: AtomicPtr<ffi::module_struct> = AtomicPtr::new(std::ptr::null_mut());
+/// Reads this module's index into httpd's config vectors (set at
+/// register_hooks).
+static INDEX: OnceLock<fn() -> i32> = OnceLock::new();
 
 fn module_index() -> usize {
-    let record = RECORD.load(Ordering::Acquire);
-    // SAFETY: the module record is a static; httpd sets its index once,
-    // while loading the module, before any hook or directive runs.
-    unsafe { record.as_ref() }.map_or(0, |m| m.module_index.max(0) as usize)
+    INDEX.get().map_or(0, |index| index().max(0) as usize)
 }
 
 /// The module record for `M` (see [`module!`]).
@@ -125,13 +128,14 @@ pub const fn record<M: Module>(
 /// `register_hooks` of the module record.
 ///
 /// # Safety
-/// `record` is this module's record, `p` a live pool.
+/// `index` answers the index httpd gave the module record of `M`: every
+/// config vector is read at it.
 #[doc(hidden)]
-pub unsafe fn register<M: Module>(record: *const ffi::module_struct, p: *mut ffi::apr_pool_t) {
-    RECORD.store(record.cast_mut(), Ordering::Release);
+pub unsafe fn register<M: Module>(index: fn() -> i32) {
+    let _ = INDEX.set(index);
     // httpd has no way to hear that this failed: a module half registered
     // (say, authentication without its authz providers) must not run.
-    if !guard(false, || hooks::register::<M>(p)) {
+    if !guard(false, hooks::register::<M>) {
         std::process::abort();
     }
 }
@@ -178,25 +182,17 @@ struct Tagged<T> {
     value: T,
 }
 
-/// The value of the tagged record `p` if it holds a `T` (null otherwise).
-fn untag<T: 'static>(p: *mut c_void) -> Option<*mut T> {
-    // SAFETY: `p` is null or a record made by `Pool::tagged` (module
-    // invariant: httpd hands back what this module gave it), whose first
-    // field is the tag.
-    let tag = unsafe { p.cast::<TypeId>().as_ref() }?;
-    (*tag == TypeId::of::<T>()).then(|| {
-        p.cast::<u8>()
-            .wrapping_add(std::mem::offset_of!(Tagged<T>, value))
-            .cast()
-    })
-}
-
 /// Shared access to a tagged record: what requests use (threads read the
 /// configuration at once, so never `&mut`).
 fn record_ref<'a, T: 'static>(p: *mut c_void) -> Option<&'a T> {
-    // SAFETY: a `T` checked by its tag, alive as long as its pool, which
+    // SAFETY: `p` is null or a record made by `Pool::tagged` (module
+    // invariant: httpd hands back what this module gave it), whose first
+    // field is the tag; a `T` by its tag, alive as long as its pool, which
     // outlives every callback that reads it.
-    untag::<T>(p).map(|v| unsafe { &*v })
+    unsafe {
+        let tag = p.cast::<TypeId>().as_ref()?;
+        (*tag == TypeId::of::<T>()).then(|| &(*p.cast::<Tagged<T>>()).value)
+    }
 }
 
 /// Exclusive access to a tagged record: for directive handlers only, which
@@ -204,7 +200,10 @@ fn record_ref<'a, T: 'static>(p: *mut c_void) -> Option<&'a T> {
 /// request or thread exists.
 fn record_mut<'a, T: 'static>(p: *mut c_void) -> Option<&'a mut T> {
     // SAFETY: as in `record_ref`, and nothing else reads it meanwhile.
-    untag::<T>(p).map(|v| unsafe { &mut *v })
+    unsafe {
+        let tag = p.cast::<TypeId>().as_ref()?;
+        (*tag == TypeId::of::<T>()).then(|| &mut (*p.cast::<Tagged<T>>()).value)
+    }
 }
 
 /// This module's slot in an httpd config vector (per server, directory or

@@ -8,6 +8,7 @@ use super::{c_text, ffi, guard, record_ref, slot, text, Pool, Server};
 /// A request, for the duration of one hook.
 pub struct Request<'r> {
     r: &'r mut ffi::request_rec,
+    conn: Option<&'r ffi::conn_rec>,
 }
 
 /// Log levels (`LogLevel sso:LEVEL`).
@@ -41,9 +42,11 @@ impl<'r> Request<'r> {
     ) -> R {
         guard(fail, || {
             // SAFETY: httpd passes the request it is serving, alive for the
-            // whole hook and used by no other thread meanwhile.
-            match unsafe { r.as_mut() } {
-                Some(r) => f(&mut Request { r }),
+            // whole hook and used by no other thread meanwhile; its
+            // connection record outlives it.
+            let request = unsafe { r.as_mut().map(|r| (r.connection.as_ref(), r)) };
+            match request {
+                Some((conn, r)) => f(&mut Request { r, conn }),
                 None => fail,
             }
         })
@@ -112,22 +115,31 @@ impl<'r> Request<'r> {
     }
 
     /// `AuthType` of the request's location (`ap_auth_type`).
-    pub fn configured_auth_type(&mut self) -> Option<&'r str> {
-        // SAFETY: a live request; the answer is the core directory record's
-        // string, which outlives the request.
-        text(unsafe { ffi::ap_auth_type(self.r) })
+    pub fn configured_auth_type(&self) -> Option<&'r str> {
+        self.ask(false)
     }
 
     /// The scheme httpd serves the request on (`ap_run_http_scheme`).
     pub fn scheme(&self) -> Option<&'r str> {
-        // SAFETY: a live request; the answer is a static or pool string.
-        text(unsafe { ffi::ap_run_http_scheme(&*self.r) })
+        self.ask(true)
+    }
+
+    fn ask(&self, scheme: bool) -> Option<&'r str> {
+        let r: *const ffi::request_rec = &*self.r;
+        // SAFETY: both read the live request (`ap_auth_type` writes
+        // nothing) and answer a static string, or one of the request's pool
+        // or of the core's directory record, which outlive the request.
+        text(unsafe {
+            match scheme {
+                true => ffi::ap_run_http_scheme(r),
+                false => ffi::ap_auth_type(r.cast_mut()),
+            }
+        })
     }
 
     /// The TCP peer's address (not mod_remoteip's client address).
     pub fn peer_ip(&self) -> Option<&'r str> {
-        // SAFETY: a request's connection record outlives it.
-        text(unsafe { self.r.connection.as_ref() }?.client_ip)
+        text(self.conn?.client_ip)
     }
 
     pub fn headers_in(&self) -> Table<'r> {

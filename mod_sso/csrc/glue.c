@@ -10,17 +10,16 @@
 
 APLOG_USE_MODULE(sso);
 
-int sso_log_r_enabled(const request_rec *r, int level)
+int sso_log_enabled(const request_rec *r, int level)
 {
     return APLOG_R_IS_LEVEL(r, level);
 }
 
-void sso_log_r(const request_rec *r, int level, const char *msg)
+/* For request `r`, or for server `s` when `r` is NULL. */
+void sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len)
 {
-    ap_log_rerror(APLOG_MARK, level, 0, r, "%s", msg);
-}
-
-void sso_log_s(const server_rec *s, int level, const char *msg)
-{
-    ap_log_error(APLOG_MARK, level, 0, s, "%s", msg);
+    if (r)
+        ap_log_rerror(APLOG_MARK, level, 0, r, "%.*s", len, msg);
+    else
+        ap_log_error(APLOG_MARK, level, 0, s, "%.*s", len, msg);
 }

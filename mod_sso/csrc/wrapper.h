@@ -16,6 +16,5 @@
 #include <apr_pools.h>
 
 /* Implemented in glue.c: what httpd only offers as macros. */
-int sso_log_r_enabled(const request_rec *r, int level);
-void sso_log_r(const request_rec *r, int level, const char *msg);
-void sso_log_s(const server_rec *s, int level, const char *msg);
+int sso_log_enabled(const request_rec *r, int level);
+void sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len);

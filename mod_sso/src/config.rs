@@ -3,9 +3,8 @@
 //! them (below). The directives that fill them are in [`crate::directives`].
 
 use std::borrow::Cow;
-use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use sso_core::flow::{CookiePolicy, CookieSecure, Mode, Settings};
 use sso_core::proxy::TrustedProxy;
@@ -13,8 +12,7 @@ use sso_core::spec::{self, Field};
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
-use crate::apr::{guard, module_config, pool_box};
-use crate::{ffi, module_index};
+use crate::httpd::{Config, Merged};
 
 /// Per virtual host settings (`RSRC_CONF` directives).
 #[derive(Default, Clone)]
@@ -37,7 +35,7 @@ pub struct ServerConf {
     pub trusted_proxies: Option<Vec<TrustedProxy>>,
     /// The server's place in httpd's list of servers, given at post_config:
     /// its index into each location's settings built then.
-    pub ordinal: Option<usize>,
+    pub ordinal: OnceLock<usize>,
 }
 
 /// Per directory/location settings.
@@ -83,40 +81,19 @@ impl DirConf {
     }
 }
 
-pub unsafe extern "C" fn create_server_config(
-    p: *mut ffi::apr_pool_t,
-    _s: *mut ffi::server_rec,
-) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        pool_box(p, ServerConf::default()) as *mut c_void
-    })
-}
-
-pub unsafe extern "C" fn merge_server_config(
-    p: *mut ffi::apr_pool_t,
-    base: *mut c_void,
-    add: *mut c_void,
-) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        let base = &*(base as *const ServerConf);
-        let add = &*(add as *const ServerConf);
+impl Config for ServerConf {
+    fn merge(base: &Self, add: &Self) -> Merged<Self> {
         let keyed = if add.keys.is_empty() { base } else { add };
-        let (keys, pins, key_files, key_set) = (
-            keyed.keys.clone(),
-            keyed.pins.clone(),
-            keyed.key_files.clone(),
-            keyed.key_set.clone(),
-        );
-        let merged = ServerConf {
+        Merged::New(ServerConf {
             login_server: add
                 .login_server
                 .clone()
                 .or_else(|| base.login_server.clone()),
             domain: add.domain.clone().or_else(|| base.domain.clone()),
-            keys,
-            pins,
-            key_files,
-            key_set,
+            keys: keyed.keys.clone(),
+            pins: keyed.pins.clone(),
+            key_files: keyed.key_files.clone(),
+            key_set: keyed.key_set.clone(),
             clock_skew: add.clock_skew.or(base.clock_skew),
             cache_size: base.cache_size,
             binding_cache: base.binding_cache.clone(),
@@ -124,41 +101,24 @@ pub unsafe extern "C" fn merge_server_config(
                 .trusted_proxies
                 .clone()
                 .or_else(|| base.trusted_proxies.clone()),
-            ordinal: None,
-        };
-        pool_box(p, merged) as *mut c_void
-    })
+            ordinal: OnceLock::new(),
+        })
+    }
 }
 
-pub unsafe extern "C" fn create_dir_config(
-    p: *mut ffi::apr_pool_t,
-    _dir: *mut c_char,
-) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        pool_box(p, DirConf::default()) as *mut c_void
-    })
-}
-
-pub unsafe extern "C" fn merge_dir_config(
-    p: *mut ffi::apr_pool_t,
-    base: *mut c_void,
-    add: *mut c_void,
-) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        let (base_ptr, add_ptr) = (base, add);
-        let base = &*(base as *const DirConf);
-        let add = &*(add as *const DirConf);
+impl Config for DirConf {
+    fn merge(base: &Self, add: &Self) -> Merged<Self> {
         // httpd merges on every request, for every section: when one side
         // sets nothing, the other is the merge as it is (both outlive the
         // request, and nothing writes to a merged record), which spares a
         // record, its cleanup and its drop per section per request.
         if add.is_unset() {
-            return base_ptr;
+            return Merged::Base;
         }
         if base.is_unset() {
-            return add_ptr;
+            return Merged::Add;
         }
-        let merged = DirConf {
+        Merged::New(DirConf {
             service: add.service.clone().or_else(|| base.service.clone()),
             groups: add.groups.clone().or_else(|| base.groups.clone()),
             cookie_prefix: add
@@ -169,35 +129,8 @@ pub unsafe extern "C" fn merge_dir_config(
             export_ticket: add.export_ticket.or(base.export_ticket),
             binding: add.binding.or(base.binding),
             mode: add.mode.or(base.mode),
-        };
-        pool_box(p, merged) as *mut c_void
-    })
-}
-
-/// The server record's settings of this module, read-only: what hooks and
-/// requests use (event MPM threads read them at once, so never `&mut`).
-///
-/// # Safety
-/// `s` is a live server record whose config was created by this module.
-pub unsafe fn server_conf<'a>(s: *const ffi::server_rec) -> Option<&'a ServerConf> {
-    (module_config((*s).module_config, module_index()) as *const ServerConf).as_ref()
-}
-
-/// The same, writable: for directive handlers only, which httpd runs one
-/// at a time while it reads the configuration, before any request.
-///
-/// # Safety
-/// As [`server_conf`], and no other reference to it may be alive.
-pub(crate) unsafe fn server_conf_mut<'a>(s: *const ffi::server_rec) -> Option<&'a mut ServerConf> {
-    (module_config((*s).module_config, module_index()) as *mut ServerConf).as_mut()
-}
-
-/// The request's merged per-directory settings of this module.
-///
-/// # Safety
-/// `r` is a live request.
-pub unsafe fn dir_conf<'a>(r: *const ffi::request_rec) -> Option<&'a DirConf> {
-    (module_config((*r).per_dir_config, module_index()) as *const DirConf).as_ref()
+        })
+    }
 }
 
 // ---- Each location's settings, built once ----
@@ -270,26 +203,9 @@ impl Built {
     }
 }
 
-/// A directory record read while httpd reads its configuration, for
-/// post_config. Raw, because the records live in httpd's configuration
-/// pool; the list is emptied before that pool can be cleared.
-struct Registered(*const DirConf);
-// SAFETY: the pointer is only dereferenced in post_config (single-threaded,
-// before any request) while its pool is alive; see `sections`.
-unsafe impl Send for Registered {}
-
-/// The records with an `SSOService`, while the configuration is read
-/// (`None` outside that: `.htaccess` records are never registered).
-static SECTIONS: Mutex<Option<Vec<Registered>>> = Mutex::new(None);
-
 impl LocationService {
-    /// `SSOService` in the section `dir`, read for server `home`.
-    pub fn new(name: ServiceName, home: usize, dir: *const DirConf) -> LocationService {
-        if let Ok(mut sections) = SECTIONS.lock() {
-            if let Some(list) = sections.as_mut() {
-                list.push(Registered(dir));
-            }
-        }
+    /// `SSOService` in a section read for server `home`.
+    pub fn new(name: ServiceName, home: usize) -> LocationService {
         LocationService {
             name,
             home,
@@ -298,35 +214,23 @@ impl LocationService {
     }
 }
 
-/// pre_config: a new configuration is read; earlier records are gone.
-pub fn start_reading() {
-    if let Ok(mut sections) = SECTIONS.lock() {
-        *sections = Some(Vec::new());
+/// post_config: builds the settings of every section with an `SSOService`
+/// (`sections`) for every server it serves (`servers`: each server's
+/// identity and settings, in httpd's order; the first is the main server),
+/// and numbers the servers.
+pub fn build_all(servers: &[(usize, &ServerConf)], sections: &[&DirConf]) {
+    for (ordinal, (_, server)) in servers.iter().enumerate() {
+        let _ = server.ordinal.set(ordinal);
     }
-}
-
-/// post_config: builds the settings of every registered section for every
-/// server it serves (`servers`: each server's address and settings, in
-/// ordinal order; the first is the main server).
-///
-/// # Safety
-/// Every record registered since [`start_reading`] is alive (httpd's
-/// configuration pool is cleared only after post_config).
-pub unsafe fn build_all(servers: &[(usize, &ServerConf)]) {
-    let Some(sections) = SECTIONS.lock().ok().and_then(|mut s| s.take()) else {
-        return;
-    };
-    let main = servers.first().map_or(0, |(address, _)| *address);
-    for Registered(dir) in sections {
-        // SAFETY: alive per this function's contract.
-        let Some(dir) = dir.as_ref() else { continue };
+    let main = servers.first().map_or(0, |(id, _)| *id);
+    for dir in sections {
         let Some(service) = &dir.service else {
             continue;
         };
         let built = servers
             .iter()
-            .map(|(address, server)| {
-                (service.home == main || service.home == *address).then(|| {
+            .map(|(id, server)| {
+                (service.home == main || service.home == *id).then(|| {
                     build(server, dir).map(|settings| {
                         let variants = Variants::default();
                         let _ = variants.0[0].set(built_from(settings, dir));
@@ -360,7 +264,8 @@ pub fn settings<'a>(
     let service = dir.service.as_ref().ok_or("SSOService")?;
     let built = server
         .ordinal
-        .and_then(|i| service.built.get()?.get(i)?.as_ref());
+        .get()
+        .and_then(|&i| service.built.get()?.get(i)?.as_ref());
     let variants = match built {
         Some(Ok(variants)) => variants,
         // The server's settings or the keys' pins: the same for any record.
@@ -428,5 +333,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
         },
         mode: dir.mode.unwrap_or_default(),
         binding: dir.binding.unwrap_or(true),
+        names: Default::default(),
     })
 }

@@ -399,6 +399,7 @@ impl VerifierSpec {
             },
             mode: self.mode,
             binding: self.binding,
+            names: Default::default(),
         })
     }
 

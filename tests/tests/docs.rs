@@ -51,7 +51,7 @@ fn every_mod_sso_directive_is_documented() {
     let doc = read("docs/mod_sso.md");
     let mut directives: Vec<String> = rust_files("mod_sso/src")
         .iter()
-        .flat_map(|f| quoted_after(&fs::read_to_string(f).unwrap(), "cstr!(\""))
+        .flat_map(|f| quoted_after(&fs::read_to_string(f).unwrap(), "c\""))
         .filter(|w| w.starts_with("SSO") && w.chars().all(|c| c.is_ascii_alphanumeric()))
         .collect();
     directives.sort();

@@ -39,7 +39,7 @@ pub fn authenticate(
     cache: &VerifyCache,
     bindings: &dyn BindingStore,
 ) -> Decision {
-    let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
+    let names = settings.cookie_names(req.https);
     if let Some(encoded) = req.authorization.and_then(web::authorization_ticket) {
         return from_header(settings, req, cache, encoded);
     }

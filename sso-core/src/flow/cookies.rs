@@ -12,8 +12,36 @@
 
 use sha2::{Digest, Sha256};
 
-use super::settings::{CookiePolicy, CookieSecure, DEFAULT_COOKIE_PREFIX};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use crate::web::{self, ServiceName};
+
+/// Whether the cookies get the `Secure` attribute, and with it which names
+/// they have (see [`crate::flow::CookieNames`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CookieSecure {
+    /// `Secure` when the request came over https (the default).
+    #[default]
+    Auto,
+    On,
+    /// Never `Secure`: the explicit fallback for plain-http test setups,
+    /// which also selects the path-scoped cookie names.
+    Off,
+}
+
+/// How a location's cookies are named and scoped.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CookiePolicy {
+    pub secure: CookieSecure,
+    /// Prefix of the path-scoped names (`PREFIX` + `ticket`/`nonce`/
+    /// `binding`); `None`: [`DEFAULT_COOKIE_PREFIX`]. Used only where
+    /// `__Host-` cookies are impossible (plain http, or `Secure` off).
+    pub prefix: Option<String>,
+}
+
+/// The prefix of the path-scoped cookie names when none is configured.
+pub const DEFAULT_COOKIE_PREFIX: &str = "SSO_";
 
 /// The cookies of one location for one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +104,40 @@ impl CookieNames {
             .into_iter()
             .map(|n| self.clear(n))
             .collect()
+    }
+}
+
+/// A location's [`CookieNames`] for plain http and for https, computed once.
+/// They are kept with the service and policy they were computed for, so a
+/// settings value changed after its first use still gets its own names.
+#[derive(Clone, Debug, Default)]
+pub struct NamesCache(OnceLock<Computed>);
+
+#[derive(Clone, Debug)]
+struct Computed {
+    service: ServiceName,
+    policy: CookiePolicy,
+    /// Plain http, https.
+    names: [CookieNames; 2],
+}
+
+impl NamesCache {
+    pub(crate) fn get(
+        &self,
+        service: &ServiceName,
+        policy: &CookiePolicy,
+        https: bool,
+    ) -> Cow<'_, CookieNames> {
+        let computed = self.0.get_or_init(|| Computed {
+            service: service.clone(),
+            policy: policy.clone(),
+            names: [false, true].map(|https| CookieNames::for_request(service, policy, https)),
+        });
+        if computed.service == *service && computed.policy == *policy {
+            Cow::Borrowed(&computed.names[usize::from(https)])
+        } else {
+            Cow::Owned(CookieNames::for_request(service, policy, https))
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::authn::MAX_COOKIES_TRIED;
 use super::binding::{BindingError, BindingStore, BOUND, REVOKED};
-use super::cookies::{self, CookieNames};
+use super::cookies;
 use super::decision::{Action, Decision, Level};
 use super::reason;
 use super::settings::{Request, Settings};
@@ -88,7 +88,7 @@ fn login_decision(
     encoded: &str,
     fp: &str,
 ) -> Decision {
-    let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
+    let names = settings.cookie_names(req.https);
     // Nothing is believed, or burnt, before the signature is ours.
     let ticket = match settings.verifier.verify_signature(encoded) {
         Ok(t) => t,
@@ -209,7 +209,7 @@ fn sso_logout(
     cache: &VerifyCache,
     bindings: &dyn BindingStore,
 ) -> Decision {
-    let names = CookieNames::for_request(&settings.service, &settings.cookies, req.https);
+    let names = settings.cookie_names(req.https);
     let mut decision = Decision::new(Action::Logout {
         set_cookies: names.clear_all(),
         body: "OK".to_owned(),

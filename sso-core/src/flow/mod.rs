@@ -24,10 +24,10 @@ pub use authn::{authenticate, MAX_COOKIES_TRIED};
 pub use binding::{
     is_browser_ticket, proven_secret, BindingError, BindingStore, MemoryBindingStore,
 };
-pub use cookies::CookieNames;
+pub use cookies::{CookieNames, CookiePolicy, CookieSecure, NamesCache, DEFAULT_COOKIE_PREFIX};
 pub use decision::{Accepted, Action, Decision, Level, LogLine, Source};
 pub use handlers::handle;
-pub use settings::{CookiePolicy, CookieSecure, Mode, Request, Settings, DEFAULT_COOKIE_PREFIX};
+pub use settings::{Mode, Request, Settings};
 
 use crate::VerifyCache;
 

@@ -1,34 +1,9 @@
 //! What the flow decides from: a location's settings (fixed per
 //! configuration) and what one request offers.
 
+use super::cookies::{CookieNames, CookiePolicy, NamesCache};
 use crate::web::ServiceName;
 use crate::Verifier;
-
-/// Whether the cookies get the `Secure` attribute, and with it which names
-/// they have (see [`crate::flow::CookieNames`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum CookieSecure {
-    /// `Secure` when the request came over https (the default).
-    #[default]
-    Auto,
-    On,
-    /// Never `Secure`: the explicit fallback for plain-http test setups,
-    /// which also selects the path-scoped cookie names.
-    Off,
-}
-
-/// How a location's cookies are named and scoped.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct CookiePolicy {
-    pub secure: CookieSecure,
-    /// Prefix of the path-scoped names (`PREFIX` + `ticket`/`nonce`/
-    /// `binding`); `None`: [`DEFAULT_COOKIE_PREFIX`]. Used only where
-    /// `__Host-` cookies are impossible (plain http, or `Secure` off).
-    pub prefix: Option<String>,
-}
-
-/// The prefix of the path-scoped cookie names when none is configured.
-pub const DEFAULT_COOKIE_PREFIX: &str = "SSO_";
 
 /// Who the location serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -57,6 +32,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Ticket binding (docs/protocol.md, "Ticket binding"): on by default.
     pub binding: bool,
+    /// The cookie names for `service` and `cookies`, computed at first use
+    /// (leave it `Default`): a request then hashes and formats nothing.
+    pub names: NamesCache,
 }
 
 impl Settings {
@@ -70,7 +48,13 @@ impl Settings {
             cookies: CookiePolicy::default(),
             mode: Mode::Browser,
             binding: true,
+            names: NamesCache::default(),
         }
+    }
+
+    /// The cookies of a request over https or not.
+    pub fn cookie_names(&self, https: bool) -> std::borrow::Cow<'_, CookieNames> {
+        self.names.get(&self.service, &self.cookies, https)
     }
 }
 

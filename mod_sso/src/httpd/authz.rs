@@ -1,0 +1,163 @@
+//! The authz providers `sso-group` and `group`: ours answers
+//! ([`Module::authz_group`]) or hands the line to the `group` provider found
+//! before it (mod_authz_groupfile's).
+
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::OnceLock;
+
+use super::{ffi, guard, record_ref, text, Level, Module, Pool, Request};
+
+/// An authorization answer.
+#[derive(Clone, Copy)]
+pub enum Authz {
+    Granted,
+    Denied,
+    /// No user to check: httpd asks for authentication.
+    DeniedNoUser,
+    GeneralError,
+}
+
+impl From<Authz> for ffi::authz_status::Type {
+    fn from(a: Authz) -> Self {
+        match a {
+            Authz::Granted => ffi::authz_status::AUTHZ_GRANTED,
+            Authz::Denied => ffi::authz_status::AUTHZ_DENIED,
+            Authz::DeniedNoUser => ffi::authz_status::AUTHZ_DENIED_NO_USER,
+            Authz::GeneralError => ffi::authz_status::AUTHZ_GENERAL_ERROR,
+        }
+    }
+}
+
+type Check<R> = fn(&mut Request<'_>, &str) -> R;
+
+/// The module's checks (set at register_hooks).
+static CHECKS: OnceLock<(Check<Authz>, Check<Option<Authz>>)> = OnceLock::new();
+
+/// The `group` provider found before ours.
+static DELEGATE: AtomicPtr<ffi::authz_provider> = AtomicPtr::new(null_mut());
+
+static SSO_GROUP: ffi::authz_provider = ffi::authz_provider {
+    check_authorization: Some(sso_group_check),
+    parse_require_line: None,
+};
+
+static GROUP: ffi::authz_provider = ffi::authz_provider {
+    check_authorization: Some(group_check),
+    parse_require_line: Some(group_parse),
+};
+
+pub(super) fn set_checks<M: Module>() {
+    let _ = CHECKS.set((M::authz_sso_group, M::authz_group));
+}
+
+/// pre_config: registers `sso-group`, and takes over `group` after every
+/// module's register_hooks ran (so after mod_authz_groupfile registered its
+/// own, whatever the LoadModule order) and before any `Require` is parsed.
+pub(super) fn register(pconf: Pool<'_>) {
+    let group = ffi::AUTHZ_PROVIDER_GROUP.as_ptr().cast::<c_char>();
+    let version = ffi::AUTHZ_PROVIDER_VERSION.as_ptr().cast::<c_char>();
+    let per_conf = ffi::AP_AUTH_INTERNAL_PER_CONF as c_int;
+    let ours: *const ffi::authz_provider = &GROUP;
+    // SAFETY: a live pool; the names are static C strings; httpd keeps the
+    // pointers to the static providers.
+    unsafe {
+        let existing = ffi::ap_lookup_provider(group, c"group".as_ptr(), version);
+        let existing = existing.cast::<ffi::authz_provider>();
+        let delegate = if existing.cast_const() == ours {
+            null_mut()
+        } else {
+            existing
+        };
+        DELEGATE.store(delegate, Ordering::SeqCst);
+        for (name, provider) in [(c"sso-group", &SSO_GROUP), (c"group", &GROUP)] {
+            let provider = (provider as *const ffi::authz_provider).cast::<c_void>();
+            ffi::ap_register_auth_provider(
+                pconf.as_ptr(),
+                group,
+                name.as_ptr(),
+                version,
+                provider,
+                per_conf,
+            );
+        }
+    }
+}
+
+extern "C" fn sso_group_check(
+    r: *mut ffi::request_rec,
+    line: *const c_char,
+    _parsed: *const c_void,
+) -> ffi::authz_status::Type {
+    let error = Authz::GeneralError.into();
+    Request::run(r, error, |req| match CHECKS.get() {
+        Some((check, _)) => check(req, text(line).unwrap_or("")).into(),
+        None => error,
+    })
+}
+
+/// What our `group` parser keeps: the address of the delegate's own parsed
+/// form (read-only once parsed, shared by httpd between threads).
+struct GroupParsed(usize);
+
+extern "C" fn group_check(
+    r: *mut ffi::request_rec,
+    line: *const c_char,
+    parsed: *const c_void,
+) -> ffi::authz_status::Type {
+    let error = Authz::GeneralError.into();
+    Request::run(r, error, |req| {
+        if let Some(ours) = CHECKS
+            .get()
+            .and_then(|(_, check)| check(req, text(line).unwrap_or("")))
+        {
+            return ours.into();
+        }
+        let inner =
+            record_ref::<GroupParsed>(parsed.cast_mut()).map_or(null(), |p| p.0 as *const c_void);
+        // SAFETY: the delegate is a provider httpd registered, which lives
+        // as long as the configuration; it gets the arguments httpd gave us
+        // and the parsed form its own parser made.
+        let answer = unsafe {
+            let check = DELEGATE
+                .load(Ordering::SeqCst)
+                .as_ref()
+                .and_then(|d| d.check_authorization);
+            check.map(|check| check(req.as_ptr(), line, inner))
+        };
+        answer.unwrap_or_else(|| {
+            req.log(
+                Level::Error,
+                "Require group outside AuthType SSO needs mod_authz_groupfile, which is not loaded",
+            );
+            error
+        })
+    })
+}
+
+extern "C" fn group_parse(
+    cmd: *mut ffi::cmd_parms,
+    line: *const c_char,
+    parsed: *mut *const c_void,
+) -> *const c_char {
+    guard(c"Require group: internal error in mod_sso".as_ptr(), || {
+        let mut inner: *const c_void = null();
+        // SAFETY: httpd passes the live record of the `Require` line and a
+        // place for the parsed form; the delegate's parser takes the same.
+        unsafe {
+            let delegate = DELEGATE.load(Ordering::SeqCst).as_ref();
+            if let Some(parse) = delegate.and_then(|d| d.parse_require_line) {
+                let err = parse(cmd, line, &mut inner);
+                if !err.is_null() {
+                    return err;
+                }
+            }
+            let Some(pool) = cmd.as_ref().and_then(|c| Pool::of(c.pool)) else {
+                return c"Require group: no pool".as_ptr();
+            };
+            *parsed = pool.tagged(GroupParsed(inner as usize));
+        }
+        null()
+    })
+}

@@ -1,0 +1,237 @@
+//! Directives: the command table and [`Cmd`], what a handler sees.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr::{null, null_mut};
+use std::sync::Mutex;
+
+use super::{ffi, guard, record_mut, record_ref, slot, text, Module, Pool};
+
+/// Where a directive may appear, and what it takes.
+#[derive(Clone, Copy)]
+pub enum Scope {
+    /// Server context, one argument.
+    Server,
+    /// Server context, each argument in turn.
+    ServerEach,
+    /// Server and directory contexts (`AuthConfig` overrides), one argument.
+    Dir,
+    /// The same, each argument in turn.
+    DirEach,
+    /// The same, On or Off.
+    DirFlag,
+}
+
+/// A directive's argument.
+pub enum Arg<'a> {
+    Text(&'a str),
+    Flag(bool),
+}
+
+/// The command table of a module record, ended by [`END`].
+pub struct Commands<const N: usize>(pub [ffi::command_rec; N]);
+
+// SAFETY: the table is immutable and only read (by httpd).
+unsafe impl<const N: usize> Sync for Commands<N> {}
+
+impl<const N: usize> Commands<N> {
+    pub const fn as_ptr(&self) -> *const ffi::command_rec {
+        self.0.as_ptr()
+    }
+}
+
+/// A directive `name` of module `M`, handled by `M::directive`.
+pub const fn directive<M: Module>(
+    name: &'static CStr,
+    scope: Scope,
+    help: &'static CStr,
+) -> ffi::command_rec {
+    const SERVER: u32 = ffi::RSRC_CONF;
+    const DIR: u32 = ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_AUTHCFG;
+    let (func, how, context) = match scope {
+        Scope::Server => (
+            ffi::cmd_func {
+                take1: Some(take1::<M>),
+            },
+            ffi::cmd_how::TAKE1,
+            SERVER,
+        ),
+        Scope::ServerEach => (
+            ffi::cmd_func {
+                take1: Some(take1::<M>),
+            },
+            ffi::cmd_how::ITERATE,
+            SERVER,
+        ),
+        Scope::Dir => (
+            ffi::cmd_func {
+                take1: Some(take1::<M>),
+            },
+            ffi::cmd_how::TAKE1,
+            DIR,
+        ),
+        Scope::DirEach => (
+            ffi::cmd_func {
+                take1: Some(take1::<M>),
+            },
+            ffi::cmd_how::ITERATE,
+            DIR,
+        ),
+        Scope::DirFlag => (
+            ffi::cmd_func {
+                flag: Some(flag::<M>),
+            },
+            ffi::cmd_how::FLAG,
+            DIR,
+        ),
+    };
+    ffi::command_rec {
+        name: name.as_ptr(),
+        func,
+        // The handler's name, for its errors (`cmd->info`).
+        cmd_data: name.as_ptr().cast_mut().cast(),
+        req_override: context as c_int,
+        args_how: how,
+        errmsg: help.as_ptr(),
+    }
+}
+
+/// The end of a command table.
+pub const END: ffi::command_rec = ffi::command_rec {
+    name: null(),
+    func: ffi::cmd_func { take1: None },
+    cmd_data: null_mut(),
+    req_override: 0,
+    args_how: 0,
+    errmsg: null(),
+};
+
+extern "C" fn take1<M: Module>(
+    cmd: *mut ffi::cmd_parms,
+    dir: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    run::<M>(cmd, dir, text(arg).map(Arg::Text))
+}
+
+extern "C" fn flag<M: Module>(
+    cmd: *mut ffi::cmd_parms,
+    dir: *mut c_void,
+    on: c_int,
+) -> *const c_char {
+    run::<M>(cmd, dir, Some(Arg::Flag(on != 0)))
+}
+
+/// Runs `M::directive`: its error (or a panic) becomes the directive's
+/// error, which stops httpd with the directive's name in it.
+fn run<M: Module>(
+    cmd: *mut ffi::cmd_parms,
+    dir: *mut c_void,
+    arg: Option<Arg<'_>>,
+) -> *const c_char {
+    guard(
+        c"mod_sso: internal error while reading a directive".as_ptr(),
+        || {
+            // SAFETY: httpd passes the live record of the directive it reads.
+            let Some(parms) = (unsafe { cmd.as_mut() }) else {
+                return c"mod_sso: no directive record".as_ptr();
+            };
+            let mut cmd = Cmd { parms, dir };
+            let name = text(cmd.parms.info as *const c_char).unwrap_or("mod_sso");
+            let result = match arg {
+                Some(arg) => M::directive(&mut cmd, arg),
+                None => Err("the argument is not valid UTF-8".to_owned()),
+            };
+            match result {
+                Ok(()) => null(),
+                // httpd's own messages (context checks) name the directive.
+                Err(e) if e.starts_with(name) => cmd.pool().c_str(&e.replace('\0', " ")),
+                Err(e) => cmd.pool().c_str(&format!("{name}: {e}").replace('\0', " ")),
+            }
+        },
+    )
+}
+
+/// The sections [`Cmd::keep_section`] kept while the configuration is read
+/// (`None` outside that: `.htaccess` records are never kept).
+static SECTIONS: Mutex<Option<Vec<usize>>> = Mutex::new(None);
+
+/// pre_config: a new configuration is read; earlier records are gone.
+pub(super) fn start_reading() {
+    if let Ok(mut sections) = SECTIONS.lock() {
+        *sections = Some(Vec::new());
+    }
+}
+
+/// post_config: the records kept while the configuration in `pconf` was
+/// read (they live in that pool).
+pub fn sections<'p, T: 'static>(_pconf: Pool<'p>) -> Vec<&'p T> {
+    let kept = SECTIONS
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .unwrap_or_default();
+    kept.into_iter()
+        .filter_map(|p| record_ref(p as *mut c_void))
+        .collect()
+}
+
+/// A directive being read.
+pub struct Cmd<'a> {
+    parms: &'a mut ffi::cmd_parms,
+    dir: *mut c_void,
+}
+
+impl Cmd<'_> {
+    /// The directive's name.
+    pub fn name(&self) -> &str {
+        text(self.parms.info as *const c_char).unwrap_or("")
+    }
+
+    /// The configuration pool.
+    pub fn pool(&self) -> Pool<'_> {
+        Pool::of(self.parms.pool).expect("httpd reads directives with a pool")
+    }
+
+    /// The record of the server being configured.
+    pub fn server_config<T: 'static>(&mut self) -> Result<&mut T, String> {
+        let server = super::Server::of(self.parms.server).ok_or("no server (internal error)")?;
+        slot(server.vector())
+            .and_then(|s| record_mut(s.get()))
+            .ok_or_else(|| "no server configuration (internal error)".to_owned())
+    }
+
+    /// The record of the section being configured.
+    pub fn dir_config<T: 'static>(&mut self) -> Result<&mut T, String> {
+        record_mut(self.dir).ok_or_else(|| "no directory configuration (internal error)".to_owned())
+    }
+
+    /// Keeps the section's record for [`sections`] at post_config.
+    pub fn keep_section(&self) {
+        if let Some(list) = SECTIONS.lock().ok().as_mut().and_then(|s| s.as_mut()) {
+            list.push(self.dir as usize);
+        }
+    }
+
+    /// The server being configured, as an address (see [`super::Server::id`]).
+    pub fn server_id(&self) -> usize {
+        self.parms.server as usize
+    }
+
+    /// `path` under ServerRoot unless absolute, as for every httpd file.
+    pub fn server_root_relative(&self, path: &str) -> Option<String> {
+        let pool = self.pool();
+        // SAFETY: a live pool; httpd answers a pool string or NULL.
+        let full = unsafe { ffi::ap_server_root_relative(pool.as_ptr(), pool.c_str(path)) };
+        text(full).map(str::to_owned)
+    }
+
+    /// Refuses the directive inside `<VirtualHost>` and directory sections.
+    pub fn global_only(&mut self) -> Result<(), String> {
+        // SAFETY: the live record of the directive being read.
+        let err = unsafe { ffi::ap_check_cmd_context(self.parms, ffi::GLOBAL_ONLY) };
+        match text(err) {
+            None => Ok(()),
+            Some(e) => Err(e.to_owned()),
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! [`Request`]: a request httpd is serving, and its [`Table`]s; logging.
+
+use std::borrow::Cow;
+use std::ffi::{c_int, c_void, CStr};
+
+use super::{c_text, ffi, guard, record_ref, slot, text, Pool, Server};
+
+/// A request, for the duration of one hook.
+pub struct Request<'r> {
+    r: &'r mut ffi::request_rec,
+    conn: Option<&'r ffi::conn_rec>,
+}
+
+/// Log levels (`LogLevel sso:LEVEL`).
+#[derive(Clone, Copy)]
+pub enum Level {
+    Error = ffi::APLOG_ERR as isize,
+    Warning = ffi::APLOG_WARNING as isize,
+    Info = ffi::APLOG_INFO as isize,
+    Debug = ffi::APLOG_DEBUG as isize,
+}
+
+/// The request's fields that may be rewritten (see [`Request::rewrite`]).
+#[derive(Clone, Copy)]
+pub enum Field {
+    /// The request line (`%r` of the access log).
+    TheRequest,
+    UnparsedUri,
+    /// The query string.
+    Args,
+    /// The query string of the parsed URI.
+    ParsedQuery,
+}
+
+impl<'r> Request<'r> {
+    /// Runs a hook's body on the request `r` behind the panic boundary: a
+    /// panic (or no request) answers `fail`.
+    pub(super) fn run<R: Copy>(
+        r: *mut ffi::request_rec,
+        fail: R,
+        f: impl FnOnce(&mut Request<'_>) -> R,
+    ) -> R {
+        guard(fail, || {
+            // SAFETY: httpd passes the request it is serving, alive for the
+            // whole hook and used by no other thread meanwhile; its
+            // connection record outlives it.
+            let request = unsafe { r.as_mut().map(|r| (r.connection.as_ref(), r)) };
+            match request {
+                Some((conn, r)) => f(&mut Request { r, conn }),
+                None => fail,
+            }
+        })
+    }
+
+    pub(super) fn as_ptr(&mut self) -> *mut ffi::request_rec {
+        self.r
+    }
+
+    pub fn pool(&self) -> Pool<'r> {
+        Pool::of(self.r.pool).expect("httpd gives every request a pool")
+    }
+
+    pub fn method(&self) -> Option<&'r str> {
+        text(self.r.method)
+    }
+
+    pub fn uri(&self) -> Option<&'r str> {
+        text(self.r.uri)
+    }
+
+    pub fn field(&self, field: Field) -> Option<&'r str> {
+        text(match field {
+            Field::TheRequest => self.r.the_request,
+            Field::UnparsedUri => self.r.unparsed_uri,
+            Field::Args => self.r.args,
+            Field::ParsedQuery => self.r.parsed_uri.query,
+        })
+    }
+
+    /// Replaces `field` by `f` of its value (when it has one).
+    pub fn rewrite(&mut self, field: Field, f: impl FnOnce(&str) -> String) {
+        let Some(new) = self.field(field).map(f) else {
+            return;
+        };
+        let new = self.pool().c_str(&new);
+        *match field {
+            Field::TheRequest => &mut self.r.the_request,
+            Field::UnparsedUri => &mut self.r.unparsed_uri,
+            Field::Args => &mut self.r.args,
+            Field::ParsedQuery => &mut self.r.parsed_uri.query,
+        } = new;
+    }
+
+    /// True for a request that is not a subrequest.
+    pub fn is_main(&self) -> bool {
+        self.r.main.is_null()
+    }
+
+    /// `r->user`.
+    pub fn user(&self) -> Option<&'r str> {
+        text(self.r.user)
+    }
+
+    pub fn set_user(&mut self, user: &str) {
+        self.r.user = self.pool().c_str(user);
+    }
+
+    /// `r->ap_auth_type`: the type that authenticated the request.
+    pub fn auth_type(&self) -> Option<&'r str> {
+        text(self.r.ap_auth_type)
+    }
+
+    pub fn set_auth_type(&mut self, auth_type: &str) {
+        self.r.ap_auth_type = self.pool().c_str(auth_type);
+    }
+
+    /// `AuthType` of the request's location (`ap_auth_type`).
+    pub fn configured_auth_type(&self) -> Option<&'r str> {
+        self.ask(false)
+    }
+
+    /// The scheme httpd serves the request on (`ap_run_http_scheme`).
+    pub fn scheme(&self) -> Option<&'r str> {
+        self.ask(true)
+    }
+
+    fn ask(&self, scheme: bool) -> Option<&'r str> {
+        let r: *const ffi::request_rec = &*self.r;
+        // SAFETY: both read the live request (`ap_auth_type` writes
+        // nothing) and answer a static string, or one of the request's pool
+        // or of the core's directory record, which outlive the request.
+        text(unsafe {
+            match scheme {
+                true => ffi::ap_run_http_scheme(r),
+                false => ffi::ap_auth_type(r.cast_mut()),
+            }
+        })
+    }
+
+    /// The TCP peer's address (not mod_remoteip's client address).
+    pub fn peer_ip(&self) -> Option<&'r str> {
+        text(self.conn?.client_ip)
+    }
+
+    pub fn headers_in(&self) -> Table<'r> {
+        self.table(self.r.headers_in)
+    }
+
+    pub fn headers_out(&self) -> Table<'r> {
+        self.table(self.r.headers_out)
+    }
+
+    pub fn err_headers_out(&self) -> Table<'r> {
+        self.table(self.r.err_headers_out)
+    }
+
+    pub fn subprocess_env(&self) -> Table<'r> {
+        self.table(self.r.subprocess_env)
+    }
+
+    pub fn notes(&self) -> Table<'r> {
+        self.table(self.r.notes)
+    }
+
+    fn table(&self, t: *mut ffi::apr_table_t) -> Table<'r> {
+        Table {
+            t,
+            pool: self.pool(),
+        }
+    }
+
+    pub fn status(&self) -> c_int {
+        self.r.status
+    }
+
+    pub fn set_status(&mut self, status: c_int) {
+        self.r.status = status;
+        self.r.status_line = std::ptr::null();
+    }
+
+    pub fn server(&self) -> Option<Server<'r>> {
+        Server::of(self.r.server)
+    }
+
+    /// This module's merged per-directory record.
+    pub fn dir_config<T: 'static>(&self) -> Option<&'r T> {
+        record_ref(slot(self.r.per_dir_config)?.get())
+    }
+
+    /// Keeps `value` with the request (in its pool) for later hooks.
+    pub fn set_data<T: Send + Sync + 'static>(&mut self, value: T) {
+        let record = self.pool().tagged(value);
+        if let Some(slot) = slot(self.r.request_config) {
+            slot.set(record);
+        }
+    }
+
+    /// What [`Request::set_data`] kept for this request or for the one it
+    /// derives from (subrequests, internal redirects).
+    pub fn data<T: 'static>(&self) -> Option<&'r T> {
+        let mut r: *const ffi::request_rec = &*self.r;
+        for _ in 0..32 {
+            // SAFETY: the requests a live request derives from (`main`,
+            // `prev`) outlive it.
+            let req = unsafe { r.as_ref() }?;
+            if let Some(data) = slot(req.request_config).and_then(|s| record_ref(s.get())) {
+                return Some(data);
+            }
+            r = if req.main.is_null() {
+                req.prev
+            } else {
+                req.main
+            };
+        }
+        None
+    }
+
+    /// Answers with `body` (the caller then returns `DONE`).
+    pub fn send(&mut self, content_type: &'static CStr, body: &[u8]) {
+        let Ok(len) = c_int::try_from(body.len()) else {
+            return;
+        };
+        // SAFETY: a live request; httpd copies the static content type's
+        // pointer and the body's bytes.
+        unsafe {
+            ffi::ap_set_content_type(self.r, content_type.as_ptr());
+            ffi::ap_set_content_length(self.r, ffi::apr_off_t::from(len));
+            ffi::ap_rwrite(body.as_ptr().cast::<c_void>(), len, self.r);
+        }
+    }
+
+    /// The body httpd sends for `status` on this request (`ErrorDocument`).
+    pub fn custom_response(&mut self, status: c_int, body: &'static CStr) {
+        // SAFETY: a live request; httpd copies the string.
+        unsafe { ffi::ap_custom_response(self.r, status, body.as_ptr()) }
+    }
+
+    /// True when this module logs `level` for the request.
+    pub fn log_enabled(&self, level: Level) -> bool {
+        // SAFETY: a live request.
+        unsafe { ffi::sso_log_enabled(self.r, level as c_int) != 0 }
+    }
+
+    /// Logs `msg` for the request under this module's name.
+    pub fn log(&self, level: Level, msg: &str) {
+        if self.log_enabled(level) {
+            log(Some(&*self.r), self.r.server, level, msg);
+        }
+    }
+}
+
+/// Logs for a request, or for a server when there is none.
+pub(super) fn log(
+    r: Option<&ffi::request_rec>,
+    s: *const ffi::server_rec,
+    level: Level,
+    msg: &str,
+) {
+    let msg: Cow<'_, str> = if msg.contains('\0') {
+        msg.replace('\0', " ").into()
+    } else {
+        msg.into()
+    };
+    let r = r.map_or(std::ptr::null(), |r| r as *const ffi::request_rec);
+    let len = c_int::try_from(msg.len()).unwrap_or(c_int::MAX);
+    // SAFETY: a live request or server; httpd prints `len` bytes of `msg`.
+    unsafe { ffi::sso_log(r, s, level as c_int, msg.as_ptr().cast(), len) }
+}
+
+/// An APR table of a request (headers, environment, notes).
+pub struct Table<'r> {
+    t: *mut ffi::apr_table_t,
+    pool: Pool<'r>,
+}
+
+impl<'r> Table<'r> {
+    fn entries(&self) -> &[ffi::apr_table_entry_t] {
+        // SAFETY: a live table of the request (module invariant), whose
+        // array holds `nelts` entries; the slice is gone before the table
+        // can change (its methods take `&self` and none returns it).
+        unsafe {
+            match ffi::apr_table_elts(self.t).as_ref() {
+                Some(a) if !a.elts.is_null() && a.nelts > 0 => {
+                    std::slice::from_raw_parts(a.elts.cast(), a.nelts as usize)
+                }
+                _ => &[],
+            }
+        }
+    }
+
+    /// The first value of `key` (case-insensitive).
+    pub fn get(&self, key: &str) -> Option<&'r str> {
+        let e = self
+            .entries()
+            .iter()
+            .find(|e| text(e.key).is_some_and(|k| k.eq_ignore_ascii_case(key)))?;
+        text(e.val)
+    }
+
+    /// Every value of `key`, in order. Read lossily: one cookie of another
+    /// application that is not UTF-8 must not hide the whole `Cookie`
+    /// header (and with it our ASCII ticket and nonce).
+    pub fn get_all(&self, key: &str) -> Vec<Cow<'r, str>> {
+        self.entries()
+            .iter()
+            .filter(|e| text(e.key).is_some_and(|k| k.eq_ignore_ascii_case(key)))
+            .filter_map(|e| c_text(e.val).map(CStr::to_string_lossy))
+            .collect()
+    }
+
+    /// Sets `key` to `value`, replacing earlier values.
+    pub fn set(&self, key: &str, value: &str) {
+        self.put(key, value, false);
+    }
+
+    /// Adds another `key` (for headers that repeat, such as Set-Cookie).
+    pub fn add(&self, key: &str, value: &str) {
+        self.put(key, value, true);
+    }
+
+    fn put(&self, key: &str, value: &str, add: bool) {
+        let (k, v) = (self.pool.c_str(key), self.pool.c_str(value));
+        // SAFETY: a live table of the request; both strings are in the
+        // request's pool, which outlives the table.
+        unsafe {
+            if add {
+                ffi::apr_table_addn(self.t, k, v);
+            } else {
+                ffi::apr_table_setn(self.t, k, v);
+            }
+        }
+    }
+}

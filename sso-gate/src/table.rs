@@ -147,3 +147,33 @@ fn handlers(
         &original.query,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Listen;
+    use sso_core::proxy::TrustedProxy;
+
+    fn config(trusted: &[&str]) -> Config {
+        Config {
+            path: "/etc/sso-gate/sso-gate.toml".into(),
+            listen: Listen::Unix("/run/sso-gate/sock".into()),
+            routes: Vec::new(),
+            trusted_proxies: trusted
+                .iter()
+                .map(|t| TrustedProxy::parse(t).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_trusted_proxies_may_ask_when_named() {
+        let peer = |a: &str| Peer::Tcp(a.parse().unwrap());
+        let open = config(&[]);
+        assert!(peer_allowed(&open, peer("192.0.2.1:1")));
+        let named = config(&["10.0.0.0/8"]);
+        assert!(peer_allowed(&named, peer("10.1.2.3:1")));
+        assert!(!peer_allowed(&named, peer("192.0.2.1:1")));
+        assert!(peer_allowed(&named, Peer::Unix));
+    }
+}

@@ -52,6 +52,42 @@ impl Gate {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
+
+    /// Replaces the configuration (`{port}` as at the start), sends SIGHUP
+    /// and returns the log line that answers it: `event=reload` or
+    /// `event=reload-refused`. Panics if the gate exits or does not answer
+    /// within 60 s.
+    pub fn reload(&mut self, config: &str) -> String {
+        let answers = |log: &str| -> Vec<String> {
+            log.lines()
+                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
+                .map(str::to_owned)
+                .collect()
+        };
+        std::fs::write(
+            &self.config_path,
+            config.replace("{port}", &self.port.to_string()),
+        )
+        .expect("write config");
+        let before = answers(&self.log()).len();
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(line) = answers(&self.log()).get(before) {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sso-gate exited on SIGHUP: {status}\n{}", self.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer to SIGHUP within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Gate {

@@ -152,7 +152,7 @@ fn browser_login(site: &Site) -> (Cookies, String) {
 
 #[test]
 fn sso_gate_behind_nginx() {
-    let site = Site::start();
+    let mut site = Site::start();
     let (jar, browser_ticket) = browser_login(&site);
 
     // A client's own identity headers never reach the application.
@@ -261,6 +261,33 @@ fn sso_gate_behind_nginx() {
         log.contains(&sso_core::ticket_fingerprint(&forged)),
         "the refusal of the forged ticket is logged by fingerprint:\n{log}"
     );
+
+    // SIGHUP: a bad configuration is refused, naming the key, and the old
+    // one keeps serving; a good one is taken (here: /api/ needs a group).
+    let (login_port, nginx_port) = (site.server.port, site.nginx.port);
+    let good = gate_config(&site.keys, login_port, nginx_port, "");
+    let bad = good.replace("mode = \"api\"", "mode = \"apii\"");
+    let line = site.gate.reload(&bad);
+    assert!(
+        line.contains("event=reload-refused") && line.contains("apii"),
+        "{line}"
+    );
+    assert_eq!(
+        site.get("/api/x", &auth(&good_api_ticket(&site))).status,
+        200
+    );
+    let stricter = good.replace("mode = \"api\"", "mode = \"api\"\ngroups = [\"ops\"]");
+    let line = site.gate.reload(&stricter);
+    assert!(line.contains("event=reload "), "{line}");
+    assert_eq!(
+        site.get("/api/x", &auth(&good_api_ticket(&site))).status,
+        403
+    );
+}
+
+fn good_api_ticket(site: &Site) -> String {
+    site.keys
+        .ticket("alice", &site.service("/api/"), DOMAIN, 300, None, &[])
 }
 
 #[test]

@@ -137,11 +137,20 @@ pub struct Route {
     pub preserve_host: bool,
 }
 
+/// `binding_store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingStoreKind {
+    Memory,
+    /// `redis://...`, the URL as written.
+    Redis(String),
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
     pub listen: Listen,
+    pub binding_store: BindingStoreKind,
     pub routes: Vec<Route>,
     pub trusted_proxies: Vec<TrustedProxy>,
 }
@@ -213,15 +222,20 @@ impl Config {
                 ))
             }
         };
-        match raw.binding_store.as_deref() {
-            None | Some("memory") => {}
-            Some(_) => {
+        let binding_store = match raw.binding_store.as_deref() {
+            None | Some("memory") => BindingStoreKind::Memory,
+            Some(url) if url.starts_with("redis://") => {
+                crate::bindings::RedisBindings::new(url)
+                    .map_err(|m| err("binding_store", format!("{url:?}: {m}")))?;
+                BindingStoreKind::Redis(url.to_owned())
+            }
+            Some(other) => {
                 return Err(err(
                     "binding_store",
-                    "only \"memory\" is supported by this version".to_owned(),
+                    format!("{other:?}: expected \"memory\" or redis://HOST:PORT/"),
                 ))
             }
-        }
+        };
         let trusted_proxies = raw
             .trusted_proxies
             .iter()
@@ -262,6 +276,7 @@ impl Config {
         Ok(Config {
             path: path.to_path_buf(),
             listen,
+            binding_store,
             routes,
             trusted_proxies,
         })

@@ -15,32 +15,36 @@ use sso_core::flow::{self, Decision, MemoryBindingStore, Settings};
 use sso_core::VerifyCache;
 
 use crate::answer::Answer;
-use crate::config::Config;
+use crate::bindings::{self, Bindings};
+use crate::config::{BindingStoreKind, Config};
 use crate::log;
 use crate::original::{Malformed, Original};
 
 /// Response bodies: whole answers of the gate, or an upstream's stream.
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
-/// Most bindings kept in memory: one per login until its ticket expires;
-/// an evicted one costs its browser a silent re-login.
-pub const BINDING_CAPACITY: usize = 200_000;
-
 /// What the gate serves with: the configuration (swapped whole on SIGHUP)
 /// and what outlives a reload (the verification cache, the bindings).
 pub struct Gate {
     pub config: ArcSwap<Config>,
     pub cache: VerifyCache,
-    pub bindings: MemoryBindingStore,
+    pub bindings: Bindings,
 }
 
 impl Gate {
-    pub fn new(config: Config) -> Gate {
-        Gate {
+    /// The binding store is chosen here, once (a reload keeps it).
+    pub fn new(config: Config) -> Result<Gate, String> {
+        let bindings = match &config.binding_store {
+            BindingStoreKind::Memory => {
+                Bindings::Memory(MemoryBindingStore::new(bindings::MEMORY_CAPACITY))
+            }
+            BindingStoreKind::Redis(url) => Bindings::Redis(bindings::RedisBindings::new(url)?),
+        };
+        Ok(Gate {
             config: ArcSwap::from_pointee(config),
             cache: VerifyCache::new(sso_core::DEFAULT_CACHE_ENTRIES),
-            bindings: MemoryBindingStore::new(BINDING_CAPACITY),
-        }
+            bindings,
+        })
     }
 }
 
@@ -145,10 +149,20 @@ pub fn decide(
         https: original.https,
         now: sso_core::unix_now(),
     };
-    if handlers_only {
-        flow::handle(settings, &req, &gate.cache, &gate.bindings)
+    let store = gate.bindings.store();
+    let run = || {
+        if handlers_only {
+            flow::handle(settings, &req, &gate.cache, store)
+        } else {
+            flow::decide(settings, &req, &gate.cache, store)
+        }
+    };
+    if gate.bindings.blocks() {
+        // Redis is asked synchronously: let the runtime move the other
+        // tasks of this worker elsewhere meanwhile.
+        tokio::task::block_in_place(run)
     } else {
-        flow::decide(settings, &req, &gate.cache, &gate.bindings)
+        run()
     }
 }
 

@@ -10,9 +10,11 @@
 //! - [`gate`]: what requests are served with, the refusal type;
 //! - [`table`]: the route table and its handlers;
 //! - [`proxy`]: reverse-proxy routes;
+//! - [`bindings`]: the ticket binding store, in memory or in Redis;
 //! - [`listener`], [`reload`], [`log`]: serving, SIGHUP, the log.
 
 pub mod answer;
+pub mod bindings;
 pub mod config;
 pub mod gate;
 pub mod listener;

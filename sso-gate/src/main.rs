@@ -36,6 +36,8 @@ enum CliError {
     Config(#[from] sso_gate::config::ConfigError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{file}: `binding_store`: {message}")]
+    Store { file: String, message: String },
     #[error("cannot handle SIGHUP: {0}")]
     Signal(std::io::Error),
     #[error("{file}: `listen`: cannot listen on {listen}: {error}")]
@@ -90,7 +92,10 @@ fn run(path: &std::path::Path) -> Result<(), CliError> {
                     error,
                 })?;
         let routes = config.routes.len().to_string();
-        let gate = Arc::new(Gate::new(config));
+        let gate = Arc::new(Gate::new(config).map_err(|message| CliError::Store {
+            file: file.clone(),
+            message,
+        })?);
         log::event(
             "listening",
             &[("listen", &listen.to_string()), ("routes", &routes)],

@@ -50,6 +50,19 @@ pub async fn reload(gate: &Gate, path: &std::path::Path, listening: &Listen) {
                     ],
                 );
             }
+            if config.binding_store != gate.config.load().binding_store {
+                log::event(
+                    "reload-warning",
+                    &[
+                        ("config", &file),
+                        ("key", "binding_store"),
+                        (
+                            "detail",
+                            "changed: the store of the start is kept until a restart",
+                        ),
+                    ],
+                );
+            }
             let routes = config.routes.len().to_string();
             gate.config.store(Arc::new(config));
             log::event("reload", &[("config", &file), ("routes", &routes)]);

@@ -158,6 +158,7 @@ mod tests {
         Config {
             path: "/etc/sso-gate/sso-gate.toml".into(),
             listen: Listen::Unix("/run/sso-gate/sock".into()),
+            binding_store: crate::config::BindingStoreKind::Memory,
             routes: Vec::new(),
             trusted_proxies: trusted
                 .iter()

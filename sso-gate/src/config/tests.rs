@@ -176,3 +176,17 @@ fn upstreams_and_public_routes() {
         Listen::Unix("/run/sso-gate/sock".into())
     );
 }
+
+#[test]
+fn binding_stores() {
+    let k = keys();
+    let t = text(&k, APP);
+    assert_eq!(parse(&t).unwrap().binding_store, BindingStoreKind::Memory);
+    let redis = parse(&format!("binding_store = \"redis://127.0.0.1:6379/\"\n{t}")).unwrap();
+    assert_eq!(
+        redis.binding_store,
+        BindingStoreKind::Redis("redis://127.0.0.1:6379/".into())
+    );
+    let bad = parse(&format!("binding_store = \"redis://\"\n{t}")).unwrap_err();
+    assert!(bad.contains("`binding_store`"), "{bad}");
+}

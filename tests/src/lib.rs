@@ -5,6 +5,7 @@
 pub mod apache;
 pub mod browser;
 pub mod dovecot;
+pub mod gate;
 pub mod http;
 pub mod ldap;
 pub mod pam;

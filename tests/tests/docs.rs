@@ -181,6 +181,7 @@ fn nothing_points_outside_the_repository() {
         "mod_sso",
         "pam_sso",
         "sso-server",
+        "sso-gate",
         "ssotool",
         "sso-client",
         "tests",
@@ -209,4 +210,45 @@ fn nothing_points_outside_the_repository() {
         found.is_empty(),
         "references outside the repository: {found:?}"
     );
+}
+
+/// The keys of sso-gate's configuration: the fields of the structs its
+/// file is read into (a `rename` wins over the field's name).
+fn sso_gate_keys() -> Vec<String> {
+    let source = read("sso-gate/src/config.rs");
+    let mut keys = Vec::new();
+    for name in ["struct FileConfig", "struct FileRoute", "struct PinnedKey"] {
+        let start = source
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} not in sso-gate/src/config.rs"));
+        let body = &source[start..];
+        let body = &body[..body.find("\n}").expect("the struct's end")];
+        let mut rename = None;
+        for line in body.lines().skip(1).map(str::trim) {
+            if let Some(r) = line.split("rename = \"").nth(1) {
+                rename = r.split('"').next().map(str::to_owned);
+            } else if let Some((field, _)) = line.split_once(": ") {
+                if !line.starts_with("//") && !line.starts_with('#') {
+                    keys.push(
+                        rename
+                            .take()
+                            .unwrap_or_else(|| field.trim_start_matches("pub ").to_owned()),
+                    );
+                }
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_sso_gate_key_is_documented() {
+    let keys = sso_gate_keys();
+    assert!(
+        keys.len() >= 15 && keys.iter().any(|k| k == "route"),
+        "found too few keys to trust the scan: {keys:?}"
+    );
+    let documented = code_words(&read("docs/sso-gate.md"));
+    let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
+    assert!(missing.is_empty(), "not in docs/sso-gate.md: {missing:?}");
 }

@@ -1,0 +1,26 @@
+//! sso-gate: single sign-on for sites behind nginx, Caddy, Traefik or
+//! Envoy (their forward-auth subrequests) and for any upstream (as a
+//! reverse proxy), with every decision taken by `sso_core::flow`, as
+//! mod_sso takes it. See docs/sso-gate.md.
+//!
+//! - [`config`]: the file, checked through `sso_core::spec`;
+//! - [`original`]: the original request rebuilt from `X-Forwarded-*`;
+//! - [`routes`]: which route a request falls under;
+//! - [`answer`]: the flow's decision spelled for each kind of caller;
+//! - [`gate`]: what requests are served with, the refusal type;
+//! - [`table`]: the route table and its handlers;
+//! - [`proxy`]: reverse-proxy routes;
+//! - [`bindings`]: the ticket binding store, in memory or in Redis;
+//! - [`listener`], [`reload`], [`log`]: serving, SIGHUP, the log.
+
+pub mod answer;
+pub mod bindings;
+pub mod config;
+pub mod gate;
+pub mod listener;
+pub mod log;
+pub mod original;
+pub mod proxy;
+pub mod reload;
+pub mod routes;
+pub mod table;

@@ -1,0 +1,36 @@
+//! The gate's log: one line per event on standard error, `key="value"`
+//! pairs escaped as Rust strings (no line can be forged). Never a ticket:
+//! the flow's lines name tickets by fingerprint only, and the gate logs
+//! no request URI (an `sso_login` URI holds a ticket).
+
+use sso_core::flow::{Level, LogLine};
+
+/// Writes `sso-gate: t=NOW event=EVENT k="v"...`.
+pub fn event(event: &str, fields: &[(&str, &str)]) {
+    use std::fmt::Write;
+    let mut line = format!("sso-gate: t={} event={event}", sso_core::unix_now());
+    for (k, v) in fields {
+        let _ = write!(line, " {k}={v:?}");
+    }
+    line.push('\n');
+    // Not eprintln!: that panics when stderr is gone (a closed log pipe),
+    // and a lost log line must not take a request down with it.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+}
+
+/// The flow's lines at info level and above (debug lines are for a
+/// debugging build of the flow's tests, not for a busy gate).
+pub fn flow_lines(lines: &[LogLine], route: &str) {
+    for l in lines {
+        let level = match l.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+            Level::Debug => continue,
+        };
+        event(
+            "flow",
+            &[("level", level), ("route", route), ("detail", &l.message)],
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! `sso-gate` started as a real process on a free port, and the programs
+//! in front of it (nginx, caddy) with the snippets docs/sso-gate.md gives.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{bin, free_port, wait_for_port, workspace_root};
+
+/// A running `sso-gate`, killed on Drop.
+pub struct Gate {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub log_path: PathBuf,
+}
+
+impl Gate {
+    /// Writes `config` (with `{port}` replaced by the gate's port) and
+    /// starts the gate; panics with its log if it does not come up.
+    pub fn start(config: &str) -> Gate {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("sso-gate.toml");
+        std::fs::write(&config_path, config.replace("{port}", &port.to_string()))
+            .expect("write config");
+        let log_path = dir.path().join("sso-gate.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let child = Command::new(bin("sso-gate"))
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone"))
+            .stderr(log)
+            .spawn()
+            .expect("start sso-gate");
+        let mut gate = Gate {
+            child,
+            port,
+            dir,
+            config_path,
+            log_path,
+        };
+        if !wait_for_port(port, Duration::from_secs(20)) {
+            let _ = gate.child.kill();
+            panic!("sso-gate did not start:\n{}", gate.log());
+        }
+        gate
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Replaces the configuration (`{port}` as at the start), sends SIGHUP
+    /// and returns the log line that answers it: `event=reload` or
+    /// `event=reload-refused`. Panics if the gate exits or does not answer
+    /// within 60 s.
+    pub fn reload(&mut self, config: &str) -> String {
+        let answers = |log: &str| -> Vec<String> {
+            log.lines()
+                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
+                .map(str::to_owned)
+                .collect()
+        };
+        std::fs::write(
+            &self.config_path,
+            config.replace("{port}", &self.port.to_string()),
+        )
+        .expect("write config");
+        let before = answers(&self.log()).len();
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(line) = answers(&self.log()).get(before) {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sso-gate exited on SIGHUP: {status}\n{}", self.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer to SIGHUP within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `sso-gate ARGS...` to its end: exit code, stdout then stderr.
+pub fn run_gate(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(bin("sso-gate"))
+        .args(args)
+        .output()
+        .expect("run sso-gate");
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), s)
+}
+
+/// The fenced block of `lang` that follows `marker` in docs/sso-gate.md.
+pub fn doc_snippet(marker: &str, lang: &str) -> String {
+    let doc = std::fs::read_to_string(workspace_root().join("docs/sso-gate.md"))
+        .expect("docs/sso-gate.md");
+    let at = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in docs/sso-gate.md"));
+    let fence = format!("```{lang}\n");
+    let start = doc[at..].find(&fence).expect("the fenced block") + at + fence.len();
+    let end = doc[start..].find("```").expect("its end") + start;
+    doc[start..end].to_owned()
+}
+
+/// A running nginx (Debian's), killed on Drop.
+pub struct Nginx {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// nginx on `port` serving `servers` (server blocks) inside a minimal
+    /// `http {}`, with its files in a temporary directory.
+    pub fn start(port: u16, servers: &str) -> Nginx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+             error_log {d}/error.log info;\nevents {{ worker_connections 256; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n\
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{}\n}}\n",
+            servers
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
+        let child = Command::new(nginx_binary())
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).expect("stderr"))
+            .spawn()
+            .expect("start nginx");
+        let mut nginx = Nginx { child, port, dir };
+        if !wait_for_port(port, Duration::from_secs(20)) {
+            let _ = nginx.child.kill();
+            panic!("nginx did not start:\n{}", nginx.error_log());
+        }
+        nginx
+    }
+
+    pub fn error_log(&self) -> String {
+        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
+        format!("{}{}", read("stderr.log"), read("error.log"))
+    }
+
+    /// The access log (it holds request lines, tickets included: nginx's
+    /// own, not the gate's).
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> PathBuf {
+    let p = Path::new("/usr/sbin/nginx");
+    assert!(
+        p.exists(),
+        "nginx is missing: run `bash scripts/setup` (scripts/apt/sso-gate.txt)"
+    );
+    p.to_path_buf()
+}
+
+/// The application of the gate and proxy tests: Python's http.server,
+/// answering every GET with the path and headers it received (JSON),
+/// `/app/big` with 10 MB, every POST with the number of body bytes read,
+/// and a WebSocket `Upgrade` with 101, then echoing bytes back.
+pub struct Echo {
+    child: Child,
+    pub port: u16,
+}
+
+const ECHO_PY: &str = r#"
+import http.server, json, socketserver, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+            return
+        if self.path.startswith("/app/big"):
+            n = 10 * 1000 * 1000
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            while n > 0:
+                self.wfile.write(b"x" * min(n, 65536))
+                n -= min(n, 65536)
+            return
+        headers = [[k.lower(), v] for k, v in self.headers.items()]
+        self.reply(json.dumps({"path": self.path, "headers": headers}).encode())
+    def do_POST(self):
+        left = int(self.headers.get("Content-Length", "0"))
+        total = 0
+        while left > 0:
+            b = self.rfile.read(min(left, 65536))
+            if not b:
+                break
+            total += len(b)
+            left -= len(b)
+        self.reply(json.dumps({"received": total}).encode())
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+impl Echo {
+    pub fn start() -> Echo {
+        let port = free_port();
+        let child = Command::new("python3")
+            .arg("-c")
+            .arg(ECHO_PY)
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start python3");
+        let mut echo = Echo { child, port };
+        if !wait_for_port(port, Duration::from_secs(20)) {
+            let _ = echo.child.kill();
+            panic!("the echo application did not start");
+        }
+        echo
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The headers an [`Echo`] answer says it received: (lower-case name, value).
+pub fn echoed_headers(body: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not the echo's JSON ({e}): {body}"));
+    v["headers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no headers: {body}"))
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap_or_default().to_owned(),
+                p[1].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A running caddy (Debian's), killed on Drop.
+pub struct Caddy {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Caddy {
+    /// caddy on `port` with this Caddyfile site block (its address
+    /// replaced by `http://127.0.0.1:PORT`), no admin endpoint, no
+    /// automatic https, its state in a temporary directory.
+    pub fn start(port: u16, site: &str) -> Caddy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = format!("{{\n  admin off\n  auto_https off\n}}\n{site}");
+        let path = dir.path().join("Caddyfile");
+        std::fs::write(&path, file).expect("write Caddyfile");
+        let child = Command::new("/usr/bin/caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&path)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("caddy.log")).expect("log"))
+            .spawn()
+            .expect("start caddy (scripts/apt/sso-gate.txt)");
+        let mut caddy = Caddy { child, port, dir };
+        if !wait_for_port(port, Duration::from_secs(20)) {
+            let _ = caddy.child.kill();
+            panic!("caddy did not start:\n{}", caddy.log());
+        }
+        caddy
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("caddy.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Caddy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -210,3 +210,33 @@ fn nothing_points_outside_the_repository() {
         "references outside the repository: {found:?}"
     );
 }
+
+#[test]
+fn every_oidc_key_is_documented() {
+    // The fields of `RawOidc` and `RawClient` as TOML names them (a
+    // `rename` wins), from the parser's source.
+    let source = read("sso-oidc/src/config.rs");
+    let mut keys = Vec::new();
+    for name in ["pub struct RawOidc {", "pub struct RawClient {"] {
+        let start = source.find(name).unwrap_or_else(|| panic!("{name}"));
+        let body = &source[start..start + source[start..].find("\n}").unwrap()];
+        let mut rename = None;
+        for line in body.lines().map(str::trim) {
+            if let Some(at) = line.find("rename = \"") {
+                let rest = &line[at + 10..];
+                rename = rest.split('"').next().map(str::to_owned);
+            } else if let Some(field) = line.strip_prefix("pub ") {
+                if let Some((field, _)) = field.split_once(':') {
+                    keys.push(rename.take().unwrap_or_else(|| field.to_owned()));
+                }
+            }
+        }
+    }
+    assert!(
+        keys.len() >= 18,
+        "found too few keys to trust the scan: {keys:?}"
+    );
+    let documented = code_words(&read("docs/oidc.md"));
+    let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
+    assert!(missing.is_empty(), "not in docs/oidc.md: {missing:?}");
+}

@@ -23,6 +23,7 @@ const WEB_CB: &str = "http://127.0.0.1:9/cb";
 const SPA_CB: &str = "http://127.0.0.1:9/spa";
 const STAFF_CB: &str = "http://127.0.0.1:9/staff";
 const BYE: &str = "http://127.0.0.1:9/bye";
+const SECURE_CB: &str = "http://127.0.0.1:9/secure";
 // RFC 7636 appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -30,6 +31,8 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct Fixture {
     server: SsoServer,
     users: PathBuf,
+    /// erin's TOTP secret (`[[second_factor]]` covers `oidc:secure`).
+    erin_totp: String,
     _keys: TestKeys,
     _dir: tempfile::TempDir,
 }
@@ -55,6 +58,9 @@ fn fixture() -> &'static Fixture {
         add_user(&users, "alice", "alice password", &["staff", "dev"]);
         add_user(&users, "bob", "bob password", &[]);
         add_user(&users, "carol", "carol password", &["staff"]);
+        add_user(&users, "erin", "erin password", &[]);
+        let totp = dir.path().join("totp");
+        let erin_totp = sso_integration::totp::enroll(&totp, "erin");
         let key = dir.path().join("oidc.pem");
         let out = Command::new(bin("sso-server"))
             .args(["oidc", "gen-key", "--output"])
@@ -63,7 +69,9 @@ fn fixture() -> &'static Fixture {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
-        let setup = Setup::users_file(&users);
+        let mut setup = Setup::users_file(&users);
+        setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
+        setup.tables = "[[second_factor]]\nservices = ['oidc:secure']\n".into();
         let server = SsoServer::start_with(&keys, &setup, |text| {
             let port = text
                 .split("listen = \"127.0.0.1:")
@@ -77,7 +85,9 @@ fn fixture() -> &'static Fixture {
                  redirect_uris = [\"{WEB_CB}\"]\npost_logout_redirect_uris = [\"{BYE}\"]\n\
                  [[oidc.client]]\nid = \"spa\"\npublic = true\nredirect_uris = [\"{SPA_CB}\"]\n\
                  [[oidc.client]]\nid = \"staffonly\"\nsecret_hash = '{hash}'\n\
-                 redirect_uris = [\"{STAFF_CB}\"]\ngroups = [\"staff\"]\n"
+                 redirect_uris = [\"{STAFF_CB}\"]\ngroups = [\"staff\"]\n\
+                 [[oidc.client]]\nid = \"secure\"\nsecret_hash = '{hash}'\n\
+                 redirect_uris = [\"{SECURE_CB}\"]\n"
             )
         });
         PID.store(server.pid() as i32, std::sync::atomic::Ordering::SeqCst);
@@ -86,6 +96,7 @@ fn fixture() -> &'static Fixture {
         Fixture {
             server,
             users,
+            erin_totp,
             _keys: keys,
             _dir: dir,
         }
@@ -585,4 +596,43 @@ fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
     let (ok, out) = SsoServer::try_config(&text);
     assert!(!ok, "{out}");
     assert!(out.contains("oidc.client[x].redirect_uris"), "{out}");
+}
+
+#[test]
+fn a_second_factor_policy_for_oidc_client_applies_to_its_logins() {
+    // A password login for a client the policy does not cover.
+    let (_, mut jar) = code_for("web", WEB_CB, "erin", &[]);
+    // prompt=none cannot ask for the factor.
+    let r = get(
+        &authorize_path("secure", SECURE_CB, &[("prompt", "none")]),
+        &jar,
+    );
+    assert_eq!(param(&r, SECURE_CB, "error"), "interaction_required");
+    // Without it: the second-factor step, carrying the request.
+    let step = get(&authorize_path("secure", SECURE_CB, &[]), &jar);
+    assert_eq!(step.status, 200, "{}", step.body);
+    jar.update(&step);
+    let csrf = step.form_field("csrf").unwrap();
+    let o = step.form_field("o").expect("the request rides along");
+    let code = sso_integration::totp::oathtool(&fixture().erin_totp, None);
+    let resp = fixture().server.post(
+        "/second-factor",
+        &jar,
+        &[("csrf", &csrf), ("o", &o), ("code", &code)],
+    );
+    let back = follow(resp, &mut jar);
+    let code = param(&back, SECURE_CB, "code");
+    let (status, json, _) = token(
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SECURE_CB),
+        ],
+        Some(("secure", SECRET)),
+    );
+    assert_eq!(status, 200, "{json}");
+    let id = claims_of(json["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp"]));
+    assert_eq!(id["acr"], "2");
+    assert_eq!(id["sub"], "erin");
 }

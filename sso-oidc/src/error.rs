@@ -25,6 +25,8 @@ pub enum ErrorCode {
     InvalidScope,
     AccessDenied,
     LoginRequired,
+    /// `prompt=none`, and the login needs the user (a second factor).
+    InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
     ServerError,
@@ -44,6 +46,7 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::LoginRequired => "login_required",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::ServerError => "server_error",

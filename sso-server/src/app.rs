@@ -61,6 +61,8 @@ pub enum StartupError {
     Throttle(#[from] crate::throttle_redis::InvalidUrl),
     #[error(transparent)]
     Webauthn(#[from] crate::webauthn::OpenError),
+    #[error(transparent)]
+    Oidc(#[from] crate::oidc::KeyLoadError),
 }
 
 impl StartupError {
@@ -99,6 +101,8 @@ pub struct App {
     pub totp: Option<TotpFile>,
     /// `[webauthn]`: the relying party, credentials and ceremonies.
     pub webauthn: Option<Arc<crate::webauthn::WebauthnStore>>,
+    /// `[oidc]`: the OpenID Connect provider.
+    pub oidc: Option<crate::oidc::Provider>,
 }
 
 /// The store `[throttle]` names. Nothing is connected yet: the Redis
@@ -196,6 +200,10 @@ impl App {
             Some(w) => Some(Arc::new(crate::webauthn::WebauthnStore::open(w)?)),
             None => None,
         };
+        let oidc = match &config.oidc {
+            Some(o) => Some(crate::oidc::Provider::load(o.clone())?),
+            None => None,
+        };
         Ok(App {
             config,
             signer,
@@ -208,6 +216,7 @@ impl App {
             ui,
             totp,
             webauthn,
+            oidc,
         })
     }
 
@@ -228,6 +237,9 @@ impl App {
         // with, unless the table changed.
         if self.config.webauthn.is_some() && self.config.webauthn == previous.config.webauthn {
             self.webauthn = previous.webauthn.clone();
+        }
+        if let (Some(o), Some(p)) = (&mut self.oidc, &previous.oidc) {
+            o.carry_over(p);
         }
     }
 

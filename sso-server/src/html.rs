@@ -2,7 +2,7 @@
 //! is no script anywhere, and the style sheet is served from `/style.css`
 //! so the Content-Security-Policy can forbid inline code.
 
-use crate::params::TicketRequest;
+use crate::target::Target;
 
 pub use crate::escape::escape;
 
@@ -14,7 +14,7 @@ fn page(title: &str, body: &str) -> String {
 /// The login form, carrying the ticket request in hidden fields.
 pub fn login_form(
     title: &str,
-    req: &TicketRequest,
+    target: &Target,
     csrf_token: &str,
     username: &str,
     error: Option<&str>,
@@ -28,7 +28,7 @@ pub fn login_form(
     let mut body = String::from("<h1>Log in</h1>\n");
     body.push_str(&format!(
         "<p>Log in to <span class=\"service\" id=\"service\">{}</span></p>\n",
-        escape(&req.service)
+        escape(target.shown())
     ));
     if let Some(e) = error {
         body.push_str(&format!(
@@ -38,10 +38,9 @@ pub fn login_form(
     }
     body.push_str("<form method=\"post\" action=\"/login\" id=\"login\">\n");
     body.push_str(&hidden("csrf", csrf_token));
-    body.push_str(&hidden("s", &req.service));
-    body.push_str(&hidden("d", req.destination.as_deref().unwrap_or("")));
-    body.push_str(&hidden("n", req.nonce.as_deref().unwrap_or("")));
-    body.push_str(&hidden("g", &req.groups.join(",")));
+    for (name, value) in target.hidden_fields() {
+        body.push_str(&hidden(name, &value));
+    }
     body.push_str(&format!(
         "<label for=\"username\">User name</label>\
 <input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" autofocus required>\n\
@@ -60,7 +59,7 @@ pub use crate::login_flow::Offer;
 /// hidden fields like the login form.
 pub fn second_factor_form(
     title: &str,
-    req: &TicketRequest,
+    target: &Target,
     csrf_token: &str,
     user: &str,
     error: Option<&str>,
@@ -77,7 +76,7 @@ pub fn second_factor_form(
         "<p id=\"second-factor\">{} must confirm with a second factor to log in to \
 <span class=\"service\" id=\"service\">{}</span>.</p>\n",
         escape(user),
-        escape(&req.service)
+        escape(target.shown())
     ));
     if let Some(e) = error {
         body.push_str(&format!(
@@ -85,14 +84,10 @@ pub fn second_factor_form(
             escape(e)
         ));
     }
-    let fields = [
-        hidden("csrf", csrf_token),
-        hidden("s", &req.service),
-        hidden("d", req.destination.as_deref().unwrap_or("")),
-        hidden("n", req.nonce.as_deref().unwrap_or("")),
-        hidden("g", &req.groups.join(",")),
-    ]
-    .concat();
+    let mut fields = hidden("csrf", csrf_token);
+    for (name, value) in target.hidden_fields() {
+        fields.push_str(&hidden(name, &value));
+    }
     if offer.totp {
         body.push_str(
             "<form method=\"post\" action=\"/second-factor\" id=\"second-factor-form\">\n",
@@ -170,8 +165,14 @@ single sign-on?</p>\n<form method=\"post\" action=\"/logout\" id=\"logout-form\"
 }
 
 /// After logout: one invisible image per service loads its `sso_logout`,
-/// which clears that service's cookies (no JavaScript needed).
-pub fn logout_page(title: &str, user: Option<&str>, services: &[String]) -> String {
+/// which clears that service's cookies (no JavaScript needed); then a link
+/// to `next` (where a relying party asked the browser to go), if any.
+pub fn logout_page(
+    title: &str,
+    user: Option<&str>,
+    services: &[String],
+    next: Option<&str>,
+) -> String {
     let mut body = String::from("<h1>Logged out</h1>\n");
     match user {
         Some(u) => body.push_str(&format!(
@@ -192,6 +193,12 @@ pub fn logout_page(title: &str, user: Option<&str>, services: &[String]) -> Stri
         }
         body.push_str("</ul>\n");
     }
+    if let Some(next) = next {
+        body.push_str(&format!(
+            "<p><a id=\"continue\" href=\"{}\">Continue</a></p>\n",
+            escape(next)
+        ));
+    }
     page(title, &body)
 }
 
@@ -209,12 +216,12 @@ mod tests {
 
     #[test]
     fn form_escapes_request_values() {
-        let req = TicketRequest {
+        let req = Target::Ticket(crate::params::TicketRequest {
             service: "a.org/".into(),
             destination: Some("https://a.org/\"><script>alert(1)</script>".into()),
             nonce: None,
             groups: vec![],
-        };
+        });
         let html = login_form("T", &req, "tok", "<b>", Some("<i>"));
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<b>"));
@@ -224,12 +231,12 @@ mod tests {
 
     #[test]
     fn second_factor_form_posts_code_and_token_and_escapes() {
-        let req = TicketRequest {
+        let req = Target::Ticket(crate::params::TicketRequest {
             service: "a.org/<x>".into(),
             destination: None,
             nonce: None,
             groups: vec![],
-        };
+        });
         let offer = Offer {
             totp: true,
             webauthn: false,
@@ -256,7 +263,9 @@ mod tests {
             "T",
             Some("alice"),
             &["a.org/".into(), "b.org:8443/x/".into()],
+            Some("https://app.example/bye?state=\"x"),
         );
+        assert!(html.contains("href=\"https://app.example/bye?state=&quot;x\""));
         assert!(html.contains("src=\"https://a.org/sso_logout\""));
         assert!(html.contains("src=\"https://b.org:8443/x/sso_logout\""));
         assert!(!html.contains("<script"));

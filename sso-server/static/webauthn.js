@@ -86,6 +86,15 @@
     await post("/webauthn/login/finish", {
       csrf: csrf, id: start.id, credential: JSON.stringify(answer),
     });
+    if (form.elements.o) {
+      // An OpenID Connect login resumes at the authorization endpoint,
+      // without the prompt and max_age this login has just satisfied.
+      const o = new URLSearchParams(form.elements.o.value);
+      o.delete("prompt");
+      o.delete("max_age");
+      window.location.assign("/oidc/authorize?" + o.toString());
+      return;
+    }
     const q = new URLSearchParams();
     ["s", "d", "n", "g"].forEach(function (k) {
       const v = form.elements[k].value;

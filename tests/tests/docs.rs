@@ -212,15 +212,16 @@ fn nothing_points_outside_the_repository() {
     );
 }
 
-/// The keys of sso-gate's configuration: the fields of the structs its
-/// file is read into (a `rename` wins over the field's name).
-fn sso_gate_keys() -> Vec<String> {
-    let source = read("sso-gate/src/config.rs");
+/// The keys of a TOML configuration: the fields of the structs `structs`
+/// of the Rust file `path` it is read into (a `rename` wins over the
+/// field's name).
+fn struct_keys(path: &str, structs: &[&str]) -> Vec<String> {
+    let source = read(path);
     let mut keys = Vec::new();
-    for name in ["struct FileConfig", "struct FileRoute", "struct PinnedKey"] {
+    for name in structs {
         let start = source
             .find(name)
-            .unwrap_or_else(|| panic!("{name} not in sso-gate/src/config.rs"));
+            .unwrap_or_else(|| panic!("{name} not in {path}"));
         let body = &source[start..];
         let body = &body[..body.find("\n}").expect("the struct's end")];
         let mut rename = None;
@@ -241,14 +242,33 @@ fn sso_gate_keys() -> Vec<String> {
     keys
 }
 
-#[test]
-fn every_sso_gate_key_is_documented() {
-    let keys = sso_gate_keys();
+/// Every key is in `doc`; at least `least` keys were found, or the scan
+/// is not trusted.
+fn assert_documented(keys: &[String], least: usize, doc: &str) {
     assert!(
-        keys.len() >= 15 && keys.iter().any(|k| k == "route"),
+        keys.len() >= least,
         "found too few keys to trust the scan: {keys:?}"
     );
-    let documented = code_words(&read("docs/sso-gate.md"));
+    let documented = code_words(&read(doc));
     let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
-    assert!(missing.is_empty(), "not in docs/sso-gate.md: {missing:?}");
+    assert!(missing.is_empty(), "not in {doc}: {missing:?}");
+}
+
+#[test]
+fn every_sso_gate_key_is_documented() {
+    let keys = struct_keys(
+        "sso-gate/src/config.rs",
+        &["struct FileConfig", "struct FileRoute", "struct PinnedKey"],
+    );
+    assert!(keys.iter().any(|k| k == "route"), "{keys:?}");
+    assert_documented(&keys, 15, "docs/sso-gate.md");
+}
+
+#[test]
+fn every_oidc_key_is_documented() {
+    let keys = struct_keys(
+        "sso-oidc/src/config.rs",
+        &["pub struct RawOidc {", "pub struct RawClient {"],
+    );
+    assert_documented(&keys, 18, "docs/oidc.md");
 }

@@ -304,6 +304,26 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// `[oidc]`: every problem `sso_oidc::config` finds, each naming its
+    /// key, in one message.
+    pub(super) fn oidc(
+        &self,
+        raw: Option<&sso_oidc::RawOidc>,
+    ) -> Result<Option<sso_oidc::OidcConfig>, ConfigError> {
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        raw.check().map(Some).map_err(|errors| {
+            let all: Vec<String> = errors
+                .iter()
+                .map(|e| self.err(&e.key, e.message.clone()).0)
+                .collect();
+            ConfigError(all.join("\n"))
+        })
+    }
+}
+
 /// A TOML error as `FILE:LINE: message`, without the excerpt of the line
 /// that toml's own Display shows: the line may hold a session secret or an
 /// LDAP password, and this message goes to the log.

@@ -104,6 +104,8 @@ pub struct Config {
     pub second_factor: crate::second_factor::Policy,
     /// `[webauthn]`.
     pub webauthn: Option<crate::webauthn::WebauthnConfig>,
+    /// `[oidc]`: the OpenID Connect provider (off without the table).
+    pub oidc: Option<sso_oidc::OidcConfig>,
 }
 
 /// A configuration error; Display names the file and the key.
@@ -156,6 +158,7 @@ impl Config {
             ),
             None => None,
         };
+        let oidc = check.oidc(raw.oidc.as_ref())?;
         Ok(Config {
             path: path.to_path_buf(),
             domain: raw.domain,
@@ -178,6 +181,7 @@ impl Config {
             totp_file: raw.auth.totp_file,
             second_factor,
             webauthn,
+            oidc,
         })
     }
 
@@ -200,6 +204,15 @@ impl Config {
             files.push(("webauthn.credentials_file", w.credentials_file.as_path()));
             if let Some(codes) = w.enrolment_codes_file.as_deref().filter(|p| p.exists()) {
                 files.push(("webauthn.enrolment_codes_file", codes));
+            }
+        }
+        if let Some(o) = &self.oidc {
+            files.push(("oidc.signing_key_file", o.signing_key_file.as_path()));
+            for p in &o.previous_key_files {
+                files.push(("oidc.previous_key_files", p.as_path()));
+            }
+            if let Some(p) = &o.eddsa_key_file {
+                files.push(("oidc.eddsa_key_file", p.as_path()));
             }
         }
         files

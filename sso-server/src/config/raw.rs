@@ -42,6 +42,9 @@ pub struct RawConfig {
     pub webauthn: Option<crate::webauthn::RawWebauthn>,
     #[serde(default)]
     pub ui: RawUi,
+    /// `[oidc]` and its `[[oidc.client]]` tables: the OpenID Connect
+    /// provider, checked by `sso_oidc::config`.
+    pub oidc: Option<sso_oidc::RawOidc>,
 }
 
 /// The `[ui]` table: the pages' design (see [`crate::ui`]).

@@ -18,6 +18,7 @@ use crate::login_flow::{self, Next, Offer};
 use crate::params::{Params, TicketRequest};
 use crate::second_factor::Unavailable;
 use crate::session::Session;
+use crate::target::{oidc_target, Target, OIDC_FIELD};
 use crate::throttle_store::Refusal as ThrottleRefusal;
 
 impl App {
@@ -36,6 +37,40 @@ impl App {
             });
         }
         Ok(req)
+    }
+
+    /// What a form's login is for: the authorization request it carries
+    /// (`o`), else its ticket request.
+    pub(crate) fn login_target(&self, p: &Params, user: Option<&str>) -> Result<Target, Refusal> {
+        match p.get(OIDC_FIELD).filter(|o| !o.is_empty()) {
+            Some(query) => {
+                let provider = self.oidc.as_ref().ok_or(Refusal::NotFound)?;
+                oidc_target(query, &provider.config)
+                    .map(|(target, _)| target)
+                    .map_err(|r| Refusal::Oidc(super::oidc_refusal::from_authorize(r)))
+            }
+            None => self.ticket_request(p, user).map(Target::Ticket),
+        }
+    }
+
+    /// After the login (and the second factor) an authorization request
+    /// resumes where it began, now with a session: the authorization
+    /// endpoint answers it with a code.
+    fn resume_oidc(&self, query: &str, session: &Session, send_cookie: bool) -> Resp {
+        let location = self.oidc.as_ref().map_or_else(String::new, |p| {
+            p.resume_url(&crate::oidc::resume_query(query))
+        });
+        let mut resp = self.respond(
+            StatusCode::FOUND,
+            "text/plain; charset=utf-8",
+            String::new(),
+        );
+        let h = resp.headers_mut();
+        h.insert(header::LOCATION, header_value(location));
+        if send_cookie {
+            h.append(header::SET_COOKIE, self.session_cookie(session));
+        }
+        resp
     }
 
     /// Mints a ticket for a logged-in user and redirects to the service;
@@ -110,7 +145,7 @@ impl App {
     pub(crate) fn login_form(
         &self,
         status: StatusCode,
-        req: &TicketRequest,
+        req: &Target,
         cookies: &Cookies,
         username: &str,
         error: Option<&str>,
@@ -131,27 +166,33 @@ impl App {
     /// [`App::issue`]: the session cookie is sent with the step too.
     pub(crate) fn issue_or_second_factor(
         &self,
-        req: &TicketRequest,
+        req: &Target,
         session: Session,
         cookies: &Cookies,
         client: IpAddr,
         send_cookie: bool,
     ) -> Result<Resp, Refusal> {
+        let service = req.service();
         let required = self
             .config
             .second_factor
-            .required(&req.service, &session.groups);
+            .required(&service, &session.groups);
         let next = login_flow::after_login(required, session.has_second_factor(), || {
             self.offer(&session.user)
         });
         let mut resp = match next {
-            Ok(Next::Ticket) => return self.issue(req, session, client, send_cookie),
+            Ok(Next::Ticket) => {
+                return match req {
+                    Target::Ticket(req) => self.issue(req, session, client, send_cookie),
+                    Target::Oidc(o) => Ok(self.resume_oidc(&o.query, &session, send_cookie)),
+                }
+            }
             Ok(Next::SecondFactor) => {
                 log_event(
                     "second-factor-asked",
                     &[
                         ("user", &session.user),
-                        ("service", &req.service),
+                        ("service", &service),
                         ("addr", &client.to_string()),
                     ],
                 );
@@ -159,7 +200,7 @@ impl App {
             }
             Ok(Next::NoFactorEnrolled) => {
                 let refusal = Refusal::NoFactorEnrolled {
-                    service: req.service.clone(),
+                    service,
                     user: session.user.clone(),
                 };
                 return Err(self.keeping_session(refusal, &session, send_cookie));
@@ -197,7 +238,7 @@ impl App {
     pub(crate) fn second_factor_form(
         &self,
         status: StatusCode,
-        req: &TicketRequest,
+        req: &Target,
         cookies: &Cookies,
         user: &str,
         error: Option<&str>,

@@ -27,7 +27,8 @@ impl App {
         if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
             return Err(Refusal::FormExpired { login_form: true });
         }
-        let req = self.ticket_request(&form, None)?;
+        let req = self.login_target(&form, None)?;
+        let service = req.service();
         let username = form.get("username").map(String::as_str).unwrap_or("");
         let password = form.get("password").map(String::as_str).unwrap_or("");
         let now = sso_core::unix_now();
@@ -53,7 +54,7 @@ impl App {
                 &[
                     ("check", which.check()),
                     ("user", username),
-                    ("service", &req.service),
+                    ("service", &service),
                     ("addr", &addr),
                 ],
             );
@@ -85,7 +86,7 @@ impl App {
                     "login",
                     &[
                         ("user", username),
-                        ("service", &req.service),
+                        ("service", &service),
                         ("backend", self.backend.name()),
                         ("addr", &addr),
                     ],
@@ -106,7 +107,7 @@ impl App {
                     "login-failed",
                     &[
                         ("user", username),
-                        ("service", &req.service),
+                        ("service", &service),
                         ("backend", self.backend.name()),
                         ("addr", &addr),
                     ],

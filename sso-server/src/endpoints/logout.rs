@@ -3,15 +3,28 @@
 //! `sso_logout`. Any other way in (a `GET`, as a link or an `<img>` on
 //! another site would send, or a `POST` without a valid token) only shows a
 //! confirmation form: a third-party page cannot log the user out.
+//!
+//! `GET|POST /oidc/logout` is OpenID Connect RP-initiated logout: with an
+//! `id_token_hint` of this browser's own login the session ends at once
+//! and the browser goes to the client's registered
+//! `post_logout_redirect_uri`; without one it is the confirmation form
+//! again. Every logout revokes the refresh tokens of the login session, so
+//! relying parties get nothing more from it.
 
 use std::net::IpAddr;
 
 use hyper::header;
 use hyper::StatusCode;
 
-use crate::app::{log_event, App, Cookies, Resp};
+use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::html;
+use crate::oidc::{session_id, SERVICE_PREFIX};
 use crate::params::form_params;
+use crate::session::Session;
+use crate::target::pairs;
+
+use super::oidc_refusal::OidcRefusal;
+use super::refusal::Refusal;
 
 impl App {
     /// `GET /logout`: the confirmation form (or, without a session, the
@@ -19,8 +32,29 @@ impl App {
     pub fn logout_get(&self, cookies: &Cookies, client: IpAddr) -> Resp {
         match self.session(cookies) {
             Some(s) => self.logout_confirmation(StatusCode::OK, cookies, &s.user),
-            None => self.logged_out(None, &[], client),
+            None => self.logged_out(None, None, client),
         }
+    }
+
+    /// `GET|POST /oidc/logout`; `params` is the query or the form.
+    pub fn oidc_end_session(
+        &self,
+        params: &str,
+        cookies: &Cookies,
+        client: IpAddr,
+    ) -> Result<Resp, Refusal> {
+        let provider = self.oidc.as_ref().ok_or(Refusal::NotFound)?;
+        let end = sso_oidc::logout::end_session(&pairs(params), &provider.config, &provider.keys)
+            .map_err(|m| Refusal::Oidc(OidcRefusal::EndSession(m)))?;
+        let session = self.session(cookies);
+        if let Some(s) = &session {
+            // Only a hint of this very login proves the request comes
+            // from a relying party of it, not from any page on the web.
+            if end.sid.as_deref() != Some(session_id(s).as_str()) {
+                return Ok(self.logout_confirmation(StatusCode::OK, cookies, &s.user));
+            }
+        }
+        Ok(self.logged_out(session.as_ref(), end.redirect.as_deref(), client))
     }
 
     /// `POST /logout`: logs out when the CSRF token is valid; otherwise
@@ -39,13 +73,10 @@ impl App {
             );
             return match session {
                 Some(s) => self.logout_confirmation(StatusCode::FORBIDDEN, cookies, &s.user),
-                None => self.logged_out(None, &[], client),
+                None => self.logged_out(None, None, client),
             };
         }
-        match &session {
-            Some(s) => self.logged_out(Some(&s.user), &s.services, client),
-            None => self.logged_out(None, &[], client),
-        }
+        self.logged_out(session.as_ref(), None, client)
     }
 
     fn logout_confirmation(&self, status: StatusCode, cookies: &Cookies, user: &str) -> Resp {
@@ -60,21 +91,45 @@ impl App {
         resp
     }
 
-    /// Ends the session: the cookie is cleared and each service's
-    /// `sso_logout` is loaded as an image.
-    fn logged_out(&self, user: Option<&str>, services: &[String], client: IpAddr) -> Resp {
+    /// Ends the session: the cookie is cleared, each service's
+    /// `sso_logout` is loaded as an image, the refresh tokens of the login
+    /// are revoked; then `next` (a relying party's registered
+    /// post-logout URI), at once when no image must load first.
+    fn logged_out(&self, session: Option<&Session>, next: Option<&str>, client: IpAddr) -> Resp {
+        let user = session.map(|s| s.user.as_str());
+        let all = session.map_or(&[][..], |s| s.services.as_slice());
         log_event(
             "logout",
             &[
                 ("user", user.unwrap_or("")),
-                ("services", &services.join(",")),
+                ("services", &all.join(",")),
                 ("addr", &client.to_string()),
             ],
         );
-        let mut resp = self.page(
-            StatusCode::OK,
-            html::logout_page(&self.config.title, user, services),
-        );
+        if let (Some(provider), Some(s)) = (&self.oidc, session) {
+            provider.refresh.revoke_session(&session_id(s));
+        }
+        let services: Vec<String> = all
+            .iter()
+            .filter(|s| !s.starts_with(SERVICE_PREFIX))
+            .cloned()
+            .collect();
+        let mut resp = match next {
+            Some(next) if services.is_empty() => {
+                let mut resp = self.respond(
+                    StatusCode::FOUND,
+                    "text/plain; charset=utf-8",
+                    String::new(),
+                );
+                resp.headers_mut()
+                    .insert(header::LOCATION, header_value(next.to_owned()));
+                resp
+            }
+            _ => self.page(
+                StatusCode::OK,
+                html::logout_page(&self.config.title, user, &services, next),
+            ),
+        };
         resp.headers_mut()
             .append(header::SET_COOKIE, self.clear_session_cookie());
         resp

@@ -14,7 +14,12 @@
 //!   /webauthn/{register,login}/{start,finish}`: security keys ([`webauthn`]);
 //! - `POST /exchange`: a ticket for another service ([`exchange`]);
 //! - `GET /healthz`, `GET /style.css` ([`health`]);
-//! - `GET /metrics` when enabled ([`metrics`]).
+//! - `GET /metrics` when enabled ([`metrics`]);
+//! - with `[oidc]`, the OpenID Connect provider: `GET
+//!   /.well-known/openid-configuration`, `GET /oidc/jwks`, `GET|POST
+//!   /oidc/userinfo` ([`oidc_info`]), `GET|POST /oidc/authorize`
+//!   ([`oidc_authorize`]), `POST /oidc/token` ([`oidc_token`]), `GET|POST
+//!   /oidc/logout` ([`logout`]); their refusals in [`oidc_refusal`].
 
 pub mod answers;
 pub mod exchange;
@@ -22,6 +27,10 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metrics;
+pub mod oidc_authorize;
+pub mod oidc_info;
+pub mod oidc_refusal;
+pub mod oidc_token;
 pub mod refusal;
 pub mod second_factor;
 pub mod ticket;
@@ -103,6 +112,21 @@ pub struct Input {
     pub client: IpAddr,
     /// The body of a `POST` to a route that reads one; empty otherwise.
     pub body: Bytes,
+    /// The `Authorization` header, when it is text.
+    pub authorization: Option<String>,
+}
+
+impl Input {
+    /// The parameters of a route that takes them in the query (`GET`) or
+    /// in a form (`POST`): the text to parse (a body that is not UTF-8
+    /// has none).
+    fn query_or_form(&self) -> &str {
+        if self.method == Method::POST {
+            std::str::from_utf8(&self.body).unwrap_or("")
+        } else {
+            &self.query
+        }
+    }
 }
 
 /// A handler's answer, or why it refused (see [`refusal`]); boxed so that
@@ -127,6 +151,10 @@ struct Route {
 
 fn always(_: &App) -> bool {
     true
+}
+
+fn oidc(app: &App) -> bool {
+    app.oidc.is_some()
 }
 
 /// Every path the server answers: the one place a path is written.
@@ -250,6 +278,62 @@ static ROUTES: &[Route] = &[
         enabled: |app| app.config.metrics_enabled,
         handler: |app, i| Box::pin(async move { app.metrics_page(i.client) }),
     },
+    Route {
+        path: sso_oidc::discovery::WELL_KNOWN,
+        methods: &["GET"],
+        body: Body::None,
+        enabled: oidc,
+        handler: |app, _| Box::pin(async move { app.oidc_discovery() }),
+    },
+    Route {
+        path: sso_oidc::discovery::JWKS,
+        methods: &["GET"],
+        body: Body::None,
+        enabled: oidc,
+        handler: |app, _| Box::pin(async move { app.oidc_jwks() }),
+    },
+    Route {
+        path: sso_oidc::discovery::AUTHORIZE,
+        methods: &["GET", "POST"],
+        body: Body::Page,
+        enabled: oidc,
+        handler: |app, i| {
+            Box::pin(async move {
+                app.oidc_authorize(i.query_or_form(), &i.cookies, i.client)
+                    .await
+            })
+        },
+    },
+    Route {
+        path: sso_oidc::discovery::TOKEN,
+        methods: &["POST"],
+        body: Body::Text,
+        enabled: oidc,
+        handler: |app, i| {
+            Box::pin(async move {
+                app.oidc_token(&i.body, i.authorization.as_deref(), i.client)
+                    .await
+            })
+        },
+    },
+    Route {
+        path: sso_oidc::discovery::USERINFO,
+        methods: &["GET", "POST"],
+        body: Body::Text,
+        enabled: oidc,
+        handler: |app, i| {
+            Box::pin(async move { app.oidc_userinfo(i.authorization.as_deref()).await })
+        },
+    },
+    Route {
+        path: sso_oidc::discovery::END_SESSION,
+        methods: &["GET", "POST"],
+        body: Body::Page,
+        enabled: oidc,
+        handler: |app, i| {
+            Box::pin(async move { app.oidc_end_session(i.query_or_form(), &i.cookies, i.client) })
+        },
+    },
 ];
 
 fn find_route(path: &str) -> Option<&'static Route> {
@@ -296,6 +380,11 @@ impl App {
         }
         let cookies = Cookies::from_headers(req.headers());
         let query = req.uri().query().unwrap_or("").to_owned();
+        let authorization = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = if method == Method::POST && route.body != Body::None {
             match read_body(req).await {
                 Ok(b) => b,
@@ -311,6 +400,7 @@ impl App {
             cookies,
             client,
             body,
+            authorization,
         };
         (route.handler)(self, input).await
     }

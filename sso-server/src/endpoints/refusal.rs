@@ -18,6 +18,7 @@ use crate::second_factor::Unavailable;
 use crate::throttle_store::StoreError;
 use crate::totp::Verdict;
 
+use super::oidc_refusal::OidcRefusal;
 use super::BodyRefused;
 
 /// Why a request was refused. Display is the message of the page.
@@ -100,6 +101,10 @@ pub enum Refusal {
         /// The `Allow` header: the methods the path answers.
         allow: String,
     },
+    /// The OpenID Connect provider's refusals, answered in the protocol's
+    /// own way (see [`super::oidc_refusal`]).
+    #[error("{0}")]
+    Oidc(OidcRefusal),
     /// A refusal that also (re)sends the session cookie: the session was
     /// made by this request (a password login) and must outlive the
     /// refusal.
@@ -108,6 +113,12 @@ pub enum Refusal {
         refusal: Box<Refusal>,
         cookie: HeaderValue,
     },
+}
+
+impl From<OidcRefusal> for Refusal {
+    fn from(o: OidcRefusal) -> Refusal {
+        Refusal::Oidc(o)
+    }
 }
 
 impl Refusal {
@@ -129,6 +140,7 @@ impl Refusal {
             Refusal::Body(b) => b.status(),
             Refusal::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Refusal::KeepingSession { refusal, .. } => refusal.status(),
+            Refusal::Oidc(o) => o.status(),
         }
     }
 
@@ -153,6 +165,7 @@ impl Refusal {
             Refusal::NotFound => "Not found",
             Refusal::MethodNotAllowed { .. } => "Method not allowed",
             Refusal::KeepingSession { refusal, .. } => refusal.heading(),
+            Refusal::Oidc(o) => o.heading(),
         }
     }
 
@@ -182,6 +195,12 @@ impl App {
             }
         }
         self.count_refusal(refusal);
+        if let Some(resp) = match refusal {
+            Refusal::Oidc(o) => self.oidc_answer(o),
+            _ => None,
+        } {
+            return resp;
+        }
         let mut resp = self.error(refusal.status(), refusal.heading(), &refusal.to_string());
         match refusal {
             Refusal::MethodNotAllowed { allow } => {
@@ -292,6 +311,7 @@ impl App {
                 &[("check", "metrics for loopback only"), ("addr", addr)],
             ),
             Refusal::KeepingSession { refusal, .. } => self.log_refusal(refusal, addr),
+            Refusal::Oidc(o) => log_event("oidc-refused", &[("check", &o.check()), ("addr", addr)]),
             Refusal::SecurityKeysDisabled
             | Refusal::NotLoggedIn
             | Refusal::EnrolmentNeedsFactor

@@ -34,13 +34,14 @@ impl App {
             return Err(Refusal::FormExpired { login_form: false });
         }
         let session = self.session(cookies);
-        let req = self.ticket_request(&form, session.as_ref().map(|s| s.user.as_str()))?;
+        let req = self.login_target(&form, session.as_ref().map(|s| s.user.as_str()))?;
+        let service = req.service();
         let Some(mut session) = session else {
             log_event(
                 "refused",
                 &[
                     ("check", "no session"),
-                    ("service", &req.service),
+                    ("service", &service),
                     ("addr", &addr),
                 ],
             );
@@ -71,7 +72,7 @@ impl App {
                     &[
                         ("check", "account gone"),
                         ("user", &session.user),
-                        ("service", &req.service),
+                        ("service", &service),
                         ("addr", &addr),
                     ],
                 );
@@ -104,7 +105,7 @@ impl App {
                 &[
                     ("check", which.check()),
                     ("user", &user),
-                    ("service", &req.service),
+                    ("service", &service),
                     ("addr", &addr),
                 ],
             );
@@ -146,7 +147,7 @@ impl App {
         let (verdict, outcome) = login_flow::after_code(verdict, claimed);
         let fields = [
             ("user", user.as_str()),
-            ("service", req.service.as_str()),
+            ("service", service.as_str()),
             ("addr", addr.as_str()),
         ];
         match outcome {

@@ -8,8 +8,9 @@ use hyper::header;
 use hyper::StatusCode;
 
 use crate::app::{log_event, App, Cookies, Resp};
-use crate::params::{query_params, ParamError, TicketRequest};
+use crate::params::{query_params, ParamError};
 use crate::session::{valid_name, Session};
+use crate::target::Target;
 
 use super::refusal::Refusal;
 
@@ -24,7 +25,9 @@ impl App {
         let params =
             query_params(query).ok_or(Refusal::BadRequest(ParamError::DuplicateParameter))?;
         let session = self.session(cookies);
-        let req = self.ticket_request(&params, session.as_ref().map(|s| s.user.as_str()))?;
+        let req = Target::Ticket(
+            self.ticket_request(&params, session.as_ref().map(|s| s.user.as_str()))?,
+        );
         match session {
             Some(s) => self.silent_ticket(&req, s, cookies, client).await,
             None => Ok(self.login_form(StatusCode::OK, &req, cookies, "", None)),
@@ -39,17 +42,18 @@ impl App {
     /// than trusting the cookie.
     async fn silent_ticket(
         &self,
-        req: &TicketRequest,
+        req: &Target,
         mut session: Session,
         cookies: &Cookies,
         client: IpAddr,
     ) -> Result<Resp, Refusal> {
         let addr = client.to_string();
+        let service = req.service();
         let account =
             crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await;
         let fields = [
             ("user", session.user.as_str()),
-            ("service", &req.service),
+            ("service", &service),
             ("backend", self.backend.name()),
             ("addr", &addr),
         ];
@@ -76,7 +80,7 @@ impl App {
                 backend: self.backend.name(),
                 error,
                 user: session.user,
-                service: Some(req.service.clone()),
+                service: Some(service),
             }),
         }
     }

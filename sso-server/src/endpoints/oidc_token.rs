@@ -1,0 +1,268 @@
+//! `POST /oidc/token`: codes and refresh tokens redeemed for tokens
+//! (RFC 6749 4.1.3, 6). The client proves itself first (its secret is an
+//! argon2 hash: checked on a blocking thread, within the bound of password
+//! checks); a code is taken out of its store before it is checked, so a
+//! refused code is spent too; a refresh token is rotated, and the account
+//! is asked about again, as on the silent ticket path: a deleted account
+//! gets nothing, a removed group is gone from the next tokens.
+
+use std::net::IpAddr;
+
+use hyper::StatusCode;
+use serde_json::json;
+use sso_oidc::access::{self, Access};
+use sso_oidc::claims::{self, Authentication, Identity};
+use sso_oidc::codes::check_redemption;
+use sso_oidc::config::Client;
+use sso_oidc::error::ErrorCode;
+use sso_oidc::refresh::{self, Redeemed, RefreshGrant};
+use sso_oidc::token::{self, Grant};
+
+use crate::app::{log_event, App, Resp};
+use crate::oidc::Provider;
+use crate::session::valid_name;
+use crate::target::pairs;
+
+use super::oidc_refusal::{token_error, OidcRefusal};
+use super::refusal::Refusal;
+
+/// What the new tokens say.
+struct Issue {
+    user: String,
+    groups: Vec<String>,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    auth_time: u64,
+    amr: Vec<String>,
+    sid: String,
+    /// The refresh token family to continue, or `None` for a new one.
+    family: Option<String>,
+}
+
+fn refused(error: sso_oidc::OAuthError) -> Refusal {
+    Refusal::Oidc(OidcRefusal::Token(error))
+}
+
+impl App {
+    /// `POST /oidc/token`.
+    pub async fn oidc_token(
+        &self,
+        body: &[u8],
+        authorization: Option<&str>,
+        client: IpAddr,
+    ) -> Result<Resp, Refusal> {
+        let provider = self.oidc.as_ref().ok_or(Refusal::NotFound)?;
+        let body = std::str::from_utf8(body)
+            .map_err(|_| token_error(ErrorCode::InvalidRequest, "the body is not UTF-8"))?;
+        let (credentials, grant) = token::parse(&pairs(body), authorization).map_err(refused)?;
+        let rp = self.authenticate_client(provider, credentials).await?;
+        let now = sso_core::unix_now();
+        let issue = match grant {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                let grant = provider.codes.take(&code).ok_or_else(|| {
+                    token_error(ErrorCode::InvalidGrant, "unknown, used or expired code")
+                })?;
+                check_redemption(
+                    &grant,
+                    &rp.id,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                    now,
+                )
+                .map_err(refused)?;
+                Issue {
+                    user: grant.user,
+                    groups: grant.groups,
+                    scopes: grant.scopes,
+                    nonce: grant.nonce,
+                    auth_time: grant.auth_time,
+                    amr: grant.amr,
+                    sid: grant.sid,
+                    family: None,
+                }
+            }
+            Grant::RefreshToken {
+                refresh_token,
+                scope,
+            } => {
+                let grant = match provider.refresh.redeem(&refresh_token) {
+                    Redeemed::Live(g) => g,
+                    Redeemed::Reused => {
+                        log_event(
+                            "oidc-refused",
+                            &[
+                                ("check", "refresh token reused: its family revoked"),
+                                ("client", &rp.id),
+                                ("addr", &client.to_string()),
+                            ],
+                        );
+                        return Err(
+                            token_error(ErrorCode::InvalidGrant, "refresh token reused").into()
+                        );
+                    }
+                    Redeemed::Unknown => {
+                        return Err(token_error(
+                            ErrorCode::InvalidGrant,
+                            "unknown, revoked or expired refresh token",
+                        )
+                        .into())
+                    }
+                };
+                let scopes =
+                    refresh::check(&grant, &rp.id, scope.as_deref(), now).map_err(refused)?;
+                let groups = self.current_groups(&grant.user, &rp).await?;
+                Issue {
+                    user: grant.user,
+                    groups,
+                    scopes,
+                    nonce: None,
+                    auth_time: grant.auth_time,
+                    amr: grant.amr,
+                    sid: grant.sid,
+                    family: Some(grant.family),
+                }
+            }
+        };
+        log_event(
+            "oidc-token",
+            &[
+                ("user", &issue.user),
+                ("client", &rp.id),
+                ("addr", &client.to_string()),
+            ],
+        );
+        self.tokens(provider, &rp, issue, now)
+    }
+
+    /// The client the credentials prove (its secret checked on a blocking
+    /// thread: argon2 is slow by design), or `invalid_client`.
+    async fn authenticate_client(
+        &self,
+        provider: &Provider,
+        credentials: token::Credentials,
+    ) -> Result<Client, Refusal> {
+        let unavailable = || {
+            Refusal::from(token_error(
+                ErrorCode::TemporarilyUnavailable,
+                "shutting down",
+            ))
+        };
+        let _slot = self.auth_slots.acquire().await.map_err(|_| unavailable())?;
+        let config = provider.config.clone();
+        tokio::task::spawn_blocking(move || token::authenticate(&config, &credentials).cloned())
+            .await
+            .map_err(|_| unavailable())?
+            .map_err(refused)
+    }
+
+    /// The groups of `user` now, for a refresh: refused when the account
+    /// is gone or may no longer use the client.
+    async fn current_groups(&self, user: &str, rp: &Client) -> Result<Vec<String>, Refusal> {
+        match crate::auth::current_account(&self.backend, &self.auth_slots, user).await {
+            Ok(Some(account)) => {
+                let groups: Vec<String> = account
+                    .groups
+                    .into_iter()
+                    .filter(|g| valid_name(g))
+                    .collect();
+                if rp.admits(&groups) {
+                    Ok(groups)
+                } else {
+                    Err(token_error(
+                        ErrorCode::InvalidGrant,
+                        "the user may no longer use this client",
+                    )
+                    .into())
+                }
+            }
+            Ok(None) => Err(token_error(ErrorCode::InvalidGrant, "the account is gone").into()),
+            Err(_) => Err(token_error(
+                ErrorCode::TemporarilyUnavailable,
+                "the account cannot be checked right now",
+            )
+            .into()),
+        }
+    }
+
+    /// The token response (RFC 6749 5.1, OpenID Connect Core 3.1.3.3).
+    fn tokens(
+        &self,
+        provider: &Provider,
+        rp: &Client,
+        issue: Issue,
+        now: u64,
+    ) -> Result<Resp, Refusal> {
+        let config = &provider.config;
+        let server_error = |_| {
+            Refusal::from(token_error(
+                ErrorCode::ServerError,
+                "the tokens cannot be signed",
+            ))
+        };
+        let grant = Access {
+            user: issue.user.clone(),
+            client_id: rp.id.clone(),
+            scopes: issue.scopes.clone(),
+            sid: issue.sid.clone(),
+        };
+        let access_claims =
+            access::claims(&config.issuer, &grant, now, config.access_token_lifetime);
+        let access_token = provider
+            .keys
+            .sign_typed("RS256", access::TYPE, &access_claims)
+            .map_err(server_error)?;
+        let identity = Identity {
+            user: issue.user.clone(),
+            name: None,
+            email: None,
+            groups: issue.groups.clone(),
+        };
+        let authentication = Authentication {
+            auth_time: issue.auth_time,
+            amr: issue.amr.clone(),
+            sid: issue.sid.clone(),
+        };
+        let id_claims = claims::id_token(
+            &config.issuer,
+            &rp.id,
+            &identity,
+            &issue.scopes,
+            &authentication,
+            issue.nonce.as_deref(),
+            now,
+            config.id_token_lifetime,
+        );
+        let id_token = provider
+            .keys
+            .sign(&rp.algorithm, &id_claims)
+            .map_err(server_error)?;
+        let mut body = json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": config.access_token_lifetime,
+            "id_token": id_token,
+            "scope": issue.scopes.join(" "),
+        });
+        if refresh::wanted(&issue.scopes) {
+            let refresh_token = provider.refresh.issue(
+                RefreshGrant {
+                    client_id: rp.id.clone(),
+                    user: issue.user,
+                    scopes: issue.scopes,
+                    sid: issue.sid,
+                    auth_time: issue.auth_time,
+                    amr: issue.amr,
+                    expires: now.saturating_add(config.refresh_token_lifetime),
+                    family: issue.family.unwrap_or_default(),
+                },
+                now,
+            );
+            body["refresh_token"] = json!(refresh_token);
+        }
+        Ok(self.json_answer(StatusCode::OK, body.to_string()))
+    }
+}

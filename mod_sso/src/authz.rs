@@ -32,7 +32,7 @@ pub fn group_check(r: &mut Request<'_>, require_line: &str) -> Option<Authz> {
 }
 
 pub fn groups_check(r: &mut Request<'_>, require_line: &str, spelling: &str) -> Authz {
-    if r.user().is_none() {
+    if !r.has_user() {
         return Authz::DeniedNoUser;
     }
     let Some(auth) = ticket_of_user(r) else {
@@ -70,7 +70,7 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
     if !is_sso(r) {
         return DECLINED;
     }
-    if r.user().is_some() {
+    if r.has_user() {
         r.notes().set(NOTE_DENIED, "1");
         r.custom_response(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n");
     }

@@ -101,6 +101,11 @@ impl<'r> Request<'r> {
         text(self.r.user)
     }
 
+    /// True when `r->user` is set (whatever its bytes).
+    pub fn has_user(&self) -> bool {
+        !self.r.user.is_null()
+    }
+
     pub fn set_user(&mut self, user: &str) {
         self.r.user = self.pool().c_str(user);
     }

@@ -13,11 +13,11 @@ use sso_core::spec;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
 use crate::config::{DirConf, LocationService, ServerConf};
-use crate::httpd::{directive as d, Arg, Cmd, Commands, Scope, END};
+use crate::httpd::{directive as d, Arg, Cmd, Command, Scope, END};
 use crate::Sso;
 
 /// The command table (`cmds` of the module record).
-pub static COMMANDS: Commands<15> = Commands([
+pub const COMMANDS: [Command; 15] = [
     d::<Sso>(c"SSOLoginServer", Scope::Server, c"URL of the SSO login server, e.g. https://login.example.org/"),
     d::<Sso>(c"SSODomain", Scope::Server, c"SSO authentication domain shared with the login server"),
     d::<Sso>(c"SSOPublicKeyFile", Scope::ServerEach, c"public key files (raw 32 bytes or PEM), each optionally followed by services=REGEX; repeat for key rotation"),
@@ -33,7 +33,7 @@ pub static COMMANDS: Commands<15> = Commands([
     d::<Sso>(c"SSOExportTicket", Scope::DirFlag, c"On: put the verified ticket in the SSO_TICKET environment variable"),
     d::<Sso>(c"SSOTicketBinding", Scope::DirFlag, c"On (default): browser tickets count only with the binding cookie set at sso_login"),
     END,
-]);
+];
 
 /// The handler of every directive of [`COMMANDS`].
 pub fn set(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String> {

@@ -27,18 +27,6 @@ pub enum Arg<'a> {
     Flag(bool),
 }
 
-/// The command table of a module record, ended by [`END`].
-pub struct Commands<const N: usize>(pub [ffi::command_rec; N]);
-
-// SAFETY: the table is immutable and only read (by httpd).
-unsafe impl<const N: usize> Sync for Commands<N> {}
-
-impl<const N: usize> Commands<N> {
-    pub const fn as_ptr(&self) -> *const ffi::command_rec {
-        self.0.as_ptr()
-    }
-}
-
 /// A directive `name` of module `M`, handled by `M::directive`.
 pub const fn directive<M: Module>(
     name: &'static CStr,

@@ -10,16 +10,18 @@
 
 APLOG_USE_MODULE(sso);
 
-int sso_log_enabled(const request_rec *r, int level)
+/*
+ * Whether this module logs `level` for request `r` (for server `s` when `r`
+ * is NULL); when it does and `msg` is not NULL, logs `len` bytes of `msg`.
+ * One function for both, so a caller can ask before formatting a message.
+ */
+int sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len)
 {
-    return APLOG_R_IS_LEVEL(r, level);
-}
-
-/* For request `r`, or for server `s` when `r` is NULL. */
-void sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len)
-{
-    if (r)
+    if (r ? !APLOG_R_IS_LEVEL(r, level) : !APLOG_IS_LEVEL(s, level))
+        return 0;
+    if (msg && r)
         ap_log_rerror(APLOG_MARK, level, 0, r, "%.*s", len, msg);
-    else
+    else if (msg)
         ap_log_error(APLOG_MARK, level, 0, s, "%.*s", len, msg);
+    return 1;
 }

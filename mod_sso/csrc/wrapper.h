@@ -16,5 +16,4 @@
 #include <apr_pools.h>
 
 /* Implemented in glue.c: what httpd only offers as macros. */
-int sso_log_enabled(const request_rec *r, int level);
-void sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len);
+int sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len);

@@ -7,7 +7,9 @@ use std::ffi::c_int;
 
 use crate::authn::Authenticated;
 use crate::config::DirConf;
-use crate::httpd::{Authz, Level, Request, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK};
+use crate::httpd::{
+    Answer, Authz, Level, Request, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
+};
 use crate::request::{is_sso, AUTH_TYPE};
 
 /// Note set on a request whose SSO user was refused by authorization, so the
@@ -72,7 +74,7 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
     }
     if r.has_user() {
         r.notes().set(NOTE_DENIED, "1");
-        r.custom_response(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n");
+        r.answer(Answer::ErrorDocument(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n"));
     }
     OK
 }

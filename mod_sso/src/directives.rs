@@ -133,7 +133,7 @@ fn add_public_key(cmd: &mut Cmd<'_>, v: &str) -> Result<(), String> {
     let path = match v.strip_prefix("services=") {
         Some(_) => None,
         // Relative paths are under ServerRoot, as for every httpd file directive.
-        None => Some(cmd.server_root_relative(v).unwrap_or_else(|| v.to_owned())),
+        None => Some(cmd.server_root_relative().unwrap_or(v).to_owned()),
     };
     let conf = server(cmd)?;
     if let Some(pattern) = v.strip_prefix("services=") {

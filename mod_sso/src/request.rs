@@ -10,7 +10,7 @@ use sso_core::flow::{self, Action, Decision, Request as FlowRequest, Settings};
 use sso_core::unix_now;
 
 use crate::config::{DirConf, ServerConf};
-use crate::httpd::{Field, Level, Request, DECLINED, DONE, HTTP_SERVER_ERROR};
+use crate::httpd::{Answer, Field, Level, Request, DECLINED, DONE, HTTP_SERVER_ERROR};
 
 /// The auth type this module serves (`AuthType SSO`).
 pub const AUTH_TYPE: &str = "SSO";
@@ -103,7 +103,7 @@ pub fn answer(r: &mut Request<'_>, decision: &Decision) -> c_int {
         for (name, value) in decision.headers() {
             out.add(&name, &value);
         }
-        r.send(c"text/plain", body.as_bytes());
+        r.answer(Answer::Body(c"text/plain", body.as_bytes()));
         return DONE;
     }
     for (name, value) in decision.headers() {

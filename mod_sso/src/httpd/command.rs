@@ -98,7 +98,7 @@ extern "C" fn take1<M: Module>(
     dir: *mut c_void,
     arg: *const c_char,
 ) -> *const c_char {
-    run::<M>(cmd, dir, text(arg).map(Arg::Text))
+    run::<M>(cmd, dir, arg, None)
 }
 
 extern "C" fn flag<M: Module>(
@@ -106,28 +106,48 @@ extern "C" fn flag<M: Module>(
     dir: *mut c_void,
     on: c_int,
 ) -> *const c_char {
-    run::<M>(cmd, dir, Some(Arg::Flag(on != 0)))
+    run::<M>(cmd, dir, null(), Some(on != 0))
 }
 
-/// Runs `M::directive`: its error (or a panic) becomes the directive's
-/// error, which stops httpd with the directive's name in it.
+/// Runs `M::directive` on `arg` (or `flag`): its error (or a panic)
+/// becomes the directive's error, which stops httpd with the directive's
+/// name in it.
 fn run<M: Module>(
     cmd: *mut ffi::cmd_parms,
     dir: *mut c_void,
-    arg: Option<Arg<'_>>,
+    arg: *const c_char,
+    flag: Option<bool>,
 ) -> *const c_char {
     guard(
         c"mod_sso: internal error while reading a directive".as_ptr(),
         || {
-            // SAFETY: httpd passes the live record of the directive it reads.
-            let Some(parms) = (unsafe { cmd.as_mut() }) else {
+            // SAFETY: httpd passes the live record of the directive it
+            // reads, and its argument (a C string or NULL); both functions
+            // read them and answer NULL or a string in the record's pool.
+            let parms = unsafe {
+                cmd.as_mut().map(|parms| {
+                    let global = ffi::ap_check_cmd_context(parms, ffi::GLOBAL_ONLY);
+                    let path = match arg.is_null() {
+                        true => null(),
+                        false => ffi::ap_server_root_relative(parms.pool, arg),
+                    };
+                    (&*parms, text(global), text(path))
+                })
+            };
+            let Some((parms, not_global, path)) = parms else {
                 return c"mod_sso: no directive record".as_ptr();
             };
-            let mut cmd = Cmd { parms, dir };
-            let name = text(cmd.parms.info as *const c_char).unwrap_or("mod_sso");
-            let result = match arg {
-                Some(arg) => M::directive(&mut cmd, arg),
-                None => Err("the argument is not valid UTF-8".to_owned()),
+            let mut cmd = Cmd {
+                parms,
+                dir,
+                not_global,
+                path,
+            };
+            let name = text(parms.info as *const c_char).unwrap_or("mod_sso");
+            let result = match (flag, text(arg)) {
+                (Some(on), _) => M::directive(&mut cmd, Arg::Flag(on)),
+                (None, Some(a)) => M::directive(&mut cmd, Arg::Text(a)),
+                (None, None) => Err("the argument is not valid UTF-8".to_owned()),
             };
             match result {
                 Ok(()) => null(),
@@ -138,7 +158,6 @@ fn run<M: Module>(
         },
     )
 }
-
 /// The sections [`Cmd::keep_section`] kept while the configuration is read
 /// (`None` outside that: `.htaccess` records are never kept).
 static SECTIONS: Mutex<Option<Vec<usize>>> = Mutex::new(None);
@@ -165,8 +184,12 @@ pub fn sections<'p, T: 'static>(_pconf: Pool<'p>) -> Vec<&'p T> {
 
 /// A directive being read.
 pub struct Cmd<'a> {
-    parms: &'a mut ffi::cmd_parms,
+    parms: &'a ffi::cmd_parms,
     dir: *mut c_void,
+    /// httpd's refusal of the directive outside the main server's context.
+    not_global: Option<&'a str>,
+    /// The argument as a path under ServerRoot unless absolute.
+    path: Option<&'a str>,
 }
 
 impl Cmd<'_> {
@@ -205,21 +228,14 @@ impl Cmd<'_> {
         self.parms.server as usize
     }
 
-    /// `path` under ServerRoot unless absolute, as for every httpd file.
-    pub fn server_root_relative(&self, path: &str) -> Option<String> {
-        let pool = self.pool();
-        // SAFETY: a live pool; httpd answers a pool string or NULL.
-        let full = unsafe { ffi::ap_server_root_relative(pool.as_ptr(), pool.c_str(path)) };
-        text(full).map(str::to_owned)
+    /// The argument as a path under ServerRoot unless absolute, as for
+    /// every httpd file (`ap_server_root_relative`).
+    pub fn server_root_relative(&self) -> Option<&str> {
+        self.path
     }
 
     /// Refuses the directive inside `<VirtualHost>` and directory sections.
-    pub fn global_only(&mut self) -> Result<(), String> {
-        // SAFETY: the live record of the directive being read.
-        let err = unsafe { ffi::ap_check_cmd_context(self.parms, ffi::GLOBAL_ONLY) };
-        match text(err) {
-            None => Ok(()),
-            Some(e) => Err(e.to_owned()),
-        }
+    pub fn global_only(&self) -> Result<(), String> {
+        self.not_global.map_or(Ok(()), |e| Err(e.to_owned()))
     }
 }

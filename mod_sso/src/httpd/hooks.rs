@@ -162,6 +162,6 @@ impl<'a> Server<'a> {
     }
 
     pub fn log(self, level: Level, msg: &str) {
-        super::request::log(None, self.s, level, msg);
+        super::request::log(None, self.s, level, Some(msg));
     }
 }

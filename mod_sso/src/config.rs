@@ -19,13 +19,8 @@ use crate::httpd::{Config, Merged};
 pub struct ServerConf {
     pub login_server: Option<String>,
     pub domain: Option<String>,
-    /// Public keys read by `SSOPublicKeyFile`, in configuration order.
-    pub keys: Vec<PublicKey>,
-    /// Per key, `services=REGEX` of `SSOPublicKeyFile`.
-    pub pins: Vec<Option<ServicePattern>>,
-    pub key_files: Vec<PathBuf>,
-    /// Built from `keys` whenever one is added: shared by every request.
-    pub key_set: Option<KeySet>,
+    /// `SSOPublicKeyFile`: shared by every request.
+    pub keys: Option<Arc<Keys>>,
     pub clock_skew: Option<u64>,
     /// Main server only: the verification cache is one per child process.
     pub cache_size: Option<usize>,
@@ -38,10 +33,20 @@ pub struct ServerConf {
     pub ordinal: OnceLock<usize>,
 }
 
+/// The keys of `SSOPublicKeyFile`, in configuration order, each with its
+/// `services=` pin and its file, and the key set built from them whenever
+/// one is added.
+#[derive(Default, Clone)]
+pub struct Keys {
+    pub pinned: Vec<(PublicKey, Option<ServicePattern>)>,
+    pub files: Vec<PathBuf>,
+    pub set: Option<KeySet>,
+}
+
 /// Per directory/location settings.
 /// Values are behind `Arc` because httpd merges per-directory configs on
 /// every request: a merge then only bumps reference counts.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq)]
 pub struct DirConf {
     /// `SSOService`, with the location's settings built at post_config.
     pub service: Option<Arc<LocationService>>,
@@ -56,52 +61,26 @@ pub struct DirConf {
 }
 
 impl DirConf {
-    /// True when the section sets none of this module's directives.
-    fn is_unset(&self) -> bool {
-        let DirConf {
-            service,
-            groups,
-            cookie_prefix,
-            cookie_secure,
-            export_ticket,
-            binding,
-            mode,
-        } = self;
-        service.is_none()
-            && groups.is_none()
-            && cookie_prefix.is_none()
-            && cookie_secure.is_none()
-            && export_ticket.is_none()
-            && binding.is_none()
-            && mode.is_none()
-    }
-
     pub fn groups(&self) -> &[String] {
         self.groups.as_deref().map_or(&[], |g| g.as_slice())
     }
 }
 
+/// The inner section's value if it sets one, else the outer one's.
+fn or<T: Clone>(add: &Option<T>, base: &Option<T>) -> Option<T> {
+    add.as_ref().or(base.as_ref()).cloned()
+}
+
 impl Config for ServerConf {
     fn merge(base: &Self, add: &Self) -> Merged<Self> {
-        let keyed = if add.keys.is_empty() { base } else { add };
         Merged::New(ServerConf {
-            login_server: add
-                .login_server
-                .clone()
-                .or_else(|| base.login_server.clone()),
-            domain: add.domain.clone().or_else(|| base.domain.clone()),
-            keys: keyed.keys.clone(),
-            pins: keyed.pins.clone(),
-            key_files: keyed.key_files.clone(),
-            key_set: keyed.key_set.clone(),
-            clock_skew: add.clock_skew.or(base.clock_skew),
-            cache_size: base.cache_size,
-            binding_cache: base.binding_cache.clone(),
-            trusted_proxies: add
-                .trusted_proxies
-                .clone()
-                .or_else(|| base.trusted_proxies.clone()),
+            login_server: or(&add.login_server, &base.login_server),
+            domain: or(&add.domain, &base.domain),
+            keys: or(&add.keys, &base.keys),
+            clock_skew: or(&add.clock_skew, &base.clock_skew),
+            trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
             ordinal: OnceLock::new(),
+            ..base.clone()
         })
     }
 }
@@ -112,23 +91,21 @@ impl Config for DirConf {
         // sets nothing, the other is the merge as it is (both outlive the
         // request, and nothing writes to a merged record), which spares a
         // record, its cleanup and its drop per section per request.
-        if add.is_unset() {
+        let unset = DirConf::default();
+        if *add == unset {
             return Merged::Base;
         }
-        if base.is_unset() {
+        if *base == unset {
             return Merged::Add;
         }
         Merged::New(DirConf {
-            service: add.service.clone().or_else(|| base.service.clone()),
-            groups: add.groups.clone().or_else(|| base.groups.clone()),
-            cookie_prefix: add
-                .cookie_prefix
-                .clone()
-                .or_else(|| base.cookie_prefix.clone()),
-            cookie_secure: add.cookie_secure.or(base.cookie_secure),
-            export_ticket: add.export_ticket.or(base.export_ticket),
-            binding: add.binding.or(base.binding),
-            mode: add.mode.or(base.mode),
+            service: or(&add.service, &base.service),
+            groups: or(&add.groups, &base.groups),
+            cookie_prefix: or(&add.cookie_prefix, &base.cookie_prefix),
+            cookie_secure: or(&add.cookie_secure, &base.cookie_secure),
+            export_ticket: or(&add.export_ticket, &base.export_ticket),
+            binding: or(&add.binding, &base.binding),
+            mode: or(&add.mode, &base.mode),
         })
     }
 }
@@ -146,7 +123,6 @@ impl Config for DirConf {
 
 /// `SSOService` of one configuration section, with the settings built for
 /// it at post_config. Merged directory records share it through an `Arc`.
-#[derive(Debug)]
 pub struct LocationService {
     pub name: ServiceName,
     /// The server whose configuration holds the section (its address, an
@@ -164,7 +140,7 @@ const VARIANTS: usize = 8;
 /// first (post_config), then those of nested sections (first request).
 /// Slots are only ever filled, never changed, so a request borrows one
 /// without a lock.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Variants([OnceLock<Built>; VARIANTS]);
 
 impl std::ops::Deref for LocationService {
@@ -174,32 +150,18 @@ impl std::ops::Deref for LocationService {
     }
 }
 
-/// Settings built for a section, with the values of the directory record
-/// they were built from: a request's record must have the same to use them.
-#[derive(Debug)]
+/// Settings built for a section, with the directory record they were
+/// built from: a request's record must have the same values to use them.
 struct Built {
     settings: Settings,
-    groups: Option<Arc<Vec<String>>>,
-    cookie_prefix: Option<Arc<str>>,
-    cookie_secure: Option<CookieSecure>,
-    mode: Option<Mode>,
-    binding: Option<bool>,
+    dir: DirConf,
 }
 
-impl Built {
-    fn matches(&self, dir: &DirConf) -> bool {
-        fn same<T: ?Sized + PartialEq>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-            match (a, b) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
-                _ => false,
-            }
-        }
-        same(&self.groups, &dir.groups)
-            && same(&self.cookie_prefix, &dir.cookie_prefix)
-            && self.cookie_secure == dir.cookie_secure
-            && self.mode == dir.mode
-            && self.binding == dir.binding
+/// Sections are told apart by identity: a merged record shares its
+/// section's `Arc`.
+impl PartialEq for LocationService {
+    fn eq(&self, other: &LocationService) -> bool {
+        std::ptr::eq(self, other)
     }
 }
 
@@ -244,14 +206,8 @@ pub fn build_all(servers: &[(usize, &ServerConf)], sections: &[&DirConf]) {
 }
 
 fn built_from(settings: Settings, dir: &DirConf) -> Built {
-    Built {
-        settings,
-        groups: dir.groups.clone(),
-        cookie_prefix: dir.cookie_prefix.clone(),
-        cookie_secure: dir.cookie_secure,
-        mode: dir.mode,
-        binding: dir.binding,
-    }
+    let dir = dir.clone();
+    Built { settings, dir }
 }
 
 /// The settings of a request's location: borrowed from post_config when
@@ -282,7 +238,7 @@ pub fn settings<'a>(
                 slot.get_or_init(|| built_from(settings, dir))
             }
         };
-        if built.matches(dir) {
+        if built.dir == *dir {
             return Ok(Cow::Borrowed(&built.settings));
         }
     }
@@ -295,7 +251,7 @@ pub fn missing_server_setting(conf: &ServerConf) -> Option<&'static str> {
         Some("SSOLoginServer")
     } else if conf.domain.is_none() {
         Some("SSODomain")
-    } else if conf.key_set.is_none() {
+    } else if conf.keys.as_ref().and_then(|k| k.set.as_ref()).is_none() {
         Some("SSOPublicKeyFile")
     } else {
         None
@@ -309,8 +265,9 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
     if let Some(missing) = missing_server_setting(server) {
         return Err(missing);
     }
+    let keys = server.keys.as_ref().and_then(|k| k.set.as_ref());
     let (Some(login_server), Some(domain), Some(keys)) =
-        (&server.login_server, &server.domain, &server.key_set)
+        (&server.login_server, &server.domain, keys)
     else {
         return Err("SSOLoginServer");
     };
@@ -323,9 +280,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
             _ => "SSODomain",
         })?;
     Ok(Settings {
-        service: service.name.clone(),
-        login_server: login_server.clone(),
-        verifier,
         groups: dir.groups().to_vec(),
         cookies: CookiePolicy {
             secure: dir.cookie_secure.unwrap_or_default(),
@@ -333,6 +287,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
         },
         mode: dir.mode.unwrap_or_default(),
         binding: dir.binding.unwrap_or(true),
-        names: Default::default(),
+        ..Settings::new(service.name.clone(), login_server, verifier)
     })
 }

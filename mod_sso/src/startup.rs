@@ -10,7 +10,7 @@ pub fn pre_config(pconf: Pool<'_>) {
 }
 
 fn has_sso_settings(conf: &ServerConf) -> bool {
-    conf.login_server.is_some() || conf.domain.is_some() || !conf.keys.is_empty()
+    conf.login_server.is_some() || conf.domain.is_some() || conf.keys.is_some()
 }
 
 /// Checks at startup that every server that has SSO settings has them all,
@@ -43,8 +43,8 @@ pub fn post_config(pconf: Pool<'_>, ptemp: Pool<'_>, main: Server<'_>) -> Result
             Level::Debug,
             &format!(
                 "mod_sso: {} public key(s) from {:?}",
-                conf.keys.len(),
-                conf.key_files
+                conf.keys.as_ref().map_or(0, |k| k.pinned.len()),
+                conf.keys.as_ref().map_or(&[][..], |k| &k.files)
             ),
         );
     }

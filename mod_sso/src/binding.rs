@@ -12,12 +12,8 @@ use crate::httpd::{Locked, Pool, Server, SharedCache};
 
 /// What `SSOBindingCache` names when it is not set.
 pub const DEFAULT_PROVIDER: &str = "shmcb";
-const MUTEX_TYPE: &std::ffi::CStr = c"sso-binding";
-
-/// pre_config: the mutex type, so `Mutex sso-binding ...` can configure it.
-pub fn register_mutex(pconf: Pool<'_>) {
-    SharedCache::register_mutex(pconf, MUTEX_TYPE);
-}
+/// The mutex type (`Mutex sso-binding ...`), registered at pre_config.
+pub const MUTEX_TYPE: &std::ffi::CStr = c"sso-binding";
 
 /// post_config: the store named by `spec` (`NAME[:ARGS]`). An error names
 /// the directive, and stops httpd.

@@ -35,42 +35,20 @@ pub const fn directive<M: Module>(
 ) -> ffi::command_rec {
     const SERVER: u32 = ffi::RSRC_CONF;
     const DIR: u32 = ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_AUTHCFG;
-    let (func, how, context) = match scope {
-        Scope::Server => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::TAKE1,
-            SERVER,
-        ),
-        Scope::ServerEach => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::ITERATE,
-            SERVER,
-        ),
-        Scope::Dir => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::TAKE1,
-            DIR,
-        ),
-        Scope::DirEach => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::ITERATE,
-            DIR,
-        ),
-        Scope::DirFlag => (
-            ffi::cmd_func {
-                flag: Some(flag::<M>),
-            },
-            ffi::cmd_how::FLAG,
-            DIR,
-        ),
+    let (how, context) = match scope {
+        Scope::Server => (ffi::cmd_how::TAKE1, SERVER),
+        Scope::ServerEach => (ffi::cmd_how::ITERATE, SERVER),
+        Scope::Dir => (ffi::cmd_how::TAKE1, DIR),
+        Scope::DirEach => (ffi::cmd_how::ITERATE, DIR),
+        Scope::DirFlag => (ffi::cmd_how::FLAG, DIR),
+    };
+    let func = match scope {
+        Scope::DirFlag => ffi::cmd_func {
+            flag: Some(flag::<M>),
+        },
+        _ => ffi::cmd_func {
+            take1: Some(take1::<M>),
+        },
     };
     ffi::command_rec {
         name: name.as_ptr(),

@@ -15,7 +15,7 @@ use sso_core::{Ticket, VerifyCache};
 
 use crate::binding::SocacheBindings;
 use crate::config::DirConf;
-use crate::httpd::{Level, Request, DECLINED, OK};
+use crate::httpd::{Field, Level, Request, Tables, DECLINED, OK};
 use crate::request::{self, AUTH_TYPE};
 
 /// `header_parser`: the handlers of a location's service.
@@ -27,7 +27,7 @@ pub fn sso_handlers(r: &mut Request<'_>) -> c_int {
     // requests must not answer 500 for an incomplete configuration here
     // (check_authn does, with the same message).
     let service = r.dir_config::<DirConf>().and_then(|d| d.service.as_ref());
-    let (Some(uri), Some(service)) = (r.uri(), service) else {
+    let (Some(uri), Some(service)) = (r.field(Field::Uri), service) else {
         return DECLINED;
     };
     match uri.strip_prefix(service.path()) {
@@ -74,9 +74,9 @@ pub struct Authenticated {
 
 fn accept(r: &mut Request<'_>, dir: &DirConf, accepted: &Accepted) -> c_int {
     let ticket = &accepted.ticket;
-    r.set_user(&ticket.user);
-    r.set_auth_type(AUTH_TYPE);
-    let env = r.subprocess_env();
+    r.set(Field::User, &ticket.user);
+    r.set(Field::AuthType, AUTH_TYPE);
+    let env = r.table(Tables::Env);
     env.set("SSO_USER", &ticket.user);
     env.set("SSO_GROUPS", &ticket.groups.join(","));
     env.set("SSO_SERVICE", &ticket.service);

@@ -8,7 +8,7 @@ use std::ffi::c_int;
 use crate::authn::Authenticated;
 use crate::config::DirConf;
 use crate::httpd::{
-    Answer, Authz, Level, Request, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
+    Answer, Authz, Field, Level, Request, Tables, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
 };
 use crate::request::{is_sso, AUTH_TYPE};
 
@@ -23,9 +23,9 @@ const NOTE_DENIED: &str = "sso-authz-denied";
 fn ticket_of_user<'r>(r: &Request<'r>) -> Option<&'r Authenticated> {
     let auth = r.data::<Authenticated>()?;
     let sso = r
-        .auth_type()
+        .field(Field::AuthType)
         .is_some_and(|t| t.eq_ignore_ascii_case(AUTH_TYPE));
-    (sso && r.user()? == auth.ticket.user).then_some(auth)
+    (sso && r.field(Field::User)? == auth.ticket.user).then_some(auth)
 }
 
 /// `Require group` under `AuthType SSO` (or for its user); `None` otherwise.
@@ -73,7 +73,7 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
         return DECLINED;
     }
     if r.has_user() {
-        r.notes().set(NOTE_DENIED, "1");
+        r.table(Tables::Notes).set(NOTE_DENIED, "1");
         r.answer(Answer::ErrorDocument(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n"));
     }
     OK
@@ -82,7 +82,7 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
 /// `insert_error_filter` hook: turns the 401 of an authenticated-but-refused
 /// SSO user (see [`note_auth_failure`]) into 403.
 pub fn forbid_authenticated(r: &mut Request<'_>) {
-    if r.status() == HTTP_UNAUTHORIZED && r.notes().get(NOTE_DENIED).is_some() {
+    if r.status() == HTTP_UNAUTHORIZED && r.table(Tables::Notes).get(NOTE_DENIED).is_some() {
         r.set_status(HTTP_FORBIDDEN);
     }
 }

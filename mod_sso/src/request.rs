@@ -10,7 +10,7 @@ use sso_core::flow::{self, Action, Decision, Request as FlowRequest, Settings};
 use sso_core::unix_now;
 
 use crate::config::{DirConf, ServerConf};
-use crate::httpd::{Answer, Field, Level, Request, DECLINED, DONE, HTTP_SERVER_ERROR};
+use crate::httpd::{Answer, Field, Level, Request, Tables, DECLINED, DONE, HTTP_SERVER_ERROR};
 
 /// The auth type this module serves (`AuthType SSO`).
 pub const AUTH_TYPE: &str = "SSO";
@@ -46,7 +46,7 @@ pub fn misconfigured(r: &Request<'_>, missing: &str) -> c_int {
 
 /// Runs `f` with what the request offers.
 pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -> T {
-    let headers = r.headers_in();
+    let headers = r.table(Tables::HeadersIn);
     let cookies = headers.get_all("Cookie");
     let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
     let own_https = r.scheme().is_some_and(|s| s.eq_ignore_ascii_case("https"));
@@ -66,8 +66,8 @@ pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -
                 headers.get("X-Forwarded-Proto"),
             ));
     let req = FlowRequest {
-        method: r.method().unwrap_or(""),
-        path: r.uri().unwrap_or(""),
+        method: r.field(Field::Method).unwrap_or(""),
+        path: r.field(Field::Uri).unwrap_or(""),
         query: r.field(Field::Args).unwrap_or(""),
         unparsed_uri: r.field(Field::UnparsedUri).unwrap_or(""),
         cookie_headers: &cookie_refs,
@@ -99,7 +99,7 @@ pub fn answer(r: &mut Request<'_>, decision: &Decision) -> c_int {
         mask_ticket_in_request(r, shown);
     }
     if let Action::Logout { body, .. } = &decision.action {
-        let out = r.headers_out();
+        let out = r.table(Tables::HeadersOut);
         for (name, value) in decision.headers() {
             out.add(&name, &value);
         }
@@ -110,9 +110,9 @@ pub fn answer(r: &mut Request<'_>, decision: &Decision) -> c_int {
         // Error answers send err_headers_out; httpd reads Location from
         // headers_out.
         let table = if name == "Location" {
-            r.headers_out()
+            r.table(Tables::HeadersOut)
         } else {
-            r.err_headers_out()
+            r.table(Tables::ErrHeadersOut)
         };
         if name == "Set-Cookie" {
             table.add(&name, &value);
@@ -130,10 +130,19 @@ pub fn answer(r: &mut Request<'_>, decision: &Decision) -> c_int {
 /// this request (`%r`, `%q`, `%U%q`) with `shown` (the ticket's fingerprint).
 fn mask_ticket_in_request(r: &mut Request<'_>, shown: &str) {
     use sso_core::web::{mask_query_param, mask_request_line};
-    for field in [Field::TheRequest, Field::UnparsedUri] {
-        r.rewrite(field, |line| mask_request_line(line, "t", shown));
-    }
-    for field in [Field::Args, Field::ParsedQuery] {
-        r.rewrite(field, |q| mask_query_param(q, "t", shown));
+    for field in [
+        Field::TheRequest,
+        Field::UnparsedUri,
+        Field::Args,
+        Field::ParsedQuery,
+    ] {
+        let masked = match (field, r.field(field)) {
+            (_, None) => continue,
+            (Field::TheRequest | Field::UnparsedUri, Some(line)) => {
+                mask_request_line(line, "t", shown)
+            }
+            (_, Some(query)) => mask_query_param(query, "t", shown),
+        };
+        r.set(field, &masked);
     }
 }

@@ -35,7 +35,7 @@ pub use command::{directive, sections, Arg, Cmd, Scope, END};
 pub use ffi::command_rec as Command;
 pub use hooks::{Module, Server};
 pub use pool::{Pool, PoolSlot};
-pub use request::{Answer, Field, Level, Request};
+pub use request::{Answer, Field, Level, Request, Tables};
 pub use socache::{Locked, SharedCache};
 
 pub const OK: c_int = ffi::OK as c_int;

@@ -32,9 +32,11 @@ pub enum Level {
     Debug = ffi::APLOG_DEBUG as isize,
 }
 
-/// The request's fields that may be rewritten (see [`Request::rewrite`]).
+/// The request's text fields.
 #[derive(Clone, Copy)]
 pub enum Field {
+    Method,
+    Uri,
     /// The request line (`%r` of the access log).
     TheRequest,
     UnparsedUri,
@@ -42,6 +44,21 @@ pub enum Field {
     Args,
     /// The query string of the parsed URI.
     ParsedQuery,
+    /// `r->user`.
+    User,
+    /// `r->ap_auth_type`: the type that authenticated the request.
+    AuthType,
+}
+
+/// The request's tables.
+#[derive(Clone, Copy)]
+pub enum Tables {
+    HeadersIn,
+    HeadersOut,
+    ErrHeadersOut,
+    /// The environment of CGI scripts and of later modules.
+    Env,
+    Notes,
 }
 
 impl<'r> Request<'r> {
@@ -86,35 +103,35 @@ impl<'r> Request<'r> {
         Pool::of(self.r.pool).expect("httpd gives every request a pool")
     }
 
-    pub fn method(&self) -> Option<&'r str> {
-        text(self.r.method)
-    }
-
-    pub fn uri(&self) -> Option<&'r str> {
-        text(self.r.uri)
-    }
-
     pub fn field(&self, field: Field) -> Option<&'r str> {
+        let r = &*self.r;
         text(match field {
-            Field::TheRequest => self.r.the_request,
-            Field::UnparsedUri => self.r.unparsed_uri,
-            Field::Args => self.r.args,
-            Field::ParsedQuery => self.r.parsed_uri.query,
+            Field::Method => r.method,
+            Field::Uri => r.uri,
+            Field::TheRequest => r.the_request,
+            Field::UnparsedUri => r.unparsed_uri,
+            Field::Args => r.args,
+            Field::ParsedQuery => r.parsed_uri.query,
+            Field::User => r.user,
+            Field::AuthType => r.ap_auth_type,
         })
     }
 
-    /// Replaces `field` by `f` of its value (when it has one).
-    pub fn rewrite(&mut self, field: Field, f: impl FnOnce(&str) -> String) {
-        let Some(new) = self.field(field).map(f) else {
-            return;
-        };
-        let new = self.pool().c_str(&new);
+    /// Sets `field` to a copy of `value` in the request's pool (the method
+    /// stays as it is).
+    pub fn set(&mut self, field: Field, value: &str) {
+        let value = self.pool().c_str(value);
+        let r = &mut *self.r;
         *match field {
-            Field::TheRequest => &mut self.r.the_request,
-            Field::UnparsedUri => &mut self.r.unparsed_uri,
-            Field::Args => &mut self.r.args,
-            Field::ParsedQuery => &mut self.r.parsed_uri.query,
-        } = new;
+            Field::Method => return,
+            Field::Uri => &mut r.uri,
+            Field::TheRequest => &mut r.the_request,
+            Field::UnparsedUri => &mut r.unparsed_uri,
+            Field::Args => &mut r.args,
+            Field::ParsedQuery => &mut r.parsed_uri.query,
+            Field::User => &mut r.user,
+            Field::AuthType => &mut r.ap_auth_type,
+        } = value;
     }
 
     /// True for a request that is not a subrequest.
@@ -122,27 +139,9 @@ impl<'r> Request<'r> {
         self.r.main.is_null()
     }
 
-    /// `r->user`.
-    pub fn user(&self) -> Option<&'r str> {
-        text(self.r.user)
-    }
-
     /// True when `r->user` is set (whatever its bytes).
     pub fn has_user(&self) -> bool {
         !self.r.user.is_null()
-    }
-
-    pub fn set_user(&mut self, user: &str) {
-        self.r.user = self.pool().c_str(user);
-    }
-
-    /// `r->ap_auth_type`: the type that authenticated the request.
-    pub fn auth_type(&self) -> Option<&'r str> {
-        text(self.r.ap_auth_type)
-    }
-
-    pub fn set_auth_type(&mut self, auth_type: &str) {
-        self.r.ap_auth_type = self.pool().c_str(auth_type);
     }
 
     /// `AuthType` of the request's location (`ap_auth_type`).
@@ -160,31 +159,17 @@ impl<'r> Request<'r> {
         text(self.conn?.client_ip)
     }
 
-    pub fn headers_in(&self) -> Table<'r> {
-        self.table(self.r.headers_in)
-    }
-
-    pub fn headers_out(&self) -> Table<'r> {
-        self.table(self.r.headers_out)
-    }
-
-    pub fn err_headers_out(&self) -> Table<'r> {
-        self.table(self.r.err_headers_out)
-    }
-
-    pub fn subprocess_env(&self) -> Table<'r> {
-        self.table(self.r.subprocess_env)
-    }
-
-    pub fn notes(&self) -> Table<'r> {
-        self.table(self.r.notes)
-    }
-
-    fn table(&self, t: *mut ffi::apr_table_t) -> Table<'r> {
-        Table {
-            t,
-            pool: self.pool(),
-        }
+    pub fn table(&self, which: Tables) -> Table<'r> {
+        let r = &*self.r;
+        let t = match which {
+            Tables::HeadersIn => r.headers_in,
+            Tables::HeadersOut => r.headers_out,
+            Tables::ErrHeadersOut => r.err_headers_out,
+            Tables::Env => r.subprocess_env,
+            Tables::Notes => r.notes,
+        };
+        let pool = self.pool();
+        Table { t, pool }
     }
 
     pub fn status(&self) -> c_int {

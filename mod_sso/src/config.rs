@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use sso_core::flow::{CookiePolicy, CookieSecure, Mode, Settings};
@@ -112,49 +113,43 @@ impl Config for DirConf {
 
 // ---- Each location's settings, built once ----
 //
-// A protected location's [`Settings`], built once: at post_config for
-// every (server, `SSOService` section) pair, from sso-core's rules
-// ([`sso_core::spec`]), and borrowed by every request whose merged
-// directory record has that section's values. A request whose records
-// mix values from several sections (an `SSOGroups` in a nested
-// `<Location>`, say) builds that variant once, at its first request, into
-// one of a few slots beside it; only when those are taken (many
-// `.htaccess` variants) does a request build its own.
+// A protected location's [`Settings`], built from sso-core's rules
+// ([`sso_core::spec`]) once per server at the first request that needs
+// them, and borrowed by every later request whose merged directory record
+// has the same values. Records that mix values from several sections (an
+// `SSOGroups` in a nested `<Location>`, say) get their own variant, in one
+// of a few slots per server; only when those are taken (many `.htaccess`
+// variants) does a request build its own.
 
 /// `SSOService` of one configuration section, with the settings built for
-/// it at post_config. Merged directory records share it through an `Arc`.
+/// it. Merged directory records share it through an `Arc`.
 pub struct LocationService {
     pub name: ServiceName,
-    /// The server whose configuration holds the section (its address, an
-    /// identity only): the main server's sections serve every virtual host.
-    home: usize,
-    /// Per server ordinal ([`ServerConf::ordinal`]): the settings, the
-    /// missing directive, or nothing for a server the section never serves.
-    built: OnceLock<Vec<Option<Result<Variants, &'static str>>>>,
+    /// Per server ordinal ([`ServerConf::ordinal`]), the variants built.
+    built: OnceLock<Box<[Variants]>>,
 }
+
+/// How many servers httpd has, counted at post_config ([`number_servers`]).
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many variants of one location's settings are kept per server.
 const VARIANTS: usize = 8;
 
-/// A location's settings as built for the records seen: the section's own
-/// first (post_config), then those of nested sections (first request).
-/// Slots are only ever filled, never changed, so a request borrows one
-/// without a lock.
+/// A location's settings (or the directive missing for them) as built for
+/// the directory records seen. Slots are only ever filled, never changed,
+/// so a request borrows one without a lock.
 #[derive(Default)]
-struct Variants([OnceLock<Built>; VARIANTS]);
+struct Variants([OnceLock<Box<Built>>; VARIANTS]);
+
+/// Settings (or the directive missing for them) and the directory record
+/// they were built from: a request's record must have the same values.
+type Built = (Result<Settings, &'static str>, DirConf);
 
 impl std::ops::Deref for LocationService {
     type Target = ServiceName;
     fn deref(&self) -> &ServiceName {
         &self.name
     }
-}
-
-/// Settings built for a section, with the directory record they were
-/// built from: a request's record must have the same values to use them.
-struct Built {
-    settings: Settings,
-    dir: DirConf,
 }
 
 /// Sections are told apart by identity: a merged record shares its
@@ -166,80 +161,46 @@ impl PartialEq for LocationService {
 }
 
 impl LocationService {
-    /// `SSOService` in a section read for server `home`.
-    pub fn new(name: ServiceName, home: usize) -> LocationService {
-        LocationService {
-            name,
-            home,
-            built: OnceLock::new(),
-        }
+    pub fn new(name: ServiceName) -> LocationService {
+        let built = OnceLock::new();
+        LocationService { name, built }
     }
 }
 
-/// post_config: builds the settings of every section with an `SSOService`
-/// (`sections`) for every server it serves (`servers`: each server's
-/// identity and settings, in httpd's order; the first is the main server),
-/// and numbers the servers.
-pub fn build_all(servers: &[(usize, &ServerConf)], sections: &[&DirConf]) {
-    for (ordinal, (_, server)) in servers.iter().enumerate() {
+/// post_config: numbers the servers (`servers`, in httpd's order).
+pub fn number_servers<'a>(servers: impl Iterator<Item = &'a ServerConf>) {
+    let mut n = 0;
+    for (ordinal, server) in servers.enumerate() {
         let _ = server.ordinal.set(ordinal);
+        n = ordinal + 1;
     }
-    let main = servers.first().map_or(0, |(id, _)| *id);
-    for dir in sections {
-        let Some(service) = &dir.service else {
-            continue;
-        };
-        let built = servers
-            .iter()
-            .map(|(id, server)| {
-                (service.home == main || service.home == *id).then(|| {
-                    build(server, dir).map(|settings| {
-                        let variants = Variants::default();
-                        let _ = variants.0[0].set(built_from(settings, dir));
-                        variants
-                    })
-                })
-            })
-            .collect();
-        let _ = service.built.set(built);
-    }
+    SERVERS.store(n, Ordering::Relaxed);
 }
 
-fn built_from(settings: Settings, dir: &DirConf) -> Built {
-    let dir = dir.clone();
-    Built { settings, dir }
-}
-
-/// The settings of a request's location: borrowed from post_config when
-/// its directory record is a section's own, else built here; or the name
-/// of the directive that is missing.
+/// The settings of a request's location: borrowed when built before for
+/// the same values, else built here; or the name of the directive that is
+/// missing.
 pub fn settings<'a>(
     server: &ServerConf,
     dir: &'a DirConf,
 ) -> Result<Cow<'a, Settings>, &'static str> {
     let service = dir.service.as_ref().ok_or("SSOService")?;
-    let built = server
+    let servers = || {
+        (0..SERVERS.load(Ordering::Relaxed))
+            .map(|_| Default::default())
+            .collect()
+    };
+    let variants = server
         .ordinal
         .get()
-        .and_then(|&i| service.built.get()?.get(i)?.as_ref());
-    let variants = match built {
-        Some(Ok(variants)) => variants,
-        // The server's settings or the keys' pins: the same for any record.
-        Some(Err(missing)) => return Err(missing),
-        None => return build(server, dir).map(Cow::Owned),
-    };
-    for slot in &variants.0 {
-        let built = match slot.get() {
-            Some(built) => built,
-            None => {
-                let settings = build(server, dir)?;
-                // Another thread may fill the slot first with its own
-                // variant: then this one is checked like any other.
-                slot.get_or_init(|| built_from(settings, dir))
-            }
-        };
-        if built.dir == *dir {
-            return Ok(Cow::Borrowed(&built.settings));
+        .and_then(|&i| service.built.get_or_init(servers).get(i));
+    for slot in variants.iter().flat_map(|v| &v.0) {
+        // Another thread may fill the slot first with its own variant:
+        // then this one is checked like any other.
+        let (settings, built_for) =
+            &**slot.get_or_init(|| Box::new((build(server, dir), dir.clone())));
+        if built_for == dir {
+            return settings.as_ref().map(Cow::Borrowed).map_err(|e| *e);
         }
     }
     build(server, dir).map(Cow::Owned)

@@ -86,11 +86,7 @@ pub fn set(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String> {
         }
         "SSOService" => {
             let service = spec::service(v).map_err(|e| format!("'{v}': {e}"))?;
-            let home = cmd.server_id();
-            cmd.dir_config::<DirConf>()?.service =
-                Some(Arc::new(LocationService::new(service, home)));
-            // Its settings are built at post_config, when the section is complete.
-            cmd.keep_section();
+            cmd.dir_config::<DirConf>()?.service = Some(Arc::new(LocationService::new(service)));
         }
         "SSOGroups" => {
             let conf = cmd.dir_config::<DirConf>()?;

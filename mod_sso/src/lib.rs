@@ -38,18 +38,14 @@ impl httpd::Module for Sso {
         Ok(())
     }
 
-    /// Builds every location's settings; checks that every server that has
+    /// Numbers the servers (see [`config::settings`]); checks that every server that has
     /// SSO settings has them all, so a missing SSODomain or
     /// SSOPublicKeyFile shows in the error log at once (requests still
     /// refuse with 500 if one is used anyway); creates the binding store
     /// when any server uses SSO (a store that cannot be created stops
     /// httpd with the directive's name).
     fn post_config(pconf: Pool<'_>, ptemp: Pool<'_>, main: Server<'_>) -> Result<(), String> {
-        let servers: Vec<(usize, &ServerConf)> = main
-            .iter()
-            .filter_map(|s| Some((s.id(), s.config::<ServerConf>()?)))
-            .collect();
-        config::build_all(&servers, &httpd::sections::<config::DirConf>(pconf));
+        config::number_servers(main.iter().filter_map(|s| s.config::<ServerConf>()));
         let mut any_sso = false;
         for server in main.iter() {
             let Some(conf) = server.config::<ServerConf>() else {

@@ -2,9 +2,8 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr::{null, null_mut};
-use std::sync::Mutex;
 
-use super::{ffi, guard, record_mut, record_ref, slot, text, Module, Pool};
+use super::{ffi, guard, record_mut, slot, text, Module, Pool};
 
 /// Where a directive may appear, and what it takes.
 #[derive(Clone, Copy)]
@@ -136,30 +135,6 @@ fn run<M: Module>(
         },
     )
 }
-/// The sections [`Cmd::keep_section`] kept while the configuration is read
-/// (`None` outside that: `.htaccess` records are never kept).
-static SECTIONS: Mutex<Option<Vec<usize>>> = Mutex::new(None);
-
-/// pre_config: a new configuration is read; earlier records are gone.
-pub(super) fn start_reading() {
-    if let Ok(mut sections) = SECTIONS.lock() {
-        *sections = Some(Vec::new());
-    }
-}
-
-/// post_config: the records kept while the configuration in `pconf` was
-/// read (they live in that pool).
-pub fn sections<'p, T: 'static>(_pconf: Pool<'p>) -> Vec<&'p T> {
-    let kept = SECTIONS
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take())
-        .unwrap_or_default();
-    kept.into_iter()
-        .filter_map(|p| record_ref(p as *mut c_void))
-        .collect()
-}
-
 /// A directive being read.
 pub struct Cmd<'a> {
     parms: &'a ffi::cmd_parms,
@@ -192,18 +167,6 @@ impl Cmd<'_> {
     /// The record of the section being configured.
     pub fn dir_config<T: 'static>(&mut self) -> Result<&mut T, String> {
         record_mut(self.dir).ok_or_else(|| "no directory configuration (internal error)".to_owned())
-    }
-
-    /// Keeps the section's record for [`sections`] at post_config.
-    pub fn keep_section(&self) {
-        if let Some(list) = SECTIONS.lock().ok().as_mut().and_then(|s| s.as_mut()) {
-            list.push(self.dir as usize);
-        }
-    }
-
-    /// The server being configured, as an address (see [`super::Server::id`]).
-    pub fn server_id(&self) -> usize {
-        self.parms.server as usize
     }
 
     /// The argument as a path under ServerRoot unless absolute, as for

@@ -64,7 +64,6 @@ extern "C" fn pre_config<M: Module>(
             return super::HTTP_SERVER_ERROR;
         };
         super::authz::register(pconf);
-        super::command::start_reading();
         status(M::pre_config(pconf), None)
     })
 }
@@ -154,11 +153,6 @@ impl<'a> Server<'a> {
     /// The servers from this one on (from the main server: all of them).
     pub fn iter(self) -> impl Iterator<Item = Server<'a>> {
         std::iter::successors(Some(self), |s| Server::of(s.s.next))
-    }
-
-    /// The server's identity (its address), to tell servers apart.
-    pub fn id(self) -> usize {
-        self.s as *const ffi::server_rec as usize
     }
 
     pub fn log(self, level: Level, msg: &str) {

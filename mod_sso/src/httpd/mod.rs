@@ -31,7 +31,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub use authz::Authz;
-pub use command::{directive, sections, Arg, Cmd, Scope, END};
+pub use command::{directive, Arg, Cmd, Scope, END};
 pub use ffi::command_rec as Command;
 pub use hooks::{Module, Server};
 pub use pool::{Pool, PoolSlot};

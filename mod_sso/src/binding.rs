@@ -23,24 +23,14 @@ pub fn create(
     pconf: Pool<'_>,
     ptemp: Pool<'_>,
 ) -> Result<(), String> {
-    let (name, args) = match spec.split_once(':') {
-        Some((n, a)) => (n, Some(a)),
-        None => (spec, None),
-    };
-    SharedCache::create(
-        name,
-        args,
-        MUTEX_TYPE,
-        c"mod_sso-binding",
-        main,
-        pconf,
-        ptemp,
-    )
-    .map_err(|e| {
-        if e.starts_with("the socache provider") || e.starts_with("the global mutex") {
-            format!("SSOBindingCache: {e}")
-        } else {
-            format!("SSOBindingCache {spec}: {e}")
+    let (name, args) = spec
+        .split_once(':')
+        .map_or((spec, None), |(n, a)| (n, Some(a)));
+    let cache = c"mod_sso-binding";
+    SharedCache::create(name, args, MUTEX_TYPE, cache, main, pconf, ptemp).map_err(|e| {
+        match e.starts_with("the socache provider") || e.starts_with("the global mutex") {
+            true => format!("SSOBindingCache: {e}"),
+            false => format!("SSOBindingCache {spec}: {e}"),
         }
     })
 }

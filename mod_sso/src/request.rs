@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::ffi::c_int;
 
-use sso_core::flow::{self, Action, Decision, Request as FlowRequest, Settings};
+use sso_core::flow::{Action, Decision, Request as FlowRequest, Settings};
 use sso_core::unix_now;
 
 use crate::config::{DirConf, ServerConf};
@@ -20,8 +20,7 @@ pub fn is_sso(r: &mut Request<'_>) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case(AUTH_TYPE))
 }
 
-/// The location's settings (built once at post_config, see
-/// [`crate::config`]) and directory record, or the name of the directive
+/// The location's settings (built once, see [`crate::config`]) and directory record, or the name of the directive
 /// that is missing.
 pub fn location<'r>(r: &Request<'r>) -> Result<(Cow<'r, Settings>, &'r DirConf), &'static str> {
     let dir = r
@@ -81,13 +80,7 @@ pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -
 /// Writes the decision's log lines under this module's name.
 pub fn log(r: &Request<'_>, decision: &Decision) {
     for line in &decision.logs {
-        let level = match line.level {
-            flow::Level::Error => Level::Error,
-            flow::Level::Warning => Level::Warning,
-            flow::Level::Info => Level::Info,
-            flow::Level::Debug => Level::Debug,
-        };
-        r.log(level, &line.message);
+        r.log(line.level, &line.message);
     }
 }
 
@@ -98,27 +91,22 @@ pub fn answer(r: &mut Request<'_>, decision: &Decision) -> c_int {
     if let Some(shown) = &decision.ticket_param_mask {
         mask_ticket_in_request(r, shown);
     }
-    if let Action::Logout { body, .. } = &decision.action {
-        let out = r.table(Tables::HeadersOut);
-        for (name, value) in decision.headers() {
-            out.add(&name, &value);
+    let logout = matches!(decision.action, Action::Logout { .. });
+    for (name, value) in decision.headers() {
+        // The logout page sends headers_out; error answers send
+        // err_headers_out, but httpd reads Location from headers_out.
+        let table = match logout || name == "Location" {
+            true => r.table(Tables::HeadersOut),
+            false => r.table(Tables::ErrHeadersOut),
+        };
+        match logout || name == "Set-Cookie" {
+            true => table.add(&name, &value),
+            false => table.set(&name, &value),
         }
+    }
+    if let Action::Logout { body, .. } = &decision.action {
         r.answer(Answer::Body(c"text/plain", body.as_bytes()));
         return DONE;
-    }
-    for (name, value) in decision.headers() {
-        // Error answers send err_headers_out; httpd reads Location from
-        // headers_out.
-        let table = if name == "Location" {
-            r.table(Tables::HeadersOut)
-        } else {
-            r.table(Tables::ErrHeadersOut)
-        };
-        if name == "Set-Cookie" {
-            table.add(&name, &value);
-        } else {
-            table.set(&name, &value);
-        }
     }
     match decision.status() {
         0 => DECLINED,

@@ -145,11 +145,9 @@ extern "C" fn create_dir<T: Config>(p: *mut ffi::apr_pool_t, _dir: *mut c_char) 
 
 extern "C" fn create_server<T: Config>(
     p: *mut ffi::apr_pool_t,
-    _s: *mut ffi::server_rec,
+    _: *mut ffi::server_rec,
 ) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        Pool::of(p).map_or(std::ptr::null_mut(), |p| p.tagged(T::default()))
-    })
+    create_dir::<T>(p, std::ptr::null_mut())
 }
 
 extern "C" fn merge<T: Config>(

@@ -23,14 +23,8 @@ pub enum Answer<'a> {
     ErrorDocument(c_int, &'static CStr),
 }
 
-/// Log levels (`LogLevel sso:LEVEL`).
-#[derive(Clone, Copy)]
-pub enum Level {
-    Error = ffi::APLOG_ERR as isize,
-    Warning = ffi::APLOG_WARNING as isize,
-    Info = ffi::APLOG_INFO as isize,
-    Debug = ffi::APLOG_DEBUG as isize,
-}
+/// Log levels (`LogLevel sso:LEVEL`): the flow's, which its lines carry.
+pub use sso_core::flow::Level;
 
 /// The request's text fields.
 #[derive(Clone, Copy)]
@@ -271,6 +265,12 @@ pub(super) fn log(
         )
     });
     let r = r.map_or(std::ptr::null(), |r| r as *const ffi::request_rec);
+    let level = match level {
+        Level::Error => ffi::APLOG_ERR,
+        Level::Warning => ffi::APLOG_WARNING,
+        Level::Info => ffi::APLOG_INFO,
+        Level::Debug => ffi::APLOG_DEBUG,
+    };
     // SAFETY: a live request or server; httpd prints `len` bytes of `ptr`
     // (NULL: it only answers whether the level is enabled).
     unsafe { ffi::sso_log(r, s, level as c_int, ptr, len) != 0 }

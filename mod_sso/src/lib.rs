@@ -33,9 +33,8 @@ impl httpd::Module for Sso {
     type Server = config::ServerConf;
     type Dir = config::DirConf;
 
-    fn pre_config(pconf: Pool<'_>) -> Result<(), String> {
+    fn pre_config(pconf: Pool<'_>) {
         SharedCache::register_mutex(pconf, binding::MUTEX_TYPE);
-        Ok(())
     }
 
     /// Numbers the servers (see [`config::settings`]); checks that every server that has

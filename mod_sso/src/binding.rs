@@ -8,7 +8,7 @@
 
 use sso_core::flow::{BindingError, BindingStore};
 
-use crate::httpd::{Locked, Pool, Server, SharedCache};
+use crate::httpd::{Pool, Server, SharedCache};
 
 /// What `SSOBindingCache` names when it is not set.
 pub const DEFAULT_PROVIDER: &str = "shmcb";
@@ -45,14 +45,9 @@ fn key(fingerprint: &str) -> String {
     format!("sso-binding:{fingerprint}")
 }
 
-fn retrieve(cache: &Locked<'_>, key: &str) -> Result<Option<String>, BindingError> {
-    match cache.retrieve(key) {
-        Ok(Some(v)) => String::from_utf8(v)
-            .map(Some)
-            .map_err(|_| BindingError::Unavailable),
-        Ok(None) => Ok(None),
-        Err(()) => Err(BindingError::Unavailable),
-    }
+/// Any failure of the cache makes the store unavailable (fail closed).
+fn unavailable(_: ()) -> BindingError {
+    BindingError::Unavailable
 }
 
 impl BindingStore for SocacheBindings<'_> {
@@ -65,19 +60,19 @@ impl BindingStore for SocacheBindings<'_> {
     ) -> Result<(), BindingError> {
         let key = key(fingerprint);
         SharedCache::with_lock(self.pool, |cache| {
-            if retrieve(cache, &key)?.is_some() {
+            if cache.retrieve(&key).map_err(unavailable)?.is_some() {
                 return Err(BindingError::AlreadyBound);
             }
-            cache
-                .store(&key, digest, expires)
-                .map_err(|()| BindingError::Unavailable)
+            cache.store(&key, digest, expires).map_err(unavailable)
         })
         .unwrap_or(Err(BindingError::Unavailable))
     }
 
     fn lookup(&self, fingerprint: &str, _now: u64) -> Result<Option<String>, BindingError> {
-        SharedCache::with_lock(self.pool, |cache| retrieve(cache, &key(fingerprint)))
-            .unwrap_or(Err(BindingError::Unavailable))
+        SharedCache::with_lock(self.pool, |c| {
+            c.retrieve(&key(fingerprint)).map_err(unavailable)
+        })
+        .unwrap_or(Err(BindingError::Unavailable))
     }
 
     fn revoke(&self, fingerprint: &str, expires: u64, _now: u64) {

@@ -36,7 +36,7 @@ pub use ffi::command_rec as Command;
 pub use hooks::{Module, Server};
 pub use pool::{Pool, PoolSlot};
 pub use request::{Answer, Field, Level, Request, Tables};
-pub use socache::{Locked, SharedCache};
+pub use socache::SharedCache;
 
 pub const OK: c_int = ffi::OK as c_int;
 pub const DECLINED: c_int = ffi::DECLINED;

@@ -146,13 +146,17 @@ extern "C" fn forget(_data: *mut c_void) -> ffi::apr_status_t {
 const MAX_VALUE: usize = 64;
 
 impl Locked<'_> {
-    /// The value of `key`; `Err` when the cache fails.
-    pub fn retrieve(&self, key: &str) -> Result<Option<Vec<u8>>, ()> {
+    /// The value of `key`; `Err` when the cache fails (or holds other
+    /// than UTF-8 there).
+    pub fn retrieve(&self, key: &str) -> Result<Option<String>, ()> {
         let mut buf = [0u8; MAX_VALUE];
         let mut len = MAX_VALUE as c_uint;
         match self.call(key, Op::Retrieve(&mut buf, &mut len))? {
             rv if rv == ffi::APR_NOTFOUND as ffi::apr_status_t => Ok(None),
-            SUCCESS => buf.get(..len as usize).map(|v| Some(v.to_vec())).ok_or(()),
+            SUCCESS => {
+                let value = buf.get(..len as usize).ok_or(())?;
+                String::from_utf8(value.to_vec()).map(Some).map_err(|_| ())
+            }
             _ => Err(()),
         }
     }

@@ -5,12 +5,11 @@
 
 use std::ffi::c_int;
 
-use crate::authn::Authenticated;
+use crate::authn::{is_sso, Authenticated, AUTH_TYPE};
 use crate::config::DirConf;
 use crate::httpd::{
     Answer, Authz, Field, Level, Request, Tables, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
 };
-use crate::request::{is_sso, AUTH_TYPE};
 
 /// Note set on a request whose SSO user was refused by authorization, so the
 /// error answer becomes 403 (see [`forbid_authenticated`]).

@@ -1,7 +1,7 @@
 //! mod_sso: `AuthType SSO` for Apache httpd 2.4, a thin adapter over
 //! sso-core's flow ([`sso_core::flow`]), which makes every protocol
 //! decision. This crate translates: configuration ([`config`],
-//! [`directives`]), the request path ([`authn`], through [`request`]),
+//! [`directives`]), the request path ([`authn`]),
 //! authorization ([`authz`]), the stores ([`cache`], [`binding`]) and the
 //! life cycle (below), all of it safe code over
 //! [`httpd`], the one layer that touches httpd's pointers. The module record
@@ -16,7 +16,6 @@ mod cache;
 mod config;
 mod directives;
 mod httpd;
-mod request;
 
 use std::ffi::c_int;
 

@@ -206,32 +206,19 @@ pub fn settings<'a>(
     build(server, dir).map(Cow::Owned)
 }
 
-/// The directive a server with SSO settings lacks, if any.
-pub fn missing_server_setting(conf: &ServerConf) -> Option<&'static str> {
-    if conf.login_server.is_none() {
-        Some("SSOLoginServer")
-    } else if conf.domain.is_none() {
-        Some("SSODomain")
-    } else if conf.keys.as_ref().and_then(|k| k.set.as_ref()).is_none() {
-        Some("SSOPublicKeyFile")
-    } else {
-        None
-    }
+/// A server's login server, domain and key set, or the directive it lacks.
+pub fn server_settings(conf: &ServerConf) -> Result<(&str, &str, &KeySet), &'static str> {
+    let login_server = conf.login_server.as_deref().ok_or("SSOLoginServer")?;
+    let domain = conf.domain.as_deref().ok_or("SSODomain")?;
+    let keys = conf.keys.as_ref().and_then(|k| k.set.as_ref());
+    Ok((login_server, domain, keys.ok_or("SSOPublicKeyFile")?))
 }
 
 /// Builds a location's settings by sso-core's rules (every value was
 /// checked by the same rules when its directive was read).
 fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
     let service = dir.service.as_ref().ok_or("SSOService")?;
-    if let Some(missing) = missing_server_setting(server) {
-        return Err(missing);
-    }
-    let keys = server.keys.as_ref().and_then(|k| k.set.as_ref());
-    let (Some(login_server), Some(domain), Some(keys)) =
-        (&server.login_server, &server.domain, keys)
-    else {
-        return Err("SSOLoginServer");
-    };
+    let (login_server, domain, keys) = server_settings(server)?;
     let verifier = spec::verifier_for(keys, &service.name, domain, server.clock_skew.unwrap_or(0))
         .map_err(|e| match e.field {
             Field::KeyServices => {

@@ -53,7 +53,7 @@ impl httpd::Module for Sso {
                 continue;
             }
             any_sso = true;
-            if let Some(missing) = config::missing_server_setting(conf) {
+            if let Err(missing) = config::server_settings(conf) {
                 server.log(Level::Warning, &format!("mod_sso: {missing} is not set: AuthType SSO locations of this server will answer 500"));
             }
             let (n, files) = conf

@@ -47,12 +47,25 @@ pub fn check_authn(r: &mut Request<'_>) -> c_int {
 
 type Step = fn(&Settings, &FlowRequest<'_>, &VerifyCache, &dyn BindingStore) -> Decision;
 
-/// Runs the flow's `step` on the request and applies its decision.
+/// Runs the flow's `step` on the request with its location's settings
+/// (built once, see [`crate::config`]) and applies its decision.
 fn through_flow(r: &mut Request<'_>, step: Step) -> c_int {
-    let (settings, dir) = match location(r) {
-        Ok(l) => l,
-        Err(missing) => return misconfigured(r, missing),
+    let server = r.server().and_then(|s| s.config::<ServerConf>());
+    let located = match (r.dir_config::<DirConf>(), server) {
+        (Some(dir), Some(server)) => crate::config::settings(server, dir).map(|s| (s, dir)),
+        (None, _) => Err("per-directory configuration"),
+        (_, None) => Err("server configuration"),
     };
+    let (settings, dir) = match located {
+        Ok(located) => located,
+        Err(missing) => {
+            r.log(Level::Error, &format!("refused: {missing} is not set for this location (AuthType SSO needs SSOLoginServer, SSODomain, SSOPublicKeyFile and SSOService)"));
+            return HTTP_SERVER_ERROR;
+        }
+    };
+    if matches!(settings, Cow::Owned(_)) {
+        r.log(Level::Debug, "this location's settings were built for the request: its directory records differ from those seen at startup and from the first ones after");
+    }
     let bindings = SocacheBindings { pool: r.pool() };
     let cache = crate::cache::verify_cache(r);
     let decision = with_request(r, |req| step(&settings, req, cache, &bindings));
@@ -103,29 +116,6 @@ pub const AUTH_TYPE: &str = "SSO";
 pub fn is_sso(r: &mut Request<'_>) -> bool {
     r.configured_auth_type()
         .is_some_and(|t| t.eq_ignore_ascii_case(AUTH_TYPE))
-}
-
-/// The location's settings (built once, see [`crate::config`]) and directory record, or the name of the directive
-/// that is missing.
-pub fn location<'r>(r: &Request<'r>) -> Result<(Cow<'r, Settings>, &'r DirConf), &'static str> {
-    let dir = r
-        .dir_config::<DirConf>()
-        .ok_or("per-directory configuration")?;
-    let server = r
-        .server()
-        .and_then(|s| s.config::<ServerConf>())
-        .ok_or("server configuration")?;
-    let settings = crate::config::settings(server, dir)?;
-    if matches!(settings, Cow::Owned(_)) {
-        r.log(Level::Debug, "this location's settings were built for the request: its directory records differ from those seen at startup and from the first ones after");
-    }
-    Ok((settings, dir))
-}
-
-/// The answer to a location whose configuration is incomplete.
-pub fn misconfigured(r: &Request<'_>, missing: &str) -> c_int {
-    r.log(Level::Error, &format!("refused: {missing} is not set for this location (AuthType SSO needs SSOLoginServer, SSODomain, SSOPublicKeyFile and SSOService)"));
-    HTTP_SERVER_ERROR
 }
 
 /// Runs `f` with what the request offers.

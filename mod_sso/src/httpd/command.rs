@@ -135,6 +135,7 @@ fn run<M: Module>(
         },
     )
 }
+
 /// A directive being read.
 pub struct Cmd<'a> {
     parms: &'a ffi::cmd_parms,

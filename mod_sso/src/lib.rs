@@ -43,40 +43,32 @@ impl httpd::Module for Sso {
     /// when any server uses SSO (a store that cannot be created stops
     /// httpd with the directive's name).
     fn post_config(pconf: Pool<'_>, ptemp: Pool<'_>, main: Server<'_>) -> Result<(), String> {
-        config::number_servers(main.iter().filter_map(|s| s.config::<ServerConf>()));
-        let mut any_sso = false;
-        for server in main.iter() {
-            let Some(conf) = server.config::<ServerConf>() else {
-                continue;
-            };
-            if conf.login_server.is_none() && conf.domain.is_none() && conf.keys.is_none() {
-                continue;
-            }
-            any_sso = true;
+        let servers: Vec<_> = main
+            .iter()
+            .filter_map(|s| Some((s, s.config::<ServerConf>()?)))
+            .collect();
+        config::number_servers(servers.iter().map(|&(_, conf)| conf));
+        let sso =
+            |c: &ServerConf| c.login_server.is_some() || c.domain.is_some() || c.keys.is_some();
+        for &(server, conf) in servers.iter().filter(|(_, c)| sso(c)) {
             if let Err(missing) = config::server_settings(conf) {
                 server.log(Level::Warning, &format!("mod_sso: {missing} is not set: AuthType SSO locations of this server will answer 500"));
             }
-            let (n, files) = conf
-                .keys
-                .as_ref()
-                .map_or((0, &[][..]), |k| (k.pinned.len(), &k.files[..]));
+            let keys = conf.keys.as_deref();
+            let (n, files) = keys.map_or((0, &[][..]), |k| (k.pinned.len(), &k.files[..]));
             server.log(
                 Level::Debug,
                 &format!("mod_sso: {n} public key(s) from {files:?}"),
             );
         }
-        if !any_sso {
+        if !servers.iter().any(|(_, c)| sso(c)) {
             return Ok(());
         }
         let spec = main
             .config::<ServerConf>()
             .and_then(|c| c.binding_cache.as_deref());
-        binding::create(
-            spec.unwrap_or(binding::DEFAULT_PROVIDER),
-            main,
-            pconf,
-            ptemp,
-        )
+        let spec = spec.unwrap_or(binding::DEFAULT_PROVIDER);
+        binding::create(spec, main, pconf, ptemp)
     }
 
     fn child_init(pchild: Pool<'_>, main: Server<'_>) {

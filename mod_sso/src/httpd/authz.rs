@@ -9,24 +9,19 @@ use std::sync::OnceLock;
 
 use super::{ffi, guard, record_ref, text, Level, Module, Pool, Request};
 
-/// An authorization answer.
+/// An authorization answer (`authz_status`).
 #[derive(Clone, Copy)]
 pub enum Authz {
-    Granted,
-    Denied,
+    Granted = ffi::authz_status::AUTHZ_GRANTED as isize,
+    Denied = ffi::authz_status::AUTHZ_DENIED as isize,
     /// No user to check: httpd asks for authentication.
-    DeniedNoUser,
-    GeneralError,
+    DeniedNoUser = ffi::authz_status::AUTHZ_DENIED_NO_USER as isize,
+    GeneralError = ffi::authz_status::AUTHZ_GENERAL_ERROR as isize,
 }
 
 impl From<Authz> for ffi::authz_status::Type {
     fn from(a: Authz) -> Self {
-        match a {
-            Authz::Granted => ffi::authz_status::AUTHZ_GRANTED,
-            Authz::Denied => ffi::authz_status::AUTHZ_DENIED,
-            Authz::DeniedNoUser => ffi::authz_status::AUTHZ_DENIED_NO_USER,
-            Authz::GeneralError => ffi::authz_status::AUTHZ_GENERAL_ERROR,
-        }
+        a as ffi::authz_status::Type
     }
 }
 

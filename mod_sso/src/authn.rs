@@ -73,9 +73,7 @@ fn through_flow(r: &mut Request<'_>, step: Step) -> c_int {
         Action::Accept(accepted) => {
             log(r, &decision);
             // Formatted (and the ticket fingerprinted) only when logged.
-            if r.log_enabled(Level::Debug) {
-                r.log(Level::Debug, &accepted.log_line().message);
-            }
+            r.log_with(Level::Debug, || accepted.log_line().message);
             accept(r, dir, accepted)
         }
         _ => answer(r, &decision),

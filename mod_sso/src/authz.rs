@@ -43,17 +43,12 @@ pub fn groups_check(r: &mut Request<'_>, require_line: &str, spelling: &str) -> 
     let ticket = &auth.ticket;
     let wanted: Vec<&str> = require_line.split_whitespace().collect();
     if ticket.has_any_group(&wanted) {
-        if r.log_enabled(Level::Debug) {
-            r.log(
-                Level::Debug,
-                &format!("Require {spelling}: granted to {}", ticket.user),
-            );
-        }
+        r.log_with(Level::Debug, || {
+            format!("Require {spelling}: granted to {}", ticket.user)
+        });
         return Authz::Granted;
     }
-    if r.log_enabled(Level::Info) {
-        r.log(Level::Info, &format!("Require {spelling} refused {}: check 'group' failed: ticket groups {:?}, wanted one of {:?}", ticket.user, ticket.groups, wanted));
-    }
+    r.log_with(Level::Info, || format!("Require {spelling} refused {}: check 'group' failed: ticket groups {:?}, wanted one of {:?}", ticket.user, ticket.groups, wanted));
     // The login server puts in a ticket only groups that SSOGroups asked
     // for (`g`): a group missing there is a configuration error that
     // refuses every member, so say it where the admin looks.

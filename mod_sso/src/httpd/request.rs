@@ -235,9 +235,12 @@ impl<'r> Request<'r> {
         }
     }
 
-    /// True when this module logs `level` for the request.
-    pub fn log_enabled(&self, level: Level) -> bool {
-        log(Some(&*self.r), self.r.server, level, None)
+    /// Logs what `msg` makes, made only when this module logs `level` for
+    /// the request.
+    pub fn log_with(&self, level: Level, msg: impl FnOnce() -> String) {
+        if log(Some(&*self.r), self.r.server, level, None) {
+            self.log(level, &msg());
+        }
     }
 
     /// Logs `msg` for the request under this module's name.

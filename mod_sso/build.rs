@@ -98,7 +98,7 @@ fn main() {
         .allowlist_function("apr_table_addn")
         .allowlist_function("apr_table_elts")
         .allowlist_function("apr_table_unset")
-        .allowlist_function("sso_log.*")
+        .allowlist_function("sso_.*")
         .allowlist_type("ap_socache_provider_t")
         .allowlist_type("ap_socache_hints")
         .allowlist_function("ap_mutex_register")

@@ -16,5 +16,8 @@
 #include <apr_pools.h>
 
 /* Implemented in glue.c: what httpd only offers as macros. */
-int sso_log_enabled(const request_rec *r, int level);
-void sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len);
+int sso_log(const request_rec *r, const server_rec *s, int level, const char *msg, int len);
+const char *sso_socache_create(const char *name, const char *args, const char *mutex_type,
+                               const char *cache_name, server_rec *s, apr_pool_t *pconf,
+                               apr_pool_t *ptemp, const ap_socache_provider_t **provider,
+                               ap_socache_instance_t **instance, apr_global_mutex_t **mutex);

@@ -5,10 +5,11 @@
 
 use std::ffi::c_int;
 
-use crate::authn::Authenticated;
+use crate::authn::{is_sso, Authenticated, AUTH_TYPE};
 use crate::config::DirConf;
-use crate::httpd::{Authz, Level, Request, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK};
-use crate::request::{is_sso, AUTH_TYPE};
+use crate::httpd::{
+    Answer, Authz, Field, Level, Request, Tables, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
+};
 
 /// Note set on a request whose SSO user was refused by authorization, so the
 /// error answer becomes 403 (see [`forbid_authenticated`]).
@@ -21,9 +22,9 @@ const NOTE_DENIED: &str = "sso-authz-denied";
 fn ticket_of_user<'r>(r: &Request<'r>) -> Option<&'r Authenticated> {
     let auth = r.data::<Authenticated>()?;
     let sso = r
-        .auth_type()
+        .field(Field::AuthType)
         .is_some_and(|t| t.eq_ignore_ascii_case(AUTH_TYPE));
-    (sso && r.user()? == auth.ticket.user).then_some(auth)
+    (sso && r.field(Field::User)? == auth.ticket.user).then_some(auth)
 }
 
 /// `Require group` under `AuthType SSO` (or for its user); `None` otherwise.
@@ -32,7 +33,7 @@ pub fn group_check(r: &mut Request<'_>, require_line: &str) -> Option<Authz> {
 }
 
 pub fn groups_check(r: &mut Request<'_>, require_line: &str, spelling: &str) -> Authz {
-    if r.user().is_none() {
+    if !r.has_user() {
         return Authz::DeniedNoUser;
     }
     let Some(auth) = ticket_of_user(r) else {
@@ -42,17 +43,12 @@ pub fn groups_check(r: &mut Request<'_>, require_line: &str, spelling: &str) -> 
     let ticket = &auth.ticket;
     let wanted: Vec<&str> = require_line.split_whitespace().collect();
     if ticket.has_any_group(&wanted) {
-        if r.log_enabled(Level::Debug) {
-            r.log(
-                Level::Debug,
-                &format!("Require {spelling}: granted to {}", ticket.user),
-            );
-        }
+        r.log_with(Level::Debug, || {
+            format!("Require {spelling}: granted to {}", ticket.user)
+        });
         return Authz::Granted;
     }
-    if r.log_enabled(Level::Info) {
-        r.log(Level::Info, &format!("Require {spelling} refused {}: check 'group' failed: ticket groups {:?}, wanted one of {:?}", ticket.user, ticket.groups, wanted));
-    }
+    r.log_with(Level::Info, || format!("Require {spelling} refused {}: check 'group' failed: ticket groups {:?}, wanted one of {:?}", ticket.user, ticket.groups, wanted));
     // The login server puts in a ticket only groups that SSOGroups asked
     // for (`g`): a group missing there is a configuration error that
     // refuses every member, so say it where the admin looks.
@@ -70,9 +66,9 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
     if !is_sso(r) {
         return DECLINED;
     }
-    if r.user().is_some() {
-        r.notes().set(NOTE_DENIED, "1");
-        r.custom_response(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n");
+    if r.has_user() {
+        r.table(Tables::Notes).set(NOTE_DENIED, "1");
+        r.answer(Answer::ErrorDocument(HTTP_UNAUTHORIZED, c"\"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>\n<h1>Forbidden</h1>\n<p>You are signed in, but not allowed to access this resource.</p>\n</body></html>\n"));
     }
     OK
 }
@@ -80,7 +76,7 @@ pub fn note_auth_failure(r: &mut Request<'_>) -> c_int {
 /// `insert_error_filter` hook: turns the 401 of an authenticated-but-refused
 /// SSO user (see [`note_auth_failure`]) into 403.
 pub fn forbid_authenticated(r: &mut Request<'_>) {
-    if r.status() == HTTP_UNAUTHORIZED && r.notes().get(NOTE_DENIED).is_some() {
+    if r.status() == HTTP_UNAUTHORIZED && r.table(Tables::Notes).get(NOTE_DENIED).is_some() {
         r.set_status(HTTP_FORBIDDEN);
     }
 }

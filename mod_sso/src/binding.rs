@@ -8,16 +8,12 @@
 
 use sso_core::flow::{BindingError, BindingStore};
 
-use crate::httpd::{Locked, Pool, Server, SharedCache};
+use crate::httpd::{Pool, Server, SharedCache};
 
 /// What `SSOBindingCache` names when it is not set.
 pub const DEFAULT_PROVIDER: &str = "shmcb";
-const MUTEX_TYPE: &std::ffi::CStr = c"sso-binding";
-
-/// pre_config: the mutex type, so `Mutex sso-binding ...` can configure it.
-pub fn register_mutex(pconf: Pool<'_>) {
-    SharedCache::register_mutex(pconf, MUTEX_TYPE);
-}
+/// The mutex type (`Mutex sso-binding ...`), registered at pre_config.
+pub const MUTEX_TYPE: &std::ffi::CStr = c"sso-binding";
 
 /// post_config: the store named by `spec` (`NAME[:ARGS]`). An error names
 /// the directive, and stops httpd.
@@ -27,24 +23,14 @@ pub fn create(
     pconf: Pool<'_>,
     ptemp: Pool<'_>,
 ) -> Result<(), String> {
-    let (name, args) = match spec.split_once(':') {
-        Some((n, a)) => (n, Some(a)),
-        None => (spec, None),
-    };
-    SharedCache::create(
-        name,
-        args,
-        MUTEX_TYPE,
-        c"mod_sso-binding",
-        main,
-        pconf,
-        ptemp,
-    )
-    .map_err(|e| {
-        if e.starts_with("the socache provider") || e.starts_with("the global mutex") {
-            format!("SSOBindingCache: {e}")
-        } else {
-            format!("SSOBindingCache {spec}: {e}")
+    let (name, args) = spec
+        .split_once(':')
+        .map_or((spec, None), |(n, a)| (n, Some(a)));
+    let cache = c"mod_sso-binding";
+    SharedCache::create(name, args, MUTEX_TYPE, cache, main, pconf, ptemp).map_err(|e| {
+        match e.starts_with("the socache provider") || e.starts_with("the global mutex") {
+            true => format!("SSOBindingCache: {e}"),
+            false => format!("SSOBindingCache {spec}: {e}"),
         }
     })
 }
@@ -59,14 +45,9 @@ fn key(fingerprint: &str) -> String {
     format!("sso-binding:{fingerprint}")
 }
 
-fn retrieve(cache: &Locked<'_>, key: &str) -> Result<Option<String>, BindingError> {
-    match cache.retrieve(key) {
-        Ok(Some(v)) => String::from_utf8(v)
-            .map(Some)
-            .map_err(|_| BindingError::Unavailable),
-        Ok(None) => Ok(None),
-        Err(()) => Err(BindingError::Unavailable),
-    }
+/// Any failure of the cache makes the store unavailable (fail closed).
+fn unavailable(_: ()) -> BindingError {
+    BindingError::Unavailable
 }
 
 impl BindingStore for SocacheBindings<'_> {
@@ -79,19 +60,19 @@ impl BindingStore for SocacheBindings<'_> {
     ) -> Result<(), BindingError> {
         let key = key(fingerprint);
         SharedCache::with_lock(self.pool, |cache| {
-            if retrieve(cache, &key)?.is_some() {
+            if cache.retrieve(&key).map_err(unavailable)?.is_some() {
                 return Err(BindingError::AlreadyBound);
             }
-            cache
-                .store(&key, digest, expires)
-                .map_err(|()| BindingError::Unavailable)
+            cache.store(&key, digest, expires).map_err(unavailable)
         })
         .unwrap_or(Err(BindingError::Unavailable))
     }
 
     fn lookup(&self, fingerprint: &str, _now: u64) -> Result<Option<String>, BindingError> {
-        SharedCache::with_lock(self.pool, |cache| retrieve(cache, &key(fingerprint)))
-            .unwrap_or(Err(BindingError::Unavailable))
+        SharedCache::with_lock(self.pool, |c| {
+            c.retrieve(&key(fingerprint)).map_err(unavailable)
+        })
+        .unwrap_or(Err(BindingError::Unavailable))
     }
 
     fn revoke(&self, fingerprint: &str, expires: u64, _now: u64) {

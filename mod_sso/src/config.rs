@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use sso_core::flow::{CookiePolicy, CookieSecure, Mode, Settings};
@@ -19,13 +20,8 @@ use crate::httpd::{Config, Merged};
 pub struct ServerConf {
     pub login_server: Option<String>,
     pub domain: Option<String>,
-    /// Public keys read by `SSOPublicKeyFile`, in configuration order.
-    pub keys: Vec<PublicKey>,
-    /// Per key, `services=REGEX` of `SSOPublicKeyFile`.
-    pub pins: Vec<Option<ServicePattern>>,
-    pub key_files: Vec<PathBuf>,
-    /// Built from `keys` whenever one is added: shared by every request.
-    pub key_set: Option<KeySet>,
+    /// `SSOPublicKeyFile`: shared by every request.
+    pub keys: Option<Arc<Keys>>,
     pub clock_skew: Option<u64>,
     /// Main server only: the verification cache is one per child process.
     pub cache_size: Option<usize>,
@@ -38,10 +34,20 @@ pub struct ServerConf {
     pub ordinal: OnceLock<usize>,
 }
 
+/// The keys of `SSOPublicKeyFile`, in configuration order, each with its
+/// `services=` pin and its file, and the key set built from them whenever
+/// one is added.
+#[derive(Default, Clone)]
+pub struct Keys {
+    pub pinned: Vec<(PublicKey, Option<ServicePattern>)>,
+    pub files: Vec<PathBuf>,
+    pub set: Option<KeySet>,
+}
+
 /// Per directory/location settings.
 /// Values are behind `Arc` because httpd merges per-directory configs on
 /// every request: a merge then only bumps reference counts.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, PartialEq)]
 pub struct DirConf {
     /// `SSOService`, with the location's settings built at post_config.
     pub service: Option<Arc<LocationService>>,
@@ -56,52 +62,26 @@ pub struct DirConf {
 }
 
 impl DirConf {
-    /// True when the section sets none of this module's directives.
-    fn is_unset(&self) -> bool {
-        let DirConf {
-            service,
-            groups,
-            cookie_prefix,
-            cookie_secure,
-            export_ticket,
-            binding,
-            mode,
-        } = self;
-        service.is_none()
-            && groups.is_none()
-            && cookie_prefix.is_none()
-            && cookie_secure.is_none()
-            && export_ticket.is_none()
-            && binding.is_none()
-            && mode.is_none()
-    }
-
     pub fn groups(&self) -> &[String] {
         self.groups.as_deref().map_or(&[], |g| g.as_slice())
     }
 }
 
+/// The inner section's value if it sets one, else the outer one's.
+fn or<T: Clone>(add: &Option<T>, base: &Option<T>) -> Option<T> {
+    add.as_ref().or(base.as_ref()).cloned()
+}
+
 impl Config for ServerConf {
     fn merge(base: &Self, add: &Self) -> Merged<Self> {
-        let keyed = if add.keys.is_empty() { base } else { add };
         Merged::New(ServerConf {
-            login_server: add
-                .login_server
-                .clone()
-                .or_else(|| base.login_server.clone()),
-            domain: add.domain.clone().or_else(|| base.domain.clone()),
-            keys: keyed.keys.clone(),
-            pins: keyed.pins.clone(),
-            key_files: keyed.key_files.clone(),
-            key_set: keyed.key_set.clone(),
-            clock_skew: add.clock_skew.or(base.clock_skew),
-            cache_size: base.cache_size,
-            binding_cache: base.binding_cache.clone(),
-            trusted_proxies: add
-                .trusted_proxies
-                .clone()
-                .or_else(|| base.trusted_proxies.clone()),
+            login_server: or(&add.login_server, &base.login_server),
+            domain: or(&add.domain, &base.domain),
+            keys: or(&add.keys, &base.keys),
+            clock_skew: or(&add.clock_skew, &base.clock_skew),
+            trusted_proxies: or(&add.trusted_proxies, &base.trusted_proxies),
             ordinal: OnceLock::new(),
+            ..base.clone()
         })
     }
 }
@@ -112,60 +92,58 @@ impl Config for DirConf {
         // sets nothing, the other is the merge as it is (both outlive the
         // request, and nothing writes to a merged record), which spares a
         // record, its cleanup and its drop per section per request.
-        if add.is_unset() {
+        let unset = DirConf::default();
+        if *add == unset {
             return Merged::Base;
         }
-        if base.is_unset() {
+        if *base == unset {
             return Merged::Add;
         }
         Merged::New(DirConf {
-            service: add.service.clone().or_else(|| base.service.clone()),
-            groups: add.groups.clone().or_else(|| base.groups.clone()),
-            cookie_prefix: add
-                .cookie_prefix
-                .clone()
-                .or_else(|| base.cookie_prefix.clone()),
-            cookie_secure: add.cookie_secure.or(base.cookie_secure),
-            export_ticket: add.export_ticket.or(base.export_ticket),
-            binding: add.binding.or(base.binding),
-            mode: add.mode.or(base.mode),
+            service: or(&add.service, &base.service),
+            groups: or(&add.groups, &base.groups),
+            cookie_prefix: or(&add.cookie_prefix, &base.cookie_prefix),
+            cookie_secure: or(&add.cookie_secure, &base.cookie_secure),
+            export_ticket: or(&add.export_ticket, &base.export_ticket),
+            binding: or(&add.binding, &base.binding),
+            mode: or(&add.mode, &base.mode),
         })
     }
 }
 
 // ---- Each location's settings, built once ----
 //
-// A protected location's [`Settings`], built once: at post_config for
-// every (server, `SSOService` section) pair, from sso-core's rules
-// ([`sso_core::spec`]), and borrowed by every request whose merged
-// directory record has that section's values. A request whose records
-// mix values from several sections (an `SSOGroups` in a nested
-// `<Location>`, say) builds that variant once, at its first request, into
-// one of a few slots beside it; only when those are taken (many
-// `.htaccess` variants) does a request build its own.
+// A protected location's [`Settings`], built from sso-core's rules
+// ([`sso_core::spec`]) once per server at the first request that needs
+// them, and borrowed by every later request whose merged directory record
+// has the same values. Records that mix values from several sections (an
+// `SSOGroups` in a nested `<Location>`, say) get their own variant, in one
+// of a few slots per server; only when those are taken (many `.htaccess`
+// variants) does a request build its own.
 
 /// `SSOService` of one configuration section, with the settings built for
-/// it at post_config. Merged directory records share it through an `Arc`.
-#[derive(Debug)]
+/// it. Merged directory records share it through an `Arc`.
 pub struct LocationService {
     pub name: ServiceName,
-    /// The server whose configuration holds the section (its address, an
-    /// identity only): the main server's sections serve every virtual host.
-    home: usize,
-    /// Per server ordinal ([`ServerConf::ordinal`]): the settings, the
-    /// missing directive, or nothing for a server the section never serves.
-    built: OnceLock<Vec<Option<Result<Variants, &'static str>>>>,
+    /// Per server ordinal ([`ServerConf::ordinal`]), the variants built.
+    built: OnceLock<Box<[Variants]>>,
 }
+
+/// How many servers httpd has, counted at post_config ([`number_servers`]).
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
 /// How many variants of one location's settings are kept per server.
 const VARIANTS: usize = 8;
 
-/// A location's settings as built for the records seen: the section's own
-/// first (post_config), then those of nested sections (first request).
-/// Slots are only ever filled, never changed, so a request borrows one
-/// without a lock.
-#[derive(Debug, Default)]
-struct Variants([OnceLock<Built>; VARIANTS]);
+/// A location's settings (or the directive missing for them) as built for
+/// the directory records seen. Slots are only ever filled, never changed,
+/// so a request borrows one without a lock.
+#[derive(Default)]
+struct Variants([OnceLock<Box<Built>>; VARIANTS]);
+
+/// Settings (or the directive missing for them) and the directory record
+/// they were built from: a request's record must have the same values.
+type Built = (Result<Settings, &'static str>, DirConf);
 
 impl std::ops::Deref for LocationService {
     type Target = ServiceName;
@@ -174,146 +152,73 @@ impl std::ops::Deref for LocationService {
     }
 }
 
-/// Settings built for a section, with the values of the directory record
-/// they were built from: a request's record must have the same to use them.
-#[derive(Debug)]
-struct Built {
-    settings: Settings,
-    groups: Option<Arc<Vec<String>>>,
-    cookie_prefix: Option<Arc<str>>,
-    cookie_secure: Option<CookieSecure>,
-    mode: Option<Mode>,
-    binding: Option<bool>,
-}
-
-impl Built {
-    fn matches(&self, dir: &DirConf) -> bool {
-        fn same<T: ?Sized + PartialEq>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-            match (a, b) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
-                _ => false,
-            }
-        }
-        same(&self.groups, &dir.groups)
-            && same(&self.cookie_prefix, &dir.cookie_prefix)
-            && self.cookie_secure == dir.cookie_secure
-            && self.mode == dir.mode
-            && self.binding == dir.binding
+/// Sections are told apart by identity: a merged record shares its
+/// section's `Arc`.
+impl PartialEq for LocationService {
+    fn eq(&self, other: &LocationService) -> bool {
+        std::ptr::eq(self, other)
     }
 }
 
 impl LocationService {
-    /// `SSOService` in a section read for server `home`.
-    pub fn new(name: ServiceName, home: usize) -> LocationService {
-        LocationService {
-            name,
-            home,
-            built: OnceLock::new(),
-        }
+    pub fn new(name: ServiceName) -> LocationService {
+        let built = OnceLock::new();
+        LocationService { name, built }
     }
 }
 
-/// post_config: builds the settings of every section with an `SSOService`
-/// (`sections`) for every server it serves (`servers`: each server's
-/// identity and settings, in httpd's order; the first is the main server),
-/// and numbers the servers.
-pub fn build_all(servers: &[(usize, &ServerConf)], sections: &[&DirConf]) {
-    for (ordinal, (_, server)) in servers.iter().enumerate() {
+/// post_config: numbers the servers (`servers`, in httpd's order).
+pub fn number_servers<'a>(servers: impl Iterator<Item = &'a ServerConf>) {
+    let mut n = 0;
+    for (ordinal, server) in servers.enumerate() {
         let _ = server.ordinal.set(ordinal);
+        n = ordinal + 1;
     }
-    let main = servers.first().map_or(0, |(id, _)| *id);
-    for dir in sections {
-        let Some(service) = &dir.service else {
-            continue;
-        };
-        let built = servers
-            .iter()
-            .map(|(id, server)| {
-                (service.home == main || service.home == *id).then(|| {
-                    build(server, dir).map(|settings| {
-                        let variants = Variants::default();
-                        let _ = variants.0[0].set(built_from(settings, dir));
-                        variants
-                    })
-                })
-            })
-            .collect();
-        let _ = service.built.set(built);
-    }
+    SERVERS.store(n, Ordering::Relaxed);
 }
 
-fn built_from(settings: Settings, dir: &DirConf) -> Built {
-    Built {
-        settings,
-        groups: dir.groups.clone(),
-        cookie_prefix: dir.cookie_prefix.clone(),
-        cookie_secure: dir.cookie_secure,
-        mode: dir.mode,
-        binding: dir.binding,
-    }
-}
-
-/// The settings of a request's location: borrowed from post_config when
-/// its directory record is a section's own, else built here; or the name
-/// of the directive that is missing.
+/// The settings of a request's location: borrowed when built before for
+/// the same values, else built here; or the name of the directive that is
+/// missing.
 pub fn settings<'a>(
     server: &ServerConf,
     dir: &'a DirConf,
 ) -> Result<Cow<'a, Settings>, &'static str> {
     let service = dir.service.as_ref().ok_or("SSOService")?;
-    let built = server
+    let servers = || {
+        (0..SERVERS.load(Ordering::Relaxed))
+            .map(|_| Default::default())
+            .collect()
+    };
+    let variants = server
         .ordinal
         .get()
-        .and_then(|&i| service.built.get()?.get(i)?.as_ref());
-    let variants = match built {
-        Some(Ok(variants)) => variants,
-        // The server's settings or the keys' pins: the same for any record.
-        Some(Err(missing)) => return Err(missing),
-        None => return build(server, dir).map(Cow::Owned),
-    };
-    for slot in &variants.0 {
-        let built = match slot.get() {
-            Some(built) => built,
-            None => {
-                let settings = build(server, dir)?;
-                // Another thread may fill the slot first with its own
-                // variant: then this one is checked like any other.
-                slot.get_or_init(|| built_from(settings, dir))
-            }
-        };
-        if built.matches(dir) {
-            return Ok(Cow::Borrowed(&built.settings));
+        .and_then(|&i| service.built.get_or_init(servers).get(i));
+    for slot in variants.iter().flat_map(|v| &v.0) {
+        // Another thread may fill the slot first with its own variant:
+        // then this one is checked like any other.
+        let (settings, built_for) =
+            &**slot.get_or_init(|| Box::new((build(server, dir), dir.clone())));
+        if built_for == dir {
+            return settings.as_ref().map(Cow::Borrowed).map_err(|e| *e);
         }
     }
     build(server, dir).map(Cow::Owned)
 }
 
-/// The directive a server with SSO settings lacks, if any.
-pub fn missing_server_setting(conf: &ServerConf) -> Option<&'static str> {
-    if conf.login_server.is_none() {
-        Some("SSOLoginServer")
-    } else if conf.domain.is_none() {
-        Some("SSODomain")
-    } else if conf.key_set.is_none() {
-        Some("SSOPublicKeyFile")
-    } else {
-        None
-    }
+/// A server's login server, domain and key set, or the directive it lacks.
+pub fn server_settings(conf: &ServerConf) -> Result<(&str, &str, &KeySet), &'static str> {
+    let login_server = conf.login_server.as_deref().ok_or("SSOLoginServer")?;
+    let domain = conf.domain.as_deref().ok_or("SSODomain")?;
+    let keys = conf.keys.as_ref().and_then(|k| k.set.as_ref());
+    Ok((login_server, domain, keys.ok_or("SSOPublicKeyFile")?))
 }
 
 /// Builds a location's settings by sso-core's rules (every value was
 /// checked by the same rules when its directive was read).
 fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
     let service = dir.service.as_ref().ok_or("SSOService")?;
-    if let Some(missing) = missing_server_setting(server) {
-        return Err(missing);
-    }
-    let (Some(login_server), Some(domain), Some(keys)) =
-        (&server.login_server, &server.domain, &server.key_set)
-    else {
-        return Err("SSOLoginServer");
-    };
+    let (login_server, domain, keys) = server_settings(server)?;
     let verifier = spec::verifier_for(keys, &service.name, domain, server.clock_skew.unwrap_or(0))
         .map_err(|e| match e.field {
             Field::KeyServices => {
@@ -323,9 +228,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
             _ => "SSODomain",
         })?;
     Ok(Settings {
-        service: service.name.clone(),
-        login_server: login_server.clone(),
-        verifier,
         groups: dir.groups().to_vec(),
         cookies: CookiePolicy {
             secure: dir.cookie_secure.unwrap_or_default(),
@@ -333,6 +235,6 @@ fn build(server: &ServerConf, dir: &DirConf) -> Result<Settings, &'static str> {
         },
         mode: dir.mode.unwrap_or_default(),
         binding: dir.binding.unwrap_or(true),
-        names: Default::default(),
+        ..Settings::new(service.name.clone(), login_server, verifier)
     })
 }

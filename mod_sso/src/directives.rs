@@ -4,20 +4,20 @@
 //! directive, so a bad value stops httpd at startup (or at `apache2ctl -t`)
 //! instead of surfacing per request.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sso_core::file_trust;
 use sso_core::flow::{CookieSecure, Mode};
 use sso_core::spec;
-use sso_core::{KeySet, PublicKey, ServicePattern};
+use sso_core::KeySet;
 
 use crate::config::{DirConf, LocationService, ServerConf};
-use crate::httpd::{directive as d, Arg, Cmd, Commands, Scope, END};
+use crate::httpd::{directive as d, Arg, Cmd, Command, Scope, END};
 use crate::Sso;
 
 /// The command table (`cmds` of the module record).
-pub static COMMANDS: Commands<15> = Commands([
+pub const COMMANDS: [Command; 15] = [
     d::<Sso>(c"SSOLoginServer", Scope::Server, c"URL of the SSO login server, e.g. https://login.example.org/"),
     d::<Sso>(c"SSODomain", Scope::Server, c"SSO authentication domain shared with the login server"),
     d::<Sso>(c"SSOPublicKeyFile", Scope::ServerEach, c"public key files (raw 32 bytes or PEM), each optionally followed by services=REGEX; repeat for key rotation"),
@@ -33,7 +33,7 @@ pub static COMMANDS: Commands<15> = Commands([
     d::<Sso>(c"SSOExportTicket", Scope::DirFlag, c"On: put the verified ticket in the SSO_TICKET environment variable"),
     d::<Sso>(c"SSOTicketBinding", Scope::DirFlag, c"On (default): browser tickets count only with the binding cookie set at sso_login"),
     END,
-]);
+];
 
 /// The handler of every directive of [`COMMANDS`].
 pub fn set(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String> {
@@ -86,11 +86,7 @@ pub fn set(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String> {
         }
         "SSOService" => {
             let service = spec::service(v).map_err(|e| format!("'{v}': {e}"))?;
-            let home = cmd.server_id();
-            cmd.dir_config::<DirConf>()?.service =
-                Some(Arc::new(LocationService::new(service, home)));
-            // Its settings are built at post_config, when the section is complete.
-            cmd.keep_section();
+            cmd.dir_config::<DirConf>()?.service = Some(Arc::new(LocationService::new(service)));
         }
         "SSOGroups" => {
             let conf = cmd.dir_config::<DirConf>()?;
@@ -130,38 +126,27 @@ fn server<'a>(cmd: &'a mut Cmd<'_>) -> Result<&'a mut ServerConf, String> {
 
 /// `SSOPublicKeyFile PATH [services=REGEX] ...`, one argument at a time.
 fn add_public_key(cmd: &mut Cmd<'_>, v: &str) -> Result<(), String> {
-    let path = match v.strip_prefix("services=") {
-        Some(_) => None,
-        // Relative paths are under ServerRoot, as for every httpd file directive.
-        None => Some(cmd.server_root_relative(v).unwrap_or_else(|| v.to_owned())),
-    };
-    let conf = server(cmd)?;
+    // Relative paths are under ServerRoot, as for every httpd file directive.
+    let path = PathBuf::from(cmd.server_root_relative().unwrap_or(v));
+    let keys = Arc::make_mut(server(cmd)?.keys.get_or_insert_with(Default::default));
     if let Some(pattern) = v.strip_prefix("services=") {
         // Pins the key named just before to the matching services.
-        let pin = conf
-            .pins
+        let (_, pin) = keys
+            .pinned
             .last_mut()
             .ok_or("services= follows the key file it pins")?;
         if pin.is_some() {
             return Err("one services= per key file".into());
         }
         *pin = Some(spec::key_services(pattern).map_err(said)?);
-    } else if let Some(path) = path {
+    } else {
         // Whoever can write a key file mints tickets: it and its
         // directories must be root's (or httpd's own user's at start), as
         // pam_sso and the login server require.
-        let key =
-            spec::load_key_file(Path::new(&path), file_trust::effective_uid()).map_err(said)?;
-        conf.keys.push(key);
-        conf.pins.push(None);
-        conf.key_files.push(PathBuf::from(path));
+        let key = spec::load_key_file(&path, file_trust::effective_uid()).map_err(said)?;
+        keys.pinned.push((key, None));
+        keys.files.push(path);
     }
-    let pinned: Vec<(PublicKey, Option<ServicePattern>)> = conf
-        .keys
-        .iter()
-        .copied()
-        .zip(conf.pins.iter().cloned())
-        .collect();
-    conf.key_set = Some(KeySet::with_pins(&pinned).map_err(|e| e.to_string())?);
+    keys.set = Some(KeySet::with_pins(&keys.pinned).map_err(|e| e.to_string())?);
     Ok(())
 }

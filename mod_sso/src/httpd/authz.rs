@@ -9,69 +9,61 @@ use std::sync::OnceLock;
 
 use super::{ffi, guard, record_ref, text, Level, Module, Pool, Request};
 
-/// An authorization answer.
+/// An authorization answer (`authz_status`).
 #[derive(Clone, Copy)]
 pub enum Authz {
-    Granted,
-    Denied,
+    Granted = ffi::authz_status::AUTHZ_GRANTED as isize,
+    Denied = ffi::authz_status::AUTHZ_DENIED as isize,
     /// No user to check: httpd asks for authentication.
-    DeniedNoUser,
-    GeneralError,
+    DeniedNoUser = ffi::authz_status::AUTHZ_DENIED_NO_USER as isize,
+    GeneralError = ffi::authz_status::AUTHZ_GENERAL_ERROR as isize,
 }
 
 impl From<Authz> for ffi::authz_status::Type {
     fn from(a: Authz) -> Self {
-        match a {
-            Authz::Granted => ffi::authz_status::AUTHZ_GRANTED,
-            Authz::Denied => ffi::authz_status::AUTHZ_DENIED,
-            Authz::DeniedNoUser => ffi::authz_status::AUTHZ_DENIED_NO_USER,
-            Authz::GeneralError => ffi::authz_status::AUTHZ_GENERAL_ERROR,
-        }
+        a as ffi::authz_status::Type
     }
 }
 
-type Check<R> = fn(&mut Request<'_>, &str) -> R;
-
-/// The module's checks (set at register_hooks).
-static CHECKS: OnceLock<(Check<Authz>, Check<Option<Authz>>)> = OnceLock::new();
+/// Our providers `sso-group` and `group` (statics cannot be generic over
+/// the module: made at pre_config).
+static PROVIDERS: OnceLock<[ffi::authz_provider; 2]> = OnceLock::new();
 
 /// The `group` provider found before ours.
 static DELEGATE: AtomicPtr<ffi::authz_provider> = AtomicPtr::new(null_mut());
 
-static SSO_GROUP: ffi::authz_provider = ffi::authz_provider {
-    check_authorization: Some(sso_group_check),
-    parse_require_line: None,
-};
-
-static GROUP: ffi::authz_provider = ffi::authz_provider {
-    check_authorization: Some(group_check),
-    parse_require_line: Some(group_parse),
-};
-
-pub(super) fn set_checks<M: Module>() {
-    let _ = CHECKS.set((M::authz_sso_group, M::authz_group));
-}
-
 /// pre_config: registers `sso-group`, and takes over `group` after every
 /// module's register_hooks ran (so after mod_authz_groupfile registered its
 /// own, whatever the LoadModule order) and before any `Require` is parsed.
-pub(super) fn register(pconf: Pool<'_>) {
+pub(super) fn register<M: Module>(pconf: Pool<'_>) {
+    let [sso_group, ours] = PROVIDERS.get_or_init(|| {
+        let (check, parse) = (Some(group_check::<M> as _), Some(group_parse as _));
+        [
+            ffi::authz_provider {
+                check_authorization: Some(sso_group_check::<M>),
+                parse_require_line: None,
+            },
+            ffi::authz_provider {
+                check_authorization: check,
+                parse_require_line: parse,
+            },
+        ]
+    });
     let group = ffi::AUTHZ_PROVIDER_GROUP.as_ptr().cast::<c_char>();
     let version = ffi::AUTHZ_PROVIDER_VERSION.as_ptr().cast::<c_char>();
     let per_conf = ffi::AP_AUTH_INTERNAL_PER_CONF as c_int;
-    let ours: *const ffi::authz_provider = &GROUP;
     // SAFETY: a live pool; the names are static C strings; httpd keeps the
     // pointers to the static providers.
     unsafe {
         let existing = ffi::ap_lookup_provider(group, c"group".as_ptr(), version);
         let existing = existing.cast::<ffi::authz_provider>();
-        let delegate = if existing.cast_const() == ours {
+        let delegate = if std::ptr::eq(existing, ours) {
             null_mut()
         } else {
             existing
         };
         DELEGATE.store(delegate, Ordering::SeqCst);
-        for (name, provider) in [(c"sso-group", &SSO_GROUP), (c"group", &GROUP)] {
+        for (name, provider) in [(c"sso-group", sso_group), (c"group", ours)] {
             let provider = (provider as *const ffi::authz_provider).cast::<c_void>();
             ffi::ap_register_auth_provider(
                 pconf.as_ptr(),
@@ -85,15 +77,14 @@ pub(super) fn register(pconf: Pool<'_>) {
     }
 }
 
-extern "C" fn sso_group_check(
+extern "C" fn sso_group_check<M: Module>(
     r: *mut ffi::request_rec,
     line: *const c_char,
     _parsed: *const c_void,
 ) -> ffi::authz_status::Type {
     let error = Authz::GeneralError.into();
-    Request::run(r, error, |req| match CHECKS.get() {
-        Some((check, _)) => check(req, text(line).unwrap_or("")).into(),
-        None => error,
+    Request::run(r, error, |req| {
+        M::authz_sso_group(req, text(line).unwrap_or("")).into()
     })
 }
 
@@ -101,17 +92,14 @@ extern "C" fn sso_group_check(
 /// form (read-only once parsed, shared by httpd between threads).
 struct GroupParsed(usize);
 
-extern "C" fn group_check(
+extern "C" fn group_check<M: Module>(
     r: *mut ffi::request_rec,
     line: *const c_char,
     parsed: *const c_void,
 ) -> ffi::authz_status::Type {
     let error = Authz::GeneralError.into();
     Request::run(r, error, |req| {
-        if let Some(ours) = CHECKS
-            .get()
-            .and_then(|(_, check)| check(req, text(line).unwrap_or("")))
-        {
+        if let Some(ours) = M::authz_group(req, text(line).unwrap_or("")) {
             return ours.into();
         }
         let inner =

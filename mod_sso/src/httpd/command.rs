@@ -2,9 +2,8 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr::{null, null_mut};
-use std::sync::Mutex;
 
-use super::{ffi, guard, record_mut, record_ref, slot, text, Module, Pool};
+use super::{ffi, guard, record_mut, slot, text, Module, Pool};
 
 /// Where a directive may appear, and what it takes.
 #[derive(Clone, Copy)]
@@ -27,18 +26,6 @@ pub enum Arg<'a> {
     Flag(bool),
 }
 
-/// The command table of a module record, ended by [`END`].
-pub struct Commands<const N: usize>(pub [ffi::command_rec; N]);
-
-// SAFETY: the table is immutable and only read (by httpd).
-unsafe impl<const N: usize> Sync for Commands<N> {}
-
-impl<const N: usize> Commands<N> {
-    pub const fn as_ptr(&self) -> *const ffi::command_rec {
-        self.0.as_ptr()
-    }
-}
-
 /// A directive `name` of module `M`, handled by `M::directive`.
 pub const fn directive<M: Module>(
     name: &'static CStr,
@@ -47,42 +34,20 @@ pub const fn directive<M: Module>(
 ) -> ffi::command_rec {
     const SERVER: u32 = ffi::RSRC_CONF;
     const DIR: u32 = ffi::RSRC_CONF | ffi::ACCESS_CONF | ffi::OR_AUTHCFG;
-    let (func, how, context) = match scope {
-        Scope::Server => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::TAKE1,
-            SERVER,
-        ),
-        Scope::ServerEach => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::ITERATE,
-            SERVER,
-        ),
-        Scope::Dir => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::TAKE1,
-            DIR,
-        ),
-        Scope::DirEach => (
-            ffi::cmd_func {
-                take1: Some(take1::<M>),
-            },
-            ffi::cmd_how::ITERATE,
-            DIR,
-        ),
-        Scope::DirFlag => (
-            ffi::cmd_func {
-                flag: Some(flag::<M>),
-            },
-            ffi::cmd_how::FLAG,
-            DIR,
-        ),
+    let (how, context) = match scope {
+        Scope::Server => (ffi::cmd_how::TAKE1, SERVER),
+        Scope::ServerEach => (ffi::cmd_how::ITERATE, SERVER),
+        Scope::Dir => (ffi::cmd_how::TAKE1, DIR),
+        Scope::DirEach => (ffi::cmd_how::ITERATE, DIR),
+        Scope::DirFlag => (ffi::cmd_how::FLAG, DIR),
+    };
+    let func = match scope {
+        Scope::DirFlag => ffi::cmd_func {
+            flag: Some(flag::<M>),
+        },
+        _ => ffi::cmd_func {
+            take1: Some(take1::<M>),
+        },
     };
     ffi::command_rec {
         name: name.as_ptr(),
@@ -110,7 +75,7 @@ extern "C" fn take1<M: Module>(
     dir: *mut c_void,
     arg: *const c_char,
 ) -> *const c_char {
-    run::<M>(cmd, dir, text(arg).map(Arg::Text))
+    run::<M>(cmd, dir, arg, None)
 }
 
 extern "C" fn flag<M: Module>(
@@ -118,28 +83,48 @@ extern "C" fn flag<M: Module>(
     dir: *mut c_void,
     on: c_int,
 ) -> *const c_char {
-    run::<M>(cmd, dir, Some(Arg::Flag(on != 0)))
+    run::<M>(cmd, dir, null(), Some(on != 0))
 }
 
-/// Runs `M::directive`: its error (or a panic) becomes the directive's
-/// error, which stops httpd with the directive's name in it.
+/// Runs `M::directive` on `arg` (or `flag`): its error (or a panic)
+/// becomes the directive's error, which stops httpd with the directive's
+/// name in it.
 fn run<M: Module>(
     cmd: *mut ffi::cmd_parms,
     dir: *mut c_void,
-    arg: Option<Arg<'_>>,
+    arg: *const c_char,
+    flag: Option<bool>,
 ) -> *const c_char {
     guard(
         c"mod_sso: internal error while reading a directive".as_ptr(),
         || {
-            // SAFETY: httpd passes the live record of the directive it reads.
-            let Some(parms) = (unsafe { cmd.as_mut() }) else {
+            // SAFETY: httpd passes the live record of the directive it
+            // reads, and its argument (a C string or NULL); both functions
+            // read them and answer NULL or a string in the record's pool.
+            let parms = unsafe {
+                cmd.as_mut().map(|parms| {
+                    let global = ffi::ap_check_cmd_context(parms, ffi::GLOBAL_ONLY);
+                    let path = match arg.is_null() {
+                        true => null(),
+                        false => ffi::ap_server_root_relative(parms.pool, arg),
+                    };
+                    (&*parms, text(global), text(path))
+                })
+            };
+            let Some((parms, not_global, path)) = parms else {
                 return c"mod_sso: no directive record".as_ptr();
             };
-            let mut cmd = Cmd { parms, dir };
-            let name = text(cmd.parms.info as *const c_char).unwrap_or("mod_sso");
-            let result = match arg {
-                Some(arg) => M::directive(&mut cmd, arg),
-                None => Err("the argument is not valid UTF-8".to_owned()),
+            let mut cmd = Cmd {
+                parms,
+                dir,
+                not_global,
+                path,
+            };
+            let name = text(parms.info as *const c_char).unwrap_or("mod_sso");
+            let result = match (flag, text(arg)) {
+                (Some(on), _) => M::directive(&mut cmd, Arg::Flag(on)),
+                (None, Some(a)) => M::directive(&mut cmd, Arg::Text(a)),
+                (None, None) => Err("the argument is not valid UTF-8".to_owned()),
             };
             match result {
                 Ok(()) => null(),
@@ -151,34 +136,14 @@ fn run<M: Module>(
     )
 }
 
-/// The sections [`Cmd::keep_section`] kept while the configuration is read
-/// (`None` outside that: `.htaccess` records are never kept).
-static SECTIONS: Mutex<Option<Vec<usize>>> = Mutex::new(None);
-
-/// pre_config: a new configuration is read; earlier records are gone.
-pub(super) fn start_reading() {
-    if let Ok(mut sections) = SECTIONS.lock() {
-        *sections = Some(Vec::new());
-    }
-}
-
-/// post_config: the records kept while the configuration in `pconf` was
-/// read (they live in that pool).
-pub fn sections<'p, T: 'static>(_pconf: Pool<'p>) -> Vec<&'p T> {
-    let kept = SECTIONS
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take())
-        .unwrap_or_default();
-    kept.into_iter()
-        .filter_map(|p| record_ref(p as *mut c_void))
-        .collect()
-}
-
 /// A directive being read.
 pub struct Cmd<'a> {
-    parms: &'a mut ffi::cmd_parms,
+    parms: &'a ffi::cmd_parms,
     dir: *mut c_void,
+    /// httpd's refusal of the directive outside the main server's context.
+    not_global: Option<&'a str>,
+    /// The argument as a path under ServerRoot unless absolute.
+    path: Option<&'a str>,
 }
 
 impl Cmd<'_> {
@@ -205,33 +170,14 @@ impl Cmd<'_> {
         record_mut(self.dir).ok_or_else(|| "no directory configuration (internal error)".to_owned())
     }
 
-    /// Keeps the section's record for [`sections`] at post_config.
-    pub fn keep_section(&self) {
-        if let Some(list) = SECTIONS.lock().ok().as_mut().and_then(|s| s.as_mut()) {
-            list.push(self.dir as usize);
-        }
-    }
-
-    /// The server being configured, as an address (see [`super::Server::id`]).
-    pub fn server_id(&self) -> usize {
-        self.parms.server as usize
-    }
-
-    /// `path` under ServerRoot unless absolute, as for every httpd file.
-    pub fn server_root_relative(&self, path: &str) -> Option<String> {
-        let pool = self.pool();
-        // SAFETY: a live pool; httpd answers a pool string or NULL.
-        let full = unsafe { ffi::ap_server_root_relative(pool.as_ptr(), pool.c_str(path)) };
-        text(full).map(str::to_owned)
+    /// The argument as a path under ServerRoot unless absolute, as for
+    /// every httpd file (`ap_server_root_relative`).
+    pub fn server_root_relative(&self) -> Option<&str> {
+        self.path
     }
 
     /// Refuses the directive inside `<VirtualHost>` and directory sections.
-    pub fn global_only(&mut self) -> Result<(), String> {
-        // SAFETY: the live record of the directive being read.
-        let err = unsafe { ffi::ap_check_cmd_context(self.parms, ffi::GLOBAL_ONLY) };
-        match text(err) {
-            None => Ok(()),
-            Some(e) => Err(e.to_owned()),
-        }
+    pub fn global_only(&self) -> Result<(), String> {
+        self.not_global.map_or(Ok(()), |e| Err(e.to_owned()))
     }
 }

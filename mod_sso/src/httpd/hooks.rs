@@ -11,8 +11,8 @@ use super::{ffi, guard, record_ref, slot, Arg, Authz, Cmd, Config, Level, Pool, 
 pub trait Module: 'static {
     type Server: Config;
     type Dir: Config;
-    /// Before the configuration is read. Err stops httpd.
-    fn pre_config(pconf: Pool<'_>) -> Result<(), String>;
+    /// Before the configuration is read.
+    fn pre_config(pconf: Pool<'_>);
     /// After it was read, before any request. Err stops httpd.
     fn post_config(pconf: Pool<'_>, ptemp: Pool<'_>, main: Server<'_>) -> Result<(), String>;
     /// In each child process before it serves requests.
@@ -49,7 +49,6 @@ pub(super) fn register<M: Module>() -> bool {
         ffi::ap_hook_note_auth_failure(Some(note_auth_failure::<M>), null(), null(), middle);
         ffi::ap_hook_insert_error_filter(Some(insert_error_filter::<M>), null(), null(), middle);
     }
-    super::authz::set_checks::<M>();
     true
 }
 
@@ -63,9 +62,9 @@ extern "C" fn pre_config<M: Module>(
         let Some(pconf) = Pool::of(pconf) else {
             return super::HTTP_SERVER_ERROR;
         };
-        super::authz::register(pconf);
-        super::command::start_reading();
-        status(M::pre_config(pconf), None)
+        super::authz::register::<M>(pconf);
+        M::pre_config(pconf);
+        super::OK
     })
 }
 
@@ -81,20 +80,18 @@ extern "C" fn post_config<M: Module>(
         else {
             return super::HTTP_SERVER_ERROR;
         };
-        status(M::post_config(pconf, ptemp, main), Some(main))
+        status(M::post_config(pconf, ptemp, main), main)
     })
 }
 
-fn status(result: Result<(), String>, main: Option<Server<'_>>) -> c_int {
-    match result {
-        Ok(()) => super::OK,
-        Err(e) => {
-            if let Some(s) = main {
-                s.log(Level::Error, &format!("mod_sso: {e}"));
-            }
+fn status(result: Result<(), String>, main: Server<'_>) -> c_int {
+    result.map_or_else(
+        |e| {
+            main.log(Level::Error, &format!("mod_sso: {e}"));
             super::HTTP_SERVER_ERROR
-        }
-    }
+        },
+        |()| super::OK,
+    )
 }
 
 extern "C" fn child_init<M: Module>(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
@@ -156,12 +153,7 @@ impl<'a> Server<'a> {
         std::iter::successors(Some(self), |s| Server::of(s.s.next))
     }
 
-    /// The server's identity (its address), to tell servers apart.
-    pub fn id(self) -> usize {
-        self.s as *const ffi::server_rec as usize
-    }
-
     pub fn log(self, level: Level, msg: &str) {
-        super::request::log(None, self.s, level, msg);
+        super::request::log(None, self.s, level, Some(msg));
     }
 }

@@ -28,14 +28,15 @@ use std::any::TypeId;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 pub use authz::Authz;
-pub use command::{directive, sections, Arg, Cmd, Commands, Scope, END};
+pub use command::{directive, Arg, Cmd, Scope, END};
+pub use ffi::command_rec as Command;
 pub use hooks::{Module, Server};
 pub use pool::{Pool, PoolSlot};
-pub use request::{Field, Level, Request};
-pub use socache::{Locked, SharedCache};
+pub use request::{Answer, Field, Level, Request, Tables};
+pub use socache::SharedCache;
 
 pub const OK: c_int = ffi::OK as c_int;
 pub const DECLINED: c_int = ffi::DECLINED;
@@ -66,37 +67,37 @@ pub enum Merged<T> {
 }
 
 /// Defines the module record `$record`, the only symbol the shared object
-/// exports, for the [`Module`] `$module`.
+/// exports, for the [`Module`] `$module`, with its command table.
 macro_rules! module {
     ($record:ident, $module:ty, $name:expr, $commands:expr) => {
         /// The module record httpd looks up by name after `LoadModule`.
         /// httpd writes into it (module index, list link), hence `static mut`.
         #[no_mangle]
         #[allow(non_upper_case_globals, unsafe_code)]
-        pub static mut $record: $crate::httpd::ffi::module_struct =
-            $crate::httpd::record::<$module>($name, $commands.as_ptr(), {
-                extern "C" fn register(_p: *mut $crate::httpd::ffi::apr_pool_t) {
-                    fn index() -> i32 {
-                        // SAFETY: httpd sets the index of `$record` once,
-                        // while loading the module, before it runs any of
-                        // its hooks or directives; afterwards only read.
-                        unsafe { (*&raw const $record).module_index }
-                    }
-                    // SAFETY: `index` reads the index httpd gave this record.
-                    unsafe { $crate::httpd::register::<$module>(index) }
-                }
-                register
-            });
+        pub static mut $record: $crate::httpd::ffi::module_struct = {
+            // httpd only reads the table, but through a `*const` of a
+            // type with raw pointers: a `static mut` needs no `Sync`.
+            static mut COMMANDS: [$crate::httpd::ffi::command_rec; $commands.len()] = $commands;
+            extern "C" fn register(_p: *mut $crate::httpd::ffi::apr_pool_t) {
+                $crate::httpd::register::<$module>(&raw const $record);
+            }
+            $crate::httpd::record::<$module>($name, (&raw const COMMANDS).cast(), register)
+        };
     };
 }
 pub(crate) use module;
 
-/// Reads this module's index into httpd's config vectors (set at
-/// register_hooks).
-static INDEX: OnceLock<fn() -> i32> = OnceLock::new();
+/// This module's record, where httpd wrote its index into httpd's config
+/// vectors (set at register_hooks).
+static RECORD: AtomicPtr<ffi::module_struct> = AtomicPtr::new(std::ptr::null_mut());
 
 fn module_index() -> usize {
-    INDEX.get().map_or(0, |index| index().max(0) as usize)
+    let record = RECORD.load(Ordering::Acquire);
+    // SAFETY: null or the module record (a static), whose index httpd sets
+    // once while loading the module, before it runs any of its hooks or
+    // directives; afterwards it is only read.
+    let index = unsafe { record.as_ref() }.map_or(0, |m| m.module_index);
+    index.max(0) as usize
 }
 
 /// The module record for `M` (see [`module!`]).
@@ -125,14 +126,10 @@ pub const fn record<M: Module>(
     }
 }
 
-/// `register_hooks` of the module record.
-///
-/// # Safety
-/// `index` answers the index httpd gave the module record of `M`: every
-/// config vector is read at it.
+/// `register_hooks` of the module record `record`.
 #[doc(hidden)]
-pub unsafe fn register<M: Module>(index: fn() -> i32) {
-    let _ = INDEX.set(index);
+pub fn register<M: Module>(record: *const ffi::module_struct) {
+    RECORD.store(record.cast_mut(), Ordering::Release);
     // httpd has no way to hear that this failed: a module half registered
     // (say, authentication without its authz providers) must not run.
     if !guard(false, hooks::register::<M>) {
@@ -148,11 +145,9 @@ extern "C" fn create_dir<T: Config>(p: *mut ffi::apr_pool_t, _dir: *mut c_char) 
 
 extern "C" fn create_server<T: Config>(
     p: *mut ffi::apr_pool_t,
-    _s: *mut ffi::server_rec,
+    _: *mut ffi::server_rec,
 ) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        Pool::of(p).map_or(std::ptr::null_mut(), |p| p.tagged(T::default()))
-    })
+    create_dir::<T>(p, std::ptr::null_mut())
 }
 
 extern "C" fn merge<T: Config>(

@@ -73,31 +73,34 @@ extern "C" fn drop_tagged<T>(data: *mut c_void) -> ffi::apr_status_t {
 /// is cleared: what a child process builds in its pool for its requests.
 pub struct PoolSlot<T>(AtomicPtr<c_void>, PhantomData<T>);
 
+/// A value of a [`PoolSlot`]: dropping it (with its pool) empties the slot
+/// first.
+struct Slotted<T: Send + Sync + 'static> {
+    slot: &'static PoolSlot<T>,
+    value: T,
+}
+
+impl<T: Send + Sync + 'static> Drop for Slotted<T> {
+    fn drop(&mut self) {
+        self.slot.0.store(std::ptr::null_mut(), Ordering::Release);
+    }
+}
+
 impl<T: Send + Sync + 'static> PoolSlot<T> {
     pub const fn new() -> PoolSlot<T> {
         PoolSlot(AtomicPtr::new(std::ptr::null_mut()), PhantomData)
     }
 
     /// Moves `value` into `pool` and publishes it here until the pool is
-    /// cleared (the slot empties first, then the value is dropped).
+    /// cleared.
     pub fn fill(&'static self, pool: Pool<'_>, value: T) {
-        let record = pool.tagged(value);
-        let slot = self as *const PoolSlot<T> as *mut c_void;
-        pool.on_cleanup(slot, empty::<T>);
+        let record = pool.tagged(Slotted { slot: self, value });
         self.0.store(record, Ordering::Release);
     }
 
     /// The value, while a request is served: a child's pool outlives every
     /// request of the child.
     pub fn get<'r>(&self, _r: &Request<'r>) -> Option<&'r T> {
-        record_ref(self.0.load(Ordering::Acquire))
+        record_ref::<Slotted<T>>(self.0.load(Ordering::Acquire)).map(|s| &s.value)
     }
-}
-
-extern "C" fn empty<T>(slot: *mut c_void) -> ffi::apr_status_t {
-    // SAFETY: `slot` is the static `PoolSlot<T>` that `fill` registered.
-    if let Some(slot) = unsafe { slot.cast::<PoolSlot<T>>().as_ref() } {
-        slot.0.store(std::ptr::null_mut(), Ordering::Release);
-    }
-    ffi::APR_SUCCESS as ffi::apr_status_t
 }

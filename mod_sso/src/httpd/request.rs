@@ -9,20 +9,28 @@ use super::{c_text, ffi, guard, record_ref, slot, text, Pool, Server};
 pub struct Request<'r> {
     r: &'r mut ffi::request_rec,
     conn: Option<&'r ffi::conn_rec>,
+    /// `AuthType` of the request's location (`ap_auth_type`).
+    configured_auth_type: Option<&'r str>,
+    /// The scheme httpd serves the request on (`ap_run_http_scheme`).
+    scheme: Option<&'r str>,
 }
 
-/// Log levels (`LogLevel sso:LEVEL`).
-#[derive(Clone, Copy)]
-pub enum Level {
-    Error = ffi::APLOG_ERR as isize,
-    Warning = ffi::APLOG_WARNING as isize,
-    Info = ffi::APLOG_INFO as isize,
-    Debug = ffi::APLOG_DEBUG as isize,
+/// What a request answers besides its status.
+pub enum Answer<'a> {
+    /// This body, of this content type (the hook then returns `DONE`).
+    Body(&'static CStr, &'a [u8]),
+    /// The body httpd sends for this status (`ErrorDocument`).
+    ErrorDocument(c_int, &'static CStr),
 }
 
-/// The request's fields that may be rewritten (see [`Request::rewrite`]).
+/// Log levels (`LogLevel sso:LEVEL`): the flow's, which its lines carry.
+pub use sso_core::flow::Level;
+
+/// The request's text fields.
 #[derive(Clone, Copy)]
 pub enum Field {
+    Method,
+    Uri,
     /// The request line (`%r` of the access log).
     TheRequest,
     UnparsedUri,
@@ -30,6 +38,21 @@ pub enum Field {
     Args,
     /// The query string of the parsed URI.
     ParsedQuery,
+    /// `r->user`.
+    User,
+    /// `r->ap_auth_type`: the type that authenticated the request.
+    AuthType,
+}
+
+/// The request's tables.
+#[derive(Clone, Copy)]
+pub enum Tables {
+    HeadersIn,
+    HeadersOut,
+    ErrHeadersOut,
+    /// The environment of CGI scripts and of later modules.
+    Env,
+    Notes,
 }
 
 impl<'r> Request<'r> {
@@ -43,10 +66,24 @@ impl<'r> Request<'r> {
         guard(fail, || {
             // SAFETY: httpd passes the request it is serving, alive for the
             // whole hook and used by no other thread meanwhile; its
-            // connection record outlives it.
-            let request = unsafe { r.as_mut().map(|r| (r.connection.as_ref(), r)) };
+            // connection record outlives it. Both functions read the live
+            // request (`ap_auth_type` writes nothing) and answer a static
+            // string, or one of the request's pool or of the core's
+            // directory record, which outlive the request.
+            let request = unsafe {
+                r.as_mut().map(|r| {
+                    let scheme = ffi::ap_run_http_scheme(r);
+                    let auth_type = ffi::ap_auth_type(r);
+                    (r.connection.as_ref(), auth_type, scheme, r)
+                })
+            };
             match request {
-                Some((conn, r)) => f(&mut Request { r, conn }),
+                Some((conn, auth_type, scheme, r)) => f(&mut Request {
+                    r,
+                    conn,
+                    configured_auth_type: text(auth_type),
+                    scheme: text(scheme),
+                }),
                 None => fail,
             }
         })
@@ -60,35 +97,35 @@ impl<'r> Request<'r> {
         Pool::of(self.r.pool).expect("httpd gives every request a pool")
     }
 
-    pub fn method(&self) -> Option<&'r str> {
-        text(self.r.method)
-    }
-
-    pub fn uri(&self) -> Option<&'r str> {
-        text(self.r.uri)
-    }
-
     pub fn field(&self, field: Field) -> Option<&'r str> {
+        let r = &*self.r;
         text(match field {
-            Field::TheRequest => self.r.the_request,
-            Field::UnparsedUri => self.r.unparsed_uri,
-            Field::Args => self.r.args,
-            Field::ParsedQuery => self.r.parsed_uri.query,
+            Field::Method => r.method,
+            Field::Uri => r.uri,
+            Field::TheRequest => r.the_request,
+            Field::UnparsedUri => r.unparsed_uri,
+            Field::Args => r.args,
+            Field::ParsedQuery => r.parsed_uri.query,
+            Field::User => r.user,
+            Field::AuthType => r.ap_auth_type,
         })
     }
 
-    /// Replaces `field` by `f` of its value (when it has one).
-    pub fn rewrite(&mut self, field: Field, f: impl FnOnce(&str) -> String) {
-        let Some(new) = self.field(field).map(f) else {
-            return;
-        };
-        let new = self.pool().c_str(&new);
+    /// Sets `field` to a copy of `value` in the request's pool (the method
+    /// stays as it is).
+    pub fn set(&mut self, field: Field, value: &str) {
+        let value = self.pool().c_str(value);
+        let r = &mut *self.r;
         *match field {
-            Field::TheRequest => &mut self.r.the_request,
-            Field::UnparsedUri => &mut self.r.unparsed_uri,
-            Field::Args => &mut self.r.args,
-            Field::ParsedQuery => &mut self.r.parsed_uri.query,
-        } = new;
+            Field::Method => return,
+            Field::Uri => &mut r.uri,
+            Field::TheRequest => &mut r.the_request,
+            Field::UnparsedUri => &mut r.unparsed_uri,
+            Field::Args => &mut r.args,
+            Field::ParsedQuery => &mut r.parsed_uri.query,
+            Field::User => &mut r.user,
+            Field::AuthType => &mut r.ap_auth_type,
+        } = value;
     }
 
     /// True for a request that is not a subrequest.
@@ -96,45 +133,19 @@ impl<'r> Request<'r> {
         self.r.main.is_null()
     }
 
-    /// `r->user`.
-    pub fn user(&self) -> Option<&'r str> {
-        text(self.r.user)
-    }
-
-    pub fn set_user(&mut self, user: &str) {
-        self.r.user = self.pool().c_str(user);
-    }
-
-    /// `r->ap_auth_type`: the type that authenticated the request.
-    pub fn auth_type(&self) -> Option<&'r str> {
-        text(self.r.ap_auth_type)
-    }
-
-    pub fn set_auth_type(&mut self, auth_type: &str) {
-        self.r.ap_auth_type = self.pool().c_str(auth_type);
+    /// True when `r->user` is set (whatever its bytes).
+    pub fn has_user(&self) -> bool {
+        !self.r.user.is_null()
     }
 
     /// `AuthType` of the request's location (`ap_auth_type`).
     pub fn configured_auth_type(&self) -> Option<&'r str> {
-        self.ask(false)
+        self.configured_auth_type
     }
 
     /// The scheme httpd serves the request on (`ap_run_http_scheme`).
     pub fn scheme(&self) -> Option<&'r str> {
-        self.ask(true)
-    }
-
-    fn ask(&self, scheme: bool) -> Option<&'r str> {
-        let r: *const ffi::request_rec = &*self.r;
-        // SAFETY: both read the live request (`ap_auth_type` writes
-        // nothing) and answer a static string, or one of the request's pool
-        // or of the core's directory record, which outlive the request.
-        text(unsafe {
-            match scheme {
-                true => ffi::ap_run_http_scheme(r),
-                false => ffi::ap_auth_type(r.cast_mut()),
-            }
-        })
+        self.scheme
     }
 
     /// The TCP peer's address (not mod_remoteip's client address).
@@ -142,31 +153,17 @@ impl<'r> Request<'r> {
         text(self.conn?.client_ip)
     }
 
-    pub fn headers_in(&self) -> Table<'r> {
-        self.table(self.r.headers_in)
-    }
-
-    pub fn headers_out(&self) -> Table<'r> {
-        self.table(self.r.headers_out)
-    }
-
-    pub fn err_headers_out(&self) -> Table<'r> {
-        self.table(self.r.err_headers_out)
-    }
-
-    pub fn subprocess_env(&self) -> Table<'r> {
-        self.table(self.r.subprocess_env)
-    }
-
-    pub fn notes(&self) -> Table<'r> {
-        self.table(self.r.notes)
-    }
-
-    fn table(&self, t: *mut ffi::apr_table_t) -> Table<'r> {
-        Table {
-            t,
-            pool: self.pool(),
-        }
+    pub fn table(&self, which: Tables) -> Table<'r> {
+        let r = &*self.r;
+        let t = match which {
+            Tables::HeadersIn => r.headers_in,
+            Tables::HeadersOut => r.headers_out,
+            Tables::ErrHeadersOut => r.err_headers_out,
+            Tables::Env => r.subprocess_env,
+            Tables::Notes => r.notes,
+        };
+        let pool = self.pool();
+        Table { t, pool }
     }
 
     pub fn status(&self) -> c_int {
@@ -215,56 +212,71 @@ impl<'r> Request<'r> {
         None
     }
 
-    /// Answers with `body` (the caller then returns `DONE`).
-    pub fn send(&mut self, content_type: &'static CStr, body: &[u8]) {
-        let Ok(len) = c_int::try_from(body.len()) else {
-            return;
-        };
-        // SAFETY: a live request; httpd copies the static content type's
-        // pointer and the body's bytes.
+    /// Sets what the request answers (see [`Answer`]).
+    pub fn answer(&mut self, answer: Answer<'_>) {
+        let r: *mut ffi::request_rec = self.r;
+        // SAFETY: a live request; httpd copies the strings and the body's
+        // bytes (`ap_rwrite` writes `len` of them), and keeps the static
+        // content type's pointer.
         unsafe {
-            ffi::ap_set_content_type(self.r, content_type.as_ptr());
-            ffi::ap_set_content_length(self.r, ffi::apr_off_t::from(len));
-            ffi::ap_rwrite(body.as_ptr().cast::<c_void>(), len, self.r);
+            match answer {
+                Answer::Body(content_type, body) => {
+                    let Ok(len) = c_int::try_from(body.len()) else {
+                        return;
+                    };
+                    ffi::ap_set_content_type(r, content_type.as_ptr());
+                    ffi::ap_set_content_length(r, ffi::apr_off_t::from(len));
+                    ffi::ap_rwrite(body.as_ptr().cast::<c_void>(), len, r);
+                }
+                Answer::ErrorDocument(status, body) => {
+                    ffi::ap_custom_response(r, status, body.as_ptr())
+                }
+            }
         }
     }
 
-    /// The body httpd sends for `status` on this request (`ErrorDocument`).
-    pub fn custom_response(&mut self, status: c_int, body: &'static CStr) {
-        // SAFETY: a live request; httpd copies the string.
-        unsafe { ffi::ap_custom_response(self.r, status, body.as_ptr()) }
-    }
-
-    /// True when this module logs `level` for the request.
-    pub fn log_enabled(&self, level: Level) -> bool {
-        // SAFETY: a live request.
-        unsafe { ffi::sso_log_enabled(self.r, level as c_int) != 0 }
+    /// Logs what `msg` makes, made only when this module logs `level` for
+    /// the request.
+    pub fn log_with(&self, level: Level, msg: impl FnOnce() -> String) {
+        if log(Some(&*self.r), self.r.server, level, None) {
+            self.log(level, &msg());
+        }
     }
 
     /// Logs `msg` for the request under this module's name.
     pub fn log(&self, level: Level, msg: &str) {
-        if self.log_enabled(level) {
-            log(Some(&*self.r), self.r.server, level, msg);
-        }
+        log(Some(&*self.r), self.r.server, level, Some(msg));
     }
 }
 
-/// Logs for a request, or for a server when there is none.
+/// Whether this module logs `level` for a request (for a server when there
+/// is none); logs `msg` too, if given and the level is enabled.
 pub(super) fn log(
     r: Option<&ffi::request_rec>,
     s: *const ffi::server_rec,
     level: Level,
-    msg: &str,
-) {
-    let msg: Cow<'_, str> = if msg.contains('\0') {
-        msg.replace('\0', " ").into()
-    } else {
-        msg.into()
-    };
+    msg: Option<&str>,
+) -> bool {
+    let msg: Option<Cow<'_, str>> = msg.map(|m| match m.contains('\0') {
+        true => m.replace('\0', " ").into(),
+        false => m.into(),
+    });
+    let (ptr, len) = msg.as_deref().map_or((std::ptr::null(), 0), |m| {
+        (
+            m.as_ptr().cast(),
+            c_int::try_from(m.len()).unwrap_or(c_int::MAX),
+        )
+    });
     let r = r.map_or(std::ptr::null(), |r| r as *const ffi::request_rec);
-    let len = c_int::try_from(msg.len()).unwrap_or(c_int::MAX);
-    // SAFETY: a live request or server; httpd prints `len` bytes of `msg`.
-    unsafe { ffi::sso_log(r, s, level as c_int, msg.as_ptr().cast(), len) }
+    let level = match level {
+        Level::Error => ffi::APLOG_ERR,
+        Level::Warning => ffi::APLOG_WARNING,
+        Level::Info => ffi::APLOG_INFO,
+        Level::Debug => ffi::APLOG_DEBUG,
+    };
+    // SAFETY: a live request or server; httpd prints `len` bytes of `ptr`
+    // (NULL: it only answers whether the level is enabled).
+    unsafe { ffi::sso_log(r, s, level as c_int, ptr, len) != 0 }
 }
 
 /// An APR table of a request (headers, environment, notes).

@@ -14,6 +14,8 @@ static INSTANCE: AtomicPtr<ffi::ap_socache_instance_t> = AtomicPtr::new(null_mut
 static MUTEX: AtomicPtr<ffi::apr_global_mutex_t> = AtomicPtr::new(null_mut());
 static SERVER: AtomicPtr<ffi::server_rec> = AtomicPtr::new(null_mut());
 
+const SUCCESS: ffi::apr_status_t = ffi::APR_SUCCESS as ffi::apr_status_t;
+
 /// The process's one shared cache.
 pub struct SharedCache;
 
@@ -24,23 +26,25 @@ pub struct Locked<'a> {
     pool: Pool<'a>,
 }
 
+/// A call of the provider (see [`Locked::call`]).
+enum Op<'b> {
+    /// Into the buffer, whose length goes in and the value's comes out.
+    Retrieve(&'b mut [u8], &'b mut c_uint),
+    /// The value, until the expiry (microseconds since the epoch).
+    Store(&'b mut [u8], i64),
+}
+
 impl SharedCache {
     /// pre_config: the mutex type, so `Mutex TYPE ...` can configure it.
     pub fn register_mutex(pconf: Pool<'_>, mutex_type: &'static CStr) {
+        let default = ffi::apr_lockmech_e::APR_LOCK_DEFAULT;
         // SAFETY: a live pool; httpd keeps the static name.
-        unsafe {
-            ffi::ap_mutex_register(
-                pconf.as_ptr(),
-                mutex_type.as_ptr(),
-                null(),
-                ffi::apr_lockmech_e::APR_LOCK_DEFAULT,
-                0,
-            );
-        }
+        unsafe { ffi::ap_mutex_register(pconf.as_ptr(), mutex_type.as_ptr(), null(), default, 0) };
     }
 
-    /// post_config: looks up the provider `name`, creates the cache with
-    /// `args` and the mutex of `mutex_type`. An error says which part failed.
+    /// post_config: creates the cache `cache_name` of the provider `name`
+    /// with `args`, and the mutex of `mutex_type`. An error says which part
+    /// failed.
     pub fn create(
         name: &str,
         args: Option<&str>,
@@ -50,57 +54,36 @@ impl SharedCache {
         pconf: Pool<'_>,
         ptemp: Pool<'_>,
     ) -> Result<(), String> {
-        let s = main.as_ptr();
-        let hints = ffi::ap_socache_hints {
-            avg_id_len: 16,
-            avg_obj_size: 32,
-            expiry_interval: 60 * 1_000_000,
-        };
-        let (mut instance, mut mutex) = (null_mut(), null_mut());
-        // SAFETY: live pools and server record (post_config arguments); the
-        // provider is a registered socache provider, called as mod_socache
-        // documents: create, then init; every string is in `ptemp`.
-        unsafe {
-            let provider =
-                ffi::ap_lookup_provider(c"socache".as_ptr(), ptemp.c_str(name), c"0".as_ptr());
-            let Some(p) = provider.cast::<ffi::ap_socache_provider_t>().as_ref() else {
-                return Err(format!("the socache provider '{name}' is not loaded (LoadModule socache_{name}_module, or a2enmod socache_{name})"));
-            };
-            let args = args.map_or(null(), |a| ptemp.c_str(a).cast_const());
-            if let Some(create) = p.create {
-                let err = create(&mut instance, args, ptemp.as_ptr(), pconf.as_ptr());
-                if !err.is_null() {
-                    return Err(text(err)
-                        .unwrap_or("the cache cannot be created")
-                        .to_owned());
-                }
-            }
-            let rv = ffi::ap_global_mutex_create(
-                &mut mutex,
-                null_mut(),
+        let (mut provider, mut instance, mut mutex) = (null(), null_mut(), null_mut());
+        let args = args.map_or(null(), |a| ptemp.c_str(a).cast_const());
+        // SAFETY: live pools and server record (post_config arguments);
+        // `csrc/glue.c` answers NULL and fills the three, or an error text
+        // in `ptemp`; every string is in `ptemp` or static.
+        let err = unsafe {
+            ffi::sso_socache_create(
+                ptemp.c_str(name),
+                args,
                 mutex_type.as_ptr(),
-                null(),
-                s,
+                cache_name.as_ptr(),
+                main.as_ptr(),
                 pconf.as_ptr(),
-                0,
-            );
-            if rv != ffi::APR_SUCCESS as i32 {
-                return Err(format!(
-                    "the global mutex cannot be created (APR error {rv})"
-                ));
-            }
-            if let Some(init) = p.init {
-                let rv = init(instance, cache_name.as_ptr(), &hints, s, pconf.as_ptr());
-                if rv != ffi::APR_SUCCESS as i32 {
-                    return Err(format!("the cache cannot be initialised (APR error {rv})"));
-                }
-            }
-            PROVIDER.store(provider.cast(), Ordering::SeqCst);
+                ptemp.as_ptr(),
+                &mut provider,
+                &mut instance,
+                &mut mutex,
+            )
+        };
+        if !err.is_null() {
+            return Err(text(err)
+                .unwrap_or("the cache cannot be created")
+                .to_owned());
         }
-        pconf.on_cleanup(null_mut(), destroy);
+        // The glue destroys the instance with `pconf`; then nothing may use it.
+        pconf.on_cleanup(null_mut(), forget);
+        PROVIDER.store(provider.cast_mut(), Ordering::SeqCst);
         INSTANCE.store(instance, Ordering::SeqCst);
         MUTEX.store(mutex, Ordering::SeqCst);
-        SERVER.store(s, Ordering::SeqCst);
+        SERVER.store(main.as_ptr(), Ordering::SeqCst);
         Ok(())
     }
 
@@ -113,18 +96,11 @@ impl SharedCache {
         }
         // SAFETY: the mutex made at post_config, in the live parent's pool.
         let rv = unsafe {
-            ffi::apr_global_mutex_child_init(
-                &mut mutex,
-                ffi::apr_global_mutex_lockfile(mutex),
-                pchild.as_ptr(),
-            )
+            let lockfile = ffi::apr_global_mutex_lockfile(mutex);
+            ffi::apr_global_mutex_child_init(&mut mutex, lockfile, pchild.as_ptr())
         };
         MUTEX.store(
-            if rv == ffi::APR_SUCCESS as i32 {
-                mutex
-            } else {
-                null_mut()
-            },
+            if rv == SUCCESS { mutex } else { null_mut() },
             Ordering::SeqCst,
         );
     }
@@ -142,7 +118,7 @@ impl SharedCache {
         // every path, also when `f` panics (caught by `guard`).
         unsafe {
             let provider = PROVIDER.load(Ordering::SeqCst).as_ref()?;
-            if ffi::apr_global_mutex_lock(mutex) != ffi::APR_SUCCESS as i32 {
+            if ffi::apr_global_mutex_lock(mutex) != SUCCESS {
                 return None;
             }
             let out = guard(None, || {
@@ -158,52 +134,28 @@ impl SharedCache {
     }
 }
 
-/// Configuration pool cleanup (stop, graceful restart): the cache goes.
-extern "C" fn destroy(_data: *mut c_void) -> ffi::apr_status_t {
-    guard((), || {
-        let provider = PROVIDER.swap(null_mut(), Ordering::SeqCst);
-        let instance = INSTANCE.swap(null_mut(), Ordering::SeqCst);
-        MUTEX.store(null_mut(), Ordering::SeqCst);
-        // SAFETY: the provider and its instance made at post_config, whose
-        // pool is being cleared: nothing uses them any more.
-        unsafe {
-            if let (Some(destroy), false) = (
-                provider.as_ref().and_then(|p| p.destroy),
-                instance.is_null(),
-            ) {
-                destroy(instance, SERVER.load(Ordering::SeqCst));
-            }
-        }
-    });
-    ffi::APR_SUCCESS as ffi::apr_status_t
+/// Configuration pool cleanup (stop, graceful restart): the cache is gone.
+extern "C" fn forget(_data: *mut c_void) -> ffi::apr_status_t {
+    PROVIDER.store(null_mut(), Ordering::SeqCst);
+    INSTANCE.store(null_mut(), Ordering::SeqCst);
+    MUTEX.store(null_mut(), Ordering::SeqCst);
+    SUCCESS
 }
 
 /// The largest value [`Locked::retrieve`] reads.
 const MAX_VALUE: usize = 64;
 
 impl Locked<'_> {
-    /// The value of `key`; `Err` when the cache fails.
-    pub fn retrieve(&self, key: &str) -> Result<Option<Vec<u8>>, ()> {
-        let retrieve = self.provider.retrieve.ok_or(())?;
+    /// The value of `key`; `Err` when the cache fails (or holds other
+    /// than UTF-8 there).
+    pub fn retrieve(&self, key: &str) -> Result<Option<String>, ()> {
         let mut buf = [0u8; MAX_VALUE];
         let mut len = MAX_VALUE as c_uint;
-        let key_len = c_uint::try_from(key.len()).map_err(|_| ())?;
-        // SAFETY: the locked cache; APR writes at most `len` bytes.
-        let rv = unsafe {
-            retrieve(
-                self.instance,
-                SERVER.load(Ordering::SeqCst),
-                key.as_ptr(),
-                key_len,
-                buf.as_mut_ptr(),
-                &mut len,
-                self.pool.as_ptr(),
-            )
-        };
-        match rv {
-            _ if rv == ffi::APR_NOTFOUND as i32 => Ok(None),
-            _ if rv == ffi::APR_SUCCESS as i32 => {
-                buf.get(..len as usize).map(|v| Some(v.to_vec())).ok_or(())
+        match self.call(key, Op::Retrieve(&mut buf, &mut len))? {
+            rv if rv == ffi::APR_NOTFOUND as ffi::apr_status_t => Ok(None),
+            SUCCESS => {
+                let value = buf.get(..len as usize).ok_or(())?;
+                String::from_utf8(value.to_vec()).map(Some).map_err(|_| ())
             }
             _ => Err(()),
         }
@@ -211,29 +163,38 @@ impl Locked<'_> {
 
     /// Stores `value` under `key` until `expires` (seconds since the epoch).
     pub fn store(&self, key: &str, value: &str, expires: u64) -> Result<(), ()> {
-        let store = self.provider.store.ok_or(())?;
-        let mut data = value.as_bytes().to_vec();
         let expiry = i64::try_from(expires)
             .ok()
             .and_then(|s| s.checked_mul(1_000_000))
             .unwrap_or(i64::MAX);
-        let (key_len, len) = (c_uint::try_from(key.len()), c_uint::try_from(data.len()));
-        let (Ok(key_len), Ok(len)) = (key_len, len) else {
-            return Err(());
-        };
-        // SAFETY: the locked cache; APR copies the key and the data.
-        let rv = unsafe {
-            store(
-                self.instance,
-                SERVER.load(Ordering::SeqCst),
-                key.as_ptr(),
-                key_len,
-                expiry,
-                data.as_mut_ptr(),
-                len,
-                self.pool.as_ptr(),
-            )
-        };
-        (rv == ffi::APR_SUCCESS as i32).then_some(()).ok_or(())
+        let rv = self.call(key, Op::Store(&mut value.as_bytes().to_vec(), expiry))?;
+        (rv == SUCCESS).then_some(()).ok_or(())
+    }
+
+    /// Calls the provider's `retrieve` or `store` for `key`.
+    fn call(&self, key: &str, op: Op<'_>) -> Result<ffi::apr_status_t, ()> {
+        let key_len = c_uint::try_from(key.len()).map_err(|_| ())?;
+        let (i, s, k, p) = (
+            self.instance,
+            SERVER.load(Ordering::SeqCst),
+            key.as_ptr(),
+            self.pool.as_ptr(),
+        );
+        // SAFETY: the locked cache (module invariant for the pointers); the
+        // provider reads `key_len` bytes of the key, copies a stored value
+        // and writes at most `len` bytes of a retrieved one.
+        Ok(unsafe {
+            match op {
+                Op::Retrieve(buf, len) => {
+                    let retrieve = self.provider.retrieve.ok_or(())?;
+                    retrieve(i, s, k, key_len, buf.as_mut_ptr(), len, p)
+                }
+                Op::Store(data, expiry) => {
+                    let store = self.provider.store.ok_or(())?;
+                    let len = c_uint::try_from(data.len()).map_err(|_| ())?;
+                    store(i, s, k, key_len, expiry, data.as_mut_ptr(), len, p)
+                }
+            }
+        })
     }
 }

@@ -14,15 +14,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sso_core::file_trust;
-use sso_oidc::codes::MemoryCodes;
 use sso_oidc::keys::SigningKeys;
-use sso_oidc::refresh::MemoryRefresh;
 use sso_oidc::OidcConfig;
 
+use crate::config::StoreConfig;
+use crate::oidc_store::OidcStore;
 use crate::session::{Factor, Session};
-
-/// Outstanding codes one process keeps at most (each lives ≤ 60 s).
-const MAX_CODES: usize = 100_000;
 
 /// The prefix a relying party has in the session's list of services (for
 /// logout) and in the `[[second_factor]]` service patterns.
@@ -50,8 +47,10 @@ pub struct Provider {
     /// The discovery document and the JWKS, as served.
     pub discovery: String,
     pub jwks: String,
-    pub codes: Arc<MemoryCodes>,
-    pub refresh: Arc<MemoryRefresh>,
+    /// Codes and refresh tokens: in memory, or in the throttle's Redis.
+    pub store: Arc<OidcStore>,
+    /// Which store that is, to keep it across a reload that keeps it.
+    store_config: StoreConfig,
 }
 
 /// A secret key file already judged by `file_trust` (the caller checked
@@ -85,7 +84,8 @@ fn read_private(path: &Path, key: &str) -> Result<Vec<u8>, KeyLoadError> {
 
 impl Provider {
     /// Reads the keys `config` names; errors name the key and the file.
-    pub fn load(config: OidcConfig) -> Result<Provider, KeyLoadError> {
+    /// Codes and refresh tokens go where `[throttle] store` says.
+    pub fn load(config: OidcConfig, store: &StoreConfig) -> Result<Provider, KeyLoadError> {
         let active = read_private(&config.signing_key_file, "signing_key_file")?;
         let mut previous = Vec::new();
         for (i, p) in config.previous_key_files.iter().enumerate() {
@@ -122,21 +122,28 @@ impl Provider {
         let discovery =
             sso_oidc::discovery::document(&config.issuer, &keys.algorithms()).to_string();
         let jwks = keys.jwks().to_string();
+        let oidc_store = crate::oidc_store::for_store(store).map_err(|e| KeyLoadError {
+            key: "throttle.store".into(),
+            file: String::new(),
+            error: format!("not a valid Redis URL ({:?})", e.kind()),
+        })?;
         Ok(Provider {
             config,
             keys,
             discovery,
             jwks,
-            codes: Arc::new(MemoryCodes::new(MAX_CODES)),
-            refresh: Arc::new(MemoryRefresh::default()),
+            store: oidc_store,
+            store_config: store.clone(),
         })
     }
 
-    /// Codes and refresh tokens outlive a reload: a reload must not log
-    /// every relying party out, nor let a spent code be spent again.
+    /// Codes and refresh tokens outlive a reload (unless the store
+    /// changed): a reload must not log every relying party out, nor let a
+    /// spent code be spent again.
     pub fn carry_over(&mut self, previous: &Provider) {
-        self.codes = previous.codes.clone();
-        self.refresh = previous.refresh.clone();
+        if self.store_config == previous.store_config {
+            self.store = previous.store.clone();
+        }
     }
 
     /// `ISSUER/oidc/authorize?QUERY`: where a login for a relying party

@@ -29,15 +29,15 @@ use super::refusal::Refusal;
 impl App {
     /// `GET /logout`: the confirmation form (or, without a session, the
     /// page that says the browser is logged out).
-    pub fn logout_get(&self, cookies: &Cookies, client: IpAddr) -> Resp {
+    pub async fn logout_get(&self, cookies: &Cookies, client: IpAddr) -> Resp {
         match self.session(cookies) {
             Some(s) => self.logout_confirmation(StatusCode::OK, cookies, &s.user),
-            None => self.logged_out(None, None, client),
+            None => self.logged_out(None, None, client).await,
         }
     }
 
     /// `GET|POST /oidc/logout`; `params` is the query or the form.
-    pub fn oidc_end_session(
+    pub async fn oidc_end_session(
         &self,
         params: &str,
         cookies: &Cookies,
@@ -54,12 +54,14 @@ impl App {
                 return Ok(self.logout_confirmation(StatusCode::OK, cookies, &s.user));
             }
         }
-        Ok(self.logged_out(session.as_ref(), end.redirect.as_deref(), client))
+        Ok(self
+            .logged_out(session.as_ref(), end.redirect.as_deref(), client)
+            .await)
     }
 
     /// `POST /logout`: logs out when the CSRF token is valid; otherwise
     /// asks again.
-    pub fn logout_post(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+    pub async fn logout_post(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
         let token = form_params(body).and_then(|f| f.get("csrf").cloned());
         let session = self.session(cookies);
         if !self.csrf_valid(cookies, token.as_deref()) {
@@ -73,10 +75,10 @@ impl App {
             );
             return match session {
                 Some(s) => self.logout_confirmation(StatusCode::FORBIDDEN, cookies, &s.user),
-                None => self.logged_out(None, None, client),
+                None => self.logged_out(None, None, client).await,
             };
         }
-        self.logged_out(session.as_ref(), None, client)
+        self.logged_out(session.as_ref(), None, client).await
     }
 
     fn logout_confirmation(&self, status: StatusCode, cookies: &Cookies, user: &str) -> Resp {
@@ -95,7 +97,12 @@ impl App {
     /// `sso_logout` is loaded as an image, the refresh tokens of the login
     /// are revoked; then `next` (a relying party's registered
     /// post-logout URI), at once when no image must load first.
-    fn logged_out(&self, session: Option<&Session>, next: Option<&str>, client: IpAddr) -> Resp {
+    async fn logged_out(
+        &self,
+        session: Option<&Session>,
+        next: Option<&str>,
+        client: IpAddr,
+    ) -> Resp {
         let user = session.map(|s| s.user.as_str());
         let all = session.map_or(&[][..], |s| s.services.as_slice());
         log_event(
@@ -107,7 +114,18 @@ impl App {
             ],
         );
         if let (Some(provider), Some(s)) = (&self.oidc, session) {
-            provider.refresh.revoke_session(&session_id(s));
+            if let Err(e) = provider.store.revoke_session(&session_id(s)).await {
+                // The session cookie is cleared all the same; the tokens
+                // of this login live on until they expire or are reused.
+                log_event(
+                    "oidc-store-error",
+                    &[
+                        ("error", &e.to_string()),
+                        ("user", &s.user),
+                        ("addr", &client.to_string()),
+                    ],
+                );
+            }
         }
         let services: Vec<String> = all
             .iter()

@@ -63,9 +63,14 @@ impl App {
                 redirect_uri,
                 code_verifier,
             } => {
-                let grant = provider.codes.take(&code).ok_or_else(|| {
-                    token_error(ErrorCode::InvalidGrant, "unknown, used or expired code")
-                })?;
+                let grant = provider
+                    .store
+                    .take_code(&code)
+                    .await
+                    .map_err(|e| self.store_unavailable(&e, &client))?
+                    .ok_or_else(|| {
+                        token_error(ErrorCode::InvalidGrant, "unknown, used or expired code")
+                    })?;
                 check_redemption(
                     &grant,
                     &rp.id,
@@ -89,7 +94,12 @@ impl App {
                 refresh_token,
                 scope,
             } => {
-                let grant = match provider.refresh.redeem(&refresh_token) {
+                let redeemed = provider
+                    .store
+                    .redeem_refresh(&refresh_token, provider.config.refresh_token_lifetime)
+                    .await
+                    .map_err(|e| self.store_unavailable(&e, &client))?;
+                let grant = match redeemed {
                     Redeemed::Live(g) => g,
                     Redeemed::Reused => {
                         log_event(
@@ -135,7 +145,24 @@ impl App {
                 ("addr", &client.to_string()),
             ],
         );
-        self.tokens(provider, &rp, issue, now)
+        self.tokens(provider, &rp, issue, now, &client).await
+    }
+
+    /// The store of codes and refresh tokens did not answer (logged).
+    fn store_unavailable(
+        &self,
+        error: &crate::throttle_store::StoreError,
+        client: &IpAddr,
+    ) -> Refusal {
+        log_event(
+            "oidc-store-error",
+            &[("error", &error.to_string()), ("addr", &client.to_string())],
+        );
+        token_error(
+            ErrorCode::TemporarilyUnavailable,
+            "the grant cannot be checked right now",
+        )
+        .into()
     }
 
     /// The client the credentials prove (its secret checked on a blocking
@@ -189,12 +216,13 @@ impl App {
     }
 
     /// The token response (RFC 6749 5.1, OpenID Connect Core 3.1.3.3).
-    fn tokens(
+    async fn tokens(
         &self,
         provider: &Provider,
         rp: &Client,
         issue: Issue,
         now: u64,
+        client: &IpAddr,
     ) -> Result<Resp, Refusal> {
         let config = &provider.config;
         let server_error = |_| {
@@ -248,19 +276,23 @@ impl App {
             "scope": issue.scopes.join(" "),
         });
         if refresh::wanted(&issue.scopes) {
-            let refresh_token = provider.refresh.issue(
-                RefreshGrant {
-                    client_id: rp.id.clone(),
-                    user: issue.user,
-                    scopes: issue.scopes,
-                    sid: issue.sid,
-                    auth_time: issue.auth_time,
-                    amr: issue.amr,
-                    expires: now.saturating_add(config.refresh_token_lifetime),
-                    family: issue.family.unwrap_or_default(),
-                },
-                now,
-            );
+            let refresh_token = provider
+                .store
+                .issue_refresh(
+                    RefreshGrant {
+                        client_id: rp.id.clone(),
+                        user: issue.user,
+                        scopes: issue.scopes,
+                        sid: issue.sid,
+                        auth_time: issue.auth_time,
+                        amr: issue.amr,
+                        expires: now.saturating_add(config.refresh_token_lifetime),
+                        family: issue.family.unwrap_or_default(),
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| self.store_unavailable(&e, client))?;
             body["refresh_token"] = json!(refresh_token);
         }
         Ok(self.json_answer(StatusCode::OK, body.to_string()))

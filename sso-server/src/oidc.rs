@@ -18,6 +18,7 @@ use sso_oidc::keys::SigningKeys;
 use sso_oidc::OidcConfig;
 
 use crate::config::StoreConfig;
+use crate::oidc_backchannel::Notice;
 use crate::oidc_store::OidcStore;
 use crate::session::{Factor, Session};
 
@@ -51,6 +52,8 @@ pub struct Provider {
     pub store: Arc<OidcStore>,
     /// Which store that is, to keep it across a reload that keeps it.
     store_config: StoreConfig,
+    /// TLS of the back-channel logout requests.
+    pub backchannel_tls: Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 /// A secret key file already judged by `file_trust` (the caller checked
@@ -127,7 +130,14 @@ impl Provider {
             file: String::new(),
             error: format!("not a valid Redis URL ({:?})", e.kind()),
         })?;
+        let backchannel_tls =
+            crate::oidc_backchannel::tls_config().map_err(|error| KeyLoadError {
+                key: "client.backchannel_logout_uri".into(),
+                file: "TLS".into(),
+                error,
+            })?;
         Ok(Provider {
+            backchannel_tls,
             config,
             keys,
             discovery,
@@ -144,6 +154,55 @@ impl Provider {
         if self.store_config == previous.store_config {
             self.store = previous.store.clone();
         }
+    }
+
+    /// The back-channel logout notices of the login session `session`:
+    /// one per client it signed into that registered a
+    /// `backchannel_logout_uri`, but `except` (the client whose
+    /// RP-initiated logout this is: it has ended its own session already);
+    /// `Err((client, why))` for a token that could not be signed.
+    pub fn backchannel_notices(
+        &self,
+        session: &Session,
+        except: Option<&str>,
+    ) -> Vec<Result<Notice, (String, String)>> {
+        let sid = session_id(session);
+        let now = sso_core::unix_now();
+        let mut notices = Vec::new();
+        for service in &session.services {
+            let Some(client) = service
+                .strip_prefix(SERVICE_PREFIX)
+                .filter(|id| Some(*id) != except)
+                .and_then(|id| self.config.client(id))
+            else {
+                continue;
+            };
+            let Some(uri) = &client.backchannel_logout_uri else {
+                continue;
+            };
+            let claims = sso_oidc::logout::logout_token(
+                &self.config.issuer,
+                &client.id,
+                &session.user,
+                &sid,
+                now,
+            );
+            notices.push(
+                match self
+                    .keys
+                    .sign_typed(&client.algorithm, "logout+jwt", &claims)
+                {
+                    Ok(logout_token) => Ok(Notice {
+                        client_id: client.id.clone(),
+                        user: session.user.clone(),
+                        uri: uri.clone(),
+                        logout_token,
+                    }),
+                    Err(e) => Err((client.id.clone(), e.to_string())),
+                },
+            );
+        }
+        notices
     }
 
     /// `ISSUER/oidc/authorize?QUERY`: where a login for a relying party

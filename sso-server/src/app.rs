@@ -201,7 +201,10 @@ impl App {
             None => None,
         };
         let oidc = match &config.oidc {
-            Some(o) => Some(crate::oidc::Provider::load(o.clone())?),
+            Some(o) => Some(crate::oidc::Provider::load(
+                o.clone(),
+                &config.throttle.store,
+            )?),
             None => None,
         };
         Ok(App {

@@ -16,6 +16,8 @@ pub mod login_flow;
 pub mod metrics;
 pub mod net;
 pub mod oidc;
+pub mod oidc_backchannel;
+pub mod oidc_store;
 pub mod params;
 pub mod private_file;
 pub mod reload;

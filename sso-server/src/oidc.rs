@@ -14,15 +14,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sso_core::file_trust;
-use sso_oidc::codes::MemoryCodes;
 use sso_oidc::keys::SigningKeys;
-use sso_oidc::refresh::MemoryRefresh;
 use sso_oidc::OidcConfig;
 
+use crate::config::StoreConfig;
+use crate::oidc_backchannel::Notice;
+use crate::oidc_store::OidcStore;
 use crate::session::{Factor, Session};
-
-/// Outstanding codes one process keeps at most (each lives ≤ 60 s).
-const MAX_CODES: usize = 100_000;
 
 /// The prefix a relying party has in the session's list of services (for
 /// logout) and in the `[[second_factor]]` service patterns.
@@ -50,8 +48,12 @@ pub struct Provider {
     /// The discovery document and the JWKS, as served.
     pub discovery: String,
     pub jwks: String,
-    pub codes: Arc<MemoryCodes>,
-    pub refresh: Arc<MemoryRefresh>,
+    /// Codes and refresh tokens: in memory, or in the throttle's Redis.
+    pub store: Arc<OidcStore>,
+    /// Which store that is, to keep it across a reload that keeps it.
+    store_config: StoreConfig,
+    /// TLS of the back-channel logout requests.
+    pub backchannel_tls: Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 /// A secret key file already judged by `file_trust` (the caller checked
@@ -85,7 +87,8 @@ fn read_private(path: &Path, key: &str) -> Result<Vec<u8>, KeyLoadError> {
 
 impl Provider {
     /// Reads the keys `config` names; errors name the key and the file.
-    pub fn load(config: OidcConfig) -> Result<Provider, KeyLoadError> {
+    /// Codes and refresh tokens go where `[throttle] store` says.
+    pub fn load(config: OidcConfig, store: &StoreConfig) -> Result<Provider, KeyLoadError> {
         let active = read_private(&config.signing_key_file, "signing_key_file")?;
         let mut previous = Vec::new();
         for (i, p) in config.previous_key_files.iter().enumerate() {
@@ -122,21 +125,84 @@ impl Provider {
         let discovery =
             sso_oidc::discovery::document(&config.issuer, &keys.algorithms()).to_string();
         let jwks = keys.jwks().to_string();
+        let oidc_store = crate::oidc_store::for_store(store).map_err(|e| KeyLoadError {
+            key: "throttle.store".into(),
+            file: String::new(),
+            error: format!("not a valid Redis URL ({:?})", e.kind()),
+        })?;
+        let backchannel_tls =
+            crate::oidc_backchannel::tls_config().map_err(|error| KeyLoadError {
+                key: "client.backchannel_logout_uri".into(),
+                file: "TLS".into(),
+                error,
+            })?;
         Ok(Provider {
+            backchannel_tls,
             config,
             keys,
             discovery,
             jwks,
-            codes: Arc::new(MemoryCodes::new(MAX_CODES)),
-            refresh: Arc::new(MemoryRefresh::default()),
+            store: oidc_store,
+            store_config: store.clone(),
         })
     }
 
-    /// Codes and refresh tokens outlive a reload: a reload must not log
-    /// every relying party out, nor let a spent code be spent again.
+    /// Codes and refresh tokens outlive a reload (unless the store
+    /// changed): a reload must not log every relying party out, nor let a
+    /// spent code be spent again.
     pub fn carry_over(&mut self, previous: &Provider) {
-        self.codes = previous.codes.clone();
-        self.refresh = previous.refresh.clone();
+        if self.store_config == previous.store_config {
+            self.store = previous.store.clone();
+        }
+    }
+
+    /// The back-channel logout notices of the login session `session`:
+    /// one per client it signed into that registered a
+    /// `backchannel_logout_uri`, but `except` (the client whose
+    /// RP-initiated logout this is: it has ended its own session already);
+    /// `Err((client, why))` for a token that could not be signed.
+    pub fn backchannel_notices(
+        &self,
+        session: &Session,
+        except: Option<&str>,
+    ) -> Vec<Result<Notice, (String, String)>> {
+        let sid = session_id(session);
+        let now = sso_core::unix_now();
+        let mut notices = Vec::new();
+        for service in &session.services {
+            let Some(client) = service
+                .strip_prefix(SERVICE_PREFIX)
+                .filter(|id| Some(*id) != except)
+                .and_then(|id| self.config.client(id))
+            else {
+                continue;
+            };
+            let Some(uri) = &client.backchannel_logout_uri else {
+                continue;
+            };
+            let claims = sso_oidc::logout::logout_token(
+                &self.config.issuer,
+                &client.id,
+                &session.user,
+                &sid,
+                now,
+            );
+            notices.push(
+                match self
+                    .keys
+                    .sign_typed(&client.algorithm, "logout+jwt", &claims)
+                {
+                    Ok(logout_token) => Ok(Notice {
+                        client_id: client.id.clone(),
+                        user: session.user.clone(),
+                        uri: uri.clone(),
+                        logout_token,
+                    }),
+                    Err(e) => Err((client.id.clone(), e.to_string())),
+                },
+            );
+        }
+        notices
     }
 
     /// `ISSUER/oidc/authorize?QUERY`: where a login for a relying party

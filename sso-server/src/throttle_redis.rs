@@ -145,16 +145,9 @@ impl RedisThrottle {
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.conn
-            .get_or_try_init(|| async {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
+            .get_or_try_init(|| lazy_connection(&self.client))
             .await
             .cloned()
-            .map_err(|e| describe(&e))
     }
 
     async fn run<T: redis::FromRedisValue>(
@@ -200,6 +193,17 @@ impl RedisThrottle {
             .await
             .map(|_| ())
     }
+}
+
+/// A connection to `client` that connects at its first use and
+/// reconnects by itself, every step bounded by [`TIMEOUT`]: the throttle's
+/// and the OpenID Connect provider's (`crate::oidc_store`).
+pub(crate) async fn lazy_connection(client: &Client) -> Result<ConnectionManager, StoreError> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT))
+        .set_number_of_retries(1);
+    ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| describe(&e))
 }
 
 /// The counter of `user`'s wrong second-factor codes: the name is the

@@ -214,6 +214,23 @@ fn redeem(code: &str, redirect: &str, verifier: Option<&str>) -> (u16, Value) {
     (status, json)
 }
 
+/// `claims` signed RS256 by a key of another provider.
+fn dir_key_signs(claims: &Value) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let other = sso_oidc::keys::SigningKeys::new(&out.stdout, &[], None).unwrap();
+    other.sign("RS256", claims).unwrap()
+}
+
 fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -415,6 +432,14 @@ fn the_session_answers_silently_until_prompt_login_or_logout() {
     let (_, mut jar) = code_for("web", WEB_CB, "alice", &[]);
     let silent = get(&authorize_path("web", WEB_CB, &[("prompt", "none")]), &jar);
     param(&silent, WEB_CB, "code");
+    // max_age: a password older than it is asked again (the clock must
+    // have moved past the login's second for max_age=0 to be exceeded).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let fresh = get(&authorize_path("web", WEB_CB, &[("max_age", "3600")]), &jar);
+    param(&fresh, WEB_CB, "code");
+    let old = get(&authorize_path("web", WEB_CB, &[("max_age", "0")]), &jar);
+    assert_eq!(old.status, 200, "an exceeded max_age shows the form");
+    assert!(old.form_field("o").is_some());
     let forced = get(&authorize_path("web", WEB_CB, &[("prompt", "login")]), &jar);
     assert_eq!(forced.status, 200, "prompt=login shows the form");
     let back = log_in(&forced, &mut jar, "alice", "alice password");
@@ -446,6 +471,18 @@ fn the_session_answers_silently_until_prompt_login_or_logout() {
         (status, json["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    // A hint signed by another key (another issuer's): a page.
+    let stranger = dir_key_signs(&claims_of(&id_token));
+    let r = get(
+        &format!(
+            "/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}",
+            pct(&stranger),
+            pct(BYE)
+        ),
+        &Cookies::new(),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.location().is_none());
     // An unregistered post-logout URI: a page, no redirect.
     let r = get(
         &format!(

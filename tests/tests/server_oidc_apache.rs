@@ -3,8 +3,10 @@
 //! person: the login page of the login server, back to the protected page
 //! with `Require claim groups:staff`; RP-initiated logout through
 //! mod_auth_openidc to the provider's end-session endpoint and back to the
-//! registered post-logout page; then a user not in staff is refused. One
-//! sso-server, one apache2 and one browser session for the whole file.
+//! registered post-logout page; the login server's own logout ends
+//! mod_auth_openidc's session by back-channel logout; then a user not in
+//! staff is refused. One sso-server, one apache2 and one browser session
+//! for the whole file.
 
 use sso_integration::apache::{Apache, ApacheConfig};
 use sso_integration::server::{add_user, pct, Browser, Setup, SsoServer};
@@ -39,6 +41,10 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     let ca = sso_integration::tls::Ca::new(dir.path(), "oidc test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
+    // The login server's back-channel requests trust the system's roots,
+    // and `SSL_CERT_FILE` (rustls-native-certs) instead when it is set:
+    // here the test CA that signs apache's certificate.
+    std::env::set_var("SSL_CERT_FILE", &ca.cert);
     let mut setup = Setup::users_file(&users);
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {cert_key:?}\n");
     let mut server = SsoServer::start_with(&keys, &setup, |text| {
@@ -53,7 +59,8 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
              [[oidc.client]]\nid = \"apache\"\nname = \"The protected site\"\n\
              secret_hash = '{hash}'\n\
              redirect_uris = [\"https://{PLACEHOLDER}protected/redirect_uri\"]\n\
-             post_logout_redirect_uris = [\"https://{PLACEHOLDER}bye.html\"]\n"
+             post_logout_redirect_uris = [\"https://{PLACEHOLDER}bye.html\"]\n\
+             backchannel_logout_uri = \"https://{PLACEHOLDER}protected/redirect_uri?logout=backchannel\"\n"
         )
     });
     let issuer = format!("https://127.0.0.1:{}", server.port);
@@ -61,6 +68,8 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
         load_sso: false,
         modules: vec!["auth_openidc".into()],
         log_level: "warn auth_openidc:info".into(),
+        // The protected page is never cached: a browser that showed it from
+        // its cache after a logout would prove nothing.
         config: format!(
             "OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration\n\
              OIDCSSLValidateServer Off\n\
@@ -71,7 +80,9 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
              OIDCScope \"openid profile groups\"\n\
              OIDCPKCEMethod S256\n\
              OIDCRemoteUserClaim preferred_username\n\
-             <Location /protected/>\n  AuthType openid-connect\n  Require claim groups:staff\n</Location>\n",
+             <Location /protected/>\n  AuthType openid-connect\n  Require claim groups:staff\n\
+             Header always set Cache-Control no-store\n</Location>\n\
+             <Location /protected/redirect_uri>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n",
             sso_oidc::codes::new_secret()
         ),
         files: vec![
@@ -132,6 +143,36 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
         browser.url().starts_with(&issuer),
         "{}",
         debug("logged out", &browser)
+    );
+
+    // The login server's own logout ends mod_auth_openidc's session too,
+    // by a back-channel logout token.
+    log_in(&browser, "alice", "alice password");
+    browser.wait_for_text("the staff page");
+    browser.goto(&format!("{issuer}/logout"));
+    browser.click("#logout");
+    browser.wait_for_text("has been logged out");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.log().contains("event=oidc-backchannel") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            debug("back-channel", &browser)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        server
+            .log()
+            .contains("event=oidc-backchannel client=\"apache\" user=\"alice\" status=\"200\""),
+        "{}",
+        debug("back-channel", &browser)
+    );
+    browser.goto(&protected);
+    assert!(
+        browser.url().starts_with(&issuer),
+        "{}",
+        debug("after the back-channel logout", &browser)
     );
 
     // bob is not in staff: mod_auth_openidc's `Require claim` refuses him.

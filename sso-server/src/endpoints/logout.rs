@@ -18,7 +18,7 @@ use hyper::StatusCode;
 
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::html;
-use crate::oidc::{session_id, SERVICE_PREFIX};
+use crate::oidc::{session_id, Provider, SERVICE_PREFIX};
 use crate::params::form_params;
 use crate::session::Session;
 use crate::target::pairs;
@@ -29,15 +29,15 @@ use super::refusal::Refusal;
 impl App {
     /// `GET /logout`: the confirmation form (or, without a session, the
     /// page that says the browser is logged out).
-    pub fn logout_get(&self, cookies: &Cookies, client: IpAddr) -> Resp {
+    pub async fn logout_get(&self, cookies: &Cookies, client: IpAddr) -> Resp {
         match self.session(cookies) {
             Some(s) => self.logout_confirmation(StatusCode::OK, cookies, &s.user),
-            None => self.logged_out(None, None, client),
+            None => self.logged_out(None, None, None, client).await,
         }
     }
 
     /// `GET|POST /oidc/logout`; `params` is the query or the form.
-    pub fn oidc_end_session(
+    pub async fn oidc_end_session(
         &self,
         params: &str,
         cookies: &Cookies,
@@ -54,12 +54,19 @@ impl App {
                 return Ok(self.logout_confirmation(StatusCode::OK, cookies, &s.user));
             }
         }
-        Ok(self.logged_out(session.as_ref(), end.redirect.as_deref(), client))
+        Ok(self
+            .logged_out(
+                session.as_ref(),
+                end.redirect.as_deref(),
+                end.client_id.as_deref(),
+                client,
+            )
+            .await)
     }
 
     /// `POST /logout`: logs out when the CSRF token is valid; otherwise
     /// asks again.
-    pub fn logout_post(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
+    pub async fn logout_post(&self, body: &[u8], cookies: &Cookies, client: IpAddr) -> Resp {
         let token = form_params(body).and_then(|f| f.get("csrf").cloned());
         let session = self.session(cookies);
         if !self.csrf_valid(cookies, token.as_deref()) {
@@ -73,10 +80,10 @@ impl App {
             );
             return match session {
                 Some(s) => self.logout_confirmation(StatusCode::FORBIDDEN, cookies, &s.user),
-                None => self.logged_out(None, None, client),
+                None => self.logged_out(None, None, None, client).await,
             };
         }
-        self.logged_out(session.as_ref(), None, client)
+        self.logged_out(session.as_ref(), None, None, client).await
     }
 
     fn logout_confirmation(&self, status: StatusCode, cookies: &Cookies, user: &str) -> Resp {
@@ -94,8 +101,16 @@ impl App {
     /// Ends the session: the cookie is cleared, each service's
     /// `sso_logout` is loaded as an image, the refresh tokens of the login
     /// are revoked; then `next` (a relying party's registered
-    /// post-logout URI), at once when no image must load first.
-    fn logged_out(&self, session: Option<&Session>, next: Option<&str>, client: IpAddr) -> Resp {
+    /// post-logout URI), at once when no image must load first. Relying
+    /// parties with a back-channel are told, but `initiator` (the client
+    /// whose RP-initiated logout this is).
+    async fn logged_out(
+        &self,
+        session: Option<&Session>,
+        next: Option<&str>,
+        initiator: Option<&str>,
+        client: IpAddr,
+    ) -> Resp {
         let user = session.map(|s| s.user.as_str());
         let all = session.map_or(&[][..], |s| s.services.as_slice());
         log_event(
@@ -107,7 +122,19 @@ impl App {
             ],
         );
         if let (Some(provider), Some(s)) = (&self.oidc, session) {
-            provider.refresh.revoke_session(&session_id(s));
+            self.backchannel_logout(provider, s, initiator);
+            if let Err(e) = provider.store.revoke_session(&session_id(s)).await {
+                // The session cookie is cleared all the same; the tokens
+                // of this login live on until they expire or are reused.
+                log_event(
+                    "oidc-store-error",
+                    &[
+                        ("error", &e.to_string()),
+                        ("user", &s.user),
+                        ("addr", &client.to_string()),
+                    ],
+                );
+            }
         }
         let services: Vec<String> = all
             .iter()
@@ -133,5 +160,44 @@ impl App {
         resp.headers_mut()
             .append(header::SET_COOKIE, self.clear_session_cookie());
         resp
+    }
+
+    /// Back-channel logout at the relying parties of the session, after
+    /// the answer (each request in a task of its own); the outcome logged,
+    /// never the token.
+    fn backchannel_logout(&self, provider: &Provider, session: &Session, initiator: Option<&str>) {
+        for notice in provider.backchannel_notices(session, initiator) {
+            let notice = match notice {
+                Ok(n) => n,
+                Err((client, error)) => {
+                    log_event(
+                        "oidc-backchannel-failed",
+                        &[
+                            ("client", &client),
+                            ("user", &session.user),
+                            ("error", &error),
+                        ],
+                    );
+                    continue;
+                }
+            };
+            let tls = provider.backchannel_tls.clone();
+            tokio::spawn(async move {
+                let fields = [
+                    ("client", notice.client_id.as_str()),
+                    ("user", &notice.user),
+                ];
+                match crate::oidc_backchannel::deliver(&notice, tls).await {
+                    Ok(status) => log_event(
+                        "oidc-backchannel",
+                        &[&fields[..], &[("status", &status.to_string())]].concat(),
+                    ),
+                    Err(error) => log_event(
+                        "oidc-backchannel-failed",
+                        &[&fields[..], &[("error", &error)]].concat(),
+                    ),
+                }
+            });
+        }
     }
 }

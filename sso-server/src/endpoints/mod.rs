@@ -181,9 +181,9 @@ static ROUTES: &[Route] = &[
         handler: |app, i| {
             Box::pin(async move {
                 Ok(if i.method == Method::POST {
-                    app.logout_post(&i.body, &i.cookies, i.client)
+                    app.logout_post(&i.body, &i.cookies, i.client).await
                 } else {
-                    app.logout_get(&i.cookies, i.client)
+                    app.logout_get(&i.cookies, i.client).await
                 })
             })
         },
@@ -331,7 +331,10 @@ static ROUTES: &[Route] = &[
         body: Body::Page,
         enabled: oidc,
         handler: |app, i| {
-            Box::pin(async move { app.oidc_end_session(i.query_or_form(), &i.cookies, i.client) })
+            Box::pin(async move {
+                app.oidc_end_session(i.query_or_form(), &i.cookies, i.client)
+                    .await
+            })
         },
     },
 ];

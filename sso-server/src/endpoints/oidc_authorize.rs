@@ -131,10 +131,11 @@ impl App {
             return self.issue_or_second_factor(&target, session, cookies, client, false);
         }
         self.issue_code(provider, &request, &target, session, &addr)
+            .await
     }
 
     /// The code, and the browser sent back to the client with it.
-    fn issue_code(
+    async fn issue_code(
         &self,
         provider: &Provider,
         request: &AuthorizeRequest,
@@ -156,12 +157,16 @@ impl App {
             sid: session_id(&session),
             expires: now.saturating_add(provider.config.code_lifetime),
         };
-        let code = provider.codes.issue(grant, now).map_err(|_| {
+        let code = provider.store.issue_code(grant, now).await.map_err(|e| {
+            log_event(
+                "oidc-store-error",
+                &[("error", &e.to_string()), ("addr", addr)],
+            );
             back(
                 request,
                 provider,
                 ErrorCode::TemporarilyUnavailable,
-                "too many logins at once",
+                "the code cannot be issued right now",
             )
         })?;
         log_event(

@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use hyper::StatusCode;
+use hyper::{header, StatusCode};
 use serde_json::json;
 use sso_oidc::access::{self, Access};
 use sso_oidc::claims::{self, Authentication, Identity};
@@ -17,11 +17,13 @@ use sso_oidc::config::Client;
 use sso_oidc::error::ErrorCode;
 use sso_oidc::refresh::{self, Redeemed, RefreshGrant};
 use sso_oidc::token::{self, Grant};
+use sso_oidc::OAuthError;
 
-use crate::app::{log_event, App, Resp};
+use crate::app::{header_value, log_event, App, Resp};
 use crate::oidc::Provider;
 use crate::session::valid_name;
 use crate::target::pairs;
+use crate::throttle_store::Refusal as ThrottleRefusal;
 
 use super::oidc_refusal::{token_error, OidcRefusal};
 use super::refusal::Refusal;
@@ -55,17 +57,28 @@ impl App {
         let body = std::str::from_utf8(body)
             .map_err(|_| token_error(ErrorCode::InvalidRequest, "the body is not UTF-8"))?;
         let (credentials, grant) = token::parse(&pairs(body), authorization).map_err(refused)?;
-        let rp = self.authenticate_client(provider, credentials).await?;
         let now = sso_core::unix_now();
+        let rp = match self
+            .throttled_client(provider, credentials, client, now)
+            .await?
+        {
+            Ok(rp) => rp,
+            Err(answer) => return Ok(answer),
+        };
         let issue = match grant {
             Grant::AuthorizationCode {
                 code,
                 redirect_uri,
                 code_verifier,
             } => {
-                let grant = provider.codes.take(&code).ok_or_else(|| {
-                    token_error(ErrorCode::InvalidGrant, "unknown, used or expired code")
-                })?;
+                let grant = provider
+                    .store
+                    .take_code(&code)
+                    .await
+                    .map_err(|e| self.store_unavailable(&e, &client))?
+                    .ok_or_else(|| {
+                        token_error(ErrorCode::InvalidGrant, "unknown, used or expired code")
+                    })?;
                 check_redemption(
                     &grant,
                     &rp.id,
@@ -89,7 +102,12 @@ impl App {
                 refresh_token,
                 scope,
             } => {
-                let grant = match provider.refresh.redeem(&refresh_token) {
+                let redeemed = provider
+                    .store
+                    .redeem_refresh(&refresh_token, provider.config.refresh_token_lifetime)
+                    .await
+                    .map_err(|e| self.store_unavailable(&e, &client))?;
+                let grant = match redeemed {
                     Redeemed::Live(g) => g,
                     Redeemed::Reused => {
                         log_event(
@@ -135,7 +153,93 @@ impl App {
                 ("addr", &client.to_string()),
             ],
         );
-        self.tokens(provider, &rp, issue, now)
+        self.tokens(provider, &rp, issue, now, &client).await
+    }
+
+    /// The store of codes and refresh tokens did not answer (logged).
+    fn store_unavailable(
+        &self,
+        error: &crate::throttle_store::StoreError,
+        client: &IpAddr,
+    ) -> Refusal {
+        log_event(
+            "oidc-store-error",
+            &[("error", &error.to_string()), ("addr", &client.to_string())],
+        );
+        token_error(
+            ErrorCode::TemporarilyUnavailable,
+            "the grant cannot be checked right now",
+        )
+        .into()
+    }
+
+    /// [`App::authenticate_client`] within the login throttle (see
+    /// [`crate::throttle`]): the attempt counts against the client id
+    /// (as `oidc-client:ID`, a user key of its own) and the client's
+    /// address before the secret is checked, a proven client gets it back.
+    /// Once a limit is reached the answer is `invalid_client` with 429 and
+    /// `Retry-After`, as the login form answers 429 (`Err`): the secret is
+    /// not even checked then.
+    async fn throttled_client(
+        &self,
+        provider: &Provider,
+        credentials: token::Credentials,
+        client: IpAddr,
+        now: u64,
+    ) -> Result<Result<Client, Resp>, Refusal> {
+        let key = format!("oidc-client:{}", credentials.client_id);
+        let addr = client.to_string();
+        match self.throttle.begin(&key, client, now).await {
+            Ok(()) => {}
+            Err(ThrottleRefusal::Throttled(which)) => {
+                self.metrics
+                    .throttled
+                    .get_or_create(&crate::metrics::Limit {
+                        limit: which.label(),
+                    })
+                    .inc();
+                log_event(
+                    "throttled",
+                    &[
+                        ("check", which.check()),
+                        ("client", &credentials.client_id),
+                        ("addr", &addr),
+                    ],
+                );
+                let error = OAuthError::new(
+                    ErrorCode::InvalidClient,
+                    "too many failed client authentications: retry later",
+                );
+                let mut resp = self.json_answer(StatusCode::TOO_MANY_REQUESTS, error.body());
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header_value(self.config.throttle.window.to_string()),
+                );
+                return Ok(Err(resp));
+            }
+            Err(ThrottleRefusal::Unavailable(error)) => {
+                return Err(self.store_unavailable(&error, &client));
+            }
+        }
+        let outcome = self.authenticate_client(provider, credentials).await;
+        // A wrong secret stays counted (it is logged by the refusal, as
+        // `oidc-refused`, with the client and never the secret); anything
+        // but `invalid_client` was no guess and is given back.
+        let counted = matches!(
+            &outcome,
+            Err(Refusal::Oidc(OidcRefusal::Token(e))) if e.code == ErrorCode::InvalidClient
+        );
+        let settled = if outcome.is_ok() {
+            self.throttle.succeeded(&key, client).await
+        } else if counted {
+            Ok(())
+        } else {
+            self.throttle.release(&key, client).await
+        };
+        if let Err(e) = settled {
+            self.log_store_error(&e, &key, &addr);
+        }
+        outcome.map(Ok)
     }
 
     /// The client the credentials prove (its secret checked on a blocking
@@ -189,12 +293,13 @@ impl App {
     }
 
     /// The token response (RFC 6749 5.1, OpenID Connect Core 3.1.3.3).
-    fn tokens(
+    async fn tokens(
         &self,
         provider: &Provider,
         rp: &Client,
         issue: Issue,
         now: u64,
+        client: &IpAddr,
     ) -> Result<Resp, Refusal> {
         let config = &provider.config;
         let server_error = |_| {
@@ -248,19 +353,23 @@ impl App {
             "scope": issue.scopes.join(" "),
         });
         if refresh::wanted(&issue.scopes) {
-            let refresh_token = provider.refresh.issue(
-                RefreshGrant {
-                    client_id: rp.id.clone(),
-                    user: issue.user,
-                    scopes: issue.scopes,
-                    sid: issue.sid,
-                    auth_time: issue.auth_time,
-                    amr: issue.amr,
-                    expires: now.saturating_add(config.refresh_token_lifetime),
-                    family: issue.family.unwrap_or_default(),
-                },
-                now,
-            );
+            let refresh_token = provider
+                .store
+                .issue_refresh(
+                    RefreshGrant {
+                        client_id: rp.id.clone(),
+                        user: issue.user,
+                        scopes: issue.scopes,
+                        sid: issue.sid,
+                        auth_time: issue.auth_time,
+                        amr: issue.amr,
+                        expires: now.saturating_add(config.refresh_token_lifetime),
+                        family: issue.family.unwrap_or_default(),
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| self.store_unavailable(&e, client))?;
             body["refresh_token"] = json!(refresh_token);
         }
         Ok(self.json_answer(StatusCode::OK, body.to_string()))

@@ -1,0 +1,162 @@
+//! `[throttle] store = "redis://..."` with `[oidc]`: two real sso-server
+//! replicas keep their authorization codes and refresh tokens in one real
+//! redis-server, so a code issued by one is redeemed once across both, a
+//! refresh token rotated on one is spent on the other (and its reuse
+//! revokes its family everywhere), and a logout on one revokes the login's
+//! refresh tokens on the other.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+use sso_integration::http::{form_urlencode, request};
+use sso_integration::redis::RedisServer;
+use sso_integration::server::{add_user, pct, query_params, Cookies, Setup, SsoServer};
+use sso_integration::util::{bin, TestKeys};
+
+const SECRET: &str = "a-redis-client-secret-0123456789";
+const CB: &str = "http://127.0.0.1:9/cb";
+
+fn token(server: &SsoServer, form: &[(&str, &str)]) -> (u16, Value) {
+    let basic = STANDARD.encode(format!("web:{SECRET}"));
+    let resp = request(
+        &format!("http://127.0.0.1:{}/oidc/token", server.port),
+        "POST",
+        &[("Authorization".into(), format!("Basic {basic}"))],
+        Some(&form_urlencode(form)),
+    );
+    (
+        resp.status,
+        serde_json::from_str(&resp.body).unwrap_or(Value::Null),
+    )
+}
+
+fn refresh(server: &SsoServer, token_value: &str) -> (u16, Value) {
+    token(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token_value),
+        ],
+    )
+}
+
+fn redeem(server: &SsoServer, code: &str) -> (u16, Value) {
+    token(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CB),
+        ],
+    )
+}
+
+/// A code from `server` for alice: the login form the first time, the
+/// session after.
+fn code(server: &SsoServer, jar: &mut Cookies) -> String {
+    let path = format!(
+        "/oidc/authorize?{}",
+        form_urlencode(&[
+            ("client_id", "web"),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid offline_access"),
+        ])
+    );
+    let mut resp = server.get(&path, jar);
+    jar.update(&resp);
+    if resp.status == 200 {
+        let csrf = resp.form_field("csrf").unwrap();
+        let o = resp.form_field("o").unwrap();
+        resp = server.post(
+            "/login",
+            jar,
+            &[
+                ("csrf", &csrf),
+                ("o", &o),
+                ("username", "alice"),
+                ("password", "alice password"),
+            ],
+        );
+        jar.update(&resp);
+        let resume = resp.location().unwrap().to_owned();
+        let local = resume.split_once("/oidc/").unwrap().1;
+        resp = server.get(&format!("/oidc/{local}"), jar);
+        jar.update(&resp);
+    }
+    assert_eq!(resp.status, 302, "{}", resp.body);
+    let l = resp.location().unwrap();
+    assert!(l.starts_with(CB), "{l}");
+    query_params(l)
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+}
+
+#[test]
+fn replicas_share_codes_and_refresh_tokens_through_redis() {
+    let redis = RedisServer::start();
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    add_user(&users, "alice", "alice password", &[]);
+    let key = dir.path().join("oidc.pem");
+    let out = std::process::Command::new(bin("sso-server"))
+        .args(["oidc", "gen-key", "--output"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
+    let mut setup = Setup::users_file(&users);
+    setup.tables = format!(
+        "[throttle]\nstore = {:?}\n\n[oidc]\nissuer = \"https://login.example.org\"\n\
+         signing_key_file = {key:?}\n[[oidc.client]]\nid = \"web\"\nsecret_hash = '{hash}'\n\
+         redirect_uris = [\"{CB}\"]\n",
+        redis.url()
+    );
+    let (a, b) = (
+        SsoServer::start(&keys, &setup),
+        SsoServer::start(&keys, &setup),
+    );
+    let mut jar = Cookies::new();
+
+    // A code of replica a, redeemed at b once, then refused at a.
+    let code1 = code(&a, &mut jar);
+    let (status, json) = redeem(&b, &code1);
+    assert_eq!(status, 200, "{json}\n{}", b.log());
+    let (status, again) = redeem(&a, &code1);
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Rotated at a; the spent one reused at b revokes the family.
+    let r1 = json["refresh_token"].as_str().unwrap().to_owned();
+    let (status, rotated) = refresh(&a, &r1);
+    assert_eq!(status, 200, "{rotated}");
+    let r2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let (status, reused) = refresh(&b, &r1);
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = refresh(&a, &r2);
+    assert_eq!(status, 400, "the family went with the reused token");
+
+    // A logout at a revokes what b would take.
+    let code2 = code(&a, &mut jar);
+    let (status, json) = redeem(&b, &code2);
+    assert_eq!(status, 200, "{json}");
+    let r3 = json["refresh_token"].as_str().unwrap().to_owned();
+    let hint = json["id_token"].as_str().unwrap();
+    let bye = a.get(&format!("/oidc/logout?id_token_hint={}", pct(hint)), &jar);
+    assert_eq!(bye.status, 200, "{}", bye.body);
+    assert!(bye.body.contains("logged out"), "{}", bye.body);
+    let (status, json) = refresh(&b, &r3);
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{json}"
+    );
+}

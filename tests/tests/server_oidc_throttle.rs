@@ -1,0 +1,124 @@
+//! Failed client authentication at `POST /oidc/token` goes through the
+//! login throttle (sso-server/src/endpoints/oidc_token.rs): a wrong
+//! client secret is `invalid_client` with 401 until the client's limit
+//! from that address is reached, then `invalid_client` with 429 and
+//! `Retry-After`, the right secret included, as the login form answers;
+//! another client from the same address is not held back; the log names
+//! the client, never the secret. Once with the memory store, once with
+//! two replicas sharing a real redis-server (the lock taken on one holds
+//! on the other).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+use sso_integration::http::{form_urlencode, request};
+use sso_integration::redis::RedisServer;
+use sso_integration::server::{add_user, HttpResponse, Setup, SsoServer};
+use sso_integration::util::{bin, TestKeys};
+
+const SECRET: &str = "a-throttled-client-secret-0123456789";
+const WRONG: &str = "a-guessed-client-secret-9876543210";
+const CB: &str = "http://127.0.0.1:9/cb";
+
+/// A token request of `client` proving `secret`, for a code that does not
+/// exist: `invalid_grant` (400) once the client is proven.
+fn attempt(server: &SsoServer, client: &str, secret: &str) -> (HttpResponse, Value) {
+    let basic = STANDARD.encode(format!("{client}:{secret}"));
+    let resp = request(
+        &format!("http://127.0.0.1:{}/oidc/token", server.port),
+        "POST",
+        &[("Authorization".into(), format!("Basic {basic}"))],
+        Some(&form_urlencode(&[
+            ("grant_type", "authorization_code"),
+            ("code", "no-such-code"),
+            ("redirect_uri", CB),
+        ])),
+    );
+    let json = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+    (resp, json)
+}
+
+fn setup(dir: &std::path::Path, store: &str) -> Setup {
+    let users = dir.join("users");
+    add_user(&users, "alice", "alice password", &[]);
+    let key = dir.join("oidc.pem");
+    let out = std::process::Command::new(bin("sso-server"))
+        .args(["oidc", "gen-key", "--output"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
+    let mut setup = Setup::users_file(&users);
+    setup.tables = format!(
+        "[throttle]\n{store}max_failures_per_user_address = 3\nmax_failures_per_address = 100\n\n\
+         [oidc]\nissuer = \"https://login.example.org\"\nsigning_key_file = {key:?}\n\
+         [[oidc.client]]\nid = \"web\"\nsecret_hash = '{hash}'\nredirect_uris = [\"{CB}\"]\n\
+         [[oidc.client]]\nid = \"other\"\nsecret_hash = '{hash}'\nredirect_uris = [\"{CB}\"]\n"
+    );
+    setup
+}
+
+/// Three wrong secrets at `a`, then the lock seen at `b` (the same server
+/// or another replica).
+fn check(a: &SsoServer, b: &SsoServer) {
+    for i in 0..3 {
+        let (resp, json) = attempt(a, "web", WRONG);
+        assert_eq!(
+            (resp.status, json["error"].as_str()),
+            (401, Some("invalid_client")),
+            "attempt {i}: {json}"
+        );
+    }
+    let (resp, json) = attempt(b, "web", SECRET);
+    assert_eq!(
+        (resp.status, json["error"].as_str()),
+        (429, Some("invalid_client")),
+        "{json}\n{}",
+        b.log()
+    );
+    assert!(
+        resp.header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s > 0)),
+        "{:?}",
+        resp.header("retry-after")
+    );
+    // Another client from the same address is proven as before.
+    let (resp, json) = attempt(b, "other", SECRET);
+    assert_eq!(
+        (resp.status, json["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{json}"
+    );
+    for server in [a, b] {
+        let log = server.log();
+        assert!(!log.contains(WRONG) && !log.contains(SECRET), "{log}");
+    }
+    let log = format!("{}{}", a.log(), b.log());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("throttled") && l.contains("web")),
+        "{log}"
+    );
+}
+
+#[test]
+fn wrong_client_secrets_lock_the_client_from_that_address() {
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = SsoServer::start(&keys, &setup(dir.path(), ""));
+    check(&server, &server);
+}
+
+#[test]
+fn the_lock_holds_on_every_replica_sharing_redis() {
+    let redis = RedisServer::start();
+    let keys = TestKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let setup = setup(dir.path(), &format!("store = {:?}\n", redis.url()));
+    let (a, b) = (
+        SsoServer::start(&keys, &setup),
+        SsoServer::start(&keys, &setup),
+    );
+    check(&a, &b);
+}

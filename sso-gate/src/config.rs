@@ -37,8 +37,17 @@ struct FileConfig {
     trusted_proxies: Vec<String>,
     #[serde(default)]
     binding_store: Option<String>,
+    #[serde(default)]
+    tls: Option<FileTls>,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert_file: PathBuf,
+    key_file: PathBuf,
 }
 
 /// `"/etc/sso/public.key"`, or `{ file = "...", services = "REGEX" }` for a
@@ -151,6 +160,8 @@ pub struct Config {
     pub path: PathBuf,
     pub listen: Listen,
     pub binding_store: BindingStoreKind,
+    /// `[tls]`: https on the listener.
+    pub tls: Option<crate::tls::Tls>,
     pub routes: Vec<Route>,
     pub trusted_proxies: Vec<TrustedProxy>,
 }
@@ -273,10 +284,17 @@ impl Config {
             }
             routes.push(route);
         }
+        let tls = match &raw.tls {
+            Some(t) => {
+                Some(crate::tls::load(&t.cert_file, &t.key_file).map_err(|(k, m)| err(k, m))?)
+            }
+            None => None,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             listen,
             binding_store,
+            tls,
             routes,
             trusted_proxies,
         })

@@ -159,6 +159,7 @@ mod tests {
             path: "/etc/sso-gate/sso-gate.toml".into(),
             listen: Listen::Unix("/run/sso-gate/sock".into()),
             binding_store: crate::config::BindingStoreKind::Memory,
+            tls: None,
             routes: Vec::new(),
             trusted_proxies: trusted
                 .iter()

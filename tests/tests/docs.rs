@@ -217,7 +217,12 @@ fn nothing_points_outside_the_repository() {
 fn sso_gate_keys() -> Vec<String> {
     let source = read("sso-gate/src/config.rs");
     let mut keys = Vec::new();
-    for name in ["struct FileConfig", "struct FileRoute", "struct PinnedKey"] {
+    for name in [
+        "struct FileConfig",
+        "struct FileRoute",
+        "struct PinnedKey",
+        "struct FileTls",
+    ] {
         let start = source
             .find(name)
             .unwrap_or_else(|| panic!("{name} not in sso-gate/src/config.rs"));

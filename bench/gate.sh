@@ -4,7 +4,8 @@
 # One private nginx (Debian's) and one sso-gate, wrk as the client:
 #   static     nginx serving a small file: the ceiling;
 #   bound      nginx + auth_request to a trivial 200 responder (another
-#              nginx server): the bound of any forward-auth;
+#              nginx server, kept-alive connections as in the gate's
+#              snippet): the bound of any forward-auth;
 #   gate       nginx + auth_request to sso-gate (the snippet of
 #              docs/sso-gate.md) with a warm browser cookie (ticket and
 #              binding cookie), and its ratio to `bound`;
@@ -110,13 +111,13 @@ http {
   uwsgi_temp_path $WORK/uwsgi;
   scgi_temp_path $WORK/scgi;
   upstream static { server 127.0.0.1:$P_STATIC; keepalive 32; }
-  upstream gate { server 127.0.0.1:$P_GATE; keepalive 32; }
+  upstream ok { server 127.0.0.1:$P_OK; keepalive 16; }
   server { listen 127.0.0.1:$P_STATIC; root $WORK/www; }
   server { listen 127.0.0.1:$P_OK; location / { return 200; } }
   server {
     listen 127.0.0.1:$P_BOUND;
     auth_request /_auth;
-    location = /_auth { internal; proxy_pass http://127.0.0.1:$P_OK; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+    location = /_auth { internal; proxy_pass http://ok; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
     location / { proxy_pass http://static; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server {

@@ -37,8 +37,19 @@ struct FileConfig {
     trusted_proxies: Vec<String>,
     #[serde(default)]
     binding_store: Option<String>,
+    #[serde(default)]
+    log_level: Option<String>,
+    #[serde(default)]
+    tls: Option<FileTls>,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert_file: PathBuf,
+    key_file: PathBuf,
 }
 
 /// `"/etc/sso/public.key"`, or `{ file = "...", services = "REGEX" }` for a
@@ -151,6 +162,11 @@ pub struct Config {
     pub path: PathBuf,
     pub listen: Listen,
     pub binding_store: BindingStoreKind,
+    /// `log_level = "debug"`: the flow's debug lines too (which ticket, by
+    /// fingerprint, failed which check).
+    pub debug_log: bool,
+    /// `[tls]`: https on the listener.
+    pub tls: Option<crate::tls::Tls>,
     pub routes: Vec<Route>,
     pub trusted_proxies: Vec<TrustedProxy>,
 }
@@ -273,10 +289,28 @@ impl Config {
             }
             routes.push(route);
         }
+        let debug_log = match raw.log_level.as_deref() {
+            None | Some("info") => false,
+            Some("debug") => true,
+            Some(other) => {
+                return Err(err(
+                    "log_level",
+                    format!("{other:?}: expected \"info\" or \"debug\""),
+                ))
+            }
+        };
+        let tls = match &raw.tls {
+            Some(t) => {
+                Some(crate::tls::load(&t.cert_file, &t.key_file).map_err(|(k, m)| err(k, m))?)
+            }
+            None => None,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             listen,
             binding_store,
+            debug_log,
+            tls,
             routes,
             trusted_proxies,
         })
@@ -387,12 +421,12 @@ fn check_route(r: &FileRoute, base: &VerifierSpec) -> Result<Route, (String, Str
         (Access::Protected(Box::new(settings)), Some(p))
     };
     let path = match (&r.path, service_path) {
-        (Some(p), Some(s)) if *p != s => {
+        (Some(p), Some(s)) if !p.starts_with(&s) => {
             return Err(bad(
                 "path",
                 format!(
-                    "{p:?} differs from the service's path {s:?}: sso_login and sso_logout live \
-                     under the service path, so the route must be that path"
+                    "{p:?} is not under the service's path {s:?}: a ticket for the service \
+                     covers its path only"
                 ),
             ))
         }

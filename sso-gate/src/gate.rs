@@ -132,11 +132,14 @@ pub fn decide(
     h: &HeaderMap,
     handlers_only: bool,
 ) -> Decision {
-    let cookies: Vec<&str> = h
+    // Bytes that are not UTF-8 elsewhere in a Cookie header must not hide
+    // the ticket beside them (as at mod_sso): such bytes become U+FFFD.
+    let owned: Vec<std::borrow::Cow<'_, str>> = h
         .get_all(hyper::header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
         .collect();
+    let cookies: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
     let req = flow::Request {
         method: &original.method,
         path: &original.path,

@@ -11,7 +11,8 @@
 //! - [`table`]: the route table and its handlers;
 //! - [`proxy`]: reverse-proxy routes;
 //! - [`bindings`]: the ticket binding store, in memory or in Redis;
-//! - [`listener`], [`reload`], [`log`]: serving, SIGHUP, the log.
+//! - [`listener`], [`tls`], [`reload`], [`log`]: serving, https, SIGHUP,
+//!   the log.
 
 pub mod answer;
 pub mod bindings;
@@ -24,3 +25,4 @@ pub mod proxy;
 pub mod reload;
 pub mod routes;
 pub mod table;
+pub mod tls;

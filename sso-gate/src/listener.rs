@@ -56,13 +56,13 @@ fn remove_stale_socket(path: &Path) -> std::io::Result<()> {
     }
 }
 
-async fn serve_connection<S>(gate: Arc<Gate>, io: S, peer: Peer)
+async fn serve_connection<S>(gate: Arc<Gate>, io: S, peer: Peer, tls: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc = service_fn(move |req| {
         let gate = gate.clone();
-        async move { Ok::<_, Infallible>(crate::table::handle(gate, req, peer, false).await) }
+        async move { Ok::<_, Infallible>(crate::table::handle(gate, req, peer, tls).await) }
     });
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -70,6 +70,23 @@ where
         .serve_connection(TokioIo::new(io), svc)
         .with_upgrades()
         .await;
+}
+
+/// A connection, served plain or with the certificate of the configuration
+/// current when it was accepted.
+async fn accepted<S>(gate: Arc<Gate>, s: S, peer: Peer)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let tls = gate.config.load().tls.clone();
+    match tls {
+        Some(t) => {
+            if let Ok(Ok(s)) = tokio::time::timeout(HEADER_TIMEOUT, t.0.accept(s)).await {
+                serve_connection(gate, s, peer, true).await;
+            }
+        }
+        None => serve_connection(gate, s, peer, false).await,
+    }
 }
 
 /// Accepts connections forever.
@@ -85,13 +102,13 @@ pub async fn serve(gate: Arc<Gate>, listener: Listener) {
                 let _ = s.set_nodelay(true);
                 tokio::spawn(async move {
                     let _slot = slot;
-                    serve_connection(gate, s, Peer::Tcp(a)).await;
+                    accepted(gate, s, Peer::Tcp(a)).await;
                 });
             }),
             Listener::Unix(l) => l.accept().await.map(|(s, _)| {
                 tokio::spawn(async move {
                     let _slot = slot;
-                    serve_connection(gate, s, Peer::Unix).await;
+                    accepted(gate, s, Peer::Unix).await;
                 });
             }),
         };

@@ -18,14 +18,16 @@ pub fn event(event: &str, fields: &[(&str, &str)]) {
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
-/// The flow's lines at info level and above (debug lines are for a
-/// debugging build of the flow's tests, not for a busy gate).
-pub fn flow_lines(lines: &[LogLine], route: &str) {
+/// The flow's lines at info level and above, and debug ones with
+/// `log_level = "debug"` (they name every refused ticket's fingerprint and
+/// check, which a busy gate need not write).
+pub fn flow_lines(lines: &[LogLine], route: &str, debug: bool) {
     for l in lines {
         let level = match l.level {
             Level::Error => "error",
             Level::Warning => "warning",
             Level::Info => "info",
+            Level::Debug if debug => "debug",
             Level::Debug => continue,
         };
         event(

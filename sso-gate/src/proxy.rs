@@ -122,7 +122,7 @@ pub async fn serve(
         Access::Public => Vec::new(),
         Access::Protected(settings) => {
             let decision = gate::decide(gate, settings, &original, req.headers(), false);
-            crate::log::flow_lines(&decision.logs, &route.path);
+            crate::log::flow_lines(&decision.logs, &route.path, gate.config.load().debug_log);
             match &decision.action {
                 Action::Accept(a) => answer::identity(&a.ticket),
                 _ => {

@@ -74,7 +74,7 @@ fn forward_auth(
         return respond(answer::anonymous());
     };
     let decision = decide(gate, settings, &original, h, false);
-    log::flow_lines(&decision.logs, &route.path);
+    log::flow_lines(&decision.logs, &route.path, config.debug_log);
     respond(answer::answer(&decision, style, settings, &original.query))
 }
 
@@ -139,7 +139,7 @@ fn handlers(
     if matches!(decision.action, Action::Decline) {
         return Err(Refusal::NoRoute);
     }
-    log::flow_lines(&decision.logs, &route.path);
+    log::flow_lines(&decision.logs, &route.path, gate.config.load().debug_log);
     respond(answer::answer(
         &decision,
         Style::Direct,
@@ -159,6 +159,8 @@ mod tests {
             path: "/etc/sso-gate/sso-gate.toml".into(),
             listen: Listen::Unix("/run/sso-gate/sock".into()),
             binding_store: crate::config::BindingStoreKind::Memory,
+            debug_log: false,
+            tls: None,
             routes: Vec::new(),
             trusted_proxies: trusted
                 .iter()

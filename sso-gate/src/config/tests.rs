@@ -66,6 +66,11 @@ fn errors_name_the_route_and_key() {
     let path = "[[route]]\nservice = \"a.example.org/app/\"\npath = \"/other/\"\n";
     let e = parse(&text(&k, path)).unwrap_err();
     assert!(e.contains("`route[0].path`"), "{e}");
+    let under = "[[route]]\nservice = \"a.example.org/app/\"\npath = \"/app/admin/\"\n";
+    assert_eq!(
+        parse(&text(&k, under)).unwrap().routes[0].path,
+        "/app/admin/"
+    );
     let public = "[[route]]\nmode = \"public\"\nservice = \"a.example.org/\"\npath = \"/\"\n";
     assert!(parse(&text(&k, public))
         .unwrap_err()
@@ -102,6 +107,7 @@ fn top_level_errors_name_their_key() {
         ("cookie_prefix = \"a b\"\n", "`cookie_prefix`"),
         ("trusted_proxies = [\"nope\"]\n", "`trusted_proxies`"),
         ("binding_store = \"etcd://x\"\n", "`binding_store`"),
+        ("log_level = \"loud\"\n", "`log_level`"),
     ] {
         let e = parse(&format!("{extra}{t}")).unwrap_err();
         assert!(e.contains(key), "{key}: {e}");

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# sso-gate benchmark: prints figures beside their bounds, never asserts.
+#
+# One private nginx (Debian's) and one sso-gate, wrk as the client:
+#   static     nginx serving a small file: the ceiling;
+#   bound      nginx + auth_request to a trivial 200 responder (another
+#              nginx server, kept-alive connections as in the gate's
+#              snippet): the bound of any forward-auth;
+#   gate       nginx + auth_request to sso-gate (the snippet of
+#              docs/sso-gate.md) with a warm browser cookie (ticket and
+#              binding cookie), and its ratio to `bound`;
+#   proxy      sso-gate as a reverse proxy (a warm Authorization: SSO
+#              ticket) in front of the static server, against nginx's
+#              proxy_pass to the same server, with wrk's p99 latencies;
+# and the gate's peak RSS (VmHWM) at the end. Never-seen tickets are not
+# measured here: bench/mod_sso.sh measures the cold verification path the
+# gate shares with mod_sso (sso_core's verifier).
+#
+# Usage: bench/gate.sh [--quick]   (env: DURATION CONNS; PROFILE=debug to
+# measure a debug build instead of building release)
+# Needs: nginx, wrk, python3; run as root or as a user who may run nginx.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+PROFILE=${PROFILE:-release}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-32}
+if [ "${1:-}" = "--quick" ]; then DURATION=2; fi
+
+echo "== building ($PROFILE)"
+if [ "$PROFILE" = release ]; then
+    (cd "$ROOT" && cargo build --release -q -p sso-gate -p ssotool)
+else
+    (cd "$ROOT" && cargo build -q -p sso-gate -p ssotool)
+fi
+BIN=$TARGET/$PROFILE
+
+WORK=$(mktemp -d /tmp/gate_bench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on $1" >&2
+    exit 1
+}
+
+P_NGINX=$(free_port) P_STATIC=$(free_port) P_OK=$(free_port) P_BOUND=$(free_port)
+P_PROXY=$(free_port) P_GATE=$(free_port) P_GATE_PROXY=$(free_port)
+SERVICE="127.0.0.1:$P_NGINX/app/"
+PROXY_SERVICE="127.0.0.1:$P_GATE_PROXY/"
+
+# Keys and tickets: a browser ticket bound to a binding secret (the warm
+# cookie), and a program ticket for the reverse proxy.
+"$BIN/ssotool" gen-keys --output "$WORK/public.key" --secret-key "$WORK/secret.key" >/dev/null
+SECRET=bench-binding-secret
+NONCE=$(printf 'sso nonce commitment v1\0%s' "$SECRET" | sha256sum | cut -c1-32)
+COOKIE_TICKET=$("$BIN/ssotool" sign --secret-key "$WORK/secret.key" --user alice \
+    --service "$SERVICE" --domain bench.example.org --ttl 3600 --nonce "$NONCE")
+PROXY_TICKET=$("$BIN/ssotool" sign --secret-key "$WORK/secret.key" --user alice \
+    --service "$PROXY_SERVICE" --domain bench.example.org --ttl 3600)
+
+mkdir -p "$WORK/www/app"
+echo "hello" > "$WORK/www/app/index.html"
+
+cat > "$WORK/gate.toml" <<CONF
+listen = "127.0.0.1:$P_GATE"
+login_server = "https://login.example.org/"
+domain = "bench.example.org"
+public_key_files = ["$WORK/public.key"]
+[[route]]
+service = "$SERVICE"
+CONF
+cat > "$WORK/gate-proxy.toml" <<CONF
+listen = "127.0.0.1:$P_GATE_PROXY"
+login_server = "https://login.example.org/"
+domain = "bench.example.org"
+public_key_files = ["$WORK/public.key"]
+[[route]]
+service = "$PROXY_SERVICE"
+upstream = "http://127.0.0.1:$P_STATIC"
+CONF
+
+# The documented snippet, on this bench's ports.
+SNIPPET=$(sed -n '/<!-- nginx snippet/,/^```$/p' "$ROOT/docs/sso-gate.md" | sed '1,2d;$d' \
+    | sed -e "s/listen 80;/listen 127.0.0.1:$P_NGINX;/" \
+          -e "s/127.0.0.1:4180/127.0.0.1:$P_GATE/" \
+          -e "s/127.0.0.1:8080/127.0.0.1:$P_STATIC/")
+cat > "$WORK/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/body;
+  proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi;
+  uwsgi_temp_path $WORK/uwsgi;
+  scgi_temp_path $WORK/scgi;
+  upstream static { server 127.0.0.1:$P_STATIC; keepalive 32; }
+  upstream ok { server 127.0.0.1:$P_OK; keepalive 16; }
+  server { listen 127.0.0.1:$P_STATIC; root $WORK/www; }
+  server { listen 127.0.0.1:$P_OK; location / { return 200; } }
+  server {
+    listen 127.0.0.1:$P_BOUND;
+    auth_request /_auth;
+    location = /_auth { internal; proxy_pass http://ok; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+    location / { proxy_pass http://static; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$P_PROXY;
+    location / { proxy_pass http://static; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+$SNIPPET
+}
+CONF
+[ "$(id -u)" = 0 ] && sed -i '1i user root;' "$WORK/nginx.conf"
+
+"$BIN/sso-gate" --config "$WORK/gate.toml" 2>"$WORK/gate.log" & PIDS+=($!)
+GATE_PID=$!
+"$BIN/sso-gate" --config "$WORK/gate-proxy.toml" 2>"$WORK/gate-proxy.log" & PIDS+=($!)
+PROXY_PID=$!
+nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" & PIDS+=($!)
+for p in $P_GATE $P_GATE_PROXY $P_NGINX $P_STATIC $P_BOUND $P_PROXY; do wait_port "$p"; done
+
+# One wrk run: requests/s and p99 (ms).
+measure() {
+    local url=$1; shift
+    local out
+    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url")
+    local rps p99
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    local non2xx
+    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+    echo "$rps ${p99:-?} ${non2xx:-0}"
+}
+
+COOKIE="Cookie: SSO_ticket=$COOKIE_TICKET; SSO_binding=$SECRET"
+echo "== forward-auth behind nginx (${DURATION}s, $CONNS connections)"
+read -r static_rps static_p99 _ <<<"$(measure "http://127.0.0.1:$P_STATIC/app/index.html")"
+read -r bound_rps bound_p99 _ <<<"$(measure "http://127.0.0.1:$P_BOUND/app/index.html")"
+read -r gate_rps gate_p99 gate_bad <<<"$(measure "http://127.0.0.1:$P_NGINX/app/index.html" -H "$COOKIE")"
+printf '%-34s %10s req/s  p99 %s\n' "nginx static file" "$static_rps" "$static_p99"
+printf '%-34s %10s req/s  p99 %s\n' "nginx + auth_request to a 200" "$bound_rps" "$bound_p99"
+printf '%-34s %10s req/s  p99 %s  (non-2xx: %s)\n' "nginx + auth_request to sso-gate" "$gate_rps" "$gate_p99" "$gate_bad"
+awk -v g="$gate_rps" -v b="$bound_rps" 'BEGIN { printf "gate / bound: %.2f (goal >= 0.9)\n", g / b }'
+
+echo "== reverse proxy (${DURATION}s, $CONNS connections)"
+read -r np_rps np_p99 _ <<<"$(measure "http://127.0.0.1:$P_PROXY/app/index.html")"
+read -r gp_rps gp_p99 gp_bad <<<"$(measure "http://127.0.0.1:$P_GATE_PROXY/app/index.html" -H "Authorization: SSO $PROXY_TICKET")"
+printf '%-34s %10s req/s  p99 %s\n' "nginx proxy_pass" "$np_rps" "$np_p99"
+printf '%-34s %10s req/s  p99 %s  (non-2xx: %s)\n' "sso-gate upstream" "$gp_rps" "$gp_p99" "$gp_bad"
+awk -v g="$gp_rps" -v n="$np_rps" 'BEGIN { printf "gate / nginx: %.2f (goal >= 0.8)\n", g / n }'
+
+echo "== peak RSS"
+for pair in "forward-auth:$GATE_PID" "reverse proxy:$PROXY_PID"; do
+    printf '%-34s %s\n' "sso-gate (${pair%%:*})" "$(awk '/VmHWM/ {print $2, $3}' "/proc/${pair##*:}/status")"
+done

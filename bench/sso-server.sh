@@ -12,6 +12,11 @@
 #                              [[second_factor]] table covers (its own server:
 #                              see totp_logins below), beside password-only
 #                              logins made by the same curl client
+#   - OpenID Connect (its own server, same keys and session): silent
+#     authorizations (cookie -> 302 with a code), code exchanges and
+#     refreshes at POST /oidc/token (a public PKCE client, so no argon2:
+#     the RS256 signatures of the access and id tokens dominate), beside
+#     openssl's raw RSA-2048 sign rate
 # Load generator: wrk on 127.0.0.1, sharing the machine's cores with the
 # server (so the figures are a lower bound on a dedicated host).
 # Usage: bench/sso-server.sh [SECONDS] [CONNECTIONS]
@@ -22,7 +27,7 @@ conns="${2:-64}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/bench/lib.sh"
 target="${CARGO_TARGET_DIR:-$root/target}"
-for tool in wrk curl openssl redis-server oathtool; do
+for tool in wrk curl openssl redis-server oathtool python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
 done
 
@@ -35,7 +40,7 @@ pid=""
 redis_pid=""
 redis_server_pid=""
 cleanup() {
-  for p in "$pid" "$redis_server_pid" "$redis_pid"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  for p in "$pid" "$redis_server_pid" "$redis_pid" "${oidc_pid:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -198,6 +203,95 @@ services = ['admin\\.bench\\.example\\.org/']" >"$dir/sso-server.toml"
   )
 }
 totp_logins
+
+# OpenID Connect: a server of its own with [oidc] (the same keys and
+# session secrets, so the session cookie above logs in there too). Codes
+# are single-use: the silent authorization run writes the codes it gets
+# (wrk's Lua, one file), the exchange run redeems them in order; each of
+# the refresh run's connections keeps rotating a token family of its own.
+# Prints a table; failed answers are counted, never asserted.
+oidc_tokens() {
+  local dir="$work/oidc" oport ofile obase verifier challenge cb q ask_oidc i code rt refresh_conns=16
+  mkdir -p "$dir"
+  "$server" oidc gen-key --output "$dir/oidc.pem" >/dev/null 2>&1
+  oport="$(free_port)"
+  cb="http%3A%2F%2F127.0.0.1%3A9%2Fcb"
+  # RFC 7636 appendix B.
+  verifier="dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+  challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+  sed -e "s/^listen = .*/listen = \"127.0.0.1:$oport\"/" "$work/sso-server.toml" >"$dir/sso-server.toml"
+  cat >>"$dir/sso-server.toml" <<TOML
+[oidc]
+issuer = "http://127.0.0.1:$oport"
+signing_key_file = "$dir/oidc.pem"
+[[oidc.client]]
+id = "bench"
+public = true
+redirect_uris = ["http://127.0.0.1:9/cb"]
+TOML
+  "$server" --config "$dir/sso-server.toml" 2>"$dir/server.log" &
+  oidc_pid=$!
+  obase="http://127.0.0.1:$oport"
+  for _ in $(seq 100); do curl -fs "$obase/healthz" >/dev/null && break; sleep 0.1; done
+  ask_oidc="/oidc/authorize?client_id=bench&redirect_uri=$cb&response_type=code&scope=openid%20offline_access&code_challenge=$challenge&code_challenge_method=S256"
+  cat >"$dir/authorize.lua" <<LUA
+local f = io.open("$dir/codes", "w")
+f:setvbuf("line")
+response = function(status, headers, body)
+  local l = headers["location"] or headers["Location"]
+  local c = l and l:match("[?&]code=([^&]+)")
+  if status == 302 and c then f:write(c, "\n") end
+end
+LUA
+  local silent_oidc exchange refresh
+  silent_oidc="$(run_wrk "$conns" -s "$dir/authorize.lua" -H "Cookie: __Host-sso_session=$session" "$obase$ask_oidc")"
+  cat >"$dir/exchange.lua" <<LUA
+local codes = {}
+for l in io.lines("$dir/codes") do codes[#codes + 1] = l end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/oidc/token", { ["Content-Type"] = "application/x-www-form-urlencoded" },
+    "grant_type=authorization_code&client_id=bench&redirect_uri=$cb&code_verifier=$verifier&code=" .. (codes[i] or "none-left"))
+end
+LUA
+  exchange="$(run_wrk "$conns" -s "$dir/exchange.lua" "$obase/oidc/token")"
+  # A refresh token family per connection of the refresh run, and a few
+  # spare (a connection wrk opens again loses the token it had in flight).
+  : >"$dir/refresh"
+  for i in $(seq $((refresh_conns + 8))); do
+    code="$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: __Host-sso_session=$session" "$obase$ask_oidc" \
+      | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')"
+    rt="$(curl -s --data "grant_type=authorization_code&client_id=bench&redirect_uri=$cb&code_verifier=$verifier&code=$code" \
+      "$obase/oidc/token" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')"
+    [ -n "$rt" ] && echo "$rt" >>"$dir/refresh"
+  done
+  cat >"$dir/refresh.lua" <<LUA
+local q = {}
+for l in io.lines("$dir/refresh") do q[#q + 1] = l end
+request = function()
+  local t = table.remove(q, 1) or "none-left"
+  return wrk.format("POST", "/oidc/token", { ["Content-Type"] = "application/x-www-form-urlencoded" },
+    "grant_type=refresh_token&client_id=bench&refresh_token=" .. t)
+end
+response = function(status, headers, body)
+  local t = body:match('"refresh_token":"([^"]+)"')
+  if t then q[#q + 1] = t end
+end
+LUA
+  refresh="$(run_wrk "$refresh_conns" -s "$dir/refresh.lua" "$obase/oidc/token")"
+  local rsa
+  rsa="$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/{print $6}')"
+  refused() { awk '/Non-2xx or 3xx/{print $5; f=1} END{if(!f) print 0}'; }
+  printf '\n%-34s %14s %12s %9s\n' "OpenID Connect (public client)" "requests/s" "latency avg" "refused"
+  printf '%-34s %14s %12s %9s\n' "silent authorization (-> code)" "$(echo "$silent_oidc" | rps)" "$(echo "$silent_oidc" | lat)" "-"
+  printf '%-34s %14s %12s %9s\n' "code exchange (2 x RS256)" "$(echo "$exchange" | rps)" "$(echo "$exchange" | lat)" "$(echo "$exchange" | refused)"
+  printf '%-34s %14s %12s %9s\n' "refresh, $refresh_conns conns (2 x RS256)" "$(echo "$refresh" | rps)" "$(echo "$refresh" | lat)" "$(echo "$refresh" | refused)"
+  printf '%-34s %14s\n' "raw RSA-2048 signs/s (openssl, 1 core)" "${rsa:-?}"
+  printf '(codes issued by the silent run: %s; a refused exchange is a run that outlasted them)\n' "$(wc -l <"$dir/codes")"
+}
+oidc_pid=""
+oidc_tokens
 
 printf '\npassword hash: argon2id, crate defaults m=19456 KiB t=2 p=1 (OWASP)\n'
 printf 'target: >= 10000 silent tickets/s on 2 cores; silent answer status: %s; ticket log lines: %s\n' "$check" "$cost"

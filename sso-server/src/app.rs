@@ -33,7 +33,8 @@ pub const CSRF_COOKIE: &str = "__Host-sso_csrf";
 /// leaves; no framing; no inline script: only the server's own
 /// `/webauthn.js`, which may call back to the server only; images only for
 /// logout.
-const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+pub(crate) const CSP: &str =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
 img-src 'self' https:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'";
 
 /// An answer, whole in memory (every page is small).

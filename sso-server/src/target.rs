@@ -19,6 +19,11 @@ pub struct OidcLogin {
     /// The authorization request's query string, as the client sent it
     /// (checked again when the login resumes).
     pub query: String,
+    /// The origin of the request's registered redirect URI when it is
+    /// plain `http://` (a native app's loopback listener, RFC 8252 7.3),
+    /// which the forms' CSP must let the browser go back to: see
+    /// [`Target::form_action_origin`].
+    pub http_redirect_origin: Option<String>,
 }
 
 /// What the login is for.
@@ -45,6 +50,16 @@ impl Target {
         match self {
             Target::Ticket(req) => &req.service,
             Target::Oidc(o) => &o.client_name,
+        }
+    }
+
+    /// An origin beyond the CSP's `form-action 'self' https:` that a form
+    /// of this login ends at: the pending authorization's `http://`
+    /// redirect origin, exactly, never a wildcard.
+    pub fn form_action_origin(&self) -> Option<&str> {
+        match self {
+            Target::Ticket(_) => None,
+            Target::Oidc(o) => o.http_redirect_origin.as_deref(),
         }
     }
 
@@ -84,8 +99,24 @@ pub fn oidc_target(
         client_id: request.client_id.clone(),
         client_name,
         query: query.to_owned(),
+        http_redirect_origin: http_origin(&request.redirect_uri),
     });
     Ok((target, request))
+}
+
+/// The origin of an `http://` URL, when it is made of characters a CSP
+/// source cannot be confused by (letters, digits, `.`, `-`, `:`, `[`, `]`,
+/// `/`); `None` for any other URL (`https:` is allowed already).
+fn http_origin(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    let plain = origin
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]/".contains(c));
+    plain.then_some(origin)
 }
 
 #[cfg(test)]
@@ -138,5 +169,20 @@ mod tests {
                 ("g", "x,y".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn only_a_plain_http_redirect_origin_is_named_for_the_csp() {
+        assert_eq!(
+            http_origin("http://127.0.0.1:8765/cb?x=1").as_deref(),
+            Some("http://127.0.0.1:8765")
+        );
+        assert_eq!(
+            http_origin("http://[::1]:8765/cb").as_deref(),
+            Some("http://[::1]:8765")
+        );
+        assert_eq!(http_origin("https://app.example/cb"), None);
+        assert_eq!(http_origin("com.example.app:/cb"), None);
+        assert_eq!(http_origin("http://a;b.example/cb"), None);
     }
 }

@@ -67,7 +67,7 @@ def main():
     client = OAuth2Session(
         client_id,
         secret,
-        scope="openid profile groups offline_access",
+        scope="openid profile email groups offline_access",
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",

@@ -2,7 +2,9 @@
 //! shared by every test of this file: Authlib (Debian's python3-authlib)
 //! as a relying party through the code flow with PKCE, the id_token
 //! checked against the JWKS, userinfo and a refresh
-//! (tests/oidc/authlib_rp.py); then every refusal of the protocol from
+//! (tests/oidc/authlib_rp.py), omniauth_openid_connect (GitLab's
+//! strategy, tests/oidc/omniauth_rp.rb) through discovery and the code
+//! flow; then every refusal of the protocol from
 //! the Rust side, each one a request the rule must turn away.
 
 use std::path::PathBuf;
@@ -672,4 +674,63 @@ fn a_second_factor_policy_for_oidc_client_applies_to_its_logins() {
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp"]));
     assert_eq!(id["acr"], "2");
     assert_eq!(id["sub"], "erin");
+}
+
+/// omniauth_openid_connect (Debian's ruby-omniauth-openid-connect, the
+/// strategy GitLab uses) as a third relying party (tests/oidc/omniauth_rp.rb):
+/// its discovery and authorization URL; the browser's part (the login
+/// form) by this test's HTTP client; then its callback phase: the code
+/// exchanged, the id_token verified against the JWKS, userinfo.
+#[test]
+fn omniauth_openid_connect_logs_in_through_discovery_and_the_code_flow() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new("ruby")
+        .arg(workspace_root().join("tests/oidc/omniauth_rp.rb"))
+        .args([&issuer(), "web", SECRET, WEB_CB])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ruby");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let authorize = line.trim().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{}/oidc/authorize?", issuer())),
+        "{authorize:?}: {:?}",
+        child.wait_with_output()
+    );
+    let asked: Vec<(String, String)> = query_params(&authorize);
+    let has = |k: &str| asked.iter().any(|(n, v)| n == k && !v.is_empty());
+    assert!(has("state") && has("nonce"), "{authorize}");
+    let mut jar = Cookies::new();
+    let page = get(&path_of(&authorize), &jar);
+    let back = log_in(&page, &mut jar, "alice", "alice password");
+    assert_eq!(back.status, 302, "{}", back.body);
+    let callback = back.location().unwrap().to_owned();
+    assert!(callback.starts_with(WEB_CB), "{callback}");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{callback}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait_with_output().unwrap();
+    assert!(
+        status.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&status.stderr),
+        fixture().server.log()
+    );
+    let seen: Value = serde_json::from_str(rest.trim()).unwrap_or_else(|e| panic!("{e}: {rest}"));
+    assert_eq!(seen["uid"], "alice", "{seen}");
+    assert_eq!(seen["info"]["nickname"], "alice", "{seen}");
+    assert_eq!(seen["raw_info"]["sub"], "alice", "{seen}");
+    assert_eq!(seen["raw_info"]["iss"], issuer(), "{seen}");
+    assert_eq!(
+        seen["raw_info"]["groups"],
+        serde_json::json!(["staff", "dev"]),
+        "{seen}"
+    );
+    assert_eq!(seen["has_id_token"], true, "{seen}");
 }

@@ -55,14 +55,19 @@ impl<B: Backend> Backend for CachedAccounts<B> {
         user: &str,
         password: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
-        let answer = self.inner.authenticate(user, password)?;
-        if let Some(groups) = &answer {
-            self.remember(
-                user,
-                Some(Account {
-                    groups: groups.clone(),
-                }),
-            );
+        Ok(self
+            .authenticate_account(user, password)?
+            .map(|account| account.groups))
+    }
+
+    fn authenticate_account(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Account>, BackendError> {
+        let answer = self.inner.authenticate_account(user, password)?;
+        if answer.is_some() {
+            self.remember(user, answer.clone());
         }
         Ok(answer)
     }
@@ -104,7 +109,10 @@ mod tests {
         fn account(&self, _: &str) -> Result<Option<Account>, BackendError> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             let groups = self.groups.lock().unwrap().clone();
-            Ok(groups.map(|groups| Account { groups }))
+            Ok(groups.map(|groups| Account {
+                groups,
+                ..Account::default()
+            }))
         }
         fn name(&self) -> &'static str {
             "counting"

@@ -134,32 +134,54 @@ impl Ldap {
 }
 
 impl Ldap {
-    /// Whether the entry `dn` exists and its `user_attribute` holds `user`
+    /// The entry `dn` when it exists and its `user_attribute` holds `user`
     /// exactly (read with the connection's identity: the user after the
-    /// bind, who may read their own entry).
-    fn name_is_canonical(
+    /// bind, who may read their own entry): its display name (the first
+    /// of `name_attributes` it has) and e-mail address (`email_attribute`),
+    /// where it has them; `None` otherwise.
+    fn canonical_entry(
         &self,
         conn: &mut LdapConn,
         dn: &str,
         user: &str,
-    ) -> Result<bool, BackendError> {
-        let attr = self.cfg.user_attribute.as_str();
+    ) -> Result<Option<Account>, BackendError> {
+        let raw = &self.cfg;
+        let attr = raw.user_attribute.as_str();
         let read_error = |e: String| BackendError(format!("LDAP read of the user's {attr}: {e}"));
+        let mut wanted = vec![attr, raw.email_attribute.as_str()];
+        wanted.extend(raw.name_attributes.iter().map(String::as_str));
         let SearchResult(entries, res) = conn
             .with_timeout(self.timeout())
-            .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
+            .search(dn, Scope::Base, "(objectClass=*)", wanted)
             .map_err(|e| read_error(e.to_string()))?;
         match res.rc {
             0 => {}
-            NO_SUCH_OBJECT => return Ok(false),
+            NO_SUCH_OBJECT => return Ok(None),
             rc => return Err(read_error(format!("rc {rc}: {}", res.text))),
         }
-        Ok(entries.into_iter().map(SearchEntry::construct).any(|e| {
-            e.attrs
+        for e in entries.into_iter().map(SearchEntry::construct) {
+            let first = |name: &str| {
+                e.attrs
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .flat_map(|(_, values)| values.iter())
+                    .find(|v| !v.is_empty() && !v.chars().any(char::is_control))
+                    .cloned()
+            };
+            let holds_user = e
+                .attrs
                 .iter()
                 .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
-                .any(|(_, values)| values.iter().any(|v| v == user))
-        }))
+                .any(|(_, values)| values.iter().any(|v| v == user));
+            if holds_user {
+                return Ok(Some(Account {
+                    groups: Vec::new(),
+                    name: raw.name_attributes.iter().find_map(|n| first(n)),
+                    email: first(&raw.email_attribute),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// `account` on an open connection.
@@ -172,11 +194,11 @@ impl Ldap {
         let Some(dn) = self.user_dn(conn, user)? else {
             return Ok(None);
         };
-        if !self.name_is_canonical(conn, &dn, user)? {
+        let Some(account) = self.canonical_entry(conn, &dn, user)? else {
             return Ok(None);
-        }
+        };
         let groups = self.groups(conn, &dn, user)?;
-        Ok(Some(Account { groups }))
+        Ok(Some(Account { groups, ..account }))
     }
 }
 
@@ -186,6 +208,16 @@ impl Backend for Ldap {
         user: &str,
         password: &str,
     ) -> Result<Option<Vec<String>>, BackendError> {
+        Ok(self
+            .authenticate_account(user, password)?
+            .map(|account| account.groups))
+    }
+
+    fn authenticate_account(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Account>, BackendError> {
         // An empty password is an unauthenticated bind, which LDAP servers
         // answer with success: never let one through.
         if password.is_empty() || user.is_empty() {
@@ -222,13 +254,16 @@ impl Backend for Ldap {
                 res.rc, res.text
             )));
         }
-        if !self.name_is_canonical(&mut conn, &dn, user)? {
+        let Some(account) = self.canonical_entry(&mut conn, &dn, user)? else {
             let _ = conn.unbind();
             return Ok(None);
-        }
+        };
         let groups = self.groups(&mut conn, &dn, user);
         let _ = conn.unbind();
-        groups.map(Some)
+        Ok(Some(Account {
+            groups: groups?,
+            ..account
+        }))
     }
 
     /// Reads the entry and the groups as `bind_dn`, or anonymously: the

@@ -37,6 +37,14 @@ pub struct RawLdap {
     /// not become a second identity beside `alice`.
     #[serde(default = "default_user_attribute")]
     pub user_attribute: String,
+    /// The attribute of the user's entry with the e-mail address (the
+    /// OpenID Connect `email` claim), read with `user_attribute`.
+    #[serde(default = "default_email_attribute")]
+    pub email_attribute: String,
+    /// The attributes with the display name (the `name` claim): the
+    /// first one the entry has.
+    #[serde(default = "default_name_attributes")]
+    pub name_attributes: Vec<String>,
     /// TLS: an `ldaps://` URL, or StartTLS on an `ldap://` one.
     #[serde(default)]
     pub starttls: bool,
@@ -50,6 +58,14 @@ pub struct RawLdap {
 
 fn default_user_attribute() -> String {
     "uid".to_owned()
+}
+
+fn default_email_attribute() -> String {
+    "mail".to_owned()
+}
+
+fn default_name_attributes() -> Vec<String> {
+    vec!["displayName".to_owned(), "cn".to_owned()]
 }
 
 fn default_search_filter() -> String {

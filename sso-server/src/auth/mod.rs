@@ -25,9 +25,15 @@ impl std::fmt::Display for BackendError {
 impl std::error::Error for BackendError {}
 
 /// What a backend knows about an existing account, without its password.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Account {
     pub groups: Vec<String>,
+    /// A display name, where the backend knows one (LDAP:
+    /// `name_attributes`); the OpenID Connect `name` claim.
+    pub name: Option<String>,
+    /// An e-mail address, where the backend knows one (LDAP:
+    /// `email_attribute`); the OpenID Connect `email` claim.
+    pub email: Option<String>,
 }
 
 /// Checks a user's password and tells the user's groups.
@@ -40,6 +46,20 @@ pub trait Backend: Send + Sync {
     /// user is unknown or the password wrong.
     fn authenticate(&self, user: &str, password: &str)
         -> Result<Option<Vec<String>>, BackendError>;
+
+    /// [`Backend::authenticate`] with the whole account it read (a
+    /// backend that knows more than groups tells it here, so that a cache
+    /// remembers it).
+    fn authenticate_account(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Account>, BackendError> {
+        Ok(self.authenticate(user, password)?.map(|groups| Account {
+            groups,
+            ..Account::default()
+        }))
+    }
 
     /// The account as the backend sees it now: `Ok(None)` when it no
     /// longer exists (or may no longer log in). May block like

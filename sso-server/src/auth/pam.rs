@@ -126,6 +126,7 @@ impl Pam {
         match rc {
             PAM_SUCCESS => Ok(Some(Account {
                 groups: unix_groups(user),
+                ..Account::default()
             })),
             rc if is_refusal(rc) => Ok(None),
             _ => Err(BackendError(format!(

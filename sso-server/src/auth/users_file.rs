@@ -365,6 +365,7 @@ impl Backend for UsersFile {
             if let Some(entry) = t.users.get(user) {
                 return Ok(Some(Account {
                     groups: entry.groups.clone(),
+                    ..Account::default()
                 }));
             }
             match t.problems.first() {
@@ -568,10 +569,7 @@ mod tests {
         std::fs::write(&path, &broken).unwrap();
         let e = b.authenticate("alice", "pw").unwrap_err().to_string();
         assert!(e.contains(&format!("{}:2", path.display())), "{e}");
-        assert_eq!(
-            b.account("alice").unwrap(),
-            Some(Account { groups: vec![] })
-        );
+        assert_eq!(b.account("alice").unwrap(), Some(Account::default()));
         assert_eq!(b.account("bob").unwrap(), None);
         assert!(b.account("carol").is_err());
         // A line whose name cannot be read: no absent user is known gone.

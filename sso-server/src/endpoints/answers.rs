@@ -158,7 +158,25 @@ impl App {
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
+        self.allow_form_action(&mut resp, req);
         resp
+    }
+
+    /// A form whose submission ends at the pending authorization's
+    /// `http://` redirect URI (a native app's loopback listener): the CSP's
+    /// `form-action` names that origin exactly, beside `'self' https:`
+    /// (browsers check `form-action` along the redirects after the form).
+    fn allow_form_action(&self, resp: &mut Resp, req: &Target) {
+        if let Some(origin) = req.form_action_origin() {
+            let csp = crate::app::CSP.replace(
+                "form-action 'self' https:",
+                &format!("form-action 'self' https: {origin}"),
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&csp) {
+                resp.headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
     }
 
     /// A ticket, or the second-factor step when the policy asks for one
@@ -258,6 +276,7 @@ impl App {
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
+        self.allow_form_action(&mut resp, req);
         resp
     }
 }

@@ -40,18 +40,14 @@ impl App {
         let now = sso_core::unix_now();
         let grant = access::verify(&provider.keys, &provider.config.issuer, token, now)
             .map_err(|e| invalid_token(&e.to_string()))?;
-        let groups = match crate::auth::current_account(
+        let account = match crate::auth::current_account(
             &self.backend,
             &self.auth_slots,
             &grant.user,
         )
         .await
         {
-            Ok(Some(account)) => account
-                .groups
-                .into_iter()
-                .filter(|g| valid_name(g))
-                .collect(),
+            Ok(Some(account)) => account,
             Ok(None) => return Err(invalid_token("the account is gone")),
             Err(error) => {
                 return Err(Refusal::Backend {
@@ -64,9 +60,13 @@ impl App {
         };
         let identity = Identity {
             user: grant.user.clone(),
-            name: None,
-            email: None,
-            groups,
+            name: account.name,
+            email: account.email,
+            groups: account
+                .groups
+                .into_iter()
+                .filter(|g| valid_name(g))
+                .collect(),
         };
         let body = serde_json::Value::Object(claims::userinfo(&identity, &grant.scopes));
         Ok(self.json_answer(StatusCode::OK, body.to_string()))

@@ -32,6 +32,10 @@ use super::refusal::Refusal;
 struct Issue {
     user: String,
     groups: Vec<String>,
+    /// The display name and e-mail address the backend knows, asked for
+    /// only with the `profile` or `email` scope.
+    name: Option<String>,
+    email: Option<String>,
     scopes: Vec<String>,
     nonce: Option<String>,
     auth_time: u64,
@@ -39,6 +43,11 @@ struct Issue {
     sid: String,
     /// The refresh token family to continue, or `None` for a new one.
     family: Option<String>,
+}
+
+/// Whether the scopes ask for claims only the backend's account has.
+fn wants_profile(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == "profile" || s == "email")
 }
 
 fn refused(error: sso_oidc::OAuthError) -> Refusal {
@@ -87,9 +96,17 @@ impl App {
                     now,
                 )
                 .map_err(refused)?;
+                let (name, email) = if wants_profile(&grant.scopes) {
+                    let account = self.current_account(&grant.user, &rp).await?;
+                    (account.name, account.email)
+                } else {
+                    (None, None)
+                };
                 Issue {
                     user: grant.user,
                     groups: grant.groups,
+                    name,
+                    email,
                     scopes: grant.scopes,
                     nonce: grant.nonce,
                     auth_time: grant.auth_time,
@@ -132,10 +149,12 @@ impl App {
                 };
                 let scopes =
                     refresh::check(&grant, &rp.id, scope.as_deref(), now).map_err(refused)?;
-                let groups = self.current_groups(&grant.user, &rp).await?;
+                let account = self.current_account(&grant.user, &rp).await?;
                 Issue {
                     user: grant.user,
-                    groups,
+                    groups: account.groups,
+                    name: account.name,
+                    email: account.email,
                     scopes,
                     nonce: None,
                     auth_time: grant.auth_time,
@@ -263,18 +282,19 @@ impl App {
             .map_err(refused)
     }
 
-    /// The groups of `user` now, for a refresh: refused when the account
+    /// The account of `user` now (its groups, name and e-mail address),
+    /// for a refresh, or the profile of a code: refused when the account
     /// is gone or may no longer use the client.
-    async fn current_groups(&self, user: &str, rp: &Client) -> Result<Vec<String>, Refusal> {
+    async fn current_account(
+        &self,
+        user: &str,
+        rp: &Client,
+    ) -> Result<crate::auth::Account, Refusal> {
         match crate::auth::current_account(&self.backend, &self.auth_slots, user).await {
-            Ok(Some(account)) => {
-                let groups: Vec<String> = account
-                    .groups
-                    .into_iter()
-                    .filter(|g| valid_name(g))
-                    .collect();
-                if rp.admits(&groups) {
-                    Ok(groups)
+            Ok(Some(mut account)) => {
+                account.groups.retain(|g| valid_name(g));
+                if rp.admits(&account.groups) {
+                    Ok(account)
                 } else {
                     Err(token_error(
                         ErrorCode::InvalidGrant,
@@ -322,8 +342,8 @@ impl App {
             .map_err(server_error)?;
         let identity = Identity {
             user: issue.user.clone(),
-            name: None,
-            email: None,
+            name: issue.name.clone(),
+            email: issue.email.clone(),
             groups: issue.groups.clone(),
         };
         let authentication = Authentication {

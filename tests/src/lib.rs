@@ -4,6 +4,7 @@
 
 pub mod apache;
 pub mod browser;
+pub mod cases;
 pub mod dovecot;
 pub mod gate;
 pub mod http;

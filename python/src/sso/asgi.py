@@ -101,17 +101,27 @@ def request_of(scope: Scope, trusted: TrustedProxies = ()) -> Request:
     for name, value in scope.get("headers", ()):
         name = name.lower()
         if name == b"cookie":
-            cookies.append(checked("Cookie", value))
+            cookies.append(value)
         elif name == b"authorization":
             authorization.append(value)
         elif name == b"x-forwarded-proto":
             forwarded.append(value)
+    # The usual request holds no NUL anywhere: one check at C speed; else
+    # each value by itself, in the order a refusal names them.
+    clean = b"\0" not in b"".join((path, raw_path, *cookies))
+    if not clean:
+        for value in cookies:
+            checked("Cookie", value)
+    method = checked("method", scope.get("method", "GET").encode("latin-1"))
+    if not clean:
+        checked("path", path)
+        checked("path", raw_path)
     client = scope.get("client") or ("", 0)
     return Request(
-        method=checked("method", scope.get("method", "GET").encode("latin-1")),
-        path=checked("path", path),
+        method=method,
+        path=path,
         query=query,
-        unparsed_uri=checked("path", raw_path + b"?" + query if query else raw_path),
+        unparsed_uri=raw_path + b"?" + query if query else raw_path,
         cookie_headers=cookies,
         # Several header lines of one name are one value, as HTTP (and WSGI
         # servers) join them.
@@ -170,15 +180,17 @@ class SSOMiddleware(ProtectedApp[ASGIApp]):
         changed."""
         ticket = outcome.ticket
         user, credentials, names = self.per_ticket(ticket, _identity_of)
-        state = dict(scope.get("state") or {})
-        state.update(names)
-        return dict(
-            scope,
-            user=user,
-            auth=credentials,
-            state=state,
-            **{"sso.ticket": ticket, "sso.fingerprint": outcome.fingerprint},
-        )
+        # Item by item: dict(scope, **keywords) builds a keyword dict
+        # first, microseconds at every request.
+        shared = scope.get("state")
+        state = {**shared, **names} if shared else names.copy()
+        out = dict(scope)
+        out["user"] = user
+        out["auth"] = credentials
+        out["state"] = state
+        out["sso.ticket"] = ticket
+        out["sso.fingerprint"] = outcome.fingerprint
+        return out
 
 
 async def _refuse_websocket(receive: Receive, send: Send) -> None:

@@ -58,8 +58,12 @@ _COOKIE_SECURE = {
 # paid at every request.
 _KINDS = {int(k): k for k in Kind}
 _LOG_LEVELS = {int(level): level for level in LogLevel}
-#: How many accepted tickets' claims a config keeps copied (FlowConfig._ticket).
+#: How many accepted tickets' claims a config keeps copied (FlowConfig._accepted).
 _TICKET_COPIES = 4096
+
+#: ``char *[n]`` array types for the usual cookie header counts: making a
+#: ctypes array type costs more than filling one.
+_COOKIE_ARRAYS = [c_char_p * n for n in range(4)]
 
 #: What the adapters read out of a decision and its ticket (include/sso.h).
 _READERS = [
@@ -185,7 +189,7 @@ class FlowConfig:
         self._handle: int | None = out.value
         self._lib = lib
         self._reader = _reader(lib)
-        self._tickets: dict[tuple[str | None, bytes | None, int], Ticket] = {}
+        self._tickets: dict[tuple[str | None, bytes | None, int], Decision] = {}
         self._free = lib.sso_flow_config_free
         self._closing = threading.Lock()
         self.service = service
@@ -213,7 +217,9 @@ class FlowConfig:
         if handle is None:
             raise ValueError("flow config is closed")
         lib, reader = self._lib, self._reader
-        cookies = (c_char_p * len(cookie_headers))(*cookie_headers)
+        count = len(cookie_headers)
+        array = _COOKIE_ARRAYS[count] if count < len(_COOKIE_ARRAYS) else c_char_p * count
+        cookies = array(*cookie_headers)
         out = c_void_p()
         code = lib.sso_flow_decide(
             handle,
@@ -222,7 +228,7 @@ class FlowConfig:
             query,
             unparsed_uri,
             cookies,
-            len(cookie_headers),
+            count,
             authorization,
             https,
             now,
@@ -238,32 +244,37 @@ class FlowConfig:
             # (sso-core/src/flow/decision.rs): only its ticket is read, the
             # one field of every request of a logged-in browser.
             fingerprint = _s(reader.sso_flow_decision_fingerprint(d))
-            return Decision(
-                kind=Kind.ACCEPT,
-                status=0,
-                ticket=self._ticket(reader, reader.sso_flow_decision_ticket(d), fingerprint),
-                fingerprint=fingerprint,
-                logs=_copy_logs(reader, d, log_level),
-            )
+            logs = _copy_logs(reader, d, log_level)
+            return self._accepted(reader, reader.sso_flow_decision_ticket(d), fingerprint, logs)
         finally:
             reader.sso_flow_decision_free(out)
 
-    def _ticket(self, lib: ctypes.CDLL, handle: int | None, fingerprint: str | None) -> Ticket | None:
-        """The accepted ticket's claims. A copy made for an earlier request
-        is reused when fingerprint (SHA-256 over the ticket's signature and
-        content), user and expiry are the same: the same ticket, which the
-        core has just accepted again; reading every claim anew costs more
-        calls into the library than the decision itself."""
+    def _accepted(
+        self, lib: ctypes.CDLL, handle: int | None, fingerprint: str | None, logs: list[tuple[LogLevel, str]]
+    ) -> Decision:
+        """The acceptance of the ticket at ``handle``. A copy of its claims
+        made for an earlier request is reused when fingerprint (SHA-256
+        over the ticket's signature and content), user and expiry are the
+        same: the same ticket, which the core has just accepted again;
+        reading every claim anew costs more calls into the library than
+        the decision itself. So is the whole decision when no log line was
+        copied: a frozen dataclass costs microseconds to build, at every
+        request of a logged-in browser."""
         if not handle:
-            return None
+            return Decision(kind=Kind.ACCEPT, status=0, fingerprint=fingerprint, logs=logs)
         key = (fingerprint, lib.sso_ticket_user(handle), lib.sso_ticket_expires(handle))
-        ticket = self._tickets.get(key)
-        if ticket is None:
+        decision = self._tickets.get(key)
+        if decision is None:
             ticket = ticket_from_handle(handle)
+            # Shared by the requests of this ticket: its (empty) log list
+            # is never added to; a request with log lines gets its own.
+            decision = Decision(kind=Kind.ACCEPT, status=0, ticket=ticket, fingerprint=fingerprint, logs=[])
             if len(self._tickets) >= _TICKET_COPIES:
                 self._tickets.clear()
-            self._tickets[key] = ticket
-        return ticket
+            self._tickets[key] = decision
+        if logs:
+            return Decision(kind=Kind.ACCEPT, status=0, ticket=decision.ticket, fingerprint=fingerprint, logs=logs)
+        return decision
 
     def close(self) -> None:
         """Frees the core's config (also done when collected); only once no

@@ -15,4 +15,5 @@ pub mod server;
 pub mod ssh;
 pub mod tls;
 pub mod totp;
+pub mod traefik;
 pub mod util;

@@ -12,6 +12,7 @@ pub mod ldap;
 pub mod pam;
 pub mod redis;
 pub mod server;
+pub mod spoof;
 pub mod ssh;
 pub mod tls;
 pub mod totp;

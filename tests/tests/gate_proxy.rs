@@ -165,6 +165,17 @@ fn sso_gate_as_a_reverse_proxy() {
     );
     assert_eq!(r.status, 302, "{r:?}");
 
+    // Kept-alive connections to the upstream: requests one after the other
+    // reach it from one connection (sso-gate/src/upstream.rs).
+    let peer = |_| {
+        let r = http(gate.port, "GET", "/pooled", &[], None);
+        assert_eq!(r.status, 200, "{r:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("the echo's JSON");
+        v["peer"].as_u64().expect("peer")
+    };
+    let peers: std::collections::HashSet<u64> = (0..5).map(peer).collect();
+    assert_eq!(peers.len(), 1, "one connection to the upstream: {peers:?}");
+
     // An upstream that is down: 502, and the gate says why.
     let r = http(gate.port, "GET", "/down/", &[], None);
     assert_eq!(r.status, 502, "{r:?}");

@@ -12,12 +12,17 @@
 #   proxy      sso-gate as a reverse proxy (a warm Authorization: SSO
 #              ticket) in front of the static server, against nginx's
 #              proxy_pass to the same server, with wrk's p99 latencies;
+#   big        10 MB downloads and uploads through the reverse proxy
+#              (curl, four at a time): the gate's RSS (VmRSS) sampled
+#              during them, which must stay flat (bodies stream);
 # and the gate's peak RSS (VmHWM) at the end. Never-seen tickets are not
 # measured here: bench/mod_sso.sh measures the cold verification path the
 # gate shares with mod_sso (sso_core's verifier).
 #
 # Usage: bench/gate.sh [--quick]   (env: DURATION CONNS; PROFILE=debug to
-# measure a debug build instead of building release)
+# measure a debug build instead of building release; BIN_DIR=DIR to
+# measure the sso-gate and ssotool in DIR, building nothing, e.g. an older
+# build kept for a before/after comparison)
 # Needs: nginx, wrk, python3; run as root or as a user who may run nginx.
 set -euo pipefail
 
@@ -29,13 +34,18 @@ DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
 if [ "${1:-}" = "--quick" ]; then DURATION=2; fi
 
-echo "== building ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-    (cd "$ROOT" && cargo build --release -q -p sso-gate -p ssotool)
+if [ -n "${BIN_DIR:-}" ]; then
+    BIN=$BIN_DIR
+    echo "== using $BIN"
 else
-    (cd "$ROOT" && cargo build -q -p sso-gate -p ssotool)
+    echo "== building ($PROFILE)"
+    if [ "$PROFILE" = release ]; then
+        (cd "$ROOT" && cargo build --release -q -p sso-gate -p ssotool)
+    else
+        (cd "$ROOT" && cargo build -q -p sso-gate -p ssotool)
+    fi
+    BIN=$TARGET/$PROFILE
 fi
-BIN=$TARGET/$PROFILE
 
 WORK=$(mktemp -d /tmp/gate_bench.XXXXXX)
 chmod 755 "$WORK"
@@ -73,6 +83,7 @@ PROXY_TICKET=$("$BIN/ssotool" sign --secret-key "$WORK/secret.key" --user alice 
 
 mkdir -p "$WORK/www/app"
 echo "hello" > "$WORK/www/app/index.html"
+head -c 10000000 /dev/zero > "$WORK/www/app/big"
 
 cat > "$WORK/gate.toml" <<CONF
 listen = "127.0.0.1:$P_GATE"
@@ -112,7 +123,10 @@ http {
   scgi_temp_path $WORK/scgi;
   upstream static { server 127.0.0.1:$P_STATIC; keepalive 32; }
   upstream ok { server 127.0.0.1:$P_OK; keepalive 16; }
-  server { listen 127.0.0.1:$P_STATIC; root $WORK/www; }
+  server {
+    listen 127.0.0.1:$P_STATIC; root $WORK/www;
+    location = /app/upload { client_max_body_size 20m; return 200; }
+  }
   server { listen 127.0.0.1:$P_OK; location / { return 200; } }
   server {
     listen 127.0.0.1:$P_BOUND;
@@ -165,6 +179,29 @@ read -r gp_rps gp_p99 gp_bad <<<"$(measure "http://127.0.0.1:$P_GATE_PROXY/app/i
 printf '%-34s %10s req/s  p99 %s\n' "nginx proxy_pass" "$np_rps" "$np_p99"
 printf '%-34s %10s req/s  p99 %s  (non-2xx: %s)\n' "sso-gate upstream" "$gp_rps" "$gp_p99" "$gp_bad"
 awk -v g="$gp_rps" -v n="$np_rps" 'BEGIN { printf "gate / nginx: %.2f (goal >= 0.8)\n", g / n }'
+
+echo "== 10 MB bodies through the reverse proxy (RSS of the gate, kB)"
+rss() { awk '/VmRSS/ {print $2}' "/proc/$PROXY_PID/status"; }
+rss_before=$(rss)
+AUTH="Authorization: SSO $PROXY_TICKET"
+(
+    for _ in 1 2 3 4 5; do
+        for _ in 1 2; do
+            curl -sf -o /dev/null -H "$AUTH" "http://127.0.0.1:$P_GATE_PROXY/app/big" &
+            curl -sf -o /dev/null -H "$AUTH" --data-binary "@$WORK/www/app/big" \
+                "http://127.0.0.1:$P_GATE_PROXY/app/upload" &
+        done
+        wait
+    done
+) & TRANSFERS=$!
+rss_max=$rss_before
+while kill -0 "$TRANSFERS" 2>/dev/null; do
+    r=$(rss); [ "$r" -gt "$rss_max" ] && rss_max=$r
+    sleep 0.02
+done
+wait "$TRANSFERS" || echo "(a transfer failed)"
+printf '%-34s before %s, highest during %s, after %s\n' "20 downloads + 20 uploads" \
+    "$rss_before" "$rss_max" "$(rss)"
 
 echo "== peak RSS"
 for pair in "forward-auth:$GATE_PID" "reverse proxy:$PROXY_PID"; do

@@ -29,6 +29,8 @@ pub struct Gate {
     pub config: ArcSwap<Config>,
     pub cache: VerifyCache,
     pub bindings: Bindings,
+    /// Kept-alive connections to the reverse proxy's upstreams.
+    pub pool: crate::upstream::Pool,
 }
 
 impl Gate {
@@ -44,6 +46,7 @@ impl Gate {
             config: ArcSwap::from_pointee(config),
             cache: VerifyCache::new(sso_core::DEFAULT_CACHE_ENTRIES),
             bindings,
+            pool: crate::upstream::Pool::default(),
         })
     }
 }

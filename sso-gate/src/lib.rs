@@ -9,7 +9,8 @@
 //! - [`answer`]: the flow's decision spelled for each kind of caller;
 //! - [`gate`]: what requests are served with, the refusal type;
 //! - [`table`]: the route table and its handlers;
-//! - [`proxy`]: reverse-proxy routes;
+//! - [`proxy`]: reverse-proxy routes; [`upstream`]: its pooled,
+//!   kept-alive connections to the upstreams;
 //! - [`bindings`]: the ticket binding store, in memory or in Redis;
 //! - [`listener`], [`tls`], [`reload`], [`log`]: serving, https, SIGHUP,
 //!   the log.
@@ -26,3 +27,4 @@ pub mod reload;
 pub mod routes;
 pub mod table;
 pub mod tls;
+pub mod upstream;

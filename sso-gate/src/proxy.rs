@@ -3,7 +3,7 @@
 //! it: its cookies and `Authorization: SSO`); then every header a client
 //! could use to claim an identity is removed, on every route, public ones
 //! included, and the gate's own are set from the accepted ticket. Bodies
-//! stream both ways (hyper's client connection, one per request), and an
+//! stream both ways (sso-gate/src/upstream.rs: kept-alive, pooled connections), and an
 //! `Upgrade` (WebSocket) is joined end to end once the upstream agrees.
 
 use http_body_util::BodyExt;
@@ -152,7 +152,11 @@ pub async fn serve(
         .headers()
         .contains_key(hyper::header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
-    let mut resp = send(upstream, req).await?;
+    let mut resp = gate
+        .pool
+        .send(upstream, req)
+        .await
+        .map_err(|e| Refusal::Upstream(e.to_string()))?;
     if resp.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client) = client_upgrade {
             let server = hyper::upgrade::on(&mut resp);
@@ -170,42 +174,6 @@ pub async fn serve(
         }
     }
     Ok(resp.map(|b| b.boxed()))
-}
-
-/// One request on a fresh connection to the upstream.
-async fn send(upstream: &Upstream, req: Request<Incoming>) -> Result<Response<Incoming>, Refusal> {
-    let failed = |e: &dyn std::fmt::Display| Refusal::Upstream(e.to_string());
-    match upstream {
-        Upstream::Http { authority } => {
-            let s = tokio::net::TcpStream::connect(authority.as_str())
-                .await
-                .map_err(|e| failed(&e))?;
-            let _ = s.set_nodelay(true);
-            exchange(TokioIo::new(s), req).await
-        }
-        Upstream::Unix(path) => {
-            let s = tokio::net::UnixStream::connect(path)
-                .await
-                .map_err(|e| failed(&e))?;
-            exchange(TokioIo::new(s), req).await
-        }
-    }
-}
-
-async fn exchange<S>(io: TokioIo<S>, req: Request<Incoming>) -> Result<Response<Incoming>, Refusal>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| Refusal::Upstream(e.to_string()))?;
-    tokio::spawn(async move {
-        let _ = conn.with_upgrades().await;
-    });
-    sender
-        .send_request(req)
-        .await
-        .map_err(|e| Refusal::Upstream(e.to_string()))
 }
 
 #[cfg(test)]

@@ -193,7 +193,8 @@ fn nginx_binary() -> PathBuf {
 }
 
 /// The application of the gate and proxy tests: Python's http.server,
-/// answering every GET with the path and headers it received (JSON),
+/// answering every GET with the path and headers it received and the
+/// port its client connected from (JSON: path, headers, peer),
 /// `/app/big` with 10 MB, every POST with the number of body bytes read,
 /// and a WebSocket `Upgrade` with 101, then echoing bytes back.
 pub struct Echo {
@@ -237,7 +238,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 n -= min(n, 65536)
             return
         headers = [[k.lower(), v] for k, v in self.headers.items()]
-        self.reply(json.dumps({"path": self.path, "headers": headers}).encode())
+        peer = self.client_address[1]
+        self.reply(json.dumps({"path": self.path, "headers": headers, "peer": peer}).encode())
     def do_POST(self):
         left = int(self.headers.get("Content-Length", "0"))
         total = 0

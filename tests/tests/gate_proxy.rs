@@ -165,6 +165,19 @@ fn sso_gate_as_a_reverse_proxy() {
     );
     assert_eq!(r.status, 302, "{r:?}");
 
+    // Kept-alive connections to the upstream: requests one after the other
+    // reuse connections (sso-gate/src/upstream.rs). Not always one: a
+    // connection goes back to the pool a moment after its answer has been
+    // sent, and idle ones from the requests above may be picked.
+    let peer = |_| {
+        let r = http(gate.port, "GET", "/pooled", &[], None);
+        assert_eq!(r.status, 200, "{r:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("the echo's JSON");
+        v["peer"].as_u64().expect("peer")
+    };
+    let peers: std::collections::HashSet<u64> = (0..10).map(peer).collect();
+    assert!(peers.len() <= 5, "10 requests, connections: {peers:?}");
+
     // An upstream that is down: 502, and the gate says why.
     let r = http(gate.port, "GET", "/down/", &[], None);
     assert_eq!(r.status, 502, "{r:?}");

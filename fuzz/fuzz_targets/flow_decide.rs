@@ -62,6 +62,8 @@ fn fixture() -> &'static Fixture {
             binding_entries: 64,
         };
         let mut config = std::ptr::null_mut();
+        // SAFETY: `settings` points at live C strings for the call; the
+        // config is written only on success.
         let r = unsafe { sso_flow_config_new(&settings, &mut config) };
         assert_eq!(r, sso_result::SSO_OK);
         Fixture { config, ticket }
@@ -110,6 +112,8 @@ fuzz_target!(|data: &[u8]| {
     let authorization = next();
     let cookie_ptrs: Vec<*const c_char> = cookies.iter().map(|c| c.as_ptr()).collect();
     let mut decision = std::ptr::null_mut();
+    // SAFETY: every pointer is a live NUL-terminated string or null where
+    // the ABI allows it (include/sso.h), the config outlives the call.
     let r = unsafe {
         sso_flow_decide(
             f.config,
@@ -134,6 +138,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(decision.is_null(), "no decision written on failure");
         return;
     }
+    // SAFETY: `decision` is the non-null handle the call just wrote; it is
+    // read here and freed once below.
     unsafe {
         let kind = sso_flow_decision_kind(decision);
         assert_ne!(kind, sso_flow_kind::SSO_FLOW_DECLINE);

@@ -407,11 +407,13 @@ fn prompt(text: &str) -> Result<String, CliError> {
         let mut quiet = saved;
         quiet.c_lflag &= !libc::ECHO;
         quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: fd 0 and a termios struct tcgetattr filled, echo off.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
     }
     let mut line = String::new();
     let r = std::io::stdin().lock().read_line(&mut line);
     if have_tty {
+        // SAFETY: fd 0 and the struct tcgetattr filled: the echo restored.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
     }
     r.map_err(CliError::ReadPassword)?;

@@ -333,3 +333,25 @@ pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
         .find(|(k, _)| k == "t")?;
     sso_core::decode_unverified(&t).ok()
 }
+
+/// Writes a fresh OpenID Connect signing key with the real
+/// `sso-server oidc gen-key` to `path`, failing the test if it fails.
+pub fn oidc_gen_key(path: &Path) {
+    let out = Command::new(bin("sso-server"))
+        .args(["oidc", "gen-key", "--output"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// The port in the `listen = "127.0.0.1:PORT"` line of a configuration
+/// written by [`Setup::config_text`], for settings that must name it (an
+/// OpenID Connect issuer on this server).
+pub fn listen_port(config: &str) -> &str {
+    config
+        .split("listen = \"127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+}

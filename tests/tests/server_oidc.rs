@@ -16,7 +16,7 @@ use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
 use sso_integration::server::{
-    add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
+    add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::{bin, workspace_root, TestKeys};
 
@@ -64,23 +64,13 @@ fn fixture() -> &'static Fixture {
         let totp = dir.path().join("totp");
         let erin_totp = sso_integration::totp::enroll(&totp, "erin");
         let key = dir.path().join("oidc.pem");
-        let out = Command::new(bin("sso-server"))
-            .args(["oidc", "gen-key", "--output"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        oidc_gen_key(&key);
         let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
         let mut setup = Setup::users_file(&users);
         setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
         setup.tables = "[[second_factor]]\nservices = ['oidc:secure']\n".into();
         let server = SsoServer::start_with(&keys, &setup, |text| {
-            let port = text
-                .split("listen = \"127.0.0.1:")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap()
-                .to_owned();
+            let port = listen_port(&text);
             format!(
                 "{text}\n[oidc]\nissuer = \"http://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
                  [[oidc.client]]\nid = \"web\"\nname = \"Web App\"\nsecret_hash = '{hash}'\n\
@@ -599,12 +589,7 @@ fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let readable = dir.path().join("readable.pem");
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&readable)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&readable);
     std::fs::set_permissions(
         &readable,
         std::os::unix::fs::PermissionsExt::from_mode(0o640),

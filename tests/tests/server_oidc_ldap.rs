@@ -9,8 +9,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
-use sso_integration::server::{Setup, SsoServer};
-use sso_integration::util::{bin, workspace_root, TestKeys};
+use sso_integration::server::{listen_port, oidc_gen_key, Setup, SsoServer};
+use sso_integration::util::{workspace_root, TestKeys};
 
 const SECRET: &str = "an-ldap-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -44,12 +44,7 @@ fn name_and_email_come_from_the_directory_entry() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("oidc.pem");
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));
     setup.auth = format!(
@@ -59,12 +54,7 @@ fn name_and_email_come_from_the_directory_entry() {
         ldap.url()
     );
     let server = SsoServer::start_with(&keys, &setup, |text| {
-        let port = text
-            .split("listen = \"127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned();
+        let port = listen_port(&text);
         format!(
             "{text}\n[oidc]\nissuer = \"http://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
              [[oidc.client]]\nid = \"web\"\nsecret_hash = '{hash}'\nredirect_uris = [\"{CB}\"]\n"

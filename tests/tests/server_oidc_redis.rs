@@ -10,8 +10,10 @@ use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, pct, query_params, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::server::{
+    add_user, oidc_gen_key, pct, query_params, Cookies, Setup, SsoServer,
+};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-redis-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -102,12 +104,7 @@ fn replicas_share_codes_and_refresh_tokens_through_redis() {
     let users = dir.path().join("users");
     add_user(&users, "alice", "alice password", &[]);
     let key = dir.path().join("oidc.pem");
-    let out = std::process::Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

@@ -10,8 +10,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
-use sso_integration::server::{add_user, pct, query_params, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::server::{
+    add_user, oidc_gen_key, pct, query_params, Cookies, Setup, SsoServer,
+};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-rotation-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -36,15 +38,6 @@ fn authlib_verifies(server: &SsoServer, token: &str) -> bool {
         .output()
         .expect("python3");
     out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "alice"
-}
-
-fn gen_key(path: &std::path::Path) {
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
 }
 
 fn kid(jwt: &str) -> String {
@@ -115,8 +108,8 @@ fn a_rotated_key_signs_and_the_old_one_still_verifies() {
     let users = dir.path().join("users");
     add_user(&users, "alice", "alice password", &[]);
     let (old, new) = (dir.path().join("old.pem"), dir.path().join("new.pem"));
-    gen_key(&old);
-    gen_key(&new);
+    oidc_gen_key(&old);
+    oidc_gen_key(&new);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let oidc = |signing: &std::path::Path, previous: &str| {
         format!(

@@ -13,8 +13,8 @@ use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, HttpResponse, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::server::{add_user, oidc_gen_key, HttpResponse, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-throttled-client-secret-0123456789";
 const WRONG: &str = "a-guessed-client-secret-9876543210";
@@ -42,12 +42,7 @@ fn setup(dir: &std::path::Path, store: &str) -> Setup {
     let users = dir.join("users");
     add_user(&users, "alice", "alice password", &[]);
     let key = dir.join("oidc.pem");
-    let out = std::process::Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

@@ -5,6 +5,7 @@
 pub mod apache;
 pub mod browser;
 pub mod dovecot;
+pub mod flow_cases;
 pub mod gate;
 pub mod http;
 pub mod ldap;

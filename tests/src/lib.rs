@@ -9,6 +9,7 @@ pub mod flow_cases;
 pub mod gate;
 pub mod http;
 pub mod ldap;
+pub mod oidc;
 pub mod pam;
 pub mod redis;
 pub mod server;

@@ -9,10 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::authorization_code;
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{
-    add_user, oidc_gen_key, pct, query_params, Cookies, Setup, SsoServer,
-};
+use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-redis-client-secret-0123456789";
@@ -56,44 +55,15 @@ fn redeem(server: &SsoServer, code: &str) -> (u16, Value) {
 /// A code from `server` for alice: the login form the first time, the
 /// session after.
 fn code(server: &SsoServer, jar: &mut Cookies) -> String {
-    let path = format!(
-        "/oidc/authorize?{}",
-        form_urlencode(&[
-            ("client_id", "web"),
-            ("redirect_uri", CB),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-        ])
-    );
-    let mut resp = server.get(&path, jar);
-    jar.update(&resp);
-    if resp.status == 200 {
-        let csrf = resp.form_field("csrf").unwrap();
-        let o = resp.form_field("o").unwrap();
-        resp = server.post(
-            "/login",
-            jar,
-            &[
-                ("csrf", &csrf),
-                ("o", &o),
-                ("username", "alice"),
-                ("password", "alice password"),
-            ],
-        );
-        jar.update(&resp);
-        let resume = resp.location().unwrap().to_owned();
-        let local = resume.split_once("/oidc/").unwrap().1;
-        resp = server.get(&format!("/oidc/{local}"), jar);
-        jar.update(&resp);
-    }
-    assert_eq!(resp.status, 302, "{}", resp.body);
-    let l = resp.location().unwrap();
-    assert!(l.starts_with(CB), "{l}");
-    query_params(l)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
+    authorization_code(
+        server,
+        jar,
+        "web",
+        CB,
+        "openid offline_access",
+        "alice",
+        "alice password",
+    )
 }
 
 #[test]

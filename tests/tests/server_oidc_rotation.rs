@@ -10,9 +10,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
-use sso_integration::server::{
-    add_user, oidc_gen_key, pct, query_params, Cookies, Setup, SsoServer,
-};
+use sso_integration::oidc::authorization_code;
+use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-rotation-client-secret-0123456789";
@@ -49,42 +48,7 @@ fn kid(jwt: &str) -> String {
 /// An id_token for alice from a code of this browser's session (the login
 /// form the first time).
 fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
-    let path = format!(
-        "/oidc/authorize?{}",
-        form_urlencode(&[
-            ("client_id", "web"),
-            ("redirect_uri", CB),
-            ("response_type", "code"),
-            ("scope", "openid"),
-        ])
-    );
-    let mut resp = server.get(&path, jar);
-    jar.update(&resp);
-    if resp.status == 200 {
-        let csrf = resp.form_field("csrf").unwrap();
-        let o = resp.form_field("o").unwrap();
-        resp = server.post(
-            "/login",
-            jar,
-            &[
-                ("csrf", &csrf),
-                ("o", &o),
-                ("username", "alice"),
-                ("password", "alice password"),
-            ],
-        );
-        jar.update(&resp);
-        let resume = resp.location().unwrap().to_owned();
-        let local = resume.split_once("/oidc/").unwrap().1;
-        resp = server.get(&format!("/oidc/{local}"), jar);
-        jar.update(&resp);
-    }
-    assert_eq!(resp.status, 302, "{}", resp.body);
-    let code = query_params(resp.location().unwrap())
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1;
+    let code = authorization_code(server, jar, "web", CB, "openid", "alice", "alice password");
     let basic = STANDARD.encode(format!("web:{SECRET}"));
     let resp = request(
         &format!("http://127.0.0.1:{}/oidc/token", server.port),

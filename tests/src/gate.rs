@@ -26,15 +26,7 @@ impl Gate {
         std::fs::write(&config_path, config.replace("{port}", &port.to_string()))
             .expect("write config");
         let log_path = dir.path().join("sso-gate.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(bin("sso-gate"))
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start sso-gate");
+        let child = crate::daemon::spawn_with_config("sso-gate", &config_path, &log_path);
         let mut gate = Gate {
             child,
             port,
@@ -58,35 +50,12 @@ impl Gate {
     /// `event=reload-refused`. Panics if the gate exits or does not answer
     /// within 60 s.
     pub fn reload(&mut self, config: &str) -> String {
-        let answers = |log: &str| -> Vec<String> {
-            log.lines()
-                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
-                .map(str::to_owned)
-                .collect()
-        };
         std::fs::write(
             &self.config_path,
             config.replace("{port}", &self.port.to_string()),
         )
         .expect("write config");
-        let before = answers(&self.log()).len();
-        // SAFETY: kill on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(line) = answers(&self.log()).get(before) {
-                return line.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("sso-gate exited on SIGHUP: {status}\n{}", self.log());
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no answer to SIGHUP within 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::daemon::reload(&mut self.child, &self.log_path, "sso-gate")
     }
 }
 

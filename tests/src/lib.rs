@@ -4,6 +4,7 @@
 
 pub mod apache;
 pub mod browser;
+pub mod daemon;
 pub mod dovecot;
 pub mod flow_cases;
 pub mod gate;

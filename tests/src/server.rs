@@ -174,15 +174,7 @@ impl SsoServer {
         let config_path = dir.path().join("sso-server.toml");
         std::fs::write(&config_path, edit(setup.config_text(keys, port))).expect("write config");
         let log_path = dir.path().join("sso-server.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(bin("sso-server"))
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start sso-server");
+        let child = crate::daemon::spawn_with_config("sso-server", &config_path, &log_path);
         let mut server = SsoServer {
             child,
             port,
@@ -230,30 +222,7 @@ impl SsoServer {
     /// that answers it: `event=reload` or `event=reload-refused`. Panics if
     /// the server exits or does not answer within 60 s.
     pub fn reload(&mut self) -> String {
-        let answers = |log: &str| -> Vec<String> {
-            log.lines()
-                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
-                .map(str::to_owned)
-                .collect()
-        };
-        let before = answers(&self.log()).len();
-        // SAFETY: kill on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(line) = answers(&self.log()).get(before) {
-                return line.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("sso-server exited on SIGHUP: {status}\n{}", self.log());
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no answer to SIGHUP within 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::daemon::reload(&mut self.child, &self.log_path, "sso-server")
     }
 
     /// The login form of `ask` (a `/?s=...` path): the cookies it sets and

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{bin, free_port, wait_for_port, workspace_root};
+use crate::server::{add_user, Setup, SsoServer};
+use crate::util::{bin, free_port, wait_for_port, workspace_root, TestKeys};
 
 /// A running `sso-gate`, killed on Drop.
 pub struct Gate {
@@ -310,4 +311,27 @@ impl Drop for Caddy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The values of header `name` (lower case) among [`echoed_headers`].
+pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// A login server for gates in front of services on 127.0.0.1, where alice
+/// (in `staff`) logs in with `password`: its keys, the server and the
+/// folder of its users file (which must outlive the server).
+pub fn login_server(password: &str) -> (TestKeys, SsoServer, tempfile::TempDir) {
+    let keys = TestKeys::new();
+    let users_dir = tempfile::tempdir().expect("tempdir");
+    let users = users_dir.path().join("users");
+    add_user(&users, "alice", password, &["staff"]);
+    let mut setup = Setup::users_file(&users);
+    setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
+    let server = SsoServer::start(&keys, &setup);
+    (keys, server, users_dir)
 }

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 use sso_integration::flow_cases::{cases, check_answer, request_of};
-use sso_integration::gate::{echoed_headers, Echo, Gate};
+use sso_integration::gate::{echoed_headers, header_values, Echo, Gate};
 use sso_integration::http::{http, HttpResponse};
 use sso_integration::server::DOMAIN;
 use sso_integration::util::TestKeys;
@@ -36,12 +36,7 @@ fn check(case: &Value, r: &HttpResponse, log: &str, service: &str) {
         return;
     }
     let seen = echoed_headers(&r.body);
-    let header = |n: &str| {
-        seen.iter()
-            .filter(|(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-            .collect::<Vec<_>>()
-    };
+    let header = |n: &str| header_values(&seen, n);
     for (key, want) in env {
         let want = want.as_str().unwrap_or_default();
         let got = match key.as_str() {

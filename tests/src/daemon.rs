@@ -2,11 +2,46 @@
 //! start with a configuration file and a log file, and its reload by
 //! SIGHUP, answered by a line in that log.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::bin;
+use crate::util::{bin, free_port, wait_for_port};
+
+/// A daemon started by [`start`], listening on 127.0.0.1:`port`, its
+/// configuration and log files in `dir`.
+pub struct Started {
+    pub child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub log_path: PathBuf,
+}
+
+/// Writes the configuration `config` makes for a free port to
+/// `NAME.toml` in a new folder and starts `name` on it (see
+/// [`spawn_with_config`]); panics with its log if it does not listen on
+/// that port within 20 s.
+pub fn start(name: &str, config: impl FnOnce(u16) -> String) -> Started {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&config_path, config(port)).expect("write config");
+    let log_path = dir.path().join(format!("{name}.log"));
+    let mut child = spawn_with_config(name, &config_path, &log_path);
+    if !wait_for_port(port, Duration::from_secs(20)) {
+        let _ = child.kill();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        panic!("{name} did not start:\n{log}");
+    }
+    Started {
+        child,
+        port,
+        dir,
+        config_path,
+        log_path,
+    }
+}
 
 /// Starts the built binary `name` with `--config CONFIG`, its stdout and
 /// stderr going to a new file at `log`.

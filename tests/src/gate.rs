@@ -21,25 +21,16 @@ impl Gate {
     /// Writes `config` (with `{port}` replaced by the gate's port) and
     /// starts the gate; panics with its log if it does not come up.
     pub fn start(config: &str) -> Gate {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config_path = dir.path().join("sso-gate.toml");
-        std::fs::write(&config_path, config.replace("{port}", &port.to_string()))
-            .expect("write config");
-        let log_path = dir.path().join("sso-gate.log");
-        let child = crate::daemon::spawn_with_config("sso-gate", &config_path, &log_path);
-        let mut gate = Gate {
-            child,
-            port,
-            dir,
-            config_path,
-            log_path,
-        };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = gate.child.kill();
-            panic!("sso-gate did not start:\n{}", gate.log());
+        let d = crate::daemon::start("sso-gate", |port| {
+            config.replace("{port}", &port.to_string())
+        });
+        Gate {
+            child: d.child,
+            port: d.port,
+            dir: d.dir,
+            config_path: d.config_path,
+            log_path: d.log_path,
         }
-        gate
     }
 
     pub fn log(&self) -> String {

@@ -4,12 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub use crate::browser::Browser;
 use crate::http::form_urlencode;
 pub use crate::http::{http, pct, query_params, Cookies, HttpResponse};
-use crate::util::{bin, free_port, wait_for_port, TestKeys};
+use crate::util::{bin, TestKeys};
 
 /// The domain every test server uses.
 pub const DOMAIN: &str = "test.example.org";
@@ -169,24 +168,14 @@ impl SsoServer {
         setup: &Setup,
         edit: impl FnOnce(String) -> String,
     ) -> SsoServer {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config_path = dir.path().join("sso-server.toml");
-        std::fs::write(&config_path, edit(setup.config_text(keys, port))).expect("write config");
-        let log_path = dir.path().join("sso-server.log");
-        let child = crate::daemon::spawn_with_config("sso-server", &config_path, &log_path);
-        let mut server = SsoServer {
-            child,
-            port,
-            dir,
-            config_path,
-            log_path,
-        };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = server.child.kill();
-            panic!("sso-server did not start:\n{}", server.log());
+        let d = crate::daemon::start("sso-server", |port| edit(setup.config_text(keys, port)));
+        SsoServer {
+            child: d.child,
+            port: d.port,
+            dir: d.dir,
+            config_path: d.config_path,
+            log_path: d.log_path,
         }
-        server
     }
 
     /// Runs `sso-server --check-config --config FILE` with this text and

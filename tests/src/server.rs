@@ -280,16 +280,22 @@ impl Drop for SsoServer {
     }
 }
 
-/// The ticket in the `t` parameter of a 302 to a service's `sso_login`,
-/// decoded without verification (the tests check its claims).
-pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
+/// The ticket text in the `t` parameter of a 302 to a service's
+/// `sso_login`.
+pub fn redirected_ticket_text(resp: &HttpResponse) -> Option<String> {
     if resp.status != 302 {
         return None;
     }
-    let (_, t) = query_params(resp.header("location")?)
+    query_params(resp.header("location")?)
         .into_iter()
-        .find(|(k, _)| k == "t")?;
-    sso_core::decode_unverified(&t).ok()
+        .find(|(k, _)| k == "t")
+        .map(|(_, t)| t)
+}
+
+/// The ticket of [`redirected_ticket_text`], decoded without verification
+/// (the tests check its claims).
+pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
+    sso_core::decode_unverified(&redirected_ticket_text(resp)?).ok()
 }
 
 /// Writes a fresh OpenID Connect signing key with the real

@@ -87,3 +87,16 @@ pub fn reload(child: &mut Child, log: &Path, name: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs the built binary `name` with `args` to its end (a command of the
+/// daemon's, not the daemon): the exit code and standard output followed
+/// by standard error.
+pub fn run(name: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(bin(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {name}: {e}"));
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), s)
+}

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::server::{add_user, Setup, SsoServer};
-use crate::util::{bin, free_port, wait_for_port, workspace_root, TestKeys};
+use crate::util::{free_port, wait_for_port, workspace_root, TestKeys};
 
 /// A running `sso-gate`, killed on Drop.
 pub struct Gate {
@@ -60,13 +60,7 @@ impl Drop for Gate {
 
 /// Runs `sso-gate ARGS...` to its end: exit code, stdout then stderr.
 pub fn run_gate(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(bin("sso-gate"))
-        .args(args)
-        .output()
-        .expect("run sso-gate");
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), s)
+    crate::daemon::run("sso-gate", args)
 }
 
 /// The fenced block of `lang` that follows `marker` in docs/sso-gate.md.

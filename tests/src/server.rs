@@ -135,13 +135,7 @@ impl Setup {
 /// Runs the `sso-server` command with these arguments to its end: the exit
 /// code and standard output followed by standard error.
 pub fn run_sso_server(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(bin("sso-server"))
-        .args(args)
-        .output()
-        .expect("run sso-server");
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), s)
+    crate::daemon::run("sso-server", args)
 }
 
 /// A running `sso-server`, killed on Drop.

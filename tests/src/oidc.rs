@@ -1,8 +1,13 @@
 //! An OpenID Connect relying party's first step against a test
 //! [`SsoServer`]: the authorization request, the login form when the
-//! browser has no session yet, and the code the server redirects back with.
+//! browser has no session yet, and the code the server redirects back with;
+//! then the client's request at the token endpoint.
 
-use crate::http::{form_urlencode, query_params, Cookies};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::http::{form_urlencode, query_params, request, Cookies, HttpResponse};
 use crate::server::SsoServer;
 
 /// The code `server` redirects `redirect_uri` to for `client_id` and
@@ -56,4 +61,24 @@ pub fn authorization_code(
         .find(|(k, _)| k == "code")
         .unwrap()
         .1
+}
+
+/// A request to `server`'s token endpoint with `form`, the client proven by
+/// HTTP Basic `client_id`:`secret` (`client_secret_basic`): the answer and
+/// its JSON (null when it is none).
+pub fn token_request(
+    server: &SsoServer,
+    client_id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (HttpResponse, Value) {
+    let basic = STANDARD.encode(format!("{client_id}:{secret}"));
+    let resp = request(
+        &format!("http://127.0.0.1:{}/oidc/token", server.port),
+        "POST",
+        &[("Authorization".into(), format!("Basic {basic}"))],
+        Some(&form_urlencode(form)),
+    );
+    let json = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+    (resp, json)
 }

@@ -5,11 +5,8 @@
 //! revokes its family everywhere), and a logout on one revokes the login's
 //! refresh tokens on the other.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
-use sso_integration::oidc::authorization_code;
+use sso_integration::oidc::{authorization_code, token_request};
 use sso_integration::redis::RedisServer;
 use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
@@ -18,17 +15,8 @@ const SECRET: &str = "a-redis-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
 
 fn token(server: &SsoServer, form: &[(&str, &str)]) -> (u16, Value) {
-    let basic = STANDARD.encode(format!("web:{SECRET}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(form)),
-    );
-    (
-        resp.status,
-        serde_json::from_str(&resp.body).unwrap_or(Value::Null),
-    )
+    let (resp, json) = token_request(server, "web", SECRET, form);
+    (resp.status, json)
 }
 
 fn refresh(server: &SsoServer, token_value: &str) -> (u16, Value) {

@@ -6,11 +6,10 @@
 
 use std::process::Command;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
-use sso_integration::oidc::authorization_code;
+use sso_integration::oidc::{authorization_code, token_request};
 use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
@@ -49,19 +48,17 @@ fn kid(jwt: &str) -> String {
 /// form the first time).
 fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
     let code = authorization_code(server, jar, "web", CB, "openid", "alice", "alice password");
-    let basic = STANDARD.encode(format!("web:{SECRET}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(&[
+    let (resp, json) = token_request(
+        server,
+        "web",
+        SECRET,
+        &[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", CB),
-        ])),
+        ],
     );
     assert_eq!(resp.status, 200, "{}", resp.body);
-    let json: Value = serde_json::from_str(&resp.body).unwrap();
     json["id_token"].as_str().unwrap().to_owned()
 }
 

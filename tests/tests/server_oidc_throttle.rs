@@ -8,10 +8,8 @@
 //! two replicas sharing a real redis-server (the lock taken on one holds
 //! on the other).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::token_request;
 use sso_integration::redis::RedisServer;
 use sso_integration::server::{add_user, oidc_gen_key, HttpResponse, Setup, SsoServer};
 use sso_integration::util::TestKeys;
@@ -23,19 +21,16 @@ const CB: &str = "http://127.0.0.1:9/cb";
 /// A token request of `client` proving `secret`, for a code that does not
 /// exist: `invalid_grant` (400) once the client is proven.
 fn attempt(server: &SsoServer, client: &str, secret: &str) -> (HttpResponse, Value) {
-    let basic = STANDARD.encode(format!("{client}:{secret}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(&[
+    token_request(
+        server,
+        client,
+        secret,
+        &[
             ("grant_type", "authorization_code"),
             ("code", "no-such-code"),
             ("redirect_uri", CB),
-        ])),
-    );
-    let json = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-    (resp, json)
+        ],
+    )
 }
 
 fn setup(dir: &std::path::Path, store: &str) -> Setup {

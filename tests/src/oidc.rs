@@ -35,18 +35,7 @@ pub fn authorization_code(
     let mut resp = server.get(&path, jar);
     jar.update(&resp);
     if resp.status == 200 {
-        let csrf = resp.form_field("csrf").unwrap();
-        let o = resp.form_field("o").unwrap();
-        resp = server.post(
-            "/login",
-            jar,
-            &[
-                ("csrf", &csrf),
-                ("o", &o),
-                ("username", user),
-                ("password", password),
-            ],
-        );
+        resp = submit_login(server, &resp, jar, user, password);
         jar.update(&resp);
         let resume = resp.location().unwrap().to_owned();
         let local = resume.split_once("/oidc/").unwrap().1;
@@ -61,6 +50,32 @@ pub fn authorization_code(
         .find(|(k, _)| k == "code")
         .unwrap()
         .1
+}
+
+/// The login form `page` of an authorization request posted to `server`
+/// with `user` and `password`: its CSRF token and the request (`o`) ride
+/// along. The answer is not followed.
+pub fn submit_login(
+    server: &SsoServer,
+    page: &HttpResponse,
+    jar: &Cookies,
+    user: &str,
+    password: &str,
+) -> HttpResponse {
+    let csrf = page.form_field("csrf").unwrap();
+    let o = page
+        .form_field("o")
+        .expect("the authorization request rides along");
+    server.post(
+        "/login",
+        jar,
+        &[
+            ("csrf", &csrf),
+            ("o", &o),
+            ("username", user),
+            ("password", password),
+        ],
+    )
 }
 
 /// A request to `server`'s token endpoint with `form`, the client proven by

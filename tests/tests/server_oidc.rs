@@ -15,6 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::submit_login;
 use sso_integration::server::{
     add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
@@ -126,20 +127,7 @@ fn authorize_path(client: &str, redirect: &str, extra: &[(&str, &str)]) -> Strin
 fn log_in(page: &HttpResponse, jar: &mut Cookies, user: &str, password: &str) -> HttpResponse {
     assert_eq!(page.status, 200, "login form expected: {}", page.body);
     jar.update(page);
-    let csrf = page.form_field("csrf").unwrap();
-    let o = page
-        .form_field("o")
-        .expect("the authorization request rides along");
-    let resp = fixture().server.post(
-        "/login",
-        jar,
-        &[
-            ("csrf", &csrf),
-            ("o", &o),
-            ("username", user),
-            ("password", password),
-        ],
-    );
+    let resp = submit_login(&fixture().server, page, jar, user, password);
     follow(resp, jar)
 }
 

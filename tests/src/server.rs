@@ -292,6 +292,18 @@ pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
     sso_core::decode_unverified(&redirected_ticket_text(resp)?).ok()
 }
 
+/// The set-up of the throttle tests: alice (with `password`) and bob in a
+/// users file in `dir`, 127.0.0.1 a trusted proxy (so each attempt names
+/// its address in `X-Forwarded-For`), and `throttle` as the `[throttle]`
+/// table.
+pub fn throttle_setup(dir: &Path, password: &str, throttle: &str) -> Setup {
+    let path = users_file(dir, &[("alice", password), ("bob", "bob's password")]);
+    let mut setup = Setup::users_file(&path);
+    setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
+    setup.tables = format!("[throttle]\n{throttle}");
+    setup
+}
+
 /// Writes a fresh OpenID Connect signing key with the real
 /// `sso-server oidc gen-key` to `path`, failing the test if it fails.
 pub fn oidc_gen_key(path: &Path) {

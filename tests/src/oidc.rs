@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::http::{form_urlencode, query_params, request, Cookies, HttpResponse};
-use crate::server::SsoServer;
+use crate::server::{add_user, oidc_gen_key, SsoServer};
 
 /// The code `server` redirects `redirect_uri` to for `client_id` and
 /// `scope`, logging `user` in with `password` first when `jar` holds no
@@ -96,4 +96,14 @@ pub fn token_request(
     );
     let json = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
     (resp, json)
+}
+
+/// In `dir`: a users file with alice (`alice password`, no groups) and a
+/// fresh signing key `oidc.pem`, the files of a provider with one user.
+pub fn provider_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let users = dir.join("users");
+    add_user(&users, "alice", "alice password", &[]);
+    let key = dir.join("oidc.pem");
+    oidc_gen_key(&key);
+    (users, key)
 }

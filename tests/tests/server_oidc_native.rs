@@ -10,7 +10,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use sso_integration::http::form_urlencode;
-use sso_integration::server::{add_user, listen_port, oidc_gen_key, Browser, Setup, SsoServer};
+use sso_integration::oidc::provider_files;
+use sso_integration::server::{listen_port, Browser, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 // RFC 7636 appendix B.
@@ -43,10 +44,7 @@ fn a_password_login_returns_to_a_loopback_http_redirect_uri() {
     let callback = format!("http://127.0.0.1:{app}/cb");
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.path().join("oidc.pem");
-    oidc_gen_key(&key);
+    let (users, key) = provider_files(dir.path());
     let ca = sso_integration::tls::Ca::new(dir.path(), "native app test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let mut setup = Setup::users_file(&users);

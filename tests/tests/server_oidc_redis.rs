@@ -6,9 +6,9 @@
 //! refresh tokens on the other.
 
 use serde_json::Value;
-use sso_integration::oidc::{authorization_code, token_request};
+use sso_integration::oidc::{authorization_code, provider_files, token_request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
+use sso_integration::server::{pct, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-redis-client-secret-0123456789";
@@ -59,10 +59,7 @@ fn replicas_share_codes_and_refresh_tokens_through_redis() {
     let redis = RedisServer::start();
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.path().join("oidc.pem");
-    oidc_gen_key(&key);
+    let (users, key) = provider_files(dir.path());
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

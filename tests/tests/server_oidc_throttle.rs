@@ -9,9 +9,9 @@
 //! on the other).
 
 use serde_json::Value;
-use sso_integration::oidc::token_request;
+use sso_integration::oidc::{provider_files, token_request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, oidc_gen_key, HttpResponse, Setup, SsoServer};
+use sso_integration::server::{HttpResponse, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-throttled-client-secret-0123456789";
@@ -34,10 +34,7 @@ fn attempt(server: &SsoServer, client: &str, secret: &str) -> (HttpResponse, Val
 }
 
 fn setup(dir: &std::path::Path, store: &str) -> Setup {
-    let users = dir.join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.join("oidc.pem");
-    oidc_gen_key(&key);
+    let (users, key) = provider_files(dir);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::http::{form_urlencode, query_params, request, Cookies, HttpResponse};
 use crate::server::{add_user, oidc_gen_key, SsoServer};
+use crate::util::workspace_root;
 
 /// The code `server` redirects `redirect_uri` to for `client_id` and
 /// `scope`, logging `user` in with `password` first when `jar` holds no
@@ -106,4 +107,31 @@ pub fn provider_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::
     let key = dir.join("oidc.pem");
     oidc_gen_key(&key);
     (users, key)
+}
+
+/// What Authlib (tests/oidc/authlib_rp.py) saw logging `user` in through
+/// the code flow at `issuer` as client `client_id` with `secret`, coming
+/// back to `redirect_uri`; fails the test with `server`'s log if it failed.
+pub fn authlib_login(
+    server: &SsoServer,
+    issuer: &str,
+    client: (&str, &str),
+    redirect_uri: &str,
+    user: &str,
+    password: &str,
+) -> Value {
+    // Debian's python3-authlib is a module of the system Python (a
+    // python3 earlier on PATH, a pyenv say, would not have it).
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg(workspace_root().join("tests/oidc/authlib_rp.py"))
+        .args([issuer, client.0, client.1, redirect_uri, user, password])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        server.log()
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

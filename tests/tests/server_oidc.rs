@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
-use sso_integration::oidc::submit_login;
+use sso_integration::oidc::{authlib_login, submit_login};
 use sso_integration::server::{
     add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
@@ -218,21 +218,14 @@ fn claims_of(jwt: &str) -> Value {
 
 #[test]
 fn authlib_logs_in_validates_the_id_token_and_refreshes() {
-    let script = workspace_root().join("tests/oidc/authlib_rp.py");
-    // Debian's python3-authlib is a module of the system Python (a
-    // python3 earlier on PATH, a pyenv say, would not have it).
-    let out = Command::new("/usr/bin/python3")
-        .arg(&script)
-        .args([&issuer(), "web", SECRET, WEB_CB, "alice", "alice password"])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        fixture().server.log()
+    let seen = authlib_login(
+        &fixture().server,
+        &issuer(),
+        ("web", SECRET),
+        WEB_CB,
+        "alice",
+        "alice password",
     );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(seen["state_matches"], true);
     assert_eq!(seen["iss_in_callback"], true);
     let id = &seen["id_token"];

@@ -5,31 +5,13 @@
 //! id_token and from userinfo; an entry without `mail` gets no `email`
 //! claim, never an empty or made-up one.
 
-use std::process::Command;
-
-use serde_json::Value;
 use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
+use sso_integration::oidc::authlib_login;
 use sso_integration::server::{listen_port, oidc_gen_key, Setup, SsoServer};
-use sso_integration::util::{workspace_root, TestKeys};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "an-ldap-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
-
-/// What Authlib saw logging `user` in through the code flow.
-fn authlib(server: &SsoServer, issuer: &str, user: &str, password: &str) -> Value {
-    let out = Command::new("/usr/bin/python3")
-        .arg(workspace_root().join("tests/oidc/authlib_rp.py"))
-        .args([issuer, "web", SECRET, CB, user, password])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn name_and_email_come_from_the_directory_entry() {
@@ -62,7 +44,14 @@ fn name_and_email_come_from_the_directory_entry() {
     });
     let issuer = format!("http://127.0.0.1:{}", server.port);
 
-    let seen = authlib(&server, &issuer, "alice", "alice-ldap-pw");
+    let seen = authlib_login(
+        &server,
+        &issuer,
+        ("web", SECRET),
+        CB,
+        "alice",
+        "alice-ldap-pw",
+    );
     for claims in [&seen["id_token"], &seen["userinfo"]] {
         assert_eq!(claims["sub"], "alice", "{seen}");
         assert_eq!(claims["preferred_username"], "alice", "{seen}");
@@ -72,7 +61,7 @@ fn name_and_email_come_from_the_directory_entry() {
     }
 
     // bob's entry has a cn and no mail.
-    let seen = authlib(&server, &issuer, "bob", "bob-ldap-pw");
+    let seen = authlib_login(&server, &issuer, ("web", SECRET), CB, "bob", "bob-ldap-pw");
     for claims in [&seen["id_token"], &seen["userinfo"]] {
         assert_eq!(claims["name"], "bob", "{seen}");
         assert!(claims.get("email").is_none(), "{seen}");

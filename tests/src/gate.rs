@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{bin, free_port, wait_for_port, workspace_root};
+use crate::server::{add_user, Setup, SsoServer};
+use crate::util::{free_port, wait_for_port, workspace_root, TestKeys};
 
 /// A running `sso-gate`, killed on Drop.
 pub struct Gate {
@@ -20,33 +21,16 @@ impl Gate {
     /// Writes `config` (with `{port}` replaced by the gate's port) and
     /// starts the gate; panics with its log if it does not come up.
     pub fn start(config: &str) -> Gate {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config_path = dir.path().join("sso-gate.toml");
-        std::fs::write(&config_path, config.replace("{port}", &port.to_string()))
-            .expect("write config");
-        let log_path = dir.path().join("sso-gate.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(bin("sso-gate"))
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start sso-gate");
-        let mut gate = Gate {
-            child,
-            port,
-            dir,
-            config_path,
-            log_path,
-        };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = gate.child.kill();
-            panic!("sso-gate did not start:\n{}", gate.log());
+        let d = crate::daemon::start("sso-gate", |port| {
+            config.replace("{port}", &port.to_string())
+        });
+        Gate {
+            child: d.child,
+            port: d.port,
+            dir: d.dir,
+            config_path: d.config_path,
+            log_path: d.log_path,
         }
-        gate
     }
 
     pub fn log(&self) -> String {
@@ -58,35 +42,12 @@ impl Gate {
     /// `event=reload-refused`. Panics if the gate exits or does not answer
     /// within 60 s.
     pub fn reload(&mut self, config: &str) -> String {
-        let answers = |log: &str| -> Vec<String> {
-            log.lines()
-                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
-                .map(str::to_owned)
-                .collect()
-        };
         std::fs::write(
             &self.config_path,
             config.replace("{port}", &self.port.to_string()),
         )
         .expect("write config");
-        let before = answers(&self.log()).len();
-        // SAFETY: kill on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(line) = answers(&self.log()).get(before) {
-                return line.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("sso-gate exited on SIGHUP: {status}\n{}", self.log());
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no answer to SIGHUP within 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::daemon::reload(&mut self.child, &self.log_path, "sso-gate")
     }
 }
 
@@ -99,13 +60,7 @@ impl Drop for Gate {
 
 /// Runs `sso-gate ARGS...` to its end: exit code, stdout then stderr.
 pub fn run_gate(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(bin("sso-gate"))
-        .args(args)
-        .output()
-        .expect("run sso-gate");
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), s)
+    crate::daemon::run("sso-gate", args)
 }
 
 /// The fenced block of `lang` that follows `marker` in docs/sso-gate.md.
@@ -343,4 +298,27 @@ impl Drop for Caddy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The values of header `name` (lower case) among [`echoed_headers`].
+pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// A login server for gates in front of services on 127.0.0.1, where alice
+/// (in `staff`) logs in with `password`: its keys, the server and the
+/// folder of its users file (which must outlive the server).
+pub fn login_server(password: &str) -> (TestKeys, SsoServer, tempfile::TempDir) {
+    let keys = TestKeys::new();
+    let users_dir = tempfile::tempdir().expect("tempdir");
+    let users = users_dir.path().join("users");
+    add_user(&users, "alice", password, &["staff"]);
+    let mut setup = Setup::users_file(&users);
+    setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
+    let server = SsoServer::start(&keys, &setup);
+    (keys, server, users_dir)
 }

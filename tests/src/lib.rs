@@ -5,10 +5,13 @@
 pub mod apache;
 pub mod browser;
 pub mod cases;
+pub mod daemon;
 pub mod dovecot;
+pub mod flow_cases;
 pub mod gate;
 pub mod http;
 pub mod ldap;
+pub mod oidc;
 pub mod pam;
 pub mod redis;
 pub mod server;

@@ -4,12 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub use crate::browser::Browser;
 use crate::http::form_urlencode;
 pub use crate::http::{http, pct, query_params, Cookies, HttpResponse};
-use crate::util::{bin, free_port, wait_for_port, TestKeys};
+use crate::util::{bin, TestKeys};
 
 /// The domain every test server uses.
 pub const DOMAIN: &str = "test.example.org";
@@ -136,13 +135,7 @@ impl Setup {
 /// Runs the `sso-server` command with these arguments to its end: the exit
 /// code and standard output followed by standard error.
 pub fn run_sso_server(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(bin("sso-server"))
-        .args(args)
-        .output()
-        .expect("run sso-server");
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code(), s)
+    crate::daemon::run("sso-server", args)
 }
 
 /// A running `sso-server`, killed on Drop.
@@ -169,32 +162,14 @@ impl SsoServer {
         setup: &Setup,
         edit: impl FnOnce(String) -> String,
     ) -> SsoServer {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config_path = dir.path().join("sso-server.toml");
-        std::fs::write(&config_path, edit(setup.config_text(keys, port))).expect("write config");
-        let log_path = dir.path().join("sso-server.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(bin("sso-server"))
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone"))
-            .stderr(log)
-            .spawn()
-            .expect("start sso-server");
-        let mut server = SsoServer {
-            child,
-            port,
-            dir,
-            config_path,
-            log_path,
-        };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = server.child.kill();
-            panic!("sso-server did not start:\n{}", server.log());
+        let d = crate::daemon::start("sso-server", |port| edit(setup.config_text(keys, port)));
+        SsoServer {
+            child: d.child,
+            port: d.port,
+            dir: d.dir,
+            config_path: d.config_path,
+            log_path: d.log_path,
         }
-        server
     }
 
     /// Runs `sso-server --check-config --config FILE` with this text and
@@ -230,30 +205,7 @@ impl SsoServer {
     /// that answers it: `event=reload` or `event=reload-refused`. Panics if
     /// the server exits or does not answer within 60 s.
     pub fn reload(&mut self) -> String {
-        let answers = |log: &str| -> Vec<String> {
-            log.lines()
-                .filter(|l| l.contains(" event=reload ") || l.contains(" event=reload-refused "))
-                .map(str::to_owned)
-                .collect()
-        };
-        let before = answers(&self.log()).len();
-        // SAFETY: kill on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(line) = answers(&self.log()).get(before) {
-                return line.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("sso-server exited on SIGHUP: {status}\n{}", self.log());
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no answer to SIGHUP within 60 s:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::daemon::reload(&mut self.child, &self.log_path, "sso-server")
     }
 
     /// The login form of `ask` (a `/?s=...` path): the cookies it sets and
@@ -322,14 +274,54 @@ impl Drop for SsoServer {
     }
 }
 
-/// The ticket in the `t` parameter of a 302 to a service's `sso_login`,
-/// decoded without verification (the tests check its claims).
-pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
+/// The ticket text in the `t` parameter of a 302 to a service's
+/// `sso_login`.
+pub fn redirected_ticket_text(resp: &HttpResponse) -> Option<String> {
     if resp.status != 302 {
         return None;
     }
-    let (_, t) = query_params(resp.header("location")?)
+    query_params(resp.header("location")?)
         .into_iter()
-        .find(|(k, _)| k == "t")?;
-    sso_core::decode_unverified(&t).ok()
+        .find(|(k, _)| k == "t")
+        .map(|(_, t)| t)
+}
+
+/// The ticket of [`redirected_ticket_text`], decoded without verification
+/// (the tests check its claims).
+pub fn redirected_ticket(resp: &HttpResponse) -> Option<sso_core::Ticket> {
+    sso_core::decode_unverified(&redirected_ticket_text(resp)?).ok()
+}
+
+/// The set-up of the throttle tests: alice (with `password`) and bob in a
+/// users file in `dir`, 127.0.0.1 a trusted proxy (so each attempt names
+/// its address in `X-Forwarded-For`), and `throttle` as the `[throttle]`
+/// table.
+pub fn throttle_setup(dir: &Path, password: &str, throttle: &str) -> Setup {
+    let path = users_file(dir, &[("alice", password), ("bob", "bob's password")]);
+    let mut setup = Setup::users_file(&path);
+    setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
+    setup.tables = format!("[throttle]\n{throttle}");
+    setup
+}
+
+/// Writes a fresh OpenID Connect signing key with the real
+/// `sso-server oidc gen-key` to `path`, failing the test if it fails.
+pub fn oidc_gen_key(path: &Path) {
+    let out = Command::new(bin("sso-server"))
+        .args(["oidc", "gen-key", "--output"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// The port in the `listen = "127.0.0.1:PORT"` line of a configuration
+/// written by [`Setup::config_text`], for settings that must name it (an
+/// OpenID Connect issuer on this server).
+pub fn listen_port(config: &str) -> &str {
+    config
+        .split("listen = \"127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
 }

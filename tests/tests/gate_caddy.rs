@@ -3,28 +3,17 @@
 //! http.server echoing what it received), with the real login server. One
 //! fixture for the binary: the steps run in order in one test.
 
-use sso_integration::gate::{doc_snippet, echoed_headers, Caddy, Echo, Gate};
-use sso_integration::server::{add_user, http, query_params, Cookies, Setup, SsoServer, DOMAIN};
-use sso_integration::util::{free_port, TestKeys};
+use sso_integration::gate::{
+    doc_snippet, echoed_headers, header_values, login_server, Caddy, Echo, Gate,
+};
+use sso_integration::server::{http, query_params, Cookies, DOMAIN};
+use sso_integration::util::free_port;
 
 const PASSWORD: &str = "gate-caddy-password";
 
-fn values<'a>(h: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    h.iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
-}
-
 #[test]
 fn sso_gate_behind_caddy() {
-    let keys = TestKeys::new();
-    let users_dir = tempfile::tempdir().expect("tempdir");
-    let users = users_dir.path().join("users");
-    add_user(&users, "alice", PASSWORD, &["staff"]);
-    let mut setup = Setup::users_file(&users);
-    setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
-    let server = SsoServer::start(&keys, &setup);
+    let (keys, server, _users_dir) = login_server(PASSWORD);
     let port = free_port();
     let gate = Gate::start(&format!(
         "listen = \"127.0.0.1:{{port}}\"\nlogin_server = \"http://127.0.0.1:{}/\"\n\
@@ -83,7 +72,7 @@ fn sso_gate_behind_caddy() {
     let r = http(port, "GET", "/app/page", &h, None);
     assert_eq!(r.status, 200, "{r:?}\n{}", diagnose());
     let seen = echoed_headers(&r.body);
-    assert_eq!(values(&seen, "remote-user"), ["alice"], "{seen:?}");
+    assert_eq!(header_values(&seen, "remote-user"), ["alice"], "{seen:?}");
 
     // A public route, and a refused request: no spoofed header gets through.
     let spoof = vec![("Remote-User".to_owned(), "root".to_owned())];
@@ -94,7 +83,7 @@ fn sso_gate_behind_caddy() {
     let seen = echoed_headers(&r.body);
     for name in ["remote-user", "remote-groups", "x-auth-request-user"] {
         assert!(
-            values(&seen, name).iter().all(|v| v.is_empty()),
+            header_values(&seen, name).iter().all(|v| v.is_empty()),
             "{name}: {seen:?}"
         );
     }

@@ -4,8 +4,8 @@
 //! the real login server issuing the tickets. One fixture for the binary:
 //! the steps run in order in one test.
 
-use sso_integration::gate::{doc_snippet, run_gate, Gate, Nginx};
-use sso_integration::server::{add_user, http, Cookies, HttpResponse, Setup, SsoServer, DOMAIN};
+use sso_integration::gate::{doc_snippet, login_server, run_gate, Gate, Nginx};
+use sso_integration::server::{http, Cookies, HttpResponse, SsoServer, DOMAIN};
 use sso_integration::util::{free_port, TestKeys};
 
 const PASSWORD: &str = "gate-test-password";
@@ -20,13 +20,7 @@ struct Site {
 
 impl Site {
     fn start() -> Site {
-        let keys = TestKeys::new();
-        let users_dir = tempfile::tempdir().expect("tempdir");
-        let users = users_dir.path().join("users");
-        add_user(&users, "alice", PASSWORD, &["staff"]);
-        let mut setup = Setup::users_file(&users);
-        setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
-        let server = SsoServer::start(&keys, &setup);
+        let (keys, server, users_dir) = login_server(PASSWORD);
         let nginx_port = free_port();
         let gate = Gate::start(&gate_config(&keys, server.port, nginx_port, ""));
         let echo_port = free_port();

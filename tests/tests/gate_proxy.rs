@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use sso_integration::gate::{echoed_headers, Echo, Gate};
+use sso_integration::gate::{echoed_headers, header_values, Echo, Gate};
 use sso_integration::server::{http, DOMAIN};
 use sso_integration::util::{free_port, TestKeys};
 
@@ -40,13 +40,6 @@ fn with(headers: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn values<'a>(h: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    h.iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .collect()
-}
-
 #[test]
 fn sso_gate_as_a_reverse_proxy() {
     let keys = TestKeys::new();
@@ -69,19 +62,22 @@ fn sso_gate_as_a_reverse_proxy() {
         ("remote-groups", "staff,ops"),
         ("x-forwarded-groups", "staff,ops"),
     ] {
-        assert_eq!(values(&seen, name), [want], "{name}: {seen:?}");
+        assert_eq!(header_values(&seen, name), [want], "{name}: {seen:?}");
     }
-    assert!(values(&seen, "x-auth-request-email").is_empty(), "{seen:?}");
     assert!(
-        values(&seen, "authorization").is_empty(),
+        header_values(&seen, "x-auth-request-email").is_empty(),
+        "{seen:?}"
+    );
+    assert!(
+        header_values(&seen, "authorization").is_empty(),
         "the ticket went upstream: {seen:?}"
     );
     assert_eq!(
-        values(&seen, "host"),
+        header_values(&seen, "host"),
         [format!("127.0.0.1:{}", gate.port).as_str()]
     );
-    assert_eq!(values(&seen, "x-forwarded-for"), ["127.0.0.1"]);
-    assert_eq!(values(&seen, "x-forwarded-proto"), ["http"]);
+    assert_eq!(header_values(&seen, "x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(header_values(&seen, "x-forwarded-proto"), ["http"]);
 
     // A public route: nobody's identity at all.
     let r = http(gate.port, "GET", "/public", &with(&SPOOFED), None);
@@ -90,7 +86,7 @@ fn sso_gate_as_a_reverse_proxy() {
     for (name, _) in SPOOFED {
         let lower = name.to_ascii_lowercase();
         assert!(
-            values(&seen, &lower).is_empty(),
+            header_values(&seen, &lower).is_empty(),
             "{name} reached the upstream: {seen:?}"
         );
     }

@@ -20,7 +20,7 @@ use sso_core::{Check, KeySet, PublicKey, SecretKey, Signer, Verifier};
 use sso_integration::apache::{Apache, ApacheConfig, Request};
 use sso_integration::pam::{self, module_path, PAM_AUTH_ERR, PAM_SUCCESS};
 use sso_integration::server::{
-    add_user, http, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
+    add_user, http, pct, redirected_ticket_text, Cookies, Setup, SsoServer, DOMAIN,
 };
 use sso_integration::util::{bin, is_root, TestKeys};
 
@@ -73,7 +73,7 @@ impl Client {
             &self.jar.header(),
             None,
         );
-        ticket_of(&r).ok_or_else(|| format!("login server: {} {}", r.status, r.body))
+        redirected_ticket_text(&r).ok_or_else(|| format!("login server: {} {}", r.status, r.body))
     }
 
     fn signer(&self, ticket: &str, service: &str) -> &'static str {
@@ -125,16 +125,6 @@ impl Client {
         let refused = (a.code != PAM_SUCCESS).then(|| format!("pam: {a:?}"));
         record("libpam + pam_sso", signer, refused);
     }
-}
-
-fn ticket_of(resp: &HttpResponse) -> Option<String> {
-    if resp.status != 302 {
-        return None;
-    }
-    query_params(resp.location()?)
-        .into_iter()
-        .find(|(k, _)| k == "t")
-        .map(|(_, t)| t)
 }
 
 fn verifies(ticket: &str, service: &str, public: &Path) -> bool {

@@ -60,31 +60,9 @@ fn ask(service: &str, dest: &str, nonce: &str, groups: &str) -> String {
     q
 }
 
-/// Loads the form for `path` and submits it with these credentials.
-fn login(
-    server: &SsoServer,
-    jar: &mut Cookies,
-    path: &str,
-    user: &str,
-    password: &str,
-) -> HttpResponse {
-    let form = server.get(path, jar);
-    assert_eq!(form.status, 200, "login form expected: {}", form.body);
-    jar.update(&form);
-    let resp = server.submit(
-        &form,
-        "/login",
-        jar,
-        &[("username", user), ("password", password)],
-    );
-    jar.update(&resp);
-    resp
-}
-
 /// alice's login for the wiki (no nonce, no groups asked).
 fn alice_at_wiki(server: &SsoServer, jar: &mut Cookies) -> HttpResponse {
-    login(
-        server,
+    server.login(
         jar,
         &ask(WIKI, "https://wiki.test.example.org/", "", ""),
         "alice",
@@ -124,8 +102,7 @@ fn login_issues_a_ticket_and_the_session_issues_the_next_silently() {
     let s = w.start();
     let mut jar = Cookies::new();
     let dest = "https://wiki.test.example.org/page?a=1&b=2";
-    let r = login(
-        &s,
+    let r = s.login(
         &mut jar,
         &ask(WIKI, dest, "nonce123", ""),
         "alice",
@@ -230,14 +207,8 @@ fn wrong_user_and_wrong_password_get_the_same_answer() {
     let w = World::new();
     let s = w.start();
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
-    let r1 = login(&s, &mut Cookies::new(), &path, "alice", "wrong password");
-    let r2 = login(
-        &s,
-        &mut Cookies::new(),
-        &path,
-        "nosuchuser",
-        "wrong password",
-    );
+    let r1 = s.login(&mut Cookies::new(), &path, "alice", "wrong password");
+    let r2 = s.login(&mut Cookies::new(), &path, "nosuchuser", "wrong password");
     assert_eq!(r1.status, 401);
     assert_eq!(r2.status, 401);
     let norm = |r: &HttpResponse, user: &str| {
@@ -259,17 +230,17 @@ fn throttling_per_user_and_address_kicks_in() {
     let s = SsoServer::start(&w.keys, &setup);
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for _ in 0..3 {
-        let r = login(&s, &mut Cookies::new(), &path, "alice", "guess");
+        let r = s.login(&mut Cookies::new(), &path, "alice", "guess");
         assert_eq!(r.status, 401);
     }
     // Even the right password is refused now, before it is checked.
-    let r = login(&s, &mut Cookies::new(), &path, "alice", PASSWORD);
+    let r = s.login(&mut Cookies::new(), &path, "alice", PASSWORD);
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("location").is_none());
     assert!(r.header("retry-after").is_some());
     assert!(r.body.contains("Too many failed logins"));
     // Another user from the same address is not affected.
-    let r = login(&s, &mut Cookies::new(), &path, "bob", "bobs password");
+    let r = s.login(&mut Cookies::new(), &path, "bob", "bobs password");
     redirect_ticket(&r, WIKI);
     assert!(s.log().contains("event=throttled"));
 }
@@ -282,9 +253,9 @@ fn throttling_per_address_kicks_in() {
     let s = SsoServer::start(&w.keys, &setup);
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for user in ["u1", "u2", "u3"] {
-        assert_eq!(login(&s, &mut Cookies::new(), &path, user, "x").status, 401);
+        assert_eq!(s.login(&mut Cookies::new(), &path, user, "x").status, 401);
     }
-    let r = login(&s, &mut Cookies::new(), &path, "alice", PASSWORD);
+    let r = s.login(&mut Cookies::new(), &path, "alice", PASSWORD);
     assert_eq!(r.status, 429);
 }
 
@@ -360,8 +331,7 @@ fn group_check_refuses_and_tickets_carry_requested_groups() {
     let s = w.start();
     let mut jar = Cookies::new();
     // alice is in staff and dev, not admins.
-    let r = login(
-        &s,
+    let r = s.login(
         &mut jar,
         &ask(WIKI, "https://wiki.test.example.org/", "", "admins"),
         "alice",
@@ -590,7 +560,7 @@ fn a_cross_site_logout_only_asks_for_confirmation() {
     let s = w.start();
     let mut jar = Cookies::new();
     let wiki = ask(WIKI, "https://wiki.test.example.org/", "", "");
-    redirect_ticket(&login(&s, &mut jar, &wiki, "alice", PASSWORD), WIKI);
+    redirect_ticket(&s.login(&mut jar, &wiki, "alice", PASSWORD), WIKI);
     let still_logged_in = |jar: &Cookies| {
         redirect_ticket(&s.get(&wiki, jar), WIKI);
     };
@@ -613,7 +583,7 @@ fn a_cross_site_logout_only_asks_for_confirmation() {
     assert!(s.log().contains("check=\"logout csrf\""), "{}", s.log());
     // The token of one browser does not log out another.
     let mut other = Cookies::new();
-    redirect_ticket(&login(&s, &mut other, &wiki, "bob", "bobs password"), WIKI);
+    redirect_ticket(&s.login(&mut other, &wiki, "bob", "bobs password"), WIKI);
     let token = s.get("/logout", &jar).form_field("csrf").unwrap();
     let r = s.post("/logout", &other, &[("csrf", &token)]);
     assert_eq!(r.status, 403);
@@ -638,14 +608,13 @@ fn a_hostile_destination_is_escaped_and_encoded() {
     assert!(r
         .body
         .contains("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
-    let r = login(&s, &mut jar, &ask(WIKI, hostile, "", ""), "alice", PASSWORD);
+    let r = s.login(&mut jar, &ask(WIKI, hostile, "", ""), "alice", PASSWORD);
     let loc = r.header("location").unwrap();
     assert!(!loc.contains('<') && !loc.contains('"'), "{loc}");
     let (_, d) = redirect_ticket(&r, WIKI);
     assert_eq!(d, hostile);
     // A hostile user name is escaped in the form too.
-    let r = login(
-        &s,
+    let r = s.login(
         &mut Cookies::new(),
         &ask(WIKI, "https://wiki.test.example.org/", "", ""),
         "<img src=x>",
@@ -662,8 +631,7 @@ fn log_lines_name_user_service_address_and_never_secrets() {
     let mut jar = Cookies::new();
     let r = alice_at_wiki(&s, &mut jar);
     let (t, _) = redirect_ticket(&r, WIKI);
-    login(
-        &s,
+    s.login(
         &mut Cookies::new(),
         &ask(WIKI, "https://wiki.test.example.org/", "", ""),
         "alice",

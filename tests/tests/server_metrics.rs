@@ -4,7 +4,7 @@
 //! loopback is refused.
 
 use sso_integration::server::{
-    http, pct, query_params, users_file, Cookies, HttpResponse, Setup, SsoServer,
+    http, pct, redirected_ticket_text, users_file, Cookies, Setup, SsoServer,
 };
 use sso_integration::util::TestKeys;
 
@@ -38,13 +38,6 @@ fn value(text: &str, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .map(|v| v.parse().unwrap_or_else(|e| panic!("{name}: {v}: {e}")))
         .unwrap_or(0.0)
-}
-
-fn ticket_of(resp: &HttpResponse) -> Option<String> {
-    query_params(resp.location()?)
-        .into_iter()
-        .find(|(k, _)| k == "t")
-        .map(|(_, t)| t)
 }
 
 #[test]
@@ -81,7 +74,7 @@ fn counters_move_with_what_the_server_does() {
     assert_eq!(r.status, 302, "{}", r.body);
     let r = server.get(&ask, &jar);
     assert_eq!(r.status, 302, "{}", r.body);
-    let ticket = ticket_of(&r).expect("a ticket");
+    let ticket = redirected_ticket_text(&r).expect("a ticket");
     // An exchange, and a refused one.
     let form = format!("t={}&s={}", pct(&ticket), pct(MAIL));
     assert_eq!(

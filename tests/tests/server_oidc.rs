@@ -15,8 +15,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::{authlib_login, submit_login};
 use sso_integration::server::{
-    add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
+    add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::{bin, workspace_root, TestKeys};
 
@@ -64,23 +65,13 @@ fn fixture() -> &'static Fixture {
         let totp = dir.path().join("totp");
         let erin_totp = sso_integration::totp::enroll(&totp, "erin");
         let key = dir.path().join("oidc.pem");
-        let out = Command::new(bin("sso-server"))
-            .args(["oidc", "gen-key", "--output"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        oidc_gen_key(&key);
         let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
         let mut setup = Setup::users_file(&users);
         setup.auth.push_str(&format!("totp_file = {totp:?}\n"));
         setup.tables = "[[second_factor]]\nservices = ['oidc:secure']\n".into();
         let server = SsoServer::start_with(&keys, &setup, |text| {
-            let port = text
-                .split("listen = \"127.0.0.1:")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap()
-                .to_owned();
+            let port = listen_port(&text);
             format!(
                 "{text}\n[oidc]\nissuer = \"http://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
                  [[oidc.client]]\nid = \"web\"\nname = \"Web App\"\nsecret_hash = '{hash}'\n\
@@ -136,20 +127,7 @@ fn authorize_path(client: &str, redirect: &str, extra: &[(&str, &str)]) -> Strin
 fn log_in(page: &HttpResponse, jar: &mut Cookies, user: &str, password: &str) -> HttpResponse {
     assert_eq!(page.status, 200, "login form expected: {}", page.body);
     jar.update(page);
-    let csrf = page.form_field("csrf").unwrap();
-    let o = page
-        .form_field("o")
-        .expect("the authorization request rides along");
-    let resp = fixture().server.post(
-        "/login",
-        jar,
-        &[
-            ("csrf", &csrf),
-            ("o", &o),
-            ("username", user),
-            ("password", password),
-        ],
-    );
+    let resp = submit_login(&fixture().server, page, jar, user, password);
     follow(resp, jar)
 }
 
@@ -240,21 +218,14 @@ fn claims_of(jwt: &str) -> Value {
 
 #[test]
 fn authlib_logs_in_validates_the_id_token_and_refreshes() {
-    let script = workspace_root().join("tests/oidc/authlib_rp.py");
-    // Debian's python3-authlib is a module of the system Python (a
-    // python3 earlier on PATH, a pyenv say, would not have it).
-    let out = Command::new("/usr/bin/python3")
-        .arg(&script)
-        .args([&issuer(), "web", SECRET, WEB_CB, "alice", "alice password"])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        fixture().server.log()
+    let seen = authlib_login(
+        &fixture().server,
+        &issuer(),
+        ("web", SECRET),
+        WEB_CB,
+        "alice",
+        "alice password",
     );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(seen["state_matches"], true);
     assert_eq!(seen["iss_in_callback"], true);
     let id = &seen["id_token"];
@@ -599,12 +570,7 @@ fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let readable = dir.path().join("readable.pem");
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&readable)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&readable);
     std::fs::set_permissions(
         &readable,
         std::os::unix::fs::PermissionsExt::from_mode(0o640),

@@ -9,7 +9,9 @@
 //! for the whole file.
 
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::server::{add_user, pct, Browser, Setup, SsoServer};
+use sso_integration::server::{
+    add_user, listen_port, oidc_gen_key, pct, Browser, Setup, SsoServer,
+};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "apache-client-secret-0123456789";
@@ -32,12 +34,7 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     add_user(&users, "alice", "alice password", &["staff"]);
     add_user(&users, "bob", "bob password", &["dev"]);
     let key = dir.path().join("oidc.pem");
-    let out = std::process::Command::new(sso_integration::util::bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&key);
     let ca = sso_integration::tls::Ca::new(dir.path(), "oidc test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
@@ -48,12 +45,7 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     let mut setup = Setup::users_file(&users);
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {cert_key:?}\n");
     let mut server = SsoServer::start_with(&keys, &setup, |text| {
-        let port = text
-            .split("listen = \"127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned();
+        let port = listen_port(&text);
         format!(
             "{text}\n[oidc]\nissuer = \"https://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
              [[oidc.client]]\nid = \"apache\"\nname = \"The protected site\"\n\

@@ -5,31 +5,13 @@
 //! id_token and from userinfo; an entry without `mail` gets no `email`
 //! claim, never an empty or made-up one.
 
-use std::process::Command;
-
-use serde_json::Value;
 use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
-use sso_integration::server::{Setup, SsoServer};
-use sso_integration::util::{bin, workspace_root, TestKeys};
+use sso_integration::oidc::authlib_login;
+use sso_integration::server::{listen_port, oidc_gen_key, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "an-ldap-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
-
-/// What Authlib saw logging `user` in through the code flow.
-fn authlib(server: &SsoServer, issuer: &str, user: &str, password: &str) -> Value {
-    let out = Command::new("/usr/bin/python3")
-        .arg(workspace_root().join("tests/oidc/authlib_rp.py"))
-        .args([issuer, "web", SECRET, CB, user, password])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        server.log()
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn name_and_email_come_from_the_directory_entry() {
@@ -44,12 +26,7 @@ fn name_and_email_come_from_the_directory_entry() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("oidc.pem");
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));
     setup.auth = format!(
@@ -59,12 +36,7 @@ fn name_and_email_come_from_the_directory_entry() {
         ldap.url()
     );
     let server = SsoServer::start_with(&keys, &setup, |text| {
-        let port = text
-            .split("listen = \"127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned();
+        let port = listen_port(&text);
         format!(
             "{text}\n[oidc]\nissuer = \"http://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
              [[oidc.client]]\nid = \"web\"\nsecret_hash = '{hash}'\nredirect_uris = [\"{CB}\"]\n"
@@ -72,7 +44,14 @@ fn name_and_email_come_from_the_directory_entry() {
     });
     let issuer = format!("http://127.0.0.1:{}", server.port);
 
-    let seen = authlib(&server, &issuer, "alice", "alice-ldap-pw");
+    let seen = authlib_login(
+        &server,
+        &issuer,
+        ("web", SECRET),
+        CB,
+        "alice",
+        "alice-ldap-pw",
+    );
     for claims in [&seen["id_token"], &seen["userinfo"]] {
         assert_eq!(claims["sub"], "alice", "{seen}");
         assert_eq!(claims["preferred_username"], "alice", "{seen}");
@@ -82,7 +61,7 @@ fn name_and_email_come_from_the_directory_entry() {
     }
 
     // bob's entry has a cn and no mail.
-    let seen = authlib(&server, &issuer, "bob", "bob-ldap-pw");
+    let seen = authlib_login(&server, &issuer, ("web", SECRET), CB, "bob", "bob-ldap-pw");
     for claims in [&seen["id_token"], &seen["userinfo"]] {
         assert_eq!(claims["name"], "bob", "{seen}");
         assert!(claims.get("email").is_none(), "{seen}");

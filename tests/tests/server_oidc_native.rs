@@ -10,8 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use sso_integration::http::form_urlencode;
-use sso_integration::server::{add_user, Browser, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::oidc::provider_files;
+use sso_integration::server::{listen_port, Browser, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 // RFC 7636 appendix B.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -43,26 +44,13 @@ fn a_password_login_returns_to_a_loopback_http_redirect_uri() {
     let callback = format!("http://127.0.0.1:{app}/cb");
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.path().join("oidc.pem");
-    let out = std::process::Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let (users, key) = provider_files(dir.path());
     let ca = sso_integration::tls::Ca::new(dir.path(), "native app test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let mut setup = Setup::users_file(&users);
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {cert_key:?}\n");
     let server = SsoServer::start_with(&keys, &setup, |text| {
-        let port = text
-            .split("listen = \"127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap()
-            .to_owned();
+        let port = listen_port(&text);
         format!(
             "{text}\n[oidc]\nissuer = \"https://127.0.0.1:{port}\"\nsigning_key_file = {key:?}\n\
              [[oidc.client]]\nid = \"native\"\nname = \"The desktop app\"\npublic = true\n\

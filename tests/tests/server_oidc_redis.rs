@@ -5,29 +5,18 @@
 //! revokes its family everywhere), and a logout on one revokes the login's
 //! refresh tokens on the other.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::{authorization_code, provider_files, token_request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, pct, query_params, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::server::{pct, Cookies, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-redis-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
 
 fn token(server: &SsoServer, form: &[(&str, &str)]) -> (u16, Value) {
-    let basic = STANDARD.encode(format!("web:{SECRET}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(form)),
-    );
-    (
-        resp.status,
-        serde_json::from_str(&resp.body).unwrap_or(Value::Null),
-    )
+    let (resp, json) = token_request(server, "web", SECRET, form);
+    (resp.status, json)
 }
 
 fn refresh(server: &SsoServer, token_value: &str) -> (u16, Value) {
@@ -54,44 +43,15 @@ fn redeem(server: &SsoServer, code: &str) -> (u16, Value) {
 /// A code from `server` for alice: the login form the first time, the
 /// session after.
 fn code(server: &SsoServer, jar: &mut Cookies) -> String {
-    let path = format!(
-        "/oidc/authorize?{}",
-        form_urlencode(&[
-            ("client_id", "web"),
-            ("redirect_uri", CB),
-            ("response_type", "code"),
-            ("scope", "openid offline_access"),
-        ])
-    );
-    let mut resp = server.get(&path, jar);
-    jar.update(&resp);
-    if resp.status == 200 {
-        let csrf = resp.form_field("csrf").unwrap();
-        let o = resp.form_field("o").unwrap();
-        resp = server.post(
-            "/login",
-            jar,
-            &[
-                ("csrf", &csrf),
-                ("o", &o),
-                ("username", "alice"),
-                ("password", "alice password"),
-            ],
-        );
-        jar.update(&resp);
-        let resume = resp.location().unwrap().to_owned();
-        let local = resume.split_once("/oidc/").unwrap().1;
-        resp = server.get(&format!("/oidc/{local}"), jar);
-        jar.update(&resp);
-    }
-    assert_eq!(resp.status, 302, "{}", resp.body);
-    let l = resp.location().unwrap();
-    assert!(l.starts_with(CB), "{l}");
-    query_params(l)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
+    authorization_code(
+        server,
+        jar,
+        "web",
+        CB,
+        "openid offline_access",
+        "alice",
+        "alice password",
+    )
 }
 
 #[test]
@@ -99,15 +59,7 @@ fn replicas_share_codes_and_refresh_tokens_through_redis() {
     let redis = RedisServer::start();
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.path().join("oidc.pem");
-    let out = std::process::Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let (users, key) = provider_files(dir.path());
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

@@ -6,12 +6,12 @@
 
 use std::process::Command;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
-use sso_integration::server::{add_user, pct, query_params, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::oidc::{authorization_code, token_request};
+use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-rotation-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -38,15 +38,6 @@ fn authlib_verifies(server: &SsoServer, token: &str) -> bool {
     out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "alice"
 }
 
-fn gen_key(path: &std::path::Path) {
-    let out = Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-}
-
 fn kid(jwt: &str) -> String {
     let header = jwt.split('.').next().unwrap();
     let v: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
@@ -56,55 +47,18 @@ fn kid(jwt: &str) -> String {
 /// An id_token for alice from a code of this browser's session (the login
 /// form the first time).
 fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
-    let path = format!(
-        "/oidc/authorize?{}",
-        form_urlencode(&[
-            ("client_id", "web"),
-            ("redirect_uri", CB),
-            ("response_type", "code"),
-            ("scope", "openid"),
-        ])
-    );
-    let mut resp = server.get(&path, jar);
-    jar.update(&resp);
-    if resp.status == 200 {
-        let csrf = resp.form_field("csrf").unwrap();
-        let o = resp.form_field("o").unwrap();
-        resp = server.post(
-            "/login",
-            jar,
-            &[
-                ("csrf", &csrf),
-                ("o", &o),
-                ("username", "alice"),
-                ("password", "alice password"),
-            ],
-        );
-        jar.update(&resp);
-        let resume = resp.location().unwrap().to_owned();
-        let local = resume.split_once("/oidc/").unwrap().1;
-        resp = server.get(&format!("/oidc/{local}"), jar);
-        jar.update(&resp);
-    }
-    assert_eq!(resp.status, 302, "{}", resp.body);
-    let code = query_params(resp.location().unwrap())
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1;
-    let basic = STANDARD.encode(format!("web:{SECRET}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(&[
+    let code = authorization_code(server, jar, "web", CB, "openid", "alice", "alice password");
+    let (resp, json) = token_request(
+        server,
+        "web",
+        SECRET,
+        &[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", CB),
-        ])),
+        ],
     );
     assert_eq!(resp.status, 200, "{}", resp.body);
-    let json: Value = serde_json::from_str(&resp.body).unwrap();
     json["id_token"].as_str().unwrap().to_owned()
 }
 
@@ -115,8 +69,8 @@ fn a_rotated_key_signs_and_the_old_one_still_verifies() {
     let users = dir.path().join("users");
     add_user(&users, "alice", "alice password", &[]);
     let (old, new) = (dir.path().join("old.pem"), dir.path().join("new.pem"));
-    gen_key(&old);
-    gen_key(&new);
+    oidc_gen_key(&old);
+    oidc_gen_key(&new);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let oidc = |signing: &std::path::Path, previous: &str| {
         format!(

@@ -8,13 +8,11 @@
 //! two replicas sharing a real redis-server (the lock taken on one holds
 //! on the other).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
+use sso_integration::oidc::{provider_files, token_request};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{add_user, HttpResponse, Setup, SsoServer};
-use sso_integration::util::{bin, TestKeys};
+use sso_integration::server::{HttpResponse, Setup, SsoServer};
+use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-throttled-client-secret-0123456789";
 const WRONG: &str = "a-guessed-client-secret-9876543210";
@@ -23,31 +21,20 @@ const CB: &str = "http://127.0.0.1:9/cb";
 /// A token request of `client` proving `secret`, for a code that does not
 /// exist: `invalid_grant` (400) once the client is proven.
 fn attempt(server: &SsoServer, client: &str, secret: &str) -> (HttpResponse, Value) {
-    let basic = STANDARD.encode(format!("{client}:{secret}"));
-    let resp = request(
-        &format!("http://127.0.0.1:{}/oidc/token", server.port),
-        "POST",
-        &[("Authorization".into(), format!("Basic {basic}"))],
-        Some(&form_urlencode(&[
+    token_request(
+        server,
+        client,
+        secret,
+        &[
             ("grant_type", "authorization_code"),
             ("code", "no-such-code"),
             ("redirect_uri", CB),
-        ])),
-    );
-    let json = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-    (resp, json)
+        ],
+    )
 }
 
 fn setup(dir: &std::path::Path, store: &str) -> Setup {
-    let users = dir.join("users");
-    add_user(&users, "alice", "alice password", &[]);
-    let key = dir.join("oidc.pem");
-    let out = std::process::Command::new(bin("sso-server"))
-        .args(["oidc", "gen-key", "--output"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    let (users, key) = provider_files(dir);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(&users);
     setup.tables = format!(

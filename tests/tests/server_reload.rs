@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sso_core::{Check, KeySet, PublicKey, Verifier};
 use sso_integration::http::get_verified;
 use sso_integration::server::{
-    add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, SECRET,
+    add_user, pct, query_params, redirected_ticket_text, Cookies, Setup, SsoServer, SECRET,
 };
 use sso_integration::util::TestKeys;
 
@@ -35,17 +35,7 @@ fn config(keys: &TestKeys, public: &[&TestKeys], users: &Path, port: u16) -> Str
 fn ticket_after_login(server: &SsoServer, user: &str, password: &str) -> Result<String, u16> {
     let mut jar = Cookies::new();
     let resp = server.login(&mut jar, &format!("/?s={}", pct(WIKI)), user, password);
-    ticket_of(&resp).ok_or(resp.status)
-}
-
-fn ticket_of(resp: &HttpResponse) -> Option<String> {
-    if resp.status != 302 {
-        return None;
-    }
-    query_params(resp.location()?)
-        .into_iter()
-        .find(|(k, _)| k == "t")
-        .map(|(_, t)| t)
+    redirected_ticket_text(&resp).ok_or(resp.status)
 }
 
 /// True when `ticket` verifies with `keys`' public key alone.

@@ -3,7 +3,7 @@
 //! `X-Forwarded-For`): the lock-out per (user, address), the global brake
 //! per user, and a flood of junk that must not reset a locked counter.
 
-use sso_integration::server::{http, users_file, Cookies, Setup, SsoServer};
+use sso_integration::server::{http, throttle_setup, Cookies, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
@@ -22,13 +22,7 @@ impl Target {
     fn start(throttle: &str) -> Target {
         let keys = TestKeys::new();
         let users = tempfile::tempdir().unwrap();
-        let path = users_file(
-            users.path(),
-            &[("alice", PASSWORD), ("bob", "bob's password")],
-        );
-        let mut setup = Setup::users_file(&path);
-        setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
-        setup.tables = format!("[throttle]\n{throttle}");
+        let setup = throttle_setup(users.path(), PASSWORD, throttle);
         let server = SsoServer::start(&keys, &setup);
         let (jar, fields) = server.login_form("/?s=wiki.test.example.org%2F");
         Target {

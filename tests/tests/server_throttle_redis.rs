@@ -6,7 +6,7 @@
 
 use sso_integration::http::{form_urlencode, pct};
 use sso_integration::redis::RedisServer;
-use sso_integration::server::{http, redirected_ticket, users_file, Cookies, Setup, SsoServer};
+use sso_integration::server::{http, redirected_ticket, throttle_setup, Cookies, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
@@ -24,13 +24,11 @@ impl Site {
     fn start(redis: &RedisServer, throttle: &str) -> Site {
         let keys = TestKeys::new();
         let users = tempfile::tempdir().unwrap();
-        let path = users_file(
+        let setup = throttle_setup(
             users.path(),
-            &[("alice", PASSWORD), ("bob", "bob's password")],
+            PASSWORD,
+            &format!("store = {:?}\n{throttle}", redis.url()),
         );
-        let mut setup = Setup::users_file(&path);
-        setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
-        setup.tables = format!("[throttle]\nstore = {:?}\n{throttle}", redis.url());
         let replicas = [
             SsoServer::start(&keys, &setup),
             SsoServer::start(&keys, &setup),
@@ -159,10 +157,11 @@ fn a_reload_that_names_redis_moves_the_counts_there() {
     let mut redis = RedisServer::start();
     let keys = TestKeys::new();
     let users = tempfile::tempdir().unwrap();
-    let path = users_file(users.path(), &[("alice", PASSWORD)]);
-    let mut setup = Setup::users_file(&path);
-    setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
-    setup.tables = "[throttle]\nmax_failures_per_user_address = 2\n".into();
+    let mut setup = throttle_setup(
+        users.path(),
+        PASSWORD,
+        "max_failures_per_user_address = 2\n",
+    );
     let mut server = SsoServer::start(&keys, &setup);
     assert_eq!(attempt(&server, "203.0.113.9", "alice", "x").0, 401);
 

@@ -17,14 +17,20 @@ fn setup(users: &std::path::Path, templates: &std::path::Path) -> Setup {
     s
 }
 
+/// In `dir`: a users file with alice, and an empty templates folder.
+fn folders(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let users = dir.join("users");
+    add_user(&users, "alice", "pw", &[]);
+    let templates = dir.join("ui");
+    std::fs::create_dir(&templates).unwrap();
+    (users, templates)
+}
+
 #[test]
 fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "pw", &[]);
-    let templates = dir.path().join("ui");
-    std::fs::create_dir(&templates).unwrap();
+    let (users, templates) = folders(dir.path());
     std::fs::write(templates.join("layout.html"), LAYOUT).unwrap();
     std::fs::write(templates.join("style.css"), "body.acme{color:#000}\n").unwrap();
     let mut server = SsoServer::start(&keys, &setup(&users, &templates));
@@ -87,10 +93,7 @@ fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
 fn a_broken_template_is_refused_at_start_naming_the_file() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "pw", &[]);
-    let templates = dir.path().join("ui");
-    std::fs::create_dir(&templates).unwrap();
+    let (users, templates) = folders(dir.path());
     let layout = templates.join("layout.html");
     for (broken, why) in [
         ("<html>{% for x in %}</html>", "syntax error"),

@@ -134,7 +134,7 @@ impl Provider {
             crate::oidc_backchannel::tls_config().map_err(|error| KeyLoadError {
                 key: "client.backchannel_logout_uri".into(),
                 file: "TLS".into(),
-                error,
+                error: error.to_string(),
             })?;
         Ok(Provider {
             backchannel_tls,

@@ -24,24 +24,58 @@ use url::Url;
 /// The longest one back-channel request may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why a logout token did not reach a relying party (logged; it never
+/// holds the token).
+#[derive(Debug, thiserror::Error)]
+pub enum BackchannelError {
+    #[error("not a URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error("the URL has no host or port")]
+    NoAddress,
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("not a TLS server name: {0}")]
+    ServerName(#[from] rustls_pki_types::InvalidDnsNameError),
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
+    #[error("TLS settings: {0}")]
+    Settings(#[from] rustls::Error),
+    #[error("HTTP: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("request: {0}")]
+    Request(#[from] hyper::http::Error),
+    #[error("status {0}")]
+    Status(u16),
+    #[error("no answer in time")]
+    Timeout,
+}
+
 /// The TLS settings of the requests: the system's roots.
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, BackchannelError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .with_safe_default_protocol_versions()?;
     Ok(Arc::new(
         builder.with_root_certificates(roots).with_no_client_auth(),
     ))
 }
 
 /// One `POST`: the status, or why it failed (for the log).
-async fn post(uri: &str, body: String, tls: Arc<rustls::ClientConfig>) -> Result<u16, String> {
-    let url = Url::parse(uri).map_err(|e| e.to_string())?;
-    let host = url.host_str().ok_or("no host")?.to_owned();
-    let port = url.port_or_known_default().ok_or("no port")?;
+async fn post(
+    uri: &str,
+    body: String,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<u16, BackchannelError> {
+    let url = Url::parse(uri)?;
+    let host = url
+        .host_str()
+        .ok_or(BackchannelError::NoAddress)?
+        .to_owned();
+    let port = url
+        .port_or_known_default()
+        .ok_or(BackchannelError::NoAddress)?;
     let authority = match url.port() {
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
@@ -53,22 +87,20 @@ async fn post(uri: &str, body: String, tls: Arc<rustls::ClientConfig>) -> Result
     let request = Request::post(path)
         .header(HOST, authority)
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
+        .body(Full::new(Bytes::from(body)))?;
     let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(BackchannelError::Connect)?;
     let status = if url.scheme() == "https" {
         let name = rustls_pki_types::ServerName::try_from(
             host.trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_owned(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let stream = TlsConnector::from(tls)
             .connect(name, tcp)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(BackchannelError::Tls)?;
         send(TokioIo::new(stream), request).await?
     } else {
         send(TokioIo::new(tcp), request).await?
@@ -76,18 +108,13 @@ async fn post(uri: &str, body: String, tls: Arc<rustls::ClientConfig>) -> Result
     Ok(status)
 }
 
-async fn send<T>(io: T, request: Request<Full<Bytes>>) -> Result<u16, String>
+async fn send<T>(io: T, request: Request<Full<Bytes>>) -> Result<u16, BackchannelError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
     tokio::spawn(conn);
-    let resp = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = sender.send_request(request).await?;
     Ok(resp.status().as_u16())
 }
 
@@ -101,14 +128,17 @@ pub struct Notice {
 
 /// Sends the notice: the relying party's 2xx status, or why not (for
 /// the log).
-pub async fn deliver(notice: &Notice, tls: Arc<rustls::ClientConfig>) -> Result<u16, String> {
+pub async fn deliver(
+    notice: &Notice,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<u16, BackchannelError> {
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("logout_token", &notice.logout_token)
         .finish();
     match tokio::time::timeout(TIMEOUT, post(&notice.uri, body, tls)).await {
         Ok(Ok(status)) if (200..300).contains(&status) => Ok(status),
-        Ok(Ok(status)) => Err(format!("status {status}")),
+        Ok(Ok(status)) => Err(BackchannelError::Status(status)),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err("no answer in time".to_owned()),
+        Err(_) => Err(BackchannelError::Timeout),
     }
 }

@@ -194,7 +194,7 @@ impl App {
                     ),
                     Err(error) => log_event(
                         "oidc-backchannel-failed",
-                        &[&fields[..], &[("error", &error)]].concat(),
+                        &[&fields[..], &[("error", &error.to_string())]].concat(),
                     ),
                 }
             });

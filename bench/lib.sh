@@ -58,3 +58,20 @@ DirectoryIndex index.html
 </Directory>
 CONF
 }
+
+# sso_site DOMAIN KEY_FILE SERVICE [LOGIN_SERVER]: mod_sso's directives for
+# a bench httpd: the login server (default https://login.DOMAIN/), the
+# domain and key, and /sso/ protected as SERVICE over plain http.
+sso_site() {
+    cat <<CONF
+SSOLoginServer ${4:-https://login.$1/}
+SSODomain $1
+SSOPublicKeyFile $2
+<Location /sso/>
+  AuthType SSO
+  SSOService $3
+  SSOCookieSecure Off
+  Require valid-user
+</Location>
+CONF
+}

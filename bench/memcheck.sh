@@ -100,17 +100,8 @@ echo hello > "$WORK/htdocs/sso/index.html"
 { httpd_head "$WORK" "$PORT"; cat <<EOF
 LoadModule mpm_event_module $MODULES/mod_mpm_event.so
 EOF
-httpd_site "$MODULES" "$WORK" "$SO"; cat <<EOF
-SSOLoginServer https://login.$DOMAIN/
-SSODomain $DOMAIN
-SSOPublicKeyFile $WORK/public.pem
-<Location /sso/>
-  AuthType SSO
-  SSOService $SERVICE
-  SSOCookieSecure Off
-  Require valid-user
-</Location>
-EOF
+httpd_site "$MODULES" "$WORK" "$SO"
+sso_site "$DOMAIN" "$WORK/public.pem" "$SERVICE"
 } > "$WORK/httpd.conf"
 python3 - "$WORK" "$SERVICE" "$DOMAIN" <<'EOF'
 import base64, hashlib, sys, time, urllib.parse

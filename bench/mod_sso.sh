@@ -123,17 +123,7 @@ EOF
     [ -n "$PUBTKT_SO" ] && echo "LoadModule auth_pubtkt_module $PUBTKT_SO"
     [ -n "$TKT_SO" ] && echo "LoadModule auth_tkt_module $TKT_SO"
     httpd_site "$MODULES" "$WORK" "$SO"
-    cat <<EOF
-SSOLoginServer https://login.bench.example/
-SSODomain $DOMAIN
-SSOPublicKeyFile $WORK/sso_public.pem
-<Location /sso/>
-  AuthType SSO
-  SSOService $SERVICE
-  SSOCookieSecure Off
-  Require valid-user
-</Location>
-EOF
+    sso_site "$DOMAIN" "$WORK/sso_public.pem" "$SERVICE"
     if [ -n "$PUBTKT_SO" ]; then cat <<EOF
 # No TKTAuthLoginURL here: with both peers loaded that name goes to mod_auth_tkt.
 <Location /pubtkt/>

@@ -45,18 +45,9 @@ mkdir -p "$WORK/run" "$WORK/htdocs/sso" "$WORK/htdocs/open"
 echo hello > "$WORK/htdocs/sso/index.html"
 echo hello > "$WORK/htdocs/open/index.html"
 { httpd_head "$WORK" "$PORT"; echo "LoadModule mpm_event_module $MODULES/mod_mpm_event.so"
-  httpd_site "$MODULES" "$WORK" "$SO"; cat <<EOF
-SSOLoginServer https://login.$DOMAIN/
-SSODomain $DOMAIN
-SSOPublicKeyFile $WORK/public.pem
-SSOCacheSize 0
-<Location /sso/>
-  AuthType SSO
-  SSOService $SERVICE
-  SSOCookieSecure Off
-  Require valid-user
-</Location>
-EOF
+  httpd_site "$MODULES" "$WORK" "$SO"
+  sso_site "$DOMAIN" "$WORK/public.pem" "$SERVICE"
+  echo "SSOCacheSize 0"
 } > "$WORK/httpd.conf"
 python3 - "$WORK" "$SERVICE" "$DOMAIN" "$N" <<'EOF'
 import base64, sys, time

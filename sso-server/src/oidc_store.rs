@@ -15,13 +15,11 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use redis::{Client, Script};
 use sso_oidc::codes::{new_secret, storage_key, Grant, MemoryCodes};
 use sso_oidc::refresh::{MemoryRefresh, Redeemed, RefreshGrant};
-use tokio::sync::OnceCell;
 
-use crate::throttle_redis::{lazy_connection, TIMEOUT};
+use crate::throttle_redis::LazyRedis;
 use crate::throttle_store::StoreError;
 
 /// Outstanding codes one process keeps at most (each lives ≤ 60 s).
@@ -91,15 +89,10 @@ pub enum OidcStoreError {
 
 /// The Redis stores; connect at first use, like the throttle's.
 pub struct RedisOidc {
-    client: Client,
-    conn: OnceCell<ConnectionManager>,
+    redis: LazyRedis,
     issue_refresh: Script,
     redeem_refresh: Script,
     revoke_session: Script,
-}
-
-fn redis_error(e: &redis::RedisError) -> StoreError {
-    StoreError::Redis(e.to_string())
 }
 
 fn json_error(e: serde_json::Error) -> StoreError {
@@ -117,8 +110,7 @@ impl OidcStore {
     /// `url` was checked with `[throttle] store`; nothing connects yet.
     pub fn redis(url: &str) -> Result<OidcStore, redis::RedisError> {
         Ok(OidcStore::Redis(RedisOidc {
-            client: Client::open(url)?,
-            conn: OnceCell::new(),
+            redis: LazyRedis::new(Client::open(url)?),
             issue_refresh: Script::new(ISSUE_REFRESH),
             redeem_refresh: Script::new(REDEEM_REFRESH),
             revoke_session: Script::new(REVOKE_SESSION),
@@ -138,7 +130,7 @@ impl OidcStore {
                 let key = format!("{PREFIX}code:{}", storage_key(&code));
                 let mut cmd = redis::cmd("SET");
                 cmd.arg(key).arg(value).arg("EX").arg(ttl);
-                r.query::<()>(cmd).await?;
+                r.redis.query::<()>(cmd).await?;
                 Ok(code)
             }
         }
@@ -152,7 +144,7 @@ impl OidcStore {
             OidcStore::Redis(r) => {
                 let mut cmd = redis::cmd("GETDEL");
                 cmd.arg(format!("{PREFIX}code:{}", storage_key(code)));
-                let value: Option<String> = r.query(cmd).await?;
+                let value: Option<String> = r.redis.query(cmd).await?;
                 value
                     .map(|v| serde_json::from_str(&v).map_err(json_error))
                     .transpose()
@@ -182,7 +174,8 @@ impl OidcStore {
                     format!("{PREFIX}fam:{}", grant.family),
                     format!("{PREFIX}sid:{}", grant.sid),
                 ];
-                r.run::<i64>(&r.issue_refresh, &keys, &[value, ttl.to_string(), key])
+                r.redis
+                    .run::<i64, _>(&r.issue_refresh, &keys, &[value, ttl.to_string(), key])
                     .await?;
                 Ok(token)
             }
@@ -202,7 +195,8 @@ impl OidcStore {
                     format!("{PREFIX}rt:"),
                     format!("{PREFIX}fam:"),
                 ];
-                let (what, grant): (i64, String) = r.run(&r.redeem_refresh, &keys, &args).await?;
+                let (what, grant): (i64, String) =
+                    r.redis.run(&r.redeem_refresh, &keys, &args).await?;
                 Ok(match what {
                     1 => Redeemed::Live(serde_json::from_str(&grant).map_err(json_error)?),
                     2 => Redeemed::Reused,
@@ -220,50 +214,14 @@ impl OidcStore {
                 Ok(())
             }
             OidcStore::Redis(r) => r
-                .run::<i64>(
+                .redis
+                .run::<i64, _>(
                     &r.revoke_session,
                     &[format!("{PREFIX}sid:{sid}")],
                     &[format!("{PREFIX}rt:")],
                 )
                 .await
                 .map(|_| ()),
-        }
-    }
-}
-
-impl RedisOidc {
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.conn
-            .get_or_try_init(|| lazy_connection(&self.client))
-            .await
-            .cloned()
-    }
-
-    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, StoreError> {
-        let mut conn = self.connection().await?;
-        match tokio::time::timeout(TIMEOUT, cmd.query_async(&mut conn)).await {
-            Ok(r) => r.map_err(|e| redis_error(&e)),
-            Err(_) => Err(StoreError::Timeout),
-        }
-    }
-
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        script: &Script,
-        keys: &[String],
-        args: &[String],
-    ) -> Result<T, StoreError> {
-        let mut conn = self.connection().await?;
-        let mut inv = script.prepare_invoke();
-        for k in keys {
-            inv.key(k);
-        }
-        for a in args {
-            inv.arg(a);
-        }
-        match tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn)).await {
-            Ok(r) => r.map_err(|e| redis_error(&e)),
-            Err(_) => Err(StoreError::Timeout),
         }
     }
 }

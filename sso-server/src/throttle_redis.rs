@@ -76,8 +76,7 @@ const USED_STEP_SECONDS: u64 = 10 * crate::totp::STEP;
 
 /// The Redis store; connects at its first use and reconnects by itself.
 pub struct RedisThrottle {
-    client: Client,
-    conn: OnceCell<ConnectionManager>,
+    redis: LazyRedis,
     config: ThrottleConfig,
     begin: Script,
     give_back: Script,
@@ -97,8 +96,7 @@ impl RedisThrottle {
     pub fn new(url: &str, config: &ThrottleConfig) -> Result<RedisThrottle, InvalidUrl> {
         let client = Client::open(url).map_err(|e| InvalidUrl(e.kind()))?;
         Ok(RedisThrottle {
-            client,
-            conn: OnceCell::new(),
+            redis: LazyRedis::new(client),
             config: config.clone(),
             begin: Script::new(BEGIN),
             give_back: Script::new(GIVE_BACK),
@@ -143,33 +141,6 @@ impl RedisThrottle {
         v
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        self.conn
-            .get_or_try_init(|| lazy_connection(&self.client))
-            .await
-            .cloned()
-    }
-
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        script: &Script,
-        keys: &[&str],
-        args: &[String],
-    ) -> Result<T, StoreError> {
-        let mut conn = self.connection().await?;
-        let mut inv = script.prepare_invoke();
-        for k in keys {
-            inv.key(k);
-        }
-        for a in args {
-            inv.arg(a);
-        }
-        match tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn)).await {
-            Ok(r) => r.map_err(|e| describe(&e)),
-            Err(_) => Err(StoreError::Timeout),
-        }
-    }
-
     async fn give_back_all(
         &self,
         user: &str,
@@ -189,9 +160,67 @@ impl RedisThrottle {
             }
             _ => "0",
         };
-        self.run::<i64>(&self.give_back, &keys_of(&counters), &[flag.to_owned()])
+        self.redis
+            .run::<i64, _>(&self.give_back, &keys_of(&counters), &[flag.to_owned()])
             .await
             .map(|_| ())
+    }
+}
+
+/// A Redis client whose connection is made at its first use (by
+/// [`lazy_connection`]) and then shared; every call bounded by [`TIMEOUT`].
+/// The throttle's store and the OpenID Connect provider's hold one each.
+pub(crate) struct LazyRedis {
+    client: Client,
+    conn: OnceCell<ConnectionManager>,
+}
+
+impl LazyRedis {
+    pub(crate) fn new(client: Client) -> LazyRedis {
+        LazyRedis {
+            client,
+            conn: OnceCell::new(),
+        }
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.conn
+            .get_or_try_init(|| lazy_connection(&self.client))
+            .await
+            .cloned()
+    }
+
+    /// One call of `script` with `keys` and `args`.
+    pub(crate) async fn run<T: redis::FromRedisValue, K: redis::ToRedisArgs>(
+        &self,
+        script: &Script,
+        keys: &[K],
+        args: &[String],
+    ) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(k);
+        }
+        for a in args {
+            inv.arg(a);
+        }
+        match tokio::time::timeout(TIMEOUT, inv.invoke_async(&mut conn)).await {
+            Ok(r) => r.map_err(|e| describe(&e)),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    /// One command.
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        match tokio::time::timeout(TIMEOUT, cmd.query_async(&mut conn)).await {
+            Ok(r) => r.map_err(|e| describe(&e)),
+            Err(_) => Err(StoreError::Timeout),
+        }
     }
 }
 
@@ -248,6 +277,7 @@ impl ThrottleStore for RedisThrottle {
                 .flat_map(|c| [c.limit.to_string(), c.window.to_string()])
                 .collect();
             let at: i64 = self
+                .redis
                 .run(&self.begin, &keys_of(&counters), &args)
                 .await
                 .map_err(Refusal::Unavailable)?;
@@ -288,6 +318,7 @@ impl ThrottleStore for RedisThrottle {
                 self.config.second_factor_window.to_string(),
             ];
             let at: i64 = self
+                .redis
                 .run(&self.begin, &[&key], &args)
                 .await
                 .map_err(Refusal::Unavailable)?;
@@ -305,7 +336,8 @@ impl ThrottleStore for RedisThrottle {
     ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let key = second_factor_key(user);
-            self.run::<i64>(&self.give_back, &[&key], &["1".to_owned()])
+            self.redis
+                .run::<i64, _>(&self.give_back, &[&key], &["1".to_owned()])
                 .await
                 .map(|_| ())
         })
@@ -317,7 +349,8 @@ impl ThrottleStore for RedisThrottle {
     ) -> StoreFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let key = second_factor_key(user);
-            self.run::<i64>(&self.give_back, &[&key], &["0".to_owned()])
+            self.redis
+                .run::<i64, _>(&self.give_back, &[&key], &["0".to_owned()])
                 .await
                 .map(|_| ())
         })
@@ -331,7 +364,7 @@ impl ThrottleStore for RedisThrottle {
         Box::pin(async move {
             let key = used_step_key(user);
             let args = [step.to_string(), USED_STEP_SECONDS.to_string()];
-            let claimed: i64 = self.run(&self.claim_step, &[&key], &args).await?;
+            let claimed: i64 = self.redis.run(&self.claim_step, &[&key], &args).await?;
             Ok(claimed == 1)
         })
     }

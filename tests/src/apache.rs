@@ -56,6 +56,11 @@ pub enum Mpm {
     Prefork,
 }
 
+/// A CGI page showing who mod_sso let in (`REMOTE_USER`, in `#user`), for
+/// the browser tests.
+pub const WHOAMI_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n\
+echo \"<!DOCTYPE html><html><body><h1>Protected service</h1><p>Logged in as <b id=\\\"user\\\">$REMOTE_USER</b></p></body></html>\"\n";
+
 /// What to start. `ApacheConfig::default()` is an https event-MPM server
 /// with mod_sso loaded and nothing configured.
 #[derive(Clone, Debug)]

@@ -13,6 +13,7 @@ pub mod http;
 pub mod ldap;
 pub mod oidc;
 pub mod pam;
+pub mod proxied;
 pub mod redis;
 pub mod server;
 pub mod spoof;

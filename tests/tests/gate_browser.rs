@@ -5,13 +5,10 @@
 //! reverse proxy; one logout at the login server ends all three. Every
 //! server speaks https with one throwaway CA's certificate.
 
-use sso_integration::apache::{Apache, ApacheConfig};
+use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
 use sso_integration::gate::{doc_snippet, Echo, Gate, Nginx};
 use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
 use sso_integration::util::{free_port, is_root, TestKeys};
-
-const WHOAMI_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n\
-echo \"<!DOCTYPE html><html><body><p>Logged in as <b id=\\\"user\\\">$REMOTE_USER</b></p></body></html>\"\n";
 
 #[test]
 fn one_login_reaches_apache_nginx_and_the_reverse_proxy_and_one_logout_ends_all() {

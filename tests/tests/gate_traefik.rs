@@ -5,45 +5,15 @@
 //! difference of `/forward-auth` (`sso_logout` answers 302), and a client
 //! that sends identity headers of its own. One fixture for the binary.
 
-use sso_integration::cases::{cases, check, send, through_forward_auth};
-use sso_integration::gate::{doc_snippet, Echo, Gate};
-use sso_integration::server::DOMAIN;
-use sso_integration::spoof::check_spoofing;
+use sso_integration::gate::doc_snippet;
+use sso_integration::proxied::ProxiedGate;
 use sso_integration::traefik::Traefik;
-use sso_integration::util::{free_port, TestKeys};
-
-const LOGIN: &str = "https://login.example.org/";
 
 #[test]
 fn traefik_with_sso_gate_answers_the_shared_table_and_drops_spoofed_headers() {
-    let keys = TestKeys::new();
-    let forger = TestKeys::new();
-    let echo = Echo::start();
-    let port = free_port();
-    let service = format!("127.0.0.1:{port}/app/");
-    let gate = Gate::start(&format!(
-        "listen = \"127.0.0.1:{{port}}\"\nlogin_server = \"{LOGIN}\"\ndomain = \"{DOMAIN}\"\n\
-         public_key_files = [{:?}]\nlog_level = \"debug\"\n\
-         [[route]]\nservice = \"{service}\"\n\
-         [[route]]\nservice = \"{service}\"\npath = \"/app/needgroup/\"\n\
-         groups = [\"admins\", \"staff\"]\n\
-         [[route]]\npath = \"/public/\"\nmode = \"public\"\n",
-        keys.public_path
-    ));
-    let dynamic = doc_snippet("<!-- traefik snippet", "yaml")
-        .replace("Host(`app.example.org`)", "PathPrefix(`/`)")
-        .replace("127.0.0.1:4180", &format!("127.0.0.1:{}", gate.port))
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", echo.port));
-    let traefik = Traefik::start(port, &dynamic, "/public/");
-    let diagnose =
-        |before: usize| format!("{}\n--- traefik:\n{}", &gate.log()[before..], traefik.log());
-
-    for case in cases() {
-        let case = through_forward_auth(&case);
-        let before = gate.log().len();
-        let r = send(&case, port, &service, &keys, &forger);
-        check(&case, &r, &diagnose(before), &service, LOGIN);
-    }
-
-    check_spoofing(port, &service, &keys, &forger, 302);
+    let site = ProxiedGate::start();
+    let snippet = doc_snippet("<!-- traefik snippet", "yaml")
+        .replace("Host(`app.example.org`)", "PathPrefix(`/`)");
+    let traefik = Traefik::start(site.port, &site.wire(&snippet), "/public/");
+    site.answer_every_case(true, || traefik.log(), 302);
 }

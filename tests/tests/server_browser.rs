@@ -2,12 +2,9 @@
 //! against a private apache2 with mod_sso protecting two services and the
 //! login server, all over https on 127.0.0.1.
 
-use sso_integration::apache::{Apache, ApacheConfig};
+use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
 use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
 use sso_integration::util::{artifacts_dir, is_root, TestKeys};
-
-const WHOAMI_CGI: &str = "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n\
-echo \"<!DOCTYPE html><html><body><h1>Protected service</h1><p>Logged in as <b id=\\\"user\\\">$REMOTE_USER</b></p></body></html>\"\n";
 
 #[test]
 fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {

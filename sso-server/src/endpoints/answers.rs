@@ -282,6 +282,58 @@ impl App {
 }
 
 impl App {
+    /// The session's account as the backend sees it now, as on the silent
+    /// ticket path: `Ok(true)` with the session's groups made current,
+    /// `Ok(false)` for an account that is gone, a backend that cannot tell
+    /// as its refusal (503, never trusting the cookie).
+    pub(super) async fn recheck_account(
+        &self,
+        session: &mut Session,
+        service: Option<String>,
+    ) -> Result<bool, Refusal> {
+        match crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await {
+            Ok(Some(account)) => {
+                session.groups = account
+                    .groups
+                    .into_iter()
+                    .filter(|g| crate::session::valid_name(g))
+                    .collect();
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(error) => Err(Refusal::Backend {
+                backend: self.backend.name(),
+                error,
+                user: session.user.clone(),
+                service,
+            }),
+        }
+    }
+
+    /// An attempt a throttle limit refused: counted in
+    /// `sso_throttled_total` by limit and logged with `fields`.
+    pub(super) fn note_throttled(
+        &self,
+        which: crate::throttle::Throttled,
+        fields: &[(&str, &str)],
+    ) {
+        self.metrics
+            .throttled
+            .get_or_create(&crate::metrics::Limit {
+                limit: which.label(),
+            })
+            .inc();
+        log_event("throttled", &[&[("check", which.check())], fields].concat());
+    }
+
+    /// `resp` for a session whose account is gone: logged with `fields`,
+    /// and the session cookie cleared.
+    pub(super) fn account_gone(&self, fields: &[(&str, &str)], mut resp: Resp) -> Resp {
+        log_event("refused", &[&[("check", "account gone")], fields].concat());
+        resp.headers_mut()
+            .append(header::SET_COOKIE, self.clear_session_cookie());
+        resp
+    }
     /// Counts a second-factor attempt (a TOTP code, a security key's
     /// answer) before it is checked: against the
     /// user's second-factor count (stricter, cleared by a right code only)

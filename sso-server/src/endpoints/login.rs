@@ -43,20 +43,9 @@ impl App {
             }
         };
         if let Some(which) = which {
-            self.metrics
-                .throttled
-                .get_or_create(&crate::metrics::Limit {
-                    limit: which.label(),
-                })
-                .inc();
-            log_event(
-                "throttled",
-                &[
-                    ("check", which.check()),
-                    ("user", username),
-                    ("service", &service),
-                    ("addr", &addr),
-                ],
+            self.note_throttled(
+                which,
+                &[("user", username), ("service", &service), ("addr", &addr)],
             );
             let mut resp = self.login_form(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -18,7 +18,7 @@ use sso_oidc::OAuthError;
 
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::oidc::{amr, auth_time, session_id, too_old, Provider};
-use crate::session::{valid_name, Session};
+use crate::session::Session;
 use crate::target::{oidc_target, Target};
 
 use super::oidc_refusal::{from_authorize, OidcRefusal};
@@ -62,44 +62,28 @@ impl App {
         };
         let addr = client.to_string();
         let service = target.service();
+        if !self
+            .recheck_account(&mut session, Some(service.clone()))
+            .await?
+        {
+            let fields = [
+                ("user", session.user.as_str()),
+                ("service", service.as_str()),
+                ("addr", addr.as_str()),
+            ];
+            let resp = if request.prompt == Prompt::None {
+                let refusal = back(&request, provider, ErrorCode::LoginRequired, "log in again");
+                self.refuse(&refusal, "/oidc/authorize", client)
+            } else {
+                self.login_form(StatusCode::OK, &target, cookies, "", None)
+            };
+            return Ok(self.account_gone(&fields, resp));
+        }
         let fields = [
             ("user", session.user.as_str()),
             ("service", service.as_str()),
             ("addr", addr.as_str()),
         ];
-        match crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await {
-            Ok(Some(account)) => {
-                session.groups = account
-                    .groups
-                    .into_iter()
-                    .filter(|g| valid_name(g))
-                    .collect();
-            }
-            Ok(None) => {
-                log_event(
-                    "refused",
-                    &[&[("check", "account gone")], &fields[..]].concat(),
-                );
-                let mut resp = if request.prompt == Prompt::None {
-                    let refusal =
-                        back(&request, provider, ErrorCode::LoginRequired, "log in again");
-                    self.refuse(&refusal, "/oidc/authorize", client)
-                } else {
-                    self.login_form(StatusCode::OK, &target, cookies, "", None)
-                };
-                resp.headers_mut()
-                    .append(header::SET_COOKIE, self.clear_session_cookie());
-                return Ok(resp);
-            }
-            Err(error) => {
-                return Err(Refusal::Backend {
-                    backend: self.backend.name(),
-                    error,
-                    user: session.user,
-                    service: Some(service),
-                })
-            }
-        }
         let Some(rp) = provider.config.client(&request.client_id) else {
             return Err(Refusal::NotFound);
         };

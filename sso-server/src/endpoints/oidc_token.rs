@@ -211,19 +211,9 @@ impl App {
         match self.throttle.begin(&key, client, now).await {
             Ok(()) => {}
             Err(ThrottleRefusal::Throttled(which)) => {
-                self.metrics
-                    .throttled
-                    .get_or_create(&crate::metrics::Limit {
-                        limit: which.label(),
-                    })
-                    .inc();
-                log_event(
-                    "throttled",
-                    &[
-                        ("check", which.check()),
-                        ("client", &credentials.client_id),
-                        ("addr", &addr),
-                    ],
+                self.note_throttled(
+                    which,
+                    &[("client", &credentials.client_id), ("addr", &addr)],
                 );
                 let error = OAuthError::new(
                     ErrorCode::InvalidClient,

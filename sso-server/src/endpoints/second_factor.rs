@@ -14,7 +14,7 @@ use hyper::StatusCode;
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::login_flow::{self, CodeOutcome};
 use crate::params::{form_params, ParamError};
-use crate::session::{valid_name, Factor};
+use crate::session::Factor;
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::totp::Verdict;
 
@@ -58,37 +58,14 @@ impl App {
         };
         // As on the silent path: the account as the backend sees it now
         // (a deleted account gets no ticket, the groups are current).
-        match crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await {
-            Ok(Some(account)) => {
-                session.groups = account
-                    .groups
-                    .into_iter()
-                    .filter(|g| valid_name(g))
-                    .collect();
-            }
-            Ok(None) => {
-                log_event(
-                    "refused",
-                    &[
-                        ("check", "account gone"),
-                        ("user", &session.user),
-                        ("service", &service),
-                        ("addr", &addr),
-                    ],
-                );
-                let mut resp = self.login_form(StatusCode::UNAUTHORIZED, &req, cookies, "", None);
-                resp.headers_mut()
-                    .append(header::SET_COOKIE, self.clear_session_cookie());
-                return Ok(resp);
-            }
-            Err(error) => {
-                return Err(Refusal::Backend {
-                    backend: self.backend.name(),
-                    error,
-                    user: session.user,
-                    service: None,
-                });
-            }
+        if !self.recheck_account(&mut session, None).await? {
+            let fields = [
+                ("user", session.user.as_str()),
+                ("service", &service),
+                ("addr", &addr),
+            ];
+            let resp = self.login_form(StatusCode::UNAUTHORIZED, &req, cookies, "", None);
+            return Ok(self.account_gone(&fields, resp));
         }
         let user = session.user.clone();
         let now = sso_core::unix_now();

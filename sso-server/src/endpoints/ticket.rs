@@ -4,12 +4,11 @@
 
 use std::net::IpAddr;
 
-use hyper::header;
 use hyper::StatusCode;
 
-use crate::app::{log_event, App, Cookies, Resp};
+use crate::app::{App, Cookies, Resp};
 use crate::params::{query_params, ParamError};
-use crate::session::{valid_name, Session};
+use crate::session::Session;
 use crate::target::Target;
 
 use super::refusal::Refusal;
@@ -49,39 +48,19 @@ impl App {
     ) -> Result<Resp, Refusal> {
         let addr = client.to_string();
         let service = req.service();
-        let account =
-            crate::auth::current_account(&self.backend, &self.auth_slots, &session.user).await;
-        let fields = [
-            ("user", session.user.as_str()),
-            ("service", &service),
-            ("backend", self.backend.name()),
-            ("addr", &addr),
-        ];
-        match account {
-            Ok(Some(account)) => {
-                session.groups = account
-                    .groups
-                    .into_iter()
-                    .filter(|g| valid_name(g))
-                    .collect();
-                self.issue_or_second_factor(req, session, cookies, client, false)
-            }
-            Ok(None) => {
-                log_event(
-                    "refused",
-                    &[&[("check", "account gone")], &fields[..]].concat(),
-                );
-                let mut resp = self.login_form(StatusCode::OK, req, cookies, "", None);
-                resp.headers_mut()
-                    .append(header::SET_COOKIE, self.clear_session_cookie());
-                Ok(resp)
-            }
-            Err(error) => Err(Refusal::Backend {
-                backend: self.backend.name(),
-                error,
-                user: session.user,
-                service: Some(service),
-            }),
+        if !self
+            .recheck_account(&mut session, Some(service.clone()))
+            .await?
+        {
+            let fields = [
+                ("user", session.user.as_str()),
+                ("service", &service),
+                ("backend", self.backend.name()),
+                ("addr", &addr),
+            ];
+            let resp = self.login_form(StatusCode::OK, req, cookies, "", None);
+            return Ok(self.account_gone(&fields, resp));
         }
+        self.issue_or_second_factor(req, session, cookies, client, false)
     }
 }

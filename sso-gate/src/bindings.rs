@@ -52,8 +52,8 @@ pub struct RedisBindings {
 impl RedisBindings {
     /// Checks the URL only: a Redis that is down at start is the same
     /// as one that goes down later (every binding fails closed).
-    pub fn new(url: &str) -> Result<RedisBindings, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    pub fn new(url: &str) -> Result<RedisBindings, redis::RedisError> {
+        let client = redis::Client::open(url)?;
         Ok(RedisBindings {
             client,
             connection: Mutex::new(None),

@@ -149,11 +149,21 @@ pub struct Route {
 }
 
 /// `binding_store`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum BindingStoreKind {
     Memory,
     /// `redis://...`, the URL as written.
     Redis(String),
+}
+
+/// Without the URL, which may hold Redis's password.
+impl std::fmt::Debug for BindingStoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BindingStoreKind::Memory => f.write_str("Memory"),
+            BindingStoreKind::Redis(_) => f.write_str("Redis(..)"),
+        }
+    }
 }
 
 /// The checked configuration.
@@ -218,7 +228,7 @@ impl Config {
             key: key.to_owned(),
             message,
         };
-        let listen = parse_listen(&raw.listen).map_err(|m| err("listen", m))?;
+        let listen = parse_listen(&raw.listen).map_err(|e| err("listen", e.to_string()))?;
         let login_server = spec::login_server(&raw.login_server)
             .map_err(|e| err("login_server", e.to_string()))?;
         let domain = spec::domain(&raw.domain).map_err(|e| err("domain", e.to_string()))?;
@@ -241,14 +251,15 @@ impl Config {
         let binding_store = match raw.binding_store.as_deref() {
             None | Some("memory") => BindingStoreKind::Memory,
             Some(url) if url.starts_with("redis://") => {
+                // The URL may hold Redis's password: never echoed.
                 crate::bindings::RedisBindings::new(url)
-                    .map_err(|m| err("binding_store", format!("{url:?}: {m}")))?;
+                    .map_err(|_| err("binding_store", "not a valid redis:// URL".to_owned()))?;
                 BindingStoreKind::Redis(url.to_owned())
             }
-            Some(other) => {
+            Some(_) => {
                 return Err(err(
                     "binding_store",
-                    format!("{other:?}: expected \"memory\" or redis://HOST:PORT/"),
+                    "expected \"memory\" or redis://HOST:PORT/".to_owned(),
                 ))
             }
         };
@@ -317,19 +328,38 @@ impl Config {
     }
 }
 
+/// What is wrong with a `listen` or `upstream` address.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    #[error("{0:?}: a unix socket path must be absolute")]
+    RelativeSocket(String),
+    #[error("{0:?}: expected ADDRESS:PORT or unix:/PATH")]
+    Listen(String),
+    #[error("{0:?}: expected http://HOST:PORT or unix:/PATH")]
+    UpstreamScheme(String),
+    #[error("{0:?}: expected http://HOST:PORT with no path, user or query")]
+    UpstreamAuthority(String),
+}
+
+/// `unix:/ABSOLUTE/PATH`, or None when `value` names no unix socket.
+fn unix_socket(value: &str) -> Option<Result<PathBuf, AddressError>> {
+    let p = Path::new(value.strip_prefix("unix:")?);
+    Some(if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Err(AddressError::RelativeSocket(value.to_owned()))
+    })
+}
+
 /// `HOST:PORT` or `unix:/ABSOLUTE/PATH`.
-fn parse_listen(value: &str) -> Result<Listen, String> {
-    if let Some(p) = value.strip_prefix("unix:") {
-        let p = Path::new(p);
-        if !p.is_absolute() {
-            return Err(format!("{value:?}: a unix socket path must be absolute"));
-        }
-        return Ok(Listen::Unix(p.to_path_buf()));
+fn parse_listen(value: &str) -> Result<Listen, AddressError> {
+    if let Some(p) = unix_socket(value) {
+        return p.map(Listen::Unix);
     }
     value
         .parse()
         .map(Listen::Tcp)
-        .map_err(|_| format!("{value:?}: expected ADDRESS:PORT or unix:/PATH"))
+        .map_err(|_| AddressError::Listen(value.to_owned()))
 }
 
 /// Every key file read once through its trust check, with its pin; the
@@ -383,7 +413,7 @@ fn check_route(r: &FileRoute, base: &VerifierSpec) -> Result<Route, (String, Str
         .as_deref()
         .map(parse_upstream)
         .transpose()
-        .map_err(|m| bad("upstream", m))?;
+        .map_err(|e| bad("upstream", e.to_string()))?;
     let (access, service_path) = if r.mode == RouteMode::Public {
         if r.service.is_some() || !r.groups.is_empty() {
             return Err(bad(
@@ -453,18 +483,12 @@ fn check_route(r: &FileRoute, base: &VerifierSpec) -> Result<Route, (String, Str
 }
 
 /// `http://HOST:PORT` (no path) or `unix:/ABSOLUTE/PATH`.
-fn parse_upstream(value: &str) -> Result<Upstream, String> {
-    if let Some(p) = value.strip_prefix("unix:") {
-        let p = Path::new(p);
-        if !p.is_absolute() {
-            return Err(format!("{value:?}: a unix socket path must be absolute"));
-        }
-        return Ok(Upstream::Unix(p.to_path_buf()));
+fn parse_upstream(value: &str) -> Result<Upstream, AddressError> {
+    if let Some(p) = unix_socket(value) {
+        return p.map(Upstream::Unix);
     }
     let Some(rest) = value.strip_prefix("http://") else {
-        return Err(format!(
-            "{value:?}: expected http://HOST:PORT or unix:/PATH"
-        ));
+        return Err(AddressError::UpstreamScheme(value.to_owned()));
     };
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     let ok = !authority.is_empty()
@@ -472,9 +496,7 @@ fn parse_upstream(value: &str) -> Result<Upstream, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
     if !ok {
-        return Err(format!(
-            "{value:?}: expected http://HOST:PORT with no path, user or query"
-        ));
+        return Err(AddressError::UpstreamAuthority(value.to_owned()));
     }
     let authority = if authority
         .rsplit_once(':')

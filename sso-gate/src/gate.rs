@@ -35,7 +35,7 @@ pub struct Gate {
 
 impl Gate {
     /// The binding store is chosen here, once (a reload keeps it).
-    pub fn new(config: Config) -> Result<Gate, String> {
+    pub fn new(config: Config) -> Result<Gate, redis::RedisError> {
         let bindings = match &config.binding_store {
             BindingStoreKind::Memory => {
                 Bindings::Memory(MemoryBindingStore::new(bindings::MEMORY_CAPACITY))

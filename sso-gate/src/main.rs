@@ -36,8 +36,11 @@ enum CliError {
     Config(#[from] sso_gate::config::ConfigError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("{file}: `binding_store`: {message}")]
-    Store { file: String, message: String },
+    #[error("{file}: `binding_store`: {error}")]
+    Store {
+        file: String,
+        error: redis::RedisError,
+    },
     #[error("cannot handle SIGHUP: {0}")]
     Signal(std::io::Error),
     #[error("{file}: `listen`: cannot listen on {listen}: {error}")]
@@ -92,9 +95,9 @@ fn run(path: &std::path::Path) -> Result<(), CliError> {
                     error,
                 })?;
         let routes = config.routes.len().to_string();
-        let gate = Arc::new(Gate::new(config).map_err(|message| CliError::Store {
+        let gate = Arc::new(Gate::new(config).map_err(|error| CliError::Store {
             file: file.clone(),
-            message,
+            error,
         })?);
         log::event(
             "listening",

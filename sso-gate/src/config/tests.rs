@@ -196,3 +196,25 @@ fn binding_stores() {
     let bad = parse(&format!("binding_store = \"redis://\"\n{t}")).unwrap_err();
     assert!(bad.contains("`binding_store`"), "{bad}");
 }
+
+#[test]
+fn a_binding_store_url_is_never_echoed() {
+    // It may hold Redis's password: not in an error, not in a debug line.
+    let k = keys();
+    let t = text(&k, APP);
+    let good = parse(&format!(
+        "binding_store = \"redis://:s3cret@127.0.0.1:6379/2\"\n{t}"
+    ))
+    .unwrap();
+    assert!(matches!(good.binding_store, BindingStoreKind::Redis(_)));
+    assert!(!format!("{good:?}").contains("s3cret"));
+    for bad in [
+        "redis://:s3cret@[::1/",
+        "rediss://:s3cret@h/",
+        "etcd://s3cret@h/",
+    ] {
+        let e = parse(&format!("binding_store = {bad:?}\n{t}")).unwrap_err();
+        assert!(e.contains("`binding_store`"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}

@@ -112,7 +112,7 @@ impl sso_flow_decision {
             ticket: accepted
                 .map(|a| sso_ticket::from_ticket(&a.ticket))
                 .transpose()?,
-            fingerprint: accepted.map(|a| c_string(&a.fingerprint())).transpose()?,
+            fingerprint: accepted.map(|a| c_string(a.fingerprint())).transpose()?,
             logs,
             ticket_param_mask: d.ticket_param_mask.as_deref().map(c_string).transpose()?,
         })

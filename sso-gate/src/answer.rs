@@ -198,12 +198,12 @@ mod tests {
     fn an_accepted_ticket_names_the_user_and_groups() {
         let mut t = Ticket::new("alice", "app.example.org/app/", "example.org", 1);
         t.groups = vec!["a".into(), "b".into()];
-        let d = decided(Action::Accept(Accepted {
-            ticket: Arc::new(t),
-            encoded: "x".into(),
-            source: Source::Cookie,
-            proof: None,
-        }));
+        let d = decided(Action::Accept(Accepted::new(
+            Arc::new(t),
+            "x",
+            Source::Cookie,
+            None,
+        )));
         let a = answer(&d, Style::AuthRequest, &settings(), "");
         assert_eq!(a.status, 200);
         assert_eq!(header(&a, "X-Auth-Request-User"), ["alice"]);

@@ -62,8 +62,11 @@ pub fn authenticate(
     for encoded in tickets.into_iter().take(MAX_COOKIES_TRIED) {
         let refusal = match cache.verify(&settings.verifier, encoded, &check) {
             Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, encoded) {
-                Ok(proof) => {
-                    return accept(ticket, encoded, Source::Cookie, proof).with_logs(logs);
+                Ok(bound) => {
+                    let (proof, fingerprint) = bound.unzip();
+                    let accepted = Accepted::new(ticket, encoded, Source::Cookie, proof)
+                        .with_fingerprint(fingerprint);
+                    return Decision::new(Action::Accept(accepted)).with_logs(logs);
                 }
                 Err(r) => Refusal::Flow(r),
             },
@@ -128,7 +131,10 @@ fn from_header(
         Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
-        Ok(ticket) => return accept(ticket, encoded, Source::Header, None),
+        Ok(ticket) => {
+            let accepted = Accepted::new(ticket, encoded, Source::Header, None);
+            return Decision::new(Action::Accept(accepted));
+        }
         Err(Error::MissingGroup) => {
             return Decision::new(Action::Forbidden).log(
                 Level::Info,
@@ -157,7 +163,8 @@ fn from_header(
 /// nonce. That proof needs no store; the store only says whether the
 /// ticket was revoked (logout, a burnt `sso_login`). A store that cannot
 /// answer refuses, which sends the browser to a silent re-login. Returns
-/// the proven secret (`None` for a ticket that needs none).
+/// the proven secret and the ticket's fingerprint (the store's key), or
+/// `None` for a ticket that needs no binding.
 fn check_binding(
     settings: &Settings,
     req: &Request<'_>,
@@ -165,7 +172,7 @@ fn check_binding(
     bindings: &dyn BindingStore,
     ticket: &Ticket,
     encoded: &str,
-) -> Result<Option<String>, &'static str> {
+) -> Result<Option<(String, String)>, &'static str> {
     if !settings.binding || !is_browser_ticket(ticket) {
         return Ok(None);
     }
@@ -176,26 +183,12 @@ fn check_binding(
     let Some(secret) = proven_secret(ticket, &values, MAX_COOKIES_TRIED) else {
         return Err(reason::BINDING_MISMATCH);
     };
-    match bindings.lookup(&ticket_fingerprint(encoded), req.now) {
+    let fingerprint = ticket_fingerprint(encoded);
+    match bindings.lookup(&fingerprint, req.now) {
         Ok(Some(v)) if v == REVOKED => Err(reason::REVOKED),
-        Ok(_) => Ok(Some(secret.to_owned())),
+        Ok(_) => Ok(Some((secret.to_owned(), fingerprint))),
         Err(_) => Err(reason::BINDING_STORE),
     }
-}
-
-/// The acceptance: no log line of its own (see [`Accepted::log_line`]).
-fn accept(
-    ticket: std::sync::Arc<Ticket>,
-    encoded: &str,
-    source: Source,
-    proof: Option<String>,
-) -> Decision {
-    Decision::new(Action::Accept(Accepted {
-        ticket,
-        encoded: encoded.to_owned(),
-        source,
-        proof,
-    }))
 }
 
 fn unauthorized(settings: &Settings, why: &str) -> Decision {

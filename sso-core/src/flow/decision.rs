@@ -1,7 +1,7 @@
 //! What the flow tells an adapter to do: owned plain data, so the adapter
 //! (mod_sso, the C ABI, Python) only translates it into its server's terms.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::Ticket;
 
@@ -44,14 +44,37 @@ pub struct Accepted {
     /// ticket (mod_sso's `SSOExportTicket`) exports this beside it. Never
     /// for a log.
     pub proof: Option<String>,
+    /// The fingerprint, once computed: the binding check computes it for
+    /// its store, and the adapter's copy and debug line reuse it (a
+    /// SHA-256 over the ticket each, three per request before).
+    fingerprint: OnceLock<String>,
 }
 
 impl Accepted {
+    pub fn new(ticket: Arc<Ticket>, encoded: &str, source: Source, proof: Option<String>) -> Self {
+        Accepted {
+            ticket,
+            encoded: encoded.to_owned(),
+            source,
+            proof,
+            fingerprint: OnceLock::new(),
+        }
+    }
+
+    /// With the fingerprint the caller already computed for `encoded`.
+    pub(crate) fn with_fingerprint(self, fingerprint: Option<String>) -> Self {
+        if let Some(fp) = fingerprint {
+            let _ = self.fingerprint.set(fp);
+        }
+        self
+    }
+
     /// The ticket's fingerprint ([`crate::ticket_fingerprint`]), what a log
-    /// may name. Computed when asked: a request served without a debug log
-    /// needs none.
-    pub fn fingerprint(&self) -> String {
-        crate::ticket_fingerprint(&self.encoded)
+    /// may name. Computed when first asked: a request served without a
+    /// debug log, from a ticket that needs no binding, needs none.
+    pub fn fingerprint(&self) -> &str {
+        self.fingerprint
+            .get_or_init(|| crate::ticket_fingerprint(&self.encoded))
     }
 
     /// The debug line of the acceptance, for an adapter that logs at debug

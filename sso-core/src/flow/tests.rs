@@ -642,6 +642,11 @@ fn a_browser_ticket_needs_its_binding_cookie() {
         panic!("{d:?}")
     };
     assert_eq!(a.proof.as_deref(), Some("n1"));
+    assert_eq!(a.source, Source::Cookie);
+    // The fingerprint the binding check computed for its store is the
+    // ticket's, which the adapter copies and logs.
+    assert_eq!(a.fingerprint(), ticket_fingerprint(&ticket));
+    assert!(a.log_line().message.contains(&ticket_fingerprint(&ticket)));
     // A ticket without a nonce (realms, exchange) needs no binding.
     let api = f.ticket("prog", None, &[]);
     let h = format!("{}={api}", names.ticket);

@@ -86,7 +86,14 @@ impl<T: Send + Sync + 'static> Drop for Slotted<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> Default for PoolSlot<T> {
+    fn default() -> PoolSlot<T> {
+        PoolSlot::new()
+    }
+}
+
 impl<T: Send + Sync + 'static> PoolSlot<T> {
+    /// An empty slot (`const`, for a `static`).
     pub const fn new() -> PoolSlot<T> {
         PoolSlot(AtomicPtr::new(std::ptr::null_mut()), PhantomData)
     }

@@ -57,10 +57,10 @@ impl SharedCache {
         let (mut provider, mut instance, mut mutex) = (null(), null_mut(), null_mut());
         let args = args.map_or(null(), |a| ptemp.c_str(a).cast_const());
         // SAFETY: live pools and server record (post_config arguments);
-        // `csrc/glue.c` answers NULL and fills the three, or an error text
+        // `httpd-sys/csrc/glue.c` answers NULL and fills the three, or an error text
         // in `ptemp`; every string is in `ptemp` or static.
         let err = unsafe {
-            ffi::sso_socache_create(
+            ffi::httpd_socache_create(
                 ptemp.c_str(name),
                 args,
                 mutex_type.as_ptr(),

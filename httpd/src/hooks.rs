@@ -89,18 +89,14 @@ extern "C" fn post_config<M: Module>(
         else {
             return super::HTTP_SERVER_ERROR;
         };
-        status(M::post_config(pconf, ptemp, main), main)
+        M::post_config(pconf, ptemp, main).map_or_else(
+            |e| {
+                main.log(Level::Error, &format!("{}: {e}", super::module_name()));
+                super::HTTP_SERVER_ERROR
+            },
+            |()| super::OK,
+        )
     })
-}
-
-fn status(result: Result<(), String>, main: Server<'_>) -> c_int {
-    result.map_or_else(
-        |e| {
-            main.log(Level::Error, &format!("{}: {e}", super::module_name()));
-            super::HTTP_SERVER_ERROR
-        },
-        |()| super::OK,
-    )
 }
 
 extern "C" fn child_init<M: Module>(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {

@@ -135,7 +135,7 @@ pub struct Server<'a> {
 
 impl<'a> Server<'a> {
     pub(super) fn of(s: *const ffi::server_rec) -> Option<Server<'a>> {
-        // SAFETY: a server record of httpd (module invariant), which lives
+        // SAFETY: a server record of httpd (crate invariant), which lives
         // as long as the configuration.
         unsafe { s.as_ref() }.map(|s| Server { s })
     }

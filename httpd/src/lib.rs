@@ -193,7 +193,7 @@ struct Tagged<T> {
 /// Shared access to a tagged record: what requests use (threads read the
 /// configuration at once, so never `&mut`).
 fn record_ref<'a, T: 'static>(p: *mut c_void) -> Option<&'a T> {
-    // SAFETY: `p` is null or a record made by `Pool::tagged` (module
+    // SAFETY: `p` is null or a record made by `Pool::tagged` (crate
     // invariant: httpd hands back what this module gave it), whose first
     // field is the tag; a `T` by its tag, alive as long as its pool, which
     // outlives every callback that reads it.
@@ -217,7 +217,7 @@ fn record_mut<'a, T: 'static>(p: *mut c_void) -> Option<&'a mut T> {
 /// This module's slot in an httpd config vector (per server, directory or
 /// request): `ap_get_module_config`/`ap_set_module_config`.
 fn slot<'a>(vector: *mut ffi::ap_conf_vector_t) -> Option<&'a Cell<*mut c_void>> {
-    // SAFETY: a live config vector of httpd (module invariant) has a slot
+    // SAFETY: a live config vector of httpd (crate invariant) has a slot
     // for every loaded module, this one's at its index.
     unsafe {
         vector
@@ -228,7 +228,7 @@ fn slot<'a>(vector: *mut ffi::ap_conf_vector_t) -> Option<&'a Cell<*mut c_void>>
 }
 
 /// A C string httpd handed over: `None` for NULL. It lives as long as what
-/// it came with (module invariant).
+/// it came with (crate invariant).
 fn c_text<'a>(p: *const c_char) -> Option<&'a CStr> {
     // SAFETY: NULL or a NUL-terminated string of httpd, see above.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })

@@ -29,7 +29,7 @@ impl<'p> Pool<'p> {
     /// `s` as a C string in the pool. A NUL inside `s` cuts the C view of
     /// it, so callers pass values that were checked to hold none.
     pub(super) fn c_str(self, s: &str) -> *mut c_char {
-        // SAFETY: a live pool (module invariant); APR copies `len` bytes
+        // SAFETY: a live pool (crate invariant); APR copies `len` bytes
         // and adds the NUL.
         unsafe { ffi::apr_pstrmemdup(self.as_ptr(), s.as_ptr().cast(), s.len()) }
     }

@@ -288,7 +288,7 @@ pub struct Table<'r> {
 
 impl<'r> Table<'r> {
     fn entries(&self) -> &[ffi::apr_table_entry_t] {
-        // SAFETY: a live table of the request (module invariant), whose
+        // SAFETY: a live table of the request (crate invariant), whose
         // array holds `nelts` entries; the slice is gone before the table
         // can change (its methods take `&self` and none returns it).
         unsafe {

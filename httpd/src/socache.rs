@@ -180,7 +180,7 @@ impl Locked<'_> {
             key.as_ptr(),
             self.pool.as_ptr(),
         );
-        // SAFETY: the locked cache (module invariant for the pointers); the
+        // SAFETY: the locked cache (crate invariant for the pointers); the
         // provider reads `key_len` bytes of the key, copies a stored value
         // and writes at most `len` bytes of a retrieved one.
         Ok(unsafe {

@@ -18,7 +18,7 @@ use sso_core::{unix_now, Ticket, VerifyCache};
 
 use crate::binding::SocacheBindings;
 use crate::config::{DirConf, ServerConf};
-use crate::httpd::{Answer, Field, Level, Request, Tables, DECLINED, DONE, HTTP_SERVER_ERROR, OK};
+use httpd::{Answer, Field, Level, Request, Tables, DECLINED, DONE, HTTP_SERVER_ERROR, OK};
 
 /// `header_parser`: the handlers of a location's service.
 pub fn sso_handlers(r: &mut Request<'_>) -> c_int {
@@ -153,7 +153,13 @@ pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -
 /// Writes the decision's log lines under this module's name.
 pub fn log(r: &Request<'_>, decision: &Decision) {
     for line in &decision.logs {
-        r.log(line.level, &line.message);
+        let level = match line.level {
+            flow::Level::Error => Level::Error,
+            flow::Level::Warning => Level::Warning,
+            flow::Level::Info => Level::Info,
+            flow::Level::Debug => Level::Debug,
+        };
+        r.log(level, &line.message);
     }
 }
 

@@ -1,5 +1,5 @@
 //! Authorization: the providers `sso-group` and `group` (ours answers from
-//! the ticket's groups under `AuthType SSO`; [`crate::httpd`] hands `group`
+//! the ticket's groups under `AuthType SSO`; [`httpd`] hands `group`
 //! to mod_authz_groupfile otherwise), and the 403 for an authenticated user
 //! that authorization refused.
 
@@ -7,7 +7,7 @@ use std::ffi::c_int;
 
 use crate::authn::{is_sso, Authenticated, AUTH_TYPE};
 use crate::config::DirConf;
-use crate::httpd::{
+use httpd::{
     Answer, Authz, Field, Level, Request, Tables, DECLINED, HTTP_FORBIDDEN, HTTP_UNAUTHORIZED, OK,
 };
 
@@ -27,9 +27,20 @@ fn ticket_of_user<'r>(r: &Request<'r>) -> Option<&'r Authenticated> {
     (sso && r.field(Field::User)? == auth.ticket.user).then_some(auth)
 }
 
-/// `Require group` under `AuthType SSO` (or for its user); `None` otherwise.
-pub fn group_check(r: &mut Request<'_>, require_line: &str) -> Option<Authz> {
-    (is_sso(r) || ticket_of_user(r).is_some()).then(|| groups_check(r, require_line, "group"))
+/// `Require group` under `AuthType SSO` (or for its user); `None` otherwise,
+/// for mod_authz_groupfile's provider (`delegate`: it is loaded).
+pub fn group_check(r: &mut Request<'_>, require_line: &str, delegate: bool) -> Option<Authz> {
+    if is_sso(r) || ticket_of_user(r).is_some() {
+        return Some(groups_check(r, require_line, "group"));
+    }
+    if !delegate {
+        r.log(
+            Level::Error,
+            "Require group outside AuthType SSO needs mod_authz_groupfile, which is not loaded",
+        );
+        return Some(Authz::GeneralError);
+    }
+    None
 }
 
 pub fn groups_check(r: &mut Request<'_>, require_line: &str, spelling: &str) -> Authz {

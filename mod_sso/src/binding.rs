@@ -8,7 +8,7 @@
 
 use sso_core::flow::{BindingError, BindingStore};
 
-use crate::httpd::{Pool, Server, SharedCache};
+use httpd::{Pool, Server, SharedCache};
 
 /// What `SSOBindingCache` names when it is not set.
 pub const DEFAULT_PROVIDER: &str = "shmcb";

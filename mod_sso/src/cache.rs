@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use sso_core::VerifyCache;
 
 use crate::config::ServerConf;
-use crate::httpd::{Pool, PoolSlot, Request, Server};
+use httpd::{Pool, PoolSlot, Request, Server};
 
 /// The child's cache, owned by the child's pool; empty outside a child.
 static CHILD_CACHE: PoolSlot<VerifyCache> = PoolSlot::new();

@@ -13,7 +13,7 @@ use sso_core::spec::{self, Field};
 use sso_core::web::ServiceName;
 use sso_core::{KeySet, PublicKey, ServicePattern};
 
-use crate::httpd::{Config, Merged};
+use httpd::{Config, Merged};
 
 /// Per virtual host settings (`RSRC_CONF` directives).
 #[derive(Default, Clone)]

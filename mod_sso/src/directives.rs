@@ -13,8 +13,8 @@ use sso_core::spec;
 use sso_core::KeySet;
 
 use crate::config::{DirConf, LocationService, ServerConf};
-use crate::httpd::{directive as d, Arg, Cmd, Command, Scope, END};
 use crate::Sso;
+use httpd::{directive as d, Arg, Cmd, Command, Scope, END};
 
 /// The command table (`cmds` of the module record).
 pub const COMMANDS: [Command; 15] = [

@@ -3,9 +3,9 @@
 //! decision. This crate translates: configuration ([`config`],
 //! [`directives`]), the request path ([`authn`]),
 //! authorization ([`authz`]), the stores ([`cache`], [`binding`]) and the
-//! life cycle (below), all of it safe code over
-//! [`httpd`], the one layer that touches httpd's pointers. The module record
-//! `sso_module` is the only symbol the shared object exports.
+//! life cycle (below), all of it safe code (`unsafe_code = "forbid"`) over
+//! the crate [`httpd`], the one layer that touches httpd's pointers. The
+//! module record `sso_module` is the only symbol the shared object exports.
 //!
 //! The reference for administrators is `docs/mod_sso.md`.
 
@@ -15,9 +15,8 @@ mod binding;
 mod cache;
 mod config;
 mod directives;
-mod httpd;
 
-use std::ffi::c_int;
+use std::ffi::{c_int, CStr};
 
 use config::ServerConf;
 use httpd::{Arg, Authz, Cmd, Level, Pool, Request, Server, SharedCache};
@@ -31,6 +30,8 @@ httpd::module!(sso_module, Sso, c"mod_sso.c", directives::COMMANDS);
 impl httpd::Module for Sso {
     type Server = config::ServerConf;
     type Dir = config::DirConf;
+    const AUTHZ: &'static CStr = c"sso-group";
+    const AUTHZ_TAKEOVER: &'static CStr = c"group";
 
     fn pre_config(pconf: Pool<'_>) {
         SharedCache::register_mutex(pconf, binding::MUTEX_TYPE);
@@ -92,12 +93,12 @@ impl httpd::Module for Sso {
         authz::forbid_authenticated(r);
     }
 
-    fn authz_sso_group(r: &mut Request<'_>, require_line: &str) -> Authz {
+    fn authz(r: &mut Request<'_>, require_line: &str) -> Authz {
         authz::groups_check(r, require_line, "sso-group")
     }
 
-    fn authz_group(r: &mut Request<'_>, require_line: &str) -> Option<Authz> {
-        authz::group_check(r, require_line)
+    fn authz_takeover(r: &mut Request<'_>, require_line: &str, delegate: bool) -> Option<Authz> {
+        authz::group_check(r, require_line, delegate)
     }
 
     fn directive(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String> {

@@ -57,10 +57,10 @@ impl SharedCache {
         let (mut provider, mut instance, mut mutex) = (null(), null_mut(), null_mut());
         let args = args.map_or(null(), |a| ptemp.c_str(a).cast_const());
         // SAFETY: live pools and server record (post_config arguments);
-        // `csrc/glue.c` answers NULL and fills the three, or an error text
+        // `httpd-sys/csrc/glue.c` answers NULL and fills the three, or an error text
         // in `ptemp`; every string is in `ptemp` or static.
         let err = unsafe {
-            ffi::sso_socache_create(
+            ffi::httpd_socache_create(
                 ptemp.c_str(name),
                 args,
                 mutex_type.as_ptr(),
@@ -180,7 +180,7 @@ impl Locked<'_> {
             key.as_ptr(),
             self.pool.as_ptr(),
         );
-        // SAFETY: the locked cache (module invariant for the pointers); the
+        // SAFETY: the locked cache (crate invariant for the pointers); the
         // provider reads `key_len` bytes of the key, copies a stored value
         // and writes at most `len` bytes of a retrieved one.
         Ok(unsafe {

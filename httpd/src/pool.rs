@@ -29,7 +29,7 @@ impl<'p> Pool<'p> {
     /// `s` as a C string in the pool. A NUL inside `s` cuts the C view of
     /// it, so callers pass values that were checked to hold none.
     pub(super) fn c_str(self, s: &str) -> *mut c_char {
-        // SAFETY: a live pool (module invariant); APR copies `len` bytes
+        // SAFETY: a live pool (crate invariant); APR copies `len` bytes
         // and adds the NUL.
         unsafe { ffi::apr_pstrmemdup(self.as_ptr(), s.as_ptr().cast(), s.len()) }
     }
@@ -86,7 +86,14 @@ impl<T: Send + Sync + 'static> Drop for Slotted<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> Default for PoolSlot<T> {
+    fn default() -> PoolSlot<T> {
+        PoolSlot::new()
+    }
+}
+
 impl<T: Send + Sync + 'static> PoolSlot<T> {
+    /// An empty slot (`const`, for a `static`).
     pub const fn new() -> PoolSlot<T> {
         PoolSlot(AtomicPtr::new(std::ptr::null_mut()), PhantomData)
     }

@@ -95,45 +95,43 @@ fn run<M: Module>(
     arg: *const c_char,
     flag: Option<bool>,
 ) -> *const c_char {
-    guard(
-        c"mod_sso: internal error while reading a directive".as_ptr(),
-        || {
-            // SAFETY: httpd passes the live record of the directive it
-            // reads, and its argument (a C string or NULL); both functions
-            // read them and answer NULL or a string in the record's pool.
-            let parms = unsafe {
-                cmd.as_mut().map(|parms| {
-                    let global = ffi::ap_check_cmd_context(parms, ffi::GLOBAL_ONLY);
-                    let path = match arg.is_null() {
-                        true => null(),
-                        false => ffi::ap_server_root_relative(parms.pool, arg),
-                    };
-                    (&*parms, text(global), text(path))
-                })
-            };
-            let Some((parms, not_global, path)) = parms else {
-                return c"mod_sso: no directive record".as_ptr();
-            };
-            let mut cmd = Cmd {
-                parms,
-                dir,
-                not_global,
-                path,
-            };
-            let name = text(parms.info as *const c_char).unwrap_or("mod_sso");
-            let result = match (flag, text(arg)) {
-                (Some(on), _) => M::directive(&mut cmd, Arg::Flag(on)),
-                (None, Some(a)) => M::directive(&mut cmd, Arg::Text(a)),
-                (None, None) => Err("the argument is not valid UTF-8".to_owned()),
-            };
-            match result {
-                Ok(()) => null(),
-                // httpd's own messages (context checks) name the directive.
-                Err(e) if e.starts_with(name) => cmd.pool().c_str(&e.replace('\0', " ")),
-                Err(e) => cmd.pool().c_str(&format!("{name}: {e}").replace('\0', " ")),
-            }
-        },
-    )
+    guard(c"internal error while reading a directive".as_ptr(), || {
+        // SAFETY: httpd passes the live record of the directive it reads,
+        // and its argument (a C string or NULL); both functions read them
+        // and answer NULL or a string in the record's pool.
+        let parms = unsafe {
+            cmd.as_mut().map(|parms| {
+                let global = ffi::ap_check_cmd_context(parms, ffi::GLOBAL_ONLY);
+                let path = match arg.is_null() {
+                    true => null(),
+                    false => ffi::ap_server_root_relative(parms.pool, arg),
+                };
+                (&*parms, text(global), text(path))
+            })
+        };
+        let Some((parms, not_global, path)) = parms else {
+            return c"no directive record (internal error)".as_ptr();
+        };
+        let mut cmd = Cmd {
+            parms,
+            dir,
+            not_global,
+            path,
+        };
+        let name = text(parms.info as *const c_char).unwrap_or(super::module_name());
+        let internal = Err(format!("internal error of {}", super::module_name()));
+        let result = guard(internal, || match (flag, text(arg)) {
+            (Some(on), _) => M::directive(&mut cmd, Arg::Flag(on)),
+            (None, Some(a)) => M::directive(&mut cmd, Arg::Text(a)),
+            (None, None) => Err("the argument is not valid UTF-8".to_owned()),
+        });
+        match result {
+            Ok(()) => null(),
+            // httpd's own messages (context checks) name the directive.
+            Err(e) if e.starts_with(name) => cmd.pool().c_str(&e.replace('\0', " ")),
+            Err(e) => cmd.pool().c_str(&format!("{name}: {e}").replace('\0', " ")),
+        }
+    })
 }
 
 /// A directive being read.

@@ -1,16 +1,24 @@
-//! The [`Module`] trait (what mod_sso does at each hook), the trampolines
+//! The [`Module`] trait (what a module does at each hook), the trampolines
 //! httpd calls, and [`Server`].
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
 use std::ptr::null;
 
 use super::{ffi, guard, record_ref, slot, Arg, Authz, Cmd, Config, Level, Pool, Request};
 
-/// mod_sso as httpd sees it: the hooks it runs and its directives. Each
-/// hook runs behind a panic boundary with the fallback its caller needs.
+/// A module as httpd sees it: the hooks it runs, its directives and its
+/// authz providers. Each hook runs behind a panic boundary with the
+/// fallback its caller needs.
 pub trait Module: 'static {
     type Server: Config;
     type Dir: Config;
+    /// The authz provider the module adds (`Require NAME ...`), answered
+    /// by [`Module::authz`].
+    const AUTHZ: &'static CStr;
+    /// An authz provider of another module (registered before this one's,
+    /// whatever the LoadModule order) that this one answers first
+    /// ([`Module::authz_takeover`]), handing over what it leaves.
+    const AUTHZ_TAKEOVER: &'static CStr;
     /// Before the configuration is read.
     fn pre_config(pconf: Pool<'_>);
     /// After it was read, before any request. Err stops httpd.
@@ -25,11 +33,12 @@ pub trait Module: 'static {
     fn note_auth_failure(r: &mut Request<'_>) -> c_int;
     /// `insert_error_filter`.
     fn insert_error_filter(r: &mut Request<'_>);
-    /// `Require sso-group ...` (panic: error).
-    fn authz_sso_group(r: &mut Request<'_>, require_line: &str) -> Authz;
-    /// `Require group ...`: `None` hands it to the provider registered
-    /// before (mod_authz_groupfile's).
-    fn authz_group(r: &mut Request<'_>, require_line: &str) -> Option<Authz>;
+    /// `Require AUTHZ ...` (panic: error).
+    fn authz(r: &mut Request<'_>, require_line: &str) -> Authz;
+    /// `Require AUTHZ_TAKEOVER ...`: `None` hands it to the provider
+    /// registered before, which exists when `delegate` is true (panic:
+    /// error).
+    fn authz_takeover(r: &mut Request<'_>, require_line: &str, delegate: bool) -> Option<Authz>;
     /// A directive of the command table (panic: an error naming it).
     fn directive(cmd: &mut Cmd<'_>, arg: Arg<'_>) -> Result<(), String>;
 }
@@ -80,18 +89,14 @@ extern "C" fn post_config<M: Module>(
         else {
             return super::HTTP_SERVER_ERROR;
         };
-        status(M::post_config(pconf, ptemp, main), main)
+        M::post_config(pconf, ptemp, main).map_or_else(
+            |e| {
+                main.log(Level::Error, &format!("{}: {e}", super::module_name()));
+                super::HTTP_SERVER_ERROR
+            },
+            |()| super::OK,
+        )
     })
-}
-
-fn status(result: Result<(), String>, main: Server<'_>) -> c_int {
-    result.map_or_else(
-        |e| {
-            main.log(Level::Error, &format!("mod_sso: {e}"));
-            super::HTTP_SERVER_ERROR
-        },
-        |()| super::OK,
-    )
 }
 
 extern "C" fn child_init<M: Module>(p: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
@@ -130,7 +135,7 @@ pub struct Server<'a> {
 
 impl<'a> Server<'a> {
     pub(super) fn of(s: *const ffi::server_rec) -> Option<Server<'a>> {
-        // SAFETY: a server record of httpd (module invariant), which lives
+        // SAFETY: a server record of httpd (crate invariant), which lives
         // as long as the configuration.
         unsafe { s.as_ref() }.map(|s| Server { s })
     }

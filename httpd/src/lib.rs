@@ -1,28 +1,29 @@
-//! The one layer over httpd and APR, in the style of ngx-rust: every raw
-//! pointer and every `unsafe` block of mod_sso is in this module. The rest
-//! of the crate is safe code (`unsafe_code = "deny"` in `mod_sso/Cargo.toml`)
-//! and sees httpd as a [`Module`] (its hooks and directives), [`Request`],
-//! [`Table`], [`Pool`], [`Server`] and [`Cmd`]. Each callback converts
-//! httpd's pointers once and runs behind one panic boundary ([`guard`]) that
-//! fails closed.
+//! The safe layer over Apache httpd 2.4 and APR, in the style of
+//! ngx-rust's `ngx` over `nginx-sys`: every raw pointer and every `unsafe`
+//! block of a module is in this crate, over the bindings of `httpd-sys`. A
+//! module (mod_sso) is safe code and sees httpd as a [`Module`] (its hooks,
+//! directives and authz providers), [`Request`], [`Table`], [`Pool`],
+//! [`Server`], [`Cmd`] and [`SharedCache`], and defines its record with
+//! [`module!`]. Each callback converts httpd's pointers once and runs
+//! behind one panic boundary ([`guard`]) that fails closed.
 //!
-//! The invariant the blocks below rely on: a value of this module that
+//! The invariant the blocks below rely on: a value of this crate that
 //! holds a raw pointer got it from httpd (a callback's argument, or a field
 //! of a record httpd handed over) and lives no longer than httpd keeps it
 //! alive: the callback for requests, command records and hook arguments;
 //! the pool for what is allocated in a pool. Their constructors are
 //! private, so no code outside can wrap any other pointer.
-#![allow(unsafe_code)]
 
 mod authz;
 mod command;
-/// The bindings (generated; the file stays beside the crate root).
-#[path = "../ffi.rs"]
-pub(crate) mod ffi;
 mod hooks;
 mod pool;
 mod request;
 mod socache;
+
+/// The bindings, for [`module!`]'s expansion.
+#[doc(hidden)]
+pub use httpd_sys as ffi;
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -35,7 +36,7 @@ pub use command::{directive, Arg, Cmd, Scope, END};
 pub use ffi::command_rec as Command;
 pub use hooks::{Module, Server};
 pub use pool::{Pool, PoolSlot};
-pub use request::{Answer, Field, Level, Request, Tables};
+pub use request::{Answer, Field, Level, Request, Table, Tables};
 pub use socache::SharedCache;
 
 pub const OK: c_int = ffi::OK as c_int;
@@ -67,37 +68,49 @@ pub enum Merged<T> {
 }
 
 /// Defines the module record `$record`, the only symbol the shared object
-/// exports, for the [`Module`] `$module`, with its command table.
+/// exports, for the [`Module`] `$module`, named `$name` (httpd derives the
+/// log name from it: `c"mod_x.c"` logs as `x`), with its command table. One
+/// module per shared object: the layer keeps the record in a static.
+#[macro_export]
 macro_rules! module {
     ($record:ident, $module:ty, $name:expr, $commands:expr) => {
         /// The module record httpd looks up by name after `LoadModule`.
         /// httpd writes into it (module index, list link), hence `static mut`.
+        /// The exported symbol is this crate's code: a module that expands
+        /// the macro can still forbid unsafe code (as with ngx-rust's
+        /// `ngx_modules!`).
         #[no_mangle]
-        #[allow(non_upper_case_globals, unsafe_code)]
-        pub static mut $record: $crate::httpd::ffi::module_struct = {
+        #[allow(non_upper_case_globals)]
+        pub static mut $record: $crate::ffi::module_struct = {
             // httpd only reads the table, but through a `*const` of a
             // type with raw pointers: a `static mut` needs no `Sync`.
-            static mut COMMANDS: [$crate::httpd::ffi::command_rec; $commands.len()] = $commands;
-            extern "C" fn register(_p: *mut $crate::httpd::ffi::apr_pool_t) {
-                $crate::httpd::register::<$module>(&raw const $record);
+            static mut COMMANDS: [$crate::ffi::command_rec; $commands.len()] = $commands;
+            extern "C" fn register(_p: *mut $crate::ffi::apr_pool_t) {
+                $crate::register::<$module>(&raw const $record);
             }
-            $crate::httpd::record::<$module>($name, (&raw const COMMANDS).cast(), register)
+            $crate::record::<$module>($name, (&raw const COMMANDS).cast(), register)
         };
     };
 }
-pub(crate) use module;
-
 /// This module's record, where httpd wrote its index into httpd's config
 /// vectors (set at register_hooks).
 static RECORD: AtomicPtr<ffi::module_struct> = AtomicPtr::new(std::ptr::null_mut());
 
-fn module_index() -> usize {
-    let record = RECORD.load(Ordering::Acquire);
+fn module_record() -> Option<&'static ffi::module_struct> {
     // SAFETY: null or the module record (a static), whose index httpd sets
     // once while loading the module, before it runs any of its hooks or
     // directives; afterwards it is only read.
-    let index = unsafe { record.as_ref() }.map_or(0, |m| m.module_index);
-    index.max(0) as usize
+    unsafe { RECORD.load(Ordering::Acquire).as_ref() }
+}
+
+fn module_index() -> usize {
+    module_record().map_or(0, |m| m.module_index.max(0) as usize)
+}
+
+/// The module's name for messages: `mod_x` of the record's `mod_x.c`.
+fn module_name() -> &'static str {
+    let name = module_record().and_then(|m| text(m.name));
+    name.map_or("module", |n| n.strip_suffix(".c").unwrap_or(n))
 }
 
 /// The module record for `M` (see [`module!`]).
@@ -110,7 +123,7 @@ pub const fn record<M: Module>(
         version: ffi::MODULE_MAGIC_NUMBER_MAJOR as i32,
         minor_version: ffi::MODULE_MAGIC_NUMBER_MINOR as i32,
         module_index: -1,
-        // httpd derives the log name (`LogLevel sso:debug`) from this.
+        // httpd derives the log name (`LogLevel NAME:debug`) from this.
         name: name.as_ptr(),
         dynamic_load_handle: std::ptr::null_mut(),
         next: std::ptr::null_mut(),
@@ -180,7 +193,7 @@ struct Tagged<T> {
 /// Shared access to a tagged record: what requests use (threads read the
 /// configuration at once, so never `&mut`).
 fn record_ref<'a, T: 'static>(p: *mut c_void) -> Option<&'a T> {
-    // SAFETY: `p` is null or a record made by `Pool::tagged` (module
+    // SAFETY: `p` is null or a record made by `Pool::tagged` (crate
     // invariant: httpd hands back what this module gave it), whose first
     // field is the tag; a `T` by its tag, alive as long as its pool, which
     // outlives every callback that reads it.
@@ -204,7 +217,7 @@ fn record_mut<'a, T: 'static>(p: *mut c_void) -> Option<&'a mut T> {
 /// This module's slot in an httpd config vector (per server, directory or
 /// request): `ap_get_module_config`/`ap_set_module_config`.
 fn slot<'a>(vector: *mut ffi::ap_conf_vector_t) -> Option<&'a Cell<*mut c_void>> {
-    // SAFETY: a live config vector of httpd (module invariant) has a slot
+    // SAFETY: a live config vector of httpd (crate invariant) has a slot
     // for every loaded module, this one's at its index.
     unsafe {
         vector
@@ -215,7 +228,7 @@ fn slot<'a>(vector: *mut ffi::ap_conf_vector_t) -> Option<&'a Cell<*mut c_void>>
 }
 
 /// A C string httpd handed over: `None` for NULL. It lives as long as what
-/// it came with (module invariant).
+/// it came with (crate invariant).
 fn c_text<'a>(p: *const c_char) -> Option<&'a CStr> {
     // SAFETY: NULL or a NUL-terminated string of httpd, see above.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })

@@ -23,8 +23,14 @@ pub enum Answer<'a> {
     ErrorDocument(c_int, &'static CStr),
 }
 
-/// Log levels (`LogLevel sso:LEVEL`): the flow's, which its lines carry.
-pub use sso_core::flow::Level;
+/// Log levels (`LogLevel NAME:LEVEL`), as httpd numbers them.
+#[derive(Clone, Copy)]
+pub enum Level {
+    Error = ffi::APLOG_ERR as isize,
+    Warning = ffi::APLOG_WARNING as isize,
+    Info = ffi::APLOG_INFO as isize,
+    Debug = ffi::APLOG_DEBUG as isize,
+}
 
 /// The request's text fields.
 #[derive(Clone, Copy)]
@@ -268,15 +274,10 @@ pub(super) fn log(
         )
     });
     let r = r.map_or(std::ptr::null(), |r| r as *const ffi::request_rec);
-    let level = match level {
-        Level::Error => ffi::APLOG_ERR,
-        Level::Warning => ffi::APLOG_WARNING,
-        Level::Info => ffi::APLOG_INFO,
-        Level::Debug => ffi::APLOG_DEBUG,
-    };
+    let module = super::module_index() as c_int;
     // SAFETY: a live request or server; httpd prints `len` bytes of `ptr`
     // (NULL: it only answers whether the level is enabled).
-    unsafe { ffi::sso_log(r, s, level as c_int, ptr, len) != 0 }
+    unsafe { ffi::httpd_log(r, s, module, level as c_int, ptr, len) != 0 }
 }
 
 /// An APR table of a request (headers, environment, notes).
@@ -287,7 +288,7 @@ pub struct Table<'r> {
 
 impl<'r> Table<'r> {
     fn entries(&self) -> &[ffi::apr_table_entry_t] {
-        // SAFETY: a live table of the request (module invariant), whose
+        // SAFETY: a live table of the request (crate invariant), whose
         // array holds `nelts` entries; the slice is gone before the table
         // can change (its methods take `&self` and none returns it).
         unsafe {
@@ -311,7 +312,7 @@ impl<'r> Table<'r> {
 
     /// Every value of `key`, in order. Read lossily: one cookie of another
     /// application that is not UTF-8 must not hide the whole `Cookie`
-    /// header (and with it our ASCII ticket and nonce).
+    /// header (and with it the module's own ASCII cookies).
     pub fn get_all(&self, key: &str) -> Vec<Cow<'r, str>> {
         self.entries()
             .iter()

@@ -60,7 +60,7 @@ fn main() {
             None => build.define(d, None),
         };
     }
-    build.compile("sso_glue");
+    build.compile("httpd_glue");
 
     let mut bindings = bindgen::Builder::default()
         .header("csrc/wrapper.h")
@@ -98,7 +98,7 @@ fn main() {
         .allowlist_function("apr_table_addn")
         .allowlist_function("apr_table_elts")
         .allowlist_function("apr_table_unset")
-        .allowlist_function("sso_.*")
+        .allowlist_function("httpd_.*")
         .allowlist_type("ap_socache_provider_t")
         .allowlist_type("ap_socache_hints")
         .allowlist_function("ap_mutex_register")

@@ -100,7 +100,9 @@ inclusive "$WORK/callgrind.out.2" > "$WORK/open.tsv"
 per() { awk -F'\t' -v re="$2" -v n="$N" '$2 ~ re && $1 > m { m = $1 } END { printf "%.0f", m / n }' "$1"; }
 sso=$(per "$WORK/sso.tsv" '^ap_process_request_internal$')
 open=$(per "$WORK/open.tsv" '^ap_process_request_internal$')
-hooks=$(per "$WORK/sso.tsv" '^mod_sso::authn::check_authn$|^mod_sso::.*check_authn')
+# The authentication hook as httpd calls it: the host layer's entry (its
+# panic boundary and request record) with mod_sso's flow under it.
+hooks=$(per "$WORK/sso.tsv" '^httpd::hooks::check_authn$')
 verify=$(per "$WORK/sso.tsv" 'verify_strict')
 row() { printf '   %-58s %10s\n' "$1" "$2"; }
 row "instructions per request (ap_process_request_internal)" ""
@@ -114,5 +116,5 @@ awk -v s="$sso" -v o="$open" -v v="$verify" \
     'BEGIN { printf "   cold vs bound in instructions: (open + verify) / sso = %.3f (target >= 0.90 in req/s, bench/mod_sso.sh)\n", (o + v) / s }'
 echo "== the costliest functions under the hook besides the signature check (per request)"
 grep -v 'verify_strict\|curve25519\|ed25519\|sha2::\|KeySet::verifies\|verify_signature' "$WORK/sso.tsv" \
-    | grep '^[0-9]*.\(mod_sso\|sso_core\|alloc\|core::fmt\|apr_\|ap_\)' \
+    | grep '^[0-9]*.\(mod_sso\|httpd::\|sso_core\|alloc\|core::fmt\|apr_\|ap_\)' \
     | sort -t$'\t' -k1,1nr | awk -F'\t' -v n="$N" '$1 / n < '"$hooks"' { printf "   %10.0f  %s\n", $1 / n, substr($2, 1, 100) }' | head -25

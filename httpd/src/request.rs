@@ -301,23 +301,31 @@ impl<'r> Table<'r> {
         }
     }
 
+    /// The entries named `key` (case-insensitive), compared as bytes: a
+    /// key is not validated as UTF-8 only to be compared.
+    fn named<'t>(&'t self, key: &'t str) -> impl Iterator<Item = &'t ffi::apr_table_entry_t> {
+        self.entries().iter().filter(move |e| {
+            c_text(e.key).is_some_and(|k| k.to_bytes().eq_ignore_ascii_case(key.as_bytes()))
+        })
+    }
+
     /// The first value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<&'r str> {
-        let e = self
-            .entries()
-            .iter()
-            .find(|e| text(e.key).is_some_and(|k| k.eq_ignore_ascii_case(key)))?;
-        text(e.val)
+        text(self.named(key).next()?.val)
     }
 
     /// Every value of `key`, in order. Read lossily: one cookie of another
     /// application that is not UTF-8 must not hide the whole `Cookie`
     /// header (and with it the module's own ASCII cookies).
     pub fn get_all(&self, key: &str) -> Vec<Cow<'r, str>> {
-        self.entries()
-            .iter()
-            .filter(|e| text(e.key).is_some_and(|k| k.eq_ignore_ascii_case(key)))
-            .filter_map(|e| c_text(e.val).map(CStr::to_string_lossy))
+        self.named(key)
+            .filter_map(|e| c_text(e.val))
+            // The strict check first: it reads ASCII a word at a time, the
+            // lossy one a byte at a time.
+            .map(|v| {
+                v.to_str()
+                    .map_or_else(|_| v.to_string_lossy(), Cow::Borrowed)
+            })
             .collect()
     }
 

@@ -206,6 +206,22 @@ impl Browser {
         self.wait_until(text, Self::source, |page| page.contains(text))
     }
 
+    /// Fills the login server's form (`#username`, `#password`) and submits
+    /// it.
+    pub fn submit_login(&self, user: &str, password: &str) {
+        self.type_into("#username", user);
+        self.type_into("#password", password);
+        self.click("#submit");
+    }
+
+    /// [`Self::submit_login`], then waits to land on a URL starting with
+    /// `landing`; the page source there.
+    pub fn log_in(&self, user: &str, password: &str, landing: &str) -> String {
+        self.submit_login(user, password);
+        self.wait_for_url(landing);
+        self.source()
+    }
+
     /// Resizes the window (e.g. to a phone's width).
     pub fn set_window_size(&self, width: u32, height: u32) {
         self.cmd(

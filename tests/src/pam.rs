@@ -148,10 +148,7 @@ pub fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
 /// for them. `None`, after a "skipped" line, when not root (which
 /// `SSO_TESTS_NEED_ROOT` turns into a failure: see [`util::is_root`]).
 pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledService)> {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
-        return None;
-    }
+    crate::return_unless_root!("install a service file in /etc/pam.d", None);
     let keys = TestKeys::new();
     let service = InstalledService::sso(&keys, extra, rest);
     Some((keys, service))
@@ -161,10 +158,7 @@ pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledServ
 /// throwaway local account with `password`. `None`, after a "skipped"
 /// line, when not root (as [`installed_sso`]).
 pub fn keys_and_account(password: &str) -> Option<(TestKeys, LocalUser)> {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return None;
-    }
+    crate::return_unless_root!("useradd, /etc/shadow", None);
     Some((TestKeys::new(), LocalUser::new(password)))
 }
 
@@ -438,20 +432,9 @@ impl Drop for LocalUser {
 /// Runs a pamtester `command` (`pamtester -v SERVICE USER authenticate`)
 /// with `password` on stdin; returns (success, stdout and stderr).
 pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run pamtester (apt package pamtester)");
-    // A module that fails before prompting lets pamtester exit without
-    // reading: a closed pipe here is that case, not an error.
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(format!("{password}\n").as_bytes());
-    }
-    let out = child.wait_with_output().expect("wait for pamtester");
+    // pamtester is Debian's package of that name. A module that fails
+    // before prompting lets it exit without reading the password.
+    let out = util::output_with_stdin(&mut command, &format!("{password}\n"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -1,14 +1,13 @@
 //! The login server (`sso-server`) started as a real process on a free port
 //! with a temporary configuration; requests go through [`crate::http`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 pub use crate::browser::Browser;
 use crate::http::form_urlencode;
 pub use crate::http::{http, pct, query_params, Cookies, HttpResponse};
-use crate::util::{bin, TestKeys};
+use crate::util::{bin, output_with_stdin, TestKeys};
 
 /// The domain every test server uses.
 pub const DOMAIN: &str = "test.example.org";
@@ -18,20 +17,7 @@ pub const SECRET: &str = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI=";
 
 /// Runs the real `sso-server ARGS...` with `stdin` as its standard input.
 pub fn sso_server_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(bin("sso-server"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sso-server");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
+    output_with_stdin(Command::new(bin("sso-server")).args(args), stdin)
 }
 
 /// Runs the real `sso-server user add` on a users file, the password on

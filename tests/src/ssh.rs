@@ -28,16 +28,6 @@ fn world_readable_tempdir(prefix: &str) -> tempfile::TempDir {
     dir
 }
 
-/// True (after saying so) when the tests of realms cannot run: they create
-/// system accounts and start sshd, which needs root.
-pub fn skip_unless_root() -> bool {
-    if !crate::util::is_root() {
-        eprintln!("skipped: needs root (creates a system account and runs sshd)");
-        return true;
-    }
-    false
-}
-
 /// A random realm name that cannot clash with real accounts or other tests.
 pub fn random_realm_name() -> String {
     let mut bytes = [0u8; 5];
@@ -432,4 +422,18 @@ pub fn install_ca_signed_certificate(conf_dir: &Path, ca_dir: &Path) -> PathBuf 
     fs::copy(cert, conf_dir.join("cert.pem")).expect("install cert");
     fs::copy(key, conf_dir.join("key.pem")).expect("install key");
     ca.cert
+}
+
+/// A ticket for alice to `service` in `domain`, signed by `signer`, that
+/// expires `lifetime` seconds from now (negative: already expired).
+pub fn alice_ticket(
+    signer: &sso_core::Signer,
+    service: &str,
+    domain: &str,
+    lifetime: i64,
+) -> String {
+    let expires = sso_core::unix_now().saturating_add_signed(lifetime);
+    signer
+        .sign(&sso_core::Ticket::new("alice", service, domain, expires))
+        .expect("sign")
 }

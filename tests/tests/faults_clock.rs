@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::util::{is_root, TestKeys};
+use sso_integration::util::TestKeys;
 
 const DOMAIN: &str = "test.example.org";
 const APP: &str = "/app/";
@@ -28,10 +28,7 @@ fn step_clock(file: &Path, offset: i64) {
 
 #[test]
 fn clock_steps_keep_expiry_plus_skew_by_the_servers_clock() {
-    if !is_root() {
-        eprintln!("skipped: apache2 needs root");
-        return;
-    }
+    sso_integration::return_unless_root!("apache2");
     assert!(
         Path::new(FAKETIME_LIB).exists(),
         "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"

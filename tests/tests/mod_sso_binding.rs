@@ -8,8 +8,6 @@
 
 mod mod_sso_common;
 
-use std::time::{Duration, Instant};
-
 use mod_sso_common::*;
 use sso_core::web::percent_encode;
 use sso_integration::apache::{Apache, ApacheConfig, Mpm, Request};
@@ -27,21 +25,9 @@ fn status_with(site: &Site, cookies: &[(String, String)]) -> u16 {
         .status
 }
 
-/// Polls until `f` holds (old-generation children may finish a request or
-/// two after a restart); fails after 60 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn planted_cookies_are_never_accepted_on_https() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     assert!(names.ticket.starts_with("__Host-sso-"), "{names:?}");
@@ -81,17 +67,9 @@ fn planted_cookies_are_never_accepted_on_https() {
 
 #[test]
 fn plain_http_uses_the_path_scoped_fallback() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        tls: false,
-        config: site_config(&[&keys.public_path]),
-        files: site_files(),
-        ..ApacheConfig::default()
-    });
+    let apache = start_plain_http(&[&keys.public_path]);
     let service = format!("{}/app/", apache.host_port());
     let t = keys.ticket("paul", &service, DOMAIN, 600, None, &[]);
     let r = apache
@@ -115,9 +93,7 @@ fn plain_http_uses_the_path_scoped_fallback() {
 /// `__Host-` names, which a sibling host cannot plant.
 #[test]
 fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     for (trusted, host_only) in [
         ("SSOTrustedProxies 10.0.0.0/8 127.0.0.1\n", true),
@@ -158,6 +134,7 @@ fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
 }
 
 fn binding_rules(mpm: Mpm) {
+    sso_integration::return_unless_root!("apache2 as www-data");
     let mut site = Site::start(mpm);
     let names = site.cookies();
     let (t, secret, cookies) = site.browser_login_keeping_the_secret("alice", &[]);
@@ -249,9 +226,7 @@ fn binding_rules(mpm: Mpm) {
 /// application that exports the ticket gets its proof beside it.
 #[test]
 fn leaked_login_urls_buy_nothing() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let login = |t: &str, secret: &str| {
@@ -312,25 +287,17 @@ fn leaked_login_urls_buy_nothing() {
 
 #[test]
 fn ticket_binding_event() {
-    if !need_root() {
-        return;
-    }
     binding_rules(Mpm::Event);
 }
 
 #[test]
 fn ticket_binding_prefork() {
-    if !need_root() {
-        return;
-    }
     binding_rules(Mpm::Prefork);
 }
 
 #[test]
 fn logout_revokes_the_binding() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let (t, cookies) = site.browser_login("alice", &[]);
     assert_eq!(status_with(&site, &cookies), 200);
@@ -352,9 +319,7 @@ fn logout_revokes_the_binding() {
 
 #[test]
 fn binding_off_is_the_old_behaviour() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let apache = start_with(
         Mpm::Event,
@@ -371,9 +336,7 @@ fn binding_off_is_the_old_behaviour() {
 
 #[test]
 fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let started = Apache::try_start(ApacheConfig {
         mpm: Mpm::Event,
@@ -407,9 +370,7 @@ fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
 /// the new request is bob. Bob must not get alice's ticket groups.
 #[test]
 fn require_group_never_lends_ticket_groups_to_another_user() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
@@ -429,19 +390,7 @@ fn require_group_never_lends_ticket_groups_to_another_user() {
         files,
         ..ApacheConfig::default()
     });
-    let htpasswd = apache.root().join("conf/htpasswd");
-    let st = std::process::Command::new("htpasswd")
-        .args(["-c", "-b", "-B"])
-        .arg(&htpasswd)
-        .args(["bob", "pw"])
-        .status()
-        .expect("htpasswd");
-    assert!(st.success());
-    std::fs::set_permissions(
-        &htpasswd,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    write_htpasswd(&apache, &[("bob", "pw")]);
     let service = format!("{}/app/", apache.host_port());
     let names = cookie_names(&service);
     let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["admins"]);

@@ -25,9 +25,7 @@ fn base(key: &str) -> String {
 
 #[test]
 fn bad_key_files_stop_httpd_naming_directive_and_file() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.key");
     let e = start_err(base(&missing.display().to_string()));
@@ -60,9 +58,7 @@ fn bad_key_files_stop_httpd_naming_directive_and_file() {
 /// case is put right again to show the rule was the refusal.
 #[test]
 fn key_files_others_could_write_stop_httpd() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     use std::os::unix::fs::PermissionsExt;
     let chmod = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
@@ -131,9 +127,7 @@ fn key_files_others_could_write_stop_httpd() {
 
 #[test]
 fn bad_arguments_stop_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let k = keys.public_path.display().to_string();
     for (directive, line) in [
@@ -165,9 +159,7 @@ fn bad_arguments_stop_httpd_naming_the_directive() {
 
 #[test]
 fn pem_keys_and_all_directives_are_accepted() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::with_format(KeyFormat::Pem);
     let apache = Apache::start(ApacheConfig {
         mpm: Mpm::Event,
@@ -208,9 +200,7 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
 
 #[test]
 fn api_mode_answers_401_and_never_redirects() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let mut files = site_files();
     files.push(("htdocs/api/env.cgi".into(), ENV_CGI.into(), 0o755));
@@ -264,9 +254,7 @@ Require valid-user\n</Location>\n",
 
 #[test]
 fn location_without_sso_service_answers_500_naming_it() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let apache = Apache::start(ApacheConfig {
         tls: false,
@@ -290,9 +278,7 @@ fn location_without_sso_service_answers_500_naming_it() {
 /// decided by its own settings.
 #[test]
 fn location_settings_are_built_once_not_per_request() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     const PER_REQUEST: &str = "settings were built for the request";
     let keys = TestKeys::new();
     let mut config = base(&keys.public_path.display().to_string())

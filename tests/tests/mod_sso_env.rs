@@ -9,9 +9,7 @@ use sso_integration::util::TestKeys;
 
 #[test]
 fn sso_env_reaches_ssi_and_mod_rewrite() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Directory @DOCROOT@/app/ssi>\n  Options +Includes\n  AddOutputFilter INCLUDES .shtml\n</Directory>\n\

@@ -4,17 +4,13 @@
 
 mod mod_sso_common;
 
-use std::process::Command;
-
 use mod_sso_common::*;
 use sso_integration::apache::{Apache, ApacheConfig, Mpm};
 use sso_integration::util::TestKeys;
 
 #[test]
 fn require_group_coexists_with_mod_authz_groupfile() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
@@ -31,25 +27,7 @@ fn require_group_coexists_with_mod_authz_groupfile() {
         },
         ..ApacheConfig::default()
     });
-    let htpasswd = apache.root().join("conf/htpasswd");
-    for (user, pass) in [("root1", "pw1"), ("other", "pw2")] {
-        let mut cmd = Command::new("htpasswd");
-        if !htpasswd.exists() {
-            cmd.arg("-c");
-        }
-        let st = cmd
-            .args(["-b", "-B"])
-            .arg(&htpasswd)
-            .args([user, pass])
-            .status()
-            .expect("htpasswd");
-        assert!(st.success());
-    }
-    std::fs::set_permissions(
-        &htpasswd,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    write_htpasswd(&apache, &[("root1", "pw1"), ("other", "pw2")]);
 
     // Group file path: Basic users.
     let basic = |auth: &str| {

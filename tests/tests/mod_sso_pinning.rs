@@ -9,9 +9,7 @@ use sso_integration::util::TestKeys;
 
 #[test]
 fn a_pinned_key_only_signs_for_its_services() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site_keys = TestKeys::new();
     let realm_keys = TestKeys::new();
     let config = format!(
@@ -66,9 +64,7 @@ SSOPublicKeyFile {} \"services=127\\.0\\.0\\.1:[0-9]+/realm/\"\n\
 
 #[test]
 fn a_bad_pin_stops_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     for (line, says) in [
         (

@@ -47,9 +47,7 @@ fn echo_backend() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[test]
 fn proxied_location_passes_the_user_and_keeps_the_handlers() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let (backend, seen) = echo_backend();
     let apache = Apache::start(ApacheConfig {

@@ -22,7 +22,7 @@ use sso_integration::pam::{self, module_path, PAM_AUTH_ERR, PAM_SUCCESS};
 use sso_integration::server::{
     add_user, http, pct, redirected_ticket_text, Cookies, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::util::{bin, is_root, TestKeys};
+use sso_integration::util::{bin, TestKeys};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "alice password";
@@ -163,10 +163,7 @@ fn apache_keys(apache: &mut Apache, from: &[&Path], to: &[&Path]) {
 
 #[test]
 fn keys_rotate_without_refusing_a_valid_ticket() {
-    if !is_root() {
-        eprintln!("skipped: apache2 needs root");
-        return;
-    }
+    sso_integration::return_unless_root!("apache2");
     let old = TestKeys::new();
     // 1. The new pair, made as the procedure says.
     let new = gen_keys();

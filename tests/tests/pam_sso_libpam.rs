@@ -251,10 +251,7 @@ fn writable_key_files_are_service_err() {
 
 #[test]
 fn key_files_owned_by_another_user_are_service_err() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (chown)");
-        return;
-    }
+    sso_integration::return_unless_root!("chown");
     let (keys, dir) = keys_and_service("");
     let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     const NOBODY: u32 = 65534;
@@ -420,15 +417,10 @@ fn concurrent_authentications_in_threads() {
 /// The module exports exactly the PAM service functions it implements.
 #[test]
 fn exports_only_pam_sm_functions() {
-    let out = Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(module_path())
-        .output()
-        .expect("run nm (binutils)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = util::run_ok(
+        Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(module_path()),
     );
     let mut symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()

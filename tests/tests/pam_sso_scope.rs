@@ -9,7 +9,7 @@ use sso_integration::pam::{
     PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
     SERVICE,
 };
-use sso_integration::util::{self, TestKeys};
+use sso_integration::util::TestKeys;
 
 const USER: &str = "alice";
 /// A nonce as the login server's browser flow puts in (32 hex digits).
@@ -168,10 +168,7 @@ fn pam_services_in_the_conf_file() {
 /// ignored, naming the option too.
 #[test]
 fn pamtester_names_pam_services_in_the_log() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
-        return;
-    }
+    sso_integration::return_unless_root!("/etc/pam.d, unshare -m");
     let keys = TestKeys::new();
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     for (extra, expected) in [

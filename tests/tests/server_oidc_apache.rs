@@ -21,9 +21,7 @@ const PLACEHOLDER: &str = "127.0.0.1:1/";
 
 fn log_in(browser: &Browser, user: &str, password: &str) {
     browser.wait_for_text("Log in to");
-    browser.type_into("#username", user);
-    browser.type_into("#password", password);
-    browser.click("#submit");
+    browser.submit_login(user, password);
 }
 
 #[test]

@@ -15,8 +15,9 @@ use std::path::Path;
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, Realm, Sshd};
-use sso_integration::util::is_root;
+use sso_integration::ssh::{
+    alice_ticket, install_ca_signed_certificate, ssotool_fetch, Realm, Sshd,
+};
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
@@ -26,10 +27,7 @@ const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.
 
 #[test]
 fn ssh_fetch_retries_once_when_apache_says_expired() {
-    if !is_root() {
-        eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
-        return;
-    }
+    sso_integration::return_unless_root!("system account, sshd, apache2 as www-data");
     assert!(
         Path::new(FAKETIME_LIB).exists(),
         "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
@@ -121,14 +119,7 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
     // The short-lived realm: one refresh, still 401, no second refresh.
     let destination = format!("{}@127.0.0.1", short.name);
     let signer = Signer::from_file(short.secret_key_path()).unwrap();
-    let cached = signer
-        .sign(&Ticket::new(
-            "alice",
-            API,
-            DOMAIN,
-            sso_core::unix_now() + 300,
-        ))
-        .unwrap();
+    let cached = alice_ticket(&signer, API, DOMAIN, 300);
     cache.store(&destination, Some(API), &cached).unwrap();
     let out = fetch(&destination);
     assert!(!out.status.success(), "still expired for apache: {out:?}");

@@ -29,8 +29,7 @@ impl Browser {
     /// imported into a private NSS database under a private HOME.
     pub fn start(trusted: &[&Path]) -> Browser {
         let port = free_port();
-        let profile = tempfile::tempdir().expect("profile dir");
-        let nssdb = profile.path().join(".pki/nssdb");
+        let (profile, nssdb) = crate::util::temp_path(".pki/nssdb");
         std::fs::create_dir_all(&nssdb).expect("nssdb dir");
         let db = format!("sql:{}", nssdb.display());
         let ok = Command::new("certutil")

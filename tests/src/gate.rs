@@ -314,8 +314,7 @@ pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a
 /// folder of its users file (which must outlive the server).
 pub fn login_server(password: &str) -> (TestKeys, SsoServer, tempfile::TempDir) {
     let keys = TestKeys::new();
-    let users_dir = tempfile::tempdir().expect("tempdir");
-    let users = users_dir.path().join("users");
+    let (users_dir, users) = crate::util::temp_path("users");
     add_user(&users, "alice", password, &["staff"]);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);

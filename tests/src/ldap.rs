@@ -57,8 +57,7 @@ impl Slapd {
     }
 
     fn start_with(users: &[(&str, &str)], groups: &[(&str, &[&str])], tls: bool) -> Slapd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("db");
+        let (dir, db) = crate::util::temp_path("db");
         std::fs::create_dir(&db).expect("db dir");
         let tls = tls.then(|| (free_port(), throwaway_ca(dir.path())));
         let tls_conf = match &tls {

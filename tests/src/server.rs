@@ -162,8 +162,7 @@ impl SsoServer {
     /// returns its exit status success and its output, for configurations
     /// that must fail.
     pub fn try_config(text: &str) -> (bool, String) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("bad.toml");
+        let (_dir, path) = crate::util::temp_path("bad.toml");
         std::fs::write(&path, text).expect("write");
         let (code, out) = run_sso_server(&[
             "--check-config".as_ref(),

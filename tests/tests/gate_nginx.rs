@@ -287,8 +287,7 @@ fn good_api_ticket(site: &Site) -> String {
 #[test]
 fn check_names_the_failing_key() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gate.toml");
+    let (_dir, path) = sso_integration::util::temp_path("gate.toml");
     let good = gate_config(&keys, 1, 2, "").replace("{port}", "4180");
     std::fs::write(&path, &good).expect("write");
     let (code, out) = run_gate(&["check".as_ref(), "--config".as_ref(), path.as_ref()]);

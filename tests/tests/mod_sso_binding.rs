@@ -285,15 +285,7 @@ fn leaked_login_urls_buy_nothing() {
     );
 }
 
-#[test]
-fn ticket_binding_event() {
-    binding_rules(Mpm::Event);
-}
-
-#[test]
-fn ticket_binding_prefork() {
-    binding_rules(Mpm::Prefork);
-}
+test_on_both_mpms!(ticket_binding_event, ticket_binding_prefork, binding_rules);
 
 #[test]
 fn logout_revokes_the_binding() {
@@ -382,15 +374,13 @@ fn require_group_never_lends_ticket_groups_to_another_user() {
         0o755,
     ));
     files.push(("htdocs/basic/env.cgi".into(), ENV_CGI.into(), 0o755));
-    files.push(("conf/groups".into(), "admins: root1\n".into(), 0o644));
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        modules: vec!["auth_basic".into(), "authn_file".into()],
-        config: site_config(&[&keys.public_path]) + extra,
+    let apache = start_with_basic_auth(
+        &[&keys.public_path],
+        extra,
         files,
-        ..ApacheConfig::default()
-    });
-    write_htpasswd(&apache, &[("bob", "pw")]);
+        "admins: root1\n",
+        &[("bob", "pw")],
+    );
     let service = format!("{}/app/", apache.host_port());
     let names = cookie_names(&service);
     let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["admins"]);

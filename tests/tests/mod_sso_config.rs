@@ -26,8 +26,7 @@ fn base(key: &str) -> String {
 #[test]
 fn bad_key_files_stop_httpd_naming_directive_and_file() {
     sso_integration::return_unless_root!("apache2 as www-data");
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.key");
+    let (dir, missing) = sso_integration::util::temp_path("missing.key");
     let e = start_err(base(&missing.display().to_string()));
     assert!(
         e.contains("SSOPublicKeyFile") && e.contains(&missing.display().to_string()),

@@ -5,7 +5,6 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
 use sso_integration::util::TestKeys;
 
 #[test]
@@ -15,19 +14,15 @@ fn require_group_coexists_with_mod_authz_groupfile() {
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
   AuthUserFile @ROOT@/conf/htpasswd\n  AuthGroupFile @ROOT@/conf/groups\n  Require group wheel\n</Location>\n";
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        modules: vec!["auth_basic".into(), "authn_file".into()],
-        config: site_config(&[&keys.public_path]) + extra,
-        files: {
-            let mut f = site_files();
-            f.push(("conf/groups".into(), "wheel: root1\n".into(), 0o644));
-            f.push(("htdocs/basic/index.html".into(), "basic\n".into(), 0o644));
-            f
-        },
-        ..ApacheConfig::default()
-    });
-    write_htpasswd(&apache, &[("root1", "pw1"), ("other", "pw2")]);
+    let mut files = site_files();
+    files.push(("htdocs/basic/index.html".into(), "basic\n".into(), 0o644));
+    let apache = start_with_basic_auth(
+        &[&keys.public_path],
+        extra,
+        files,
+        "wheel: root1\n",
+        &[("root1", "pw1"), ("other", "pw2")],
+    );
 
     // Group file path: Basic users.
     let basic = |auth: &str| {

@@ -61,8 +61,7 @@ fn graceful_restart_with_changed_key(mpm: Mpm) {
     sso_integration::return_unless_root!("apache2 as www-data");
     let old = TestKeys::new();
     let new = TestKeys::new();
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("sso.pub");
+    let (_key_dir, key_file) = sso_integration::util::temp_path("sso.pub");
     std::fs::copy(&old.public_path, &key_file).unwrap();
     let mut apache = start_with(mpm, &[&key_file], "");
     let service = format!("{}/app/", apache.host_port());
@@ -84,12 +83,8 @@ fn graceful_restart_with_changed_key(mpm: Mpm) {
     }
 }
 
-#[test]
-fn graceful_restart_reloads_keys_event() {
-    graceful_restart_with_changed_key(Mpm::Event);
-}
-
-#[test]
-fn graceful_restart_reloads_keys_prefork() {
-    graceful_restart_with_changed_key(Mpm::Prefork);
-}
+test_on_both_mpms!(
+    graceful_restart_reloads_keys_event,
+    graceful_restart_reloads_keys_prefork,
+    graceful_restart_with_changed_key
+);

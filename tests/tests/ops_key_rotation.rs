@@ -181,8 +181,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
     });
     let app_service = format!("{}/app/", apache.host_port());
 
-    let users_dir = tempfile::tempdir().unwrap();
-    let users = users_dir.path().join("users");
+    let (_users_dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, USER, PASSWORD, &[]);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![regex_escape(&app_service), regex_escape(IMAP)]);
@@ -386,8 +385,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
 
 /// `ssotool gen-keys` into a private directory.
 fn gen_keys() -> TestKeys {
-    let dir = tempfile::tempdir().unwrap();
-    let secret_path = dir.path().join("secret.key.new");
+    let (dir, secret_path) = sso_integration::util::temp_path("secret.key.new");
     let public_path = dir.path().join("public.key.new");
     let out = Command::new(bin("ssotool"))
         .args(["gen-keys", "--output"])

@@ -25,8 +25,7 @@ impl World {
     /// alice (staff, admins), bob (staff) and carol (staff).
     fn new() -> World {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", PASSWORD, &["staff", "admins"]);
         add_user(&users, "bob", PASSWORD, &["staff"]);
         add_user(&users, "carol", PASSWORD, &["staff"]);

@@ -10,8 +10,7 @@ use sso_integration::util::{artifacts_dir, TestKeys};
 fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
     sso_integration::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (_dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "browser-password", &["staff"]);
 
     // The login server over https with a certificate from a throwaway CA.

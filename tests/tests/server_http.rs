@@ -19,8 +19,7 @@ struct World {
 impl World {
     fn new() -> World {
         let keys = TestKeys::new();
-        let users = tempfile::tempdir().unwrap();
-        let path = users.path().join("users");
+        let (users, path) = sso_integration::util::temp_path("users");
         add_user(&path, "alice", PASSWORD, &["staff", "dev"]);
         add_user(&path, "bob", "bobs password", &[]);
         World { keys, users }

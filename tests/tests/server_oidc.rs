@@ -56,8 +56,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", "alice password", &["staff", "dev"]);
         add_user(&users, "bob", "bob password", &[]);
         add_user(&users, "carol", "carol password", &["staff"]);
@@ -559,8 +558,7 @@ fn no_code_token_or_secret_reaches_the_log() {
 #[test]
 fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "dave", "dave password", &[]);
     let ed25519 = dir.path().join("ed25519.pem");
     let out = Command::new("openssl")

@@ -27,8 +27,7 @@ fn log_in(browser: &Browser, user: &str, password: &str) {
 #[test]
 fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "alice password", &["staff"]);
     add_user(&users, "bob", "bob password", &["dev"]);
     let key = dir.path().join("oidc.pem");

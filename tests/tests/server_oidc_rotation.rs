@@ -65,8 +65,7 @@ fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
 #[test]
 fn a_rotated_key_signs_and_the_old_one_still_verifies() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "alice password", &[]);
     let (old, new) = (dir.path().join("old.pem"), dir.path().join("new.pem"));
     oidc_gen_key(&old);

@@ -43,8 +43,7 @@ impl Site {
     /// As `start`, with `replicas` more servers of the same configuration.
     fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", PASSWORD, &["staff"]);
         add_user(&users, "bob", "bob's password", &[]);
         let totp = dir.path().join("totp");

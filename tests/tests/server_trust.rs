@@ -29,8 +29,7 @@ struct Files {
 
 impl Files {
     fn new() -> Files {
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", "alice password", &[]);
         let templates = dir.path().join("ui");
         std::fs::create_dir(&templates).unwrap();
@@ -114,8 +113,7 @@ impl Files {
 }
 
 fn check_config(text: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sso-server.toml");
+    let (_dir, path) = sso_integration::util::temp_path("sso-server.toml");
     std::fs::write(&path, text).unwrap();
     set_mode(&path, 0o600);
     let (code, out) = run_sso_server(&[

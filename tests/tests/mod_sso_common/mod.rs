@@ -227,3 +227,51 @@ pub fn authorized_status(apache: &Apache, ticket: &str) -> u16 {
         .send()
         .status
 }
+
+/// Two tests of `body(mpm)`, one for each MPM: `$event` on the event MPM,
+/// `$prefork` on prefork.
+#[macro_export]
+macro_rules! test_on_both_mpms {
+    ($event:ident, $prefork:ident, $body:path) => {
+        #[test]
+        fn $event() {
+            $body(sso_integration::apache::Mpm::Event);
+        }
+
+        #[test]
+        fn $prefork() {
+            $body(sso_integration::apache::Mpm::Prefork);
+        }
+    };
+}
+
+/// The site of `site_config` plus `extra` with these further `modules`
+/// and `files` (event MPM, https).
+pub fn start_with_modules(
+    modules: &[&str],
+    key_files: &[&std::path::Path],
+    extra: &str,
+    files: Vec<(String, String, u32)>,
+) -> Apache {
+    Apache::start(ApacheConfig {
+        modules: modules.iter().map(|m| m.to_string()).collect(),
+        config: site_config(key_files) + extra,
+        files,
+        ..ApacheConfig::default()
+    })
+}
+
+/// [`start_with_modules`] with mod_auth_basic and mod_authn_file, the group
+/// file `conf/groups` holding `groups`, and `conf/htpasswd` these `users`.
+pub fn start_with_basic_auth(
+    key_files: &[&std::path::Path],
+    extra: &str,
+    mut files: Vec<(String, String, u32)>,
+    groups: &str,
+    users: &[(&str, &str)],
+) -> Apache {
+    files.push(("conf/groups".into(), groups.into(), 0o644));
+    let apache = start_with_modules(&["auth_basic", "authn_file"], key_files, extra, files);
+    write_htpasswd(&apache, users);
+    apache
+}

@@ -317,14 +317,23 @@ impl Config {
     }
 }
 
+/// The path of `unix:/ABSOLUTE/PATH`; `None` for a value without the
+/// `unix:` prefix, an error for a relative path.
+fn unix_socket(value: &str) -> Result<Option<PathBuf>, String> {
+    let Some(p) = value.strip_prefix("unix:") else {
+        return Ok(None);
+    };
+    let p = Path::new(p);
+    if !p.is_absolute() {
+        return Err(format!("{value:?}: a unix socket path must be absolute"));
+    }
+    Ok(Some(p.to_path_buf()))
+}
+
 /// `HOST:PORT` or `unix:/ABSOLUTE/PATH`.
 fn parse_listen(value: &str) -> Result<Listen, String> {
-    if let Some(p) = value.strip_prefix("unix:") {
-        let p = Path::new(p);
-        if !p.is_absolute() {
-            return Err(format!("{value:?}: a unix socket path must be absolute"));
-        }
-        return Ok(Listen::Unix(p.to_path_buf()));
+    if let Some(path) = unix_socket(value)? {
+        return Ok(Listen::Unix(path));
     }
     value
         .parse()
@@ -454,12 +463,8 @@ fn check_route(r: &FileRoute, base: &VerifierSpec) -> Result<Route, (String, Str
 
 /// `http://HOST:PORT` (no path) or `unix:/ABSOLUTE/PATH`.
 fn parse_upstream(value: &str) -> Result<Upstream, String> {
-    if let Some(p) = value.strip_prefix("unix:") {
-        let p = Path::new(p);
-        if !p.is_absolute() {
-            return Err(format!("{value:?}: a unix socket path must be absolute"));
-        }
-        return Ok(Upstream::Unix(p.to_path_buf()));
+    if let Some(path) = unix_socket(value)? {
+        return Ok(Upstream::Unix(path));
     }
     let Some(rest) = value.strip_prefix("http://") else {
         return Err(format!(

@@ -176,6 +176,17 @@ impl SsoServer {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The first line of the log with `event=EVENT`; panics, showing the
+    /// log, when there is none.
+    pub fn log_line(&self, event: &str) -> String {
+        let log = self.log();
+        let tag = format!("event={event}");
+        log.lines()
+            .find(|l| l.contains(&tag))
+            .unwrap_or_else(|| panic!("no {tag} line:\n{log}"))
+            .to_owned()
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

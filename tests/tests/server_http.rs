@@ -33,6 +33,13 @@ impl World {
         SsoServer::start(&self.keys, &self.setup())
     }
 
+    /// A server with these further tables (`[throttle]`, `[[exchange]]`...).
+    fn start_with_tables(&self, tables: &str) -> SsoServer {
+        let mut setup = self.setup();
+        setup.tables = tables.into();
+        SsoServer::start(&self.keys, &setup)
+    }
+
     fn verify(&self, ticket: &str, service: &str, nonce: Option<&str>) -> Ticket {
         let pk = PublicKey::from_file(&self.keys.public_path).unwrap();
         let v = Verifier::new(KeySet::new(&[pk]).unwrap(), service, DOMAIN).unwrap();
@@ -223,10 +230,9 @@ fn wrong_user_and_wrong_password_get_the_same_answer() {
 #[test]
 fn throttling_per_user_and_address_kicks_in() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables =
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for _ in 0..3 {
         let r = s.login(&mut Cookies::new(), &path, "alice", "guess");
@@ -247,9 +253,9 @@ fn throttling_per_user_and_address_kicks_in() {
 #[test]
 fn throttling_per_address_kicks_in() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables = "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for user in ["u1", "u2", "u3"] {
         assert_eq!(s.login(&mut Cookies::new(), &path, user, "x").status, 401);
@@ -700,10 +706,9 @@ fn forwarded_junk_never_makes_a_client_look_like_the_proxy() {
 #[test]
 fn concurrent_guesses_cannot_pass_the_throttle_together() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables =
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     // Load every form first, then send all the guesses at once.
     let forms: Vec<(Cookies, Vec<(&str, String)>)> = (0..12)

@@ -41,6 +41,16 @@ impl Site {
     }
 
     /// As `start`, with `replicas` more servers of the same configuration.
+    /// A new Redis and the site with admin under the TOTP rule, plus one
+    /// replica, both keeping their counts and used steps in that Redis;
+    /// `throttle`: further `[throttle]` keys.
+    fn start_sharing_redis(throttle: &str) -> (RedisServer, Site) {
+        let redis = RedisServer::start();
+        let store = format!("[throttle]\n{throttle}store = {:?}\n", redis.url());
+        let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{store}"), 1);
+        (redis, site)
+    }
+
     fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
         let (dir, users) = sso_integration::util::temp_path("users");
@@ -183,9 +193,7 @@ fn a_reload_does_not_forget_the_used_codes() {
 fn a_code_used_on_one_replica_is_refused_by_the_other() {
     // Two replicas sharing a Redis store: the step used on one is used on
     // both. (With the memory store each would accept the code once.)
-    let redis = RedisServer::start();
-    let store = format!("[throttle]\nstore = {:?}\n", redis.url());
-    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{store}"), 1);
+    let (redis, site) = Site::start_sharing_redis("");
     let (a, b) = (&site.server, &site.replicas[0]);
     let mut first = Cookies::new();
     let step = a.login(&mut first, ADMIN, "alice", PASSWORD);
@@ -306,9 +314,7 @@ fn a_right_code_clears_the_count_of_wrong_codes() {
 
 #[test]
 fn replicas_sharing_redis_share_the_count_of_wrong_codes() {
-    let redis = RedisServer::start();
-    let store = format!("store = {:?}\n", redis.url());
-    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}{store}"), 1);
+    let (_redis, site) = Site::start_sharing_redis("max_second_factor_failures = 3\n");
     let (a, b) = (&site.server, &site.replicas[0]);
     let wrong = wrong_code(&site.secret);
     for (i, server) in [a, b, a].into_iter().enumerate() {

@@ -61,6 +61,15 @@ impl Files {
 
     /// An LDAP backend over ldaps:// trusting `ca_file` (never reached: the
     /// CA file is read when the configuration is).
+    /// [`Self::ldap_setup`] when `ldap`, else [`Self::setup`].
+    fn setup_for(&self, ldap: bool) -> Setup {
+        if ldap {
+            self.ldap_setup()
+        } else {
+            self.setup()
+        }
+    }
+
     fn ldap_setup(&self) -> Setup {
         let mut s = self.setup();
         s.auth = format!(
@@ -129,11 +138,7 @@ fn a_users_file_templates_or_ca_file_others_could_write_refuses_the_start() {
     let keys = TestKeys::new();
     let files = Files::new();
     for (what, key, path, bad, good, ldap) in files.cases() {
-        let setup = if ldap {
-            files.ldap_setup()
-        } else {
-            files.setup()
-        };
+        let setup = files.setup_for(ldap);
         let text = setup.config_text(&keys, free_port());
         let (ok, out) = check_config(&text);
         assert!(ok, "{what}: the good files are refused: {out}");
@@ -176,11 +181,7 @@ fn on_reload_such_a_file_is_refused_and_the_old_configuration_serves() {
 
     let next = Files::new();
     for (what, key, path, bad, good_mode, ldap) in next.cases() {
-        let setup = if ldap {
-            next.ldap_setup()
-        } else {
-            next.setup()
-        };
+        let setup = next.setup_for(ldap);
         server.write_config(&setup.config_text(&keys, server.port));
         set_mode(&path, bad);
         let line = server.reload();

@@ -170,6 +170,21 @@ pub fn service(value: &str) -> Result<ServiceName, SpecError> {
     ServiceName::parse(value).map_err(|why| SpecError::invalid(Field::Service, why))
 }
 
+/// Refuses a value holding what a ticket field or a log line cannot hold:
+/// control characters, `|`, `"`.
+fn plain_text(field: Field, value: &str) -> Result<(), SpecError> {
+    if value
+        .chars()
+        .any(|c| c.is_control() || c == '|' || c == '"')
+    {
+        return Err(SpecError::invalid(
+            field,
+            "the value must not hold control characters, '|' or '\"'",
+        ));
+    }
+    Ok(())
+}
+
 /// A ticket's domain field: not empty, and nothing a ticket field or a
 /// log line cannot hold (control characters, `|`, `"`).
 pub fn domain(value: &str) -> Result<String, SpecError> {
@@ -179,15 +194,7 @@ pub fn domain(value: &str) -> Result<String, SpecError> {
             "the value must not be empty",
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() || c == '|' || c == '"')
-    {
-        return Err(SpecError::invalid(
-            Field::Domain,
-            "the value must not hold control characters, '|' or '\"'",
-        ));
-    }
+    plain_text(Field::Domain, value)?;
     Ok(value.to_owned())
 }
 
@@ -254,15 +261,7 @@ pub fn groups(list: &str, into: &mut Vec<String>) -> Result<(), SpecError> {
 
 /// The login server's URL, see [`crate::web::check_login_server_url`].
 pub fn login_server(value: &str) -> Result<String, SpecError> {
-    if value
-        .chars()
-        .any(|c| c.is_control() || c == '"' || c == '|')
-    {
-        return Err(SpecError::invalid(
-            Field::LoginServer,
-            "the value must not hold control characters, '|' or '\"'",
-        ));
-    }
+    plain_text(Field::LoginServer, value)?;
     crate::web::check_login_server_url(value)
         .map_err(|why| SpecError::invalid(Field::LoginServer, why))?;
     Ok(value.to_owned())

@@ -214,10 +214,7 @@ mod tests {
     }
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        crate::params::owned(pairs)
     }
 
     fn basic_header(id: &str, secret: &str) -> String {

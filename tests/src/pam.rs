@@ -24,6 +24,14 @@ use pam::{Conversation, Transaction};
 /// The domain and service every pam_sso test configures.
 pub const DOMAIN: &str = "example.org";
 pub const SERVICE: &str = "imap.example.org/";
+/// The user the tests of a service log in.
+pub const USER: &str = "alice";
+
+/// A good ticket for [`USER`] to [`SERVICE`] signed by `keys`, valid for
+/// two minutes.
+pub fn user_ticket(keys: &TestKeys) -> String {
+    keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[])
+}
 
 /// The result of one authentication through libpam.
 #[derive(Debug, Clone, PartialEq, Eq)]

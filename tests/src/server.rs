@@ -11,6 +11,10 @@ use crate::util::{bin, output_with_stdin, TestKeys};
 
 /// The domain every test server uses.
 pub const DOMAIN: &str = "test.example.org";
+/// Two services the test configuration ([`Setup::users_file`]) allows.
+pub const WIKI: &str = "wiki.test.example.org/";
+pub const MAIL: &str = "mail.test.example.org/";
+
 /// A session secret (two instances sharing it serve the same users): 32
 /// random bytes in base64, as `sso-server gen-secret` makes them.
 pub const SECRET: &str = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI=";

@@ -173,11 +173,7 @@ fn binding_rules(mpm: Mpm) {
     // Those tries did not log the browser out.
     assert_eq!(status_with(&site, &cookies), 200);
     // The browser ticket as a bearer token: refused with the reason.
-    let r = site
-        .apache
-        .request("/app/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&site.apache, "/app/env.cgi", &t);
     assert_eq!(r.status, 401, "{r:?}");
     assert!(
         r.header("WWW-Authenticate")

@@ -190,10 +190,7 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
     assert!(!nonce.contains("Secure"), "SSOCookieSecure Off: {nonce}");
     // SSOClockSkew 30: a ticket expired 10 s ago still passes.
     let late = keys.ticket("dora", &service, DOMAIN, -10, None, &["staff"]);
-    let r = apache
-        .request("/app/")
-        .header("Authorization", &format!("SSO {late}"))
-        .send();
+    let r = with_ticket(&apache, "/app/", &late);
     assert_eq!(r.status, 200, "{r:?}");
 }
 
@@ -222,13 +219,7 @@ Require valid-user\n</Location>\n",
     let expired = keys.ticket("dora", &service, DOMAIN, -600, None, &[]);
     for (what, r) in [
         ("no ticket", apache.request("/api/").send()),
-        (
-            "expired",
-            apache
-                .request("/api/")
-                .header("Authorization", &format!("SSO {expired}"))
-                .send(),
-        ),
+        ("expired", with_ticket(&apache, "/api/", &expired)),
     ] {
         assert_eq!(r.status, 401, "{what}: {r:?}");
         assert!(r.header("location").is_none(), "{what}: {r:?}");
@@ -243,10 +234,7 @@ Require valid-user\n</Location>\n",
     );
     // A valid ticket passes as anywhere else.
     let t = keys.ticket("dora", &service, DOMAIN, 600, None, &[]);
-    let r = apache
-        .request("/api/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&apache, "/api/env.cgi", &t);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("dora"));
 }

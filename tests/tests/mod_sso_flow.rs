@@ -194,11 +194,7 @@ fn bad_cookies_are_refused_cleanly() {
             );
         }
         // The same ticket in the header: 401 with the reason, never a redirect.
-        let r = site
-            .apache
-            .request("/app/")
-            .header("Authorization", &format!("SSO {cookie}"))
-            .send();
+        let r = with_ticket(&site.apache, "/app/", cookie);
         assert_eq!(r.status, 401, "{what} (header): {r:?}");
         let wa = r.header("WWW-Authenticate").expect("WWW-Authenticate");
         assert!(wa.starts_with(&format!("SSO realm=\"{service}\"")), "{wa}");
@@ -232,11 +228,7 @@ fn authorization_header_path() {
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let t = site.ticket("carol", &["dev"]);
-    let r = site
-        .apache
-        .request("/app/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&site.apache, "/app/env.cgi", &t);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("carol"));
     // POST with a ticket works, without one it is 401 (a redirect cannot replay it).
@@ -296,10 +288,7 @@ fn two_public_keys_both_accepted() {
         assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some(name));
     }
     let stranger = TestKeys::new().ticket("x", &service, DOMAIN, 600, None, &[]);
-    let r = apache
-        .request("/app/")
-        .header("Authorization", &format!("SSO {stranger}"))
-        .send();
+    let r = with_ticket(&apache, "/app/", &stranger);
     assert_eq!(r.status, 401);
 }
 

@@ -29,12 +29,7 @@ SSOPublicKeyFile {} \"services=127\\.0\\.0\\.1:[0-9]+/realm/\"\n\
         ..ApacheConfig::default()
     });
     let host = apache.host_port();
-    let get = |path: &str, t: &str| {
-        apache
-            .request(path)
-            .header("Authorization", &format!("SSO {t}"))
-            .send()
-    };
+    let get = |path: &str, t: &str| with_ticket(&apache, path, t);
     // The realm key for the realm's service: accepted.
     let realm = format!("{host}/realm/");
     let t = realm_keys.ticket("svc", &realm, DOMAIN, 600, None, &[]);

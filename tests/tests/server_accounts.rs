@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use sso_integration::http::query_params;
+use sso_integration::server::MAIL;
 use sso_integration::server::{
     add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::TestKeys;
 
 const FORM: &str = "/?s=wiki.test.example.org/&g=staff,admins";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {

@@ -5,10 +5,9 @@ use sso_core::{Check, KeySet, PublicKey, Ticket, Verifier};
 use sso_integration::server::{
     add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, DOMAIN, SECRET,
 };
+use sso_integration::server::{MAIL, WIKI};
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {

@@ -6,10 +6,9 @@
 use sso_integration::server::{
     http, pct, redirected_ticket_text, users_file, Cookies, Setup, SsoServer,
 };
+use sso_integration::server::{MAIL, WIKI};
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "alice password";
 
 fn start(keys: &TestKeys, dir: &tempfile::TempDir, tables: &str) -> SsoServer {

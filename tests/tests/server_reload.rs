@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use sso_core::{Check, KeySet, PublicKey, Verifier};
 use sso_integration::http::get_verified;
+use sso_integration::server::WIKI;
 use sso_integration::server::{
     add_user, pct, query_params, redirected_ticket_text, Cookies, Setup, SsoServer, SECRET,
 };
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
 const DOMAIN: &str = sso_integration::server::DOMAIN;
 
 fn users_file(dir: &Path, name: &str, user: &str, password: &str) -> PathBuf {

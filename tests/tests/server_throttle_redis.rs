@@ -6,11 +6,11 @@
 
 use sso_integration::http::{form_urlencode, pct};
 use sso_integration::redis::RedisServer;
+use sso_integration::server::WIKI;
 use sso_integration::server::{http, redirected_ticket, throttle_setup, Cookies, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
-const WIKI: &str = "wiki.test.example.org/";
 
 /// Two replicas of one site (same keys, secrets, users and Redis), behind
 /// a trusted proxy so each attempt can come from its own address.

@@ -9,10 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sso_integration::ldap::throwaway_ca;
+use sso_integration::server::WIKI;
 use sso_integration::server::{add_user, pct, run_sso_server, Cookies, Setup, SsoServer};
 use sso_integration::util::{free_port, TestKeys};
-
-const WIKI: &str = "wiki.test.example.org/";
 
 fn set_mode(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();

@@ -219,13 +219,17 @@ pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// The status of `/app/` with `Authorization: SSO ticket`.
-pub fn authorized_status(apache: &Apache, ticket: &str) -> u16 {
+/// GET `path` with `Authorization: SSO ticket`.
+pub fn with_ticket(apache: &Apache, path: &str, ticket: &str) -> sso_integration::apache::Response {
     apache
-        .request("/app/")
+        .request(path)
         .header("Authorization", &format!("SSO {ticket}"))
         .send()
-        .status
+}
+
+/// The status of `/app/` with `Authorization: SSO ticket`.
+pub fn authorized_status(apache: &Apache, ticket: &str) -> u16 {
+    with_ticket(apache, "/app/", ticket).status
 }
 
 /// Two tests of `body(mpm)`, one for each MPM: `$event` on the event MPM,

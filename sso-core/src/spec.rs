@@ -352,6 +352,26 @@ fn checked<T>(errors: &mut Vec<SpecError>, result: Result<T, SpecError>) -> Opti
     result.map_err(|e| errors.push(e)).ok()
 }
 
+/// A required setting through its check, as [`checked`]; an absent one is
+/// recorded as [`Problem::Missing`].
+fn required<T>(
+    errors: &mut Vec<SpecError>,
+    field: Field,
+    value: &Option<String>,
+    check: impl FnOnce(&str) -> Result<T, SpecError>,
+) -> Option<T> {
+    match value {
+        Some(v) => checked(errors, check(v)),
+        None => {
+            errors.push(SpecError {
+                field,
+                problem: Problem::Missing,
+            });
+            None
+        }
+    }
+}
+
 impl VerifierSpec {
     /// The verifier: keys, service, domain, clock skew and groups checked.
     pub fn verifier(&self) -> Result<Verifier, SpecErrors> {
@@ -368,16 +388,12 @@ impl VerifierSpec {
     pub fn settings(&self) -> Result<Settings, SpecErrors> {
         let mut errors = Vec::new();
         let verifier = self.check_verifier(&mut errors);
-        let login_server = match &self.login_server {
-            Some(url) => checked(&mut errors, login_server(url)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::LoginServer,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
+        let login_server = required(
+            &mut errors,
+            Field::LoginServer,
+            &self.login_server,
+            login_server,
+        );
         let prefix = match &self.cookie_prefix {
             Some(p) => checked(&mut errors, cookie_prefix(p).map(Some)),
             None => Some(None),
@@ -426,26 +442,8 @@ impl VerifierSpec {
                 problem: Problem::Missing,
             });
         }
-        let service = match &self.service {
-            Some(s) => checked(errors, service(s)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::Service,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
-        let domain = match &self.domain {
-            Some(d) => checked(errors, domain(d)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::Domain,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
+        let service = required(errors, Field::Service, &self.service, service);
+        let domain = required(errors, Field::Domain, &self.domain, domain);
         let skew = checked(errors, clock_skew(self.clock_skew));
         for g in &self.groups {
             checked(errors, group(g));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::daemon::Spawned;
-use crate::server::{add_user, Setup, SsoServer};
+use crate::server::{Setup, SsoServer};
 use crate::util::{free_port, workspace_root, TestKeys};
 
 /// A running `sso-gate`, killed on Drop.
@@ -290,8 +290,7 @@ pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a
 /// folder of its users file (which must outlive the server).
 pub fn login_server(password: &str) -> (TestKeys, SsoServer, tempfile::TempDir) {
     let keys = TestKeys::new();
-    let (users_dir, users) = crate::util::temp_path("users");
-    add_user(&users, "alice", password, &["staff"]);
+    let (users_dir, users) = crate::server::staff_alice(password);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
     let server = SsoServer::start(&keys, &setup);

@@ -334,6 +334,12 @@ impl ServiceDir {
         authenticate(Some(self.path()), name, user, password)
     }
 
+    /// Authenticates [`USER`] through the service `name` of this directory
+    /// with a good ticket signed by `keys` ([`user_ticket`]).
+    pub fn authenticate_user(&self, name: &str, keys: &TestKeys) -> AuthResult {
+        self.authenticate(name, USER, user_ticket(keys).as_bytes())
+    }
+
     /// As [`ServiceDir::authenticate`], with `flags` for pam_authenticate.
     pub fn authenticate_with_flags(
         &self,

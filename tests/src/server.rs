@@ -51,6 +51,15 @@ pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) 
     );
 }
 
+/// A users file in a new folder where alice, in `staff`, logs in with
+/// `password`: the folder (which must outlive the file's users) and the
+/// file's path.
+pub fn staff_alice(password: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, users) = crate::util::temp_path("users");
+    add_user(&users, "alice", password, &["staff"]);
+    (dir, users)
+}
+
 /// A users file `users` in `dir` with these accounts (user, password),
 /// in no group: its path.
 pub fn users_file(dir: &Path, accounts: &[(&str, &str)]) -> PathBuf {

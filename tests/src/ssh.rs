@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::util::{bin, free_port, wait_for_port};
 
+/// The domain of the test realms, and the service most of them issue
+/// tickets for.
+pub const REALM_DOMAIN: &str = "example.org";
+pub const REALM_API: &str = "api.example.org/";
+
 /// Runs a command, panicking with its output if it cannot start.
 fn output(cmd: &mut Command) -> Output {
     cmd.output()

@@ -167,6 +167,14 @@ macro_rules! return_unless_root {
     };
 }
 
+/// Asserts that some line of `log` holds every one of `parts`.
+pub fn assert_some_line_has(log: &str, parts: &[&str]) {
+    assert!(
+        log.lines().any(|l| parts.iter().all(|p| l.contains(p))),
+        "no line with {parts:?}:\n{log}"
+    );
+}
+
 /// A new temporary directory and the path of `name` in it (not created);
 /// the directory goes when the `TempDir` is dropped.
 pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {

@@ -17,7 +17,7 @@ use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
 use sso_integration::server::{
     add_user, redirected_ticket, try_add_user, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::ssh::{Realm, Sshd};
+use sso_integration::ssh::{Realm, Sshd, REALM_API as API, REALM_DOMAIN};
 use sso_integration::util::TestKeys;
 
 fn text(bytes: &[u8]) -> String {
@@ -298,9 +298,6 @@ fn a_full_disk_leaves_the_users_file_as_it_was() {
 
 // ---------------------------------------------------------------------------
 // A token realm whose secret key cannot be read.
-
-const REALM_DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
 
 #[test]
 fn a_realm_whose_secret_key_cannot_be_read_issues_nothing() {

@@ -99,8 +99,7 @@ fn try_first_pass_from_the_conf_file_reuses_the_stored_password() {
         conf.display()
     );
     let dir = ServiceDir::with_service("sso", &(asking_line(&keys) + &conf_line));
-    let ticket = user_ticket(&keys);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1, "{r:?}");
 }

@@ -46,8 +46,7 @@ fn valid_v3_ticket_is_accepted() {
 fn pem_public_key_file_works() {
     let keys = TestKeys::with_format(KeyFormat::Pem);
     let dir = single(&module_args(&keys.public_path, ""));
-    let ticket = user_ticket(&keys);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
 }
 
@@ -169,8 +168,7 @@ fn missing_key_file_is_authinfo_unavail() {
     let keys = TestKeys::new();
     let missing = keys.dir.path().join("no-such.key");
     let dir = single(&module_args(&missing, ""));
-    let ticket = user_ticket(&keys);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_AUTHINFO_UNAVAIL, "{r:?}");
     assert_eq!(r.prompts, 0, "no prompt when nothing can be verified");
 }
@@ -294,8 +292,7 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
         "sso",
         &(asking_line(&keys) + &sso_line("required", &keys, "use_first_pass")),
     );
-    let ticket = user_ticket(&keys);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1);
 }

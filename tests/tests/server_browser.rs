@@ -3,15 +3,14 @@
 //! login server, all over https on 127.0.0.1.
 
 use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
-use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
+use sso_integration::server::{Browser, Setup, SsoServer, DOMAIN};
 use sso_integration::util::{artifacts_dir, TestKeys};
 
 #[test]
 fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
     sso_integration::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let (_dir, users) = sso_integration::util::temp_path("users");
-    add_user(&users, "alice", "browser-password", &["staff"]);
+    let (_dir, users) = sso_integration::server::staff_alice("browser-password");
 
     // The login server over https with a certificate from a throwaway CA.
     let ca_dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,15 @@ struct Site {
 }
 
 impl Site {
+    /// alice's password for admin in a new browser: its jar and the
+    /// second-factor step the answer must be.
+    fn password_step(&self) -> (Cookies, HttpResponse) {
+        let mut jar = Cookies::new();
+        let step = self.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+        assert_is_step(&step);
+        (jar, step)
+    }
+
     fn start(tables: &str) -> Site {
         Site::start_replicated(tables, 0)
     }
@@ -53,8 +62,7 @@ impl Site {
 
     fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
-        let (dir, users) = sso_integration::util::temp_path("users");
-        add_user(&users, "alice", PASSWORD, &["staff"]);
+        let (dir, users) = sso_integration::server::staff_alice(PASSWORD);
         add_user(&users, "bob", "bob's password", &[]);
         let totp = dir.path().join("totp");
         let secret = enroll(&totp, "alice");
@@ -119,9 +127,7 @@ fn assert_is_step(resp: &HttpResponse) {
 #[test]
 fn a_protected_service_takes_a_password_then_an_oathtool_code() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     // The password-only session is set: a service without the policy gets
     // its ticket silently.
     let mail = site.server.get(MAIL, &jar);
@@ -329,9 +335,7 @@ fn replicas_sharing_redis_share_the_count_of_wrong_codes() {
 #[test]
 fn a_removed_key_gets_no_ticket() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     let (code, out) = totp_cli(&["remove", "alice"], &site.totp);
     assert_eq!(code, Some(0), "{out}");
     // The file is read again on change: the removed secret's code is no use.
@@ -360,9 +364,7 @@ fn a_removed_key_gets_no_ticket() {
 #[test]
 fn a_deleted_account_gets_no_ticket_for_its_code() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     let (code, out) = run_sso_server(&[
         "user".as_ref(),
         "del".as_ref(),
@@ -410,11 +412,7 @@ fn exchange_does_not_skip_the_second_factor() {
     ));
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let location = resp.location().unwrap_or_default().to_owned();
-    let (_, ticket) = sso_integration::http::query_params(&location)
-        .into_iter()
-        .find(|(k, _)| k == "t")
-        .expect("ticket");
+    let ticket = sso_integration::server::redirected_ticket_text(&resp).expect("ticket");
     let exchange = |service: &str| {
         site.server.post(
             "/exchange",
@@ -443,10 +441,7 @@ fn exchange_asks_the_second_factor_rule_with_the_current_groups() {
     );
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let location = resp.location().unwrap_or_default().to_owned();
-    let (_, ticket) = sso_integration::http::query_params(&location)
-        .into_iter()
-        .find(|(k, _)| k == "t")
+    let ticket = sso_integration::server::redirected_ticket_text(&resp)
         .unwrap_or_else(|| panic!("no mail ticket without a factor: {resp:?}"));
     let r = site.server.post(
         "/exchange",

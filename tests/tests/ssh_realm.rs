@@ -6,8 +6,7 @@ use std::os::unix::process::CommandExt;
 use sso_integration::ssh::{ClientKey, Realm, Sshd};
 use sso_integration::util::bin;
 
-const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 const WIKI: &str = "wiki.example.org/app/";
 
 /// A realm for API with one key, alice's, and no groups: the start of most

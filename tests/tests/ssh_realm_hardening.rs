@@ -10,8 +10,7 @@ use std::process::{Command, Output};
 
 use sso_integration::ssh::{ClientKey, Realm, Sshd};
 
-const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -10,8 +10,7 @@ use sso_client::TicketCache;
 use sso_integration::ssh::{ClientKey, Realm, Sshd};
 use sso_integration::util::bin;
 
-const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 
 struct Setup {
     realm: Realm,

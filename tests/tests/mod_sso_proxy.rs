@@ -90,7 +90,7 @@ fn proxied_location_passes_the_user_and_keeps_the_handlers() {
         "a client header must not reach the backend: {}",
         r.body
     );
-    assert!(r.body.contains("X-Remote-Groups: ops\r\n"), "{}", r.body);
+    r.assert_body_has("X-Remote-Groups: ops\r\n");
 
     // The handlers answer under the proxied path without a ticket.
     let r = apache.get("/papp/sso_logout");

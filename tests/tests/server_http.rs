@@ -521,18 +521,8 @@ fn logout_lists_the_services_and_ends_the_session() {
     jar.update(&r);
     let r = logout(&s, &mut jar);
     assert_eq!(r.status, 200);
-    assert!(
-        r.body
-            .contains("src=\"https://wiki.test.example.org/sso_logout\""),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body
-            .contains("src=\"https://mail.test.example.org/sso_logout\""),
-        "{}",
-        r.body
-    );
+    r.assert_body_has("src=\"https://wiki.test.example.org/sso_logout\"");
+    r.assert_body_has("src=\"https://mail.test.example.org/sso_logout\"");
     assert!(!r.body.contains("<script"));
     let clear = r
         .set_cookie_line("__Host-sso_session")
@@ -571,7 +561,7 @@ fn a_cross_site_logout_only_asks_for_confirmation() {
     // A link or an <img> on another site: a GET with the browser's cookies.
     let r = s.get("/logout", &jar);
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("Log out?"), "{}", r.body);
+    r.assert_body_has("Log out?");
     assert!(r.body.contains("method=\"post\" action=\"/logout\""));
     assert!(!r.body.contains("sso_logout"), "nothing logged out yet");
     assert!(r.set_cookie_line("__Host-sso_session").is_none());

@@ -356,7 +356,7 @@ fn a_bad_client_or_redirect_uri_gets_a_page_never_a_redirect() {
         let r = get(&path, &Cookies::new());
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         assert!(r.location().is_none(), "{path}");
-        assert!(r.body.contains("not valid"), "{}", r.body);
+        r.assert_body_has("not valid");
     }
     // A genuine client's other errors go back to it, with its state.
     let r = get(

@@ -98,11 +98,7 @@ fn send_code_to(
     step: &HttpResponse,
     code: &str,
 ) -> HttpResponse {
-    assert!(
-        step.body.contains("action=\"/second-factor\""),
-        "{}",
-        step.body
-    );
+    step.assert_body_has("action=\"/second-factor\"");
     let resp = server.submit(step, "/second-factor", jar, &[("code", code)]);
     jar.update(&resp);
     resp
@@ -115,13 +111,9 @@ const ADMIN_NEEDS_TOTP: &str = "[[second_factor]]\nservices = ['admin\\.test\\.e
 fn assert_is_step(resp: &HttpResponse) {
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert!(redirected_ticket(resp).is_none());
-    assert!(
-        resp.body.contains("action=\"/second-factor\""),
-        "{}",
-        resp.body
-    );
+    resp.assert_body_has("action=\"/second-factor\"");
     assert!(resp.form_field("csrf").is_some_and(|c| !c.is_empty()));
-    assert!(resp.body.contains("name=\"code\""), "{}", resp.body);
+    resp.assert_body_has("name=\"code\"");
 }
 
 #[test]
@@ -168,7 +160,7 @@ fn a_replayed_code_and_a_wrong_code_are_refused() {
     let replay = site.send_code(&mut second, &step, &code);
     assert_eq!(replay.status, 401, "{}", replay.body);
     assert!(redirected_ticket(&replay).is_none());
-    assert!(replay.body.contains("name=\"code\""), "{}", replay.body);
+    replay.assert_body_has("name=\"code\"");
     assert!(site.server.log().contains("check=\"replayed code\""));
     // A code of no step near now: refused.
     let wrong = site.send_code(&mut second, &replay, &wrong_code(&site.secret));
@@ -342,11 +334,7 @@ fn a_removed_key_gets_no_ticket() {
     let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
     assert_eq!(resp.status, 403, "{}", resp.body);
     assert!(redirected_ticket(&resp).is_none());
-    assert!(
-        resp.body.contains("Second factor required"),
-        "{}",
-        resp.body
-    );
+    resp.assert_body_has("Second factor required");
     // A fresh login is refused the same way, and says why in the log.
     let mut other = Cookies::new();
     let again = site.server.login(&mut other, ADMIN, "alice", PASSWORD);
@@ -377,7 +365,7 @@ fn a_deleted_account_gets_no_ticket_for_its_code() {
     let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
     assert_eq!(resp.status, 401, "{}", resp.body);
     assert!(redirected_ticket(&resp).is_none());
-    assert!(resp.body.contains("action=\"/login\""), "{}", resp.body);
+    resp.assert_body_has("action=\"/login\"");
     assert!(site.server.log().contains("check=\"account gone\""));
 }
 

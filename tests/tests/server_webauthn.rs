@@ -217,14 +217,14 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     };
     let r = finish(&id, "{\"not\": \"a credential\"}");
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("malformed credential"), "{}", r.body);
+    r.assert_body_has("malformed credential");
     let r = finish(&id, "{}");
     assert_eq!(r.status, 401, "{}", r.body);
-    assert!(r.body.contains("unknown or expired ceremony"), "{}", r.body);
+    r.assert_body_has("unknown or expired ceremony");
     // bob has no key: there is nothing to log in with.
     let r = server.post("/webauthn/login/start", &bob, &[("csrf", &csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("no security key enrolled"), "{}", r.body);
+    r.assert_body_has("no security key enrolled");
     // No session: refused.
     let mut anonymous = Cookies::new();
     anonymous.set("__Host-sso_csrf", bob.get("__Host-sso_csrf").unwrap());
@@ -243,7 +243,7 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     let csrf = confirm.form_field("csrf").expect("logout form token");
     let r = server.post("/webauthn/register/start", &alice, &[("csrf", &csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("second factor required"), "{}", r.body);
+    r.assert_body_has("second factor required");
     assert!(!server.log().contains("webauthn-enrolled"));
 }
 
@@ -298,11 +298,7 @@ fn failed_key_answers_count_as_second_factor_failures() {
     }
     let locked = failed_key_answer(&server, &bob_logged_in(&server));
     assert_eq!(locked.status, 429, "{}", locked.body);
-    assert!(
-        locked.body.contains("too many second-factor failures"),
-        "{}",
-        locked.body
-    );
+    locked.assert_body_has("too many second-factor failures");
     assert_eq!(
         locked.header("retry-after"),
         Some("900"),

@@ -79,8 +79,8 @@ fn ssh_ticket_is_accepted_by_apache_mod_sso() {
         .header("Authorization", &format!("SSO {ticket}"))
         .send();
     assert_eq!(r.status, 200, "{r:?}\n{}", s.apache.error_log());
-    assert!(r.body.contains("REMOTE_USER=alice\n"), "{}", r.body);
-    assert!(r.body.contains("SSO_GROUPS=ops,dev\n"), "{}", r.body);
+    r.assert_body_has("REMOTE_USER=alice\n");
+    r.assert_body_has("SSO_GROUPS=ops,dev\n");
     // Without the ticket the same request is refused.
     let r = s.apache.request("/app/env.cgi").method("POST").send();
     assert_eq!(r.status, 401, "{r:?}");

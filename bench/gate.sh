@@ -36,9 +36,7 @@
 # Needs: nginx, wrk, python3; run as root or as a user who may run nginx.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 PROFILE=${PROFILE:-release}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
@@ -97,28 +95,27 @@ echo "hello" > "$WORK/www/app/index.html"
 echo "hello" > "$WORK/www/open/index.html"
 head -c 10000000 /dev/zero > "$WORK/www/app/big"
 
-cat > "$WORK/gate.toml" <<CONF
-listen = "127.0.0.1:$P_GATE"
+# gate_config PORT SERVICE [ROUTE_LINES]: a gate on 127.0.0.1:PORT with one
+# route for SERVICE.
+gate_config() {
+    cat <<CONF
+listen = "127.0.0.1:$1"
 login_server = "https://login.example.org/"
 domain = "bench.example.org"
 public_key_files = ["$WORK/public.key"]
 [[route]]
-service = "$SERVICE"
+service = "$2"
+${3:-}
 CONF
-cat > "$WORK/gate-proxy.toml" <<CONF
-listen = "127.0.0.1:$P_GATE_PROXY"
-login_server = "https://login.example.org/"
-domain = "bench.example.org"
-public_key_files = ["$WORK/public.key"]
+}
+gate_config "$P_GATE" "$SERVICE" > "$WORK/gate.toml"
+# The proxy, and a public route of it: the same proxy without the check,
+# what the HTTP stack itself costs.
+gate_config "$P_GATE_PROXY" "$PROXY_SERVICE" "upstream = \"http://127.0.0.1:$P_STATIC\"
 [[route]]
-service = "$PROXY_SERVICE"
-upstream = "http://127.0.0.1:$P_STATIC"
-# The same proxy without the check: what the HTTP stack itself costs.
-[[route]]
-path = "/open/"
-mode = "public"
-upstream = "http://127.0.0.1:$P_STATIC"
-CONF
+path = \"/open/\"
+mode = \"public\"
+upstream = \"http://127.0.0.1:$P_STATIC\"" > "$WORK/gate-proxy.toml"
 
 # The documented snippet, on this bench's ports.
 SNIPPET=$(sed -n '/<!-- nginx snippet/,/^```$/p' "$ROOT/docs/sso-gate.md" | sed '1,2d;$d' \

@@ -1,4 +1,10 @@
-# Helpers the bench scripts share; sourced (`. "$ROOT/bench/lib.sh"`), never run.
+# Helpers the bench scripts share; sourced (`. "$(dirname "$0")/lib.sh"`),
+# never run.
+
+# The repository, where cargo builds, and Debian's httpd modules.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+MODULES=/usr/lib/apache2/modules
 
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {

@@ -21,11 +21,8 @@
 # Needs: apache2, valgrind, curl, python3-cryptography, openssl; root.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 PAM_ITERATIONS=${PAM_ITERATIONS:-3}
-MODULES=/usr/lib/apache2/modules
 DOMAIN=memcheck.example
 SUPP=$ROOT/bench/memcheck.supp
 VALGRIND=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite

@@ -19,9 +19,7 @@
 # Needs: apache2, wrk, python3-cryptography, openssl, taskset; run as root.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-16}
@@ -32,7 +30,6 @@ COLD_PUBTKT_TICKETS=${COLD_PUBTKT_TICKETS:-20000}
 if [ "${1:-}" = "--quick" ]; then
     DURATION=2 ROUNDS=1 COLD_TICKETS=60000 COLD_PUBTKT_TICKETS=5000
 fi
-MODULES=/usr/lib/apache2/modules
 CPU_HTTPD=0
 CPU_WRK=1
 [ "$(nproc)" -ge 2 ] || { echo "needs 2 cores (httpd on one, wrk on the other)"; CPU_WRK=0; }

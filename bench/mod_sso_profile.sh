@@ -17,11 +17,8 @@
 # Needs: apache2, valgrind, curl, python3-cryptography, openssl; root.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 N=${N:-200}
-MODULES=/usr/lib/apache2/modules
 DOMAIN=profile.example
 
 echo "== building (release, with symbols)"

@@ -18,9 +18,7 @@
 # Needs: apache2, wrk, python3-cryptography, openssl; run as root.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 SOAK_MINUTES=${SOAK_MINUTES:-20}
 SOAK_MPMS=${SOAK_MPMS:-event prefork}
 CONNS=${CONNS:-16}
@@ -34,7 +32,6 @@ DURATION=$((SOAK_MINUTES * 60))
 # traffic mix's share at ~20k req/s); once a thread has used its slice,
 # its good-nonce logins are replays (class login_replay).
 LOGIN_TICKETS=${SOAK_LOGIN_TICKETS:-$((DURATION * 200))}
-MODULES=/usr/lib/apache2/modules
 DOMAIN=soak.example
 
 if [ -z "${SOAK_SO:-}" ]; then

@@ -20,16 +20,13 @@
 # Needs: apache2, wrk, redis-server, curl, openssl, python3-cryptography.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/bench/lib.sh"
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$(dirname "$0")/lib.sh"
 SOAK_MINUTES=${SOAK_MINUTES:-20}
 SOAK_DOWN=${SOAK_DOWN:-10}
 CONNS=${CONNS:-16}
 THREADS=${THREADS:-2}
 DURATION=$((SOAK_MINUTES * 60))
 SAMPLE_EVERY=10
-MODULES=/usr/lib/apache2/modules
 DOMAIN=soak.example.org
 for tool in apache2 wrk redis-server curl openssl python3; do
     command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] \

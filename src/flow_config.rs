@@ -15,7 +15,9 @@ use sso_core::flow::{CookieSecure, MemoryBindingStore, Mode, Settings};
 use sso_core::spec::{KeySource, KeySpec, VerifierSpec};
 use sso_core::{VerifyCache, DEFAULT_CACHE_ENTRIES};
 
-use crate::boundary::{guard, guard_result, optional_str, required_str, string_array};
+use crate::boundary::{
+    array, free_handle, guard_result, hand_out, not_null, optional_str, required_str, string_array,
+};
 use crate::result::{spec_result, sso_result};
 use crate::verifier::key_files;
 
@@ -143,12 +145,10 @@ pub unsafe extern "C" fn sso_flow_config_new_pinned(
     config_out: *mut *mut sso_flow_config,
 ) -> sso_result {
     guard_result(|| {
-        if settings.is_null() || config_out.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(settings)?;
+        not_null(config_out)?;
         let config = build(&*settings, public_key_file_services)?;
-        *config_out = Box::into_raw(Box::new(config));
-        Ok(())
+        hand_out(config_out, config)
     })
 }
 
@@ -159,11 +159,7 @@ pub unsafe extern "C" fn sso_flow_config_new_pinned(
 /// and no decision call may be running on it.
 #[no_mangle]
 pub unsafe extern "C" fn sso_flow_config_free(config: *mut sso_flow_config) {
-    guard((), || {
-        if !config.is_null() {
-            drop(Box::from_raw(config));
-        }
-    })
+    free_handle(config)
 }
 
 /// # Safety
@@ -209,14 +205,8 @@ unsafe fn build(
 /// # Safety
 /// As for `sso_flow_config_new`.
 unsafe fn key_bytes(s: &sso_flow_settings) -> Result<Vec<KeySpec>, sso_result> {
-    if s.public_key_count == 0 {
-        return Ok(Vec::new());
-    }
-    if s.public_keys.is_null() {
-        return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-    }
     let mut keys = Vec::with_capacity(s.public_key_count);
-    for key in std::slice::from_raw_parts(s.public_keys, s.public_key_count) {
+    for key in array(s.public_keys, s.public_key_count)? {
         if key.data.is_null() {
             return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
         }

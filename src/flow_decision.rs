@@ -5,11 +5,12 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, CStr, CString};
-use std::ptr;
 
 use sso_core::flow::{self, Action, Decision, Level, Request};
 
-use crate::boundary::{access, guard, guard_result, required_str};
+use crate::boundary::{
+    access, access_ptr, array, free_handle, guard_result, hand_out, not_null, required_str,
+};
 use crate::flow_config::sso_flow_config;
 use crate::result::sso_result;
 use crate::ticket::sso_ticket;
@@ -159,9 +160,8 @@ pub unsafe extern "C" fn sso_flow_decide(
     decision_out: *mut *mut sso_flow_decision,
 ) -> sso_result {
     guard_result(|| {
-        if config.is_null() || decision_out.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(config)?;
+        not_null(decision_out)?;
         let config = &*config;
         let cookies = lenient_strings(cookie_headers, cookie_header_count)?;
         let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
@@ -182,8 +182,7 @@ pub unsafe extern "C" fn sso_flow_decide(
         };
         let decision = flow::decide(&config.settings, &req, &config.cache, &config.bindings);
         let out = sso_flow_decision::from_decision(&decision)?;
-        *decision_out = Box::into_raw(Box::new(out));
-        Ok(())
+        hand_out(decision_out, out)
     })
 }
 
@@ -195,13 +194,7 @@ unsafe fn lenient_strings<'a>(
     arr: *const *const c_char,
     count: usize,
 ) -> Result<Vec<Cow<'a, str>>, sso_result> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if arr.is_null() {
-        return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-    }
-    std::slice::from_raw_parts(arr, count)
+    array(arr, count)?
         .iter()
         .map(|&p| {
             if p.is_null() {
@@ -219,11 +212,7 @@ unsafe fn lenient_strings<'a>(
 /// `decision` must come from `sso_flow_decide` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn sso_flow_decision_free(decision: *mut sso_flow_decision) {
-    guard((), || {
-        if !decision.is_null() {
-            drop(Box::from_raw(decision));
-        }
-    })
+    free_handle(decision)
 }
 
 /// What was decided; `SSO_FLOW_FORBIDDEN` for a NULL decision (fail closed).
@@ -268,9 +257,7 @@ pub unsafe extern "C" fn sso_flow_decision_header_name(
     decision: *const sso_flow_decision,
     index: usize,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.headers.get(index).map_or(ptr::null(), |h| h.0.as_ptr())
-    })
+    access_ptr(decision, |d| d.headers.get(index).map(|h| h.0.as_ptr()))
 }
 
 /// The value of header `index`; NULL when out of range.
@@ -282,9 +269,7 @@ pub unsafe extern "C" fn sso_flow_decision_header_value(
     decision: *const sso_flow_decision,
     index: usize,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.headers.get(index).map_or(ptr::null(), |h| h.1.as_ptr())
-    })
+    access_ptr(decision, |d| d.headers.get(index).map(|h| h.1.as_ptr()))
 }
 
 /// The text/plain body to send (`SSO_FLOW_LOGOUT`); NULL when the answer
@@ -296,9 +281,7 @@ pub unsafe extern "C" fn sso_flow_decision_header_value(
 pub unsafe extern "C" fn sso_flow_decision_body(
     decision: *const sso_flow_decision,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.body.as_ref().map_or(ptr::null(), |b| b.as_ptr())
-    })
+    access_ptr(decision, |d| d.body.as_ref().map(|b| b.as_ptr()))
 }
 
 /// The accepted ticket (`SSO_FLOW_ACCEPT`), read with the `sso_ticket_*`
@@ -311,10 +294,8 @@ pub unsafe extern "C" fn sso_flow_decision_body(
 pub unsafe extern "C" fn sso_flow_decision_ticket(
     decision: *const sso_flow_decision,
 ) -> *const sso_ticket {
-    access(decision, ptr::null(), |d| {
-        d.ticket
-            .as_ref()
-            .map_or(ptr::null(), |t| t as *const sso_ticket)
+    access_ptr(decision, |d| {
+        d.ticket.as_ref().map(|t| t as *const sso_ticket)
     })
 }
 
@@ -327,9 +308,7 @@ pub unsafe extern "C" fn sso_flow_decision_ticket(
 pub unsafe extern "C" fn sso_flow_decision_fingerprint(
     decision: *const sso_flow_decision,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.fingerprint.as_ref().map_or(ptr::null(), |f| f.as_ptr())
-    })
+    access_ptr(decision, |d| d.fingerprint.as_ref().map(|f| f.as_ptr()))
 }
 
 /// At `sso_login`: what the server must log instead of the `t` parameter
@@ -342,10 +321,8 @@ pub unsafe extern "C" fn sso_flow_decision_fingerprint(
 pub unsafe extern "C" fn sso_flow_decision_ticket_param_mask(
     decision: *const sso_flow_decision,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.ticket_param_mask
-            .as_ref()
-            .map_or(ptr::null(), |m| m.as_ptr())
+    access_ptr(decision, |d| {
+        d.ticket_param_mask.as_ref().map(|m| m.as_ptr())
     })
 }
 
@@ -384,7 +361,5 @@ pub unsafe extern "C" fn sso_flow_decision_log_message(
     decision: *const sso_flow_decision,
     index: usize,
 ) -> *const c_char {
-    access(decision, ptr::null(), |d| {
-        d.logs.get(index).map_or(ptr::null(), |l| l.1.as_ptr())
-    })
+    access_ptr(decision, |d| d.logs.get(index).map(|l| l.1.as_ptr()))
 }

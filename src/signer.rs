@@ -4,7 +4,10 @@ use std::ffi::c_char;
 
 use sso_core::{Signer, Ticket, Version};
 
-use crate::boundary::{guard, guard_result, optional_str, required_str, string_array, write_out};
+use crate::boundary::{
+    free_handle, guard_result, hand_out, not_null, optional_str, required_str, string_array,
+    write_out,
+};
 use crate::result::{key_result, sso_result};
 
 /// Mints tickets with one secret key. Thread-safe.
@@ -23,13 +26,10 @@ pub unsafe extern "C" fn sso_signer_new(
     signer_out: *mut *mut sso_signer,
 ) -> sso_result {
     guard_result(|| {
-        if signer_out.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(signer_out)?;
         let path = required_str(secret_key_file)?;
         let signer = Signer::from_file(path).map_err(|e| key_result(&e.kind))?;
-        *signer_out = Box::into_raw(Box::new(sso_signer { signer }));
-        Ok(())
+        hand_out(signer_out, sso_signer { signer })
     })
 }
 
@@ -39,11 +39,7 @@ pub unsafe extern "C" fn sso_signer_new(
 /// `signer` must come from `sso_signer_new` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn sso_signer_free(signer: *mut sso_signer) {
-    guard((), || {
-        if !signer.is_null() {
-            drop(Box::from_raw(signer));
-        }
-    })
+    free_handle(signer)
 }
 
 /// Signs a ticket of `version` (3 or 4) and writes its wire form plus a NUL
@@ -71,9 +67,7 @@ pub unsafe extern "C" fn sso_signer_sign(
     out_n: *mut usize,
 ) -> sso_result {
     guard_result(|| {
-        if signer.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(signer)?;
         let version = Version::from_number(version).ok_or(sso_result::SSO_ERR_INVALID_ARGUMENT)?;
         let ticket = Ticket {
             version,

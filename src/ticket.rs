@@ -5,7 +5,9 @@ use std::ptr;
 
 use sso_core::Ticket;
 
-use crate::boundary::{access, guard, guard_result};
+use crate::boundary::{
+    access, access_ptr, free_handle, guard_result, hand_out, not_null, ticket_text,
+};
 use crate::result::sso_result;
 
 /// A verified ticket's fields, owned by the caller until `sso_ticket_free`.
@@ -56,17 +58,9 @@ pub unsafe extern "C" fn sso_ticket_decode_unverified(
     ticket_out: *mut *mut sso_ticket,
 ) -> sso_result {
     guard_result(|| {
-        if ticket.is_null() || ticket_out.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
-        if ticket_len > sso_core::MAX_TICKET_LEN {
-            return Err(sso_result::SSO_ERR_TOO_LONG);
-        }
-        let bytes = std::slice::from_raw_parts(ticket as *const u8, ticket_len);
-        let encoded = std::str::from_utf8(bytes).map_err(|_| sso_result::SSO_ERR_BAD_ENCODING)?;
-        let decoded = sso_core::decode_unverified(encoded)?;
-        *ticket_out = Box::into_raw(Box::new(sso_ticket::from_ticket(&decoded)?));
-        Ok(())
+        not_null(ticket_out)?;
+        let decoded = sso_core::decode_unverified(ticket_text(ticket, ticket_len)?)?;
+        hand_out(ticket_out, sso_ticket::from_ticket(&decoded)?)
     })
 }
 
@@ -77,11 +71,7 @@ pub unsafe extern "C" fn sso_ticket_decode_unverified(
 /// `sso_ticket_decode_unverified` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn sso_ticket_free(ticket: *mut sso_ticket) {
-    guard((), || {
-        if !ticket.is_null() {
-            drop(Box::from_raw(ticket));
-        }
-    })
+    free_handle(ticket)
 }
 
 /// The ticket's user (valid until `sso_ticket_free`); NULL for a NULL ticket.
@@ -117,9 +107,7 @@ pub unsafe extern "C" fn sso_ticket_domain(ticket: *const sso_ticket) -> *const 
 /// `ticket` must be NULL or a live `sso_ticket`.
 #[no_mangle]
 pub unsafe extern "C" fn sso_ticket_nonce(ticket: *const sso_ticket) -> *const c_char {
-    access(ticket, ptr::null(), |t| {
-        t.nonce.as_ref().map_or(ptr::null(), |n| n.as_ptr())
-    })
+    access_ptr(ticket, |t| t.nonce.as_ref().map(|n| n.as_ptr()))
 }
 
 /// The ticket's groups joined by `,` ("" when none).
@@ -149,9 +137,7 @@ pub unsafe extern "C" fn sso_ticket_group(
     ticket: *const sso_ticket,
     index: usize,
 ) -> *const c_char {
-    access(ticket, ptr::null(), |t| {
-        t.groups.get(index).map_or(ptr::null(), |g| g.as_ptr())
-    })
+    access_ptr(ticket, |t| t.groups.get(index).map(|g| g.as_ptr()))
 }
 
 /// The ticket's expiry, Unix seconds; 0 for a NULL ticket.

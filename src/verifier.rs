@@ -6,7 +6,10 @@ use std::sync::Arc;
 use sso_core::spec::{KeySource, KeySpec, VerifierSpec};
 use sso_core::{Check, Ticket, Verifier, VerifyCache};
 
-use crate::boundary::{guard, guard_result, optional_str, required_str, string_array};
+use crate::boundary::{
+    free_handle, guard_result, hand_out, not_null, optional_str, required_str, string_array,
+    ticket_text,
+};
 use crate::result::{spec_result, sso_result};
 use crate::ticket::sso_ticket;
 
@@ -77,9 +80,8 @@ pub unsafe extern "C" fn sso_verifier_new_pinned(
     verifier_out: *mut *mut sso_verifier,
 ) -> sso_result {
     guard_result(|| {
-        if verifier_out.is_null() || public_key_files.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(verifier_out)?;
+        not_null(public_key_files)?;
         let spec = VerifierSpec {
             keys: key_files(public_key_files, public_key_file_services, key_count)?,
             service: Some(required_str(service)?.to_owned()),
@@ -89,8 +91,7 @@ pub unsafe extern "C" fn sso_verifier_new_pinned(
         };
         let verifier = spec.verifier().map_err(|e| spec_result(&e))?;
         let cache = (cache_entries > 0).then(|| Arc::new(VerifyCache::new(cache_entries)));
-        *verifier_out = Box::into_raw(Box::new(sso_verifier { verifier, cache }));
-        Ok(())
+        hand_out(verifier_out, sso_verifier { verifier, cache })
     })
 }
 
@@ -127,11 +128,7 @@ pub(crate) unsafe fn key_files(
 /// `verifier` must come from `sso_verifier_new` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn sso_verifier_free(verifier: *mut sso_verifier) {
-    guard((), || {
-        if !verifier.is_null() {
-            drop(Box::from_raw(verifier));
-        }
-    })
+    free_handle(verifier)
 }
 
 /// Verifies the `ticket_len` bytes at `ticket` (the wire form; need not be
@@ -156,18 +153,9 @@ pub unsafe extern "C" fn sso_verifier_verify(
     ticket_out: *mut *mut sso_ticket,
 ) -> sso_result {
     guard_result(|| {
-        if verifier.is_null() || ticket.is_null() {
-            return Err(sso_result::SSO_ERR_NULL_ARGUMENT);
-        }
+        not_null(verifier)?;
         let v = &*verifier;
-        // The size bound first: it is the cheap check, and the answer for a
-        // huge input must be "too long" whatever its bytes are.
-        if ticket_len > sso_core::MAX_TICKET_LEN {
-            return Err(sso_result::SSO_ERR_TOO_LONG);
-        }
-        let bytes = std::slice::from_raw_parts(ticket as *const u8, ticket_len);
-        // A ticket is ASCII base64url; anything else cannot decode.
-        let encoded = std::str::from_utf8(bytes).map_err(|_| sso_result::SSO_ERR_BAD_ENCODING)?;
+        let encoded = ticket_text(ticket, ticket_len)?;
         let nonce = optional_str(nonce)?;
         let groups = string_array(groups, group_count)?;
         let check = Check {

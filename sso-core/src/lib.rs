@@ -15,6 +15,7 @@
 
 pub mod cache;
 mod error;
+pub mod event_log;
 pub mod file_trust;
 pub mod flow;
 pub mod keys;

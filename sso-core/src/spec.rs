@@ -170,6 +170,21 @@ pub fn service(value: &str) -> Result<ServiceName, SpecError> {
     ServiceName::parse(value).map_err(|why| SpecError::invalid(Field::Service, why))
 }
 
+/// Refuses a value holding what a ticket field or a log line cannot hold:
+/// control characters, `|`, `"`.
+fn plain_text(field: Field, value: &str) -> Result<(), SpecError> {
+    if value
+        .chars()
+        .any(|c| c.is_control() || c == '|' || c == '"')
+    {
+        return Err(SpecError::invalid(
+            field,
+            "the value must not hold control characters, '|' or '\"'",
+        ));
+    }
+    Ok(())
+}
+
 /// A ticket's domain field: not empty, and nothing a ticket field or a
 /// log line cannot hold (control characters, `|`, `"`).
 pub fn domain(value: &str) -> Result<String, SpecError> {
@@ -179,15 +194,7 @@ pub fn domain(value: &str) -> Result<String, SpecError> {
             "the value must not be empty",
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() || c == '|' || c == '"')
-    {
-        return Err(SpecError::invalid(
-            Field::Domain,
-            "the value must not hold control characters, '|' or '\"'",
-        ));
-    }
+    plain_text(Field::Domain, value)?;
     Ok(value.to_owned())
 }
 
@@ -254,15 +261,7 @@ pub fn groups(list: &str, into: &mut Vec<String>) -> Result<(), SpecError> {
 
 /// The login server's URL, see [`crate::web::check_login_server_url`].
 pub fn login_server(value: &str) -> Result<String, SpecError> {
-    if value
-        .chars()
-        .any(|c| c.is_control() || c == '"' || c == '|')
-    {
-        return Err(SpecError::invalid(
-            Field::LoginServer,
-            "the value must not hold control characters, '|' or '\"'",
-        ));
-    }
+    plain_text(Field::LoginServer, value)?;
     crate::web::check_login_server_url(value)
         .map_err(|why| SpecError::invalid(Field::LoginServer, why))?;
     Ok(value.to_owned())
@@ -353,6 +352,26 @@ fn checked<T>(errors: &mut Vec<SpecError>, result: Result<T, SpecError>) -> Opti
     result.map_err(|e| errors.push(e)).ok()
 }
 
+/// A required setting through its check, as [`checked`]; an absent one is
+/// recorded as [`Problem::Missing`].
+fn required<T>(
+    errors: &mut Vec<SpecError>,
+    field: Field,
+    value: &Option<String>,
+    check: impl FnOnce(&str) -> Result<T, SpecError>,
+) -> Option<T> {
+    match value {
+        Some(v) => checked(errors, check(v)),
+        None => {
+            errors.push(SpecError {
+                field,
+                problem: Problem::Missing,
+            });
+            None
+        }
+    }
+}
+
 impl VerifierSpec {
     /// The verifier: keys, service, domain, clock skew and groups checked.
     pub fn verifier(&self) -> Result<Verifier, SpecErrors> {
@@ -369,16 +388,12 @@ impl VerifierSpec {
     pub fn settings(&self) -> Result<Settings, SpecErrors> {
         let mut errors = Vec::new();
         let verifier = self.check_verifier(&mut errors);
-        let login_server = match &self.login_server {
-            Some(url) => checked(&mut errors, login_server(url)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::LoginServer,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
+        let login_server = required(
+            &mut errors,
+            Field::LoginServer,
+            &self.login_server,
+            login_server,
+        );
         let prefix = match &self.cookie_prefix {
             Some(p) => checked(&mut errors, cookie_prefix(p).map(Some)),
             None => Some(None),
@@ -427,26 +442,8 @@ impl VerifierSpec {
                 problem: Problem::Missing,
             });
         }
-        let service = match &self.service {
-            Some(s) => checked(errors, service(s)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::Service,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
-        let domain = match &self.domain {
-            Some(d) => checked(errors, domain(d)),
-            None => {
-                errors.push(SpecError {
-                    field: Field::Domain,
-                    problem: Problem::Missing,
-                });
-                None
-            }
-        };
+        let service = required(errors, Field::Service, &self.service, service);
+        let domain = required(errors, Field::Domain, &self.domain, domain);
         let skew = checked(errors, clock_skew(self.clock_skew));
         for g in &self.groups {
             checked(errors, group(g));

@@ -7,15 +7,7 @@ use sso_core::flow::{Level, LogLine};
 
 /// Writes `sso-gate: t=NOW event=EVENT k="v"...`.
 pub fn event(event: &str, fields: &[(&str, &str)]) {
-    use std::fmt::Write;
-    let mut line = format!("sso-gate: t={} event={event}", sso_core::unix_now());
-    for (k, v) in fields {
-        let _ = write!(line, " {k}={v:?}");
-    }
-    line.push('\n');
-    // Not eprintln!: that panics when stderr is gone (a closed log pipe),
-    // and a lost log line must not take a request down with it.
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    sso_core::event_log::write("sso-gate", event, fields);
 }
 
 /// The flow's lines at info level and above, and debug ones with

@@ -126,10 +126,7 @@ redirect_uris = ["https://other.example.org/cb"]
     }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        crate::params::owned(pairs)
     }
 
     fn hint(keys: &SigningKeys, aud: &str) -> String {

@@ -26,6 +26,15 @@ pub(crate) fn single<'a>(
     }
 }
 
+/// Parameters as a request holds them, from literals: for the tests.
+#[cfg(test)]
+pub(crate) fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

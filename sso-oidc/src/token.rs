@@ -214,10 +214,7 @@ mod tests {
     }
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        crate::params::owned(pairs)
     }
 
     fn basic_header(id: &str, secret: &str) -> String {
@@ -301,23 +298,16 @@ mod tests {
     fn malformed_requests() {
         let header = basic_header("web", "x");
         let bad = |pairs: &[(&str, &str)]| parse(&form(pairs), Some(&header)).unwrap_err().code;
-        assert_eq!(
-            bad(&[("grant_type", "password")]),
-            ErrorCode::UnsupportedGrantType
-        );
-        assert_eq!(
-            bad(&[("grant_type", "client_credentials")]),
-            ErrorCode::UnsupportedGrantType
-        );
+        // A grant type alone, and the error it gets.
+        for (grant, code) in [
+            ("password", ErrorCode::UnsupportedGrantType),
+            ("client_credentials", ErrorCode::UnsupportedGrantType),
+            ("authorization_code", ErrorCode::InvalidRequest),
+            ("refresh_token", ErrorCode::InvalidRequest),
+        ] {
+            assert_eq!(bad(&[("grant_type", grant)]), code, "{grant}");
+        }
         assert_eq!(bad(&[("code", "c")]), ErrorCode::InvalidRequest);
-        assert_eq!(
-            bad(&[("grant_type", "authorization_code")]),
-            ErrorCode::InvalidRequest
-        );
-        assert_eq!(
-            bad(&[("grant_type", "refresh_token")]),
-            ErrorCode::InvalidRequest
-        );
         assert_eq!(
             bad(&[
                 ("grant_type", "authorization_code"),

@@ -124,15 +124,7 @@ fn auth_parallelism() -> usize {
 /// A log line for an event: values are quoted and escaped ({:?}) so a
 /// hostile user name cannot forge lines. Never a password, ticket or secret.
 pub fn log_event(event: &str, fields: &[(&str, &str)]) {
-    use std::fmt::Write;
-    let mut line = format!("sso-server: t={} event={event}", sso_core::unix_now());
-    for (k, v) in fields {
-        let _ = write!(line, " {k}={v:?}");
-    }
-    line.push('\n');
-    // Not eprintln!: that panics when stderr is gone (a closed log pipe),
-    // and a lost log line must not take a request down with it.
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    sso_core::event_log::write("sso-server", event, fields);
 }
 
 /// The request's `Cookie` headers, read with `sso_core::web::cookie_values`;
@@ -293,6 +285,14 @@ impl App {
 
     pub fn text(&self, status: StatusCode, body: String) -> Resp {
         self.respond(status, "text/plain; charset=utf-8", body)
+    }
+
+    /// A 302 to `location`, with an empty text body.
+    pub fn redirect(&self, location: String) -> Resp {
+        let mut resp = self.text(StatusCode::FOUND, String::new());
+        resp.headers_mut()
+            .insert(header::LOCATION, header_value(location));
+        resp
     }
 
     pub fn session_cookie(&self, session: &Session) -> HeaderValue {

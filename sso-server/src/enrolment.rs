@@ -116,42 +116,48 @@ mod tests {
         }
     }
 
+    /// The facts (factor proved in this session, user has a factor,
+    /// self-enrolment on, code) and the decision they must give.
+    type Case = (bool, bool, bool, Code, Result<Grant, Refusal>);
+
+    fn check(cases: &[Case]) {
+        for (proved, has, selfe, code, want) in cases {
+            let got = decide(facts(*proved, *has, *selfe, *code));
+            assert_eq!(&got, want, "{proved} {has} {selfe} {code:?}");
+        }
+    }
+
     #[test]
     fn a_password_alone_does_not_enrol_under_the_default() {
-        assert_eq!(
-            decide(facts(false, false, false, Code::NotGiven)),
-            Err(Refusal::CodeRequired)
-        );
-        assert_eq!(
-            decide(facts(false, true, true, Code::NotGiven)),
-            Err(Refusal::FactorRequired)
-        );
-        assert_eq!(
-            decide(facts(false, false, true, Code::NotGiven)),
-            Ok(Grant::SelfEnrolment)
-        );
+        check(&[
+            (
+                false,
+                false,
+                false,
+                Code::NotGiven,
+                Err(Refusal::CodeRequired),
+            ),
+            (
+                false,
+                true,
+                true,
+                Code::NotGiven,
+                Err(Refusal::FactorRequired),
+            ),
+            (false, false, true, Code::NotGiven, Ok(Grant::SelfEnrolment)),
+        ]);
     }
 
     #[test]
     fn a_proven_factor_or_a_valid_code_enrols() {
-        assert_eq!(
-            decide(facts(true, true, false, Code::NotGiven)),
-            Ok(Grant::ProvenFactor)
-        );
-        // A proven factor does not spend a code it does not need.
-        assert_eq!(
-            decide(facts(true, true, false, Code::Valid)),
-            Ok(Grant::ProvenFactor)
-        );
-        assert_eq!(
-            decide(facts(false, false, false, Code::Valid)),
-            Ok(Grant::Code)
-        );
-        // A lost key: the administrator's code replaces the proof.
-        assert_eq!(
-            decide(facts(false, true, false, Code::Valid)),
-            Ok(Grant::Code)
-        );
+        check(&[
+            (true, true, false, Code::NotGiven, Ok(Grant::ProvenFactor)),
+            // A proven factor does not spend a code it does not need.
+            (true, true, false, Code::Valid, Ok(Grant::ProvenFactor)),
+            (false, false, false, Code::Valid, Ok(Grant::Code)),
+            // A lost key: the administrator's code replaces the proof.
+            (false, true, false, Code::Valid, Ok(Grant::Code)),
+        ]);
     }
 
     #[test]

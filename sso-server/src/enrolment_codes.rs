@@ -244,8 +244,7 @@ mod tests {
 
     #[test]
     fn a_code_is_spent_once_by_its_user_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("codes");
+        let (_dir, path) = crate::private_file::temp_path("codes");
         let now = 1_800_000_000;
         let (code, expires) = issue(&path, "alice", 2, now).unwrap();
         assert_eq!(expires, now + 7200);
@@ -267,8 +266,7 @@ mod tests {
 
     #[test]
     fn a_new_code_replaces_the_old_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("codes");
+        let (_dir, path) = crate::private_file::temp_path("codes");
         let (old, _) = issue(&path, "alice", 1, 1000).unwrap();
         let (new, _) = issue(&path, "alice", 1, 1000).unwrap();
         issue(&path, "bob", 1, 1000).unwrap();

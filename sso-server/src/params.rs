@@ -193,12 +193,7 @@ impl TicketRequest {
         if self.groups.is_empty() {
             return Some(Vec::new());
         }
-        let carried: Vec<String> = self
-            .groups
-            .iter()
-            .filter(|g| user_groups.contains(g))
-            .cloned()
-            .collect();
+        let carried = groups_among(&self.groups, user_groups);
         (!carried.is_empty()).then_some(carried)
     }
 
@@ -222,6 +217,15 @@ impl TicketRequest {
         let get = |k: &str| p.get(k).map(String::as_str);
         TicketRequest::from_params(get("s"), get("d"), get("n"), get("g"))
     }
+}
+
+/// The groups of `wanted` that are among `held`, in `wanted`'s order.
+pub fn groups_among(wanted: &[String], held: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|g| held.contains(g))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -117,6 +117,16 @@ pub fn replace_owned(
     })
 }
 
+/// A fresh temporary directory and the path of `name` in it (not created),
+/// for the tests of the files the server keeps. The directory goes when
+/// the `TempDir` is dropped.
+#[cfg(test)]
+pub(crate) fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,8 +134,7 @@ mod tests {
 
     #[test]
     fn the_new_text_replaces_the_old_privately_and_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users");
+        let (dir, path) = temp_path("users");
         std::fs::write(&path, "old\n").unwrap();
         replace(&path, "new\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");

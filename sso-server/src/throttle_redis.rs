@@ -165,6 +165,17 @@ impl RedisThrottle {
             .await
             .map(|_| ())
     }
+
+    /// Gives the user's second-factor attempt back: `clear` deletes the
+    /// count (after a success), else the count goes down by this attempt.
+    async fn give_back_second_factor(&self, user: &str, clear: bool) -> Result<(), StoreError> {
+        let key = second_factor_key(user);
+        let flag = if clear { "1" } else { "0" };
+        self.redis
+            .run::<i64, _>(&self.give_back, &[&key], &[flag.to_owned()])
+            .await
+            .map(|_| ())
+    }
 }
 
 /// A Redis client whose connection is made at its first use (by
@@ -334,26 +345,14 @@ impl ThrottleStore for RedisThrottle {
         &'a self,
         user: &'a str,
     ) -> StoreFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let key = second_factor_key(user);
-            self.redis
-                .run::<i64, _>(&self.give_back, &[&key], &["1".to_owned()])
-                .await
-                .map(|_| ())
-        })
+        Box::pin(self.give_back_second_factor(user, true))
     }
 
     fn second_factor_release<'a>(
         &'a self,
         user: &'a str,
     ) -> StoreFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let key = second_factor_key(user);
-            self.redis
-                .run::<i64, _>(&self.give_back, &[&key], &["0".to_owned()])
-                .await
-                .map(|_| ())
-        })
+        Box::pin(self.give_back_second_factor(user, false))
     }
 
     fn claim_totp_step<'a>(

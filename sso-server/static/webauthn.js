@@ -37,6 +37,19 @@
     if (p) p.textContent = text;
   }
 
+  // Posts the credential the browser made or used (its `response` fields
+  // already encoded) to a ceremony's finish endpoint.
+  function finish(path, csrf, id, cred, response) {
+    const answer = {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      extensions: {},
+      response: response,
+    };
+    return post(path, { csrf: csrf, id: id, credential: JSON.stringify(answer) });
+  }
+
   async function register(form) {
     const csrf = form.elements.csrf.value;
     // The administrator's one-time code, when the page asks for one.
@@ -47,18 +60,9 @@
     pk.user.id = fromB64url(pk.user.id);
     (pk.excludeCredentials || []).forEach(function (c) { c.id = fromB64url(c.id); });
     const cred = await navigator.credentials.create({ publicKey: pk });
-    const answer = {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      extensions: {},
-      response: {
-        attestationObject: toB64url(cred.response.attestationObject),
-        clientDataJSON: toB64url(cred.response.clientDataJSON),
-      },
-    };
-    await post("/webauthn/register/finish", {
-      csrf: csrf, id: start.id, credential: JSON.stringify(answer),
+    await finish("/webauthn/register/finish", csrf, start.id, cred, {
+      attestationObject: toB64url(cred.response.attestationObject),
+      clientDataJSON: toB64url(cred.response.clientDataJSON),
     });
     say("Security key registered.");
   }
@@ -71,20 +75,11 @@
     (pk.allowCredentials || []).forEach(function (c) { c.id = fromB64url(c.id); });
     const cred = await navigator.credentials.get({ publicKey: pk });
     const r = cred.response;
-    const answer = {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      extensions: {},
-      response: {
-        authenticatorData: toB64url(r.authenticatorData),
-        clientDataJSON: toB64url(r.clientDataJSON),
-        signature: toB64url(r.signature),
-        userHandle: r.userHandle ? toB64url(r.userHandle) : null,
-      },
-    };
-    await post("/webauthn/login/finish", {
-      csrf: csrf, id: start.id, credential: JSON.stringify(answer),
+    await finish("/webauthn/login/finish", csrf, start.id, cred, {
+      authenticatorData: toB64url(r.authenticatorData),
+      clientDataJSON: toB64url(r.clientDataJSON),
+      signature: toB64url(r.signature),
+      userHandle: r.userHandle ? toB64url(r.userHandle) : null,
     });
     if (form.elements.o) {
       // An OpenID Connect login resumes at the authorization endpoint,

@@ -29,8 +29,7 @@ impl Browser {
     /// imported into a private NSS database under a private HOME.
     pub fn start(trusted: &[&Path]) -> Browser {
         let port = free_port();
-        let profile = tempfile::tempdir().expect("profile dir");
-        let nssdb = profile.path().join(".pki/nssdb");
+        let (profile, nssdb) = crate::util::temp_path(".pki/nssdb");
         std::fs::create_dir_all(&nssdb).expect("nssdb dir");
         let db = format!("sql:{}", nssdb.display());
         let ok = Command::new("certutil")
@@ -204,6 +203,22 @@ impl Browser {
     /// Polls until the page source contains `text`; the source.
     pub fn wait_for_text(&self, text: &str) -> String {
         self.wait_until(text, Self::source, |page| page.contains(text))
+    }
+
+    /// Fills the login server's form (`#username`, `#password`) and submits
+    /// it.
+    pub fn submit_login(&self, user: &str, password: &str) {
+        self.type_into("#username", user);
+        self.type_into("#password", password);
+        self.click("#submit");
+    }
+
+    /// [`Self::submit_login`], then waits to land on a URL starting with
+    /// `landing`; the page source there.
+    pub fn log_in(&self, user: &str, password: &str, landing: &str) -> String {
+        self.submit_login(user, password);
+        self.wait_for_url(landing);
+        self.source()
     }
 
     /// Resizes the window (e.g. to a phone's width).

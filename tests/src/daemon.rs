@@ -1,6 +1,7 @@
 //! A daemon under test (`sso-server`, `sso-gate`) as a child process: its
 //! start with a configuration file and a log file, and its reload by
-//! SIGHUP, answered by a line in that log.
+//! SIGHUP, answered by a line in that log. Also the programs in front of
+//! them (nginx, caddy, traefik) as [`Spawned`] children.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -99,4 +100,43 @@ pub fn run(name: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.code(), s)
+}
+
+/// A program started with its files in a folder of its own (nginx, caddy,
+/// traefik): killed and reaped on Drop.
+pub struct Spawned {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Spawned {
+    /// The file `name` of its folder ("" when absent).
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// The program once it listens on 127.0.0.1:`port` (within 20 s), see
+    /// [`Self::ready_or_panic`].
+    pub fn listening(self, port: u16, what: &str, logs: &[&str]) -> Spawned {
+        let ready = wait_for_port(port, Duration::from_secs(20));
+        self.ready_or_panic(ready, what, logs)
+    }
+
+    /// The program when `ready`; else it is killed and the test panics
+    /// with the files `logs` of its folder.
+    pub fn ready_or_panic(mut self, ready: bool, what: &str, logs: &[&str]) -> Spawned {
+        if !ready {
+            let _ = self.child.kill();
+            let text: String = logs.iter().map(|l| self.file(l)).collect();
+            panic!("{what} did not start:\n{text}");
+        }
+        self
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

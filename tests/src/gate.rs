@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use crate::server::{add_user, Setup, SsoServer};
-use crate::util::{free_port, wait_for_port, workspace_root, TestKeys};
+use crate::daemon::Spawned;
+use crate::server::{Setup, SsoServer};
+use crate::util::{free_port, workspace_root, TestKeys};
 
 /// A running `sso-gate`, killed on Drop.
 pub struct Gate {
@@ -76,11 +76,13 @@ pub fn doc_snippet(marker: &str, lang: &str) -> String {
     doc[start..end].to_owned()
 }
 
+/// nginx's standard error and its error log, in that order.
+const ERROR_LOGS: [&str; 2] = ["stderr.log", "error.log"];
+
 /// A running nginx (Debian's), killed on Drop.
 pub struct Nginx {
-    child: Child,
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    process: Spawned,
 }
 
 impl Nginx {
@@ -111,30 +113,18 @@ impl Nginx {
             .stderr(std::fs::File::create(dir.path().join("stderr.log")).expect("stderr"))
             .spawn()
             .expect("start nginx");
-        let mut nginx = Nginx { child, port, dir };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = nginx.child.kill();
-            panic!("nginx did not start:\n{}", nginx.error_log());
-        }
-        nginx
+        let process = Spawned { child, dir }.listening(port, "nginx", &ERROR_LOGS);
+        Nginx { port, process }
     }
 
     pub fn error_log(&self) -> String {
-        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        format!("{}{}", read("stderr.log"), read("error.log"))
+        ERROR_LOGS.iter().map(|l| self.process.file(l)).collect()
     }
 
     /// The access log (it holds request lines, tickets included: nginx's
     /// own, not the gate's).
     pub fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.file("access.log")
     }
 }
 
@@ -153,8 +143,9 @@ fn nginx_binary() -> PathBuf {
 /// `/app/big` with 10 MB, every POST with the number of body bytes read,
 /// and a WebSocket `Upgrade` with 101, then echoing bytes back.
 pub struct Echo {
-    child: Child,
     pub port: u16,
+    /// Kept: killed on Drop.
+    _process: Spawned,
 }
 
 const ECHO_PY: &str = r#"
@@ -213,26 +204,23 @@ S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 impl Echo {
     pub fn start() -> Echo {
         let port = free_port();
+        // Its folder keeps what python3 says on standard error, for the
+        // panic when it does not start.
+        let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new("python3")
             .arg("-c")
             .arg(ECHO_PY)
             .arg(port.to_string())
             .stdin(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).expect("stderr"))
             .spawn()
             .expect("start python3");
-        let mut echo = Echo { child, port };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = echo.child.kill();
-            panic!("the echo application did not start");
+        let process =
+            Spawned { child, dir }.listening(port, "the echo application", &["stderr.log"]);
+        Echo {
+            port,
+            _process: process,
         }
-        echo
-    }
-}
-
-impl Drop for Echo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -255,9 +243,8 @@ pub fn echoed_headers(body: &str) -> Vec<(String, String)> {
 
 /// A running caddy (Debian's), killed on Drop.
 pub struct Caddy {
-    child: Child,
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    process: Spawned,
 }
 
 impl Caddy {
@@ -280,23 +267,12 @@ impl Caddy {
             .stderr(std::fs::File::create(dir.path().join("caddy.log")).expect("log"))
             .spawn()
             .expect("start caddy (scripts/apt/sso-gate.txt)");
-        let mut caddy = Caddy { child, port, dir };
-        if !wait_for_port(port, Duration::from_secs(20)) {
-            let _ = caddy.child.kill();
-            panic!("caddy did not start:\n{}", caddy.log());
-        }
-        caddy
+        let process = Spawned { child, dir }.listening(port, "caddy", &["caddy.log"]);
+        Caddy { port, process }
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("caddy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Caddy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.file("caddy.log")
     }
 }
 
@@ -314,9 +290,7 @@ pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a
 /// folder of its users file (which must outlive the server).
 pub fn login_server(password: &str) -> (TestKeys, SsoServer, tempfile::TempDir) {
     let keys = TestKeys::new();
-    let users_dir = tempfile::tempdir().expect("tempdir");
-    let users = users_dir.path().join("users");
-    add_user(&users, "alice", password, &["staff"]);
+    let (users_dir, users) = crate::server::staff_alice(password);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![r"127\.0\.0\.1:[0-9]+/.*".into()]);
     let server = SsoServer::start(&keys, &setup);

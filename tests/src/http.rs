@@ -16,6 +16,12 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// Asserts that the body holds `text`, showing the body when not.
+    #[track_caller]
+    pub fn assert_body_has(&self, text: &str) {
+        assert!(self.body.contains(text), "{}", self.body);
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

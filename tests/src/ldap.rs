@@ -2,13 +2,12 @@
 //! serving TLS (`ldaps://` and StartTLS) with a certificate from a
 //! throwaway CA made for it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use crate::ssh::install_ca_signed_certificate;
-use crate::util::{free_port, wait_for_port};
+use crate::util::{free_port, output_with_stdin, wait_for_port};
 
 /// The suffix of the test directory.
 pub const LDAP_SUFFIX: &str = "dc=example,dc=org";
@@ -58,8 +57,7 @@ impl Slapd {
     }
 
     fn start_with(users: &[(&str, &str)], groups: &[(&str, &[&str])], tls: bool) -> Slapd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("db");
+        let (dir, db) = crate::util::temp_path("db");
         std::fs::create_dir(&db).expect("db dir");
         let tls = tls.then(|| (free_port(), throwaway_ca(dir.path())));
         let tls_conf = match &tls {
@@ -204,19 +202,8 @@ impl Slapd {
         if let Some((_, ca)) = &self.tls {
             cmd.arg("-ZZ").env("LDAPTLS_CACERT", ca);
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run ldapmodify (apt install ldap-utils)");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(ldif.as_bytes())
-            .expect("write LDIF");
-        let out = child.wait_with_output().expect("wait for ldapmodify");
+        // ldapmodify is Debian's ldap-utils.
+        let out = output_with_stdin(&mut cmd, ldif);
         assert!(
             out.status.success(),
             "ldapmodify failed: {}",

@@ -79,6 +79,16 @@ pub fn submit_login(
     )
 }
 
+/// The path of an RP-initiated logout (`/oidc/logout`) with this
+/// `id_token_hint` and `post_logout_redirect_uri`.
+pub fn logout_path(id_token_hint: &str, post_logout_redirect_uri: &str) -> String {
+    format!(
+        "/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}",
+        crate::http::pct(id_token_hint),
+        crate::http::pct(post_logout_redirect_uri)
+    )
+}
+
 /// A request to `server`'s token endpoint with `form`, the client proven by
 /// HTTP Basic `client_id`:`secret` (`client_secret_basic`): the answer and
 /// its JSON (null when it is none).

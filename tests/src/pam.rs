@@ -24,6 +24,14 @@ use pam::{Conversation, Transaction};
 /// The domain and service every pam_sso test configures.
 pub const DOMAIN: &str = "example.org";
 pub const SERVICE: &str = "imap.example.org/";
+/// The user the tests of a service log in.
+pub const USER: &str = "alice";
+
+/// A good ticket for [`USER`] to [`SERVICE`] signed by `keys`, valid for
+/// two minutes.
+pub fn user_ticket(keys: &TestKeys) -> String {
+    keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[])
+}
 
 /// The result of one authentication through libpam.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,10 +156,7 @@ pub fn keys_and_service(extra: &str) -> (TestKeys, ServiceDir) {
 /// for them. `None`, after a "skipped" line, when not root (which
 /// `SSO_TESTS_NEED_ROOT` turns into a failure: see [`util::is_root`]).
 pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledService)> {
-    if !util::is_root() {
-        eprintln!("skipped: needs root to install a service file in /etc/pam.d");
-        return None;
-    }
+    crate::return_unless_root!("install a service file in /etc/pam.d", None);
     let keys = TestKeys::new();
     let service = InstalledService::sso(&keys, extra, rest);
     Some((keys, service))
@@ -161,10 +166,7 @@ pub fn installed_sso(extra: &str, rest: &str) -> Option<(TestKeys, InstalledServ
 /// throwaway local account with `password`. `None`, after a "skipped"
 /// line, when not root (as [`installed_sso`]).
 pub fn keys_and_account(password: &str) -> Option<(TestKeys, LocalUser)> {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (useradd, /etc/shadow)");
-        return None;
-    }
+    crate::return_unless_root!("useradd, /etc/shadow", None);
     Some((TestKeys::new(), LocalUser::new(password)))
 }
 
@@ -332,6 +334,12 @@ impl ServiceDir {
         authenticate(Some(self.path()), name, user, password)
     }
 
+    /// Authenticates [`USER`] through the service `name` of this directory
+    /// with a good ticket signed by `keys` ([`user_ticket`]).
+    pub fn authenticate_user(&self, name: &str, keys: &TestKeys) -> AuthResult {
+        self.authenticate(name, USER, user_ticket(keys).as_bytes())
+    }
+
     /// As [`ServiceDir::authenticate`], with `flags` for pam_authenticate.
     pub fn authenticate_with_flags(
         &self,
@@ -438,20 +446,9 @@ impl Drop for LocalUser {
 /// Runs a pamtester `command` (`pamtester -v SERVICE USER authenticate`)
 /// with `password` on stdin; returns (success, stdout and stderr).
 pub fn run_pamtester(mut command: Command, password: &str) -> (bool, String) {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run pamtester (apt package pamtester)");
-    // A module that fails before prompting lets pamtester exit without
-    // reading: a closed pipe here is that case, not an error.
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(format!("{password}\n").as_bytes());
-    }
-    let out = child.wait_with_output().expect("wait for pamtester");
+    // pamtester is Debian's package of that name. A module that fails
+    // before prompting lets it exit without reading the password.
+    let out = util::output_with_stdin(&mut command, &format!("{password}\n"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -1,37 +1,27 @@
 //! The login server (`sso-server`) started as a real process on a free port
 //! with a temporary configuration; requests go through [`crate::http`].
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 pub use crate::browser::Browser;
 use crate::http::form_urlencode;
 pub use crate::http::{http, pct, query_params, Cookies, HttpResponse};
-use crate::util::{bin, TestKeys};
+use crate::util::{bin, output_with_stdin, TestKeys};
 
 /// The domain every test server uses.
 pub const DOMAIN: &str = "test.example.org";
+/// Two services the test configuration ([`Setup::users_file`]) allows.
+pub const WIKI: &str = "wiki.test.example.org/";
+pub const MAIL: &str = "mail.test.example.org/";
+
 /// A session secret (two instances sharing it serve the same users): 32
 /// random bytes in base64, as `sso-server gen-secret` makes them.
 pub const SECRET: &str = "JvNHJs4uLeBwMuMGQ9H5R9FU/12lFZfhRpTB+TsVYTI=";
 
 /// Runs the real `sso-server ARGS...` with `stdin` as its standard input.
 pub fn sso_server_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(bin("sso-server"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sso-server");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
+    output_with_stdin(Command::new(bin("sso-server")).args(args), stdin)
 }
 
 /// Runs the real `sso-server user add` on a users file, the password on
@@ -59,6 +49,15 @@ pub fn add_user(users_file: &Path, user: &str, password: &str, groups: &[&str]) 
         "sso-server user add failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A users file in a new folder where alice, in `staff`, logs in with
+/// `password`: the folder (which must outlive the file's users) and the
+/// file's path.
+pub fn staff_alice(password: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, users) = crate::util::temp_path("users");
+    add_user(&users, "alice", password, &["staff"]);
+    (dir, users)
 }
 
 /// A users file `users` in `dir` with these accounts (user, password),
@@ -176,8 +175,7 @@ impl SsoServer {
     /// returns its exit status success and its output, for configurations
     /// that must fail.
     pub fn try_config(text: &str) -> (bool, String) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("bad.toml");
+        let (_dir, path) = crate::util::temp_path("bad.toml");
         std::fs::write(&path, text).expect("write");
         let (code, out) = run_sso_server(&[
             "--check-config".as_ref(),
@@ -189,6 +187,17 @@ impl SsoServer {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The first line of the log with `event=EVENT`; panics, showing the
+    /// log, when there is none.
+    pub fn log_line(&self, event: &str) -> String {
+        let log = self.log();
+        let tag = format!("event={event}");
+        log.lines()
+            .find(|l| l.contains(&tag))
+            .unwrap_or_else(|| panic!("no {tag} line:\n{log}"))
+            .to_owned()
     }
 
     /// The server's process id.

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::util::{bin, free_port, wait_for_port};
 
+/// The domain of the test realms, and the service most of them issue
+/// tickets for.
+pub const REALM_DOMAIN: &str = "example.org";
+pub const REALM_API: &str = "api.example.org/";
+
 /// Runs a command, panicking with its output if it cannot start.
 fn output(cmd: &mut Command) -> Output {
     cmd.output()
@@ -26,16 +31,6 @@ fn world_readable_tempdir(prefix: &str) -> tempfile::TempDir {
     // under this directory.
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod tempdir");
     dir
-}
-
-/// True (after saying so) when the tests of realms cannot run: they create
-/// system accounts and start sshd, which needs root.
-pub fn skip_unless_root() -> bool {
-    if !crate::util::is_root() {
-        eprintln!("skipped: needs root (creates a system account and runs sshd)");
-        return true;
-    }
-    false
 }
 
 /// A random realm name that cannot clash with real accounts or other tests.
@@ -57,8 +52,7 @@ pub struct ClientKey {
 
 impl ClientKey {
     pub fn generate(comment: &str) -> ClientKey {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let private = dir.path().join("id_ed25519");
+        let (dir, private) = crate::util::temp_path("id_ed25519");
         let out = output(
             Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
@@ -87,8 +81,7 @@ impl Sshd {
     pub fn start(allow_users: &[&str]) -> Sshd {
         // The privilege separation directory sshd insists on.
         fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let host_key = dir.path().join("host_ed25519");
+        let (dir, host_key) = crate::util::temp_path("host_ed25519");
         let out = output(
             Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -432,4 +425,18 @@ pub fn install_ca_signed_certificate(conf_dir: &Path, ca_dir: &Path) -> PathBuf 
     fs::copy(cert, conf_dir.join("cert.pem")).expect("install cert");
     fs::copy(key, conf_dir.join("key.pem")).expect("install key");
     ca.cert
+}
+
+/// A ticket for alice to `service` in `domain`, signed by `signer`, that
+/// expires `lifetime` seconds from now (negative: already expired).
+pub fn alice_ticket(
+    signer: &sso_core::Signer,
+    service: &str,
+    domain: &str,
+    lifetime: i64,
+) -> String {
+    let expires = sso_core::unix_now().saturating_add_signed(lifetime);
+    signer
+        .sign(&sso_core::Ticket::new("alice", service, domain, expires))
+        .expect("sign")
 }

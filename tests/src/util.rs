@@ -140,6 +140,93 @@ pub fn is_root() -> bool {
     root
 }
 
+/// True when running as root ([`is_root`]); otherwise says that the test
+/// is skipped and what needs root.
+pub fn root_or_skip(needs: &str) -> bool {
+    let root = is_root();
+    if !root {
+        eprintln!("skipped: needs root ({needs})");
+    }
+    root
+}
+
+/// Returns from the calling test, after saying so, unless it runs as root
+/// ([`root_or_skip`]): `return_unless_root!("apache2 as www-data")`; with
+/// a second argument, returns that value instead of `()`.
+#[macro_export]
+macro_rules! return_unless_root {
+    ($needs:expr) => {
+        if !$crate::util::root_or_skip($needs) {
+            return;
+        }
+    };
+    ($needs:expr, $value:expr) => {
+        if !$crate::util::root_or_skip($needs) {
+            return $value;
+        }
+    };
+}
+
+/// Asserts that some line of `log` holds every one of `parts`.
+pub fn assert_some_line_has(log: &str, parts: &[&str]) {
+    assert!(
+        log.lines().any(|l| parts.iter().all(|p| l.contains(p))),
+        "no line with {parts:?}:\n{log}"
+    );
+}
+
+/// A new temporary directory and the path of `name` in it (not created);
+/// the directory goes when the `TempDir` is dropped.
+pub fn temp_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+/// Debian's libfaketime (package faketime), its multi-threaded flavour.
+pub const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// Makes the programs the test starts from now on run under libfaketime
+/// with `settings` (`FAKETIME`, `FAKETIME_TIMESTAMP_FILE`...), the
+/// monotonic clock left real. For a test binary that runs one test: no
+/// other thread reads the environment meanwhile.
+pub fn preload_faketime(settings: &[(&str, &std::ffi::OsStr)]) {
+    assert!(
+        Path::new(FAKETIME_LIB).exists(),
+        "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
+    );
+    std::env::set_var("LD_PRELOAD", FAKETIME_LIB);
+    std::env::set_var("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    for (name, value) in settings {
+        std::env::set_var(name, value);
+    }
+}
+
+/// Runs `cmd` with `input` on its standard input and returns its output.
+/// A program that exits before reading all of it (a closed pipe) is not an
+/// error here: its output says what it did.
+pub fn output_with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        match stdin.write_all(input.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                panic!("write to {cmd:?}: {e}")
+            }
+            _ => {}
+        }
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {cmd:?}: {e}"))
+}
+
 /// Runs `cmd` and returns its output; panics naming the command and its
 /// error output unless it ran and exited 0.
 pub fn run_ok(cmd: &mut Command) -> Output {

@@ -46,19 +46,29 @@ fn quoted_after(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
+/// The names a scan of the source found, sorted and each once; fewer than
+/// `at_least` means the scan broke, not that everything is documented.
+fn scanned(mut names: Vec<String>, at_least: usize, what: &str) -> Vec<String> {
+    names.sort();
+    names.dedup();
+    assert!(
+        names.len() >= at_least,
+        "found too few {what} to trust the scan: {names:?}"
+    );
+    names
+}
+
 #[test]
 fn every_mod_sso_directive_is_documented() {
     let doc = read("docs/mod_sso.md");
-    let mut directives: Vec<String> = rust_files("mod_sso/src")
-        .iter()
-        .flat_map(|f| quoted_after(&fs::read_to_string(f).unwrap(), "c\""))
-        .filter(|w| w.starts_with("SSO") && w.chars().all(|c| c.is_ascii_alphanumeric()))
-        .collect();
-    directives.sort();
-    directives.dedup();
-    assert!(
-        directives.len() >= 8,
-        "found too few directives to trust the scan: {directives:?}"
+    let directives = scanned(
+        rust_files("mod_sso/src")
+            .iter()
+            .flat_map(|f| quoted_after(&fs::read_to_string(f).unwrap(), "c\""))
+            .filter(|w| w.starts_with("SSO") && w.chars().all(|c| c.is_ascii_alphanumeric()))
+            .collect(),
+        8,
+        "directives",
     );
     let missing: Vec<_> = directives
         .iter()
@@ -73,15 +83,13 @@ fn every_pam_sso_option_is_documented() {
     // The parser only, not its unit tests (which name refused options).
     let source = whole.split("#[cfg(test)]").next().unwrap_or("");
     let page = read("docs/pam_sso.8");
-    let mut options: Vec<String> = quoted_after(source, "(\"")
-        .into_iter()
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        .collect();
-    options.sort();
-    options.dedup();
-    assert!(
-        options.len() >= 6,
-        "found too few options to trust the scan: {options:?}"
+    let options = scanned(
+        quoted_after(source, "(\"")
+            .into_iter()
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect(),
+        6,
+        "options",
     );
     // troff escapes '-' and may set names in bold: look for the bare word.
     let missing: Vec<_> = options

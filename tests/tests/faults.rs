@@ -17,8 +17,8 @@ use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
 use sso_integration::server::{
     add_user, redirected_ticket, try_add_user, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::ssh::{skip_unless_root, Realm, Sshd};
-use sso_integration::util::{is_root, TestKeys};
+use sso_integration::ssh::{Realm, Sshd, REALM_API as API, REALM_DOMAIN};
+use sso_integration::util::TestKeys;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -132,10 +132,7 @@ fn app_status(apache: &Apache, ticket: &str) -> u16 {
 
 #[test]
 fn a_key_file_gone_before_graceful_keeps_the_running_configuration() {
-    if !is_root() {
-        eprintln!("skipped: apache2 needs root");
-        return;
-    }
+    sso_integration::return_unless_root!("apache2");
     let (kept, lost) = (TestKeys::new(), TestKeys::new());
     let apache = Apache::start(ApacheConfig {
         config: format!(
@@ -269,10 +266,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_leaves_the_users_file_as_it_was() {
-    if !is_root() {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
+    sso_integration::return_unless_root!("mounting a tmpfs");
     let disk = SmallDisk::mount("256k");
     let users = disk.path().join("users");
     add_user(&users, "alice", "alice password", &["staff"]);
@@ -305,14 +299,9 @@ fn a_full_disk_leaves_the_users_file_as_it_was() {
 // ---------------------------------------------------------------------------
 // A token realm whose secret key cannot be read.
 
-const REALM_DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
-
 #[test]
 fn a_realm_whose_secret_key_cannot_be_read_issues_nothing() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, key) = Realm::with_alice(REALM_DOMAIN, &[API], 600, "");
     let sshd = Sshd::start(&[&realm.name]);
     let secret = realm.secret_key_path();

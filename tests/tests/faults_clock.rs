@@ -12,11 +12,10 @@
 use std::path::Path;
 
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::util::{is_root, TestKeys};
+use sso_integration::util::{preload_faketime, TestKeys};
 
 const DOMAIN: &str = "test.example.org";
 const APP: &str = "/app/";
-const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 /// mod_sso's allowance after expiry, in seconds.
 const SKEW: i64 = 300;
 const HOUR: i64 = 3600;
@@ -28,24 +27,14 @@ fn step_clock(file: &Path, offset: i64) {
 
 #[test]
 fn clock_steps_keep_expiry_plus_skew_by_the_servers_clock() {
-    if !is_root() {
-        eprintln!("skipped: apache2 needs root");
-        return;
-    }
-    assert!(
-        Path::new(FAKETIME_LIB).exists(),
-        "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
-    );
+    sso_integration::return_unless_root!("apache2");
     let keys = TestKeys::new();
-    let clock_dir = tempfile::tempdir().unwrap();
-    let clock = clock_dir.path().join("faketime");
+    let (_clock_dir, clock) = sso_integration::util::temp_path("faketime");
     step_clock(&clock, 0);
-    // SAFETY of the environment change: this binary runs this one test, and
-    // no other thread reads the environment meanwhile.
-    std::env::set_var("LD_PRELOAD", FAKETIME_LIB);
-    std::env::set_var("FAKETIME_TIMESTAMP_FILE", &clock);
-    std::env::set_var("FAKETIME_NO_CACHE", "1");
-    std::env::set_var("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    preload_faketime(&[
+        ("FAKETIME_TIMESTAMP_FILE", clock.as_os_str()),
+        ("FAKETIME_NO_CACHE", "1".as_ref()),
+    ]);
     let apache = Apache::start(ApacheConfig {
         config: format!(
             "SSOLoginServer https://login.{DOMAIN}/\nSSODomain {DOMAIN}\n\

@@ -7,19 +7,14 @@
 
 use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
 use sso_integration::gate::{doc_snippet, Echo, Gate, Nginx};
-use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
-use sso_integration::util::{free_port, is_root, TestKeys};
+use sso_integration::server::{Browser, Setup, SsoServer, DOMAIN};
+use sso_integration::util::{free_port, TestKeys};
 
 #[test]
 fn one_login_reaches_apache_nginx_and_the_reverse_proxy_and_one_logout_ends_all() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run apache2 as www-data");
-        return;
-    }
+    sso_integration::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "gate-browser-password", &["staff"]);
+    let (dir, users) = sso_integration::server::staff_alice("gate-browser-password");
     let authority = sso_integration::tls::Ca::new(dir.path(), "sso gate test CA");
     let (cert, key) = authority.issue("127.0.0.1");
 
@@ -93,11 +88,7 @@ fn one_login_reaches_apache_nginx_and_the_reverse_proxy_and_one_logout_ends_all(
     let browser = Browser::start(&[&authority.cert]);
     browser.goto(&one);
     browser.wait_for_url(&format!("{login_url}?s="));
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", "gate-browser-password");
-    browser.click("#submit");
-    browser.wait_for_url(&one);
-    let page = browser.source();
+    let page = browser.log_in("alice", "gate-browser-password", &one);
     assert!(
         page.contains("<b id=\"user\">alice</b>"),
         "{page}\n{}",

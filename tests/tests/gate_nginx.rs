@@ -131,12 +131,8 @@ fn browser_login(site: &Site) -> (Cookies, String) {
     );
     let page = site.get("/app/page?x=1", &jar.header());
     assert_eq!(page.status, 200, "{page:?}\n{}", site.diagnose());
-    assert!(page.body.contains("remote-user=[alice]"), "{}", page.body);
-    assert!(
-        page.body.contains("x-auth-request-user=[alice]"),
-        "{}",
-        page.body
-    );
+    page.assert_body_has("remote-user=[alice]");
+    page.assert_body_has("x-auth-request-user=[alice]");
     // Replaying the sso_login URL (say, from a log) binds nothing.
     let replay = site.get(&sso_login, &[]);
     assert_ne!(replay.status, 200, "{replay:?}");
@@ -161,7 +157,7 @@ fn sso_gate_behind_nginx() {
     );
     let r = site.get("/public", &[("Remote-User".into(), "root".into())]);
     assert_eq!(r.status, 200, "a public route: {r:?}");
-    assert!(r.body.contains("remote-user=[]"), "{}", r.body);
+    r.assert_body_has("remote-user=[]");
 
     // Groups: a ticket without one of the route's is refused with 403.
     let admin = site.service("/admin/");
@@ -174,7 +170,7 @@ fn sso_gate_behind_nginx() {
         .ticket("alice", &admin, DOMAIN, 300, None, &["admins"]);
     let r = site.get("/admin/", &auth(&admins));
     assert_eq!(r.status, 200, "{r:?}");
-    assert!(r.body.contains("remote-groups=[admins]"), "{}", r.body);
+    r.assert_body_has("remote-groups=[admins]");
 
     // API routes: 401 with WWW-Authenticate, never a redirect.
     let r = site.get("/api/x", &[]);
@@ -287,8 +283,7 @@ fn good_api_ticket(site: &Site) -> String {
 #[test]
 fn check_names_the_failing_key() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gate.toml");
+    let (_dir, path) = sso_integration::util::temp_path("gate.toml");
     let good = gate_config(&keys, 1, 2, "").replace("{port}", "4180");
     std::fs::write(&path, &good).expect("write");
     let (code, out) = run_gate(&["check".as_ref(), "--config".as_ref(), path.as_ref()]);

@@ -28,8 +28,7 @@ fn ask(socket: &std::path::Path, uri: &str) -> String {
 #[test]
 fn forward_auth_on_a_unix_socket() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let socket = dir.path().join("gate.sock");
+    let (dir, socket) = sso_integration::util::temp_path("gate.sock");
     // A stale socket from an earlier run.
     drop(std::os::unix::net::UnixListener::bind(&socket).expect("stale socket"));
     let config = dir.path().join("gate.toml");

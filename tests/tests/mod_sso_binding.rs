@@ -8,8 +8,6 @@
 
 mod mod_sso_common;
 
-use std::time::{Duration, Instant};
-
 use mod_sso_common::*;
 use sso_core::web::percent_encode;
 use sso_integration::apache::{Apache, ApacheConfig, Mpm, Request};
@@ -27,21 +25,9 @@ fn status_with(site: &Site, cookies: &[(String, String)]) -> u16 {
         .status
 }
 
-/// Polls until `f` holds (old-generation children may finish a request or
-/// two after a restart); fails after 60 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn planted_cookies_are_never_accepted_on_https() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     assert!(names.ticket.starts_with("__Host-sso-"), "{names:?}");
@@ -81,17 +67,9 @@ fn planted_cookies_are_never_accepted_on_https() {
 
 #[test]
 fn plain_http_uses_the_path_scoped_fallback() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        tls: false,
-        config: site_config(&[&keys.public_path]),
-        files: site_files(),
-        ..ApacheConfig::default()
-    });
+    let apache = start_plain_http(&[&keys.public_path]);
     let service = format!("{}/app/", apache.host_port());
     let t = keys.ticket("paul", &service, DOMAIN, 600, None, &[]);
     let r = apache
@@ -115,9 +93,7 @@ fn plain_http_uses_the_path_scoped_fallback() {
 /// `__Host-` names, which a sibling host cannot plant.
 #[test]
 fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     for (trusted, host_only) in [
         ("SSOTrustedProxies 10.0.0.0/8 127.0.0.1\n", true),
@@ -158,6 +134,7 @@ fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
 }
 
 fn binding_rules(mpm: Mpm) {
+    sso_integration::return_unless_root!("apache2 as www-data");
     let mut site = Site::start(mpm);
     let names = site.cookies();
     let (t, secret, cookies) = site.browser_login_keeping_the_secret("alice", &[]);
@@ -196,11 +173,7 @@ fn binding_rules(mpm: Mpm) {
     // Those tries did not log the browser out.
     assert_eq!(status_with(&site, &cookies), 200);
     // The browser ticket as a bearer token: refused with the reason.
-    let r = site
-        .apache
-        .request("/app/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&site.apache, "/app/env.cgi", &t);
     assert_eq!(r.status, 401, "{r:?}");
     assert!(
         r.header("WWW-Authenticate")
@@ -249,9 +222,7 @@ fn binding_rules(mpm: Mpm) {
 /// application that exports the ticket gets its proof beside it.
 #[test]
 fn leaked_login_urls_buy_nothing() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let login = |t: &str, secret: &str| {
@@ -310,27 +281,11 @@ fn leaked_login_urls_buy_nothing() {
     );
 }
 
-#[test]
-fn ticket_binding_event() {
-    if !need_root() {
-        return;
-    }
-    binding_rules(Mpm::Event);
-}
-
-#[test]
-fn ticket_binding_prefork() {
-    if !need_root() {
-        return;
-    }
-    binding_rules(Mpm::Prefork);
-}
+test_on_both_mpms!(ticket_binding_event, ticket_binding_prefork, binding_rules);
 
 #[test]
 fn logout_revokes_the_binding() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let (t, cookies) = site.browser_login("alice", &[]);
     assert_eq!(status_with(&site, &cookies), 200);
@@ -352,9 +307,7 @@ fn logout_revokes_the_binding() {
 
 #[test]
 fn binding_off_is_the_old_behaviour() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let apache = start_with(
         Mpm::Event,
@@ -371,9 +324,7 @@ fn binding_off_is_the_old_behaviour() {
 
 #[test]
 fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let started = Apache::try_start(ApacheConfig {
         mpm: Mpm::Event,
@@ -407,9 +358,7 @@ fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
 /// the new request is bob. Bob must not get alice's ticket groups.
 #[test]
 fn require_group_never_lends_ticket_groups_to_another_user() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = sso_integration::util::TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
@@ -421,27 +370,13 @@ fn require_group_never_lends_ticket_groups_to_another_user() {
         0o755,
     ));
     files.push(("htdocs/basic/env.cgi".into(), ENV_CGI.into(), 0o755));
-    files.push(("conf/groups".into(), "admins: root1\n".into(), 0o644));
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        modules: vec!["auth_basic".into(), "authn_file".into()],
-        config: site_config(&[&keys.public_path]) + extra,
+    let apache = start_with_basic_auth(
+        &[&keys.public_path],
+        extra,
         files,
-        ..ApacheConfig::default()
-    });
-    let htpasswd = apache.root().join("conf/htpasswd");
-    let st = std::process::Command::new("htpasswd")
-        .args(["-c", "-b", "-B"])
-        .arg(&htpasswd)
-        .args(["bob", "pw"])
-        .status()
-        .expect("htpasswd");
-    assert!(st.success());
-    std::fs::set_permissions(
-        &htpasswd,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+        "admins: root1\n",
+        &[("bob", "pw")],
+    );
     let service = format!("{}/app/", apache.host_port());
     let names = cookie_names(&service);
     let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["admins"]);

@@ -8,7 +8,7 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use serde_json::Value;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
+use sso_integration::apache::Apache;
 use sso_integration::flow_cases::{cases, check_answer, request_of};
 use sso_integration::http::{request, HttpResponse};
 use sso_integration::util::TestKeys;
@@ -48,19 +48,11 @@ fn check(case: &Value, r: &HttpResponse, log: &str, service: &str) {
 
 #[test]
 fn mod_sso_answers_every_case_of_the_shared_table() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let cases = cases();
     let keys = TestKeys::new();
     let forger = TestKeys::new();
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        tls: false,
-        config: site_config(&[&keys.public_path]),
-        files: site_files(),
-        ..ApacheConfig::default()
-    });
+    let apache = start_plain_http(&[&keys.public_path]);
     let service = format!("{}/app/", apache.host_port());
     for case in &cases {
         let before = apache.error_log().len();

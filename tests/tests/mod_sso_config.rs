@@ -25,11 +25,8 @@ fn base(key: &str) -> String {
 
 #[test]
 fn bad_key_files_stop_httpd_naming_directive_and_file() {
-    if !need_root() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.key");
+    sso_integration::return_unless_root!("apache2 as www-data");
+    let (dir, missing) = sso_integration::util::temp_path("missing.key");
     let e = start_err(base(&missing.display().to_string()));
     assert!(
         e.contains("SSOPublicKeyFile") && e.contains(&missing.display().to_string()),
@@ -60,9 +57,7 @@ fn bad_key_files_stop_httpd_naming_directive_and_file() {
 /// case is put right again to show the rule was the refusal.
 #[test]
 fn key_files_others_could_write_stop_httpd() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     use std::os::unix::fs::PermissionsExt;
     let chmod = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
@@ -131,9 +126,7 @@ fn key_files_others_could_write_stop_httpd() {
 
 #[test]
 fn bad_arguments_stop_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let k = keys.public_path.display().to_string();
     for (directive, line) in [
@@ -165,9 +158,7 @@ fn bad_arguments_stop_httpd_naming_the_directive() {
 
 #[test]
 fn pem_keys_and_all_directives_are_accepted() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::with_format(KeyFormat::Pem);
     let apache = Apache::start(ApacheConfig {
         mpm: Mpm::Event,
@@ -199,18 +190,13 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
     assert!(!nonce.contains("Secure"), "SSOCookieSecure Off: {nonce}");
     // SSOClockSkew 30: a ticket expired 10 s ago still passes.
     let late = keys.ticket("dora", &service, DOMAIN, -10, None, &["staff"]);
-    let r = apache
-        .request("/app/")
-        .header("Authorization", &format!("SSO {late}"))
-        .send();
+    let r = with_ticket(&apache, "/app/", &late);
     assert_eq!(r.status, 200, "{r:?}");
 }
 
 #[test]
 fn api_mode_answers_401_and_never_redirects() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let mut files = site_files();
     files.push(("htdocs/api/env.cgi".into(), ENV_CGI.into(), 0o755));
@@ -233,13 +219,7 @@ Require valid-user\n</Location>\n",
     let expired = keys.ticket("dora", &service, DOMAIN, -600, None, &[]);
     for (what, r) in [
         ("no ticket", apache.request("/api/").send()),
-        (
-            "expired",
-            apache
-                .request("/api/")
-                .header("Authorization", &format!("SSO {expired}"))
-                .send(),
-        ),
+        ("expired", with_ticket(&apache, "/api/", &expired)),
     ] {
         assert_eq!(r.status, 401, "{what}: {r:?}");
         assert!(r.header("location").is_none(), "{what}: {r:?}");
@@ -254,19 +234,14 @@ Require valid-user\n</Location>\n",
     );
     // A valid ticket passes as anywhere else.
     let t = keys.ticket("dora", &service, DOMAIN, 600, None, &[]);
-    let r = apache
-        .request("/api/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&apache, "/api/env.cgi", &t);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("dora"));
 }
 
 #[test]
 fn location_without_sso_service_answers_500_naming_it() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let apache = Apache::start(ApacheConfig {
         tls: false,
@@ -290,9 +265,7 @@ fn location_without_sso_service_answers_500_naming_it() {
 /// decided by its own settings.
 #[test]
 fn location_settings_are_built_once_not_per_request() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     const PER_REQUEST: &str = "settings were built for the request";
     let keys = TestKeys::new();
     let mut config = base(&keys.public_path.display().to_string())

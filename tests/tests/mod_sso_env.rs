@@ -4,14 +4,11 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
 use sso_integration::util::TestKeys;
 
 #[test]
 fn sso_env_reaches_ssi_and_mod_rewrite() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Directory @DOCROOT@/app/ssi>\n  Options +Includes\n  AddOutputFilter INCLUDES .shtml\n</Directory>\n\
@@ -27,13 +24,7 @@ fn sso_env_reaches_ssi_and_mod_rewrite() {
         "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho \"REWRITE_SAW=$REWRITE_SAW\"\n".into(),
         0o755,
     ));
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        modules: vec!["include".into(), "rewrite".into()],
-        config: site_config(&[&keys.public_path]) + extra,
-        files,
-        ..ApacheConfig::default()
-    });
+    let apache = start_with_modules(&["include", "rewrite"], &[&keys.public_path], extra, files);
     let service = format!("{}/app/", apache.host_port());
     let names = cookie_names(&service);
     let alice = keys.ticket("alice", &service, DOMAIN, 600, None, &["a", "b"]);

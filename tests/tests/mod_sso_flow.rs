@@ -10,9 +10,7 @@ use sso_integration::util::TestKeys;
 
 #[test]
 fn no_ticket_redirects_to_login_server_with_parameters() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let r = site.apache.get("/app/env.cgi?x=1&y=2");
@@ -69,9 +67,7 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
 
 #[test]
 fn open_location_needs_nothing() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let r = site.apache.get("/open/");
     assert_eq!(r.status, 200);
@@ -80,9 +76,7 @@ fn open_location_needs_nothing() {
 
 #[test]
 fn valid_v4_and_v3_tickets_reach_the_cgi() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let v4 = site.ticket("alice", &["staff", "dev"]);
@@ -149,9 +143,7 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
 
 #[test]
 fn bad_cookies_are_refused_cleanly() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let service = site.service();
@@ -202,11 +194,7 @@ fn bad_cookies_are_refused_cleanly() {
             );
         }
         // The same ticket in the header: 401 with the reason, never a redirect.
-        let r = site
-            .apache
-            .request("/app/")
-            .header("Authorization", &format!("SSO {cookie}"))
-            .send();
+        let r = with_ticket(&site.apache, "/app/", cookie);
         assert_eq!(r.status, 401, "{what} (header): {r:?}");
         let wa = r.header("WWW-Authenticate").expect("WWW-Authenticate");
         assert!(wa.starts_with(&format!("SSO realm=\"{service}\"")), "{wa}");
@@ -236,17 +224,11 @@ fn bad_cookies_are_refused_cleanly() {
 
 #[test]
 fn authorization_header_path() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let t = site.ticket("carol", &["dev"]);
-    let r = site
-        .apache
-        .request("/app/env.cgi")
-        .header("Authorization", &format!("SSO {t}"))
-        .send();
+    let r = with_ticket(&site.apache, "/app/env.cgi", &t);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some("carol"));
     // POST with a ticket works, without one it is 401 (a redirect cannot replay it).
@@ -290,9 +272,7 @@ fn authorization_header_path() {
 
 #[test]
 fn two_public_keys_both_accepted() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let old = TestKeys::new();
     let new = TestKeys::new();
     let apache = start_with(Mpm::Event, &[&old.public_path, &new.public_path], "");
@@ -308,18 +288,13 @@ fn two_public_keys_both_accepted() {
         assert_eq!(cgi_value(&r.body, "REMOTE_USER"), Some(name));
     }
     let stranger = TestKeys::new().ticket("x", &service, DOMAIN, 600, None, &[]);
-    let r = apache
-        .request("/app/")
-        .header("Authorization", &format!("SSO {stranger}"))
-        .send();
+    let r = with_ticket(&apache, "/app/", &stranger);
     assert_eq!(r.status, 401);
 }
 
 #[test]
 fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let service = site.service();
@@ -455,9 +430,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
 
 #[test]
 fn sso_logout_clears_cookies_without_a_ticket() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let r = site.apache.get("/app/sso_logout");
@@ -473,9 +446,7 @@ fn sso_logout_clears_cookies_without_a_ticket() {
 
 #[test]
 fn require_user_and_group_allow_and_deny() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let alice = site.ticket("alice", &["admins"]);

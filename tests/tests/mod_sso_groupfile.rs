@@ -4,52 +4,25 @@
 
 mod mod_sso_common;
 
-use std::process::Command;
-
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
 use sso_integration::util::TestKeys;
 
 #[test]
 fn require_group_coexists_with_mod_authz_groupfile() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
   AuthUserFile @ROOT@/conf/htpasswd\n  AuthGroupFile @ROOT@/conf/groups\n  Require group wheel\n</Location>\n";
-    let apache = Apache::start(ApacheConfig {
-        mpm: Mpm::Event,
-        modules: vec!["auth_basic".into(), "authn_file".into()],
-        config: site_config(&[&keys.public_path]) + extra,
-        files: {
-            let mut f = site_files();
-            f.push(("conf/groups".into(), "wheel: root1\n".into(), 0o644));
-            f.push(("htdocs/basic/index.html".into(), "basic\n".into(), 0o644));
-            f
-        },
-        ..ApacheConfig::default()
-    });
-    let htpasswd = apache.root().join("conf/htpasswd");
-    for (user, pass) in [("root1", "pw1"), ("other", "pw2")] {
-        let mut cmd = Command::new("htpasswd");
-        if !htpasswd.exists() {
-            cmd.arg("-c");
-        }
-        let st = cmd
-            .args(["-b", "-B"])
-            .arg(&htpasswd)
-            .args([user, pass])
-            .status()
-            .expect("htpasswd");
-        assert!(st.success());
-    }
-    std::fs::set_permissions(
-        &htpasswd,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    let mut files = site_files();
+    files.push(("htdocs/basic/index.html".into(), "basic\n".into(), 0o644));
+    let apache = start_with_basic_auth(
+        &[&keys.public_path],
+        extra,
+        files,
+        "wheel: root1\n",
+        &[("root1", "pw1"), ("other", "pw2")],
+    );
 
     // Group file path: Basic users.
     let basic = |auth: &str| {

@@ -3,8 +3,6 @@
 
 mod mod_sso_common;
 
-use std::time::{Duration, Instant};
-
 use mod_sso_common::*;
 use sso_integration::apache::{Apache, Mpm};
 use sso_integration::util::TestKeys;
@@ -36,68 +34,46 @@ fn flow_works(apache: &Apache, keys: &TestKeys) {
 
 #[test]
 fn event_mpm_flow() {
-    if !need_root() {
-        return;
-    }
-    let keys = TestKeys::new();
-    let apache = start_with(Mpm::Event, &[&keys.public_path], "");
-    flow_works(&apache, &keys);
+    mpm_flow(Mpm::Event, None);
 }
 
 #[test]
 fn prefork_mpm_flow() {
-    if !need_root() {
-        return;
-    }
+    mpm_flow(Mpm::Prefork, Some("mpm_prefork:notice"));
+}
+
+/// The flow on a server of `mpm`, whose error log says `started` if given.
+fn mpm_flow(mpm: Mpm, started: Option<&str>) {
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
-    let apache = start_with(Mpm::Prefork, &[&keys.public_path], "");
-    assert!(
-        apache.error_log().contains("mpm_prefork:notice"),
-        "{}",
-        apache.error_log()
-    );
+    let apache = start_with(mpm, &[&keys.public_path], "");
+    if let Some(started) = started {
+        assert!(
+            apache.error_log().contains(started),
+            "{}",
+            apache.error_log()
+        );
+    }
     flow_works(&apache, &keys);
 }
 
-/// Polls until `f` holds (old-generation children may finish a request or
-/// two after the restart); fails after 60 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn graceful_restart_with_changed_key(mpm: Mpm) {
+    sso_integration::return_unless_root!("apache2 as www-data");
     let old = TestKeys::new();
     let new = TestKeys::new();
-    let key_dir = tempfile::tempdir().unwrap();
-    let key_file = key_dir.path().join("sso.pub");
+    let (_key_dir, key_file) = sso_integration::util::temp_path("sso.pub");
     std::fs::copy(&old.public_path, &key_file).unwrap();
     let mut apache = start_with(mpm, &[&key_file], "");
     let service = format!("{}/app/", apache.host_port());
     let t_old = old.ticket("olga", &service, DOMAIN, 600, None, &[]);
     let t_new = new.ticket("nina", &service, DOMAIN, 600, None, &[]);
-    let status = |t: &str| {
-        apache
-            .request("/app/")
-            .header("Authorization", &format!("SSO {t}"))
-            .send()
-            .status
-    };
+    let status = |t: &str| authorized_status(&apache, t);
     assert_eq!(status(&t_old), 200);
     assert_eq!(status(&t_new), 401);
 
     std::fs::copy(&new.public_path, &key_file).unwrap();
     apache.graceful();
-    let status = |t: &str| {
-        apache
-            .request("/app/")
-            .header("Authorization", &format!("SSO {t}"))
-            .send()
-            .status
-    };
+    let status = |t: &str| authorized_status(&apache, t);
     eventually("the new key is accepted", || status(&t_new) == 200);
     eventually("the old key is refused", || status(&t_old) == 401);
     // And stays so on every child.
@@ -107,18 +83,8 @@ fn graceful_restart_with_changed_key(mpm: Mpm) {
     }
 }
 
-#[test]
-fn graceful_restart_reloads_keys_event() {
-    if !need_root() {
-        return;
-    }
-    graceful_restart_with_changed_key(Mpm::Event);
-}
-
-#[test]
-fn graceful_restart_reloads_keys_prefork() {
-    if !need_root() {
-        return;
-    }
-    graceful_restart_with_changed_key(Mpm::Prefork);
-}
+test_on_both_mpms!(
+    graceful_restart_reloads_keys_event,
+    graceful_restart_reloads_keys_prefork,
+    graceful_restart_with_changed_key
+);

@@ -9,9 +9,7 @@ use sso_integration::util::TestKeys;
 
 #[test]
 fn a_pinned_key_only_signs_for_its_services() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site_keys = TestKeys::new();
     let realm_keys = TestKeys::new();
     let config = format!(
@@ -31,12 +29,7 @@ SSOPublicKeyFile {} \"services=127\\.0\\.0\\.1:[0-9]+/realm/\"\n\
         ..ApacheConfig::default()
     });
     let host = apache.host_port();
-    let get = |path: &str, t: &str| {
-        apache
-            .request(path)
-            .header("Authorization", &format!("SSO {t}"))
-            .send()
-    };
+    let get = |path: &str, t: &str| with_ticket(&apache, path, t);
     // The realm key for the realm's service: accepted.
     let realm = format!("{host}/realm/");
     let t = realm_keys.ticket("svc", &realm, DOMAIN, 600, None, &[]);
@@ -66,9 +59,7 @@ SSOPublicKeyFile {} \"services=127\\.0\\.0\\.1:[0-9]+/realm/\"\n\
 
 #[test]
 fn a_bad_pin_stops_httpd_naming_the_directive() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     for (line, says) in [
         (

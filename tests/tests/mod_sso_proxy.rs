@@ -47,9 +47,7 @@ fn echo_backend() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[test]
 fn proxied_location_passes_the_user_and_keeps_the_handlers() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let (backend, seen) = echo_backend();
     let apache = Apache::start(ApacheConfig {
@@ -92,7 +90,7 @@ fn proxied_location_passes_the_user_and_keeps_the_handlers() {
         "a client header must not reach the backend: {}",
         r.body
     );
-    assert!(r.body.contains("X-Remote-Groups: ops\r\n"), "{}", r.body);
+    r.assert_body_has("X-Remote-Groups: ops\r\n");
 
     // The handlers answer under the proxied path without a ticket.
     let r = apache.get("/papp/sso_logout");

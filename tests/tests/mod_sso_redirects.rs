@@ -35,9 +35,7 @@ fn login_location(site: &Site, d: Option<&str>) -> String {
 
 #[test]
 fn hostile_redirect_targets_never_leave_the_service() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let h = site.apache.host_port();
     let port = site.apache.port();
@@ -125,9 +123,7 @@ fn hostile_redirect_targets_never_leave_the_service() {
 
 #[test]
 fn honest_redirect_targets_are_kept() {
-    if !need_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let h = site.apache.host_port();
     for d in [

@@ -20,9 +20,9 @@ use sso_core::{Check, KeySet, PublicKey, SecretKey, Signer, Verifier};
 use sso_integration::apache::{Apache, ApacheConfig, Request};
 use sso_integration::pam::{self, module_path, PAM_AUTH_ERR, PAM_SUCCESS};
 use sso_integration::server::{
-    add_user, http, pct, redirected_ticket_text, Cookies, Setup, SsoServer, DOMAIN,
+    add_user, http, pct, redirected_ticket_text, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::util::{bin, is_root, TestKeys};
+use sso_integration::util::{bin, TestKeys};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "alice password";
@@ -108,13 +108,7 @@ impl Client {
         let refused = (r.status != 200 || r.body != "protected\n")
             .then(|| format!("apache2: {} {}", r.status, r.body));
         record("apache2 + mod_sso", signer, refused);
-        let r = http(
-            self.server_port,
-            "POST",
-            "/exchange",
-            &[],
-            Some(&format!("t={}&s={}", pct(&web), pct(IMAP))),
-        );
+        let r = exchange_for_imap(self.server_port, &web);
         if r.status != 200 {
             return record("exchange", signer, Some(format!("{} {}", r.status, r.body)));
         }
@@ -163,10 +157,7 @@ fn apache_keys(apache: &mut Apache, from: &[&Path], to: &[&Path]) {
 
 #[test]
 fn keys_rotate_without_refusing_a_valid_ticket() {
-    if !is_root() {
-        eprintln!("skipped: apache2 needs root");
-        return;
-    }
+    sso_integration::return_unless_root!("apache2");
     let old = TestKeys::new();
     // 1. The new pair, made as the procedure says.
     let new = gen_keys();
@@ -184,8 +175,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
     });
     let app_service = format!("{}/app/", apache.host_port());
 
-    let users_dir = tempfile::tempdir().unwrap();
-    let users = users_dir.path().join("users");
+    let (_users_dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, USER, PASSWORD, &[]);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![regex_escape(&app_service), regex_escape(IMAP)]);
@@ -374,13 +364,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
     assert_eq!(apache_status(&client.app_url, &by_old), 401);
     let imap_by_old = old.ticket(USER, IMAP, DOMAIN, 60, None, &[]);
     assert_eq!(pam_code(&client.pam_dir, &imap_by_old), PAM_AUTH_ERR);
-    let r = http(
-        server.port,
-        "POST",
-        "/exchange",
-        &[],
-        Some(&format!("t={}&s={}", pct(&by_old), pct(IMAP))),
-    );
+    let r = exchange_for_imap(server.port, &by_old);
     assert_eq!(r.status, 401, "{}", r.body);
     // And one of the new key still passes (the refusal was the key).
     let by_new = new.ticket(USER, &app_service, DOMAIN, 60, None, &[]);
@@ -389,8 +373,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
 
 /// `ssotool gen-keys` into a private directory.
 fn gen_keys() -> TestKeys {
-    let dir = tempfile::tempdir().unwrap();
-    let secret_path = dir.path().join("secret.key.new");
+    let (dir, secret_path) = sso_integration::util::temp_path("secret.key.new");
     let public_path = dir.path().join("public.key.new");
     let out = Command::new(bin("ssotool"))
         .args(["gen-keys", "--output"])
@@ -423,4 +406,16 @@ fn pam_code(dir: &Path, ticket: &str) -> i32 {
 /// `127.0.0.1:8443/app/` as a regular expression matching just that.
 fn regex_escape(s: &str) -> String {
     s.replace('.', r"\.")
+}
+
+/// `POST /exchange` of `ticket` for the IMAP service, to the login server
+/// on `port`.
+fn exchange_for_imap(port: u16, ticket: &str) -> HttpResponse {
+    http(
+        port,
+        "POST",
+        "/exchange",
+        &[],
+        Some(&format!("t={}&s={}", pct(ticket), pct(IMAP))),
+    )
 }

@@ -8,12 +8,10 @@ use std::process::{Command, Stdio};
 
 use sso_integration::pam::{
     asking_line, installed_sso, keys_and_account, keys_and_service, module_args, module_path,
-    pamtester, sso_line, write_conf, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_ERROR_MSG,
-    PAM_SILENT, PAM_SUCCESS, SERVICE,
+    pamtester, sso_line, user_ticket, write_conf, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR,
+    PAM_ERROR_MSG, PAM_SILENT, PAM_SUCCESS, SERVICE, USER,
 };
 use sso_integration::util::TestKeys;
-
-const USER: &str = "alice";
 
 fn error(text: &str) -> Message {
     Message {
@@ -46,7 +44,7 @@ fn a_refused_ticket_is_told_to_the_user_unless_pam_silent() {
     let r = dir.authenticate("sso", USER, b"correct horse battery staple");
     assert_eq!(r.code, PAM_AUTH_ERR, "{r:?}");
     assert_eq!(r.messages, [], "{r:?}");
-    let good = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let good = user_ticket(&keys);
     let r = dir.authenticate("sso", USER, good.as_bytes());
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.messages, [], "{r:?}");
@@ -101,8 +99,7 @@ fn try_first_pass_from_the_conf_file_reuses_the_stored_password() {
         conf.display()
     );
     let dir = ServiceDir::with_service("sso", &(asking_line(&keys) + &conf_line));
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1, "{r:?}");
 }

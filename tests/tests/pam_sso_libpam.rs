@@ -6,12 +6,10 @@ use std::process::Command;
 use sso_core::{KeyFormat, Ticket, Version};
 use sso_integration::pam::{
     asking_line, authenticate_fresh, keys_and_account, keys_and_service, module_args, module_path,
-    sso_line, write_conf, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR, PAM_SERVICE_ERR,
-    PAM_SUCCESS, SERVICE,
+    sso_line, user_ticket, write_conf, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR,
+    PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE, USER,
 };
 use sso_integration::util::{self, TestKeys};
-
-const USER: &str = "alice";
 
 /// A service directory whose service "sso" is `auth required pam_sso ARGS`.
 fn single(args: &str) -> ServiceDir {
@@ -48,8 +46,7 @@ fn valid_v3_ticket_is_accepted() {
 fn pem_public_key_file_works() {
     let keys = TestKeys::with_format(KeyFormat::Pem);
     let dir = single(&module_args(&keys.public_path, ""));
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
 }
 
@@ -142,7 +139,7 @@ fn groups_option_requires_a_listed_group() {
         dir.authenticate("sso", USER, outsider.as_bytes()).code,
         PAM_AUTH_ERR
     );
-    let none = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let none = user_ticket(&keys);
     assert_eq!(
         dir.authenticate("sso", USER, none.as_bytes()).code,
         PAM_AUTH_ERR
@@ -158,7 +155,7 @@ fn second_key_accepts_tickets_during_rotation() {
         &format!("key={}", old.public_path.display()),
     ));
     for keys in [&new, &old] {
-        let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+        let ticket = user_ticket(keys);
         assert_eq!(
             dir.authenticate("sso", USER, ticket.as_bytes()).code,
             PAM_SUCCESS
@@ -171,8 +168,7 @@ fn missing_key_file_is_authinfo_unavail() {
     let keys = TestKeys::new();
     let missing = keys.dir.path().join("no-such.key");
     let dir = single(&module_args(&missing, ""));
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_AUTHINFO_UNAVAIL, "{r:?}");
     assert_eq!(r.prompts, 0, "no prompt when nothing can be verified");
 }
@@ -181,7 +177,7 @@ fn missing_key_file_is_authinfo_unavail() {
 fn bad_options_are_service_err() {
     let keys = TestKeys::new();
     let key = format!("key={}", keys.public_path.display());
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     let cases = [
         format!("{key} domain={DOMAIN} service={SERVICE} nullok"),
         format!("{key} service={SERVICE}"),
@@ -208,7 +204,7 @@ fn malformed_key_file_is_service_err() {
     let bad = keys.dir.path().join("bad.key");
     std::fs::write(&bad, b"this is not a key").unwrap();
     let dir = single(&module_args(&bad, ""));
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     assert_eq!(
         dir.authenticate("sso", USER, ticket.as_bytes()).code,
         PAM_SERVICE_ERR
@@ -222,7 +218,7 @@ fn malformed_key_file_is_service_err() {
 #[test]
 fn writable_key_files_are_service_err() {
     let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     let expect = |code: i32, case: &str| {
         let r = dir.authenticate("sso", USER, ticket.as_bytes());
         assert_eq!(r.code, code, "{case}: {r:?}");
@@ -251,12 +247,9 @@ fn writable_key_files_are_service_err() {
 
 #[test]
 fn key_files_owned_by_another_user_are_service_err() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (chown)");
-        return;
-    }
+    sso_integration::return_unless_root!("chown");
     let (keys, dir) = keys_and_service("");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     const NOBODY: u32 = 65534;
     for path in [keys.public_path.as_path(), keys.dir.path()] {
         std::os::unix::fs::chown(path, Some(NOBODY), None).unwrap();
@@ -299,8 +292,7 @@ fn use_first_pass_takes_the_password_of_an_earlier_module() {
         "sso",
         &(asking_line(&keys) + &sso_line("required", &keys, "use_first_pass")),
     );
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
-    let r = dir.authenticate("sso", USER, ticket.as_bytes());
+    let r = dir.authenticate_user("sso", &keys);
     assert_eq!(r.code, PAM_SUCCESS, "{r:?}");
     assert_eq!(r.prompts, 1);
 }
@@ -383,7 +375,7 @@ fn sufficient_alone_fails_closed() {
     dir.add("alone", &sso_line("sufficient", &keys, ""));
     let r = dir.authenticate("alone", USER, b"not a ticket");
     assert_ne!(r.code, PAM_SUCCESS, "{r:?}");
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     assert_eq!(
         dir.authenticate("alone", USER, ticket.as_bytes()).code,
         PAM_SUCCESS
@@ -396,7 +388,7 @@ fn sufficient_alone_fails_closed() {
 fn concurrent_authentications_in_threads() {
     let (keys, dir) = keys_and_service("");
     let forger = TestKeys::new();
-    let good = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let good = user_ticket(&keys);
     let expired = keys.ticket(USER, SERVICE, DOMAIN, -120, None, &[]);
     let forged = forger.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
     std::thread::scope(|scope| {
@@ -420,15 +412,10 @@ fn concurrent_authentications_in_threads() {
 /// The module exports exactly the PAM service functions it implements.
 #[test]
 fn exports_only_pam_sm_functions() {
-    let out = Command::new("nm")
-        .args(["-D", "--defined-only"])
-        .arg(module_path())
-        .output()
-        .expect("run nm (binutils)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = util::run_ok(
+        Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(module_path()),
     );
     let mut symbols: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -470,7 +457,7 @@ fn settings_come_from_a_trusted_conf_file() {
     );
     let conf = write_conf(&keys, &settings);
     let dir = single(&format!("conf={}", conf.display()));
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     let code = || dir.authenticate("sso", USER, ticket.as_bytes()).code;
     assert_eq!(code(), PAM_SUCCESS);
 

@@ -5,13 +5,12 @@
 //! tickets unless `pam_services=` names them.
 
 use sso_integration::pam::{
-    installed_sso, keys_and_account, module_args, sso_line, write_conf, InstalledService,
-    PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED, PAM_SERVICE_ERR, PAM_SUCCESS,
-    SERVICE,
+    installed_sso, keys_and_account, module_args, sso_line, user_ticket, write_conf,
+    InstalledService, PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED,
+    PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE, USER,
 };
-use sso_integration::util::{self, TestKeys};
+use sso_integration::util::TestKeys;
 
-const USER: &str = "alice";
 /// A nonce as the login server's browser flow puts in (32 hex digits).
 const NONCE: &str = "5f0e3c9a1b2d4e6f8091a2b3c4d5e6f7";
 
@@ -27,7 +26,7 @@ fn a_browser_ticket_is_refused_and_the_same_without_nonce_accepted() {
     let r = dir.authenticate("sshd", USER, browser.as_bytes());
     assert_eq!(r.code, PAM_AUTH_ERR, "browser ticket: {r:?}");
 
-    let program = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let program = user_ticket(&keys);
     let r = dir.authenticate("sshd", USER, program.as_bytes());
     assert_eq!(r.code, PAM_SUCCESS, "ticket without nonce: {r:?}");
 
@@ -67,7 +66,7 @@ fn pamtester_logs_the_browser_ticket_check() {
 #[test]
 fn sudo_su_and_polkit_ignore_tickets_unless_named_in_pam_services() {
     let keys = TestKeys::new();
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     let names = [
         "sudo",
         "sudo-i",
@@ -143,7 +142,7 @@ fn pam_services_in_the_conf_file() {
             keys.public_path.display()
         ),
     );
-    let ticket = keys.ticket(USER, SERVICE, DOMAIN, 120, None, &[]);
+    let ticket = user_ticket(&keys);
     let dir = ServiceDir::with_module(&["sudo", "login"], &format!("conf={}", conf.display()));
     assert_eq!(
         dir.authenticate("sudo", USER, ticket.as_bytes()).code,
@@ -168,10 +167,7 @@ fn pam_services_in_the_conf_file() {
 /// ignored, naming the option too.
 #[test]
 fn pamtester_names_pam_services_in_the_log() {
-    if !util::is_root() {
-        eprintln!("skipped: needs root (/etc/pam.d, unshare -m)");
-        return;
-    }
+    sso_integration::return_unless_root!("/etc/pam.d, unshare -m");
     let keys = TestKeys::new();
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     for (extra, expected) in [

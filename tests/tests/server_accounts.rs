@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use sso_integration::http::query_params;
+use sso_integration::server::MAIL;
 use sso_integration::server::{
     add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer,
 };
 use sso_integration::util::TestKeys;
 
 const FORM: &str = "/?s=wiki.test.example.org/&g=staff,admins";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
@@ -25,8 +25,7 @@ impl World {
     /// alice (staff, admins), bob (staff) and carol (staff).
     fn new() -> World {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", PASSWORD, &["staff", "admins"]);
         add_user(&users, "bob", PASSWORD, &["staff"]);
         add_user(&users, "carol", PASSWORD, &["staff"]);

@@ -3,19 +3,14 @@
 //! login server, all over https on 127.0.0.1.
 
 use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
-use sso_integration::server::{add_user, Browser, Setup, SsoServer, DOMAIN};
-use sso_integration::util::{artifacts_dir, is_root, TestKeys};
+use sso_integration::server::{Browser, Setup, SsoServer, DOMAIN};
+use sso_integration::util::{artifacts_dir, TestKeys};
 
 #[test]
 fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run apache2 as www-data");
-        return;
-    }
+    sso_integration::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "browser-password", &["staff"]);
+    let (_dir, users) = sso_integration::server::staff_alice("browser-password");
 
     // The login server over https with a certificate from a throwaway CA.
     let ca_dir = tempfile::tempdir().unwrap();
@@ -68,11 +63,7 @@ fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
     browser.screenshot(&shots.join("server_browser_login_page.png"));
 
     // Log in; back at service one, which shows the user.
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", "browser-password");
-    browser.click("#submit");
-    browser.wait_for_url(&one);
-    let page = browser.source();
+    let page = browser.log_in("alice", "browser-password", &one);
     assert!(
         page.contains("<b id=\"user\">alice</b>"),
         "{page}\n{}",

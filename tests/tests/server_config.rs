@@ -110,8 +110,7 @@ fn tls_serves_https_with_rustls() {
 #[test]
 fn user_subcommand_adds_changes_and_deletes_users() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("users");
+    let (_dir, path) = sso_integration::util::temp_path("users");
     add_user(&path, "dave", "first", &["ops"]);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("dave:$argon2id$"), "{text}");

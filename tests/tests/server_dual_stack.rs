@@ -84,11 +84,7 @@ fn each_client_behind_a_mapped_proxy_has_its_own_count() {
     assert!(log.contains("addr=\"203.0.113.1\""), "{log}");
     assert!(log.contains("addr=\"198.51.100.2\""), "{log}");
     // The start warns that an IPv6 proxy would not be trusted.
-    assert!(
-        log.lines()
-            .any(|l| l.contains("warning") && l.contains("`trusted_proxies`")),
-        "{log}"
-    );
+    sso_integration::util::assert_some_line_has(&log, &["warning", "`trusted_proxies`"]);
 }
 
 #[test]

@@ -5,10 +5,9 @@ use sso_core::{Check, KeySet, PublicKey, Ticket, Verifier};
 use sso_integration::server::{
     add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, DOMAIN, SECRET,
 };
+use sso_integration::server::{MAIL, WIKI};
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
@@ -19,8 +18,7 @@ struct World {
 impl World {
     fn new() -> World {
         let keys = TestKeys::new();
-        let users = tempfile::tempdir().unwrap();
-        let path = users.path().join("users");
+        let (users, path) = sso_integration::util::temp_path("users");
         add_user(&path, "alice", PASSWORD, &["staff", "dev"]);
         add_user(&path, "bob", "bobs password", &[]);
         World { keys, users }
@@ -32,6 +30,13 @@ impl World {
 
     fn start(&self) -> SsoServer {
         SsoServer::start(&self.keys, &self.setup())
+    }
+
+    /// A server with these further tables (`[throttle]`, `[[exchange]]`...).
+    fn start_with_tables(&self, tables: &str) -> SsoServer {
+        let mut setup = self.setup();
+        setup.tables = tables.into();
+        SsoServer::start(&self.keys, &setup)
     }
 
     fn verify(&self, ticket: &str, service: &str, nonce: Option<&str>) -> Ticket {
@@ -224,10 +229,9 @@ fn wrong_user_and_wrong_password_get_the_same_answer() {
 #[test]
 fn throttling_per_user_and_address_kicks_in() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables =
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for _ in 0..3 {
         let r = s.login(&mut Cookies::new(), &path, "alice", "guess");
@@ -248,9 +252,9 @@ fn throttling_per_user_and_address_kicks_in() {
 #[test]
 fn throttling_per_address_kicks_in() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables = "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     for user in ["u1", "u2", "u3"] {
         assert_eq!(s.login(&mut Cookies::new(), &path, user, "x").status, 401);
@@ -517,18 +521,8 @@ fn logout_lists_the_services_and_ends_the_session() {
     jar.update(&r);
     let r = logout(&s, &mut jar);
     assert_eq!(r.status, 200);
-    assert!(
-        r.body
-            .contains("src=\"https://wiki.test.example.org/sso_logout\""),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body
-            .contains("src=\"https://mail.test.example.org/sso_logout\""),
-        "{}",
-        r.body
-    );
+    r.assert_body_has("src=\"https://wiki.test.example.org/sso_logout\"");
+    r.assert_body_has("src=\"https://mail.test.example.org/sso_logout\"");
     assert!(!r.body.contains("<script"));
     let clear = r
         .set_cookie_line("__Host-sso_session")
@@ -567,7 +561,7 @@ fn a_cross_site_logout_only_asks_for_confirmation() {
     // A link or an <img> on another site: a GET with the browser's cookies.
     let r = s.get("/logout", &jar);
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("Log out?"), "{}", r.body);
+    r.assert_body_has("Log out?");
     assert!(r.body.contains("method=\"post\" action=\"/logout\""));
     assert!(!r.body.contains("sso_logout"), "nothing logged out yet");
     assert!(r.set_cookie_line("__Host-sso_session").is_none());
@@ -701,10 +695,9 @@ fn forwarded_junk_never_makes_a_client_look_like_the_proxy() {
 #[test]
 fn concurrent_guesses_cannot_pass_the_throttle_together() {
     let w = World::new();
-    let mut setup = w.setup();
-    setup.tables =
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n".into();
-    let s = SsoServer::start(&w.keys, &setup);
+    let s = w.start_with_tables(
+        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n",
+    );
     let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
     // Load every form first, then send all the guesses at once.
     let forms: Vec<(Cookies, Vec<(&str, String)>)> = (0..12)

@@ -28,6 +28,12 @@ fn server(keys: &TestKeys, ldap_table: &str) -> SsoServer {
     SsoServer::start(keys, &ldap_setup("", ldap_table))
 }
 
+/// [`server`] with `ldap` as its directory (`url`) and these further
+/// `[auth.ldap]` lines.
+fn server_for(keys: &TestKeys, ldap: &Slapd, rest: &str) -> SsoServer {
+    server(keys, &format!("url = \"{}\"\n{rest}", ldap.url()))
+}
+
 /// The `[auth.ldap]` lines that find alice's entry and groups.
 fn entries_and_groups() -> String {
     format!(
@@ -43,10 +49,7 @@ fn ticket_of(resp: &HttpResponse) -> Ticket {
 fn ldap_bind_with_a_dn_template_and_group_lookup() {
     let ldap = directory();
     let keys = TestKeys::new();
-    let s = server(
-        &keys,
-        &format!("url = \"{}\"\n{}", ldap.url(), entries_and_groups()),
-    );
+    let s = server_for(&keys, &ldap, &entries_and_groups());
     let t = ticket_of(&s.login(&mut Cookies::new(), FORM, "alice", "alice-ldap-pw"));
     assert_eq!(t.user, "alice");
     assert_eq!(t.groups, vec!["staff".to_string()]);
@@ -81,13 +84,13 @@ fn ldap_bind_with_a_dn_template_and_group_lookup() {
 fn ldap_finds_the_user_by_search() {
     let ldap = directory();
     let keys = TestKeys::new();
-    let s = server(
+    let s = server_for(
         &keys,
+        &ldap,
         &format!(
-            "url = \"{}\"\nsearch_base = \"ou=people,{LDAP_SUFFIX}\"\nsearch_filter = \"(uid={{user}})\"\n\
+            "search_base = \"ou=people,{LDAP_SUFFIX}\"\nsearch_filter = \"(uid={{user}})\"\n\
              bind_dn = \"cn=admin,{LDAP_SUFFIX}\"\nbind_password = \"admin-password\"\n\
-             group_base = \"ou=groups,{LDAP_SUFFIX}\"\n",
-            ldap.url()
+             group_base = \"ou=groups,{LDAP_SUFFIX}\"\n"
         ),
     );
     let t = ticket_of(&s.login(&mut Cookies::new(), FORM, "alice", "alice-ldap-pw"));

@@ -6,10 +6,9 @@
 use sso_integration::server::{
     http, pct, redirected_ticket_text, users_file, Cookies, Setup, SsoServer,
 };
+use sso_integration::server::{MAIL, WIKI};
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
-const MAIL: &str = "mail.test.example.org/";
 const PASSWORD: &str = "alice password";
 
 fn start(keys: &TestKeys, dir: &tempfile::TempDir, tables: &str) -> SsoServer {
@@ -205,5 +204,5 @@ fn a_client_off_loopback_is_refused() {
     // The same request from a loopback client is answered.
     let r = from("127.0.0.1");
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("sso_logins_total"), "{}", r.body);
+    r.assert_body_has("sso_logins_total");
 }

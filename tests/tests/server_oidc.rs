@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
 use sso_integration::http::{form_urlencode, request};
-use sso_integration::oidc::{authlib_login, submit_login};
+use sso_integration::oidc::{authlib_login, logout_path, submit_login};
 use sso_integration::server::{
     add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
@@ -30,6 +30,14 @@ const SECURE_CB: &str = "http://127.0.0.1:9/secure";
 // RFC 7636 appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The authorization parameters of PKCE with [`CHALLENGE`] (S256).
+fn pkce_s256() -> [(&'static str, &'static str); 2] {
+    [
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
 
 struct Fixture {
     server: SsoServer,
@@ -56,8 +64,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", "alice password", &["staff", "dev"]);
         add_user(&users, "bob", "bob password", &[]);
         add_user(&users, "carol", "carol password", &["staff"]);
@@ -272,10 +279,7 @@ fn discovery_and_jwks_describe_the_provider() {
 
 #[test]
 fn a_code_is_spent_once_and_bound_to_its_client_uri_and_verifier() {
-    let pkce = [
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
+    let pkce = pkce_s256();
     let (code, _) = code_for("web", WEB_CB, "alice", &pkce);
     let (status, json) = redeem(&code, WEB_CB, Some(VERIFIER));
     assert_eq!(status, 200, "{json}");
@@ -352,7 +356,7 @@ fn a_bad_client_or_redirect_uri_gets_a_page_never_a_redirect() {
         let r = get(&path, &Cookies::new());
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         assert!(r.location().is_none(), "{path}");
-        assert!(r.body.contains("not valid"), "{}", r.body);
+        r.assert_body_has("not valid");
     }
     // A genuine client's other errors go back to it, with its state.
     let r = get(
@@ -376,10 +380,7 @@ fn a_bad_client_or_redirect_uri_gets_a_page_never_a_redirect() {
 
 #[test]
 fn a_public_client_redeems_with_its_verifier_only() {
-    let pkce = [
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ];
+    let pkce = pkce_s256();
     let (code, _) = code_for("spa", SPA_CB, "alice", &pkce);
     let form = [
         ("grant_type", "authorization_code"),
@@ -446,23 +447,12 @@ fn the_session_answers_silently_until_prompt_login_or_logout() {
     );
     // A hint signed by another key (another issuer's): a page.
     let stranger = dir_key_signs(&claims_of(&id_token));
-    let r = get(
-        &format!(
-            "/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}",
-            pct(&stranger),
-            pct(BYE)
-        ),
-        &Cookies::new(),
-    );
+    let r = get(&logout_path(&stranger, BYE), &Cookies::new());
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.location().is_none());
     // An unregistered post-logout URI: a page, no redirect.
     let r = get(
-        &format!(
-            "/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}",
-            pct(&id_token),
-            pct("http://127.0.0.1:9/evil")
-        ),
+        &logout_path(&id_token, "http://127.0.0.1:9/evil"),
         &Cookies::new(),
     );
     assert_eq!(r.status, 400);
@@ -559,8 +549,7 @@ fn no_code_token_or_secret_reaches_the_log() {
 #[test]
 fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "dave", "dave password", &[]);
     let ed25519 = dir.path().join("ed25519.pem");
     let out = Command::new("openssl")

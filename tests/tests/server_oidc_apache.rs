@@ -21,17 +21,13 @@ const PLACEHOLDER: &str = "127.0.0.1:1/";
 
 fn log_in(browser: &Browser, user: &str, password: &str) {
     browser.wait_for_text("Log in to");
-    browser.type_into("#username", user);
-    browser.type_into("#password", password);
-    browser.click("#submit");
+    browser.submit_login(user, password);
 }
 
 #[test]
 fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    add_user(&users, "alice", "alice password", &["staff"]);
+    let (dir, users) = sso_integration::server::staff_alice("alice password");
     add_user(&users, "bob", "bob password", &["dev"]);
     let key = dir.path().join("oidc.pem");
     oidc_gen_key(&key);
@@ -104,12 +100,17 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
             apache.error_log()
         )
     };
-    browser.goto(&protected);
-    assert!(
-        browser.url().starts_with(&issuer),
-        "{}",
-        debug("to the provider", &browser)
-    );
+    // Without a session of mod_auth_openidc the protected page sends the
+    // browser to the provider's login.
+    let sent_to_the_provider = |what: &str| {
+        browser.goto(&protected);
+        assert!(
+            browser.url().starts_with(&issuer),
+            "{}",
+            debug(what, &browser)
+        );
+    };
+    sent_to_the_provider("to the provider");
     log_in(&browser, "alice", "alice password");
     browser.wait_for_text("the staff page");
     assert!(
@@ -130,12 +131,7 @@ fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
         server.log()
     );
     // The login is over on both sides: the page asks for a password again.
-    browser.goto(&protected);
-    assert!(
-        browser.url().starts_with(&issuer),
-        "{}",
-        debug("logged out", &browser)
-    );
+    sent_to_the_provider("logged out");
 
     // The login server's own logout ends mod_auth_openidc's session too,
     // by a back-channel logout token.

@@ -14,8 +14,7 @@ fn sso_server(args: &[&str], stdin: &str) -> Output {
 
 #[test]
 fn gen_key_writes_a_private_key_that_signs_and_never_replaces_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("oidc.pem");
+    let (_dir, path) = sso_integration::util::temp_path("oidc.pem");
     let p = path.to_str().unwrap();
     let out = sso_server(&["oidc", "gen-key", "--output", p], "");
     assert!(out.status.success(), "{out:?}");

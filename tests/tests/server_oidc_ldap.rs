@@ -24,8 +24,7 @@ fn name_and_email_come_from_the_directory_entry() {
          mail: alice@example.org\n-\nadd: displayName\ndisplayName: Alice Liddell\n"
     ));
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("oidc.pem");
+    let (_dir, key) = sso_integration::util::temp_path("oidc.pem");
     oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));

@@ -72,9 +72,7 @@ fn a_password_login_returns_to_a_loopback_http_redirect_uri() {
         server.port
     ));
     browser.wait_for_text("Log in to");
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", "alice password");
-    browser.click("#submit");
+    browser.submit_login("alice", "alice password");
     browser.wait_for_text(LANDED);
     let landed = browser.url();
     assert!(

@@ -104,7 +104,7 @@ fn replicas_share_codes_and_refresh_tokens_through_redis() {
     let hint = json["id_token"].as_str().unwrap();
     let bye = a.get(&format!("/oidc/logout?id_token_hint={}", pct(hint)), &jar);
     assert_eq!(bye.status, 200, "{}", bye.body);
-    assert!(bye.body.contains("logged out"), "{}", bye.body);
+    bye.assert_body_has("logged out");
     let (status, json) = refresh(&b, &r3);
     assert_eq!(
         (status, json["error"].as_str()),

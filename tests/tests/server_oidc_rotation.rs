@@ -9,8 +9,8 @@ use std::process::Command;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use sso_integration::oidc::{authorization_code, token_request};
-use sso_integration::server::{add_user, oidc_gen_key, pct, Cookies, Setup, SsoServer};
+use sso_integration::oidc::{authorization_code, logout_path, token_request};
+use sso_integration::server::{add_user, oidc_gen_key, Cookies, Setup, SsoServer};
 use sso_integration::util::TestKeys;
 
 const SECRET: &str = "a-rotation-client-secret-0123456789";
@@ -65,8 +65,7 @@ fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
 #[test]
 fn a_rotated_key_signs_and_the_old_one_still_verifies() {
     let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "alice password", &[]);
     let (old, new) = (dir.path().join("old.pem"), dir.path().join("new.pem"));
     oidc_gen_key(&old);
@@ -113,14 +112,7 @@ fn a_rotated_key_signs_and_the_old_one_still_verifies() {
         "the old token still verifies"
     );
     // The old id_token is still a good hint: logout goes back to the client.
-    let bye = server.get(
-        &format!(
-            "/oidc/logout?id_token_hint={}&post_logout_redirect_uri={}",
-            pct(&before),
-            pct(BYE)
-        ),
-        &Cookies::new(),
-    );
+    let bye = server.get(&logout_path(&before, BYE), &Cookies::new());
     assert_eq!(bye.status, 302, "{}", bye.body);
     assert_eq!(bye.location(), Some(BYE));
 }

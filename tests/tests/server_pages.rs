@@ -162,9 +162,7 @@ fn every_page_is_designed_accessible_and_fits_a_phone() {
     assert_ne!(ring[1], "none", "no focus ring: {ring}");
     check_page(&browser, "login");
 
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", "not her password");
-    browser.click("#submit");
+    browser.submit_login("alice", "not her password");
     let page = browser.wait_for_text("Wrong user name or password.");
     assert!(page.contains("role=\"alert\""), "{page}");
     check_page(&browser, "login_error");
@@ -175,9 +173,7 @@ fn every_page_is_designed_accessible_and_fits_a_phone() {
 
     browser.goto(&ask);
     browser.wait_for_text("name=\"password\"");
-    browser.type_into("#username", "alice");
-    browser.type_into("#password", PASSWORD);
-    browser.click("#submit");
+    browser.submit_login("alice", PASSWORD);
     // Logged in once the browser has left the login server for the
     // service (which is not running: its error page is fine).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use sso_core::{Check, KeySet, PublicKey, Verifier};
 use sso_integration::http::get_verified;
+use sso_integration::server::WIKI;
 use sso_integration::server::{
     add_user, pct, query_params, redirected_ticket_text, Cookies, Setup, SsoServer, SECRET,
 };
 use sso_integration::util::TestKeys;
 
-const WIKI: &str = "wiki.test.example.org/";
 const DOMAIN: &str = sso_integration::server::DOMAIN;
 
 fn users_file(dir: &Path, name: &str, user: &str, password: &str) -> PathBuf {
@@ -258,11 +258,7 @@ fn a_changed_listen_address_is_logged_and_waits_for_a_restart() {
     server.write_config(&config(&new, &[&keys, &new], &users, elsewhere));
     let line = server.reload();
     assert!(line.contains("event=reload "), "{line}");
-    let log = server.log();
-    let warning = log
-        .lines()
-        .find(|l| l.contains("event=reload-warning"))
-        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    let warning = server.log_line("reload-warning");
     assert!(warning.contains("key=\"listen\""), "{warning}");
     assert!(
         warning.contains(&format!("127.0.0.1:{elsewhere}")),

@@ -17,8 +17,7 @@ fn gen_secret() -> String {
 
 /// Keys, and a users file with alice (in the directory returned).
 fn keys_and_users() -> (TestKeys, tempfile::TempDir, Setup) {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
+    let (dir, users) = sso_integration::util::temp_path("users");
     add_user(&users, "alice", "pw", &[]);
     (TestKeys::new(), dir, Setup::users_file(&users))
 }

@@ -49,6 +49,12 @@ impl Target {
         http(self.server.port, "POST", "/login", &headers, Some(&body)).status
     }
 
+    /// Asserts the log has a refusal line with `check="CHECK"`.
+    fn assert_logged_check(&self, check: &str) {
+        let log = self.server.log();
+        assert!(log.contains(&format!("check=\"{check}\"")), "{log}");
+    }
+
     fn fail_times(&self, n: usize, addr: &str, user: &str) {
         for i in 0..n {
             assert_eq!(
@@ -69,10 +75,7 @@ fn a_stranger_does_not_lock_alice_out_of_her_own_address() {
     assert_eq!(t.attempt("203.0.113.66", "alice", PASSWORD), 429);
     // Alice, from her usual address, is not.
     assert_eq!(t.attempt("198.51.100.7", "alice", PASSWORD), 302);
-    assert!(t
-        .server
-        .log()
-        .contains("check=\"too many failures for user from address\""));
+    t.assert_logged_check("too many failures for user from address");
 }
 
 #[test]
@@ -83,10 +86,7 @@ fn the_per_user_brake_holds_across_addresses() {
     // Eight failures from anywhere: alice is braked everywhere, even from
     // an address that never failed and with the right password.
     assert_eq!(t.attempt("198.51.100.7", "alice", PASSWORD), 429);
-    assert!(t
-        .server
-        .log()
-        .contains("check=\"too many failures for user\""));
+    t.assert_logged_check("too many failures for user");
     // Other users are not.
     assert_eq!(t.attempt("198.51.100.7", "bob", "bob's password"), 302);
 }
@@ -126,8 +126,5 @@ fn one_48_is_limited_as_a_whole() {
     // A fresh /64 of the same /48 is refused; another /48 is not.
     assert_eq!(t.attempt("2001:db8:7:ff::1", "alice", PASSWORD), 429);
     assert_eq!(t.attempt("2001:db8:8::1", "alice", PASSWORD), 302);
-    assert!(t
-        .server
-        .log()
-        .contains("check=\"too many failures from network\""));
+    t.assert_logged_check("too many failures from network");
 }

@@ -6,11 +6,11 @@
 
 use sso_integration::http::{form_urlencode, pct};
 use sso_integration::redis::RedisServer;
+use sso_integration::server::WIKI;
 use sso_integration::server::{http, redirected_ticket, throttle_setup, Cookies, SsoServer};
 use sso_integration::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
-const WIKI: &str = "wiki.test.example.org/";
 
 /// Two replicas of one site (same keys, secrets, users and Redis), behind
 /// a trusted proxy so each attempt can come from its own address.
@@ -21,6 +21,14 @@ struct Site {
 }
 
 impl Site {
+    /// A new Redis and the site whose replicas share it, with these
+    /// further `[throttle]` keys.
+    fn start_with_redis(throttle: &str) -> (RedisServer, Site) {
+        let redis = RedisServer::start();
+        let site = Site::start(&redis, throttle);
+        (redis, site)
+    }
+
     fn start(redis: &RedisServer, throttle: &str) -> Site {
         let keys = TestKeys::new();
         let users = tempfile::tempdir().unwrap();
@@ -65,8 +73,7 @@ fn attempt(server: &SsoServer, addr: &str, user: &str, password: &str) -> (u16, 
 
 #[test]
 fn failures_on_both_replicas_count_as_one() {
-    let redis = RedisServer::start();
-    let site = Site::start(&redis, "max_failures_per_user_address = 4\n");
+    let (_redis, site) = Site::start_with_redis("max_failures_per_user_address = 4\n");
     let [a, b] = &site.replicas;
     // Two failures on each replica from one address: four in all.
     for (i, server) in [a, b, a, b].iter().enumerate() {
@@ -89,11 +96,8 @@ fn failures_on_both_replicas_count_as_one() {
 
 #[test]
 fn the_per_user_brake_is_shared_by_the_replicas() {
-    let redis = RedisServer::start();
-    let site = Site::start(
-        &redis,
-        "max_failures_per_user_address = 3\nmax_failures_per_user = 5\n",
-    );
+    let (_redis, site) =
+        Site::start_with_redis("max_failures_per_user_address = 3\nmax_failures_per_user = 5\n");
     let [a, b] = &site.replicas;
     for i in 0..5 {
         let server = if i % 2 == 0 { a } else { b };
@@ -108,8 +112,7 @@ fn the_per_user_brake_is_shared_by_the_replicas() {
 
 #[test]
 fn redis_down_refuses_logins_but_not_tickets_of_live_sessions() {
-    let mut redis = RedisServer::start();
-    let site = Site::start(&redis, "[metrics]\nenabled = true\n");
+    let (mut redis, site) = Site::start_with_redis("[metrics]\nenabled = true\n");
     let [a, b] = &site.replicas;
     let (status, jar) = attempt(a, "198.51.100.7", "alice", PASSWORD);
     assert_eq!(status, 302);
@@ -118,11 +121,7 @@ fn redis_down_refuses_logins_but_not_tickets_of_live_sessions() {
     for server in [a, b] {
         let (status, _) = attempt(server, "198.51.100.7", "alice", PASSWORD);
         assert_eq!(status, 503, "{}", server.log());
-        let log = server.log();
-        let line = log
-            .lines()
-            .find(|l| l.contains("event=throttle-error"))
-            .unwrap_or_else(|| panic!("no throttle-error line:\n{log}"));
+        let line = server.log_line("throttle-error");
         assert!(line.contains("store=\"redis\""), "{line}");
         assert!(!line.contains(PASSWORD), "{line}");
         // The live session (its cookie works on every replica) still gets
@@ -195,11 +194,8 @@ fn redis_keys(redis: &RedisServer) -> Vec<String> {
 
 #[test]
 fn ipv6_counts_per_64_and_48_and_junk_names_get_no_key() {
-    let redis = RedisServer::start();
-    let site = Site::start(
-        &redis,
-        "max_failures_per_address = 3\nmax_failures_per_ipv6_48 = 6\n",
-    );
+    let (redis, site) =
+        Site::start_with_redis("max_failures_per_address = 3\nmax_failures_per_ipv6_48 = 6\n");
     let [a, b] = &site.replicas;
     for i in 1..=6u32 {
         let server = if i % 2 == 0 { a } else { b };

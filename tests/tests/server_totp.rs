@@ -36,16 +36,33 @@ struct Site {
 }
 
 impl Site {
+    /// alice's password for admin in a new browser: its jar and the
+    /// second-factor step the answer must be.
+    fn password_step(&self) -> (Cookies, HttpResponse) {
+        let mut jar = Cookies::new();
+        let step = self.server.login(&mut jar, ADMIN, "alice", PASSWORD);
+        assert_is_step(&step);
+        (jar, step)
+    }
+
     fn start(tables: &str) -> Site {
         Site::start_replicated(tables, 0)
     }
 
     /// As `start`, with `replicas` more servers of the same configuration.
+    /// A new Redis and the site with admin under the TOTP rule, plus one
+    /// replica, both keeping their counts and used steps in that Redis;
+    /// `throttle`: further `[throttle]` keys.
+    fn start_sharing_redis(throttle: &str) -> (RedisServer, Site) {
+        let redis = RedisServer::start();
+        let store = format!("[throttle]\n{throttle}store = {:?}\n", redis.url());
+        let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{store}"), 1);
+        (redis, site)
+    }
+
     fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
-        add_user(&users, "alice", PASSWORD, &["staff"]);
+        let (dir, users) = sso_integration::server::staff_alice(PASSWORD);
         add_user(&users, "bob", "bob's password", &[]);
         let totp = dir.path().join("totp");
         let secret = enroll(&totp, "alice");
@@ -81,11 +98,7 @@ fn send_code_to(
     step: &HttpResponse,
     code: &str,
 ) -> HttpResponse {
-    assert!(
-        step.body.contains("action=\"/second-factor\""),
-        "{}",
-        step.body
-    );
+    step.assert_body_has("action=\"/second-factor\"");
     let resp = server.submit(step, "/second-factor", jar, &[("code", code)]);
     jar.update(&resp);
     resp
@@ -98,21 +111,15 @@ const ADMIN_NEEDS_TOTP: &str = "[[second_factor]]\nservices = ['admin\\.test\\.e
 fn assert_is_step(resp: &HttpResponse) {
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert!(redirected_ticket(resp).is_none());
-    assert!(
-        resp.body.contains("action=\"/second-factor\""),
-        "{}",
-        resp.body
-    );
+    resp.assert_body_has("action=\"/second-factor\"");
     assert!(resp.form_field("csrf").is_some_and(|c| !c.is_empty()));
-    assert!(resp.body.contains("name=\"code\""), "{}", resp.body);
+    resp.assert_body_has("name=\"code\"");
 }
 
 #[test]
 fn a_protected_service_takes_a_password_then_an_oathtool_code() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     // The password-only session is set: a service without the policy gets
     // its ticket silently.
     let mail = site.server.get(MAIL, &jar);
@@ -153,7 +160,7 @@ fn a_replayed_code_and_a_wrong_code_are_refused() {
     let replay = site.send_code(&mut second, &step, &code);
     assert_eq!(replay.status, 401, "{}", replay.body);
     assert!(redirected_ticket(&replay).is_none());
-    assert!(replay.body.contains("name=\"code\""), "{}", replay.body);
+    replay.assert_body_has("name=\"code\"");
     assert!(site.server.log().contains("check=\"replayed code\""));
     // A code of no step near now: refused.
     let wrong = site.send_code(&mut second, &replay, &wrong_code(&site.secret));
@@ -184,9 +191,7 @@ fn a_reload_does_not_forget_the_used_codes() {
 fn a_code_used_on_one_replica_is_refused_by_the_other() {
     // Two replicas sharing a Redis store: the step used on one is used on
     // both. (With the memory store each would accept the code once.)
-    let redis = RedisServer::start();
-    let store = format!("[throttle]\nstore = {:?}\n", redis.url());
-    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{store}"), 1);
+    let (redis, site) = Site::start_sharing_redis("");
     let (a, b) = (&site.server, &site.replicas[0]);
     let mut first = Cookies::new();
     let step = a.login(&mut first, ADMIN, "alice", PASSWORD);
@@ -307,9 +312,7 @@ fn a_right_code_clears_the_count_of_wrong_codes() {
 
 #[test]
 fn replicas_sharing_redis_share_the_count_of_wrong_codes() {
-    let redis = RedisServer::start();
-    let store = format!("store = {:?}\n", redis.url());
-    let site = Site::start_replicated(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}{store}"), 1);
+    let (_redis, site) = Site::start_sharing_redis("max_second_factor_failures = 3\n");
     let (a, b) = (&site.server, &site.replicas[0]);
     let wrong = wrong_code(&site.secret);
     for (i, server) in [a, b, a].into_iter().enumerate() {
@@ -324,20 +327,14 @@ fn replicas_sharing_redis_share_the_count_of_wrong_codes() {
 #[test]
 fn a_removed_key_gets_no_ticket() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     let (code, out) = totp_cli(&["remove", "alice"], &site.totp);
     assert_eq!(code, Some(0), "{out}");
     // The file is read again on change: the removed secret's code is no use.
     let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
     assert_eq!(resp.status, 403, "{}", resp.body);
     assert!(redirected_ticket(&resp).is_none());
-    assert!(
-        resp.body.contains("Second factor required"),
-        "{}",
-        resp.body
-    );
+    resp.assert_body_has("Second factor required");
     // A fresh login is refused the same way, and says why in the log.
     let mut other = Cookies::new();
     let again = site.server.login(&mut other, ADMIN, "alice", PASSWORD);
@@ -355,9 +352,7 @@ fn a_removed_key_gets_no_ticket() {
 #[test]
 fn a_deleted_account_gets_no_ticket_for_its_code() {
     let site = Site::start(ADMIN_NEEDS_TOTP);
-    let mut jar = Cookies::new();
-    let step = site.server.login(&mut jar, ADMIN, "alice", PASSWORD);
-    assert_is_step(&step);
+    let (mut jar, step) = site.password_step();
     let (code, out) = run_sso_server(&[
         "user".as_ref(),
         "del".as_ref(),
@@ -370,7 +365,7 @@ fn a_deleted_account_gets_no_ticket_for_its_code() {
     let resp = site.send_code(&mut jar, &step, &oathtool(&site.secret, None));
     assert_eq!(resp.status, 401, "{}", resp.body);
     assert!(redirected_ticket(&resp).is_none());
-    assert!(resp.body.contains("action=\"/login\""), "{}", resp.body);
+    resp.assert_body_has("action=\"/login\"");
     assert!(site.server.log().contains("check=\"account gone\""));
 }
 
@@ -405,11 +400,7 @@ fn exchange_does_not_skip_the_second_factor() {
     ));
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let location = resp.location().unwrap_or_default().to_owned();
-    let (_, ticket) = sso_integration::http::query_params(&location)
-        .into_iter()
-        .find(|(k, _)| k == "t")
-        .expect("ticket");
+    let ticket = sso_integration::server::redirected_ticket_text(&resp).expect("ticket");
     let exchange = |service: &str| {
         site.server.post(
             "/exchange",
@@ -438,10 +429,7 @@ fn exchange_asks_the_second_factor_rule_with_the_current_groups() {
     );
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let location = resp.location().unwrap_or_default().to_owned();
-    let (_, ticket) = sso_integration::http::query_params(&location)
-        .into_iter()
-        .find(|(k, _)| k == "t")
+    let ticket = sso_integration::server::redirected_ticket_text(&resp)
         .unwrap_or_else(|| panic!("no mail ticket without a factor: {resp:?}"));
     let r = site.server.post(
         "/exchange",

@@ -9,10 +9,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sso_integration::ldap::throwaway_ca;
+use sso_integration::server::WIKI;
 use sso_integration::server::{add_user, pct, run_sso_server, Cookies, Setup, SsoServer};
 use sso_integration::util::{free_port, TestKeys};
-
-const WIKI: &str = "wiki.test.example.org/";
 
 fn set_mode(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -29,8 +28,7 @@ struct Files {
 
 impl Files {
     fn new() -> Files {
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
+        let (dir, users) = sso_integration::util::temp_path("users");
         add_user(&users, "alice", "alice password", &[]);
         let templates = dir.path().join("ui");
         std::fs::create_dir(&templates).unwrap();
@@ -62,6 +60,15 @@ impl Files {
 
     /// An LDAP backend over ldaps:// trusting `ca_file` (never reached: the
     /// CA file is read when the configuration is).
+    /// [`Self::ldap_setup`] when `ldap`, else [`Self::setup`].
+    fn setup_for(&self, ldap: bool) -> Setup {
+        if ldap {
+            self.ldap_setup()
+        } else {
+            self.setup()
+        }
+    }
+
     fn ldap_setup(&self) -> Setup {
         let mut s = self.setup();
         s.auth = format!(
@@ -114,8 +121,7 @@ impl Files {
 }
 
 fn check_config(text: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sso-server.toml");
+    let (_dir, path) = sso_integration::util::temp_path("sso-server.toml");
     std::fs::write(&path, text).unwrap();
     set_mode(&path, 0o600);
     let (code, out) = run_sso_server(&[
@@ -131,11 +137,7 @@ fn a_users_file_templates_or_ca_file_others_could_write_refuses_the_start() {
     let keys = TestKeys::new();
     let files = Files::new();
     for (what, key, path, bad, good, ldap) in files.cases() {
-        let setup = if ldap {
-            files.ldap_setup()
-        } else {
-            files.setup()
-        };
+        let setup = files.setup_for(ldap);
         let text = setup.config_text(&keys, free_port());
         let (ok, out) = check_config(&text);
         assert!(ok, "{what}: the good files are refused: {out}");
@@ -178,11 +180,7 @@ fn on_reload_such_a_file_is_refused_and_the_old_configuration_serves() {
 
     let next = Files::new();
     for (what, key, path, bad, good_mode, ldap) in next.cases() {
-        let setup = if ldap {
-            next.ldap_setup()
-        } else {
-            next.setup()
-        };
+        let setup = next.setup_for(ldap);
         server.write_config(&setup.config_text(&keys, server.port));
         set_mode(&path, bad);
         let line = server.reload();

@@ -41,12 +41,7 @@ fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
     );
     assert_eq!(page.status, 200);
     // The site's name is escaped by the layout; the form is the server's.
-    assert!(
-        page.body
-            .contains("<p id=\"banner\">ACME intranet: &lt;ACME&gt;</p>"),
-        "{}",
-        page.body
-    );
+    page.assert_body_has("<p id=\"banner\">ACME intranet: &lt;ACME&gt;</p>");
     assert!(page.body.contains("name=\"csrf\""));
     assert!(page.body.contains("name=\"password\""));
     // Error pages use it too.
@@ -55,7 +50,7 @@ fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
         &Cookies::new(),
     );
     assert_eq!(refused.status, 403);
-    assert!(refused.body.contains("id=\"banner\""), "{}", refused.body);
+    refused.assert_body_has("id=\"banner\"");
     let css = server.get("/style.css", &Cookies::new());
     assert_eq!(css.body, "body.acme{color:#000}\n");
 
@@ -73,9 +68,9 @@ fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
         &format!("/?s={}", pct("wiki.test.example.org/")),
         &Cookies::new(),
     );
-    assert!(page.body.contains("ACME v2: &lt;ACME&gt;"), "{}", page.body);
+    page.assert_body_has("ACME v2: &lt;ACME&gt;");
     let css = server.get("/style.css", &Cookies::new());
-    assert!(css.body.contains("--accent"), "{}", css.body);
+    css.assert_body_has("--accent");
 
     // A broken layout on reload is refused; the old one keeps serving.
     std::fs::write(templates.join("layout.html"), "{% if site %}<p>").unwrap();
@@ -86,7 +81,7 @@ fn a_custom_layout_and_stylesheet_are_used_and_follow_a_reload() {
         &format!("/?s={}", pct("wiki.test.example.org/")),
         &Cookies::new(),
     );
-    assert!(page.body.contains("ACME v2"), "{}", page.body);
+    page.assert_body_has("ACME v2");
 }
 
 #[test]

@@ -136,8 +136,16 @@ fn a_security_key_is_enrolled_in_chromium_with_a_one_time_code_then_is_the_secon
 }
 
 /// A plain-http server with a users file, a TOTP file for alice, and
-/// `[webauthn]` (no ceremony can complete without a browser here).
-fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServer {
+/// `[webauthn]` (no ceremony can complete without a browser here), with
+/// the keys and the folder it must outlive.
+fn plain_server(tables: &str) -> (TestKeys, tempfile::TempDir, SsoServer) {
+    let keys = TestKeys::new();
+    let folder = tempfile::tempdir().unwrap();
+    let server = plain_server_in(folder.path(), &keys, tables);
+    (keys, folder, server)
+}
+
+fn plain_server_in(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServer {
     let users = users_file(dir, &[("alice", PASSWORD), ("bob", "bob's password")]);
     // The credentials file must exist (a missing one is not an empty one).
     std::fs::write(dir.join("webauthn"), "").unwrap();
@@ -163,9 +171,7 @@ fn plain_server(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoServ
 
 #[test]
 fn the_ceremony_endpoints_refuse_what_they_must() {
-    let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let server = plain_server(dir.path(), &keys, "");
+    let (_keys, _dir, server) = plain_server("");
     const WIKI: &str = "/?s=wiki.test.example.org%2F";
     // The script is served, from the server itself.
     let js = server.get("/webauthn.js", &Cookies::new());
@@ -211,14 +217,14 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     };
     let r = finish(&id, "{\"not\": \"a credential\"}");
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("malformed credential"), "{}", r.body);
+    r.assert_body_has("malformed credential");
     let r = finish(&id, "{}");
     assert_eq!(r.status, 401, "{}", r.body);
-    assert!(r.body.contains("unknown or expired ceremony"), "{}", r.body);
+    r.assert_body_has("unknown or expired ceremony");
     // bob has no key: there is nothing to log in with.
     let r = server.post("/webauthn/login/start", &bob, &[("csrf", &csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("no security key enrolled"), "{}", r.body);
+    r.assert_body_has("no security key enrolled");
     // No session: refused.
     let mut anonymous = Cookies::new();
     anonymous.set("__Host-sso_csrf", bob.get("__Host-sso_csrf").unwrap());
@@ -237,7 +243,7 @@ fn the_ceremony_endpoints_refuse_what_they_must() {
     let csrf = confirm.form_field("csrf").expect("logout form token");
     let r = server.post("/webauthn/register/start", &alice, &[("csrf", &csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("second factor required"), "{}", r.body);
+    r.assert_body_has("second factor required");
     assert!(!server.log().contains("webauthn-enrolled"));
 }
 
@@ -271,13 +277,7 @@ fn failed_key_answer(
 
 #[test]
 fn failed_key_answers_count_in_the_throttle() {
-    let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let server = plain_server(
-        dir.path(),
-        &keys,
-        "[throttle]\nmax_failures_per_user_address = 2\n",
-    );
+    let (_keys, _dir, server) = plain_server("[throttle]\nmax_failures_per_user_address = 2\n");
     let bob = bob_logged_in(&server);
     assert_eq!(failed_key_answer(&server, &bob).status, 401);
     assert_eq!(failed_key_answer(&server, &bob).status, 401);
@@ -291,24 +291,14 @@ fn failed_key_answers_count_as_second_factor_failures() {
     // As for TOTP codes: a correct password clears the password throttle,
     // not the user's count of failed second factors, so typing the
     // password between tries buys no more tries.
-    let keys = TestKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let server = plain_server(
-        dir.path(),
-        &keys,
-        "[throttle]\nmax_second_factor_failures = 3\n",
-    );
+    let (_keys, _dir, server) = plain_server("[throttle]\nmax_second_factor_failures = 3\n");
     for i in 0..3 {
         let r = failed_key_answer(&server, &bob_logged_in(&server));
         assert_eq!(r.status, 401, "failed key answer #{}: {}", i + 1, r.body);
     }
     let locked = failed_key_answer(&server, &bob_logged_in(&server));
     assert_eq!(locked.status, 429, "{}", locked.body);
-    assert!(
-        locked.body.contains("too many second-factor failures"),
-        "{}",
-        locked.body
-    );
+    locked.assert_body_has("too many second-factor failures");
     assert_eq!(
         locked.header("retry-after"),
         Some("900"),

@@ -55,11 +55,7 @@ fn a_password_only_user_under_a_rule_cannot_enrol_a_key_nor_log_in() {
     // The page says why; so does the endpoint, in its JSON.
     let page = server.get("/webauthn/register", &bob);
     assert_eq!(page.status, 403, "{}", page.body);
-    assert!(
-        page.body.contains("Enrolment code required"),
-        "{}",
-        page.body
-    );
+    page.assert_body_has("Enrolment code required");
     let r = server.post("/webauthn/register/start", &bob, &[("csrf", &csrf)]);
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.body, "{\"error\":\"enrolment code required\"}");
@@ -70,11 +66,7 @@ fn a_password_only_user_under_a_rule_cannot_enrol_a_key_nor_log_in() {
         &[("csrf", &csrf), ("code", "AAAA-BBBB-CCCC-DDDD")],
     );
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(
-        r.body.contains("invalid or expired enrolment code"),
-        "{}",
-        r.body
-    );
+    r.assert_body_has("invalid or expired enrolment code");
     assert!(server
         .log()
         .contains("event=webauthn-refused check=\"enrolment code required\" user=\"bob\""));
@@ -82,7 +74,7 @@ fn a_password_only_user_under_a_rule_cannot_enrol_a_key_nor_log_in() {
     // Without a key, the admin service stays closed to him.
     let step = server.get(ADMIN, &bob);
     assert_eq!(step.status, 403, "{}", step.body);
-    assert!(step.body.contains("none enrolled"), "{}", step.body);
+    step.assert_body_has("none enrolled");
     assert!(!server.log().contains("webauthn-enrolled"));
 
     // `self_enrolment = true` turns it back on, knowingly.

@@ -6,10 +6,11 @@
 //! valid needs a server clock ahead of the client's: `ssh_apache_skew.rs`.
 
 use sso_client::TicketCache;
-use sso_core::{Signer, Ticket};
+use sso_core::Signer;
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd};
-use sso_integration::util::is_root;
+use sso_integration::ssh::{
+    alice_ticket, install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd,
+};
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
@@ -32,10 +33,7 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
-    if !is_root() {
-        eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
-        return None;
-    }
+    sso_integration::return_unless_root!("system account, sshd, apache2 as www-data", None);
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
     // The realm's public key is one more SSOPublicKeyFile of the service.
@@ -81,8 +79,8 @@ fn ssh_ticket_is_accepted_by_apache_mod_sso() {
         .header("Authorization", &format!("SSO {ticket}"))
         .send();
     assert_eq!(r.status, 200, "{r:?}\n{}", s.apache.error_log());
-    assert!(r.body.contains("REMOTE_USER=alice\n"), "{}", r.body);
-    assert!(r.body.contains("SSO_GROUPS=ops,dev\n"), "{}", r.body);
+    r.assert_body_has("REMOTE_USER=alice\n");
+    r.assert_body_has("SSO_GROUPS=ops,dev\n");
     // Without the ticket the same request is refused.
     let r = s.apache.request("/app/env.cgi").method("POST").send();
     assert_eq!(r.status, 401, "{r:?}");
@@ -120,14 +118,7 @@ fn ssh_fetch_replaces_an_expired_cached_ticket_before_sending() {
     // hand it out (it needs 10 s left), so the client gets a fresh ticket
     // over ssh first and never sends the stale one; no 401, no retry.
     let signer = Signer::from_file(s.realm.secret_key_path()).unwrap();
-    let stale = signer
-        .sign(&Ticket::new(
-            "alice",
-            API,
-            DOMAIN,
-            sso_core::unix_now() - 30,
-        ))
-        .unwrap();
+    let stale = alice_ticket(&signer, API, DOMAIN, -30);
     cache.store(&destination, Some(API), &stale).unwrap();
     let cert = s.ca_cert.to_str().unwrap();
     let fetch = || {
@@ -171,14 +162,12 @@ fn ssh_fetch_returns_apache_refusal_without_refreshing() {
     let cache_home = tempfile::tempdir().unwrap();
     let destination = format!("{}@127.0.0.1", s.realm.name);
     // Locally valid, but from a key apache does not trust.
-    let foreign = Signer::new(sso_core::SecretKey::generate())
-        .sign(&Ticket::new(
-            "alice",
-            API,
-            DOMAIN,
-            sso_core::unix_now() + 300,
-        ))
-        .unwrap();
+    let foreign = alice_ticket(
+        &Signer::new(sso_core::SecretKey::generate()),
+        API,
+        DOMAIN,
+        300,
+    );
     TicketCache::new(cache_home.path().join("sso"))
         .store(&destination, Some(API), &foreign)
         .unwrap();

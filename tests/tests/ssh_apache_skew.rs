@@ -10,41 +10,29 @@
 //! One test in its own binary: the faketime variables are set in this
 //! process's environment just for the moment apache is spawned.
 
-use std::path::Path;
-
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
 use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{install_ca_signed_certificate, ssotool_fetch, Realm, Sshd};
-use sso_integration::util::is_root;
+use sso_integration::ssh::{
+    alice_ticket, install_ca_signed_certificate, ssotool_fetch, Realm, Sshd,
+};
+use sso_integration::util::preload_faketime;
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
 /// only to https://HOST of the ticket's service.
 const API: &str = "127.0.0.1/app/";
-const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 #[test]
 fn ssh_fetch_retries_once_when_apache_says_expired() {
-    if !is_root() {
-        eprintln!("skipped: needs root (system account, sshd, apache2 as www-data)");
-        return;
-    }
-    assert!(
-        Path::new(FAKETIME_LIB).exists(),
-        "{FAKETIME_LIB} is missing: install the faketime package (scripts/apt/ssh.txt)"
-    );
+    sso_integration::return_unless_root!("system account, sshd, apache2 as www-data");
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], 3600, "ops");
     // Tickets of this realm are expired for apache even when fresh.
     let short = Realm::init(DOMAIN, &[API], 600);
     short.add(&key, "alice", "ops");
     let sshd = Sshd::start(&[&realm.name, &short.name]);
 
-    // SAFETY of the environment change: this binary runs this one test, and
-    // no other thread reads the environment meanwhile.
-    std::env::set_var("LD_PRELOAD", FAKETIME_LIB);
-    std::env::set_var("FAKETIME", "+20m");
-    std::env::set_var("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    preload_faketime(&[("FAKETIME", "+20m".as_ref())]);
     let mut apache = Apache::start(ApacheConfig {
         config: format!(
             "SSOLoginServer https://login.example.org/\nSSODomain {DOMAIN}\n\
@@ -121,14 +109,7 @@ fn ssh_fetch_retries_once_when_apache_says_expired() {
     // The short-lived realm: one refresh, still 401, no second refresh.
     let destination = format!("{}@127.0.0.1", short.name);
     let signer = Signer::from_file(short.secret_key_path()).unwrap();
-    let cached = signer
-        .sign(&Ticket::new(
-            "alice",
-            API,
-            DOMAIN,
-            sso_core::unix_now() + 300,
-        ))
-        .unwrap();
+    let cached = alice_ticket(&signer, API, DOMAIN, 300);
     cache.store(&destination, Some(API), &cached).unwrap();
     let out = fetch(&destination);
     assert!(!out.status.success(), "still expired for apache: {out:?}");

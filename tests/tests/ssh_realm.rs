@@ -3,11 +3,10 @@
 
 use std::os::unix::process::CommandExt;
 
-use sso_integration::ssh::{skip_unless_root, ClientKey, Realm, Sshd};
+use sso_integration::ssh::{ClientKey, Realm, Sshd};
 use sso_integration::util::bin;
 
-const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 const WIKI: &str = "wiki.example.org/app/";
 
 /// A realm for API with one key, alice's, and no groups: the start of most
@@ -22,9 +21,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn ssh_ticket_verifies_with_the_realm_public_key() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, key) = Realm::with_alice(DOMAIN, &[API, WIKI], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
 
@@ -89,9 +86,7 @@ fn ssh_ticket_verifies_with_the_realm_public_key() {
 
 #[test]
 fn ssh_removed_key_is_refused_by_sshd() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let realm = Realm::init(DOMAIN, &[API], 600);
     let alice = ClientKey::generate("alice");
     let bob = ClientKey::generate("bob");
@@ -116,9 +111,7 @@ fn ssh_removed_key_is_refused_by_sshd() {
 
 #[test]
 fn ssh_disallowed_service_and_shell_command_are_refused() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
 
@@ -155,9 +148,7 @@ fn ssh_disallowed_service_and_shell_command_are_refused() {
 
 #[test]
 fn ssh_unreadable_realm_key_is_refused_until_sync() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
     // The secret key handed to root: the realm account cannot read it.
@@ -193,9 +184,7 @@ fn ssh_unreadable_realm_key_is_refused_until_sync() {
 
 #[test]
 fn ssh_non_utf8_command_is_refused() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     use std::os::unix::ffi::OsStrExt;
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
@@ -219,9 +208,7 @@ fn ssh_non_utf8_command_is_refused() {
 
 #[test]
 fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, _alice) = realm_with_alice();
 
     // `issue` without --root is the realm under `/`, whatever
@@ -267,9 +254,7 @@ fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
 
 #[test]
 fn ssh_realm_made_under_umask_077_is_reachable() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let realm = Realm::init_under_umask(DOMAIN, &[API], 600, Some("077"));
     let key = ClientKey::generate("alice");
@@ -315,9 +300,7 @@ fn ssh_realm_made_under_umask_077_is_reachable() {
 
 #[test]
 fn ssh_realm_admin_reports_clear_errors() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let stderr = |out: std::process::Output| {
         assert!(!out.status.success(), "must fail: {out:?}");
@@ -387,9 +370,7 @@ fn ssh_realm_admin_reports_clear_errors() {
 
 #[test]
 fn ssh_managed_files_have_safe_owners_and_modes() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     use std::os::unix::fs::MetadataExt;
     let (realm, _key) = Realm::with_alice(DOMAIN, &[API], 600, "ops");
     let account = sso_realm::account::lookup(&realm.name)
@@ -444,9 +425,7 @@ fn ssh_managed_files_have_safe_owners_and_modes() {
 
 #[test]
 fn ssh_realm_delete_removes_the_account() {
-    if skip_unless_root() {
-        return;
-    }
+    sso_integration::return_unless_root!("a system account and sshd");
     let realm = Realm::init(DOMAIN, &[API], 600);
     assert!(sso_realm::account::lookup(&realm.name).unwrap().is_some());
     let out = realm.admin(&["delete", &realm.name]);

@@ -8,10 +8,9 @@ use std::process::{Command, Output};
 
 use sso_client::TicketCache;
 use sso_integration::ssh::{ClientKey, Realm, Sshd};
-use sso_integration::util::{bin, is_root};
+use sso_integration::util::bin;
 
-const DOMAIN: &str = "example.org";
-const API: &str = "api.example.org/";
+use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 
 struct Setup {
     realm: Realm,
@@ -21,10 +20,7 @@ struct Setup {
 }
 
 fn setup(ttl: u64) -> Option<Setup> {
-    if !is_root() {
-        eprintln!("skipped: needs root (creates a system account and runs sshd)");
-        return None;
-    }
+    sso_integration::return_unless_root!("creates a system account and runs sshd", None);
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], ttl, "ops");
     let sshd = Sshd::start(&[&realm.name]);
     Some(Setup {

@@ -194,18 +194,15 @@ impl Decision {
         match &self.action {
             Action::Decline | Action::Accept(_) => return h,
             Action::Redirect {
-                location,
+                location: to,
                 set_cookies,
-            } => {
-                cookies(&mut h, set_cookies);
-                h.push(("Location".to_owned(), location.clone()));
             }
-            Action::LoginDone {
-                target,
+            | Action::LoginDone {
+                target: to,
                 set_cookies,
             } => {
                 cookies(&mut h, set_cookies);
-                h.push(("Location".to_owned(), target.clone()));
+                h.push(("Location".to_owned(), to.clone()));
             }
             Action::LoginRefused { location } => {
                 h.push(("Location".to_owned(), location.clone()));

@@ -472,8 +472,7 @@ mod tests {
 
     #[test]
     fn edit_and_authenticate() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users");
+        let (_dir, path) = crate::private_file::temp_path("users");
         edit_file(
             &path,
             "alice",
@@ -554,8 +553,7 @@ mod tests {
 
     #[test]
     fn a_broken_file_fails_closed_and_applies_deletions() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users");
+        let (_dir, path) = crate::private_file::temp_path("users");
         let line = |u: &str, groups: &str| format!("{u}:{}:{groups}\n", hash_password("pw"));
         std::fs::write(
             &path,

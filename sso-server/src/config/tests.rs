@@ -140,24 +140,18 @@ fn errors_name_the_key() {
         assert!(e.contains("`session.secrets`: secret #1"), "{e}");
         assert!(e.contains("gen-secret"), "{e}");
     }
-    let e = parse(&format!("{BASE}\n[throttle]\nmax_failures_per_user = 2\n"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("throttle.max_failures_per_user"), "{e}");
-    let e = parse(&BASE.replace("users_file\"", "nosuch\""))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("auth.backend"), "{e}");
-    let e = parse(&BASE.replace("127.0.0.1:9000", "nowhere"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("listen"), "{e}");
-    let e = parse(&format!("{BASE}\nbogus = 1\n"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("bogus"), "{e}");
-    let e = parse(&BASE.replace("'[a-z]+", "'[a-z"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("allowed_services"), "{e}");
+    // Each broken configuration and the key its error names.
+    for (config, key) in [
+        (
+            format!("{BASE}\n[throttle]\nmax_failures_per_user = 2\n"),
+            "throttle.max_failures_per_user",
+        ),
+        (BASE.replace("users_file\"", "nosuch\""), "auth.backend"),
+        (BASE.replace("127.0.0.1:9000", "nowhere"), "listen"),
+        (format!("{BASE}\nbogus = 1\n"), "bogus"),
+        (BASE.replace("'[a-z]+", "'[a-z"), "allowed_services"),
+    ] {
+        let e = parse(&config).unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+    }
 }

@@ -10,7 +10,7 @@ use hyper::header;
 use hyper::StatusCode;
 use sso_core::Ticket;
 
-use crate::app::{header_value, log_event, App, Cookies, Resp};
+use crate::app::{log_event, App, Cookies, Resp};
 
 use super::refusal::Refusal;
 use crate::html;
@@ -60,13 +60,8 @@ impl App {
         let location = self.oidc.as_ref().map_or_else(String::new, |p| {
             p.resume_url(&crate::oidc::resume_query(query))
         });
-        let mut resp = self.respond(
-            StatusCode::FOUND,
-            "text/plain; charset=utf-8",
-            String::new(),
-        );
+        let mut resp = self.redirect(location);
         let h = resp.headers_mut();
-        h.insert(header::LOCATION, header_value(location));
         if send_cookie {
             h.append(header::SET_COOKIE, self.session_cookie(session));
         }
@@ -115,13 +110,8 @@ impl App {
                 ("ticket", &sso_core::ticket_fingerprint(&encoded)),
             ],
         );
-        let mut resp = self.respond(
-            StatusCode::FOUND,
-            "text/plain; charset=utf-8",
-            String::new(),
-        );
+        let mut resp = self.redirect(req.redirect_url(&encoded));
         let h = resp.headers_mut();
-        h.insert(header::LOCATION, header_value(req.redirect_url(&encoded)));
         if send_cookie {
             h.append(header::SET_COOKIE, self.session_cookie(&session));
         }

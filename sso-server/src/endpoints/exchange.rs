@@ -109,12 +109,7 @@ impl App {
                 &format!("{} -> {}", input.service, req.service),
             );
         }
-        let still_held: Vec<String> = input
-            .groups
-            .iter()
-            .filter(|g| current.contains(g))
-            .cloned()
-            .collect();
+        let still_held = crate::params::groups_among(&input.groups, &current);
         let Some(groups) = req.ticket_groups(&still_held) else {
             return refuse(StatusCode::FORBIDDEN, "not in groups", &input.user);
         };

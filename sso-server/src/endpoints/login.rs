@@ -8,13 +8,30 @@ use hyper::StatusCode;
 
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::auth::BackendError;
-use crate::params::{form_params, ParamError};
+use crate::params::{form_params, ParamError, Params};
 use crate::session::{valid_name, Factor, Session};
 use crate::throttle_store::Refusal as ThrottleRefusal;
 
 use super::refusal::Refusal;
 
 impl App {
+    /// The fields of a posted form of the login pages, once its CSRF token
+    /// is checked against the browser's cookie; a stale one is
+    /// `FormExpired` (its page says so on the login form when
+    /// `login_form`).
+    pub(super) fn posted_form(
+        &self,
+        body: &[u8],
+        cookies: &Cookies,
+        login_form: bool,
+    ) -> Result<Params, Refusal> {
+        let form = form_params(body).ok_or(Refusal::BadRequest(ParamError::DuplicateParameter))?;
+        if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
+            return Err(Refusal::FormExpired { login_form });
+        }
+        Ok(form)
+    }
+
     /// `POST /login`.
     pub async fn login(
         &self,
@@ -23,10 +40,7 @@ impl App {
         client: IpAddr,
     ) -> Result<Resp, Refusal> {
         let addr = client.to_string();
-        let form = form_params(body).ok_or(Refusal::BadRequest(ParamError::DuplicateParameter))?;
-        if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
-            return Err(Refusal::FormExpired { login_form: true });
-        }
+        let form = self.posted_form(body, cookies, true)?;
         let req = self.login_target(&form, None)?;
         let service = req.service();
         let username = form.get("username").map(String::as_str).unwrap_or("");

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use hyper::header;
 use hyper::StatusCode;
 
-use crate::app::{header_value, log_event, App, Cookies, Resp};
+use crate::app::{log_event, App, Cookies, Resp};
 use crate::html;
 use crate::oidc::{session_id, Provider, SERVICE_PREFIX};
 use crate::params::form_params;
@@ -142,16 +142,7 @@ impl App {
             .cloned()
             .collect();
         let mut resp = match next {
-            Some(next) if services.is_empty() => {
-                let mut resp = self.respond(
-                    StatusCode::FOUND,
-                    "text/plain; charset=utf-8",
-                    String::new(),
-                );
-                resp.headers_mut()
-                    .insert(header::LOCATION, header_value(next.to_owned()));
-                resp
-            }
+            Some(next) if services.is_empty() => self.redirect(next.to_owned()),
             _ => self.page(
                 StatusCode::OK,
                 html::logout_page(&self.config.title, user, &services, next),

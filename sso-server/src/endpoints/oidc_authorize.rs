@@ -16,7 +16,7 @@ use sso_oidc::codes::Grant;
 use sso_oidc::error::ErrorCode;
 use sso_oidc::OAuthError;
 
-use crate::app::{header_value, log_event, App, Cookies, Resp};
+use crate::app::{log_event, App, Cookies, Resp};
 use crate::oidc::{amr, auth_time, session_id, too_old, Provider};
 use crate::session::Session;
 use crate::target::{oidc_target, Target};
@@ -162,16 +162,8 @@ impl App {
             ],
         );
         let send_cookie = session.add_service(&target.service());
-        let mut resp = self.respond(
-            StatusCode::FOUND,
-            "text/plain; charset=utf-8",
-            String::new(),
-        );
+        let mut resp = self.redirect(request.code_location(&code, &provider.config.issuer));
         let h = resp.headers_mut();
-        h.insert(
-            header::LOCATION,
-            header_value(request.code_location(&code, &provider.config.issuer)),
-        );
         if send_cookie {
             h.append(header::SET_COOKIE, self.session_cookie(&session));
         }

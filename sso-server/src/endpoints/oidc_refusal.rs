@@ -12,7 +12,7 @@ use sso_oidc::authorize::Refused;
 use sso_oidc::error::ErrorCode;
 use sso_oidc::OAuthError;
 
-use crate::app::{header_value, App, Resp};
+use crate::app::{App, Resp};
 
 /// Why the provider refused. Display is the message of a page.
 #[derive(Debug, thiserror::Error)]
@@ -84,16 +84,7 @@ impl App {
     pub(crate) fn oidc_answer(&self, refusal: &OidcRefusal) -> Option<Resp> {
         match refusal {
             OidcRefusal::BadClient(_) | OidcRefusal::EndSession(_) => None,
-            OidcRefusal::Redirect { location, .. } => {
-                let mut resp = self.respond(
-                    StatusCode::FOUND,
-                    "text/plain; charset=utf-8",
-                    String::new(),
-                );
-                resp.headers_mut()
-                    .insert(header::LOCATION, header_value(location.clone()));
-                Some(resp)
-            }
+            OidcRefusal::Redirect { location, .. } => Some(self.redirect(location.clone())),
             OidcRefusal::Token(error) => {
                 let mut resp = self.json_answer(refusal.status(), error.body());
                 if error.code == ErrorCode::InvalidClient {

@@ -13,7 +13,6 @@ use hyper::StatusCode;
 
 use crate::app::{header_value, log_event, App, Cookies, Resp};
 use crate::login_flow::{self, CodeOutcome};
-use crate::params::{form_params, ParamError};
 use crate::session::Factor;
 use crate::throttle_store::Refusal as ThrottleRefusal;
 use crate::totp::Verdict;
@@ -29,10 +28,7 @@ impl App {
         client: IpAddr,
     ) -> Result<Resp, Refusal> {
         let addr = client.to_string();
-        let form = form_params(body).ok_or(Refusal::BadRequest(ParamError::DuplicateParameter))?;
-        if !self.csrf_valid(cookies, form.get("csrf").map(String::as_str)) {
-            return Err(Refusal::FormExpired { login_form: false });
-        }
+        let form = self.posted_form(body, cookies, false)?;
         let session = self.session(cookies);
         let req = self.login_target(&form, session.as_ref().map(|s| s.user.as_str()))?;
         let service = req.service();

@@ -160,6 +160,41 @@ pub fn start_with(mpm: Mpm, key_files: &[&std::path::Path], extra: &str) -> Apac
     })
 }
 
+/// The site of `site_config` and `site_files` over plain http (event MPM).
+pub fn start_plain_http(key_files: &[&std::path::Path]) -> Apache {
+    Apache::start(ApacheConfig {
+        tls: false,
+        config: site_config(key_files),
+        files: site_files(),
+        ..ApacheConfig::default()
+    })
+}
+
+/// Writes `conf/htpasswd` under the server root with `users` (name,
+/// password; bcrypt, by Apache's own `htpasswd`), readable by the server's
+/// user.
+pub fn write_htpasswd(apache: &Apache, users: &[(&str, &str)]) {
+    let htpasswd = apache.root().join("conf/htpasswd");
+    for (user, pass) in users {
+        let mut cmd = std::process::Command::new("htpasswd");
+        if !htpasswd.exists() {
+            cmd.arg("-c");
+        }
+        let st = cmd
+            .args(["-b", "-B"])
+            .arg(&htpasswd)
+            .args([user, pass])
+            .status()
+            .expect("htpasswd");
+        assert!(st.success());
+    }
+    std::fs::set_permissions(
+        &htpasswd,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+}
+
 /// A signed v3 ticket (no nonce field).
 pub fn ticket_v3(keys: &TestKeys, user: &str, service: &str, groups: &[&str]) -> String {
     let mut t = Ticket::new(user, service, DOMAIN, sso_core::unix_now() + 600);
@@ -168,17 +203,79 @@ pub fn ticket_v3(keys: &TestKeys, user: &str, service: &str, groups: &[&str]) ->
     keys.signer.sign(&t).expect("sign v3")
 }
 
-/// Skips a test that needs root (the test command runs as root).
-pub fn need_root() -> bool {
-    if !sso_integration::util::is_root() {
-        eprintln!("skipped: needs root to run apache2 as www-data");
-        return false;
-    }
-    true
-}
-
 /// The body line `KEY=value` of the env CGI.
 pub fn cgi_value<'a>(body: &'a str, key: &str) -> Option<&'a str> {
     body.lines()
         .find_map(|l| l.strip_prefix(&format!("{key}=")))
+}
+
+/// Polls until `f` holds (old-generation children may finish a request or
+/// two after a restart); fails after 60 s.
+pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// GET `path` with `Authorization: SSO ticket`.
+pub fn with_ticket(apache: &Apache, path: &str, ticket: &str) -> sso_integration::apache::Response {
+    apache
+        .request(path)
+        .header("Authorization", &format!("SSO {ticket}"))
+        .send()
+}
+
+/// The status of `/app/` with `Authorization: SSO ticket`.
+pub fn authorized_status(apache: &Apache, ticket: &str) -> u16 {
+    with_ticket(apache, "/app/", ticket).status
+}
+
+/// Two tests of `body(mpm)`, one for each MPM: `$event` on the event MPM,
+/// `$prefork` on prefork.
+#[macro_export]
+macro_rules! test_on_both_mpms {
+    ($event:ident, $prefork:ident, $body:path) => {
+        #[test]
+        fn $event() {
+            $body(sso_integration::apache::Mpm::Event);
+        }
+
+        #[test]
+        fn $prefork() {
+            $body(sso_integration::apache::Mpm::Prefork);
+        }
+    };
+}
+
+/// The site of `site_config` plus `extra` with these further `modules`
+/// and `files` (event MPM, https).
+pub fn start_with_modules(
+    modules: &[&str],
+    key_files: &[&std::path::Path],
+    extra: &str,
+    files: Vec<(String, String, u32)>,
+) -> Apache {
+    Apache::start(ApacheConfig {
+        modules: modules.iter().map(|m| m.to_string()).collect(),
+        config: site_config(key_files) + extra,
+        files,
+        ..ApacheConfig::default()
+    })
+}
+
+/// [`start_with_modules`] with mod_auth_basic and mod_authn_file, the group
+/// file `conf/groups` holding `groups`, and `conf/htpasswd` these `users`.
+pub fn start_with_basic_auth(
+    key_files: &[&std::path::Path],
+    extra: &str,
+    mut files: Vec<(String, String, u32)>,
+    groups: &str,
+    users: &[(&str, &str)],
+) -> Apache {
+    files.push(("conf/groups".into(), groups.into(), 0o644));
+    let apache = start_with_modules(&["auth_basic", "authn_file"], key_files, extra, files);
+    write_htpasswd(&apache, users);
+    apache
 }

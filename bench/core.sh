@@ -3,6 +3,6 @@
 # cache hit, signing. Prints, never asserts. Pass --quick for a short run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p sso-bench
+cargo build --release -q -p bench
 if command -v taskset >/dev/null; then pin=(taskset -c 0); else pin=(); fi
-exec "${pin[@]}" target/release/sso-bench "$@"
+exec "${pin[@]}" target/release/bench "$@"

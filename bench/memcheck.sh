@@ -29,7 +29,7 @@ VALGRIND=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=def
     --show-leak-kinds=definite --num-callers=40 --keep-debuginfo=yes --suppressions="$SUPP" --xml=yes)
 
 echo "== building (debug: full frames)"
-(cd "$ROOT" && cargo build -q -p mod_sso -p pam_sso --lib && cargo build -q -p sso-bench --bin pam_sso)
+(cd "$ROOT" && cargo build -q -p mod_sso -p pam_sso --lib && cargo build -q -p bench --bin pam_sso)
 SO=$TARGET/debug/libmod_sso.so
 
 WORK=$(mktemp -d /tmp/mod_sso_memcheck.XXXXXX)
@@ -194,7 +194,7 @@ summarize libpam "$WORK/pam.xml"
 # binary runs under valgrind as it is: every case of that file, not a
 # subset. A test's verdict is cargo's harness's.
 echo "== pam_sso_libpam test binary under valgrind"
-PAM_TESTS=$(cd "$ROOT" && cargo test -p sso-integration --test pam_sso_libpam --no-run 2>&1 \
+PAM_TESTS=$(cd "$ROOT" && cargo test -p tests --test pam_sso_libpam --no-run 2>&1 \
     | sed -n 's/.*Executable.*(\(.*pam_sso_libpam-[0-9a-f]*\)).*/\1/p' | tail -1)
 (cd "$ROOT/tests" && "${VALGRIND[@]}" --xml-file="$WORK/pam-tests.xml" "$(case $PAM_TESTS in /*) echo "$PAM_TESTS";; *) echo "$ROOT/$PAM_TESTS";; esac)" --test-threads=1) \
     > "$WORK/pam-tests.out" 2>&1 || true

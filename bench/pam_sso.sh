@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 iterations="${1:-2000}"
 [ "$iterations" = "--quick" ] && iterations=300
 cargo build --release -q -p pam_sso
-cargo build --release -q -p sso-bench --bin pam_sso
+cargo build --release -q -p bench --bin pam_sso
 target="${CARGO_TARGET_DIR:-target}/release"
 # Figures from a loaded machine are slower: say how loaded it was.
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) cores"

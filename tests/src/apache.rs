@@ -1,7 +1,7 @@
 //! A private apache2 for integration tests, with the built mod_sso loaded.
 //!
 //! ```no_run
-//! use sso_integration::apache::{Apache, ApacheConfig, Mpm};
+//! use tests::apache::{Apache, ApacheConfig, Mpm};
 //! let mut apache = Apache::start(ApacheConfig {
 //!     mpm: Mpm::Event,
 //!     config: "<Location /app/>\n  AuthType SSO\n  SSOService @HOSTPORT@/app/\n  Require valid-user\n</Location>\n"

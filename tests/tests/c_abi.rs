@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sso_core::{Ticket, Version};
-use sso_integration::util::{cdylib, profile_dir, workspace_root, TestKeys};
+use tests::util::{cdylib, profile_dir, workspace_root, TestKeys};
 
 /// The soname that build.rs gives libsso: what programs record.
 const SONAME: &str = "libsso.so.0";
@@ -34,7 +34,7 @@ fn install_libsso(prefix: &Path) -> PathBuf {
 /// `pkg-config --cflags --libs sso` for `prefix`, reading the sso.pc that
 /// build.rs wrote next to the library.
 fn pkg_config_flags(prefix: &Path) -> Vec<String> {
-    let out = sso_integration::util::run_ok(
+    let out = tests::util::run_ok(
         Command::new("pkg-config")
             .env("PKG_CONFIG_PATH", profile_dir())
             .arg(format!("--define-variable=prefix={}", prefix.display()))

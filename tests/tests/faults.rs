@@ -12,13 +12,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
-use sso_integration::server::{
+use tests::apache::{Apache, ApacheConfig};
+use tests::ldap::{Slapd, LDAP_SUFFIX};
+use tests::server::{
     add_user, redirected_ticket, try_add_user, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::ssh::{Realm, Sshd, REALM_API as API, REALM_DOMAIN};
-use sso_integration::util::TestKeys;
+use tests::ssh::{Realm, Sshd, REALM_API as API, REALM_DOMAIN};
+use tests::util::TestKeys;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -132,7 +132,7 @@ fn app_status(apache: &Apache, ticket: &str) -> u16 {
 
 #[test]
 fn a_key_file_gone_before_graceful_keeps_the_running_configuration() {
-    sso_integration::return_unless_root!("apache2");
+    tests::return_unless_root!("apache2");
     let (kept, lost) = (TestKeys::new(), TestKeys::new());
     let apache = Apache::start(ApacheConfig {
         config: format!(
@@ -266,7 +266,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_leaves_the_users_file_as_it_was() {
-    sso_integration::return_unless_root!("mounting a tmpfs");
+    tests::return_unless_root!("mounting a tmpfs");
     let disk = SmallDisk::mount("256k");
     let users = disk.path().join("users");
     add_user(&users, "alice", "alice password", &["staff"]);
@@ -301,7 +301,7 @@ fn a_full_disk_leaves_the_users_file_as_it_was() {
 
 #[test]
 fn a_realm_whose_secret_key_cannot_be_read_issues_nothing() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, key) = Realm::with_alice(REALM_DOMAIN, &[API], 600, "");
     let sshd = Sshd::start(&[&realm.name]);
     let secret = realm.secret_key_path();

@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::util::{preload_faketime, TestKeys};
+use tests::apache::{Apache, ApacheConfig};
+use tests::util::{preload_faketime, TestKeys};
 
 const DOMAIN: &str = "test.example.org";
 const APP: &str = "/app/";
@@ -27,9 +27,9 @@ fn step_clock(file: &Path, offset: i64) {
 
 #[test]
 fn clock_steps_keep_expiry_plus_skew_by_the_servers_clock() {
-    sso_integration::return_unless_root!("apache2");
+    tests::return_unless_root!("apache2");
     let keys = TestKeys::new();
-    let (_clock_dir, clock) = sso_integration::util::temp_path("faketime");
+    let (_clock_dir, clock) = tests::util::temp_path("faketime");
     step_clock(&clock, 0);
     preload_faketime(&[
         ("FAKETIME_TIMESTAMP_FILE", clock.as_os_str()),

@@ -8,10 +8,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use sso_integration::gate::{Echo, Gate};
-use sso_integration::http::http;
-use sso_integration::server::DOMAIN;
-use sso_integration::util::TestKeys;
+use tests::gate::{Echo, Gate};
+use tests::http::http;
+use tests::server::DOMAIN;
+use tests::util::TestKeys;
 
 /// Sends `head` (the request line and headers, without the final blank
 /// line) and returns the status of the answer, or None if the connection

@@ -5,17 +5,17 @@
 //! reverse proxy; one logout at the login server ends all three. Every
 //! server speaks https with one throwaway CA's certificate.
 
-use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
-use sso_integration::gate::{doc_snippet, Echo, Gate, Nginx};
-use sso_integration::server::{Browser, Setup, SsoServer, DOMAIN};
-use sso_integration::util::{free_port, TestKeys};
+use tests::apache::{Apache, ApacheConfig, WHOAMI_CGI};
+use tests::gate::{doc_snippet, Echo, Gate, Nginx};
+use tests::server::{Browser, Setup, SsoServer, DOMAIN};
+use tests::util::{free_port, TestKeys};
 
 #[test]
 fn one_login_reaches_apache_nginx_and_the_reverse_proxy_and_one_logout_ends_all() {
-    sso_integration::return_unless_root!("run apache2 as www-data");
+    tests::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let (dir, users) = sso_integration::server::staff_alice("gate-browser-password");
-    let authority = sso_integration::tls::Ca::new(dir.path(), "sso gate test CA");
+    let (dir, users) = tests::server::staff_alice("gate-browser-password");
+    let authority = tests::tls::Ca::new(dir.path(), "sso gate test CA");
     let (cert, key) = authority.issue("127.0.0.1");
 
     let mut setup = Setup::users_file(&users);

@@ -3,11 +3,9 @@
 //! http.server echoing what it received), with the real login server. One
 //! fixture for the binary: the steps run in order in one test.
 
-use sso_integration::gate::{
-    doc_snippet, echoed_headers, header_values, login_server, Caddy, Echo, Gate,
-};
-use sso_integration::server::{http, query_params, Cookies, DOMAIN};
-use sso_integration::util::free_port;
+use tests::gate::{doc_snippet, echoed_headers, header_values, login_server, Caddy, Echo, Gate};
+use tests::server::{http, query_params, Cookies, DOMAIN};
+use tests::util::free_port;
 
 const PASSWORD: &str = "gate-caddy-password";
 

@@ -5,8 +5,8 @@
 //! that sends identity headers of its own (tests/src/spoof.rs). One
 //! fixture for the binary.
 
-use sso_integration::gate::{doc_snippet, Caddy};
-use sso_integration::proxied::ProxiedGate;
+use tests::gate::{doc_snippet, Caddy};
+use tests::proxied::ProxiedGate;
 
 #[test]
 fn caddy_with_sso_gate_answers_the_shared_table_and_drops_spoofed_headers() {

@@ -3,10 +3,10 @@
 //! (tests/tests/mod_sso_cases.rs) and the Python middleware answer too:
 //! the gate must answer each case as they do.
 
-use sso_integration::cases::{cases, check, send};
-use sso_integration::gate::{Echo, Gate};
-use sso_integration::server::DOMAIN;
-use sso_integration::util::TestKeys;
+use tests::cases::{cases, check, send};
+use tests::gate::{Echo, Gate};
+use tests::server::DOMAIN;
+use tests::util::TestKeys;
 
 const LOGIN: &str = "https://login.example.org/";
 

@@ -4,9 +4,9 @@
 //! the real login server issuing the tickets. One fixture for the binary:
 //! the steps run in order in one test.
 
-use sso_integration::gate::{doc_snippet, login_server, run_gate, Gate, Nginx};
-use sso_integration::server::{http, Cookies, HttpResponse, SsoServer, DOMAIN};
-use sso_integration::util::{free_port, TestKeys};
+use tests::gate::{doc_snippet, login_server, run_gate, Gate, Nginx};
+use tests::server::{http, Cookies, HttpResponse, SsoServer, DOMAIN};
+use tests::util::{free_port, TestKeys};
 
 const PASSWORD: &str = "gate-test-password";
 
@@ -113,7 +113,7 @@ fn browser_login(site: &Site) -> (Cookies, String) {
         back.body
     );
     let sso_login = site.path_of(back.location().expect("Location"));
-    let ticket = sso_integration::server::query_params(&sso_login)
+    let ticket = tests::server::query_params(&sso_login)
         .into_iter()
         .find(|(k, _)| k == "t")
         .map(|(_, t)| t)
@@ -283,7 +283,7 @@ fn good_api_ticket(site: &Site) -> String {
 #[test]
 fn check_names_the_failing_key() {
     let keys = TestKeys::new();
-    let (_dir, path) = sso_integration::util::temp_path("gate.toml");
+    let (_dir, path) = tests::util::temp_path("gate.toml");
     let good = gate_config(&keys, 1, 2, "").replace("{port}", "4180");
     std::fs::write(&path, &good).expect("write");
     let (code, out) = run_gate(&["check".as_ref(), "--config".as_ref(), path.as_ref()]);

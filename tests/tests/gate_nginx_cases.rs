@@ -5,8 +5,8 @@
 //! case as they do, and a client's own identity headers never reach the
 //! application (tests/src/spoof.rs).
 
-use sso_integration::gate::{doc_snippet, Nginx};
-use sso_integration::proxied::ProxiedGate;
+use tests::gate::{doc_snippet, Nginx};
+use tests::proxied::ProxiedGate;
 
 #[test]
 fn nginx_with_sso_gate_answers_every_case_of_the_shared_table() {

@@ -8,9 +8,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use sso_integration::gate::{echoed_headers, header_values, Echo, Gate};
-use sso_integration::server::{http, DOMAIN};
-use sso_integration::util::{free_port, TestKeys};
+use tests::gate::{echoed_headers, header_values, Echo, Gate};
+use tests::server::{http, DOMAIN};
+use tests::util::{free_port, TestKeys};
 
 const SPOOFED: [(&str, &str); 6] = [
     ("Remote-User", "root"),

@@ -4,10 +4,10 @@
 //! both fail closed (a re-login for a cookie, 503 for a login). One
 //! fixture for the binary: the steps run in order in one test.
 
-use sso_integration::gate::{Echo, Gate};
-use sso_integration::redis::RedisServer;
-use sso_integration::server::{http, Cookies, HttpResponse, DOMAIN};
-use sso_integration::util::TestKeys;
+use tests::gate::{Echo, Gate};
+use tests::redis::RedisServer;
+use tests::server::{http, Cookies, HttpResponse, DOMAIN};
+use tests::util::TestKeys;
 
 /// Both replicas protect this one service.
 const SERVICE: &str = "app.test.example.org/app/";

@@ -4,16 +4,16 @@
 
 use sso_core::flow::{CookieNames, CookiePolicy};
 use sso_core::web::ServiceName;
-use sso_integration::gate::{echoed_headers, Echo, Gate};
-use sso_integration::server::{Cookies, DOMAIN};
-use sso_integration::util::TestKeys;
+use tests::gate::{echoed_headers, Echo, Gate};
+use tests::server::{Cookies, DOMAIN};
+use tests::util::TestKeys;
 
 #[test]
 fn https_gives_host_only_cookies() {
     let keys = TestKeys::new();
     let echo = Echo::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = sso_integration::tls::self_signed_in(dir.path(), "127.0.0.1");
+    let (cert, key) = tests::tls::self_signed_in(dir.path(), "127.0.0.1");
     let gate = Gate::start(&format!(
         "listen = \"127.0.0.1:{{port}}\"\nlogin_server = \"https://login.example.org/\"\n\
          domain = \"{DOMAIN}\"\npublic_key_files = [{:?}]\n\
@@ -23,7 +23,7 @@ fn https_gives_host_only_cookies() {
     ));
     let base = format!("https://127.0.0.1:{}", gate.port);
     let get = |path: &str, jar: &Cookies| {
-        sso_integration::http::request(&format!("{base}{path}"), "GET", &jar.header(), None)
+        tests::http::request(&format!("{base}{path}"), "GET", &jar.header(), None)
     };
     let service = ServiceName::parse(&format!("127.0.0.1:{}/app/", gate.port)).expect("service");
     let names = CookieNames::for_request(&service, &CookiePolicy::default(), true);

@@ -5,9 +5,9 @@
 //! difference of `/forward-auth` (`sso_logout` answers 302), and a client
 //! that sends identity headers of its own. One fixture for the binary.
 
-use sso_integration::gate::doc_snippet;
-use sso_integration::proxied::ProxiedGate;
-use sso_integration::traefik::Traefik;
+use tests::gate::doc_snippet;
+use tests::proxied::ProxiedGate;
+use tests::traefik::Traefik;
 
 #[test]
 fn traefik_with_sso_gate_answers_the_shared_table_and_drops_spoofed_headers() {

@@ -7,8 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sso_integration::server::DOMAIN;
-use sso_integration::util::{bin, TestKeys};
+use tests::server::DOMAIN;
+use tests::util::{bin, TestKeys};
 
 fn ask(socket: &std::path::Path, uri: &str) -> String {
     let mut s = UnixStream::connect(socket).expect("connect to the gate's socket");
@@ -28,7 +28,7 @@ fn ask(socket: &std::path::Path, uri: &str) -> String {
 #[test]
 fn forward_auth_on_a_unix_socket() {
     let keys = TestKeys::new();
-    let (dir, socket) = sso_integration::util::temp_path("gate.sock");
+    let (dir, socket) = tests::util::temp_path("gate.sock");
     // A stale socket from an earlier run.
     drop(std::os::unix::net::UnixListener::bind(&socket).expect("stale socket"));
     let config = dir.path().join("gate.toml");

@@ -10,7 +10,7 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use sso_core::web::percent_encode;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm, Request};
+use tests::apache::{Apache, ApacheConfig, Mpm, Request};
 
 fn with_cookies(mut req: Request, cookies: &[(String, String)]) -> Request {
     for (n, v) in cookies {
@@ -27,7 +27,7 @@ fn status_with(site: &Site, cookies: &[(String, String)]) -> u16 {
 
 #[test]
 fn planted_cookies_are_never_accepted_on_https() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     assert!(names.ticket.starts_with("__Host-sso-"), "{names:?}");
@@ -67,8 +67,8 @@ fn planted_cookies_are_never_accepted_on_https() {
 
 #[test]
 fn plain_http_uses_the_path_scoped_fallback() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let keys = sso_integration::util::TestKeys::new();
+    tests::return_unless_root!("apache2 as www-data");
+    let keys = tests::util::TestKeys::new();
     let apache = start_plain_http(&[&keys.public_path]);
     let service = format!("{}/app/", apache.host_port());
     let t = keys.ticket("paul", &service, DOMAIN, 600, None, &[]);
@@ -93,8 +93,8 @@ fn plain_http_uses_the_path_scoped_fallback() {
 /// `__Host-` names, which a sibling host cannot plant.
 #[test]
 fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let keys = sso_integration::util::TestKeys::new();
+    tests::return_unless_root!("apache2 as www-data");
+    let keys = tests::util::TestKeys::new();
     for (trusted, host_only) in [
         ("SSOTrustedProxies 10.0.0.0/8 127.0.0.1\n", true),
         ("SSOTrustedProxies ::ffff:127.0.0.1\n", true),
@@ -134,7 +134,7 @@ fn a_trusted_proxy_s_forwarded_proto_selects_host_cookies() {
 }
 
 fn binding_rules(mpm: Mpm) {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let mut site = Site::start(mpm);
     let names = site.cookies();
     let (t, secret, cookies) = site.browser_login_keeping_the_secret("alice", &[]);
@@ -222,7 +222,7 @@ fn binding_rules(mpm: Mpm) {
 /// application that exports the ticket gets its proof beside it.
 #[test]
 fn leaked_login_urls_buy_nothing() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let login = |t: &str, secret: &str| {
@@ -285,7 +285,7 @@ test_on_both_mpms!(ticket_binding_event, ticket_binding_prefork, binding_rules);
 
 #[test]
 fn logout_revokes_the_binding() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let (t, cookies) = site.browser_login("alice", &[]);
     assert_eq!(status_with(&site, &cookies), 200);
@@ -307,8 +307,8 @@ fn logout_revokes_the_binding() {
 
 #[test]
 fn binding_off_is_the_old_behaviour() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let keys = sso_integration::util::TestKeys::new();
+    tests::return_unless_root!("apache2 as www-data");
+    let keys = tests::util::TestKeys::new();
     let apache = start_with(
         Mpm::Event,
         &[&keys.public_path],
@@ -324,8 +324,8 @@ fn binding_off_is_the_old_behaviour() {
 
 #[test]
 fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let keys = sso_integration::util::TestKeys::new();
+    tests::return_unless_root!("apache2 as www-data");
+    let keys = tests::util::TestKeys::new();
     let started = Apache::try_start(ApacheConfig {
         mpm: Mpm::Event,
         config: format!(
@@ -358,8 +358,8 @@ fn a_missing_socache_provider_stops_httpd_naming_the_directive() {
 /// the new request is bob. Bob must not get alice's ticket groups.
 #[test]
 fn require_group_never_lends_ticket_groups_to_another_user() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let keys = sso_integration::util::TestKeys::new();
+    tests::return_unless_root!("apache2 as www-data");
+    let keys = tests::util::TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\
   AuthUserFile @ROOT@/conf/htpasswd\n  AuthGroupFile @ROOT@/conf/groups\n  Require group admins\n</Location>\n";

@@ -8,10 +8,10 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use serde_json::Value;
-use sso_integration::apache::Apache;
-use sso_integration::flow_cases::{cases, check_answer, request_of};
-use sso_integration::http::{request, HttpResponse};
-use sso_integration::util::TestKeys;
+use tests::apache::Apache;
+use tests::flow_cases::{cases, check_answer, request_of};
+use tests::http::{request, HttpResponse};
+use tests::util::TestKeys;
 
 fn send(case: &Value, apache: &Apache, keys: &TestKeys, forger: &TestKeys) -> HttpResponse {
     let service = format!("{}/app/", apache.host_port());
@@ -48,7 +48,7 @@ fn check(case: &Value, r: &HttpResponse, log: &str, service: &str) {
 
 #[test]
 fn mod_sso_answers_every_case_of_the_shared_table() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let cases = cases();
     let keys = TestKeys::new();
     let forger = TestKeys::new();

@@ -5,8 +5,8 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use sso_core::KeyFormat;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, ApacheConfig, Mpm};
+use tests::util::TestKeys;
 
 fn start_err(config: String) -> String {
     match Apache::try_start(ApacheConfig {
@@ -25,8 +25,8 @@ fn base(key: &str) -> String {
 
 #[test]
 fn bad_key_files_stop_httpd_naming_directive_and_file() {
-    sso_integration::return_unless_root!("apache2 as www-data");
-    let (dir, missing) = sso_integration::util::temp_path("missing.key");
+    tests::return_unless_root!("apache2 as www-data");
+    let (dir, missing) = tests::util::temp_path("missing.key");
     let e = start_err(base(&missing.display().to_string()));
     assert!(
         e.contains("SSOPublicKeyFile") && e.contains(&missing.display().to_string()),
@@ -57,7 +57,7 @@ fn bad_key_files_stop_httpd_naming_directive_and_file() {
 /// case is put right again to show the rule was the refusal.
 #[test]
 fn key_files_others_could_write_stop_httpd() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     use std::os::unix::fs::PermissionsExt;
     let chmod = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
@@ -126,7 +126,7 @@ fn key_files_others_could_write_stop_httpd() {
 
 #[test]
 fn bad_arguments_stop_httpd_naming_the_directive() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let k = keys.public_path.display().to_string();
     for (directive, line) in [
@@ -158,7 +158,7 @@ fn bad_arguments_stop_httpd_naming_the_directive() {
 
 #[test]
 fn pem_keys_and_all_directives_are_accepted() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::with_format(KeyFormat::Pem);
     let apache = Apache::start(ApacheConfig {
         mpm: Mpm::Event,
@@ -196,7 +196,7 @@ SSOGroups staff\nSSOCookiePrefix MyApp_\nSSOCookieSecure Off\nSSOExportTicket On
 
 #[test]
 fn api_mode_answers_401_and_never_redirects() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let mut files = site_files();
     files.push(("htdocs/api/env.cgi".into(), ENV_CGI.into(), 0o755));
@@ -241,7 +241,7 @@ Require valid-user\n</Location>\n",
 
 #[test]
 fn location_without_sso_service_answers_500_naming_it() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let apache = Apache::start(ApacheConfig {
         tls: false,
@@ -265,7 +265,7 @@ fn location_without_sso_service_answers_500_naming_it() {
 /// decided by its own settings.
 #[test]
 fn location_settings_are_built_once_not_per_request() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     const PER_REQUEST: &str = "settings were built for the request";
     let keys = TestKeys::new();
     let mut config = base(&keys.public_path.display().to_string())

@@ -4,11 +4,11 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::util::TestKeys;
+use tests::util::TestKeys;
 
 #[test]
 fn sso_env_reaches_ssi_and_mod_rewrite() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Directory @DOCROOT@/app/ssi>\n  Options +Includes\n  AddOutputFilter INCLUDES .shtml\n</Directory>\n\

@@ -5,12 +5,12 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use sso_core::web::{cookie_values, parse_query};
-use sso_integration::apache::Mpm;
-use sso_integration::util::TestKeys;
+use tests::apache::Mpm;
+use tests::util::TestKeys;
 
 #[test]
 fn no_ticket_redirects_to_login_server_with_parameters() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let r = site.apache.get("/app/env.cgi?x=1&y=2");
@@ -67,7 +67,7 @@ fn no_ticket_redirects_to_login_server_with_parameters() {
 
 #[test]
 fn open_location_needs_nothing() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let r = site.apache.get("/open/");
     assert_eq!(r.status, 200);
@@ -76,7 +76,7 @@ fn open_location_needs_nothing() {
 
 #[test]
 fn valid_v4_and_v3_tickets_reach_the_cgi() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let v4 = site.ticket("alice", &["staff", "dev"]);
@@ -143,7 +143,7 @@ fn valid_v4_and_v3_tickets_reach_the_cgi() {
 
 #[test]
 fn bad_cookies_are_refused_cleanly() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let service = site.service();
@@ -224,7 +224,7 @@ fn bad_cookies_are_refused_cleanly() {
 
 #[test]
 fn authorization_header_path() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let t = site.ticket("carol", &["dev"]);
@@ -272,7 +272,7 @@ fn authorization_header_path() {
 
 #[test]
 fn two_public_keys_both_accepted() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let old = TestKeys::new();
     let new = TestKeys::new();
     let apache = start_with(Mpm::Event, &[&old.public_path, &new.public_path], "");
@@ -294,7 +294,7 @@ fn two_public_keys_both_accepted() {
 
 #[test]
 fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let service = site.service();
@@ -430,7 +430,7 @@ fn sso_login_checks_ticket_and_nonce_then_sets_cookie() {
 
 #[test]
 fn sso_logout_clears_cookies_without_a_ticket() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let r = site.apache.get("/app/sso_logout");
@@ -446,7 +446,7 @@ fn sso_logout_clears_cookies_without_a_ticket() {
 
 #[test]
 fn require_user_and_group_allow_and_deny() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let names = site.cookies();
     let alice = site.ticket("alice", &["admins"]);

@@ -5,11 +5,11 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::util::TestKeys;
+use tests::util::TestKeys;
 
 #[test]
 fn require_group_coexists_with_mod_authz_groupfile() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let extra = "\
 <Location /basic/>\n  AuthType Basic\n  AuthName basic\n  AuthBasicProvider file\n\

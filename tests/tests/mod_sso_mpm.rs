@@ -4,8 +4,8 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, Mpm};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, Mpm};
+use tests::util::TestKeys;
 
 fn flow_works(apache: &Apache, keys: &TestKeys) {
     let service = format!("{}/app/", apache.host_port());
@@ -44,7 +44,7 @@ fn prefork_mpm_flow() {
 
 /// The flow on a server of `mpm`, whose error log says `started` if given.
 fn mpm_flow(mpm: Mpm, started: Option<&str>) {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let apache = start_with(mpm, &[&keys.public_path], "");
     if let Some(started) = started {
@@ -58,10 +58,10 @@ fn mpm_flow(mpm: Mpm, started: Option<&str>) {
 }
 
 fn graceful_restart_with_changed_key(mpm: Mpm) {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let old = TestKeys::new();
     let new = TestKeys::new();
-    let (_key_dir, key_file) = sso_integration::util::temp_path("sso.pub");
+    let (_key_dir, key_file) = tests::util::temp_path("sso.pub");
     std::fs::copy(&old.public_path, &key_file).unwrap();
     let mut apache = start_with(mpm, &[&key_file], "");
     let service = format!("{}/app/", apache.host_port());

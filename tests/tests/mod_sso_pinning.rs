@@ -4,12 +4,12 @@
 mod mod_sso_common;
 
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, ApacheConfig, Mpm};
+use tests::util::TestKeys;
 
 #[test]
 fn a_pinned_key_only_signs_for_its_services() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site_keys = TestKeys::new();
     let realm_keys = TestKeys::new();
     let config = format!(
@@ -59,7 +59,7 @@ SSOPublicKeyFile {} \"services=127\\.0\\.0\\.1:[0-9]+/realm/\"\n\
 
 #[test]
 fn a_bad_pin_stops_httpd_naming_the_directive() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     for (line, says) in [
         (

@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use mod_sso_common::*;
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, ApacheConfig, Mpm};
+use tests::util::TestKeys;
 
 /// A tiny HTTP backend echoing the request head as its body; remembers the
 /// request lines it saw.
@@ -47,7 +47,7 @@ fn echo_backend() -> (u16, Arc<Mutex<Vec<String>>>) {
 
 #[test]
 fn proxied_location_passes_the_user_and_keeps_the_handlers() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let keys = TestKeys::new();
     let (backend, seen) = echo_backend();
     let apache = Apache::start(ApacheConfig {

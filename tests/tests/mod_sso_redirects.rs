@@ -5,7 +5,7 @@ mod mod_sso_common;
 
 use mod_sso_common::*;
 use sso_core::web::percent_encode;
-use sso_integration::apache::Mpm;
+use tests::apache::Mpm;
 
 fn login_location(site: &Site, d: Option<&str>) -> String {
     // A fresh nonce per login: a ticket is accepted at sso_login only once.
@@ -35,7 +35,7 @@ fn login_location(site: &Site, d: Option<&str>) -> String {
 
 #[test]
 fn hostile_redirect_targets_never_leave_the_service() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let h = site.apache.host_port();
     let port = site.apache.port();
@@ -123,7 +123,7 @@ fn hostile_redirect_targets_never_leave_the_service() {
 
 #[test]
 fn honest_redirect_targets_are_kept() {
-    sso_integration::return_unless_root!("apache2 as www-data");
+    tests::return_unless_root!("apache2 as www-data");
     let site = Site::start(Mpm::Event);
     let h = site.apache.host_port();
     for d in [

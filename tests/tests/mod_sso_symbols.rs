@@ -4,9 +4,8 @@ use std::process::Command;
 
 #[test]
 fn only_sso_module_is_exported() {
-    let so = sso_integration::util::cdylib("mod_sso");
-    let out =
-        sso_integration::util::run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
+    let so = tests::util::cdylib("mod_sso");
+    let out = tests::util::run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
     let text = String::from_utf8_lossy(&out.stdout);
     let names: Vec<&str> = text
         .lines()

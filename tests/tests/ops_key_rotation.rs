@@ -17,12 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sso_core::{Check, KeySet, PublicKey, SecretKey, Signer, Verifier};
-use sso_integration::apache::{Apache, ApacheConfig, Request};
-use sso_integration::pam::{self, module_path, PAM_AUTH_ERR, PAM_SUCCESS};
-use sso_integration::server::{
+use tests::apache::{Apache, ApacheConfig, Request};
+use tests::pam::{self, module_path, PAM_AUTH_ERR, PAM_SUCCESS};
+use tests::server::{
     add_user, http, pct, redirected_ticket_text, Cookies, HttpResponse, Setup, SsoServer, DOMAIN,
 };
-use sso_integration::util::{bin, TestKeys};
+use tests::util::{bin, TestKeys};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "alice password";
@@ -157,7 +157,7 @@ fn apache_keys(apache: &mut Apache, from: &[&Path], to: &[&Path]) {
 
 #[test]
 fn keys_rotate_without_refusing_a_valid_ticket() {
-    sso_integration::return_unless_root!("apache2");
+    tests::return_unless_root!("apache2");
     let old = TestKeys::new();
     // 1. The new pair, made as the procedure says.
     let new = gen_keys();
@@ -175,7 +175,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
     });
     let app_service = format!("{}/app/", apache.host_port());
 
-    let (_users_dir, users) = sso_integration::util::temp_path("users");
+    let (_users_dir, users) = tests::util::temp_path("users");
     add_user(&users, USER, PASSWORD, &[]);
     let mut setup = Setup::users_file(&users);
     setup.allowed_services = Some(vec![regex_escape(&app_service), regex_escape(IMAP)]);
@@ -373,7 +373,7 @@ fn keys_rotate_without_refusing_a_valid_ticket() {
 
 /// `ssotool gen-keys` into a private directory.
 fn gen_keys() -> TestKeys {
-    let (dir, secret_path) = sso_integration::util::temp_path("secret.key.new");
+    let (dir, secret_path) = tests::util::temp_path("secret.key.new");
     let public_path = dir.path().join("public.key.new");
     let out = Command::new(bin("ssotool"))
         .args(["gen-keys", "--output"])

@@ -6,12 +6,12 @@
 
 use std::process::{Command, Stdio};
 
-use sso_integration::pam::{
+use tests::pam::{
     asking_line, installed_sso, keys_and_account, keys_and_service, module_args, module_path,
     pamtester, sso_line, user_ticket, write_conf, Message, ServiceDir, DOMAIN, PAM_AUTH_ERR,
     PAM_ERROR_MSG, PAM_SILENT, PAM_SUCCESS, SERVICE, USER,
 };
-use sso_integration::util::TestKeys;
+use tests::util::TestKeys;
 
 fn error(text: &str) -> Message {
     Message {

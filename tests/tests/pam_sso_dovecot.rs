@@ -2,9 +2,9 @@
 //! file loads pam_sso. A fresh ticket logs in; a wrong or expired one does
 //! not; Dovecot keeps serving afterwards.
 
-use sso_integration::dovecot::Dovecot;
-use sso_integration::pam::{installed_sso, DOMAIN, SERVICE};
-use sso_integration::util::TestKeys;
+use tests::dovecot::Dovecot;
+use tests::pam::{installed_sso, DOMAIN, SERVICE};
+use tests::util::TestKeys;
 
 #[test]
 fn dovecot_imap_login_with_a_ticket() {

@@ -4,12 +4,12 @@
 use std::process::Command;
 
 use sso_core::{KeyFormat, Ticket, Version};
-use sso_integration::pam::{
+use tests::pam::{
     asking_line, authenticate_fresh, keys_and_account, keys_and_service, module_args, module_path,
     sso_line, user_ticket, write_conf, ServiceDir, DOMAIN, PAM_AUTHINFO_UNAVAIL, PAM_AUTH_ERR,
     PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE, USER,
 };
-use sso_integration::util::{self, TestKeys};
+use tests::util::{self, TestKeys};
 
 /// A service directory whose service "sso" is `auth required pam_sso ARGS`.
 fn single(args: &str) -> ServiceDir {
@@ -247,7 +247,7 @@ fn writable_key_files_are_service_err() {
 
 #[test]
 fn key_files_owned_by_another_user_are_service_err() {
-    sso_integration::return_unless_root!("chown");
+    tests::return_unless_root!("chown");
     let (keys, dir) = keys_and_service("");
     let ticket = user_ticket(&keys);
     const NOBODY: u32 = 65534;

@@ -1,7 +1,7 @@
 //! pamtester, a real PAM client, against a service file installed under
 //! /etc/pam.d (unique name, removed afterwards) that loads pam_sso.
 
-use sso_integration::pam::{installed_sso, pamtester, PrivateSyslog, DOMAIN, SERVICE};
+use tests::pam::{installed_sso, pamtester, PrivateSyslog, DOMAIN, SERVICE};
 
 #[test]
 fn pamtester_authenticates_with_a_ticket() {

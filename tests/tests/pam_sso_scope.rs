@@ -4,12 +4,12 @@
 //! services that escalate privilege (sudo, su, polkit, ...) do not take
 //! tickets unless `pam_services=` names them.
 
-use sso_integration::pam::{
+use tests::pam::{
     installed_sso, keys_and_account, module_args, sso_line, user_ticket, write_conf,
     InstalledService, PrivateSyslog, ServiceDir, DOMAIN, PAM_AUTH_ERR, PAM_PERM_DENIED,
     PAM_SERVICE_ERR, PAM_SUCCESS, SERVICE, USER,
 };
-use sso_integration::util::TestKeys;
+use tests::util::TestKeys;
 
 /// A nonce as the login server's browser flow puts in (32 hex digits).
 const NONCE: &str = "5f0e3c9a1b2d4e6f8091a2b3c4d5e6f7";
@@ -167,7 +167,7 @@ fn pam_services_in_the_conf_file() {
 /// ignored, naming the option too.
 #[test]
 fn pamtester_names_pam_services_in_the_log() {
-    sso_integration::return_unless_root!("/etc/pam.d, unshare -m");
+    tests::return_unless_root!("/etc/pam.d, unshare -m");
     let keys = TestKeys::new();
     let ticket = keys.ticket("carol", SERVICE, DOMAIN, 120, None, &[]);
     for (extra, expected) in [

@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sso_integration::http::query_params;
-use sso_integration::server::MAIL;
-use sso_integration::server::{
-    add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer,
-};
-use sso_integration::util::TestKeys;
+use tests::http::query_params;
+use tests::server::MAIL;
+use tests::server::{add_user, redirected_ticket, Cookies, HttpResponse, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const FORM: &str = "/?s=wiki.test.example.org/&g=staff,admins";
 const PASSWORD: &str = "correct horse battery staple";
@@ -25,7 +23,7 @@ impl World {
     /// alice (staff, admins), bob (staff) and carol (staff).
     fn new() -> World {
         let keys = TestKeys::new();
-        let (dir, users) = sso_integration::util::temp_path("users");
+        let (dir, users) = tests::util::temp_path("users");
         add_user(&users, "alice", PASSWORD, &["staff", "admins"]);
         add_user(&users, "bob", PASSWORD, &["staff"]);
         add_user(&users, "carol", PASSWORD, &["staff"]);
@@ -102,7 +100,7 @@ fn a_deleted_user_gets_no_further_ticket() {
     let alice = w.session("alice");
     let bob = w.session("bob");
     assert!(redirected_ticket(&w.silent(&alice)).is_some());
-    let out = std::process::Command::new(sso_integration::util::bin("sso-server"))
+    let out = std::process::Command::new(tests::util::bin("sso-server"))
         .args(["user", "del", "--users-file"])
         .arg(&w.users)
         .arg("alice")

@@ -2,19 +2,19 @@
 //! against a private apache2 with mod_sso protecting two services and the
 //! login server, all over https on 127.0.0.1.
 
-use sso_integration::apache::{Apache, ApacheConfig, WHOAMI_CGI};
-use sso_integration::server::{Browser, Setup, SsoServer, DOMAIN};
-use sso_integration::util::{artifacts_dir, TestKeys};
+use tests::apache::{Apache, ApacheConfig, WHOAMI_CGI};
+use tests::server::{Browser, Setup, SsoServer, DOMAIN};
+use tests::util::{artifacts_dir, TestKeys};
 
 #[test]
 fn browser_logs_in_once_uses_two_services_and_logs_out_of_both() {
-    sso_integration::return_unless_root!("run apache2 as www-data");
+    tests::return_unless_root!("run apache2 as www-data");
     let keys = TestKeys::new();
-    let (_dir, users) = sso_integration::server::staff_alice("browser-password");
+    let (_dir, users) = tests::server::staff_alice("browser-password");
 
     // The login server over https with a certificate from a throwaway CA.
     let ca_dir = tempfile::tempdir().unwrap();
-    let authority = sso_integration::tls::Ca::new(ca_dir.path(), "sso test CA");
+    let authority = tests::tls::Ca::new(ca_dir.path(), "sso test CA");
     let (cert, key) = authority.issue("127.0.0.1");
     let ca = authority.cert.clone();
     let mut setup = Setup::users_file(&users);

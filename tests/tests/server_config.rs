@@ -3,9 +3,9 @@
 
 use std::process::{Command, Stdio};
 
-use sso_integration::http::get_verified;
-use sso_integration::server::{add_user, run_sso_server, Cookies, Setup, SsoServer};
-use sso_integration::util::{bin, free_port, is_root, TestKeys};
+use tests::http::get_verified;
+use tests::server::{add_user, run_sso_server, Cookies, Setup, SsoServer};
+use tests::util::{bin, free_port, is_root, TestKeys};
 
 fn users(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let p = dir.path().join("users");
@@ -61,7 +61,7 @@ fn configuration_errors_name_the_key_and_the_file() {
         (good.replace("users_file\"", "kerberos\""), "auth.backend"),
         (format!("typo_key = 1\n{good}"), "typo_key"),
         (
-            good.replace(sso_integration::server::SECRET, "short"),
+            good.replace(tests::server::SECRET, "short"),
             "session.secrets",
         ),
         (
@@ -94,7 +94,7 @@ fn configuration_errors_name_the_key_and_the_file() {
 fn tls_serves_https_with_rustls() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = sso_integration::tls::self_signed_in(dir.path(), "localhost");
+    let (cert, key) = tests::tls::self_signed_in(dir.path(), "localhost");
     let mut setup = Setup::users_file(&users(&dir));
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {key:?}\n");
     let s = SsoServer::start(&keys, &setup);
@@ -110,7 +110,7 @@ fn tls_serves_https_with_rustls() {
 #[test]
 fn user_subcommand_adds_changes_and_deletes_users() {
     let keys = TestKeys::new();
-    let (_dir, path) = sso_integration::util::temp_path("users");
+    let (_dir, path) = tests::util::temp_path("users");
     add_user(&path, "dave", "first", &["ops"]);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("dave:$argon2id$"), "{text}");
@@ -119,7 +119,7 @@ fn user_subcommand_adds_changes_and_deletes_users() {
 
     let run = |args: &[&str], stdin: &str| {
         let args = [&["user"][..], args].concat();
-        sso_integration::server::sso_server_with_stdin(&args, stdin)
+        tests::server::sso_server_with_stdin(&args, stdin)
             .status
             .success()
     };

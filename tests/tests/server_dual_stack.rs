@@ -4,8 +4,8 @@
 //! relays shares its address (one throttle count for all: anyone locks
 //! everyone out) and `/metrics`, for loopback only, answers them.
 
-use sso_integration::server::{http, users_file, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::server::{http, users_file, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "alice's password";
 
@@ -59,7 +59,7 @@ impl Proxied {
         form.push(("password", "a wrong guess"));
         let mut headers = self.jar.header();
         headers.push(("X-Forwarded-For".into(), client.into()));
-        let body = sso_integration::http::form_urlencode(&form);
+        let body = tests::http::form_urlencode(&form);
         http(self.server.port, "POST", "/login", &headers, Some(&body)).status
     }
 
@@ -84,7 +84,7 @@ fn each_client_behind_a_mapped_proxy_has_its_own_count() {
     assert!(log.contains("addr=\"203.0.113.1\""), "{log}");
     assert!(log.contains("addr=\"198.51.100.2\""), "{log}");
     // The start warns that an IPv6 proxy would not be trusted.
-    sso_integration::util::assert_some_line_has(&log, &["warning", "`trusted_proxies`"]);
+    tests::util::assert_some_line_has(&log, &["warning", "`trusted_proxies`"]);
 }
 
 #[test]

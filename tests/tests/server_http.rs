@@ -2,11 +2,11 @@
 //! every endpoint and every refusal.
 
 use sso_core::{Check, KeySet, PublicKey, Ticket, Verifier};
-use sso_integration::server::{
+use tests::server::{
     add_user, pct, query_params, Cookies, HttpResponse, Setup, SsoServer, DOMAIN, SECRET,
 };
-use sso_integration::server::{MAIL, WIKI};
-use sso_integration::util::TestKeys;
+use tests::server::{MAIL, WIKI};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -18,7 +18,7 @@ struct World {
 impl World {
     fn new() -> World {
         let keys = TestKeys::new();
-        let (users, path) = sso_integration::util::temp_path("users");
+        let (users, path) = tests::util::temp_path("users");
         add_user(&path, "alice", PASSWORD, &["staff", "dev"]);
         add_user(&path, "bob", "bobs password", &[]);
         World { keys, users }
@@ -661,14 +661,14 @@ fn trusted_proxy_addresses_are_used_only_from_trusted_peers() {
     let xff = vec![("X-Forwarded-For".to_string(), "203.0.113.7".to_string())];
     // Untrusted peer: the header is ignored.
     let s = w.start();
-    sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
+    tests::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
     assert!(s.log().contains("addr=\"127.0.0.1\""));
     assert!(!s.log().contains("203.0.113.7"));
     // Trusted peer: the forwarded address is the client.
     let mut setup = w.setup();
     setup.top_level = "trusted_proxies = [\"127.0.0.1\"]\n".into();
     let s = SsoServer::start(&w.keys, &setup);
-    sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
+    tests::server::http(s.port, "GET", &format!("{path}&s=x"), &xff, None);
     assert!(s.log().contains("addr=\"203.0.113.7\""), "{}", s.log());
 }
 
@@ -681,7 +681,7 @@ fn forwarded_junk_never_makes_a_client_look_like_the_proxy() {
     let s = SsoServer::start(&w.keys, &setup);
     let get = |xff: &str| {
         let h = vec![("X-Forwarded-For".to_string(), xff.to_string())];
-        sso_integration::server::http(s.port, "GET", &format!("{path}&s=x"), &h, None);
+        tests::server::http(s.port, "GET", &format!("{path}&s=x"), &h, None);
         s.log().lines().last().unwrap_or_default().to_owned()
     };
     // What the client wrote is left of what the proxies appended: only the

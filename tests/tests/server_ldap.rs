@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use sso_core::Ticket;
-use sso_integration::ldap::{throwaway_ca, Slapd, LDAP_SUFFIX};
-use sso_integration::server::{redirected_ticket, Cookies, HttpResponse, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::ldap::{throwaway_ca, Slapd, LDAP_SUFFIX};
+use tests::server::{redirected_ticket, Cookies, HttpResponse, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const FORM: &str = "/?s=wiki.test.example.org/&g=staff,admins";
 
@@ -110,7 +110,7 @@ fn ldap_finds_the_user_by_search() {
 #[test]
 fn an_unreachable_directory_is_an_error_not_a_refusal() {
     let keys = TestKeys::new();
-    let port = sso_integration::util::free_port();
+    let port = tests::util::free_port();
     let s = server(
         &keys,
         &format!(
@@ -204,7 +204,7 @@ fn a_certificate_from_another_ca_is_refused() {
 #[test]
 fn cleartext_ldap_to_a_remote_host_is_refused_at_start() {
     let keys = TestKeys::new();
-    let port = sso_integration::util::free_port();
+    let port = tests::util::free_port();
     let remote = "url = \"ldap://ldap.example.org\"\n".to_string() + &entries_and_groups();
     let text = ldap_setup("", &remote).config_text(&keys, port);
     let (ok, out) = SsoServer::try_config(&text);

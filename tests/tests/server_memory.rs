@@ -5,8 +5,8 @@
 //! leave several hundred MB resident, the figure bench/soak_login.sh
 //! first showed.
 
-use sso_integration::server::{pct, users_file, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::server::{pct, users_file, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -3,11 +3,9 @@
 //! exchanges, backend errors and reloads, and a client that is not on
 //! loopback is refused.
 
-use sso_integration::server::{
-    http, pct, redirected_ticket_text, users_file, Cookies, Setup, SsoServer,
-};
-use sso_integration::server::{MAIL, WIKI};
-use sso_integration::util::TestKeys;
+use tests::server::{http, pct, redirected_ticket_text, users_file, Cookies, Setup, SsoServer};
+use tests::server::{MAIL, WIKI};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "alice password";
 

@@ -14,12 +14,12 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
-use sso_integration::http::{form_urlencode, request};
-use sso_integration::oidc::{authlib_login, logout_path, submit_login};
-use sso_integration::server::{
+use tests::http::{form_urlencode, request};
+use tests::oidc::{authlib_login, logout_path, submit_login};
+use tests::server::{
     add_user, listen_port, oidc_gen_key, pct, query_params, Cookies, HttpResponse, Setup, SsoServer,
 };
-use sso_integration::util::{bin, workspace_root, TestKeys};
+use tests::util::{bin, workspace_root, TestKeys};
 
 const SECRET: &str = "a-test-client-secret-0123456789";
 const WEB_CB: &str = "http://127.0.0.1:9/cb";
@@ -64,13 +64,13 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let keys = TestKeys::new();
-        let (dir, users) = sso_integration::util::temp_path("users");
+        let (dir, users) = tests::util::temp_path("users");
         add_user(&users, "alice", "alice password", &["staff", "dev"]);
         add_user(&users, "bob", "bob password", &[]);
         add_user(&users, "carol", "carol password", &["staff"]);
         add_user(&users, "erin", "erin password", &[]);
         let totp = dir.path().join("totp");
-        let erin_totp = sso_integration::totp::enroll(&totp, "erin");
+        let erin_totp = tests::totp::enroll(&totp, "erin");
         let key = dir.path().join("oidc.pem");
         oidc_gen_key(&key);
         let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
@@ -549,7 +549,7 @@ fn no_code_token_or_secret_reaches_the_log() {
 #[test]
 fn a_bad_signing_key_stops_the_start_naming_the_key_and_the_file() {
     let keys = TestKeys::new();
-    let (dir, users) = sso_integration::util::temp_path("users");
+    let (dir, users) = tests::util::temp_path("users");
     add_user(&users, "dave", "dave password", &[]);
     let ed25519 = dir.path().join("ed25519.pem");
     let out = Command::new("openssl")
@@ -608,7 +608,7 @@ fn a_second_factor_policy_for_oidc_client_applies_to_its_logins() {
     jar.update(&step);
     let csrf = step.form_field("csrf").unwrap();
     let o = step.form_field("o").expect("the request rides along");
-    let code = sso_integration::totp::oathtool(&fixture().erin_totp, None);
+    let code = tests::totp::oathtool(&fixture().erin_totp, None);
     let resp = fixture().server.post(
         "/second-factor",
         &jar,

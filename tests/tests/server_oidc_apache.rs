@@ -8,11 +8,9 @@
 //! staff is refused. One sso-server, one apache2 and one browser session
 //! for the whole file.
 
-use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::server::{
-    add_user, listen_port, oidc_gen_key, pct, Browser, Setup, SsoServer,
-};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, ApacheConfig};
+use tests::server::{add_user, listen_port, oidc_gen_key, pct, Browser, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const SECRET: &str = "apache-client-secret-0123456789";
 /// The redirect URIs name apache's port, known only once it runs: the
@@ -27,11 +25,11 @@ fn log_in(browser: &Browser, user: &str, password: &str) {
 #[test]
 fn mod_auth_openidc_logs_in_checks_groups_and_logs_out() {
     let keys = TestKeys::new();
-    let (dir, users) = sso_integration::server::staff_alice("alice password");
+    let (dir, users) = tests::server::staff_alice("alice password");
     add_user(&users, "bob", "bob password", &["dev"]);
     let key = dir.path().join("oidc.pem");
     oidc_gen_key(&key);
-    let ca = sso_integration::tls::Ca::new(dir.path(), "oidc test CA");
+    let ca = tests::tls::Ca::new(dir.path(), "oidc test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     // The login server's back-channel requests trust the system's roots,

@@ -9,12 +9,12 @@ use sso_oidc::keys::SigningKeys;
 use sso_oidc::token::secret_matches;
 
 fn sso_server(args: &[&str], stdin: &str) -> Output {
-    sso_integration::server::sso_server_with_stdin(args, stdin)
+    tests::server::sso_server_with_stdin(args, stdin)
 }
 
 #[test]
 fn gen_key_writes_a_private_key_that_signs_and_never_replaces_one() {
-    let (_dir, path) = sso_integration::util::temp_path("oidc.pem");
+    let (_dir, path) = tests::util::temp_path("oidc.pem");
     let p = path.to_str().unwrap();
     let out = sso_server(&["oidc", "gen-key", "--output", p], "");
     assert!(out.status.success(), "{out:?}");

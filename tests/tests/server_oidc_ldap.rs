@@ -5,10 +5,10 @@
 //! id_token and from userinfo; an entry without `mail` gets no `email`
 //! claim, never an empty or made-up one.
 
-use sso_integration::ldap::{Slapd, LDAP_SUFFIX};
-use sso_integration::oidc::authlib_login;
-use sso_integration::server::{listen_port, oidc_gen_key, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::ldap::{Slapd, LDAP_SUFFIX};
+use tests::oidc::authlib_login;
+use tests::server::{listen_port, oidc_gen_key, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const SECRET: &str = "an-ldap-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -24,7 +24,7 @@ fn name_and_email_come_from_the_directory_entry() {
          mail: alice@example.org\n-\nadd: displayName\ndisplayName: Alice Liddell\n"
     ));
     let keys = TestKeys::new();
-    let (_dir, key) = sso_integration::util::temp_path("oidc.pem");
+    let (_dir, key) = tests::util::temp_path("oidc.pem");
     oidc_gen_key(&key);
     let hash = sso_oidc::token::hash_secret(SECRET).unwrap();
     let mut setup = Setup::users_file(std::path::Path::new("/unused"));

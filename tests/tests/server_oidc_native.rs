@@ -9,10 +9,10 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use sso_integration::http::form_urlencode;
-use sso_integration::oidc::provider_files;
-use sso_integration::server::{listen_port, Browser, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::http::form_urlencode;
+use tests::oidc::provider_files;
+use tests::server::{listen_port, Browser, Setup, SsoServer};
+use tests::util::TestKeys;
 
 // RFC 7636 appendix B.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -45,7 +45,7 @@ fn a_password_login_returns_to_a_loopback_http_redirect_uri() {
     let keys = TestKeys::new();
     let dir = tempfile::tempdir().unwrap();
     let (users, key) = provider_files(dir.path());
-    let ca = sso_integration::tls::Ca::new(dir.path(), "native app test CA");
+    let ca = tests::tls::Ca::new(dir.path(), "native app test CA");
     let (cert, cert_key) = ca.issue("127.0.0.1");
     let mut setup = Setup::users_file(&users);
     setup.tables = format!("[tls]\ncert_file = {cert:?}\nkey_file = {cert_key:?}\n");

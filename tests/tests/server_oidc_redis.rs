@@ -6,10 +6,10 @@
 //! refresh tokens on the other.
 
 use serde_json::Value;
-use sso_integration::oidc::{authorization_code, provider_files, token_request};
-use sso_integration::redis::RedisServer;
-use sso_integration::server::{pct, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::oidc::{authorization_code, provider_files, token_request};
+use tests::redis::RedisServer;
+use tests::server::{pct, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const SECRET: &str = "a-redis-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";

@@ -9,9 +9,9 @@ use std::process::Command;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
-use sso_integration::oidc::{authorization_code, logout_path, token_request};
-use sso_integration::server::{add_user, oidc_gen_key, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::oidc::{authorization_code, logout_path, token_request};
+use tests::server::{add_user, oidc_gen_key, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const SECRET: &str = "a-rotation-client-secret-0123456789";
 const CB: &str = "http://127.0.0.1:9/cb";
@@ -65,7 +65,7 @@ fn id_token(server: &SsoServer, jar: &mut Cookies) -> String {
 #[test]
 fn a_rotated_key_signs_and_the_old_one_still_verifies() {
     let keys = TestKeys::new();
-    let (dir, users) = sso_integration::util::temp_path("users");
+    let (dir, users) = tests::util::temp_path("users");
     add_user(&users, "alice", "alice password", &[]);
     let (old, new) = (dir.path().join("old.pem"), dir.path().join("new.pem"));
     oidc_gen_key(&old);

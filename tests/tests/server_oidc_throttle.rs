@@ -9,10 +9,10 @@
 //! on the other).
 
 use serde_json::Value;
-use sso_integration::oidc::{provider_files, token_request};
-use sso_integration::redis::RedisServer;
-use sso_integration::server::{HttpResponse, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::oidc::{provider_files, token_request};
+use tests::redis::RedisServer;
+use tests::server::{HttpResponse, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const SECRET: &str = "a-throttled-client-secret-0123456789";
 const WRONG: &str = "a-guessed-client-secret-9876543210";
@@ -82,7 +82,7 @@ fn check(a: &SsoServer, b: &SsoServer) {
         assert!(!log.contains(WRONG) && !log.contains(SECRET), "{log}");
     }
     let log = format!("{}{}", a.log(), b.log());
-    sso_integration::util::assert_some_line_has(&log, &["throttled", "web"]);
+    tests::util::assert_some_line_has(&log, &["throttled", "web"]);
 }
 
 #[test]

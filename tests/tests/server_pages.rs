@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sso_integration::server::{users_file, Browser, Setup, SsoServer};
-use sso_integration::util::{artifacts_dir, TestKeys};
+use tests::server::{users_file, Browser, Setup, SsoServer};
+use tests::util::{artifacts_dir, TestKeys};
 
 const PASSWORD: &str = "pages-password";
 
@@ -20,7 +20,7 @@ const SIZES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 375, 740
 /// A throwaway CA (the one the browser trusts) and a certificate for
 /// 127.0.0.1 signed by it: (CA, certificate, key).
 fn certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ca = sso_integration::tls::Ca::new(dir, "pages test CA");
+    let ca = tests::tls::Ca::new(dir, "pages test CA");
     let (cert, key) = ca.issue("127.0.0.1");
     (ca.cert, cert, key)
 }

@@ -2,15 +2,15 @@
 //! file in /etc/pam.d using pam_unix) and a throwaway local account.
 
 use sso_core::decode_unverified;
-use sso_integration::pam::{build_map_user_module, InstalledService, LocalUser};
-use sso_integration::server::{pct, query_params, redirected_ticket, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::pam::{build_map_user_module, InstalledService, LocalUser};
+use tests::server::{pct, query_params, redirected_ticket, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 /// A throwaway account (password `pam-user-password`), a pam_unix service
 /// and a server using it, with `auth_keys` added to `[auth]`; `None`
 /// (skipped) unless root.
 fn pam_unix_world(auth_keys: &str) -> Option<(LocalUser, InstalledService, TestKeys, SsoServer)> {
-    sso_integration::return_unless_root!("useradd, /etc/pam.d", None);
+    tests::return_unless_root!("useradd, /etc/pam.d", None);
     let user = LocalUser::new("pam-user-password");
     let service =
         InstalledService::new("auth required pam_unix.so nodelay\naccount required pam_unix.so\n");
@@ -59,7 +59,7 @@ fn pam_backend_checks_a_real_password_and_reads_unix_groups() {
 
 #[test]
 fn pam_deny_refuses_everyone() {
-    sso_integration::return_unless_root!("/etc/pam.d");
+    tests::return_unless_root!("/etc/pam.d");
     let service =
         InstalledService::new("auth required pam_deny.so\naccount required pam_deny.so\n");
     let keys = TestKeys::new();
@@ -105,7 +105,7 @@ fn pam_backend_rechecks_the_account_on_silent_tickets() {
 /// no ticket: the ticket would carry the typed name.
 #[test]
 fn a_stack_that_maps_the_user_to_another_account_is_refused() {
-    sso_integration::return_unless_root!("useradd, /etc/pam.d");
+    tests::return_unless_root!("useradd, /etc/pam.d");
     let user = LocalUser::new("pam-user-password");
     let build = tempfile::tempdir().unwrap();
     let map_user = build_map_user_module(build.path());

@@ -9,14 +9,14 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 
 use sso_core::{Check, KeySet, PublicKey, Verifier};
-use sso_integration::http::get_verified;
-use sso_integration::server::WIKI;
-use sso_integration::server::{
+use tests::http::get_verified;
+use tests::server::WIKI;
+use tests::server::{
     add_user, pct, query_params, redirected_ticket_text, Cookies, Setup, SsoServer, SECRET,
 };
-use sso_integration::util::TestKeys;
+use tests::util::TestKeys;
 
-const DOMAIN: &str = sso_integration::server::DOMAIN;
+const DOMAIN: &str = tests::server::DOMAIN;
 
 fn users_file(dir: &Path, name: &str, user: &str, password: &str) -> PathBuf {
     let path = dir.join(name);
@@ -243,7 +243,7 @@ fn chmod(path: &Path, mode: u32) {
 /// A fresh self-signed server certificate for localhost, written over
 /// `cert` and `key` (the key owner-only, as the trust check wants).
 fn certificate(cert: &Path, key: &Path) {
-    sso_integration::tls::self_signed("localhost", cert, key);
+    tests::tls::self_signed("localhost", cert, key);
     chmod(key, 0o600);
 }
 
@@ -253,7 +253,7 @@ fn a_changed_listen_address_is_logged_and_waits_for_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let users = users_file(dir.path(), "users", "alice", "alice password");
     let mut server = SsoServer::start(&keys, &Setup::users_file(&users));
-    let elsewhere = sso_integration::util::free_port();
+    let elsewhere = tests::util::free_port();
     let new = TestKeys::new();
     server.write_config(&config(&new, &[&keys, &new], &users, elsewhere));
     let line = server.reload();

@@ -3,9 +3,9 @@
 //! `sso-server gen-secret` makes good ones, and a session sealed with the
 //! right secret but an expiry beyond the session lifetime is refused.
 
-use sso_integration::server::{add_user, run_sso_server, Cookies, Setup, SsoServer, SECRET};
-use sso_integration::util::{free_port, workspace_root, TestKeys};
 use sso_server::session::{Sealer, Session};
+use tests::server::{add_user, run_sso_server, Cookies, Setup, SsoServer, SECRET};
+use tests::util::{free_port, workspace_root, TestKeys};
 
 const WIKI: &str = "/?s=wiki.test.example.org%2F";
 
@@ -17,7 +17,7 @@ fn gen_secret() -> String {
 
 /// Keys, and a users file with alice (in the directory returned).
 fn keys_and_users() -> (TestKeys, tempfile::TempDir, Setup) {
-    let (dir, users) = sso_integration::util::temp_path("users");
+    let (dir, users) = tests::util::temp_path("users");
     add_user(&users, "alice", "pw", &[]);
     (TestKeys::new(), dir, Setup::users_file(&users))
 }

@@ -3,8 +3,8 @@
 //! `X-Forwarded-For`): the lock-out per (user, address), the global brake
 //! per user, and a flood of junk that must not reset a locked counter.
 
-use sso_integration::server::{http, throttle_setup, Cookies, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::server::{http, throttle_setup, Cookies, SsoServer};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
 
@@ -45,7 +45,7 @@ impl Target {
         form.push(("password", password));
         let mut headers = self.jar.header();
         headers.push(("X-Forwarded-For".into(), addr.into()));
-        let body = sso_integration::http::form_urlencode(&form);
+        let body = tests::http::form_urlencode(&form);
         http(self.server.port, "POST", "/login", &headers, Some(&body)).status
     }
 

@@ -4,11 +4,11 @@
 //! limit; with Redis stopped, logins are refused with 503 (fail closed)
 //! while live sessions still get their tickets on the silent path.
 
-use sso_integration::http::{form_urlencode, pct};
-use sso_integration::redis::RedisServer;
-use sso_integration::server::WIKI;
-use sso_integration::server::{http, redirected_ticket, throttle_setup, Cookies, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::http::{form_urlencode, pct};
+use tests::redis::RedisServer;
+use tests::server::WIKI;
+use tests::server::{http, redirected_ticket, throttle_setup, Cookies, SsoServer};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "alice's real password";
 

@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use sso_integration::http::HttpResponse;
-use sso_integration::redis::RedisServer;
-use sso_integration::server::{
+use tests::http::HttpResponse;
+use tests::redis::RedisServer;
+use tests::server::{
     add_user, redirected_ticket, run_sso_server, users_file, Cookies, Setup, SsoServer,
 };
-use sso_integration::totp::{enroll, oathtool, totp_cli, wrong_code};
-use sso_integration::util::TestKeys;
+use tests::totp::{enroll, oathtool, totp_cli, wrong_code};
+use tests::util::TestKeys;
 
 const ADMIN: &str = "/?s=admin.test.example.org%2F";
 const WIKI: &str = "/?s=wiki.test.example.org%2F";
@@ -62,7 +62,7 @@ impl Site {
 
     fn start_replicated(tables: &str, replicas: usize) -> Site {
         let keys = TestKeys::new();
-        let (dir, users) = sso_integration::server::staff_alice(PASSWORD);
+        let (dir, users) = tests::server::staff_alice(PASSWORD);
         add_user(&users, "bob", "bob's password", &[]);
         let totp = dir.path().join("totp");
         let secret = enroll(&totp, "alice");
@@ -400,7 +400,7 @@ fn exchange_does_not_skip_the_second_factor() {
     ));
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let ticket = sso_integration::server::redirected_ticket_text(&resp).expect("ticket");
+    let ticket = tests::server::redirected_ticket_text(&resp).expect("ticket");
     let exchange = |service: &str| {
         site.server.post(
             "/exchange",
@@ -429,7 +429,7 @@ fn exchange_asks_the_second_factor_rule_with_the_current_groups() {
     );
     let mut jar = Cookies::new();
     let resp = site.server.login(&mut jar, MAIL, "alice", PASSWORD);
-    let ticket = sso_integration::server::redirected_ticket_text(&resp)
+    let ticket = tests::server::redirected_ticket_text(&resp)
         .unwrap_or_else(|| panic!("no mail ticket without a factor: {resp:?}"));
     let r = site.server.post(
         "/exchange",

@@ -8,10 +8,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use sso_integration::ldap::throwaway_ca;
-use sso_integration::server::WIKI;
-use sso_integration::server::{add_user, pct, run_sso_server, Cookies, Setup, SsoServer};
-use sso_integration::util::{free_port, TestKeys};
+use tests::ldap::throwaway_ca;
+use tests::server::WIKI;
+use tests::server::{add_user, pct, run_sso_server, Cookies, Setup, SsoServer};
+use tests::util::{free_port, TestKeys};
 
 fn set_mode(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -28,7 +28,7 @@ struct Files {
 
 impl Files {
     fn new() -> Files {
-        let (dir, users) = sso_integration::util::temp_path("users");
+        let (dir, users) = tests::util::temp_path("users");
         add_user(&users, "alice", "alice password", &[]);
         let templates = dir.path().join("ui");
         std::fs::create_dir(&templates).unwrap();
@@ -121,7 +121,7 @@ impl Files {
 }
 
 fn check_config(text: &str) -> (bool, String) {
-    let (_dir, path) = sso_integration::util::temp_path("sso-server.toml");
+    let (_dir, path) = tests::util::temp_path("sso-server.toml");
     std::fs::write(&path, text).unwrap();
     set_mode(&path, 0o600);
     let (code, out) = run_sso_server(&[

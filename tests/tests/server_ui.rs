@@ -2,9 +2,9 @@
 //! the compiled-in ones (and follow a reload); a broken template stops the
 //! start with an error naming the key and the file.
 
-use sso_integration::http::pct;
-use sso_integration::server::{add_user, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::http::pct;
+use tests::server::{add_user, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const LAYOUT: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><title>{{ site }}</title>\
 <link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body class=\"acme\">\

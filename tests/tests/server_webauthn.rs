@@ -7,8 +7,8 @@
 
 use std::process::Command;
 
-use sso_integration::server::{query_params, users_file, Browser, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::server::{query_params, users_file, Browser, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const PASSWORD: &str = "alice's password";
 
@@ -16,7 +16,7 @@ const PASSWORD: &str = "alice's password";
 fn localhost_cert(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let ca = sso_integration::tls::Ca::new(dir, "webauthn test CA");
+    let ca = tests::tls::Ca::new(dir, "webauthn test CA");
     let (cert, key) = ca.issue("localhost");
     (ca.cert, cert, key)
 }
@@ -24,7 +24,7 @@ fn localhost_cert(
 /// `sso-server webauthn enrolment-code USER` against the server's
 /// configuration: the code it prints.
 fn enrolment_code(server: &SsoServer, user: &str) -> String {
-    let out = Command::new(sso_integration::util::bin("sso-server"))
+    let out = Command::new(tests::util::bin("sso-server"))
         .arg("--config")
         .arg(&server.config_path)
         .args(["webauthn", "enrolment-code", user])
@@ -150,7 +150,7 @@ fn plain_server_in(dir: &std::path::Path, keys: &TestKeys, tables: &str) -> SsoS
     // The credentials file must exist (a missing one is not an empty one).
     std::fs::write(dir.join("webauthn"), "").unwrap();
     let totp = dir.join("totp");
-    let (code, out) = sso_integration::server::run_sso_server(&[
+    let (code, out) = tests::server::run_sso_server(&[
         "user".as_ref(),
         "totp".as_ref(),
         "enroll".as_ref(),
@@ -267,7 +267,7 @@ fn bob_logged_in(server: &SsoServer) -> (Cookies, String) {
 fn failed_key_answer(
     server: &SsoServer,
     (jar, csrf): &(Cookies, String),
-) -> sso_integration::server::HttpResponse {
+) -> tests::server::HttpResponse {
     server.post(
         "/webauthn/login/finish",
         jar,

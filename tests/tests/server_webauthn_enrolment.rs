@@ -3,8 +3,8 @@
 //! plain HTTP (no ceremony completes without a browser here: the
 //! enrolment with a one-time code is in server_webauthn.rs).
 
-use sso_integration::server::{add_user, Cookies, Setup, SsoServer};
-use sso_integration::util::TestKeys;
+use tests::server::{add_user, Cookies, Setup, SsoServer};
+use tests::util::TestKeys;
 
 const ADMIN: &str = "/?s=admin.test.example.org%2F";
 const WIKI: &str = "/?s=wiki.test.example.org%2F";

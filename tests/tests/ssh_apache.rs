@@ -7,8 +7,8 @@
 
 use sso_client::TicketCache;
 use sso_core::Signer;
-use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{
+use tests::apache::{Apache, ApacheConfig};
+use tests::ssh::{
     alice_ticket, install_ca_signed_certificate, ssotool_fetch, ClientKey, Realm, Sshd,
 };
 
@@ -33,7 +33,7 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
-    sso_integration::return_unless_root!("system account, sshd, apache2 as www-data", None);
+    tests::return_unless_root!("system account, sshd, apache2 as www-data", None);
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
     // The realm's public key is one more SSOPublicKeyFile of the service.

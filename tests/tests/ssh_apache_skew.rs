@@ -12,11 +12,9 @@
 
 use sso_client::TicketCache;
 use sso_core::{Signer, Ticket};
-use sso_integration::apache::{Apache, ApacheConfig};
-use sso_integration::ssh::{
-    alice_ticket, install_ca_signed_certificate, ssotool_fetch, Realm, Sshd,
-};
-use sso_integration::util::preload_faketime;
+use tests::apache::{Apache, ApacheConfig};
+use tests::ssh::{alice_ticket, install_ca_signed_certificate, ssotool_fetch, Realm, Sshd};
+use tests::util::preload_faketime;
 
 const DOMAIN: &str = "example.org";
 /// The service is the host the tests reach: `ssotool fetch` sends a ticket
@@ -25,7 +23,7 @@ const API: &str = "127.0.0.1/app/";
 
 #[test]
 fn ssh_fetch_retries_once_when_apache_says_expired() {
-    sso_integration::return_unless_root!("system account, sshd, apache2 as www-data");
+    tests::return_unless_root!("system account, sshd, apache2 as www-data");
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], 3600, "ops");
     // Tickets of this realm are expired for apache even when fresh.
     let short = Realm::init(DOMAIN, &[API], 600);

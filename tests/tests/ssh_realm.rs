@@ -3,10 +3,10 @@
 
 use std::os::unix::process::CommandExt;
 
-use sso_integration::ssh::{ClientKey, Realm, Sshd};
-use sso_integration::util::bin;
+use tests::ssh::{ClientKey, Realm, Sshd};
+use tests::util::bin;
 
-use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
+use tests::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 const WIKI: &str = "wiki.example.org/app/";
 
 /// A realm for API with one key, alice's, and no groups: the start of most
@@ -21,7 +21,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn ssh_ticket_verifies_with_the_realm_public_key() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, key) = Realm::with_alice(DOMAIN, &[API, WIKI], 600, "ops,dev");
     let sshd = Sshd::start(&[&realm.name]);
 
@@ -86,7 +86,7 @@ fn ssh_ticket_verifies_with_the_realm_public_key() {
 
 #[test]
 fn ssh_removed_key_is_refused_by_sshd() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let realm = Realm::init(DOMAIN, &[API], 600);
     let alice = ClientKey::generate("alice");
     let bob = ClientKey::generate("bob");
@@ -111,7 +111,7 @@ fn ssh_removed_key_is_refused_by_sshd() {
 
 #[test]
 fn ssh_disallowed_service_and_shell_command_are_refused() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
 
@@ -148,7 +148,7 @@ fn ssh_disallowed_service_and_shell_command_are_refused() {
 
 #[test]
 fn ssh_unreadable_realm_key_is_refused_until_sync() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
     // The secret key handed to root: the realm account cannot read it.
@@ -184,7 +184,7 @@ fn ssh_unreadable_realm_key_is_refused_until_sync() {
 
 #[test]
 fn ssh_non_utf8_command_is_refused() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     use std::os::unix::ffi::OsStrExt;
     let (realm, key) = realm_with_alice();
     let sshd = Sshd::start(&[&realm.name]);
@@ -208,7 +208,7 @@ fn ssh_non_utf8_command_is_refused() {
 
 #[test]
 fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, _alice) = realm_with_alice();
 
     // `issue` without --root is the realm under `/`, whatever
@@ -254,7 +254,7 @@ fn ssh_forced_command_ignores_the_root_variable_and_a_closed_stdout() {
 
 #[test]
 fn ssh_realm_made_under_umask_077_is_reachable() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let realm = Realm::init_under_umask(DOMAIN, &[API], 600, Some("077"));
     let key = ClientKey::generate("alice");
@@ -300,7 +300,7 @@ fn ssh_realm_made_under_umask_077_is_reachable() {
 
 #[test]
 fn ssh_realm_admin_reports_clear_errors() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, key) = realm_with_alice();
     let stderr = |out: std::process::Output| {
         assert!(!out.status.success(), "must fail: {out:?}");
@@ -370,7 +370,7 @@ fn ssh_realm_admin_reports_clear_errors() {
 
 #[test]
 fn ssh_managed_files_have_safe_owners_and_modes() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     use std::os::unix::fs::MetadataExt;
     let (realm, _key) = Realm::with_alice(DOMAIN, &[API], 600, "ops");
     let account = sso_realm::account::lookup(&realm.name)
@@ -425,7 +425,7 @@ fn ssh_managed_files_have_safe_owners_and_modes() {
 
 #[test]
 fn ssh_realm_delete_removes_the_account() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let realm = Realm::init(DOMAIN, &[API], 600);
     assert!(sso_realm::account::lookup(&realm.name).unwrap().is_some());
     let out = realm.admin(&["delete", &realm.name]);

@@ -8,9 +8,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 
-use sso_integration::ssh::{ClientKey, Realm, Sshd};
+use tests::ssh::{ClientKey, Realm, Sshd};
 
-use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
+use tests::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -39,7 +39,7 @@ fn assert_ticket(realm: &Realm, out: &Output, sshd: &Sshd) {
 
 #[test]
 fn ssh_realm_account_gets_no_shell_even_without_the_forced_command() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     let own = fs::canonicalize(&realm.ssotool).unwrap();
     assert_eq!(login_shell(&realm.name), own.display().to_string());
@@ -94,7 +94,7 @@ fn ssh_realm_account_gets_no_shell_even_without_the_forced_command() {
 
 #[test]
 fn ssh_realm_sync_migrates_an_old_realm() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     // What an older ssotool made: /bin/sh and key = value settings.
     let status = Command::new("usermod")
@@ -135,7 +135,7 @@ fn ssh_realm_sync_migrates_an_old_realm() {
 
 #[test]
 fn ssh_realm_refuses_trusted_files_others_can_write() {
-    sso_integration::return_unless_root!("a system account and sshd");
+    tests::return_unless_root!("a system account and sshd");
     let (realm, alice) = Realm::with_alice(DOMAIN, &[API], 600, "");
     let sshd = Sshd::start(&[&realm.name]);
     let conf = realm.config_dir().join("realm.conf");

@@ -7,10 +7,10 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output};
 
 use sso_client::TicketCache;
-use sso_integration::ssh::{ClientKey, Realm, Sshd};
-use sso_integration::util::bin;
+use tests::ssh::{ClientKey, Realm, Sshd};
+use tests::util::bin;
 
-use sso_integration::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
+use tests::ssh::{REALM_API as API, REALM_DOMAIN as DOMAIN};
 
 struct Setup {
     realm: Realm,
@@ -20,7 +20,7 @@ struct Setup {
 }
 
 fn setup(ttl: u64) -> Option<Setup> {
-    sso_integration::return_unless_root!("creates a system account and runs sshd", None);
+    tests::return_unless_root!("creates a system account and runs sshd", None);
     let (realm, key) = Realm::with_alice(DOMAIN, &[API], ttl, "ops");
     let sshd = Sshd::start(&[&realm.name]);
     Some(Setup {

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use sso_integration::util::bin;
+use tests::util::bin;
 
 fn ssotool(args: &[&str]) -> Output {
     Command::new(bin("ssotool"))
@@ -446,7 +446,7 @@ fn fetch_allow_any_url_sends_anyway_and_warns() {
 #[test]
 fn as_a_login_shell_ssotool_runs_nothing_but_the_forced_command() {
     use std::os::unix::process::CommandExt;
-    let (_dir, marker) = sso_integration::util::temp_path("pwned");
+    let (_dir, marker) = tests::util::temp_path("pwned");
     // What sshd starts for `ssh REALM@HOST COMMAND` and for an interactive
     // login of an account whose shell is ssotool.
     let touch = format!("touch {}", marker.display());

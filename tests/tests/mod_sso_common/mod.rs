@@ -5,8 +5,8 @@
 use sso_core::flow::{CookieNames, CookiePolicy};
 use sso_core::web::ServiceName;
 use sso_core::{Ticket, Version};
-use sso_integration::apache::{Apache, ApacheConfig, Mpm};
-use sso_integration::util::TestKeys;
+use tests::apache::{Apache, ApacheConfig, Mpm};
+use tests::util::TestKeys;
 
 pub const DOMAIN: &str = "test.example";
 pub const LOGIN: &str = "https://login.test.example/";
@@ -220,7 +220,7 @@ pub fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// GET `path` with `Authorization: SSO ticket`.
-pub fn with_ticket(apache: &Apache, path: &str, ticket: &str) -> sso_integration::apache::Response {
+pub fn with_ticket(apache: &Apache, path: &str, ticket: &str) -> tests::apache::Response {
     apache
         .request(path)
         .header("Authorization", &format!("SSO {ticket}"))
@@ -239,12 +239,12 @@ macro_rules! test_on_both_mpms {
     ($event:ident, $prefork:ident, $body:path) => {
         #[test]
         fn $event() {
-            $body(sso_integration::apache::Mpm::Event);
+            $body(tests::apache::Mpm::Event);
         }
 
         #[test]
         fn $prefork() {
-            $body(sso_integration::apache::Mpm::Prefork);
+            $body(tests::apache::Mpm::Prefork);
         }
     };
 }

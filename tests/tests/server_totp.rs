@@ -268,7 +268,9 @@ fn wrong_codes_between_correct_passwords_are_locked_out() {
     // A correct password clears the password lock-out of its address,
     // not the count of wrong codes: after three, even the right code is
     // refused, however often the password is typed in between.
-    let site = Site::start(&format!("{ADMIN_NEEDS_TOTP}{STRICT_CODES}"));
+    let site = Site::start(&format!(
+        "{ADMIN_NEEDS_TOTP}{STRICT_CODES}\n[metrics]\nenabled = true\n"
+    ));
     let wrong = wrong_code(&site.secret);
     for i in 0..3 {
         let r = password_then_code(&site.server, &wrong);
@@ -276,6 +278,16 @@ fn wrong_codes_between_correct_passwords_are_locked_out() {
     }
     let locked = password_then_code(&site.server, &oathtool(&site.secret, None));
     assert_eq!(locked.status, 429, "{}", locked.body);
+    // Counted where the login form's lock-outs are counted.
+    let metrics = site.server.get("/metrics", &Cookies::new());
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l == "sso_throttled_total{limit=\"second_factor\"} 1"),
+        "{}",
+        metrics.body
+    );
     assert!(redirected_ticket(&locked).is_none());
     assert!(
         locked.header("retry-after") == Some("900"),

@@ -73,14 +73,9 @@ impl App {
             }
         };
         if let Some(which) = which {
-            log_event(
-                "throttled",
-                &[
-                    ("check", which.check()),
-                    ("user", &user),
-                    ("service", &service),
-                    ("addr", &addr),
-                ],
+            self.note_throttled(
+                which,
+                &[("user", &user), ("service", &service), ("addr", &addr)],
             );
             let mut resp = self.second_factor_form(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -321,14 +321,7 @@ impl App {
             }
         };
         if let Some(which) = which {
-            log_event(
-                "throttled",
-                &[
-                    ("check", which.check()),
-                    ("user", &user),
-                    ("addr", &client.to_string()),
-                ],
-            );
+            self.note_throttled(which, &[("user", &user), ("addr", &client.to_string())]);
             let wait = login_flow::retry_after(
                 which,
                 self.config.throttle.window,

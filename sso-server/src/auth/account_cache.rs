@@ -50,16 +50,6 @@ impl<B: Backend> CachedAccounts<B> {
 impl<B: Backend> Backend for CachedAccounts<B> {
     /// A successful login also refreshes the cached account: the backend
     /// has just said that it exists, with these groups.
-    fn authenticate(
-        &self,
-        user: &str,
-        password: &str,
-    ) -> Result<Option<Vec<String>>, BackendError> {
-        Ok(self
-            .authenticate_account(user, password)?
-            .map(|account| account.groups))
-    }
-
     fn authenticate_account(
         &self,
         user: &str,
@@ -103,16 +93,18 @@ mod tests {
     }
 
     impl Backend for Counting {
-        fn authenticate(&self, _: &str, _: &str) -> Result<Option<Vec<String>>, BackendError> {
-            Ok(self.groups.lock().unwrap().clone())
+        fn authenticate_account(&self, _: &str, _: &str) -> Result<Option<Account>, BackendError> {
+            Ok(self
+                .groups
+                .lock()
+                .unwrap()
+                .clone()
+                .map(Account::with_groups))
         }
         fn account(&self, _: &str) -> Result<Option<Account>, BackendError> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             let groups = self.groups.lock().unwrap().clone();
-            Ok(groups.map(|groups| Account {
-                groups,
-                ..Account::default()
-            }))
+            Ok(groups.map(Account::with_groups))
         }
         fn name(&self) -> &'static str {
             "counting"

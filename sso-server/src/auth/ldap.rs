@@ -203,16 +203,6 @@ impl Ldap {
 }
 
 impl Backend for Ldap {
-    fn authenticate(
-        &self,
-        user: &str,
-        password: &str,
-    ) -> Result<Option<Vec<String>>, BackendError> {
-        Ok(self
-            .authenticate_account(user, password)?
-            .map(|account| account.groups))
-    }
-
     fn authenticate_account(
         &self,
         user: &str,

@@ -36,29 +36,41 @@ pub struct Account {
     pub email: Option<String>,
 }
 
+impl Account {
+    /// An account of a backend that knows only groups (the users file,
+    /// PAM).
+    pub fn with_groups(groups: Vec<String>) -> Account {
+        Account {
+            groups,
+            ..Account::default()
+        }
+    }
+}
+
 /// Checks a user's password and tells the user's groups.
 ///
 /// Implementations are called on a blocking thread and may take long (a
 /// password hash, a network round trip). A wrong user and a wrong password
 /// must give the same answer, `Ok(None)`, in similar time.
 pub trait Backend: Send + Sync {
-    /// `Ok(Some(groups))` when the password is right, `Ok(None)` when the
-    /// user is unknown or the password wrong.
-    fn authenticate(&self, user: &str, password: &str)
-        -> Result<Option<Vec<String>>, BackendError>;
-
-    /// [`Backend::authenticate`] with the whole account it read (a
-    /// backend that knows more than groups tells it here, so that a cache
-    /// remembers it).
+    /// `Ok(Some(account))` when the password is right (the whole account
+    /// the backend read, so that a cache remembers it), `Ok(None)` when
+    /// the user is unknown or the password wrong.
     fn authenticate_account(
         &self,
         user: &str,
         password: &str,
-    ) -> Result<Option<Account>, BackendError> {
-        Ok(self.authenticate(user, password)?.map(|groups| Account {
-            groups,
-            ..Account::default()
-        }))
+    ) -> Result<Option<Account>, BackendError>;
+
+    /// [`Backend::authenticate_account`]'s groups: what a login needs.
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<Vec<String>>, BackendError> {
+        Ok(self
+            .authenticate_account(user, password)?
+            .map(|account| account.groups))
     }
 
     /// The account as the backend sees it now: `Ok(None)` when it no

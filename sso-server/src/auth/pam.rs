@@ -54,11 +54,11 @@ fn is_refusal(rc: c_int) -> bool {
 }
 
 impl Backend for Pam {
-    fn authenticate(
+    fn authenticate_account(
         &self,
         user: &str,
         password: &str,
-    ) -> Result<Option<Vec<String>>, BackendError> {
+    ) -> Result<Option<Account>, BackendError> {
         // Every prompt of the stack gets the password.
         let Some(conversation) = Conversation::answering(password) else {
             return Ok(None);
@@ -78,7 +78,7 @@ impl Backend for Pam {
             if !is_the_account(user, pam_user.as_deref()) {
                 return Ok(None);
             }
-            Ok(Some(unix_groups(user)))
+            Ok(Some(Account::with_groups(unix_groups(user))))
         } else if is_refusal(rc) {
             Ok(None)
         } else {
@@ -124,10 +124,7 @@ impl Pam {
         let rc = transaction.acct_mgmt(PAM_SILENT);
         drop(transaction);
         match rc {
-            PAM_SUCCESS => Ok(Some(Account {
-                groups: unix_groups(user),
-                ..Account::default()
-            })),
+            PAM_SUCCESS => Ok(Some(Account::with_groups(unix_groups(user)))),
             rc if is_refusal(rc) => Ok(None),
             _ => Err(BackendError(format!(
                 "PAM service {:?} account check: {}",

@@ -340,11 +340,11 @@ impl UsersFile {
 }
 
 impl Backend for UsersFile {
-    fn authenticate(
+    fn authenticate_account(
         &self,
         user: &str,
         password: &str,
-    ) -> Result<Option<Vec<String>>, BackendError> {
+    ) -> Result<Option<Account>, BackendError> {
         let entry = self.with_table(|t| match t.problems.first() {
             Some(e) => Err(BackendError(format!(
                 "{e} (logins are refused until the users file is fixed)"
@@ -352,7 +352,9 @@ impl Backend for UsersFile {
             None => Ok(t.users.get(user).cloned()),
         })?;
         match entry {
-            Some(entry) => Ok(verify(&entry.hash, password).then_some(entry.groups)),
+            Some(entry) => {
+                Ok(verify(&entry.hash, password).then(|| Account::with_groups(entry.groups)))
+            }
             None => {
                 let _ = verify(&self.dummy_hash, password);
                 Ok(None)
@@ -363,10 +365,7 @@ impl Backend for UsersFile {
     fn account(&self, user: &str) -> Result<Option<Account>, BackendError> {
         self.with_table(|t| {
             if let Some(entry) = t.users.get(user) {
-                return Ok(Some(Account {
-                    groups: entry.groups.clone(),
-                    ..Account::default()
-                }));
+                return Ok(Some(Account::with_groups(entry.groups.clone())));
             }
             match t.problems.first() {
                 Some(e) if t.unreadable_name || t.unreadable.contains(user) => Err(BackendError(

@@ -108,11 +108,8 @@ fn forwarded_junk_never_makes_a_client_look_like_the_proxy() {
 
 #[test]
 fn concurrent_guesses_cannot_pass_the_throttle_together() {
-    let w = World::new();
-    let s = w.start_with_tables(
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 1000\n",
-    );
-    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let (_w, s, path) =
+        throttled("max_failures_per_user_address = 3\nmax_failures_per_address = 1000\n");
     // Load every form first, then send all the guesses at once.
     let forms: Vec<(Cookies, Vec<(&str, String)>)> = (0..12)
         .map(|_| {

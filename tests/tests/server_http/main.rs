@@ -54,6 +54,14 @@ impl World {
     }
 }
 
+/// A server with these `[throttle]` keys (its world kept alive beside it)
+/// and the login path that asks for the wiki.
+fn throttled(keys: &str) -> (World, SsoServer, String) {
+    let w = World::new();
+    let s = w.start_with_tables(&format!("[throttle]\n{keys}"));
+    (w, s, ask(WIKI, "https://wiki.test.example.org/", "", ""))
+}
+
 fn ask(service: &str, dest: &str, nonce: &str, groups: &str) -> String {
     let mut q = format!("/?s={}&d={}", pct(service), pct(dest));
     if !nonce.is_empty() {
@@ -228,11 +236,8 @@ fn wrong_user_and_wrong_password_get_the_same_answer() {
 
 #[test]
 fn throttling_per_user_and_address_kicks_in() {
-    let w = World::new();
-    let s = w.start_with_tables(
-        "[throttle]\nmax_failures_per_user_address = 3\nmax_failures_per_address = 100\n",
-    );
-    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let (_w, s, path) =
+        throttled("max_failures_per_user_address = 3\nmax_failures_per_address = 100\n");
     for _ in 0..3 {
         let r = s.login(&mut Cookies::new(), &path, "alice", "guess");
         assert_eq!(r.status, 401);
@@ -251,11 +256,7 @@ fn throttling_per_user_and_address_kicks_in() {
 
 #[test]
 fn throttling_per_address_kicks_in() {
-    let w = World::new();
-    let s = w.start_with_tables(
-        "[throttle]\nmax_failures_per_user = 100\nmax_failures_per_address = 3\n",
-    );
-    let path = ask(WIKI, "https://wiki.test.example.org/", "", "");
+    let (_w, s, path) = throttled("max_failures_per_user = 100\nmax_failures_per_address = 3\n");
     for user in ["u1", "u2", "u3"] {
         assert_eq!(s.login(&mut Cookies::new(), &path, user, "x").status, 401);
     }

@@ -190,10 +190,7 @@ fn missing_group_is_403_without_a_loop() {
     // A member gets in.
     let t = f.ticket("carol", None, &["admins"]);
     let cookie = format!("{}={t}", f.names().ticket);
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&cookie], None))),
-        Some("carol")
-    );
+    assert_eq!(f.cookie_user(&[&cookie]).as_deref(), Some("carol"));
 }
 
 #[test]
@@ -204,17 +201,11 @@ fn the_first_valid_cookie_wins_and_at_most_four_are_tried() {
     let good = f.ticket("alice", None, &[]);
     let also = f.ticket("bob", None, &[]);
     let h = format!("{name}={bad}; {name}={good}; {name}={also}");
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&h], None))),
-        Some("alice")
-    );
+    assert_eq!(f.cookie_user(&[&h]).as_deref(), Some("alice"));
     // Across several Cookie headers, in order.
     let h1 = format!("{name}={bad}");
     let h2 = format!("{name}={also}");
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&h1, &h2], None))),
-        Some("bob")
-    );
+    assert_eq!(f.cookie_user(&[&h1, &h2]).as_deref(), Some("bob"));
     // A valid fifth cookie is never reached.
     let h = format!("{name}={bad}; {name}=x; {name}=y; {name}=z; {name}={good}");
     let d = f.decide(&req("GET", "/app/", "", &[&h], None));
@@ -269,10 +260,7 @@ fn path_scoped_and_planted_cookies_are_never_read_on_https() {
 fn a_browser_ticket_needs_its_binding_cookie() {
     let f = fixture();
     let (ticket, both) = logged_in(&f, "alice");
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&both], None))),
-        Some("alice")
-    );
+    assert_eq!(f.cookie_user(&[&both]).as_deref(), Some("alice"));
     let names = f.names();
     let alone = format!("{}={ticket}", names.ticket);
     let d = f.decide(&req("GET", "/app/", "", &[&alone], None));
@@ -302,10 +290,7 @@ fn a_browser_ticket_needs_its_binding_cookie() {
     // A ticket without a nonce (realms, exchange) needs no binding.
     let api = f.ticket("prog", None, &[]);
     let h = format!("{}={api}", names.ticket);
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&h], None))),
-        Some("prog")
-    );
+    assert_eq!(f.cookie_user(&[&h]).as_deref(), Some("prog"));
 }
 
 #[test]
@@ -334,14 +319,7 @@ fn binding_survives_nothing_but_its_own_store() {
     assert_eq!(d.status(), 302);
     assert!(logs(&d).contains("check 'binding store' failed"));
     let t = f.ticket("bob", Some("n1"), &[]);
-    let query = format!("t={t}");
-    let cookie = format!("{}=n1", f.names().nonce);
-    let d = decide(
-        &f.settings,
-        &req("GET", "/app/sso_login", &query, &[&cookie], None),
-        &f.cache,
-        &failing,
-    );
+    let d = f.login_with(&t, "n1", &failing);
     assert_refused(&d, "binding store");
     assert!(d.logs.iter().any(|l| l.level == Level::Error));
 }
@@ -373,10 +351,7 @@ fn binding_off_accepts_a_nonce_ticket_cookie_alone() {
         "no replay record without binding"
     );
     let h = format!("{}={t}", f.names().ticket);
-    assert_eq!(
-        accepted_user(&f.decide(&req("GET", "/app/", "", &[&h], None))),
-        Some("alice")
-    );
+    assert_eq!(f.cookie_user(&[&h]).as_deref(), Some("alice"));
 }
 
 #[test]

@@ -124,14 +124,7 @@ fn a_ticket_for_an_induced_nonce_is_burnt_by_the_victim_s_refusal() {
     assert_eq!(accepted_user(&d), Some("alice"), "{d:?}");
     // Without the burn (a fresh store), the attacker would be in.
     let fresh = MemoryBindingStore::new(8);
-    let query = format!("t={induced}");
-    let cookie = format!("{}=attacker-secret", f.names().nonce);
-    let d = decide(
-        &f.settings,
-        &req("GET", "/app/sso_login", &query, &[&cookie], None),
-        &f.cache,
-        &fresh,
-    );
+    let d = f.login_with(&induced, "attacker-secret", &fresh);
     assert_eq!(d.status(), 302);
     assert!(matches!(d.action, Action::LoginDone { .. }), "{d:?}");
 }

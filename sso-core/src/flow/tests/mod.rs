@@ -57,6 +57,20 @@ impl Fixture {
         decide(&self.settings, req, &self.cache, &self.store)
     }
 
+    /// The user a GET of the location accepts with these `Cookie` headers.
+    fn cookie_user(&self, headers: &[&str]) -> Option<String> {
+        accepted_user(&self.decide(&req("GET", "/app/", "", headers, None))).map(str::to_owned)
+    }
+
+    /// `sso_login?t=TICKET` with the nonce cookie `nonce`, against `store`.
+    fn login_with(&self, ticket: &str, nonce: &str, store: &dyn BindingStore) -> Decision {
+        let query = format!("t={ticket}");
+        let cookie = format!("{}={nonce}", self.names().nonce);
+        let headers = [cookie.as_str()];
+        let req = req("GET", "/app/sso_login", &query, &headers, None);
+        decide(&self.settings, &req, &self.cache, store)
+    }
+
     /// Runs `sso_login` with `ticket` and the nonce cookie `nonce`; returns
     /// the decision and the cookies it sets as (name, value).
     fn login(&self, ticket: &str, nonce: &str) -> (Decision, Vec<(String, String)>) {

@@ -24,7 +24,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::ticket::Ticket;
 use crate::verifier::{Check, Verifier};
@@ -42,6 +42,19 @@ struct Entry {
     text: Box<str>,
     ticket: Arc<Ticket>,
     key_set: u64,
+    /// [`crate::ticket_fingerprint`] of `text`, once a caller asked for it:
+    /// a warm request of a bound browser ticket needs it for the binding
+    /// store, and computing it means decoding the ticket and a SHA-256.
+    fingerprint: OnceLock<Arc<str>>,
+}
+
+/// A ticket [`VerifyCache::verify_fingerprinted`] accepted, with its
+/// fingerprint.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub ticket: Arc<Ticket>,
+    /// [`crate::ticket_fingerprint`] of the ticket as received.
+    pub fingerprint: Arc<str>,
 }
 
 /// The hasher of a shard's map, whose keys are already [`ticket_hash`]es.
@@ -161,8 +174,36 @@ impl VerifyCache {
         encoded: &str,
         check: &Check<'_>,
     ) -> Result<Arc<Ticket>, Error> {
+        self.lookup(verifier, encoded, check, false).map(|(t, _)| t)
+    }
+
+    /// [`VerifyCache::verify`], and the ticket's fingerprint, computed once
+    /// per cached ticket: a hit matches the ticket's exact text, so the
+    /// fingerprint kept with it is that text's.
+    pub fn verify_fingerprinted(
+        &self,
+        verifier: &Verifier,
+        encoded: &str,
+        check: &Check<'_>,
+    ) -> Result<Verified, Error> {
+        let (ticket, fingerprint) = self.lookup(verifier, encoded, check, true)?;
+        let fingerprint = fingerprint.unwrap_or_else(|| fingerprint_of(encoded));
+        Ok(Verified {
+            ticket,
+            fingerprint,
+        })
+    }
+
+    fn lookup(
+        &self,
+        verifier: &Verifier,
+        encoded: &str,
+        check: &Check<'_>,
+        fingerprinted: bool,
+    ) -> Result<(Arc<Ticket>, Option<Arc<str>>), Error> {
         if self.per_shard == 0 {
-            return verifier.verify(encoded, check).map(Arc::new);
+            let ticket = Arc::new(verifier.verify(encoded, check)?);
+            return Ok((ticket, fingerprinted.then(|| fingerprint_of(encoded))));
         }
         let (hash, shard) = self.shard(encoded);
         let cached = {
@@ -171,11 +212,15 @@ impl VerifyCache {
                 .map
                 .get(&hash)
                 .filter(|e| e.key_set == verifier.keys().id() && *e.text == *encoded)
-                .map(|e| Arc::clone(&e.ticket))
+                .map(|e| {
+                    let fingerprint = fingerprinted
+                        .then(|| Arc::clone(e.fingerprint.get_or_init(|| fingerprint_of(encoded))));
+                    (Arc::clone(&e.ticket), fingerprint)
+                })
         };
-        if let Some(ticket) = cached {
+        if let Some((ticket, fingerprint)) = cached {
             return match verifier.check_claims(&ticket, check) {
-                Ok(()) => Ok(ticket),
+                Ok(()) => Ok((ticket, fingerprint)),
                 Err(Error::Expired) => {
                     lock(shard).map.remove(&hash);
                     Err(Error::Expired)
@@ -186,20 +231,19 @@ impl VerifyCache {
         // Verify outside the lock: the signature check is the slow part.
         let ticket = Arc::new(verifier.verify_signature(encoded)?);
         verifier.check_claims(&ticket, check)?;
-        self.insert(shard, hash, encoded, &ticket, verifier, check.now);
-        Ok(ticket)
+        let fingerprint = fingerprinted.then(|| fingerprint_of(encoded));
+        let entry = Entry {
+            text: Box::from(encoded),
+            ticket: Arc::clone(&ticket),
+            key_set: verifier.keys().id(),
+            fingerprint: fingerprint.clone().map(OnceLock::from).unwrap_or_default(),
+        };
+        self.insert(shard, hash, entry, verifier.clock_skew(), check.now);
+        Ok((ticket, fingerprint))
     }
 
-    fn insert(
-        &self,
-        shard: &Mutex<Shard>,
-        hash: u64,
-        encoded: &str,
-        ticket: &Arc<Ticket>,
-        verifier: &Verifier,
-        now: u64,
-    ) {
-        self.sweep_if_due(verifier.clock_skew(), now);
+    fn insert(&self, shard: &Mutex<Shard>, hash: u64, entry: Entry, skew: u64, now: u64) {
+        self.sweep_if_due(skew, now);
         let mut s = lock(shard);
         while s.map.len() >= self.per_shard {
             match s.order.pop_front() {
@@ -209,11 +253,6 @@ impl VerifyCache {
                 None => break,
             }
         }
-        let entry = Entry {
-            text: Box::from(encoded),
-            ticket: Arc::clone(ticket),
-            key_set: verifier.keys().id(),
-        };
         // Another ticket of the same hash (never seen in practice) is
         // replaced: a cache may forget.
         if s.map.insert(hash, entry).is_none() {
@@ -247,6 +286,10 @@ impl VerifyCache {
                 .retain(|_, e| e.ticket.expires.saturating_add(skew) >= now);
         }
     }
+}
+
+fn fingerprint_of(encoded: &str) -> Arc<str> {
+    Arc::from(crate::ticket_fingerprint(encoded))
 }
 
 /// A poisoned shard only means another thread panicked while holding it; the
@@ -301,8 +344,40 @@ mod tests {
                 text: Box::from(t.as_str()),
                 ticket: entry,
                 key_set: verifier.keys().id(),
+                fingerprint: OnceLock::from(Arc::from("forged")),
             },
         );
         assert_eq!(cache.verify(&verifier, &other, &check).unwrap().user, "v");
+        let v = cache
+            .verify_fingerprinted(&verifier, &other, &check)
+            .unwrap();
+        assert_eq!(&*v.fingerprint, crate::ticket_fingerprint(&other));
+    }
+
+    #[test]
+    fn a_fingerprint_is_the_tickets_own_hit_or_miss() {
+        let key = crate::SecretKey::from_seed(&[7; 32]);
+        let verifier =
+            Verifier::new(crate::KeySet::new(&[key.public_key()]).unwrap(), "s/", "d").unwrap();
+        let signer = crate::Signer::new(key);
+        let check = Check::at(50);
+        for capacity in [0, 8] {
+            let cache = VerifyCache::new(capacity);
+            for user in ["u", "v", "u"] {
+                let t = signer.sign(&Ticket::new(user, "s/", "d", 100)).unwrap();
+                for _ in 0..2 {
+                    let v = cache.verify_fingerprinted(&verifier, &t, &check).unwrap();
+                    assert_eq!(v.ticket.user, user);
+                    assert_eq!(&*v.fingerprint, crate::ticket_fingerprint(&t), "{capacity}");
+                }
+                // An entry made by a plain verify gets its fingerprint later.
+                let plain = signer.sign(&Ticket::new(user, "s/", "d", 99)).unwrap();
+                cache.verify(&verifier, &plain, &check).unwrap();
+                let v = cache
+                    .verify_fingerprinted(&verifier, &plain, &check)
+                    .unwrap();
+                assert_eq!(&*v.fingerprint, crate::ticket_fingerprint(&plain));
+            }
+        }
     }
 }

@@ -26,7 +26,7 @@ pub mod ticket;
 pub mod verifier;
 pub mod web;
 
-pub use cache::{VerifyCache, DEFAULT_CACHE_ENTRIES};
+pub use cache::{Verified, VerifyCache, DEFAULT_CACHE_ENTRIES};
 pub use error::Error;
 pub use keys::{KeyError, KeyErrorKind, KeyFormat, PublicKey, SecretKey, ServicePattern};
 pub use signer::Signer;

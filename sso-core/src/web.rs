@@ -216,19 +216,35 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
 
 /// Every value of the cookie `name` in a `Cookie` header value, in header
 /// order (a browser sends the cookie with the most specific path first, and
-/// may send several cookies of one name for nested paths). Parsed by the
-/// `cookie` crate; pairs it cannot parse are skipped. Surrounding double
-/// quotes are removed.
+/// may send several cookies of one name for nested paths). Split as
+/// [`cookie_pairs`] splits it. Surrounding double quotes are removed.
 pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    cookie::Cookie::split_parse(header)
-        .filter_map(Result::ok)
-        .filter(move |c| c.name() == name)
-        .filter_map(|c| c.value_raw())
-        .map(|v| {
-            v.strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .unwrap_or(v)
-        })
+    cookie_pairs(header)
+        .filter(move |(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// Every `(name, value)` pair of one `Cookie` header (RFC 6265, 4.2.1:
+/// pairs separated by `;`), names and values trimmed and values without
+/// surrounding double quotes; a piece without `=` or with an empty name is
+/// skipped. The same pairs as the `cookie` crate's `Cookie::split_parse`
+/// (a test holds the two together), without building a whole `Cookie`
+/// (expiry, path, domain, ...) for each: this runs on every request of a
+/// logged-in browser.
+pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> + '_ {
+    header.split(';').filter_map(|piece| {
+        let (name, value) = piece.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        Some((name, value))
+    })
 }
 
 /// Most bytes of a cookie's name and value together that browsers keep
@@ -477,6 +493,52 @@ mod tests {
         assert_eq!(percent_encode("a b/é~"), "a%20b%2F%C3%A9~");
         assert_eq!(percent_decode("%41%4a%4A").unwrap(), b"AJJ");
         assert!(percent_decode("%4").is_none());
+    }
+
+    /// The pairs the `cookie` crate parses out of `header`, as
+    /// [`cookie_pairs`] returns them.
+    fn crate_pairs(header: &str) -> Vec<(&str, &str)> {
+        cookie::Cookie::split_parse(header)
+            .filter_map(Result::ok)
+            .filter_map(|c| {
+                let v = c.value_raw()?;
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|x| x.strip_suffix('"'))
+                    .unwrap_or(v);
+                Some((c.name_raw()?, v))
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cookie_pairs_are_the_cookie_crates(
+            header in "([ a-z\"=;\t\u{a0}\u{3000}é]|SSO_ticket|==|;;){0,24}"
+        ) {
+            let ours: Vec<_> = cookie_pairs(&header).collect();
+            proptest::prop_assert_eq!(ours, crate_pairs(&header));
+        }
+    }
+
+    #[test]
+    fn cookie_pairs_of_odd_headers() {
+        for h in [
+            "",
+            ";",
+            " ; ;",
+            "a",
+            "=b",
+            " = b",
+            "a=",
+            "a==b=",
+            "a = \"q\" ; b=\"",
+            "\u{a0}a\u{a0}=\u{3000}1\u{3000}",
+            "a=1;;b=2; c",
+            "\"=\"",
+        ] {
+            assert_eq!(cookie_pairs(h).collect::<Vec<_>>(), crate_pairs(h), "{h:?}");
+        }
     }
 
     #[test]

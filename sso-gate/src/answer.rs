@@ -13,6 +13,7 @@
 //!   would hand the logout request to the upstream and lose its cookies;
 //! - requests the gate serves itself get the decision's own status.
 
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, InvalidHeaderValue};
 use sso_core::flow::{Action, Decision, Settings};
 use sso_core::{web, Ticket};
 
@@ -27,11 +28,13 @@ pub enum Style {
     Direct,
 }
 
-/// A complete answer: status, headers in order, text body.
+/// A complete answer: status, headers in order, the identity headers of an
+/// accepted ticket, text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    pub identity: Option<Identity>,
     pub body: String,
 }
 
@@ -40,6 +43,7 @@ impl Answer {
         Answer {
             status,
             headers: vec![("Cache-Control".into(), "no-store".into())],
+            identity: None,
             body: body.to_owned(),
         }
     }
@@ -55,17 +59,46 @@ pub const GROUP_HEADERS: [&str; 3] = [
     "X-Forwarded-Groups",
 ];
 
-/// The identity headers of an accepted ticket.
-pub fn identity(ticket: &Ticket) -> Vec<(String, String)> {
-    let groups = ticket.groups.join(",");
-    let mut h = Vec::with_capacity(6);
-    for name in USER_HEADERS {
-        h.push((name.to_owned(), ticket.user.clone()));
+/// [`USER_HEADERS`] and [`GROUP_HEADERS`] as header names, made once: a
+/// name parsed from text costs a scan and a copy at every request.
+static USER_NAMES: [HeaderName; 3] = [
+    HeaderName::from_static("x-auth-request-user"),
+    HeaderName::from_static("remote-user"),
+    HeaderName::from_static("x-forwarded-user"),
+];
+static GROUP_NAMES: [HeaderName; 3] = [
+    HeaderName::from_static("x-auth-request-groups"),
+    HeaderName::from_static("remote-groups"),
+    HeaderName::from_static("x-forwarded-groups"),
+];
+
+/// Who an accepted ticket names: the user and the groups (comma-separated),
+/// for the [`USER_HEADERS`] and [`GROUP_HEADERS`] of an answer or of the
+/// upstream's request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub user: String,
+    pub groups: String,
+}
+
+impl Identity {
+    pub fn of(ticket: &Ticket) -> Identity {
+        Identity {
+            user: ticket.user.clone(),
+            groups: ticket.groups.join(","),
+        }
     }
-    for name in GROUP_HEADERS {
-        h.push((name.to_owned(), groups.clone()));
+
+    /// Sets every identity header in `h`, replacing any copy already there.
+    pub fn write(&self, h: &mut HeaderMap) -> Result<(), InvalidHeaderValue> {
+        for (names, value) in [(&USER_NAMES, &self.user), (&GROUP_NAMES, &self.groups)] {
+            let value = HeaderValue::from_str(value)?;
+            for name in names {
+                h.insert(name.clone(), value.clone());
+            }
+        }
+        Ok(())
     }
-    h
 }
 
 /// The answer of a forward-auth endpoint for a public route: 200 with
@@ -74,14 +107,10 @@ pub fn identity(ticket: &Ticket) -> Vec<(String, String)> {
 /// (Caddy 2.6 would otherwise send its unexpanded placeholder, and an
 /// older proxy might keep the client's value).
 pub fn anonymous() -> Answer {
-    let headers = USER_HEADERS
-        .iter()
-        .chain(GROUP_HEADERS.iter())
-        .map(|n| (n.to_string(), String::new()))
-        .collect();
     Answer {
         status: 200,
-        headers,
+        headers: Vec::new(),
+        identity: Some(Identity::default()),
         body: String::new(),
     }
 }
@@ -101,12 +130,14 @@ pub fn answer(decision: &Decision, style: Style, settings: &Settings, query: &st
     match (&decision.action, style) {
         (Action::Accept(a), _) => Answer {
             status: 200,
-            headers: identity(&a.ticket),
+            headers: Vec::new(),
+            identity: Some(Identity::of(&a.ticket)),
             body: String::new(),
         },
         (Action::Redirect { .. }, Style::AuthRequest) => Answer {
             status: 401,
             headers: decision.headers(),
+            identity: None,
             body: text(401).to_owned(),
         },
         (Action::Logout { set_cookies, .. }, Style::ForwardAuth) => {
@@ -123,12 +154,14 @@ pub fn answer(decision: &Decision, style: Style, settings: &Settings, query: &st
             Answer {
                 status: 302,
                 headers,
+                identity: None,
                 body: String::new(),
             }
         }
         (Action::Logout { body, .. }, _) => Answer {
             status: 200,
             headers: decision.headers(),
+            identity: None,
             body: body.clone(),
         },
         (Action::Decline, _) => Answer::new(404, "Not found"),
@@ -137,6 +170,7 @@ pub fn answer(decision: &Decision, style: Style, settings: &Settings, query: &st
             Answer {
                 status,
                 headers: decision.headers(),
+                identity: None,
                 body: text(status).to_owned(),
             }
         }
@@ -165,11 +199,20 @@ mod tests {
         }
     }
 
-    fn header<'a>(a: &'a Answer, name: &str) -> Vec<&'a str> {
+    fn header(a: &Answer, name: &str) -> Vec<String> {
+        let mut h = HeaderMap::new();
+        if let Some(identity) = &a.identity {
+            identity.write(&mut h).unwrap();
+        }
+        let identity = h
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned());
         a.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.clone())
+            .chain(identity)
             .collect()
     }
 
@@ -208,6 +251,11 @@ mod tests {
         assert_eq!(a.status, 200);
         assert_eq!(header(&a, "X-Auth-Request-User"), ["alice"]);
         assert_eq!(header(&a, "Remote-Groups"), ["a,b"]);
+        assert_eq!(header(&a, "X-Forwarded-Groups"), ["a,b"]);
+        let anonymous = anonymous();
+        for name in USER_HEADERS.iter().chain(GROUP_HEADERS.iter()) {
+            assert_eq!(header(&anonymous, name), [""], "{name}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::Response;
 use sso_core::flow::{self, Decision, MemoryBindingStore, Settings};
@@ -108,21 +108,27 @@ impl Refusal {
     }
 }
 
-/// A whole body.
+/// A whole body; an empty one allocates nothing.
 pub fn full(text: impl Into<Bytes>) -> Body {
-    Full::new(text.into())
-        .map_err(|never| match never {})
-        .boxed()
+    let text = text.into();
+    if text.is_empty() {
+        return Empty::new().map_err(|never| match never {}).boxed();
+    }
+    Full::new(text).map_err(|never| match never {}).boxed()
 }
 
-/// A header's value; present but not visible ASCII is malformed.
-pub fn header<'a>(h: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, Malformed> {
+/// A header's value; present but not visible ASCII is malformed. `name`
+/// is a `static` (a name parsed from text at every request costs a scan).
+pub fn header<'a>(
+    h: &'a HeaderMap,
+    name: &'static HeaderName,
+) -> Result<Option<&'a str>, Malformed> {
     match h.get(name) {
         None => Ok(None),
         Some(v) => v
             .to_str()
             .map(Some)
-            .map_err(|_| Malformed::Invalid(name, "not visible ASCII")),
+            .map_err(|_| Malformed::Invalid(name.as_str(), "not visible ASCII")),
     }
 }
 
@@ -137,10 +143,15 @@ pub fn decide(
 ) -> Decision {
     // Bytes that are not UTF-8 elsewhere in a Cookie header must not hide
     // the ticket beside them (as at mod_sso): such bytes become U+FFFD.
+    // (`from_utf8` first: it checks a valid header faster than the lossy
+    // conversion walks it.)
     let owned: Vec<std::borrow::Cow<'_, str>> = h
         .get_all(hyper::header::COOKIE)
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .map(|v| match std::str::from_utf8(v.as_bytes()) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()),
+        })
         .collect();
     let cookies: Vec<&str> = owned.iter().map(|c| c.as_ref()).collect();
     let req = flow::Request {
@@ -182,6 +193,11 @@ pub fn respond(a: Answer) -> Result<Response<Body>, Refusal> {
             .map_err(|_| Refusal::BadHeader(name.clone()))?;
         let v = HeaderValue::from_str(&value).map_err(|_| Refusal::BadHeader(name.clone()))?;
         r.headers_mut().append(n, v);
+    }
+    if let Some(identity) = a.identity {
+        identity
+            .write(r.headers_mut())
+            .map_err(|_| Refusal::BadHeader("the user or groups of the ticket".into()))?;
     }
     Ok(r)
 }

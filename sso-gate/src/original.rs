@@ -184,6 +184,22 @@ fn split_url(url: &str) -> Result<(&str, &str, &str), Malformed> {
 /// `None` for bad percent-encoding, non-UTF-8, a control character or NUL
 /// once decoded, or `..` above the root.
 pub fn normalised_path(raw: &str) -> Option<String> {
+    // The usual path is its own normal form: ASCII, no escape, no control,
+    // no empty or dot segment (each would follow a '/').
+    if raw.starts_with('/')
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii() && b != b'%' && !b.is_ascii_control())
+        && !raw.contains("//")
+        && !raw.contains("/.")
+    {
+        return Some(raw.to_owned());
+    }
+    decoded_normalised_path(raw)
+}
+
+/// [`normalised_path`] the long way, for any path.
+fn decoded_normalised_path(raw: &str) -> Option<String> {
     let decoded = String::from_utf8(sso_core::web::percent_decode(raw)?).ok()?;
     if decoded.chars().any(char::is_control) {
         return None;
@@ -330,6 +346,11 @@ mod tests {
             assert_eq!(normalised_path(raw).as_deref(), Some(want), "{raw}");
         }
         assert_eq!(normalised_path("/.."), None);
+        assert_eq!(normalised_path("/a/."), Some("/a/".into()));
+        assert_eq!(
+            normalised_path("/.well-known/x"),
+            Some("/.well-known/x".into())
+        );
         assert_eq!(normalised_path("/a/../../b"), None);
     }
 
@@ -343,5 +364,13 @@ mod tests {
             direct("GET", Some("h:8080"), "/x", true).unwrap().host,
             "h:8080"
         );
+    }
+
+    proptest::proptest! {
+        /// The short way for the usual path gives what the long way gives.
+        #[test]
+        fn the_usual_path_is_normalised_as_any_other(raw in "[/a.%2fé\\x01]{0,12}") {
+            proptest::prop_assert_eq!(normalised_path(&raw), decoded_normalised_path(&raw));
+        }
     }
 }

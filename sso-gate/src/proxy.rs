@@ -13,7 +13,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use sso_core::flow::Action;
 
-use crate::answer::{self, Style, GROUP_HEADERS, USER_HEADERS};
+use crate::answer::{self, Identity, Style, GROUP_HEADERS, USER_HEADERS};
 use crate::config::{Access, Route, Upstream};
 use crate::gate::{self, Body, Gate, Peer, Refusal};
 use crate::original::Original;
@@ -68,7 +68,7 @@ pub fn upstream_headers(
     original: &Original,
     peer: Peer,
     host: Option<&str>,
-    identity: &[(String, String)],
+    identity: Option<&Identity>,
 ) -> Result<(), Refusal> {
     let upgrade = h.get(hyper::header::UPGRADE).cloned();
     for name in HOP_BY_HOP {
@@ -102,10 +102,10 @@ pub fn upstream_headers(
     if let Some(host) = host {
         h.insert(hyper::header::HOST, value(host)?);
     }
-    for (name, v) in identity {
-        let n = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Refusal::BadHeader(name.clone()))?;
-        h.insert(n, value(v)?);
+    if let Some(identity) = identity {
+        identity
+            .write(h)
+            .map_err(|_| Refusal::BadHeader("the user or groups of the ticket".into()))?;
     }
     Ok(())
 }
@@ -119,12 +119,12 @@ pub async fn serve(
     peer: Peer,
 ) -> Result<Response<Body>, Refusal> {
     let identity = match &route.access {
-        Access::Public => Vec::new(),
+        Access::Public => None,
         Access::Protected(settings) => {
             let decision = gate::decide(gate, settings, &original, req.headers(), false);
             crate::log::flow_lines(&decision.logs, &route.path, gate.config.load().debug_log);
             match &decision.action {
-                Action::Accept(a) => answer::identity(&a.ticket),
+                Action::Accept(a) => Some(Identity::of(&a.ticket)),
                 _ => {
                     return gate::respond(answer::answer(
                         &decision,
@@ -147,7 +147,7 @@ pub async fn serve(
             Upstream::Unix(_) => "localhost",
         })
     };
-    upstream_headers(req.headers_mut(), &original, peer, host, &identity)?;
+    upstream_headers(req.headers_mut(), &original, peer, host, identity.as_ref())?;
     let client_upgrade = req
         .headers()
         .contains_key(hyper::header::UPGRADE)
@@ -216,7 +216,7 @@ mod tests {
     fn spoofed_identity_never_reaches_the_upstream() {
         let mut h = spoofed();
         let peer = Peer::Tcp("192.0.2.1:5000".parse().unwrap());
-        upstream_headers(&mut h, &original(), peer, None, &[]).unwrap();
+        upstream_headers(&mut h, &original(), peer, None, None).unwrap();
         for gone in [
             "remote-user",
             "remote-groups",
@@ -239,8 +239,18 @@ mod tests {
     fn the_gate_sets_the_identity_and_keeps_other_authorization() {
         let mut h = spoofed();
         h.insert("authorization", HeaderValue::from_static("Basic dTpw"));
-        let identity = vec![("Remote-User".to_owned(), "alice".to_owned())];
-        upstream_headers(&mut h, &original(), Peer::Unix, Some("up:80"), &identity).unwrap();
+        let identity = Identity {
+            user: "alice".into(),
+            groups: "staff".into(),
+        };
+        upstream_headers(
+            &mut h,
+            &original(),
+            Peer::Unix,
+            Some("up:80"),
+            Some(&identity),
+        )
+        .unwrap();
         assert_eq!(
             h.get_all("remote-user").iter().collect::<Vec<_>>(),
             ["alice"]
@@ -255,7 +265,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("upgrade", HeaderValue::from_static("websocket"));
         h.insert("connection", HeaderValue::from_static("Upgrade"));
-        upstream_headers(&mut h, &original(), Peer::Unix, None, &[]).unwrap();
+        upstream_headers(&mut h, &original(), Peer::Unix, None, None).unwrap();
         assert_eq!(h["upgrade"], "websocket");
         assert_eq!(h["connection"], "upgrade");
     }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Request, Response};
 use sso_core::flow::Action;
 
@@ -17,6 +17,13 @@ use crate::config::{Access, Config, Route};
 use crate::gate::{decide, header, respond, Body, Gate, Peer, Refusal};
 use crate::original::{self, Forwarded, Original};
 use crate::{log, routes};
+
+static X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+static X_ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
+static HOST: HeaderName = hyper::header::HOST;
 
 /// Every request: the route table.
 pub async fn handle(
@@ -60,13 +67,13 @@ fn forward_auth(
     }
     let h = req.headers();
     let original = original::from_forwarded(&Forwarded {
-        method: header(h, "x-forwarded-method")?,
-        proto: header(h, "x-forwarded-proto")?,
-        host: header(h, "x-forwarded-host")?,
-        uri: header(h, "x-forwarded-uri")?,
-        original_url: header(h, "x-original-url")?,
+        method: header(h, &X_FORWARDED_METHOD)?,
+        proto: header(h, &X_FORWARDED_PROTO)?,
+        host: header(h, &X_FORWARDED_HOST)?,
+        uri: header(h, &X_FORWARDED_URI)?,
+        original_url: header(h, &X_ORIGINAL_URL)?,
         own_method: req.method().as_str(),
-        own_host: header(h, "host")?,
+        own_host: header(h, &HOST)?,
     })?;
     let route =
         routes::select(&config.routes, &original.host, &original.path).ok_or(Refusal::NoRoute)?;
@@ -90,7 +97,7 @@ async fn site(
 ) -> Result<Response<Body>, Refusal> {
     let h = req.headers();
     let uri = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let host = match header(h, "host")? {
+    let host = match header(h, &HOST)? {
         Some(host) => Some(host),
         None => req.uri().authority().map(|a| a.as_str()),
     };
@@ -98,7 +105,7 @@ async fn site(
     let route = routes::select(&config.routes, &original.host, &original.path)
         .ok_or(Refusal::NoRoute)?
         .clone();
-    let forwarded_proto = header(h, "x-forwarded-proto")?;
+    let forwarded_proto = header(h, &X_FORWARDED_PROTO)?;
     if route.upstream.is_some() {
         let peer_ip = match peer {
             Peer::Tcp(a) => Some(a.ip()),

@@ -8,7 +8,7 @@ use super::decision::{Accepted, Action, Decision, Level, Source};
 use super::reason;
 use super::settings::{Mode, Request, Settings};
 use crate::web;
-use crate::{ticket_fingerprint, Check, Error, Ticket, VerifyCache};
+use crate::{ticket_fingerprint, Check, Error, Verified, VerifyCache};
 
 /// Most ticket cookies of one name tried per request (and most nonce or
 /// binding cookies compared): each costs a signature check, and a request
@@ -48,9 +48,10 @@ pub fn authenticate(
         nonce: None,
         groups: &settings.groups,
     };
+    let jar = cookies::Jar::parse(req.cookie_headers);
     let mut logs = Vec::new();
     for name in cookies::planted_names(&names, &settings.cookies) {
-        if !cookies::values(req.cookie_headers, &name).is_empty() {
+        if jar.has(&name) {
             logs.push(super::log_line(Level::Info, format!(
                 "ignored cookie {name}: check '{}' failed: on https only the __Host- cookie {} counts",
                 reason::PLANTED_COOKIE, names.ticket
@@ -58,14 +59,13 @@ pub fn authenticate(
         }
     }
     let mut last = None;
-    let tickets = cookies::values(req.cookie_headers, &names.ticket);
+    let tickets = jar.values(&names.ticket);
     for encoded in tickets.into_iter().take(MAX_COOKIES_TRIED) {
-        let refusal = match cache.verify(&settings.verifier, encoded, &check) {
-            Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, encoded) {
-                Ok(bound) => {
-                    let (proof, fingerprint) = bound.unzip();
-                    let accepted = Accepted::new(ticket, encoded, Source::Cookie, proof)
-                        .with_fingerprint(fingerprint);
+        let refusal = match cache.verify_fingerprinted(&settings.verifier, encoded, &check) {
+            Ok(v) => match check_binding(settings, req.now, &jar, &names, bindings, &v) {
+                Ok(proof) => {
+                    let accepted = Accepted::new(v.ticket, encoded, Source::Cookie, proof)
+                        .with_fingerprint(v.fingerprint);
                     return Decision::new(Action::Accept(accepted)).with_logs(logs);
                 }
                 Err(r) => Refusal::Flow(r),
@@ -163,30 +163,30 @@ fn from_header(
 /// nonce. That proof needs no store; the store only says whether the
 /// ticket was revoked (logout, a burnt `sso_login`). A store that cannot
 /// answer refuses, which sends the browser to a silent re-login. Returns
-/// the proven secret and the ticket's fingerprint (the store's key), or
-/// `None` for a ticket that needs no binding.
+/// the proven secret, or `None` for a ticket that needs no binding. The
+/// store's key is the ticket's fingerprint, which comes from the
+/// verification cache.
 fn check_binding(
     settings: &Settings,
-    req: &Request<'_>,
+    now: u64,
+    jar: &cookies::Jar<'_>,
     names: &CookieNames,
     bindings: &dyn BindingStore,
-    ticket: &Ticket,
-    encoded: &str,
-) -> Result<Option<(String, String)>, &'static str> {
-    if !settings.binding || !is_browser_ticket(ticket) {
+    verified: &Verified,
+) -> Result<Option<String>, &'static str> {
+    if !settings.binding || !is_browser_ticket(&verified.ticket) {
         return Ok(None);
     }
-    let values = cookies::values(req.cookie_headers, &names.binding);
+    let values = jar.values(&names.binding);
     if values.is_empty() {
         return Err(reason::NO_BINDING_COOKIE);
     }
-    let Some(secret) = proven_secret(ticket, &values, MAX_COOKIES_TRIED) else {
+    let Some(secret) = proven_secret(&verified.ticket, &values, MAX_COOKIES_TRIED) else {
         return Err(reason::BINDING_MISMATCH);
     };
-    let fingerprint = ticket_fingerprint(encoded);
-    match bindings.lookup(&fingerprint, req.now) {
+    match bindings.lookup(&verified.fingerprint, now) {
         Ok(Some(v)) if v == REVOKED => Err(reason::REVOKED),
-        Ok(_) => Ok(Some((secret.to_owned(), fingerprint))),
+        Ok(_) => Ok(Some(secret.to_owned())),
         Err(_) => Err(reason::BINDING_STORE),
     }
 }

@@ -158,6 +158,30 @@ pub(crate) fn values<'a>(headers: &'a [&'a str], name: &'a str) -> Vec<&'a str> 
         .collect()
 }
 
+/// A request's cookies, parsed once: a warm request reads its ticket and
+/// its binding cookie (and on https looks for planted names) from one
+/// parse of its `Cookie` headers.
+pub(crate) struct Jar<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Jar<'a> {
+    pub(crate) fn parse(headers: &[&'a str]) -> Jar<'a> {
+        Jar(headers.iter().flat_map(|h| web::cookie_pairs(h)).collect())
+    }
+
+    /// Every value of the cookie `name`, in header order.
+    pub(crate) fn values(&self, name: &str) -> Vec<&'a str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| *n == name)
+    }
+}
+
 /// Names under which a ticket cookie must not be taken on this request:
 /// path-scoped names when `__Host-` names are in force (a sibling host can
 /// set those). Only for the log: such cookies are never read anyway.

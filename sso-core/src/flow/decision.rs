@@ -44,10 +44,10 @@ pub struct Accepted {
     /// ticket (mod_sso's `SSOExportTicket`) exports this beside it. Never
     /// for a log.
     pub proof: Option<String>,
-    /// The fingerprint, once computed: the binding check computes it for
-    /// its store, and the adapter's copy and debug line reuse it (a
-    /// SHA-256 over the ticket each, three per request before).
-    fingerprint: OnceLock<String>,
+    /// The fingerprint, once known: a cookie ticket's comes with it from
+    /// the verification cache (computed once per ticket, not per request),
+    /// and the adapter's copy and debug line reuse it.
+    fingerprint: OnceLock<Arc<str>>,
 }
 
 impl Accepted {
@@ -62,10 +62,8 @@ impl Accepted {
     }
 
     /// With the fingerprint the caller already computed for `encoded`.
-    pub(crate) fn with_fingerprint(self, fingerprint: Option<String>) -> Self {
-        if let Some(fp) = fingerprint {
-            let _ = self.fingerprint.set(fp);
-        }
+    pub(crate) fn with_fingerprint(self, fingerprint: Arc<str>) -> Self {
+        let _ = self.fingerprint.set(fingerprint);
         self
     }
 
@@ -74,7 +72,7 @@ impl Accepted {
     /// debug log, from a ticket that needs no binding, needs none.
     pub fn fingerprint(&self) -> &str {
         self.fingerprint
-            .get_or_init(|| crate::ticket_fingerprint(&self.encoded))
+            .get_or_init(|| crate::ticket_fingerprint(&self.encoded).into())
     }
 
     /// The debug line of the acceptance, for an adapter that logs at debug

@@ -72,6 +72,11 @@ static GROUP_NAMES: [HeaderName; 3] = [
     HeaderName::from_static("x-forwarded-groups"),
 ];
 
+/// Whether `name` is one of [`USER_HEADERS`] or [`GROUP_HEADERS`].
+pub fn is_identity_header(name: &HeaderName) -> bool {
+    USER_NAMES.contains(name) || GROUP_NAMES.contains(name)
+}
+
 /// Who an accepted ticket names: the user and the groups (comma-separated),
 /// for the [`USER_HEADERS`] and [`GROUP_HEADERS`] of an answer or of the
 /// upstream's request.

@@ -8,55 +8,62 @@
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use sso_core::flow::Action;
 
-use crate::answer::{self, Identity, Style, GROUP_HEADERS, USER_HEADERS};
+use crate::answer::{self, Identity, Style};
 use crate::config::{Access, Route, Upstream};
 use crate::gate::{self, Body, Gate, Peer, Refusal};
 use crate::original::Original;
 
-/// Hop-by-hop headers (RFC 9110, 7.6.1): for one connection only.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
+/// Hop-by-hop headers (RFC 9110, 7.6.1): for one connection only. An
+/// `Upgrade` is kept (with a `Connection: upgrade` of the gate's own).
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
 ];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Whether a client may not pass `name` on as it sent it: one of the
+/// gate's identity headers (`X-Forwarded-User`, `-Groups`, `Remote-User`,
+/// `-Groups`) or any `X-Auth-Request-*`.
+fn is_identity(name: &HeaderName) -> bool {
+    answer::is_identity_header(name) || name.as_str().starts_with("x-auth-request-")
+}
 
 /// Removes every identity header a client may have sent: the gate's own
 /// (`X-Forwarded-User`, `-Groups`, `Remote-User`, `-Groups`), every
 /// `X-Auth-Request-*`, and an `Authorization: SSO` ticket (the upstream
 /// learns the user from the gate, never from a ticket it cannot check).
 pub fn strip_identity(h: &mut HeaderMap) {
-    let spoofable: Vec<HeaderName> = h
-        .keys()
-        .filter(|n| {
-            let n = n.as_str();
-            n.starts_with("x-auth-request-")
-                || USER_HEADERS
-                    .iter()
-                    .chain(GROUP_HEADERS.iter())
-                    .any(|u| n.eq_ignore_ascii_case(u))
-        })
-        .cloned()
-        .collect();
-    for n in spoofable {
-        h.remove(&n);
-    }
-    let sso_authorization = h.get_all(hyper::header::AUTHORIZATION).iter().any(|v| {
+    remove_where(h, is_identity);
+    let sso_authorization = h.get_all(header::AUTHORIZATION).iter().any(|v| {
         v.to_str().map_or(true, |v| {
             sso_core::web::authorization_ticket(v).is_some() || v.trim().eq_ignore_ascii_case("sso")
         })
     });
     if sso_authorization {
-        h.remove(hyper::header::AUTHORIZATION);
+        h.remove(header::AUTHORIZATION);
+    }
+}
+
+/// Removes every header whose name `doomed` picks, in one pass over the
+/// names (a request usually has none of them: nothing is allocated then).
+fn remove_where(h: &mut HeaderMap, doomed: impl Fn(&HeaderName) -> bool) {
+    let names: Vec<HeaderName> = h.keys().filter(|n| doomed(n)).cloned().collect();
+    for n in names {
+        h.remove(n);
     }
 }
 
@@ -70,17 +77,10 @@ pub fn upstream_headers(
     host: Option<&str>,
     identity: Option<&Identity>,
 ) -> Result<(), Refusal> {
-    let upgrade = h.get(hyper::header::UPGRADE).cloned();
-    for name in HOP_BY_HOP {
-        h.remove(name);
-    }
-    h.remove(hyper::header::UPGRADE);
-    if let Some(u) = upgrade {
-        h.insert(hyper::header::UPGRADE, u);
-        h.insert(
-            hyper::header::CONNECTION,
-            HeaderValue::from_static("upgrade"),
-        );
+    remove_where(h, |n| HOP_BY_HOP.contains(n));
+    if let Some(u) = h.get(header::UPGRADE).cloned() {
+        h.insert(header::UPGRADE, u);
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
     strip_identity(h);
     let value = |v: &str| {
@@ -88,19 +88,19 @@ pub fn upstream_headers(
     };
     if let Peer::Tcp(addr) = peer {
         let ip = addr.ip().to_canonical().to_string();
-        let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let xff = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(earlier) => format!("{earlier}, {ip}"),
             None => ip,
         };
-        h.insert("x-forwarded-for", value(&xff)?);
+        h.insert(&X_FORWARDED_FOR, value(&xff)?);
     }
     h.insert(
-        "x-forwarded-proto",
+        &X_FORWARDED_PROTO,
         HeaderValue::from_static(if original.https { "https" } else { "http" }),
     );
-    h.insert("x-forwarded-host", value(&original.host)?);
+    h.insert(&X_FORWARDED_HOST, value(&original.host)?);
     if let Some(host) = host {
-        h.insert(hyper::header::HOST, value(host)?);
+        h.insert(header::HOST, value(host)?);
     }
     if let Some(identity) = identity {
         identity
@@ -150,7 +150,7 @@ pub async fn serve(
     upstream_headers(req.headers_mut(), &original, peer, host, identity.as_ref())?;
     let client_upgrade = req
         .headers()
-        .contains_key(hyper::header::UPGRADE)
+        .contains_key(header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
     let mut resp = gate
         .pool
@@ -169,9 +169,7 @@ pub async fn serve(
             });
         }
     } else {
-        for name in HOP_BY_HOP {
-            resp.headers_mut().remove(name);
-        }
+        remove_where(resp.headers_mut(), |n| HOP_BY_HOP.contains(n));
     }
     Ok(resp.map(|b| b.boxed()))
 }

@@ -102,9 +102,8 @@ async fn site(
         None => req.uri().authority().map(|a| a.as_str()),
     };
     let mut original = original::direct(req.method().as_str(), host, uri, tls)?;
-    let route = routes::select(&config.routes, &original.host, &original.path)
-        .ok_or(Refusal::NoRoute)?
-        .clone();
+    let route =
+        routes::select(&config.routes, &original.host, &original.path).ok_or(Refusal::NoRoute)?;
     let forwarded_proto = header(h, &X_FORWARDED_PROTO)?;
     if route.upstream.is_some() {
         let peer_ip = match peer {
@@ -117,7 +116,7 @@ async fn site(
             &config.trusted_proxies,
             forwarded_proto,
         );
-        return crate::proxy::serve(gate, &route, original, req, peer).await;
+        return crate::proxy::serve(gate, route, original, req, peer).await;
     }
     // A forward-auth route: only its fronting proxy sends its handlers here,
     // and says the scheme as it does to the forward-auth endpoints.
@@ -128,7 +127,7 @@ async fn site(
         || forwarded_proto
             .and_then(|p| p.rsplit(',').next())
             .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
-    handlers(gate, &route, &original, h)
+    handlers(gate, route, &original, h)
 }
 
 /// `sso_login` and `sso_logout` answered by the gate itself; anything

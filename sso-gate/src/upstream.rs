@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Builder, Client};
@@ -28,7 +29,9 @@ pub const MAX_IDLE: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("upstream URI: {0}")]
-    Uri(#[from] hyper::http::Error),
+    Uri(#[from] hyper::http::uri::InvalidUri),
+    #[error("upstream URI: {0}")]
+    UriParts(#[from] hyper::http::uri::InvalidUriParts),
     #[error("{0}: {1}")]
     Client(String, String),
 }
@@ -97,26 +100,25 @@ impl Pool {
         upstream: &Upstream,
         mut req: Request<Incoming>,
     ) -> Result<Response<Incoming>, UpstreamError> {
+        // The path and query as received (no parse again); the authority
+        // is the configuration's.
         let pq = req
             .uri()
             .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let authority = match upstream {
+            Upstream::Http { authority } => authority.as_str(),
+            Upstream::Unix(_) => "localhost",
+        };
+        let mut parts = hyper::http::uri::Parts::default();
+        parts.scheme = Some(Scheme::HTTP);
+        parts.authority = Some(Authority::try_from(authority)?);
+        parts.path_and_query = Some(pq);
+        *req.uri_mut() = Uri::from_parts(parts)?;
         match upstream {
-            Upstream::Http { authority } => {
-                *req.uri_mut() = Uri::builder()
-                    .scheme("http")
-                    .authority(authority.as_str())
-                    .path_and_query(pq)
-                    .build()?;
-                Ok(self.http.request(req).await?)
-            }
+            Upstream::Http { .. } => Ok(self.http.request(req).await?),
             Upstream::Unix(path) => {
-                *req.uri_mut() = Uri::builder()
-                    .scheme("http")
-                    .authority("localhost")
-                    .path_and_query(pq)
-                    .build()?;
                 let client = {
                     let mut clients = self.unix.lock().unwrap_or_else(|e| e.into_inner());
                     clients

@@ -12,8 +12,12 @@
 # "an /open/ request plus one signature check") needs the part of the hooks
 # outside the signature check to stay small: this is where to look.
 #
-# Usage: bench/mod_sso_profile.sh    (env: N=200, MOD_SSO_SO to profile a
-# module built elsewhere)
+# WARM=1: the warm path instead (bench/mod_sso.sh's "warm"): the cache on
+# and one ticket N times, so the hook's figure is all of what a logged-in
+# browser's request costs in mod_sso.
+#
+# Usage: bench/mod_sso_profile.sh    (env: N=200, WARM=1, MOD_SSO_SO to
+# profile a module built elsewhere)
 # Needs: apache2, valgrind, curl, python3-cryptography, openssl; root.
 set -euo pipefail
 
@@ -44,17 +48,17 @@ echo hello > "$WORK/htdocs/open/index.html"
 { httpd_head "$WORK" "$PORT"; echo "LoadModule mpm_event_module $MODULES/mod_mpm_event.so"
   httpd_site "$MODULES" "$WORK" "$SO"
   sso_site "$DOMAIN" "$WORK/public.pem" "$SERVICE"
-  echo "SSOCacheSize 0"
+  [ -n "${WARM:-}" ] || echo "SSOCacheSize 0"
 } > "$WORK/httpd.conf"
-python3 - "$WORK" "$SERVICE" "$DOMAIN" "$N" <<'EOF'
+python3 - "$WORK" "$SERVICE" "$DOMAIN" "$N" "${WARM:-}" <<'EOF'
 import base64, sys, time
 from cryptography.hazmat.primitives import serialization
-work, service, domain, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+work, service, domain, n, warm = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 key = serialization.load_pem_private_key(open(f"{work}/secret.pem", "rb").read(), None)
 expires = int(time.time()) + 3600
 with open(f"{work}/tickets", "w") as f:
     for i in range(n):
-        c = f"4|user{i}|{service}|{domain}|{expires}||staff".encode()
+        c = f"4|user{0 if warm else i}|{service}|{domain}|{expires}||staff".encode()
         f.write(base64.urlsafe_b64encode(key.sign(c) + c).decode() + "\n")
 EOF
 chmod -R a+rX "$WORK"
@@ -67,7 +71,8 @@ for _ in $(seq 600); do
     kill -0 "$HTTPD_PID" 2>/dev/null || { cat "$WORK/error.log" "$WORK/httpd.out"; exit 1; }
     sleep 0.2
 done
-echo "== $N cold requests to /sso/, then $N to /open/ (one curl each: the client costs nothing in httpd)"
+KIND=cold; [ -n "${WARM:-}" ] && KIND="warm (one ticket, cached after the first)"
+echo "== $N $KIND requests to /sso/, then $N to /open/ (one curl each: the client costs nothing in httpd)"
 sso_args=() open_args=()
 while read -r t; do
     # --next: each request its own options (curl resets them per URL group).
@@ -104,7 +109,7 @@ verify=$(per "$WORK/sso.tsv" 'verify_strict')
 row() { printf '   %-58s %10s\n' "$1" "$2"; }
 row "instructions per request (ap_process_request_internal)" ""
 row "/open/" "$open"
-row "/sso/, a never-seen ticket, cache off" "$sso"
+row "/sso/, $KIND" "$sso"
 row "  under mod_sso's authentication hook" "$hooks"
 row "    of which ed25519 verify_strict" "$verify"
 row "    the rest of the hook" "$((hooks - verify))"

@@ -40,6 +40,8 @@ struct FileConfig {
     #[serde(default)]
     log_level: Option<String>,
     #[serde(default)]
+    workers: Option<crate::runtime::FileWorkers>,
+    #[serde(default)]
     tls: Option<FileTls>,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
@@ -172,7 +174,9 @@ pub struct Config {
     pub path: PathBuf,
     pub listen: Listen,
     pub binding_store: BindingStoreKind,
-    /// `log_level = "debug"`: the flow's debug lines too (which ticket, by
+    /// `workers`: threads serving requests (read at start only).
+    pub workers: crate::runtime::Workers,
+    /// `log_level = "debug": the flow's debug lines too (which ticket, by
     /// fingerprint, failed which check).
     pub debug_log: bool,
     /// `[tls]`: https on the listener.
@@ -310,6 +314,8 @@ impl Config {
                 ))
             }
         };
+        let workers =
+            crate::runtime::Workers::parse(raw.workers.as_ref()).map_err(|m| err("workers", m))?;
         let tls = match &raw.tls {
             Some(t) => {
                 Some(crate::tls::load(&t.cert_file, &t.key_file).map_err(|(k, m)| err(k, m))?)
@@ -320,6 +326,7 @@ impl Config {
             path: path.to_path_buf(),
             listen,
             binding_store,
+            workers,
             debug_log,
             tls,
             routes,

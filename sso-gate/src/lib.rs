@@ -13,7 +13,7 @@
 //!   kept-alive connections to the upstreams;
 //! - [`bindings`]: the ticket binding store, in memory or in Redis;
 //! - [`listener`], [`tls`], [`reload`], [`log`]: serving, https, SIGHUP,
-//!   the log.
+//!   the log; [`runtime`]: the threads that serve (`workers`).
 
 pub mod answer;
 pub mod bindings;
@@ -25,6 +25,7 @@ pub mod original;
 pub mod proxy;
 pub mod reload;
 pub mod routes;
+pub mod runtime;
 pub mod table;
 pub mod tls;
 pub mod upstream;

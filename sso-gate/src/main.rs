@@ -78,9 +78,7 @@ fn run(path: &std::path::Path) -> Result<(), CliError> {
     let config = Config::load(path)?;
     let file = path.display().to_string();
     let listen = config.listen.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let runtime = sso_gate::runtime::build(config.workers, &config.binding_store)
         .map_err(CliError::Runtime)?;
     runtime.block_on(async move {
         // Before anything listens: SIGHUP's default action ends the process.

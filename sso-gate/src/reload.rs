@@ -4,7 +4,8 @@
 //! key, and the old one keeps serving (sso-server's rule, see
 //! sso-server/src/reload.rs). Requests in progress keep the configuration
 //! they started with. The bindings and the verification cache are kept.
-//! The listening socket cannot move: a changed `listen` is logged.
+//! The listening socket and the threads cannot change: a changed `listen`,
+//! `binding_store` or `workers` is logged.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +60,19 @@ pub async fn reload(gate: &Gate, path: &std::path::Path, listening: &Listen) {
                         (
                             "detail",
                             "changed: the store of the start is kept until a restart",
+                        ),
+                    ],
+                );
+            }
+            if config.workers != gate.config.load().workers {
+                log::event(
+                    "reload-warning",
+                    &[
+                        ("config", &file),
+                        ("key", "workers"),
+                        (
+                            "detail",
+                            "changed: the threads of the start serve until a restart",
                         ),
                     ],
                 );

@@ -165,6 +165,7 @@ mod tests {
             path: "/etc/sso-gate/sso-gate.toml".into(),
             listen: Listen::Unix("/run/sso-gate/sock".into()),
             binding_store: crate::config::BindingStoreKind::Memory,
+            workers: crate::runtime::Workers::Auto,
             debug_log: false,
             tls: None,
             routes: Vec::new(),

@@ -89,6 +89,15 @@ fn errors_name_the_route_and_key() {
 }
 
 #[test]
+fn workers_are_read() {
+    let k = keys();
+    let t = text(&k, APP);
+    assert_eq!(parse(&t).unwrap().workers, crate::runtime::Workers::Auto);
+    let one = parse(&format!("workers = 1\n{t}")).unwrap();
+    assert_eq!(one.workers.threads(), 1);
+}
+
+#[test]
 fn top_level_errors_name_their_key() {
     let k = keys();
     let t = text(&k, APP);
@@ -108,6 +117,8 @@ fn top_level_errors_name_their_key() {
         ("trusted_proxies = [\"nope\"]\n", "`trusted_proxies`"),
         ("binding_store = \"etcd://x\"\n", "`binding_store`"),
         ("log_level = \"loud\"\n", "`log_level`"),
+        ("workers = 0\n", "`workers`"),
+        ("workers = \"many\"\n", "`workers`"),
     ] {
         let e = parse(&format!("{extra}{t}")).unwrap_err();
         assert!(e.contains(key), "{key}: {e}");

@@ -59,14 +59,16 @@ pub const GROUP_HEADERS: [&str; 3] = [
     "X-Forwarded-Groups",
 ];
 
-/// [`USER_HEADERS`] and [`GROUP_HEADERS`] as header names, made once: a
-/// name parsed from text costs a scan and a copy at every request.
-static USER_NAMES: [HeaderName; 3] = [
+/// [`USER_HEADERS`] and [`GROUP_HEADERS`] as header names, made at compile
+/// time: a name parsed from text costs a scan and a copy at every request,
+/// and even a clone of a `static` one an indirect call (each use of a
+/// `const` is a fresh value instead).
+const USER_NAMES: [HeaderName; 3] = [
     HeaderName::from_static("x-auth-request-user"),
     HeaderName::from_static("remote-user"),
     HeaderName::from_static("x-forwarded-user"),
 ];
-static GROUP_NAMES: [HeaderName; 3] = [
+const GROUP_NAMES: [HeaderName; 3] = [
     HeaderName::from_static("x-auth-request-groups"),
     HeaderName::from_static("remote-groups"),
     HeaderName::from_static("x-forwarded-groups"),
@@ -96,10 +98,10 @@ impl Identity {
 
     /// Sets every identity header in `h`, replacing any copy already there.
     pub fn write(&self, h: &mut HeaderMap) -> Result<(), InvalidHeaderValue> {
-        for (names, value) in [(&USER_NAMES, &self.user), (&GROUP_NAMES, &self.groups)] {
-            let value = HeaderValue::from_str(value)?;
+        h.reserve(USER_NAMES.len() + GROUP_NAMES.len());
+        for (names, value) in [(USER_NAMES, &self.user), (GROUP_NAMES, &self.groups)] {
             for name in names {
-                h.insert(name.clone(), value.clone());
+                h.insert(name, HeaderValue::from_str(value)?);
             }
         }
         Ok(())

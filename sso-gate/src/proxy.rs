@@ -31,9 +31,9 @@ static HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Whether a client may not pass `name` on as it sent it: one of the
 /// gate's identity headers (`X-Forwarded-User`, `-Groups`, `Remote-User`,
@@ -92,13 +92,13 @@ pub fn upstream_headers(
             Some(earlier) => format!("{earlier}, {ip}"),
             None => ip,
         };
-        h.insert(&X_FORWARDED_FOR, value(&xff)?);
+        h.insert(X_FORWARDED_FOR, value(&xff)?);
     }
     h.insert(
-        &X_FORWARDED_PROTO,
+        X_FORWARDED_PROTO,
         HeaderValue::from_static(if original.https { "https" } else { "http" }),
     );
-    h.insert(&X_FORWARDED_HOST, value(&original.host)?);
+    h.insert(X_FORWARDED_HOST, value(&original.host)?);
     if let Some(host) = host {
         h.insert(header::HOST, value(host)?);
     }

@@ -127,12 +127,13 @@ fn from_header(
         nonce: None,
         groups: &settings.groups,
     };
-    let refusal = match cache.verify(&settings.verifier, encoded, &check) {
-        Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
+    let refusal = match cache.verify_fingerprinted(&settings.verifier, encoded, &check) {
+        Ok(v) if settings.binding && is_browser_ticket(&v.ticket) => {
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
-        Ok(ticket) => {
-            let accepted = Accepted::new(ticket, encoded, Source::Header, None);
+        Ok(v) => {
+            let accepted = Accepted::new(v.ticket, encoded, Source::Header, None)
+                .with_fingerprint(v.fingerprint);
             return Decision::new(Action::Accept(accepted));
         }
         Err(Error::MissingGroup) => {

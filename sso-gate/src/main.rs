@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use sso_gate::config::{Config, DEFAULT_CONFIG_PATH};
+use sso_gate::config::{BindingStoreKind, Config, DEFAULT_CONFIG_PATH};
 use sso_gate::gate::Gate;
 use sso_gate::{listener, log, reload};
 
@@ -78,8 +78,9 @@ fn run(path: &std::path::Path) -> Result<(), CliError> {
     let config = Config::load(path)?;
     let file = path.display().to_string();
     let listen = config.listen.clone();
-    let runtime = sso_gate::runtime::build(config.workers, &config.binding_store)
-        .map_err(CliError::Runtime)?;
+    let blocking_store = config.binding_store != BindingStoreKind::Memory;
+    let runtime =
+        sso_gate::runtime::build(config.workers, blocking_store).map_err(CliError::Runtime)?;
     runtime.block_on(async move {
         // Before anything listens: SIGHUP's default action ends the process.
         let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())

@@ -11,8 +11,6 @@ use std::num::NonZeroUsize;
 
 use serde::Deserialize;
 
-use crate::config::BindingStoreKind;
-
 /// Most worker threads accepted.
 pub const MAX_WORKERS: usize = 1024;
 
@@ -58,18 +56,17 @@ impl Workers {
     }
 
     /// Whether requests are served by one thread on its own
-    /// (`block_in_place` is not possible there).
-    pub fn single_thread(self, store: &BindingStoreKind) -> bool {
-        self.threads() == 1 && *store == BindingStoreKind::Memory
+    /// (`block_in_place` is not possible there): not when the binding store
+    /// blocks (Redis).
+    pub fn single_thread(self, blocking_store: bool) -> bool {
+        self.threads() == 1 && !blocking_store
     }
 }
 
-/// The runtime for `workers`.
-pub fn build(
-    workers: Workers,
-    store: &BindingStoreKind,
-) -> std::io::Result<tokio::runtime::Runtime> {
-    if workers.single_thread(store) {
+/// The runtime for `workers`; `blocking_store`: the binding store blocks
+/// (Redis).
+pub fn build(workers: Workers, blocking_store: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    if workers.single_thread(blocking_store) {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -106,13 +103,12 @@ mod tests {
     #[test]
     fn a_redis_store_keeps_a_runtime_that_can_block_in_place() {
         let one = Workers::parse(Some(&FileWorkers::Count(1))).unwrap();
-        assert!(one.single_thread(&BindingStoreKind::Memory));
-        let redis = BindingStoreKind::Redis("redis://127.0.0.1/".into());
-        assert!(!one.single_thread(&redis));
-        let rt = build(one, &redis).unwrap();
+        assert!(one.single_thread(false));
+        assert!(!one.single_thread(true));
+        let rt = build(one, true).unwrap();
         // block_in_place panics on a single-threaded runtime.
         assert_eq!(rt.block_on(async { tokio::task::block_in_place(|| 7) }), 7);
         let two = Workers::parse(Some(&FileWorkers::Count(2))).unwrap();
-        assert!(!two.single_thread(&BindingStoreKind::Memory));
+        assert!(!two.single_thread(false));
     }
 }

@@ -41,6 +41,11 @@ struct Entry {
     /// The ticket as received: the map's key is only its hash.
     text: Box<str>,
     ticket: Arc<Ticket>,
+    /// [`crate::ticket_fingerprint`] of `text`, computed once with the
+    /// signature check: an adapter that names the ticket at every request
+    /// (the Python middleware's copy of its claims) reads it here instead
+    /// of decoding the ticket and hashing it again.
+    fingerprint: Arc<str>,
     key_set: u64,
 }
 
@@ -161,8 +166,22 @@ impl VerifyCache {
         encoded: &str,
         check: &Check<'_>,
     ) -> Result<Arc<Ticket>, Error> {
+        self.verify_fingerprinted(verifier, encoded, check)
+            .map(|(ticket, _)| ticket)
+    }
+
+    /// [`VerifyCache::verify`], with the ticket's fingerprint
+    /// ([`crate::ticket_fingerprint`]) when the cache holds the ticket (a
+    /// disabled cache gives none): computed once per cached ticket, not at
+    /// every request.
+    pub fn verify_fingerprinted(
+        &self,
+        verifier: &Verifier,
+        encoded: &str,
+        check: &Check<'_>,
+    ) -> Result<(Arc<Ticket>, Option<Arc<str>>), Error> {
         if self.per_shard == 0 {
-            return verifier.verify(encoded, check).map(Arc::new);
+            return verifier.verify(encoded, check).map(|t| (Arc::new(t), None));
         }
         let (hash, shard) = self.shard(encoded);
         let cached = {
@@ -171,11 +190,11 @@ impl VerifyCache {
                 .map
                 .get(&hash)
                 .filter(|e| e.key_set == verifier.keys().id() && *e.text == *encoded)
-                .map(|e| Arc::clone(&e.ticket))
+                .map(|e| (Arc::clone(&e.ticket), Arc::clone(&e.fingerprint)))
         };
-        if let Some(ticket) = cached {
+        if let Some((ticket, fingerprint)) = cached {
             return match verifier.check_claims(&ticket, check) {
-                Ok(()) => Ok(ticket),
+                Ok(()) => Ok((ticket, Some(fingerprint))),
                 Err(Error::Expired) => {
                     lock(shard).map.remove(&hash);
                     Err(Error::Expired)
@@ -186,20 +205,19 @@ impl VerifyCache {
         // Verify outside the lock: the signature check is the slow part.
         let ticket = Arc::new(verifier.verify_signature(encoded)?);
         verifier.check_claims(&ticket, check)?;
-        self.insert(shard, hash, encoded, &ticket, verifier, check.now);
-        Ok(ticket)
+        let fingerprint: Arc<str> = Arc::from(crate::ticket_fingerprint(encoded));
+        let entry = Entry {
+            text: Box::from(encoded),
+            ticket: Arc::clone(&ticket),
+            fingerprint: Arc::clone(&fingerprint),
+            key_set: verifier.keys().id(),
+        };
+        self.insert(shard, hash, entry, verifier.clock_skew(), check.now);
+        Ok((ticket, Some(fingerprint)))
     }
 
-    fn insert(
-        &self,
-        shard: &Mutex<Shard>,
-        hash: u64,
-        encoded: &str,
-        ticket: &Arc<Ticket>,
-        verifier: &Verifier,
-        now: u64,
-    ) {
-        self.sweep_if_due(verifier.clock_skew(), now);
+    fn insert(&self, shard: &Mutex<Shard>, hash: u64, entry: Entry, skew: u64, now: u64) {
+        self.sweep_if_due(skew, now);
         let mut s = lock(shard);
         while s.map.len() >= self.per_shard {
             match s.order.pop_front() {
@@ -209,11 +227,6 @@ impl VerifyCache {
                 None => break,
             }
         }
-        let entry = Entry {
-            text: Box::from(encoded),
-            ticket: Arc::clone(ticket),
-            key_set: verifier.keys().id(),
-        };
         // Another ticket of the same hash (never seen in practice) is
         // replaced: a cache may forget.
         if s.map.insert(hash, entry).is_none() {
@@ -300,9 +313,48 @@ mod tests {
             Entry {
                 text: Box::from(t.as_str()),
                 ticket: entry,
+                fingerprint: Arc::from("not other's"),
                 key_set: verifier.keys().id(),
             },
         );
-        assert_eq!(cache.verify(&verifier, &other, &check).unwrap().user, "v");
+        let (ticket, fingerprint) = cache
+            .verify_fingerprinted(&verifier, &other, &check)
+            .unwrap();
+        assert_eq!(ticket.user, "v");
+        assert_eq!(
+            fingerprint.as_deref(),
+            Some(&*crate::ticket_fingerprint(&other))
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_ticket_s_on_a_miss_and_on_a_hit() {
+        let key = crate::SecretKey::from_seed(&[9; 32]);
+        let verifier =
+            Verifier::new(crate::KeySet::new(&[key.public_key()]).unwrap(), "s/", "d").unwrap();
+        let t = crate::Signer::new(key)
+            .sign(&Ticket::new("u", "s/", "d", 100))
+            .unwrap();
+        let want = crate::ticket_fingerprint(&t);
+        let check = Check::at(50);
+        let cache = VerifyCache::new(8);
+        for _ in 0..2 {
+            let (ticket, fingerprint) = cache.verify_fingerprinted(&verifier, &t, &check).unwrap();
+            assert_eq!(
+                (ticket.user.as_str(), fingerprint.as_deref()),
+                ("u", Some(&*want))
+            );
+        }
+        // A refusal is the same with or without it.
+        assert_eq!(
+            cache
+                .verify_fingerprinted(&verifier, &t, &Check::at(200))
+                .err(),
+            cache.verify(&verifier, &t, &Check::at(200)).err()
+        );
+        // No cache, no fingerprint kept: the caller computes it if asked.
+        let off = VerifyCache::new(0);
+        let (_, fingerprint) = off.verify_fingerprinted(&verifier, &t, &check).unwrap();
+        assert_eq!(fingerprint, None);
     }
 }

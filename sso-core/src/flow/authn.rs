@@ -60,16 +60,19 @@ pub fn authenticate(
     let mut last = None;
     let tickets = cookies::values(req.cookie_headers, &names.ticket);
     for encoded in tickets.into_iter().take(MAX_COOKIES_TRIED) {
-        let refusal = match cache.verify(&settings.verifier, encoded, &check) {
-            Ok(ticket) => match check_binding(settings, req, &names, bindings, &ticket, encoded) {
-                Ok(bound) => {
-                    let (proof, fingerprint) = bound.unzip();
-                    let accepted = Accepted::new(ticket, encoded, Source::Cookie, proof)
-                        .with_fingerprint(fingerprint);
-                    return Decision::new(Action::Accept(accepted)).with_logs(logs);
+        let refusal = match cache.verify_fingerprinted(&settings.verifier, encoded, &check) {
+            Ok((ticket, cached)) => {
+                match check_binding(settings, req, &names, bindings, &ticket, encoded) {
+                    Ok(bound) => {
+                        let (proof, fingerprint) = bound.unzip();
+                        let fingerprint = fingerprint.or_else(|| cached.map(|f| f.to_string()));
+                        let accepted = Accepted::new(ticket, encoded, Source::Cookie, proof)
+                            .with_fingerprint(fingerprint);
+                        return Decision::new(Action::Accept(accepted)).with_logs(logs);
+                    }
+                    Err(r) => Refusal::Flow(r),
                 }
-                Err(r) => Refusal::Flow(r),
-            },
+            }
             Err(e) => Refusal::Ticket(e),
         };
         logs.push(super::log_line(
@@ -127,12 +130,13 @@ fn from_header(
         nonce: None,
         groups: &settings.groups,
     };
-    let refusal = match cache.verify(&settings.verifier, encoded, &check) {
-        Ok(ticket) if settings.binding && is_browser_ticket(&ticket) => {
+    let refusal = match cache.verify_fingerprinted(&settings.verifier, encoded, &check) {
+        Ok((ticket, _)) if settings.binding && is_browser_ticket(&ticket) => {
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
-        Ok(ticket) => {
-            let accepted = Accepted::new(ticket, encoded, Source::Header, None);
+        Ok((ticket, cached)) => {
+            let accepted = Accepted::new(ticket, encoded, Source::Header, None)
+                .with_fingerprint(cached.map(|f| f.to_string()));
             return Decision::new(Action::Accept(accepted));
         }
         Err(Error::MissingGroup) => {

@@ -54,3 +54,28 @@ def test_log_lines_below_the_level_asked_for_are_left_out(keys: harness.Keys) ->
     assert refused.kind is Kind.UNAUTHORIZED and refused.status == 401  # type: ignore[attr-defined]
     assert any("check 'expired' failed" in m for _, m in refused.logs), refused  # type: ignore[attr-defined]
     assert decide(flow, expired, log_level=0).logs == []  # type: ignore[attr-defined]
+
+
+def test_the_least_logged_level_follows_every_level_change() -> None:
+    """The adapters keep the level they ask the core for in the logger's
+    own cache, which logging empties at every level change."""
+    import logging
+
+    from sso.protection import _least_logged
+
+    parent, logger = logging.getLogger("sso.test_least"), logging.getLogger("sso.test_least.child")
+    try:
+        logger.setLevel(logging.WARNING)
+        assert _least_logged(logger) == _least_logged(logger) == LogLevel.WARNING
+        logger.setLevel(logging.DEBUG)
+        assert _least_logged(logger) == LogLevel.DEBUG
+        logger.setLevel(logging.NOTSET)
+        parent.setLevel(logging.INFO)
+        assert _least_logged(logger) == LogLevel.INFO
+        parent.setLevel(logging.ERROR)
+        assert _least_logged(logger) == LogLevel.ERROR
+        logger.setLevel(logging.CRITICAL)
+        assert _least_logged(logger) == 0
+    finally:
+        parent.setLevel(logging.NOTSET)
+        logger.setLevel(logging.NOTSET)

@@ -40,14 +40,32 @@ _LEVELS = {
 _THRESHOLDS = tuple((int(_LEVELS[level]), int(level)) for level in sorted(_LEVELS, reverse=True))
 
 
+#: Where _least_logged keeps its answer: in the logger's own cache of
+#: isEnabledFor answers (``Logger._cache``, int keys), which logging
+#: empties whenever a level may have changed (``setLevel`` of any logger,
+#: ``logging.disable``), so the answer is as fresh as logging's own.
+_LEAST_LOGGED_KEY = "sso: least logged core level"
+
+
 def _least_logged(logger: logging.Logger) -> int:
-    """The least severe core log level ``logger`` logs (the core's lines
-    below it are not even copied out of the decision); 0: none."""
+    """The least severe core log level ``logger`` logs (the core keeps no
+    line below it in the decision); 0: none."""
+    try:
+        cache: dict[object, int] | None = logger._cache  # type: ignore[attr-defined]
+        return cache[_LEAST_LOGGED_KEY]  # type: ignore[index]
+    except AttributeError:
+        cache = None  # a logger without logging's cache: asked every time
+    except KeyError:
+        pass
     effective = logger.getEffectiveLevel()
+    least = 0
     for python_level, core_level in _THRESHOLDS:
         if effective <= python_level:
-            return core_level
-    return 0
+            least = core_level
+            break
+    if cache is not None:
+        cache[_LEAST_LOGGED_KEY] = least
+    return least
 
 
 #: Characters of a decoded path that stay as they are in a rebuilt request

@@ -79,3 +79,36 @@ def test_the_least_logged_level_follows_every_level_change() -> None:
     finally:
         parent.setLevel(logging.NOTSET)
         logger.setLevel(logging.NOTSET)
+
+
+def test_any_number_of_cookie_headers_reaches_the_core(keys: harness.Keys) -> None:
+    """None (NULL), one (a single char *) or several (an array): the
+    ticket is found in whichever header holds it, and nowhere else."""
+    flow = FlowConfig(
+        login_server=harness.LOGIN,
+        service=SERVICE,
+        domain=harness.DOMAIN,
+        public_keys=[keys.public],
+        binding=False,
+    )
+    cookie = b"SSO_ticket=" + keys.sign("alice", SERVICE).encode()
+
+    def kind(headers: list[bytes]) -> object:
+        d = flow.decide(
+            method=b"GET",
+            path=b"/app/x",
+            query=b"",
+            unparsed_uri=b"/app/x",
+            cookie_headers=headers,
+            authorization=None,
+            https=False,
+        )
+        return d.kind  # type: ignore[union-attr]
+
+    assert kind([]) is Kind.REDIRECT
+    assert kind([b"a=1"]) is Kind.REDIRECT
+    for n in (1, 2, 3, 4, 6):
+        for at in range(n):
+            headers = [b"x%d=1" % i for i in range(n)]
+            headers[at] = cookie
+            assert kind(headers) is Kind.ACCEPT, (n, at)

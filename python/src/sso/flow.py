@@ -238,6 +238,15 @@ class FlowConfig:
         if handle is None:
             raise ValueError("flow config is closed")
         count = len(cookie_headers)
+        # One Cookie header (the usual request) is passed as a pointer to
+        # one char *: a c_char_p costs a third of a one-element array; none
+        # is NULL, which the core takes with a count of 0.
+        if count == 1:
+            cookies: c_char_p | ctypes.Array[c_char_p] | None = c_char_p(cookie_headers[0])
+        elif count:
+            cookies = (_COOKIE_ARRAYS[count] if count < len(_COOKIE_ARRAYS) else c_char_p * count)(*cookie_headers)
+        else:
+            cookies = None
         summary = _lib.FlowSummary()
         out = c_void_p()
         # One call decides and says what an acceptance needs; lines less
@@ -248,7 +257,7 @@ class FlowConfig:
             path,
             query,
             unparsed_uri,
-            (_COOKIE_ARRAYS[count] if count < len(_COOKIE_ARRAYS) else c_char_p * count)(*cookie_headers),
+            cookies,
             count,
             authorization,
             https,

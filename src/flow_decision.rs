@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::ffi::{c_char, CStr, CString};
+use std::ptr;
 
 use sso_core::flow::{self, Action, Decision, Level, Request};
 
@@ -76,8 +77,61 @@ fn c_string(s: &str) -> Result<CString, sso_result> {
     CString::new(s).map_err(|_| sso_result::SSO_ERR_NUL_BYTE)
 }
 
+/// What an adapter reads of every decision, written in one call by
+/// `sso_flow_decide_summary`: all a logged-in browser's request needs. The
+/// pointers point into the decision written beside it, valid until
+/// `sso_flow_decision_free`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sso_flow_summary {
+    /// What was decided (`sso_flow_decision_kind`).
+    pub kind: sso_flow_kind,
+    /// How many log lines the decision holds (`sso_flow_decision_log_count`).
+    pub log_count: usize,
+    /// The accepted ticket (`sso_flow_decision_ticket`); NULL unless
+    /// `SSO_FLOW_ACCEPT`. Never passed to `sso_ticket_free`.
+    pub ticket: *const sso_ticket,
+    /// The accepted ticket's fingerprint (`sso_flow_decision_fingerprint`);
+    /// NULL unless `SSO_FLOW_ACCEPT`.
+    pub fingerprint: *const c_char,
+    /// The accepted ticket's user (`sso_ticket_user`); NULL unless
+    /// `SSO_FLOW_ACCEPT`.
+    pub user: *const c_char,
+    /// The accepted ticket's expiry, Unix time (`sso_ticket_expires`); 0
+    /// unless `SSO_FLOW_ACCEPT`.
+    pub expires: u64,
+}
+
 impl sso_flow_decision {
+    /// The summary of this decision, pointing into it: taken from the
+    /// decision where it lives (its box), since `ticket` points at a field.
+    fn summary(&self) -> sso_flow_summary {
+        let ticket = self.ticket.as_ref();
+        sso_flow_summary {
+            kind: self.kind,
+            log_count: self.logs.len(),
+            ticket: ticket.map_or(ptr::null(), |t| t as *const sso_ticket),
+            fingerprint: self
+                .fingerprint
+                .as_ref()
+                .map_or(ptr::null(), |f| f.as_ptr()),
+            user: ticket.map_or(ptr::null(), sso_ticket::user_ptr),
+            expires: ticket.map_or(0, sso_ticket::expires),
+        }
+    }
+
+    /// Every log line (`sso_flow_decide`).
     fn from_decision(d: &Decision) -> Result<sso_flow_decision, sso_result> {
+        Self::from_decision_logging(d, u32::MAX)
+    }
+
+    /// The decision with the log lines whose syslog level is at most
+    /// `max_log_level`: the others are left out, and the acceptance's debug
+    /// line is not even formatted unless debug lines are kept.
+    fn from_decision_logging(
+        d: &Decision,
+        max_log_level: u32,
+    ) -> Result<sso_flow_decision, sso_result> {
         use sso_flow_kind::*;
         let (kind, body, accepted) = match &d.action {
             Action::Decline => (SSO_FLOW_DECLINE, None, None),
@@ -98,11 +152,15 @@ impl sso_flow_decision {
             .collect::<Result<_, sso_result>>()?;
         // The acceptance's debug line is formatted only on request (the
         // flow leaves it out of `logs`); this ABI gives every line.
-        let accept_line = accepted.map(|a| a.log_line());
+        let kept = |level: Level| log_level(level) as u32 <= max_log_level;
+        let accept_line = accepted
+            .filter(|_| kept(Level::Debug))
+            .map(|a| a.log_line());
         let logs = d
             .logs
             .iter()
             .chain(accept_line.as_ref())
+            .filter(|line| kept(line.level))
             .map(|line| Ok((log_level(line.level), c_string(&line.message)?)))
             .collect::<Result<_, sso_result>>()?;
         Ok(sso_flow_decision {
@@ -160,30 +218,117 @@ pub unsafe extern "C" fn sso_flow_decide(
     decision_out: *mut *mut sso_flow_decision,
 ) -> sso_result {
     guard_result(|| {
-        not_null(config)?;
         not_null(decision_out)?;
-        let config = &*config;
-        let cookies = lenient_strings(cookie_headers, cookie_header_count)?;
-        let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
-        let authorization = if authorization.is_null() {
-            None
-        } else {
-            CStr::from_ptr(authorization).to_str().ok()
-        };
-        let req = Request {
-            method: required_str(method)?,
-            path: required_str(path)?,
-            query: required_str(query)?,
-            unparsed_uri: required_str(unparsed_uri)?,
-            cookie_headers: &cookie_refs,
+        let decision = decide(
+            config,
+            [method, path, query, unparsed_uri],
+            cookie_headers,
+            cookie_header_count,
             authorization,
             https,
-            now: if now == 0 { sso_core::unix_now() } else { now },
-        };
-        let decision = flow::decide(&config.settings, &req, &config.cache, &config.bindings);
-        let out = sso_flow_decision::from_decision(&decision)?;
-        hand_out(decision_out, out)
+            now,
+        )?;
+        hand_out(decision_out, sso_flow_decision::from_decision(&decision)?)
     })
+}
+
+/// `sso_flow_decide` for an adapter's every request, with what it reads
+/// of the decision written at once to `*summary_out`
+/// (`sso_flow_summary`): a logged-in browser's request costs this call
+/// and `sso_flow_decision_free`. The decision keeps only the log lines
+/// whose level is at most `max_log_level` (a syslog number:
+/// `SSO_LOG_DEBUG` keeps all, 0 none); the others are not even formatted.
+/// Every other argument and the decision are as for `sso_flow_decide`;
+/// on success writes both `*summary_out` and `*decision_out`, on failure
+/// neither.
+///
+/// # Safety
+/// As for `sso_flow_decide`; `summary_out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn sso_flow_decide_summary(
+    config: *const sso_flow_config,
+    method: *const c_char,
+    path: *const c_char,
+    query: *const c_char,
+    unparsed_uri: *const c_char,
+    cookie_headers: *const *const c_char,
+    cookie_header_count: usize,
+    authorization: *const c_char,
+    https: bool,
+    now: u64,
+    max_log_level: u32,
+    summary_out: *mut sso_flow_summary,
+    decision_out: *mut *mut sso_flow_decision,
+) -> sso_result {
+    guard_result(|| {
+        not_null(summary_out)?;
+        not_null(decision_out)?;
+        let decision = decide(
+            config,
+            [method, path, query, unparsed_uri],
+            cookie_headers,
+            cookie_header_count,
+            authorization,
+            https,
+            now,
+        )?;
+        let out = Box::new(sso_flow_decision::from_decision_logging(
+            &decision,
+            max_log_level,
+        )?);
+        // The summary points into the decision where it stays (the box),
+        // not where it was built.
+        let summary = out.summary();
+        // SAFETY: both checked non-NULL above; the caller guarantees they
+        // are valid for a write.
+        *summary_out = summary;
+        *decision_out = Box::into_raw(out);
+        Ok(())
+    })
+}
+
+/// The flow's decision on the request the arguments of `sso_flow_decide`
+/// describe (`strings`: method, path, query, unparsed URI).
+///
+/// # Safety
+/// As for `sso_flow_decide`.
+unsafe fn decide(
+    config: *const sso_flow_config,
+    strings: [*const c_char; 4],
+    cookie_headers: *const *const c_char,
+    cookie_header_count: usize,
+    authorization: *const c_char,
+    https: bool,
+    now: u64,
+) -> Result<Decision, sso_result> {
+    not_null(config)?;
+    let [method, path, query, unparsed_uri] = strings;
+    // SAFETY: `config` is non-NULL and, by the caller's contract, live.
+    let config = &*config;
+    let cookies = lenient_strings(cookie_headers, cookie_header_count)?;
+    let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
+    let authorization = if authorization.is_null() {
+        None
+    } else {
+        // SAFETY: non-NULL, and NUL-terminated by the caller's contract.
+        CStr::from_ptr(authorization).to_str().ok()
+    };
+    let req = Request {
+        method: required_str(method)?,
+        path: required_str(path)?,
+        query: required_str(query)?,
+        unparsed_uri: required_str(unparsed_uri)?,
+        cookie_headers: &cookie_refs,
+        authorization,
+        https,
+        now: if now == 0 { sso_core::unix_now() } else { now },
+    };
+    Ok(flow::decide(
+        &config.settings,
+        &req,
+        &config.cache,
+        &config.bindings,
+    ))
 }
 
 /// `count` C strings, invalid UTF-8 replaced (NULL allowed when `count` is 0).
@@ -363,3 +508,7 @@ pub unsafe extern "C" fn sso_flow_decision_log_message(
 ) -> *const c_char {
     access_ptr(decision, |d| d.logs.get(index).map(|l| l.1.as_ptr()))
 }
+
+#[cfg(test)]
+#[path = "flow_decision_tests.rs"]
+mod tests;

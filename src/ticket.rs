@@ -38,6 +38,16 @@ impl sso_ticket {
             expires: t.expires,
         })
     }
+
+    /// The user, as `sso_ticket_user` gives it.
+    pub(crate) fn user_ptr(&self) -> *const c_char {
+        self.user.as_ptr()
+    }
+
+    /// The expiry, as `sso_ticket_expires` gives it.
+    pub(crate) fn expires(&self) -> u64 {
+        self.expires
+    }
 }
 
 /// Decodes the `ticket_len` bytes at `ticket` (the wire form) WITHOUT

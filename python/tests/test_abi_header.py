@@ -25,7 +25,11 @@ HEADER = Path(__file__).resolve().parents[2] / "include" / "sso.h"
 TEXT = re.sub(r"//[^\n]*|/\*.*?\*/|^#[^\n]*", "", HEADER.read_text(), flags=re.S | re.M)
 ENUMS = set(re.findall(r"typedef enum (\w+) \{", TEXT))
 OPAQUE = set(re.findall(r"typedef struct (\w+) \1;", TEXT))
-STRUCTS = {"sso_flow_settings": _lib.FlowSettings, "sso_key_bytes": _lib.KeyBytes}
+STRUCTS = {
+    "sso_flow_settings": _lib.FlowSettings,
+    "sso_key_bytes": _lib.KeyBytes,
+    "sso_flow_summary": _lib.FlowSummary,
+}
 SCALARS: dict[str, object] = {
     "void": None,
     "bool": c_bool,

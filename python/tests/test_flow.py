@@ -54,3 +54,61 @@ def test_log_lines_below_the_level_asked_for_are_left_out(keys: harness.Keys) ->
     assert refused.kind is Kind.UNAUTHORIZED and refused.status == 401  # type: ignore[attr-defined]
     assert any("check 'expired' failed" in m for _, m in refused.logs), refused  # type: ignore[attr-defined]
     assert decide(flow, expired, log_level=0).logs == []  # type: ignore[attr-defined]
+
+
+def test_the_least_logged_level_follows_every_level_change() -> None:
+    """The adapters keep the level they ask the core for in the logger's
+    own cache, which logging empties at every level change."""
+    import logging
+
+    from sso.protection import _least_logged
+
+    parent, logger = logging.getLogger("sso.test_least"), logging.getLogger("sso.test_least.child")
+    try:
+        logger.setLevel(logging.WARNING)
+        assert _least_logged(logger) == _least_logged(logger) == LogLevel.WARNING
+        logger.setLevel(logging.DEBUG)
+        assert _least_logged(logger) == LogLevel.DEBUG
+        logger.setLevel(logging.NOTSET)
+        parent.setLevel(logging.INFO)
+        assert _least_logged(logger) == LogLevel.INFO
+        parent.setLevel(logging.ERROR)
+        assert _least_logged(logger) == LogLevel.ERROR
+        logger.setLevel(logging.CRITICAL)
+        assert _least_logged(logger) == 0
+    finally:
+        parent.setLevel(logging.NOTSET)
+        logger.setLevel(logging.NOTSET)
+
+
+def test_any_number_of_cookie_headers_reaches_the_core(keys: harness.Keys) -> None:
+    """None (NULL), one (a single char *) or several (an array): the
+    ticket is found in whichever header holds it, and nowhere else."""
+    flow = FlowConfig(
+        login_server=harness.LOGIN,
+        service=SERVICE,
+        domain=harness.DOMAIN,
+        public_keys=[keys.public],
+        binding=False,
+    )
+    cookie = b"SSO_ticket=" + keys.sign("alice", SERVICE).encode()
+
+    def kind(headers: list[bytes]) -> object:
+        d = flow.decide(
+            method=b"GET",
+            path=b"/app/x",
+            query=b"",
+            unparsed_uri=b"/app/x",
+            cookie_headers=headers,
+            authorization=None,
+            https=False,
+        )
+        return d.kind  # type: ignore[union-attr]
+
+    assert kind([]) is Kind.REDIRECT
+    assert kind([b"a=1"]) is Kind.REDIRECT
+    for n in (1, 2, 3, 4, 6):
+        for at in range(n):
+            headers = [b"x%d=1" % i for i in range(n)]
+            headers[at] = cookie
+            assert kind(headers) is Kind.ACCEPT, (n, at)

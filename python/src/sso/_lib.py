@@ -83,6 +83,20 @@ class FlowSettings(Structure):
     ]
 
 
+class FlowSummary(Structure):
+    """``sso_flow_summary``: what ``sso_flow_decide_summary`` writes beside
+    the decision, all that a logged-in browser's request reads."""
+
+    _fields_ = [
+        ("kind", c_uint32),
+        ("log_count", c_size_t),
+        ("ticket", c_void_p),
+        ("fingerprint", c_char_p),
+        ("user", c_char_p),
+        ("expires", c_uint64),
+    ]
+
+
 # (name, return type, argument types) of every function the package calls.
 _PROTOTYPES: list[tuple[str, object, list[object]]] = [
     ("sso_version", c_char_p, []),
@@ -152,6 +166,25 @@ _PROTOTYPES: list[tuple[str, object, list[object]]] = [
             c_char_p,
             c_bool,
             c_uint64,
+            POINTER(c_void_p),
+        ],
+    ),
+    (
+        "sso_flow_decide_summary",
+        c_uint32,
+        [
+            c_void_p,
+            c_char_p,
+            c_char_p,
+            c_char_p,
+            c_char_p,
+            POINTER(c_char_p),
+            c_size_t,
+            c_char_p,
+            c_bool,
+            c_uint64,
+            c_uint32,
+            POINTER(FlowSummary),
             POINTER(c_void_p),
         ],
     ),

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from ctypes import c_char_p, c_void_p
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import _lib
 from .verifier import Ticket, config_failed, key_pins, ticket_from_handle
@@ -58,6 +58,7 @@ _COOKIE_SECURE = {
 # paid at every request.
 _KINDS = {int(k): k for k in Kind}
 _LOG_LEVELS = {int(level): level for level in LogLevel}
+_ACCEPT = int(Kind.ACCEPT)
 #: How many accepted tickets' claims a config keeps copied (FlowConfig._accepted).
 _TICKET_COPIES = 4096
 
@@ -189,7 +190,9 @@ class FlowConfig:
         self._handle: int | None = out.value
         self._lib = lib
         self._reader = _reader(lib)
-        self._tickets: dict[tuple[str | None, bytes | None, int], Decision] = {}
+        self._tickets: dict[tuple[bytes | None, bytes | None, int], Decision] = {}
+        self._decide_summary = lib.sso_flow_decide_summary
+        self._free_decision = self._reader.sso_flow_decision_free
         self._free = lib.sso_flow_config_free
         self._closing = threading.Lock()
         self.service = service
@@ -213,15 +216,42 @@ class FlowConfig:
         method, path or query that is not UTF-8, to be answered 400). No
         argument may hold a NUL byte. ``log_level``: the least severe log
         line to copy (a syslog number; lines below it are not read)."""
+        return self.decide_positional(
+            method, path, query, unparsed_uri, cookie_headers, authorization, https, now, log_level
+        )
+
+    def decide_positional(
+        self,
+        method: bytes,
+        path: bytes,
+        query: bytes,
+        unparsed_uri: bytes,
+        cookie_headers: Sequence[bytes],
+        authorization: bytes | None,
+        https: bool,
+        now: int,
+        log_level: int,
+    ) -> Decision | int:
+        """:meth:`decide` with positional arguments, all given: what the
+        adapters call at every request (keywords cost microseconds)."""
         handle = self._handle
         if handle is None:
             raise ValueError("flow config is closed")
-        lib, reader = self._lib, self._reader
         count = len(cookie_headers)
-        array = _COOKIE_ARRAYS[count] if count < len(_COOKIE_ARRAYS) else c_char_p * count
-        cookies = array(*cookie_headers)
+        # One Cookie header (the usual request) is passed as a pointer to
+        # one char *: a c_char_p costs a third of a one-element array; none
+        # is NULL, which the core takes with a count of 0.
+        if count == 1:
+            cookies: c_char_p | ctypes.Array[c_char_p] | None = c_char_p(cookie_headers[0])
+        elif count:
+            cookies = (_COOKIE_ARRAYS[count] if count < len(_COOKIE_ARRAYS) else c_char_p * count)(*cookie_headers)
+        else:
+            cookies = None
+        summary = _lib.FlowSummary()
         out = c_void_p()
-        code = lib.sso_flow_decide(
+        # One call decides and says what an acceptance needs; lines less
+        # severe than log_level are left out by the core.
+        code = self._decide_summary(
             handle,
             method,
             path,
@@ -232,48 +262,51 @@ class FlowConfig:
             authorization,
             https,
             now,
-            ctypes.byref(out),
+            log_level,
+            summary,
+            out,
         )
         if code != _lib.SSO_OK:
             return int(code)
+        d = out.value
         try:
-            d = out.value
-            if reader.sso_flow_decision_kind(d) != Kind.ACCEPT:
-                return _copy_decision(reader, d, log_level)
+            if summary.kind != _ACCEPT:
+                return _copy_decision(self._reader, d, log_level)
             # An acceptance has no status, headers, body or mask
-            # (sso-core/src/flow/decision.rs): only its ticket is read, the
-            # one field of every request of a logged-in browser.
-            fingerprint = _s(reader.sso_flow_decision_fingerprint(d))
-            logs = _copy_logs(reader, d, log_level)
-            return self._accepted(reader, reader.sso_flow_decision_ticket(d), fingerprint, logs)
+            # (sso-core/src/flow/decision.rs): the summary holds all that a
+            # logged-in browser's request reads. A copy of the ticket's
+            # claims made for an earlier request is reused when
+            # fingerprint, user and expiry are the same: the same ticket,
+            # which the core has just accepted again (the fingerprint is
+            # 8 bytes of SHA-256 over the ticket, ticket_fingerprint in
+            # sso-core/src/lib.rs: not the key alone). Reading every claim
+            # anew costs more calls into the library than the decision
+            # itself. So is the whole decision when the core kept no log
+            # line: a frozen dataclass costs microseconds to build.
+            key = (summary.fingerprint, summary.user, summary.expires)
+            decision = self._tickets.get(key)
+            if decision is None:
+                decision = self._copy_acceptance(summary.ticket, key)
+                if decision.ticket is None:
+                    return replace(decision, logs=_copy_logs(self._reader, d, log_level))
+            if summary.log_count:
+                return replace(decision, logs=_copy_logs(self._reader, d, log_level))
+            return decision
         finally:
-            reader.sso_flow_decision_free(out)
+            self._free_decision(d)
 
-    def _accepted(
-        self, lib: ctypes.CDLL, handle: int | None, fingerprint: str | None, logs: list[tuple[LogLevel, str]]
-    ) -> Decision:
-        """The acceptance of the ticket at ``handle``. A copy of its claims
-        made for an earlier request is reused when fingerprint (SHA-256
-        over the ticket's signature and content), user and expiry are the
-        same: the same ticket, which the core has just accepted again;
-        reading every claim anew costs more calls into the library than
-        the decision itself. So is the whole decision when no log line was
-        copied: a frozen dataclass costs microseconds to build, at every
-        request of a logged-in browser."""
+    def _copy_acceptance(self, handle: int | None, key: tuple[bytes | None, bytes | None, int]) -> Decision:
+        """The acceptance of the ticket at ``handle`` (fingerprint, user
+        and expiry: ``key``), kept for the next requests with it."""
+        fingerprint = _s(key[0])
         if not handle:
-            return Decision(kind=Kind.ACCEPT, status=0, fingerprint=fingerprint, logs=logs)
-        key = (fingerprint, lib.sso_ticket_user(handle), lib.sso_ticket_expires(handle))
-        decision = self._tickets.get(key)
-        if decision is None:
-            ticket = ticket_from_handle(handle)
-            # Shared by the requests of this ticket: its (empty) log list
-            # is never added to; a request with log lines gets its own.
-            decision = Decision(kind=Kind.ACCEPT, status=0, ticket=ticket, fingerprint=fingerprint, logs=[])
-            if len(self._tickets) >= _TICKET_COPIES:
-                self._tickets.clear()
-            self._tickets[key] = decision
-        if logs:
-            return Decision(kind=Kind.ACCEPT, status=0, ticket=decision.ticket, fingerprint=fingerprint, logs=logs)
+            return Decision(Kind.ACCEPT, 0, fingerprint=fingerprint)
+        # Shared by the requests of this ticket: its (empty) log list is
+        # never added to; a request with log lines gets its own copy.
+        decision = Decision(Kind.ACCEPT, 0, ticket=ticket_from_handle(handle), fingerprint=fingerprint)
+        if len(self._tickets) >= _TICKET_COPIES:
+            self._tickets.clear()
+        self._tickets[key] = decision
         return decision
 
     def close(self) -> None:

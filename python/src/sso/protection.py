@@ -40,14 +40,32 @@ _LEVELS = {
 _THRESHOLDS = tuple((int(_LEVELS[level]), int(level)) for level in sorted(_LEVELS, reverse=True))
 
 
+#: Where _least_logged keeps its answer: in the logger's own cache of
+#: isEnabledFor answers (``Logger._cache``, int keys), which logging
+#: empties whenever a level may have changed (``setLevel`` of any logger,
+#: ``logging.disable``), so the answer is as fresh as logging's own.
+_LEAST_LOGGED_KEY = "sso: least logged core level"
+
+
 def _least_logged(logger: logging.Logger) -> int:
-    """The least severe core log level ``logger`` logs (the core's lines
-    below it are not even copied out of the decision); 0: none."""
+    """The least severe core log level ``logger`` logs (the core keeps no
+    line below it in the decision); 0: none."""
+    try:
+        cache: dict[object, int] | None = logger._cache  # type: ignore[attr-defined]
+        return cache[_LEAST_LOGGED_KEY]  # type: ignore[index]
+    except AttributeError:
+        cache = None  # a logger without logging's cache: asked every time
+    except KeyError:
+        pass
     effective = logger.getEffectiveLevel()
+    least = 0
     for python_level, core_level in _THRESHOLDS:
         if effective <= python_level:
-            return core_level
-    return 0
+            least = core_level
+            break
+    if cache is not None:
+        cache[_LEAST_LOGGED_KEY] = least
+    return least
 
 
 #: Characters of a decoded path that stay as they are in a rebuilt request
@@ -264,15 +282,30 @@ class ProtectedApp(Generic[App]):
 
     def check(self, request: Request) -> Accepted | Answer:
         """The core's decision for ``request``, its log lines logged."""
-        decision = self.flow.decide(
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            unparsed_uri=request.unparsed_uri,
-            cookie_headers=request.cookie_headers,
-            authorization=request.authorization,
-            https=request.https,
-            log_level=_least_logged(self.logger),
+        return self.check_fields(
+            request.method,
+            request.path,
+            request.query,
+            request.unparsed_uri,
+            request.cookie_headers,
+            request.authorization,
+            request.https,
+        )
+
+    def check_fields(
+        self,
+        method: bytes,
+        path: bytes,
+        query: bytes,
+        unparsed_uri: bytes,
+        cookie_headers: list[bytes],
+        authorization: bytes | None,
+        https: bool,
+    ) -> Accepted | Answer:
+        """:meth:`check` on a :class:`Request`'s fields, in its order: what
+        the adapters call at every request, with no ``Request`` built."""
+        decision = self.flow.decide_positional(
+            method, path, query, unparsed_uri, cookie_headers, authorization, https, 0, _least_logged(self.logger)
         )
         if isinstance(decision, int):
             if decision == _lib.SSO_ERR_INVALID_ARGUMENT:

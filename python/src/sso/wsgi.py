@@ -66,9 +66,19 @@ def is_https(environ: Environ, trusted: TrustedProxies) -> bool:
     )
 
 
+#: The fields of a Request, in its order (what ProtectedApp.check_fields takes).
+Fields = tuple[bytes, bytes, bytes, bytes, list[bytes], bytes | None, bool]
+
+
 def request_of(environ: Environ, trusted: TrustedProxies = ()) -> Request:
     """The flow's input from a WSGI environ. Raises
     :class:`sso.protection.Refused` for text the core cannot take."""
+    return Request(*_fields(environ, trusted))
+
+
+def _fields(environ: Environ, trusted: TrustedProxies) -> Fields:
+    """:func:`request_of`'s fields as a tuple: what the middleware reads at
+    every request (no ``Request`` built)."""
     get = environ.get
     method, script, info = get("REQUEST_METHOD", "GET"), get("SCRIPT_NAME", ""), get("PATH_INFO", "")
     query, cookie, authorization = get("QUERY_STRING", ""), get("HTTP_COOKIE", ""), get("HTTP_AUTHORIZATION")
@@ -78,35 +88,38 @@ def request_of(environ: Environ, trusted: TrustedProxies = ()) -> Request:
     except TypeError:
         text = "\0"
     if not text.isascii() or "\0" in text:
-        return _request_of_any(environ, trusted)
+        return _fields_of_any(environ, trusted)
     # The usual request: ASCII strings all, checked at C speed at once.
     path, raw_query = (script + info).encode("ascii"), query.encode("ascii")
-    return Request(
-        method=method.encode("ascii"),
-        path=path,
-        query=raw_query,
-        unparsed_uri=uri.encode("ascii") if uri else rebuilt_uri(path, raw_query),
-        cookie_headers=[cookie.encode("ascii")] if cookie else [],
-        authorization=authorization.encode("ascii") if authorization is not None else None,
-        https=is_https(environ, trusted),
+    scheme = get("wsgi.url_scheme", "http")
+    return (
+        method.encode("ascii"),
+        path,
+        raw_query,
+        uri.encode("ascii") if uri else rebuilt_uri(path, raw_query),
+        [cookie.encode("ascii")] if cookie else [],
+        authorization.encode("ascii") if authorization is not None else None,
+        # Without trusted proxies only the server's scheme counts: the rule
+        # of is_https, without its calls.
+        is_https(environ, trusted) if trusted or type(scheme) is not str else scheme.lower() in ("https", "wss"),
     )
 
 
-def _request_of_any(environ: Environ, trusted: TrustedProxies) -> Request:
-    """:func:`request_of` for any environ: each value checked by itself, so
-    a refusal names the key."""
+def _fields_of_any(environ: Environ, trusted: TrustedProxies) -> Fields:
+    """:func:`_fields` for any environ: each value checked by itself, so a
+    refusal names the key."""
     path = _wire(environ, "SCRIPT_NAME") + _wire(environ, "PATH_INFO")
     query = _wire(environ, "QUERY_STRING")
     cookie = _wire(environ, "HTTP_COOKIE")
     authorization = _wire(environ, "HTTP_AUTHORIZATION") if "HTTP_AUTHORIZATION" in environ else None
-    return Request(
-        method=_wire(environ, "REQUEST_METHOD", "GET"),
-        path=path,
-        query=query,
-        unparsed_uri=_request_uri(environ, path, query),
-        cookie_headers=[cookie] if cookie else [],
-        authorization=authorization,
-        https=is_https(environ, trusted),
+    return (
+        _wire(environ, "REQUEST_METHOD", "GET"),
+        path,
+        query,
+        _request_uri(environ, path, query),
+        [cookie] if cookie else [],
+        authorization,
+        is_https(environ, trusted),
     )
 
 
@@ -125,17 +138,17 @@ class SSOMiddleware(ProtectedApp[WSGIApp]):
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            request = request_of(environ, self.trusted_proxies)
+            fields = _fields(environ, self.trusted_proxies)
         except Refused as why:
             return _respond(start_response, self.refused(why))
-        outcome = self.check(request)
+        outcome = self.check_fields(*fields)
         if isinstance(outcome, Accepted):
             environ.update(self.per_ticket(outcome.ticket, identity))
             environ["sso.ticket"] = outcome.ticket
             environ["sso.fingerprint"] = outcome.fingerprint
             return self.app(environ, start_response)
         if outcome.ticket_param_mask:
-            _mask_ticket_parameter(environ, request.path, outcome.ticket_param_mask)
+            _mask_ticket_parameter(environ, fields[1], outcome.ticket_param_mask)
         return _respond(start_response, outcome)
 
 

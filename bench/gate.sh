@@ -29,9 +29,11 @@
 # measured here: bench/mod_sso.sh measures the cold verification path the
 # gate shares with mod_sso (sso_core's verifier).
 #
-# Every nginx here runs one worker process, and each gate likewise runs
-# `workers = 1` (WORKERS=auto to measure the default, one thread per CPU,
-# which on a 2-core machine shares both cores with nginx and wrk).
+# Every nginx here runs one worker process; each gate runs its default
+# `workers` ("auto": one thread per CPU, here sharing both cores with nginx
+# and wrk) unless WORKERS says otherwise (WORKERS=1: one thread, as nginx's
+# one worker; WORKERS= empty leaves the key out, for a gate older than it,
+# with BIN_DIR).
 #
 # Usage: bench/gate.sh [--quick]   (env: DURATION CONNS WORKERS; PROFILE=debug to
 # measure a debug build instead of building release; BIN_DIR=DIR to
@@ -44,8 +46,9 @@ set -euo pipefail
 PROFILE=${PROFILE:-release}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
-WORKERS=${WORKERS:-1}
+WORKERS=${WORKERS-auto}
 [ "$WORKERS" = auto ] && WORKERS='"auto"'
+WORKERS_LINE=${WORKERS:+workers = $WORKERS}
 if [ "${1:-}" = "--quick" ]; then DURATION=2; fi
 
 if [ -n "${BIN_DIR:-}" ]; then
@@ -109,7 +112,7 @@ listen = "127.0.0.1:$1"
 login_server = "https://login.example.org/"
 domain = "bench.example.org"
 public_key_files = ["$WORK/public.key"]
-workers = $WORKERS
+$WORKERS_LINE
 [[route]]
 service = "$2"
 ${3:-}
@@ -227,7 +230,7 @@ measure() {
 }
 
 COOKIE="Cookie: SSO_ticket=$COOKIE_TICKET; SSO_binding=$SECRET"
-echo "== forward-auth behind nginx (${DURATION}s, $CONNS connections; gate workers = $WORKERS)"
+echo "== forward-auth behind nginx (${DURATION}s, $CONNS connections; gate workers = ${WORKERS:-not set})"
 read -r static_rps static_p99 _ <<<"$(measure "http://127.0.0.1:$P_STATIC/app/index.html")"
 read -r bound_rps bound_p99 _ <<<"$(measure "http://127.0.0.1:$P_BOUND/app/index.html")"
 read -r apart_rps apart_p99 _ <<<"$(measure "http://127.0.0.1:$P_BOUND_APART/app/index.html")"

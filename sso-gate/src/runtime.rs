@@ -1,8 +1,8 @@
 //! `workers`: how many threads serve requests, and the runtime built for
 //! them. `"auto"` (the default) is one per CPU, as nginx's
 //! `worker_processes auto`. `1` serves everything on one thread, with no
-//! hand-over between threads: the choice on a small machine whose other
-//! cores run the proxy in front (the numbers of bench/gate.sh). With a
+//! hand-over between threads (the figures of both in docs/sso-gate.md,
+//! from bench/gate.sh). With a
 //! Redis binding store even one worker gets the multi-threaded runtime,
 //! so that a Redis round trip moves the other requests to a spare thread
 //! (`tokio::task::block_in_place`) instead of holding them.

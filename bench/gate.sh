@@ -203,6 +203,11 @@ nginx -p "$WORK/apart" -c "$WORK/apart/nginx.conf" -e "$WORK/apart/error.log" & 
 for p in $P_GATE $P_GATE_PROXY $P_NGINX $P_STATIC $P_BOUND $P_PROXY $P_OK_APART $P_BOUND_APART; do
     wait_port "$p"
 done
+# A port handed out twice (free_port) would have another server answer
+# for a gate that could not listen: stop rather than print its figures.
+for pid in $GATE_PID $PROXY_PID; do
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK"/gate*.log >&2; echo "a gate did not start" >&2; exit 1; }
+done
 
 # CPU time (user + system, clock ticks) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -10,7 +10,7 @@ use std::ptr;
 use sso_core::flow::{self, Action, Decision, Level, Request};
 
 use crate::boundary::{
-    access, access_ptr, array, free_handle, guard_result, hand_out, not_null, required_str,
+    access, access_ptr, array, free_handle, guard_result, not_null, required_str,
 };
 use crate::flow_config::sso_flow_config;
 use crate::result::sso_result;
@@ -120,11 +120,6 @@ impl sso_flow_decision {
         }
     }
 
-    /// Every log line (`sso_flow_decide`).
-    fn from_decision(d: &Decision) -> Result<sso_flow_decision, sso_result> {
-        Self::from_decision_logging(d, u32::MAX)
-    }
-
     /// The decision with the log lines whose syslog level is at most
     /// `max_log_level`: the others are left out, and the acceptance's debug
     /// line is not even formatted unless debug lines are kept.
@@ -217,19 +212,27 @@ pub unsafe extern "C" fn sso_flow_decide(
     now: u64,
     decision_out: *mut *mut sso_flow_decision,
 ) -> sso_result {
-    guard_result(|| {
-        not_null(decision_out)?;
-        let decision = decide(
-            config,
-            [method, path, query, unparsed_uri],
-            cookie_headers,
-            cookie_header_count,
-            authorization,
-            https,
-            now,
-        )?;
-        hand_out(decision_out, sso_flow_decision::from_decision(&decision)?)
-    })
+    // The summary's variant with every log line kept; its summary is
+    // written to a scratch place and dropped (this caller reads the
+    // decision through the accessors).
+    // SAFETY: the caller's contract is this function's, and `summary` is
+    // valid for a write of one `sso_flow_summary`.
+    let mut summary = std::mem::MaybeUninit::<sso_flow_summary>::uninit();
+    sso_flow_decide_summary(
+        config,
+        method,
+        path,
+        query,
+        unparsed_uri,
+        cookie_headers,
+        cookie_header_count,
+        authorization,
+        https,
+        now,
+        u32::MAX,
+        summary.as_mut_ptr(),
+        decision_out,
+    )
 }
 
 /// `sso_flow_decide` for an adapter's every request, with what it reads

@@ -83,8 +83,38 @@ fn same(a: &sso_flow_summary, b: &sso_flow_summary) -> bool {
     )
 }
 
-/// `sso_flow_decide_summary` on a GET of `path` with `cookies`, at `now`
-/// 1: (result, summary, decision).
+/// `sso_flow_decide_summary` on a request of `/app/page` with `cookies`
+/// and no `Authorization`, at `now` 1, the out-parameters as given.
+///
+/// # Safety
+/// `method` NULL or NUL-terminated; `cookies` C strings; each
+/// out-parameter NULL or valid for a write.
+unsafe fn summarize(
+    config: *const sso_flow_config,
+    method: *const c_char,
+    cookies: &[*const c_char],
+    max_log_level: u32,
+    summary_out: *mut sso_flow_summary,
+    decision_out: *mut *mut sso_flow_decision,
+) -> sso_result {
+    sso_flow_decide_summary(
+        config,
+        method,
+        c"/app/page".as_ptr(),
+        c"".as_ptr(),
+        c"/app/page".as_ptr(),
+        cookies.as_ptr(),
+        cookies.len(),
+        ptr::null(),
+        false,
+        1,
+        max_log_level,
+        summary_out,
+        decision_out,
+    )
+}
+
+/// [`summarize`] a `method` request: (result, summary, decision).
 fn decide(
     config: *const sso_flow_config,
     method: &CStr,
@@ -93,20 +123,13 @@ fn decide(
 ) -> (sso_result, sso_flow_summary, *mut sso_flow_decision) {
     let mut summary = untouched();
     let mut decision: *mut sso_flow_decision = ptr::null_mut();
-    // SAFETY: every string is NUL-terminated, `cookies` holds its count of
-    // C strings, the out-parameters are valid for a write.
+    // SAFETY: every string is NUL-terminated, `cookies` holds C strings,
+    // the out-parameters are valid for a write.
     let result = unsafe {
-        sso_flow_decide_summary(
+        summarize(
             config,
             method.as_ptr(),
-            c"/app/page".as_ptr(),
-            c"".as_ptr(),
-            c"/app/page".as_ptr(),
-            cookies.as_ptr(),
-            cookies.len(),
-            ptr::null(),
-            false,
-            1,
+            cookies,
             max_log_level,
             &mut summary,
             &mut decision,
@@ -220,18 +243,11 @@ fn nothing_is_written_on_failure() {
     // SAFETY: the strings are NUL-terminated; NULL out-parameters are
     // what is tested.
     unsafe {
-        let call = |summary_out: *mut sso_flow_summary, decision_out| {
-            sso_flow_decide_summary(
+        let call = |summary_out, decision_out| {
+            summarize(
                 config,
                 c"GET".as_ptr(),
-                c"/app/page".as_ptr(),
-                c"".as_ptr(),
-                c"/app/page".as_ptr(),
-                cookies.as_ptr(),
-                1,
-                ptr::null(),
-                false,
-                1,
+                &cookies,
                 7,
                 summary_out,
                 decision_out,
@@ -248,17 +264,10 @@ fn nothing_is_written_on_failure() {
         );
         assert!(same(&summary, &untouched()));
         // A NULL method (a required string).
-        let r = sso_flow_decide_summary(
+        let r = summarize(
             config,
             ptr::null(),
-            c"/app/page".as_ptr(),
-            c"".as_ptr(),
-            c"/app/page".as_ptr(),
-            cookies.as_ptr(),
-            1,
-            ptr::null(),
-            false,
-            1,
+            &cookies,
             7,
             &mut summary,
             &mut decision,

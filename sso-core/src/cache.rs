@@ -318,12 +318,17 @@ mod tests {
         assert_ne!(ticket_hash(1, b""), ticket_hash(1, b"\0"));
     }
 
-    #[test]
-    fn a_hit_must_match_the_ticket_text() {
-        let key = crate::SecretKey::from_seed(&[9; 32]);
+    /// A verifier for service `s/` in domain `d`, and the signer of its key.
+    fn keys(seed: u8) -> (Verifier, crate::Signer) {
+        let key = crate::SecretKey::from_seed(&[seed; 32]);
         let verifier =
             Verifier::new(crate::KeySet::new(&[key.public_key()]).unwrap(), "s/", "d").unwrap();
-        let signer = crate::Signer::new(key);
+        (verifier, crate::Signer::new(key))
+    }
+
+    #[test]
+    fn a_hit_must_match_the_ticket_text() {
+        let (verifier, signer) = keys(9);
         let t = signer.sign(&Ticket::new("u", "s/", "d", 100)).unwrap();
         let cache = VerifyCache::new(8);
         let check = Check::at(50);
@@ -356,10 +361,7 @@ mod tests {
 
     #[test]
     fn a_fingerprint_is_the_tickets_own_hit_or_miss() {
-        let key = crate::SecretKey::from_seed(&[7; 32]);
-        let verifier =
-            Verifier::new(crate::KeySet::new(&[key.public_key()]).unwrap(), "s/", "d").unwrap();
-        let signer = crate::Signer::new(key);
+        let (verifier, signer) = keys(7);
         let check = Check::at(50);
         for capacity in [0, 8] {
             let cache = VerifyCache::new(capacity);

@@ -97,6 +97,22 @@ class FlowSummary(Structure):
     ]
 
 
+# The arguments sso_flow_decide and sso_flow_decide_summary both begin
+# with: config, method, path, query, unparsed URI, the Cookie headers and
+# their count, Authorization, https, now.
+_FLOW_REQUEST: list[object] = [
+    c_void_p,
+    c_char_p,
+    c_char_p,
+    c_char_p,
+    c_char_p,
+    POINTER(c_char_p),
+    c_size_t,
+    c_char_p,
+    c_bool,
+    c_uint64,
+]
+
 # (name, return type, argument types) of every function the package calls.
 _PROTOTYPES: list[tuple[str, object, list[object]]] = [
     ("sso_version", c_char_p, []),
@@ -152,41 +168,11 @@ _PROTOTYPES: list[tuple[str, object, list[object]]] = [
         [POINTER(FlowSettings), POINTER(c_char_p), POINTER(c_void_p)],
     ),
     ("sso_flow_config_free", None, [c_void_p]),
-    (
-        "sso_flow_decide",
-        c_uint32,
-        [
-            c_void_p,
-            c_char_p,
-            c_char_p,
-            c_char_p,
-            c_char_p,
-            POINTER(c_char_p),
-            c_size_t,
-            c_char_p,
-            c_bool,
-            c_uint64,
-            POINTER(c_void_p),
-        ],
-    ),
+    ("sso_flow_decide", c_uint32, [*_FLOW_REQUEST, POINTER(c_void_p)]),
     (
         "sso_flow_decide_summary",
         c_uint32,
-        [
-            c_void_p,
-            c_char_p,
-            c_char_p,
-            c_char_p,
-            c_char_p,
-            POINTER(c_char_p),
-            c_size_t,
-            c_char_p,
-            c_bool,
-            c_uint64,
-            c_uint32,
-            POINTER(FlowSummary),
-            POINTER(c_void_p),
-        ],
+        [*_FLOW_REQUEST, c_uint32, POINTER(FlowSummary), POINTER(c_void_p)],
     ),
     ("sso_flow_decision_free", None, [c_void_p]),
     ("sso_flow_decision_kind", c_uint32, [c_void_p]),

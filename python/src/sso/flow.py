@@ -200,7 +200,6 @@ class FlowConfig:
 
     def decide(
         self,
-        *,
         method: bytes,
         path: bytes,
         query: bytes,
@@ -215,25 +214,9 @@ class FlowConfig:
         with which the core refused to decide (``INVALID_ARGUMENT``: a
         method, path or query that is not UTF-8, to be answered 400). No
         argument may hold a NUL byte. ``log_level``: the least severe log
-        line to copy (a syslog number; lines below it are not read)."""
-        return self.decide_positional(
-            method, path, query, unparsed_uri, cookie_headers, authorization, https, now, log_level
-        )
-
-    def decide_positional(
-        self,
-        method: bytes,
-        path: bytes,
-        query: bytes,
-        unparsed_uri: bytes,
-        cookie_headers: Sequence[bytes],
-        authorization: bytes | None,
-        https: bool,
-        now: int,
-        log_level: int,
-    ) -> Decision | int:
-        """:meth:`decide` with positional arguments, all given: what the
-        adapters call at every request (keywords cost microseconds)."""
+        line to copy (a syslog number; lines below it are not read). The
+        adapters pass every argument by position, at every request
+        (keywords cost microseconds)."""
         handle = self._handle
         if handle is None:
             raise ValueError("flow config is closed")

@@ -304,7 +304,7 @@ class ProtectedApp(Generic[App]):
     ) -> Accepted | Answer:
         """:meth:`check` on a :class:`Request`'s fields, in its order: what
         the adapters call at every request, with no ``Request`` built."""
-        decision = self.flow.decide_positional(
+        decision = self.flow.decide(
             method, path, query, unparsed_uri, cookie_headers, authorization, https, 0, _least_logged(self.logger)
         )
         if isinstance(decision, int):

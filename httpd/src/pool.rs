@@ -34,6 +34,31 @@ impl<'p> Pool<'p> {
         unsafe { ffi::apr_pstrmemdup(self.as_ptr(), s.as_ptr().cast(), s.len()) }
     }
 
+    /// `parts` joined by `separator`, as one C string in the pool: what
+    /// `parts.join(separator)` makes, without a copy on the heap first.
+    /// (NULs as in [`Pool::c_str`].)
+    pub(super) fn c_str_joined<S: AsRef<str>>(self, parts: &[S], separator: &str) -> *mut c_char {
+        let len = parts.iter().map(|p| p.as_ref().len()).sum::<usize>()
+            + separator.len() * parts.len().saturating_sub(1);
+        // SAFETY: a live pool; APR hands out `len + 1` bytes, or NULL
+        // where memory ran out and the pool has no abort function.
+        let buf = unsafe { ffi::apr_palloc(self.as_ptr(), len + 1) }.cast::<u8>();
+        if buf.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the `len + 1` bytes just allocated, of this thread only.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf, len + 1) };
+        let mut at = 0;
+        for (i, part) in parts.iter().enumerate() {
+            for piece in [if i == 0 { "" } else { separator }, part.as_ref()] {
+                out[at..at + piece.len()].copy_from_slice(piece.as_bytes());
+                at += piece.len();
+            }
+        }
+        out[len] = 0;
+        buf.cast()
+    }
+
     /// Moves `value` into the pool, tagged with its type: dropped when the
     /// pool is cleared.
     pub(super) fn tagged<T: Send + Sync + 'static>(self, value: T) -> *mut c_void {

@@ -11,8 +11,6 @@ pub struct Request<'r> {
     conn: Option<&'r ffi::conn_rec>,
     /// `AuthType` of the request's location (`ap_auth_type`).
     configured_auth_type: Option<&'r str>,
-    /// The scheme httpd serves the request on (`ap_run_http_scheme`).
-    scheme: Option<&'r str>,
 }
 
 /// What a request answers besides its status.
@@ -72,23 +70,20 @@ impl<'r> Request<'r> {
         guard(fail, || {
             // SAFETY: httpd passes the request it is serving, alive for the
             // whole hook and used by no other thread meanwhile; its
-            // connection record outlives it. Both functions read the live
-            // request (`ap_auth_type` writes nothing) and answer a static
-            // string, or one of the request's pool or of the core's
-            // directory record, which outlive the request.
+            // connection record outlives it. `ap_auth_type` reads the live
+            // request (it writes nothing) and answers a string of the
+            // core's directory record, which outlives the request.
             let request = unsafe {
                 r.as_mut().map(|r| {
-                    let scheme = ffi::ap_run_http_scheme(r);
                     let auth_type = ffi::ap_auth_type(r);
-                    (r.connection.as_ref(), auth_type, scheme, r)
+                    (r.connection.as_ref(), auth_type, r)
                 })
             };
             match request {
-                Some((conn, auth_type, scheme, r)) => f(&mut Request {
+                Some((conn, auth_type, r)) => f(&mut Request {
                     r,
                     conn,
                     configured_auth_type: text(auth_type),
-                    scheme: text(scheme),
                 }),
                 None => fail,
             }
@@ -149,9 +144,19 @@ impl<'r> Request<'r> {
         self.configured_auth_type
     }
 
-    /// The scheme httpd serves the request on (`ap_run_http_scheme`).
+    /// The scheme httpd serves the request on (`ap_run_http_scheme`):
+    /// asked only by the hooks that need it (it runs a hook of its own).
     pub fn scheme(&self) -> Option<&'r str> {
-        self.scheme
+        let r: *const ffi::request_rec = &*self.r;
+        // SAFETY: a live request; the hook only reads it and answers a
+        // static string or one of the request's pool (it outlives `'r`).
+        text(unsafe { ffi::ap_run_http_scheme(r) })
+    }
+
+    /// When httpd received the request, in seconds since the Unix epoch
+    /// (`r->request_time`): what the request's checks count as now.
+    pub fn time(&self) -> u64 {
+        u64::try_from(self.r.request_time / 1_000_000).unwrap_or(0)
     }
 
     /// The TCP peer's address (not mod_remoteip's client address).
@@ -317,7 +322,7 @@ impl<'r> Table<'r> {
     /// Every value of `key`, in order. Read lossily: one cookie of another
     /// application that is not UTF-8 must not hide the whole `Cookie`
     /// header (and with it the module's own ASCII cookies).
-    pub fn get_all(&self, key: &str) -> Vec<Cow<'r, str>> {
+    pub fn get_all<'t>(&'t self, key: &'t str) -> impl Iterator<Item = Cow<'r, str>> + 't {
         self.named(key)
             .filter_map(|e| c_text(e.val))
             // The strict check first: it reads ASCII a word at a time, the
@@ -326,12 +331,23 @@ impl<'r> Table<'r> {
                 v.to_str()
                     .map_or_else(|_| v.to_string_lossy(), Cow::Borrowed)
             })
-            .collect()
     }
 
     /// Sets `key` to `value`, replacing earlier values.
     pub fn set(&self, key: &str, value: &str) {
         self.put(key, value, false);
+    }
+
+    /// Sets the static name `key` (not copied: httpd keeps the pointer) to
+    /// the `parts` joined by `separator`, made once in the request's pool.
+    pub fn set_joined<S: AsRef<str>>(&self, key: &'static CStr, parts: &[S], separator: &str) {
+        let v = self.pool.c_str_joined(parts, separator);
+        if v.is_null() {
+            return;
+        }
+        // SAFETY: a live table of the request; the key is static, the
+        // value in the request's pool, which outlives the table.
+        unsafe { ffi::apr_table_setn(self.t, key.as_ptr(), v) }
     }
 
     /// Adds another `key` (for headers that repeat, such as Set-Cookie).

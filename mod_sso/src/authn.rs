@@ -14,7 +14,7 @@ use std::sync::Arc;
 use sso_core::flow::{
     self, Accepted, Action, BindingStore, Decision, Request as FlowRequest, Settings,
 };
-use sso_core::{unix_now, Ticket, VerifyCache};
+use sso_core::{Ticket, VerifyCache};
 
 use crate::binding::SocacheBindings;
 use crate::config::{DirConf, ServerConf};
@@ -91,7 +91,7 @@ fn accept(r: &mut Request<'_>, dir: &DirConf, accepted: &Accepted) -> c_int {
     r.set(Field::AuthType, AUTH_TYPE);
     let env = r.table(Tables::Env);
     env.set("SSO_USER", &ticket.user);
-    env.set("SSO_GROUPS", &ticket.groups.join(","));
+    env.set_joined(c"SSO_GROUPS", &ticket.groups, ",");
     env.set("SSO_SERVICE", &ticket.service);
     if dir.export_ticket == Some(true) {
         env.set("SSO_TICKET", &accepted.encoded);
@@ -119,8 +119,22 @@ pub fn is_sso(r: &mut Request<'_>) -> bool {
 /// Runs `f` with what the request offers.
 pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -> T {
     let headers = r.table(Tables::HeadersIn);
-    let cookies = headers.get_all("Cookie");
-    let cookie_refs: Vec<&str> = cookies.iter().map(|c| c.as_ref()).collect();
+    // Most requests carry one Cookie header: it is borrowed as it is, and
+    // only several are gathered in a list.
+    let mut cookies = headers.get_all("Cookie");
+    let first = cookies.next();
+    let first = first.as_deref();
+    let rest: Vec<Cow<'_, str>> = cookies.collect();
+    let several: Vec<&str>;
+    let cookie_refs: &[&str] = match first {
+        Some(one) if !rest.is_empty() => {
+            several = std::iter::once(one)
+                .chain(rest.iter().map(AsRef::as_ref))
+                .collect();
+            &several
+        }
+        _ => first.as_slice(),
+    };
     let own_https = r.scheme().is_some_and(|s| s.eq_ignore_ascii_case("https"));
     // Behind a TLS-terminating proxy: its X-Forwarded-Proto, if the TCP
     // peer (not mod_remoteip's client address) is a trusted proxy.
@@ -142,10 +156,10 @@ pub fn with_request<T>(r: &Request<'_>, f: impl FnOnce(&FlowRequest<'_>) -> T) -
         path: r.field(Field::Uri).unwrap_or(""),
         query: r.field(Field::Args).unwrap_or(""),
         unparsed_uri: r.field(Field::UnparsedUri).unwrap_or(""),
-        cookie_headers: &cookie_refs,
+        cookie_headers: cookie_refs,
         authorization: headers.get("Authorization"),
         https,
-        now: unix_now(),
+        now: r.time(),
     };
     f(&req)
 }

@@ -38,8 +38,9 @@ const MAX_SHARDS: usize = 32;
 const SWEEP_INTERVAL_SECS: u64 = 60;
 
 struct Entry {
-    /// The ticket as received: the map's key is only its hash.
-    text: Box<str>,
+    /// The ticket as received: the map's key is only its hash. Shared
+    /// with every acceptance of it ([`Verified::encoded`]).
+    text: Arc<str>,
     ticket: Arc<Ticket>,
     key_set: u64,
     /// [`crate::ticket_fingerprint`] of `text`, once a caller asked for it:
@@ -55,6 +56,15 @@ pub struct Verified {
     pub ticket: Arc<Ticket>,
     /// [`crate::ticket_fingerprint`] of the ticket as received.
     pub fingerprint: Arc<str>,
+    /// The ticket as received, shared with the cache (no copy per request).
+    pub encoded: Arc<str>,
+}
+
+/// What [`VerifyCache::verify_fingerprinted`] gets of an entry besides its
+/// ticket: its fingerprint and its text.
+struct Known {
+    fingerprint: Arc<str>,
+    text: Arc<str>,
 }
 
 /// The hasher of a shard's map, whose keys are already [`ticket_hash`]es.
@@ -186,11 +196,12 @@ impl VerifyCache {
         encoded: &str,
         check: &Check<'_>,
     ) -> Result<Verified, Error> {
-        let (ticket, fingerprint) = self.lookup(verifier, encoded, check, true)?;
-        let fingerprint = fingerprint.unwrap_or_else(|| fingerprint_of(encoded));
+        let (ticket, known) = self.lookup(verifier, encoded, check, true)?;
+        let known = known.unwrap_or_else(|| Known::of(encoded));
         Ok(Verified {
             ticket,
-            fingerprint,
+            fingerprint: known.fingerprint,
+            encoded: known.text,
         })
     }
 
@@ -200,10 +211,10 @@ impl VerifyCache {
         encoded: &str,
         check: &Check<'_>,
         fingerprinted: bool,
-    ) -> Result<(Arc<Ticket>, Option<Arc<str>>), Error> {
+    ) -> Result<(Arc<Ticket>, Option<Known>), Error> {
         if self.per_shard == 0 {
             let ticket = Arc::new(verifier.verify(encoded, check)?);
-            return Ok((ticket, fingerprinted.then(|| fingerprint_of(encoded))));
+            return Ok((ticket, fingerprinted.then(|| Known::of(encoded))));
         }
         let (hash, shard) = self.shard(encoded);
         let cached = {
@@ -213,14 +224,18 @@ impl VerifyCache {
                 .get(&hash)
                 .filter(|e| e.key_set == verifier.keys().id() && *e.text == *encoded)
                 .map(|e| {
-                    let fingerprint = fingerprinted
-                        .then(|| Arc::clone(e.fingerprint.get_or_init(|| fingerprint_of(encoded))));
-                    (Arc::clone(&e.ticket), fingerprint)
+                    let known = fingerprinted.then(|| Known {
+                        fingerprint: Arc::clone(
+                            e.fingerprint.get_or_init(|| fingerprint_of(encoded)),
+                        ),
+                        text: Arc::clone(&e.text),
+                    });
+                    (Arc::clone(&e.ticket), known)
                 })
         };
-        if let Some((ticket, fingerprint)) = cached {
+        if let Some((ticket, known)) = cached {
             return match verifier.check_claims(&ticket, check) {
-                Ok(()) => Ok((ticket, fingerprint)),
+                Ok(()) => Ok((ticket, known)),
                 Err(Error::Expired) => {
                     lock(shard).map.remove(&hash);
                     Err(Error::Expired)
@@ -231,15 +246,20 @@ impl VerifyCache {
         // Verify outside the lock: the signature check is the slow part.
         let ticket = Arc::new(verifier.verify_signature(encoded)?);
         verifier.check_claims(&ticket, check)?;
+        let text: Arc<str> = Arc::from(encoded);
         let fingerprint = fingerprinted.then(|| fingerprint_of(encoded));
+        let known = fingerprint.clone().map(|fingerprint| Known {
+            fingerprint,
+            text: Arc::clone(&text),
+        });
         let entry = Entry {
-            text: Box::from(encoded),
+            text,
             ticket: Arc::clone(&ticket),
             key_set: verifier.keys().id(),
-            fingerprint: fingerprint.clone().map(OnceLock::from).unwrap_or_default(),
+            fingerprint: fingerprint.map(OnceLock::from).unwrap_or_default(),
         };
         self.insert(shard, hash, entry, verifier.clock_skew(), check.now);
-        Ok((ticket, fingerprint))
+        Ok((ticket, known))
     }
 
     fn insert(&self, shard: &Mutex<Shard>, hash: u64, entry: Entry, skew: u64, now: u64) {
@@ -284,6 +304,15 @@ impl VerifyCache {
             lock(shard)
                 .map
                 .retain(|_, e| e.ticket.expires.saturating_add(skew) >= now);
+        }
+    }
+}
+
+impl Known {
+    fn of(encoded: &str) -> Known {
+        Known {
+            fingerprint: fingerprint_of(encoded),
+            text: Arc::from(encoded),
         }
     }
 }
@@ -346,7 +375,7 @@ mod tests {
         lock(shard).map.insert(
             hash,
             Entry {
-                text: Box::from(t.as_str()),
+                text: Arc::from(t.as_str()),
                 ticket: entry,
                 key_set: verifier.keys().id(),
                 fingerprint: OnceLock::from(Arc::from("forged")),
@@ -371,6 +400,7 @@ mod tests {
                     let v = cache.verify_fingerprinted(&verifier, &t, &check).unwrap();
                     assert_eq!(v.ticket.user, user);
                     assert_eq!(&*v.fingerprint, crate::ticket_fingerprint(&t), "{capacity}");
+                    assert_eq!(&*v.encoded, t.as_str(), "{capacity}");
                 }
                 // An entry made by a plain verify gets its fingerprint later.
                 let plain = signer.sign(&Ticket::new(user, "s/", "d", 99)).unwrap();
@@ -379,7 +409,25 @@ mod tests {
                     .verify_fingerprinted(&verifier, &plain, &check)
                     .unwrap();
                 assert_eq!(&*v.fingerprint, crate::ticket_fingerprint(&plain));
+                assert_eq!(&*v.encoded, plain.as_str());
             }
         }
+    }
+
+    #[test]
+    fn a_hit_shares_the_tickets_text_with_the_cache() {
+        let (verifier, signer) = keys(8);
+        let check = Check::at(50);
+        let cache = VerifyCache::new(8);
+        let t = signer.sign(&Ticket::new("u", "s/", "d", 100)).unwrap();
+        let first = cache.verify_fingerprinted(&verifier, &t, &check).unwrap();
+        let again = cache.verify_fingerprinted(&verifier, &t, &check).unwrap();
+        assert!(Arc::ptr_eq(&first.encoded, &again.encoded));
+        // A text that hashes alike but differs is never handed out as it.
+        let other = signer.sign(&Ticket::new("v", "s/", "d", 100)).unwrap();
+        let v = cache
+            .verify_fingerprinted(&verifier, &other, &check)
+            .unwrap();
+        assert_eq!(&*v.encoded, other.as_str());
     }
 }

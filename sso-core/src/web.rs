@@ -232,7 +232,17 @@ pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item =
 /// (expiry, path, domain, ...) for each: this runs on every request of a
 /// logged-in browser.
 pub fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> + '_ {
-    header.split(';').filter_map(|piece| {
+    // `header.split(';')`, with the separators found by memchr: a ticket
+    // cookie is a few hundred bytes to pass over on every request.
+    let ends = memchr::memchr_iter(b';', header.as_bytes()).chain([header.len()]);
+    let mut start = 0;
+    let pieces = ends.map(move |end| {
+        // Both ends are at an ASCII `;` or the end: char boundaries.
+        let piece = header.get(start..end).unwrap_or("");
+        start = end + 1;
+        piece
+    });
+    pieces.filter_map(|piece| {
         let (name, value) = piece.split_once('=')?;
         let name = name.trim();
         if name.is_empty() {

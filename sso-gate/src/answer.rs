@@ -250,7 +250,7 @@ mod tests {
         t.groups = vec!["a".into(), "b".into()];
         let d = decided(Action::Accept(Accepted::new(
             Arc::new(t),
-            "x",
+            "x".into(),
             Source::Cookie,
             None,
         )));

@@ -64,7 +64,7 @@ pub fn authenticate(
         let refusal = match cache.verify_fingerprinted(&settings.verifier, encoded, &check) {
             Ok(v) => match check_binding(settings, req.now, &jar, &names, bindings, &v) {
                 Ok(proof) => {
-                    let accepted = Accepted::new(v.ticket, encoded, Source::Cookie, proof)
+                    let accepted = Accepted::new(v.ticket, v.encoded, Source::Cookie, proof)
                         .with_fingerprint(v.fingerprint);
                     return Decision::new(Action::Accept(accepted)).with_logs(logs);
                 }
@@ -132,7 +132,7 @@ fn from_header(
             Refusal::Flow(reason::NONCE_TICKET_IN_HEADER)
         }
         Ok(v) => {
-            let accepted = Accepted::new(v.ticket, encoded, Source::Header, None)
+            let accepted = Accepted::new(v.ticket, v.encoded, Source::Header, None)
                 .with_fingerprint(v.fingerprint);
             return Decision::new(Action::Accept(accepted));
         }

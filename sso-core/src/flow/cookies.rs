@@ -11,6 +11,7 @@
 //! documented fallback for test setups.
 
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -160,8 +161,12 @@ pub(crate) fn values<'a>(headers: &'a [&'a str], name: &'a str) -> Vec<&'a str> 
 
 /// A request's cookies, parsed once: a warm request reads its ticket and
 /// its binding cookie (and on https looks for planted names) from one
-/// parse of its `Cookie` headers.
-pub(crate) struct Jar<'a>(Vec<(&'a str, &'a str)>);
+/// parse of its `Cookie` headers. Kept on the stack for the usual few (a
+/// warm request allocates nothing here).
+pub(crate) struct Jar<'a>(SmallVec<[(&'a str, &'a str); 8]>);
+
+/// The values of one cookie name in a [`Jar`] (honest browsers send one).
+pub(crate) type Values<'a> = SmallVec<[&'a str; 2]>;
 
 impl<'a> Jar<'a> {
     pub(crate) fn parse(headers: &[&'a str]) -> Jar<'a> {
@@ -169,7 +174,7 @@ impl<'a> Jar<'a> {
     }
 
     /// Every value of the cookie `name`, in header order.
-    pub(crate) fn values(&self, name: &str) -> Vec<&'a str> {
+    pub(crate) fn values(&self, name: &str) -> Values<'a> {
         self.0
             .iter()
             .filter(|(n, _)| *n == name)

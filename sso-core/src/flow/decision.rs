@@ -35,8 +35,9 @@ pub enum Source {
 pub struct Accepted {
     pub ticket: Arc<Ticket>,
     /// The ticket as received: only for an application that asked for it
-    /// (mod_sso's `SSOExportTicket`), never for a log.
-    pub encoded: String,
+    /// (mod_sso's `SSOExportTicket`), never for a log. Shared with the
+    /// verification cache.
+    pub encoded: Arc<str>,
     pub source: Source,
     /// For a browser ticket from a cookie: the binding secret whose
     /// commitment is the ticket's nonce. `POST /exchange` takes a browser
@@ -51,10 +52,15 @@ pub struct Accepted {
 }
 
 impl Accepted {
-    pub fn new(ticket: Arc<Ticket>, encoded: &str, source: Source, proof: Option<String>) -> Self {
+    pub fn new(
+        ticket: Arc<Ticket>,
+        encoded: Arc<str>,
+        source: Source,
+        proof: Option<String>,
+    ) -> Self {
         Accepted {
             ticket,
-            encoded: encoded.to_owned(),
+            encoded,
             source,
             proof,
             fingerprint: OnceLock::new(),

@@ -399,7 +399,9 @@ impl<B> Slot<B> {
 /// Closes the idle connections of one upstream after `idle`; ends with
 /// the pool.
 async fn reap<B>(slot: Weak<Slot<B>>, idle: Duration) {
-    let mut every = tokio::time::interval(idle / 6);
+    // tokio's interval panics on a zero period (`with_limits` with no idle
+    // time): at least a millisecond.
+    let mut every = tokio::time::interval((idle / 6).max(Duration::from_millis(1)));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;

@@ -119,14 +119,35 @@ impl std::fmt::Display for Listen {
     }
 }
 
-/// Where a reverse-proxy route sends its requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a reverse-proxy route sends its requests (and the key of its
+/// connections in the upstream pool).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Upstream {
     /// `http://HOST:PORT`: the authority connected to.
     Http {
         authority: String,
     },
     Unix(PathBuf),
+}
+
+impl Upstream {
+    /// The `Host` the upstream gets unless `preserve_host` (a unix socket
+    /// has no name of its own).
+    pub fn host(&self) -> &str {
+        match self {
+            Upstream::Http { authority } => authority,
+            Upstream::Unix(_) => "localhost",
+        }
+    }
+}
+
+impl std::fmt::Display for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Upstream::Http { authority } => write!(f, "http://{authority}"),
+            Upstream::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
 }
 
 /// Who may pass a route.

@@ -14,7 +14,7 @@ use hyper_util::rt::TokioIo;
 use sso_core::flow::Action;
 
 use crate::answer::{self, Identity, Style};
-use crate::config::{Access, Route, Upstream};
+use crate::config::{Access, Route};
 use crate::gate::{self, Body, Gate, Peer, Refusal};
 use crate::original::Original;
 
@@ -139,14 +139,7 @@ pub async fn serve(
     let Some(upstream) = &route.upstream else {
         return Err(Refusal::NoRoute);
     };
-    let host = if route.preserve_host {
-        None
-    } else {
-        Some(match upstream {
-            Upstream::Http { authority } => authority.as_str(),
-            Upstream::Unix(_) => "localhost",
-        })
-    };
+    let host = (!route.preserve_host).then(|| upstream.host());
     upstream_headers(req.headers_mut(), &original, peer, host, identity.as_ref())?;
     let client_upgrade = req
         .headers()

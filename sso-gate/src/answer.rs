@@ -100,8 +100,10 @@ impl Identity {
     pub fn write(&self, h: &mut HeaderMap) -> Result<(), InvalidHeaderValue> {
         h.reserve(USER_NAMES.len() + GROUP_NAMES.len());
         for (names, value) in [(USER_NAMES, &self.user), (GROUP_NAMES, &self.groups)] {
+            // Checked and copied once; the names share it.
+            let value = HeaderValue::from_str(value)?;
             for name in names {
-                h.insert(name, HeaderValue::from_str(value)?);
+                h.insert(name, value.clone());
             }
         }
         Ok(())

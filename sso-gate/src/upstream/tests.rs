@@ -122,16 +122,22 @@ async fn a_unix_socket_upstream_is_reused() {
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
 
+/// The one connection to `upstream` was not kept: the next request opens
+/// a second.
+async fn was_not_kept(pool: &TestPool, upstream: &Upstream, accepted: &AtomicUsize) {
+    settle().await;
+    assert_eq!(pool.idle_count(upstream), 0);
+    assert_eq!(fetch(pool, upstream, "/").await, "ok");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn a_body_not_read_to_the_end_closes_its_connection() {
     let (upstream, accepted) = tcp_server().await;
     let pool = TestPool::default();
     let resp = pool.send(&upstream, get("/chunked")).await.unwrap();
     drop(resp);
-    settle().await;
-    assert_eq!(pool.idle_count(&upstream), 0);
-    assert_eq!(fetch(&pool, &upstream, "/").await, "ok");
-    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    was_not_kept(&pool, &upstream, &accepted).await;
 }
 
 #[tokio::test]
@@ -151,10 +157,7 @@ async fn an_upgraded_connection_is_not_reused() {
     io.read_exact(&mut echo).await.unwrap();
     assert_eq!(&echo, b"ping");
     drop(resp);
-    settle().await;
-    assert_eq!(pool.idle_count(&upstream), 0);
-    assert_eq!(fetch(&pool, &upstream, "/").await, "ok");
-    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    was_not_kept(&pool, &upstream, &accepted).await;
 }
 
 #[tokio::test]

@@ -55,19 +55,29 @@ async fn answer(mut s: impl AsyncReadExt + AsyncWriteExt + Unpin) {
     }
 }
 
+/// Answers every connection `listener` (TCP or unix) accepts with
+/// [`answer`], on the runtime; the count of accepted connections.
+macro_rules! serve_counting {
+    ($listener:expr) => {{
+        let listener = $listener;
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(answer(s));
+            }
+        });
+        accepted
+    }};
+}
+
 /// A TCP server on the runtime; its upstream and the count of accepted
 /// connections.
 async fn tcp_server() -> (Upstream, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let authority = listener.local_addr().unwrap().to_string();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(answer(s));
-        }
-    });
+    let accepted = serve_counting!(listener);
     (Upstream::Http { authority }, accepted)
 }
 
@@ -105,14 +115,7 @@ async fn a_unix_socket_upstream_is_reused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("up.sock");
     let listener = tokio::net::UnixListener::bind(&path).unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&accepted);
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(answer(s));
-        }
-    });
+    let accepted = serve_counting!(listener);
     let upstream = Upstream::Unix(path);
     let pool = TestPool::default();
     for _ in 0..3 {

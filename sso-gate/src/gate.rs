@@ -19,6 +19,7 @@ use crate::bindings::{self, Bindings};
 use crate::config::{BindingStoreKind, Config};
 use crate::log;
 use crate::original::{Malformed, Original};
+use crate::upstream::{Pool, UpstreamError};
 
 /// Response bodies: whole answers of the gate, or an upstream's stream.
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -30,7 +31,7 @@ pub struct Gate {
     pub cache: VerifyCache,
     pub bindings: Bindings,
     /// Kept-alive connections to the reverse proxy's upstreams.
-    pub pool: crate::upstream::Pool,
+    pub pool: Pool,
 }
 
 impl Gate {
@@ -46,7 +47,7 @@ impl Gate {
             config: ArcSwap::from_pointee(config),
             cache: VerifyCache::new(sso_core::DEFAULT_CACHE_ENTRIES),
             bindings,
-            pool: crate::upstream::Pool::default(),
+            pool: Pool::default(),
         })
     }
 }
@@ -71,7 +72,7 @@ pub enum Refusal {
     #[error("a header of the answer cannot be sent: {0}")]
     BadHeader(String),
     #[error("upstream: {0}")]
-    Upstream(String),
+    Upstream(#[from] UpstreamError),
 }
 
 impl Refusal {
@@ -80,6 +81,8 @@ impl Refusal {
             Refusal::Malformed(_) => 400,
             Refusal::NoRoute => 404,
             Refusal::UntrustedPeer | Refusal::BadHeader(_) => 403,
+            // As nginx: an upstream that did not answer in time is a 504.
+            Refusal::Upstream(UpstreamError::ConnectTimeout(..)) => 504,
             Refusal::Upstream(_) => 502,
         }
     }
@@ -98,6 +101,7 @@ impl Refusal {
             400 => "Bad request",
             404 => "Not found",
             502 => "Bad gateway",
+            504 => "Gateway timeout",
             _ => "Forbidden",
         };
         let mut r = Response::new(full(text));
@@ -200,4 +204,22 @@ pub fn respond(a: Answer) -> Result<Response<Body>, Refusal> {
             .map_err(|_| Refusal::BadHeader("the user or groups of the ticket".into()))?;
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn an_upstream_is_a_502_and_one_that_never_answered_a_504() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        let down = Refusal::from(UpstreamError::Connect("http://127.0.0.1:9".into(), refused));
+        assert_eq!(down.response().status(), 502);
+        let slow =
+            UpstreamError::ConnectTimeout("http://10.0.0.1:80".into(), Duration::from_secs(10));
+        assert_eq!(Refusal::from(slow).response().status(), 504);
+    }
 }

@@ -145,11 +145,7 @@ pub async fn serve(
         .headers()
         .contains_key(header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
-    let mut resp = gate
-        .pool
-        .send(upstream, req)
-        .await
-        .map_err(|e| Refusal::Upstream(e.to_string()))?;
+    let mut resp = gate.pool.send(upstream, req).await?;
     if resp.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client) = client_upgrade {
             let server = hyper::upgrade::on(&mut resp);

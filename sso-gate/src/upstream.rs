@@ -55,6 +55,12 @@ pub const IDLE: Duration = Duration::from_secs(30);
 /// [`IDLE`] (the upstream may close them sooner: they are then dropped).
 pub const MAX_IDLE: usize = 1024;
 
+/// How long a new connection to an upstream may take (TCP handshake and
+/// unix connect). Without a bound a dropped SYN holds the client for the
+/// kernel's retries (over two minutes); nginx answers 504 after 60 s,
+/// Envoy after 5 s. An upstream that is down is refused at once anyway.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A request taken by a connection idle for this long or longer is
 /// copied, to be sent again should the upstream have closed it meanwhile.
 /// Upstreams close idle connections after seconds (gunicorn 2 s, Apache
@@ -73,6 +79,8 @@ pub enum UpstreamError {
     Host(#[from] hyper::header::InvalidHeaderValue),
     #[error("connect to {0}: {1}")]
     Connect(String, std::io::Error),
+    #[error("connect to {0}: no answer within {1:?}")]
+    ConnectTimeout(String, Duration),
     /// hyper's error with its cause (hyper's own text is only the kind).
     #[error("{0}")]
     Http(String),
@@ -141,6 +149,7 @@ pub struct Pool<B = Incoming> {
     max_idle: usize,
     idle: Duration,
     resend_after: Duration,
+    connect_timeout: Duration,
 }
 
 impl<B> Default for Pool<B> {
@@ -180,7 +189,11 @@ impl<B: SendBody> Pool<B> {
                 },
             }
         }
-        let mut conn = connect(upstream).await?;
+        let mut conn = tokio::time::timeout(self.connect_timeout, connect(upstream))
+            .await
+            .map_err(|_| {
+                UpstreamError::ConnectTimeout(upstream.to_string(), self.connect_timeout)
+            })??;
         let resp = conn.send_request(req).await?;
         Ok(lease(resp, conn, slot))
     }
@@ -195,6 +208,7 @@ impl<B> Pool<B> {
             max_idle,
             idle,
             resend_after: RESEND_AFTER,
+            connect_timeout: CONNECT_TIMEOUT,
         }
     }
 

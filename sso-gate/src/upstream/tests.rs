@@ -259,6 +259,42 @@ async fn an_upstream_that_is_down_is_a_connect_error() {
     assert!(err.to_string().starts_with("connect to http://127.0.0.1:"));
 }
 
+#[tokio::test]
+async fn an_upstream_that_never_answers_the_connect_times_out() {
+    // A listener that never accepts, its queue full: Linux drops further
+    // SYNs, as a firewall dropping packets would.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(Ok(s)) = tokio::time::timeout(
+        Duration::from_millis(200),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    {
+        queued.push(s);
+        assert!(queued.len() < 64, "the listen queue never filled");
+    }
+    let upstream = Upstream::Http {
+        authority: address.to_string(),
+    };
+    let pool = TestPool {
+        connect_timeout: Duration::from_millis(300),
+        ..TestPool::default()
+    };
+    let err = pool.send(&upstream, get("/")).await.unwrap_err();
+    assert!(
+        matches!(err, UpstreamError::ConnectTimeout(..)),
+        "{err}: not a connect timeout"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("connect to http://{address}: no answer within 300ms")
+    );
+}
+
 #[test]
 fn the_request_is_sent_in_origin_form_with_a_host() {
     let upstream = Upstream::Unix("/run/app.sock".into());

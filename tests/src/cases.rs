@@ -66,11 +66,12 @@ pub fn check(case: &Value, r: &HttpResponse, log: &str, service: &str, login: &s
     }
 }
 
-/// A case as a proxy in front of `/forward-auth` (Caddy, Traefik) must
-/// answer it. The one documented difference (docs/sso-gate.md, "Answers
-/// unlike mod_sso's"): `sso_logout` is a `302` into the service rather than
-/// mod_sso's `200`, since a 2xx would let the proxy hand the logout to the
-/// application. Everything else is expected as the table says.
+/// A case as a proxy in front of `/forward-auth` (Caddy, Traefik, Envoy)
+/// must answer it. The one documented difference (docs/sso-gate.md,
+/// "Answers unlike mod_sso's"): `sso_logout` is a `302` into the service
+/// rather than mod_sso's `200`, since a 2xx would let the proxy hand the
+/// logout to the application. Everything else is expected as the table
+/// says.
 pub fn through_forward_auth(case: &Value) -> Value {
     let mut case = case.clone();
     let path = case["request"]["path"].as_str().unwrap_or_default();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::http::http;
 use crate::util::{bin, free_port, wait_for_port};
 
 /// A daemon started by [`start`], listening on 127.0.0.1:`port`, its
@@ -120,6 +121,24 @@ impl Spawned {
     pub fn listening(self, port: u16, what: &str, logs: &[&str]) -> Spawned {
         let ready = wait_for_port(port, Duration::from_secs(20));
         self.ready_or_panic(ready, what, logs)
+    }
+
+    /// The proxy once a request to `probe` on 127.0.0.1:`port` is routed
+    /// (answered, and not the proxy's own 404 for a path it has no route
+    /// for yet), within 20 s; see [`Self::ready_or_panic`].
+    pub fn routed(self, port: u16, probe: &str, what: &str, logs: &[&str]) -> Spawned {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let routed = wait_for_port(port, Duration::from_secs(20))
+            && loop {
+                if http(port, "GET", probe, &[], None).status != 404 {
+                    break true;
+                }
+                if Instant::now() > deadline {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+        self.ready_or_panic(routed, what, logs)
     }
 
     /// The program when `ready`; else it is killed and the test panics

@@ -1,8 +1,8 @@
-//! What the tests of sso-gate behind a proxy (nginx, Caddy, Traefik) share:
-//! a gate with the case table's routes, the echo application behind the
-//! proxy, the keys of the cases' tickets, and the run of the whole table
-//! (tests/src/cases.rs) and the spoofing checks (tests/src/spoof.rs)
-//! through the proxy.
+//! What the tests of sso-gate behind a proxy (nginx, Caddy, Traefik,
+//! Envoy) share: a gate with the case table's routes, the echo application
+//! behind the proxy, the keys of the cases' tickets, and the run of the
+//! whole table (tests/src/cases.rs) and the spoofing checks
+//! (tests/src/spoof.rs) through the proxy.
 
 use crate::cases::{cases, check, send, through_forward_auth};
 use crate::gate::{Echo, Gate};

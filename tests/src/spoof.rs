@@ -1,7 +1,7 @@
 //! A client that sends identity headers of its own, through any front of
-//! sso-gate (nginx, Caddy, Traefik, the reverse proxy): they never reach
-//! the application (tests/src/gate.rs's echo), with a valid ticket (the
-//! gate's values replace them), on a public route, nor where the gate
+//! sso-gate (nginx, Caddy, Traefik, Envoy, the reverse proxy): they never
+//! reach the application (tests/src/gate.rs's echo), with a valid ticket
+//! (the gate's values replace them), on a public route, nor where the gate
 //! refuses (its 302/401 goes to the client, never to the application).
 
 use serde_json::Value;

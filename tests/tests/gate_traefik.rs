@@ -7,13 +7,13 @@
 
 use tests::gate::doc_snippet;
 use tests::proxied::ProxiedGate;
-use tests::traefik::Traefik;
+use tests::pypi_proxy::PypiProxy;
 
 #[test]
 fn traefik_with_sso_gate_answers_the_shared_table_and_drops_spoofed_headers() {
     let site = ProxiedGate::start();
     let snippet = doc_snippet("<!-- traefik snippet", "yaml")
         .replace("Host(`app.example.org`)", "PathPrefix(`/`)");
-    let traefik = Traefik::start(site.port, &site.wire(&snippet), "/public/");
+    let traefik = PypiProxy::traefik(site.port, &site.wire(&snippet), "/public/");
     site.answer_every_case(true, || traefik.log(), 302);
 }

@@ -3,7 +3,9 @@
 //! swapped in; a bad one is refused with a log line naming the file and the
 //! key, and the old one keeps serving (sso-server's rule, see
 //! sso-server/src/reload.rs). Requests in progress keep the configuration
-//! they started with. The bindings and the verification cache are kept.
+//! they started with. The bindings and the verification cache are kept,
+//! and so are the kept-alive connections of every upstream a route still
+//! names (those of the others close).
 //! The listening socket and the threads cannot change: a changed `listen`,
 //! `binding_store` or `workers` is logged.
 
@@ -78,6 +80,8 @@ pub async fn reload(gate: &Gate, path: &std::path::Path, listening: &Listen) {
                 );
             }
             let routes = config.routes.len().to_string();
+            gate.pool
+                .keep_only(config.routes.iter().filter_map(|r| r.upstream.as_ref()));
             gate.config.store(Arc::new(config));
             log::event("reload", &[("config", &file), ("routes", &routes)]);
         }

@@ -143,7 +143,8 @@ impl<B: Body + Unpin> Body for Outgoing<B> {
 }
 
 /// The kept-alive connections of every upstream (kept across reloads:
-/// the key is the upstream as configured).
+/// the key is the upstream as configured; a reload drops those of an
+/// upstream no route names any more, [`Pool::keep_only`]).
 pub struct Pool<B = Incoming> {
     slots: Mutex<HashMap<Upstream, Arc<Slot<B>>>>,
     max_idle: usize,
@@ -234,6 +235,23 @@ impl<B> Pool<B> {
             rt.spawn(reap(Arc::downgrade(&slot), self.idle));
         }
         slot
+    }
+
+    /// Forgets every upstream but `upstreams` (after a reload): their idle
+    /// connections close, and so does one in use when its answer ends.
+    pub fn keep_only<'u>(&self, upstreams: impl IntoIterator<Item = &'u Upstream>) {
+        let keep: Vec<&Upstream> = upstreams.into_iter().collect();
+        let gone: Vec<Arc<Slot<B>>> = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let names: Vec<Upstream> = slots
+                .keys()
+                .filter(|u| !keep.contains(u))
+                .cloned()
+                .collect();
+            names.iter().filter_map(|u| slots.remove(u)).collect()
+        };
+        // Closed outside the lock.
+        drop(gone);
     }
 
     /// Idle connections kept for `upstream` (for the tests).

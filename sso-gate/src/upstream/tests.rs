@@ -243,6 +243,33 @@ async fn a_request_on_a_connection_the_upstream_closed_is_sent_again() {
 }
 
 #[tokio::test]
+async fn a_reload_forgets_the_connections_of_an_upstream_no_route_names() {
+    let (kept, kept_accepted) = tcp_server().await;
+    let (dropped, dropped_accepted) = tcp_server().await;
+    let pool = TestPool::default();
+    assert_eq!(fetch(&pool, &kept, "/").await, "ok");
+    assert_eq!(fetch(&pool, &dropped, "/").await, "ok");
+    settle().await;
+    // One request to the dropped upstream (on its idle connection) is
+    // still being answered.
+    let mut pending = pool.send(&dropped, get("/")).await.unwrap();
+    pool.keep_only([&kept]);
+    assert_eq!(pool.idle_count(&dropped), 0);
+    assert!(!pool.slots.lock().unwrap().contains_key(&dropped));
+    // Its answer still arrives whole, and its connection is not kept.
+    let body = pending.body_mut().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "ok");
+    drop(pending);
+    settle().await;
+    assert_eq!(pool.idle_count(&dropped), 0);
+    assert_eq!(fetch(&pool, &dropped, "/").await, "ok");
+    assert_eq!(dropped_accepted.load(Ordering::SeqCst), 2);
+    // The kept upstream's connection is still the one.
+    assert_eq!(fetch(&pool, &kept, "/").await, "ok");
+    assert_eq!(kept_accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn an_upstream_that_is_down_is_a_connect_error() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let authority = listener.local_addr().unwrap().to_string();
